@@ -1,0 +1,78 @@
+// Applying a chain of LTX files (a snapshot, then incrementals with contiguous TXIDs) to a
+// database. The applier keeps the database checksum current as it writes, so it can check each
+// checksummed file's pre-apply checksum before touching the database and its post-apply checksum
+// after.
+//
+// Pages reach the writer as they are decoded, before a file's checksum is verified at its end:
+// if apply() throws, the database is in an unspecified state and must be discarded (restore into
+// a temporary file and rename it into place on success).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ltx/checksum.h"
+#include "ltx/source.h"
+
+namespace ltxvfs::ltx {
+
+// Where the applier writes pages.
+class PageWriter {
+ public:
+  virtual ~PageWriter() = default;
+  virtual void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) = 0;
+  // The database is now `commit` pages of `page_size` bytes: drop anything beyond.
+  virtual void truncate(std::uint32_t commit, std::uint32_t page_size) = 0;
+};
+
+// Writes a database file through a POSIX fd (not owned) with pwrite/ftruncate. It never writes
+// the lock page: a file extended past it reads back zeros there, as the format requires.
+class FdPageWriter final : public PageWriter {
+ public:
+  explicit FdPageWriter(int fd, std::string name = {}) : fd_(fd), name_(std::move(name)) {}
+  void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override;
+  void truncate(std::uint32_t commit, std::uint32_t page_size) override;
+
+ private:
+  int fd_;
+  std::string name_;
+};
+
+// The state of the database after the files applied so far.
+struct DatabaseState {
+  std::uint64_t txid = 0;  // 0: nothing applied yet
+  std::uint32_t commit = 0;
+  std::uint32_t page_size = 0;
+  std::uint64_t checksum = kChecksumFlag;  // always computed, whatever the files carry
+};
+
+class ChainApplier {
+ public:
+  explicit ChainApplier(PageWriter& writer) : writer_(writer) {}
+
+  // Applies the next file. The first must be a snapshot and each later one must start at the
+  // current TXID + 1 (kTxidGap); page sizes must match (kBadPageSize); a checksummed file's
+  // pre-apply checksum must equal the database's (kPreApplyMismatch) and its post-apply checksum
+  // the database's after it (kPostApplyMismatch); a file that grows the database must carry every
+  // new page (kIncompleteGrowth). Plus everything the decoder checks.
+  void apply(const Source& source, std::string name = {});
+
+  const DatabaseState& state() const { return state_; }
+
+ private:
+  void check_continuity(const class Decoder& dec) const;
+
+  PageWriter& writer_;
+  DatabaseState state_;
+  DatabaseChecksum checksum_;
+  std::vector<std::uint64_t> page_sums_;  // [pgno - 1]: checksum of the page as written; 0: none
+};
+
+// Restores `chain` into the file open as `fd`: truncates it to zero, applies every file in order
+// and leaves exactly commit * page_size bytes. Returns the final state. See the warning above
+// about failures.
+DatabaseState restore_to_fd(std::span<const NamedSource> chain, int fd, std::string name = {});
+
+}  // namespace ltxvfs::ltx

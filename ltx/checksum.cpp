@@ -1,0 +1,21 @@
+#include "ltx/checksum.h"
+
+#include "ltx/crc64.h"
+#include "ltx/endian.h"
+
+namespace ltxvfs::ltx {
+
+std::uint64_t page_checksum(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+  std::uint8_t prefix[4];
+  store_be32(prefix, pgno);
+  Crc64 crc;
+  crc.update(prefix);
+  crc.update(page);
+  return kChecksumFlag | crc.value();
+}
+
+void DatabaseChecksum::toggle(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+  toggle(page_checksum(pgno, page));
+}
+
+}  // namespace ltxvfs::ltx

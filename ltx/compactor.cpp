@@ -1,0 +1,93 @@
+#include "ltx/compactor.h"
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "ltx/decoder.h"
+#include "ltx/error.h"
+
+namespace ltxvfs::ltx {
+namespace {
+
+std::string describe_range(const Decoder& d) {
+  return d.name() + " (TXID " + std::to_string(d.header().min_txid) + ".." +
+         std::to_string(d.header().max_txid) + ")";
+}
+
+void check_inputs(const std::vector<std::unique_ptr<Decoder>>& decoders,
+                  const EncodeOptions& options, const std::string& output_name) {
+  for (std::size_t i = 0; i < decoders.size(); ++i) {
+    const Header& h = decoders[i]->header();
+    if (options.checksums && !h.has_checksums()) {
+      throw LtxError(LtxErrorKind::kInvalidArgument, output_name,
+                     "cannot write checksums: input " + decoders[i]->name() +
+                         " was written without them (NoChecksum)");
+    }
+    if (i == 0) continue;
+    const Header& prev = decoders[i - 1]->header();
+    if (h.page_size != prev.page_size) {
+      throw LtxError(LtxErrorKind::kBadPageSize, output_name,
+                     "inputs have different page sizes: " + decoders[i - 1]->name() + " has " +
+                         std::to_string(prev.page_size) + ", " + decoders[i]->name() + " has " +
+                         std::to_string(h.page_size));
+    }
+    if (h.min_txid != prev.max_txid + 1) {
+      throw LtxError(LtxErrorKind::kTxidGap, output_name,
+                     "inputs are not contiguous: " + describe_range(*decoders[i - 1]) +
+                         " is followed by " + describe_range(*decoders[i]) + ", expected TXID " +
+                         std::to_string(prev.max_txid + 1));
+    }
+  }
+}
+
+}  // namespace
+
+CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
+                      std::string output_name) {
+  if (inputs.empty()) {
+    throw LtxError(LtxErrorKind::kInvalidArgument, output_name, "compaction needs an input");
+  }
+  std::vector<std::unique_ptr<Decoder>> decoders;
+  decoders.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    std::string name = inputs[i].name.empty() ? "input " + std::to_string(i) : inputs[i].name;
+    decoders.push_back(std::make_unique<Decoder>(*inputs[i].source, std::move(name)));
+  }
+  check_inputs(decoders, options, output_name);
+
+  const Header& first = decoders.front()->header();
+  const Header& last = decoders.back()->header();
+  Header h;
+  h.page_size = first.page_size;
+  h.commit = last.commit;
+  h.min_txid = first.min_txid;
+  h.max_txid = last.max_txid;
+  h.timestamp_ms = last.timestamp_ms;
+  h.pre_apply_checksum = first.pre_apply_checksum;
+  Encoder enc(out, h, options, output_name);
+
+  // Each decoder keeps its own page buffer, so every input's current page stays valid while
+  // the others advance.
+  std::vector<std::optional<DecodedPage>> heads(decoders.size());
+  for (std::size_t i = 0; i < decoders.size(); ++i) heads[i] = decoders[i]->next();
+  for (;;) {
+    std::optional<std::uint32_t> pgno;
+    std::size_t newest = 0;
+    for (std::size_t i = 0; i < heads.size(); ++i) {
+      if (!heads[i]) continue;
+      if (!pgno || heads[i]->pgno < *pgno) pgno = heads[i]->pgno;
+      if (heads[i]->pgno == *pgno) newest = i;  // later inputs are newer
+    }
+    if (!pgno) break;
+    if (*pgno <= h.commit) enc.add_page(*pgno, heads[newest]->data);
+    for (std::size_t i = 0; i < heads.size(); ++i) {
+      if (heads[i] && heads[i]->pgno == *pgno) heads[i] = decoders[i]->next();
+    }
+  }
+  // Every decoder has now verified its whole file.
+  const Trailer trailer = enc.finish(decoders.back()->trailer().post_apply_checksum);
+  return CompactResult{enc.header(), trailer};
+}
+
+}  // namespace ltxvfs::ltx

@@ -1,0 +1,32 @@
+// Compaction: N LTX files with contiguous TXIDs become one. The newest copy of each page wins,
+// pages above the last file's commit are dropped; min TXID and pre-apply checksum come from the
+// first input, max TXID, commit, timestamp and post-apply checksum from the last; WAL fields and
+// node id are zero (they describe one source WAL, which a compaction no longer has). If the first
+// input is a snapshot, so is the output.
+//
+// Inputs are streamed side by side (a k-way merge by page number), so memory is one page per
+// input, and every input is fully verified (file checksum included) on the way.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "ltx/encoder.h"
+#include "ltx/header.h"
+#include "ltx/sink.h"
+#include "ltx/source.h"
+
+namespace ltxvfs::ltx {
+
+struct CompactResult {
+  Header header;
+  Trailer trailer;
+};
+
+// Throws kTxidGap (naming both files) when inputs are not contiguous, kBadPageSize when page
+// sizes differ, kInvalidArgument when `options` asks for checksums that an input lacks, and
+// whatever the decoder finds wrong in an input. On exception, discard what `out` received.
+CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
+                      std::string output_name = {});
+
+}  // namespace ltxvfs::ltx

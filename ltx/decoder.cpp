@@ -1,0 +1,210 @@
+#include "ltx/decoder.h"
+
+#include "ltx/endian.h"
+#include "ltx/error.h"
+#include "ltx/legacy_v1.h"
+#include "ltx/lock_page.h"
+#include "ltx/page_frame.h"
+#include "ltx/varint.h"
+
+namespace ltxvfs::ltx {
+namespace {
+
+std::string at(std::uint64_t offset) {
+  return "at offset " + std::to_string(offset) + ": ";
+}
+
+std::string describe(const PageIndexEntry& e) {
+  return "page " + std::to_string(e.pgno) + " at offset " + std::to_string(e.offset) + " size " +
+         std::to_string(e.size);
+}
+
+}  // namespace
+
+Decoder::Decoder(const Source& source, std::string name)
+    : reader_(source, 0, name), name_(std::move(name)) {
+  const auto head = reader_.peek(kHeaderSize);
+  header_ = Header::decode(head, name_);
+  if (is_legacy_v1(source, header_)) {
+    throw LtxError(LtxErrorKind::kLegacyV1, name_,
+                   "legacy LTX v1 layout (written by LiteFS / Litestream before v0.5: 4-byte page "
+                   "headers, no page index); this reader supports the current layout only");
+  }
+  header_.validate(name_);
+  file_crc_.update(head);
+  reader_.consume(kHeaderSize);
+  lock_pgno_ = lock_page(header_.page_size);
+  page_.resize(header_.page_size);
+}
+
+void Decoder::check_page_number(std::uint32_t pgno, std::uint64_t offset) const {
+  // Messages are built only on failure: this runs once per page.
+  auto fail = [&](LtxErrorKind kind, const std::string& what) {
+    throw LtxError(kind, name_, at(offset) + "page " + std::to_string(pgno) + " " + what);
+  };
+  const std::uint32_t prev = index_.entries.empty() ? 0 : index_.entries.back().pgno;
+  if (pgno <= prev) {
+    fail(LtxErrorKind::kBadPageOrder,
+         "follows page " + std::to_string(prev) + " (pages must be strictly ascending)");
+  }
+  if (pgno > header_.commit) {
+    fail(LtxErrorKind::kPageBeyondCommit,
+         "is beyond the commit of " + std::to_string(header_.commit) + " pages");
+  }
+  if (pgno == lock_pgno_) {
+    fail(LtxErrorKind::kLockPage, "is the lock page for " + std::to_string(header_.page_size) +
+                                      "-byte pages, which is never stored");
+  }
+  if (header_.is_snapshot()) {
+    const std::uint32_t expected = prev == 0 ? 1 : next_stored_page(prev, header_.page_size);
+    if (pgno != expected) {
+      fail(LtxErrorKind::kIncompleteSnapshot, "comes where page " + std::to_string(expected) +
+                                                  " should (a snapshot holds every page 1.." +
+                                                  std::to_string(header_.commit) +
+                                                  " but the lock page)");
+    }
+  }
+}
+
+std::optional<DecodedPage> Decoder::next() {
+  if (done_) return std::nullopt;
+  const std::uint64_t offset = reader_.position();
+  const auto hdr_bytes = reader_.read(kPageHeaderSize, "a page header");
+  file_crc_.update(hdr_bytes);
+  const PageHeader hdr = PageHeader::decode(hdr_bytes.first<kPageHeaderSize>());
+  if (hdr.is_end_marker()) {
+    finish();
+    return std::nullopt;
+  }
+  if (hdr.pgno == 0) {
+    throw LtxError(LtxErrorKind::kBadPageHeader, name_,
+                   at(offset) + "page header has page number 0 with flags " +
+                       std::to_string(hdr.flags) + " (neither a page nor the end marker)");
+  }
+  const auto encoding = page_encoding_from_flags(hdr.flags);
+  if (!encoding) {
+    throw LtxError(LtxErrorKind::kUnsupportedEncoding, name_,
+                   at(offset) + "page " + std::to_string(hdr.pgno) + " has unknown page flags " +
+                       std::to_string(hdr.flags) + " (known: 0 LZ4 frame, 1 LZ4 block, " +
+                       std::to_string(static_cast<unsigned>(PageEncoding::kZstd)) + " zstd)");
+  }
+  if (is_native_extension(*encoding) && !header_.has_native_extensions()) {
+    throw LtxError(LtxErrorKind::kUnsupportedEncoding, name_,
+                   at(offset) + "page " + std::to_string(hdr.pgno) + " is " +
+                       std::string(to_string(*encoding)) +
+                       "-encoded but the header does not declare native extensions");
+  }
+  check_page_number(hdr.pgno, offset);
+
+  const auto window = reader_.peek(max_payload_size(header_.page_size));
+  const bool ends_file = window.size() == reader_.remaining();
+  const std::size_t used =
+      decompressor_.decompress(*encoding, window, page_, ends_file, name_, hdr.pgno);
+  if (has_size_prefix(*encoding)) file_crc_.update(window.first(4));
+  file_crc_.update(page_);
+  reader_.consume(used);
+
+  if (header_.is_snapshot() && header_.has_checksums()) pages_checksum_.toggle(hdr.pgno, page_);
+  index_.entries.push_back(PageIndexEntry{hdr.pgno, offset, kPageHeaderSize + used});
+  return DecodedPage{hdr.pgno, page_};
+}
+
+void Decoder::finish() {
+  const std::uint64_t end_marker = reader_.position() - kPageHeaderSize;
+  const auto& frames = index_.entries;
+  if (header_.is_snapshot() &&
+      frames.size() != stored_page_count(header_.commit, header_.page_size)) {
+    const std::uint32_t missing =
+        frames.empty() ? 1 : next_stored_page(frames.back().pgno, header_.page_size);
+    throw LtxError(LtxErrorKind::kIncompleteSnapshot, name_,
+                   "snapshot of " + std::to_string(header_.commit) + " pages ends before page " +
+                       std::to_string(missing));
+  }
+
+  // The index must list exactly the frames just read.
+  std::size_t i = 0;
+  for (;;) {
+    const std::uint64_t offset = reader_.position();
+    const auto window = reader_.peek(3 * kMaxVarintLength);
+    const IndexElement el = read_index_element(window, window.size() == reader_.remaining(), name_);
+    file_crc_.update(window.first(el.length));
+    reader_.consume(el.length);
+    if (el.terminator) break;
+    if (i >= frames.size()) {
+      throw LtxError(LtxErrorKind::kIndexMismatch, name_,
+                     at(offset) + "page index lists " + describe(el.entry) + " but the file has " +
+                         std::to_string(frames.size()) + " frames");
+    }
+    if (el.entry != frames[i]) {
+      throw LtxError(LtxErrorKind::kIndexMismatch, name_,
+                     at(offset) + "page index entry " + std::to_string(i) + " says " +
+                         describe(el.entry) + " but the frame is " + describe(frames[i]));
+    }
+    ++i;
+  }
+  if (i != frames.size()) {
+    throw LtxError(LtxErrorKind::kIndexMismatch, name_,
+                   "page index lists " + std::to_string(i) + " pages but the file has " +
+                       std::to_string(frames.size()) + " frames");
+  }
+  const std::uint64_t area = reader_.position() - end_marker - kPageHeaderSize;
+  const auto length_bytes = reader_.read(kIndexLengthSize, "the page index length");
+  file_crc_.update(length_bytes);
+  const std::uint64_t length = load_be64(length_bytes.data());
+  if (length != area) {
+    throw LtxError(LtxErrorKind::kBadIndex, name_,
+                   "page index length field says " + std::to_string(length) +
+                       " bytes but the index is " + std::to_string(area));
+  }
+
+  const auto trailer_bytes = reader_.read(kTrailerSize, "the trailer");
+  file_crc_.update(trailer_bytes.first(8));
+  trailer_ = Trailer::decode(trailer_bytes.first<kTrailerSize>());
+  if (reader_.remaining() != 0) {
+    throw LtxError(LtxErrorKind::kTrailingData, name_,
+                   std::to_string(reader_.remaining()) + " unexpected bytes after the trailer at " +
+                       std::to_string(reader_.position()));
+  }
+  const std::uint64_t computed = kChecksumFlag | file_crc_.value();
+  if (computed != trailer_.file_checksum) {
+    throw LtxError(LtxErrorKind::kChecksumMismatch, name_,
+                   "file checksum mismatch: stored " + hex64(trailer_.file_checksum) +
+                       ", computed " + hex64(computed) +
+                       " (the file is corrupted; re-download it or restore from an earlier "
+                       "snapshot)");
+  }
+  trailer_.validate(header_, name_);
+  if (header_.has_checksums()) {
+    std::optional<std::uint64_t> expected;
+    if (header_.is_snapshot()) expected = pages_checksum_.value();
+    if (header_.commit == 0) expected = DatabaseChecksum().value();
+    if (expected && *expected != trailer_.post_apply_checksum) {
+      throw LtxError(LtxErrorKind::kPostApplyMismatch, name_,
+                     "post-apply checksum " + hex64(trailer_.post_apply_checksum) +
+                         " is not the checksum of the database this file describes, " +
+                         hex64(*expected));
+    }
+  }
+  done_ = true;
+}
+
+void Decoder::verify() {
+  while (next()) {
+  }
+}
+
+FileSummary verify_file(const Source& source, std::string name) {
+  return for_each_page(source, std::move(name), {});
+}
+
+FileSummary for_each_page(
+    const Source& source, std::string name,
+    const std::function<void(std::uint32_t, std::span<const std::uint8_t>)>& fn) {
+  Decoder dec(source, std::move(name));
+  while (auto page = dec.next()) {
+    if (fn) fn(page->pgno, page->data);
+  }
+  return FileSummary{dec.header(), dec.trailer(), dec.index()};
+}
+
+}  // namespace ltxvfs::ltx

@@ -1,0 +1,85 @@
+// Whole-file LTX decoder: walks a file front to back and checks everything the format promises —
+// header rules, page order, lock page, commit bound, snapshot completeness, exact decompressed
+// length, index == frames, trailer rules and the file checksum (and, for a checksummed snapshot,
+// that the post-apply checksum is the checksum of its pages). Holds one page in memory at a time.
+//
+// Pages are handed out as they are decoded, before the file checksum (at the end) is known: a
+// caller acting on pages must treat its work as provisional until next() has returned nullopt.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ltx/checksum.h"
+#include "ltx/crc64.h"
+#include "ltx/header.h"
+#include "ltx/page_codec.h"
+#include "ltx/page_index.h"
+#include "ltx/sequential_reader.h"
+#include "ltx/source.h"
+
+namespace ltxvfs::ltx {
+
+struct DecodedPage {
+  std::uint32_t pgno = 0;
+  std::span<const std::uint8_t> data;  // valid until the next call to next()
+};
+
+class Decoder {
+ public:
+  // Reads and checks the header (kTruncated, kBadMagic, kLegacyV1, kBadFlags, kBadPageSize,
+  // kBadTxid, kBadHeader). `name` (e.g. the object key) prefixes every error message.
+  explicit Decoder(const Source& source, std::string name = {});
+
+  const Header& header() const { return header_; }
+  const std::string& name() const { return name_; }
+
+  // The next page, or nullopt once the end of the file has been reached *and verified*.
+  std::optional<DecodedPage> next();
+
+  bool done() const { return done_; }
+  // Valid once done().
+  const Trailer& trailer() const { return trailer_; }
+  // The frames read so far (pgno, offset, size); once done(), the file's verified page index.
+  const PageIndex& index() const { return index_; }
+
+  // Reads to the end, checking everything.
+  void verify();
+
+ private:
+  void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
+  void finish();
+
+  SequentialReader reader_;
+  std::string name_;
+  Header header_;
+  std::uint32_t lock_pgno_ = 0;
+  PageDecompressor decompressor_;
+  std::vector<std::uint8_t> page_;
+  Crc64 file_crc_;
+  DatabaseChecksum pages_checksum_;
+  PageIndex index_;
+  Trailer trailer_;
+  bool done_ = false;
+};
+
+// What a verified file holds besides its pages.
+struct FileSummary {
+  Header header;
+  Trailer trailer;
+  PageIndex index;
+};
+
+// Verifies a whole file.
+FileSummary verify_file(const Source& source, std::string name = {});
+
+// Calls `fn(pgno, page)` for every page in order, then verifies the end of the file.
+FileSummary for_each_page(
+    const Source& source, std::string name,
+    const std::function<void(std::uint32_t, std::span<const std::uint8_t>)>& fn);
+
+}  // namespace ltxvfs::ltx

@@ -1,0 +1,129 @@
+#include "ltx/encoder.h"
+
+#include <string>
+
+#include "ltx/endian.h"
+#include "ltx/error.h"
+#include "ltx/page_frame.h"
+
+namespace ltxvfs::ltx {
+
+std::uint32_t EncodeOptions::header_flags() const {
+  return (checksums ? 0u : kHeaderFlagNoChecksum) |
+         (is_native_extension(encoding) ? kHeaderFlagNativeExtensions : 0u);
+}
+
+Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options, std::string name)
+    : sink_(sink),
+      header_(header),
+      options_(options),
+      name_(std::move(name)),
+      lock_pgno_(0),
+      compressor_(options.encoding, options.zstd_level) {
+  header_.flags = options_.header_flags();
+  if (!options_.checksums) header_.pre_apply_checksum = 0;
+  header_.validate(name_);
+  lock_pgno_ = lock_page(header_.page_size);
+  const auto bytes = header_.encode();
+  emit(bytes, true);
+}
+
+void Encoder::emit(std::span<const std::uint8_t> bytes, bool hash) {
+  sink_.write(bytes);
+  if (hash) file_crc_.update(bytes);
+  offset_ += bytes.size();
+}
+
+void Encoder::add_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+  // Messages are built only on failure: this runs once per page on the commit path.
+  auto fail = [&](LtxErrorKind kind, const std::string& what) {
+    throw LtxError(kind, name_, "page " + std::to_string(pgno) + ": " + what);
+  };
+  if (finished_) fail(LtxErrorKind::kInvalidArgument, "after finish()");
+  if (page.size() != header_.page_size) {
+    fail(LtxErrorKind::kBadPageSize, "got " + std::to_string(page.size()) +
+                                         " bytes, page size is " +
+                                         std::to_string(header_.page_size));
+  }
+  const std::uint32_t prev = index_.empty() ? 0 : index_.back().pgno;
+  if (pgno <= prev) {
+    fail(LtxErrorKind::kBadPageOrder, "added after page " + std::to_string(prev) +
+                                          " (pages must be strictly ascending and non-zero)");
+  }
+  if (pgno > header_.commit) {
+    fail(LtxErrorKind::kPageBeyondCommit,
+         "beyond the commit of " + std::to_string(header_.commit) + " pages");
+  }
+  if (pgno == lock_pgno_) {
+    fail(LtxErrorKind::kLockPage, "is the lock page for " + std::to_string(header_.page_size) +
+                                      "-byte pages and is never stored");
+  }
+  if (header_.is_snapshot() && first_missing_ == 0) {
+    const std::uint32_t expected = prev == 0 ? 1 : next_stored_page(prev, header_.page_size);
+    if (pgno != expected) first_missing_ = expected;
+  }
+
+  frame_.clear();
+  const auto hdr = PageHeader{pgno, static_cast<std::uint16_t>(options_.encoding)}.encode();
+  frame_.insert(frame_.end(), hdr.begin(), hdr.end());
+  compressor_.compress(page, frame_);
+
+  // The file checksum covers the page header, the size prefix if any, and the page *decompressed*,
+  // so that it does not depend on the compressor.
+  const std::size_t hashed_prefix = kPageHeaderSize + (has_size_prefix(options_.encoding) ? 4 : 0);
+  file_crc_.update(std::span(frame_).first(hashed_prefix));
+  file_crc_.update(page);
+  if (header_.is_snapshot()) pages_checksum_.toggle(pgno, page);
+
+  index_.push_back(PageIndexEntry{pgno, offset_, frame_.size()});
+  emit(frame_, false);
+}
+
+Trailer Encoder::finish(std::uint64_t post_apply_checksum) {
+  if (finished_) throw LtxError(LtxErrorKind::kInvalidArgument, name_, "finish() called twice");
+  if (header_.is_snapshot() &&
+      index_.size() != stored_page_count(header_.commit, header_.page_size)) {
+    const std::uint32_t missing =
+        first_missing_ != 0
+            ? first_missing_
+            : (index_.empty() ? 1 : next_stored_page(index_.back().pgno, header_.page_size));
+    throw LtxError(LtxErrorKind::kIncompleteSnapshot, name_,
+                   "snapshot of " + std::to_string(header_.commit) + " pages lacks page " +
+                       std::to_string(missing) + " (it holds " + std::to_string(index_.size()) +
+                       " pages)");
+  }
+  Trailer trailer;
+  if (options_.checksums) {
+    if ((post_apply_checksum & kChecksumFlag) == 0) {
+      throw LtxError(LtxErrorKind::kInvalidArgument, name_,
+                     "post-apply checksum " + hex64(post_apply_checksum) +
+                         " lacks bit 63 (checksums are on, so it is required)");
+    }
+    std::uint64_t expected = post_apply_checksum;
+    if (header_.is_snapshot()) expected = pages_checksum_.value();
+    if (header_.commit == 0) expected = DatabaseChecksum().value();
+    if (post_apply_checksum != expected) {
+      throw LtxError(LtxErrorKind::kPostApplyMismatch, name_,
+                     "post-apply checksum " + hex64(post_apply_checksum) +
+                         " is not the checksum of the resulting database, " + hex64(expected));
+    }
+    trailer.post_apply_checksum = post_apply_checksum;
+  }
+  finished_ = true;
+
+  // End marker, index and post-apply checksum are all covered by the file checksum.
+  std::vector<std::uint8_t> tail;
+  const auto end_marker = PageHeader{}.encode();
+  tail.insert(tail.end(), end_marker.begin(), end_marker.end());
+  append_page_index(tail, index_);
+  tail.resize(tail.size() + 8);
+  store_be64(tail.data() + tail.size() - 8, trailer.post_apply_checksum);
+  file_crc_.update(tail);
+  trailer.file_checksum = kChecksumFlag | file_crc_.value();
+  tail.resize(tail.size() + 8);
+  store_be64(tail.data() + tail.size() - 8, trailer.file_checksum);
+  emit(tail, false);
+  return trailer;
+}
+
+}  // namespace ltxvfs::ltx

@@ -1,0 +1,75 @@
+// Streaming LTX encoder: header at construction, one frame per add_page(), then finish() writes
+// the end marker, the page index and the trailer. Memory use is one frame plus the index.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ltx/checksum.h"
+#include "ltx/crc64.h"
+#include "ltx/header.h"
+#include "ltx/page_codec.h"
+#include "ltx/page_index.h"
+#include "ltx/sink.h"
+
+namespace ltxvfs::ltx {
+
+struct EncodeOptions {
+  PageEncoding encoding = PageEncoding::kZstd;
+  // Pre/post-apply checksums. Off means header flag 0x2 and both written as zero.
+  bool checksums = true;
+  int zstd_level = kDefaultZstdLevel;
+
+  // What every Litestream v0.5 release reads: LZ4 frame pages, flags exactly 0x2, zero pre/post-
+  // apply checksums.
+  static EncodeOptions litestream() { return {PageEncoding::kLz4Frame, false, kDefaultZstdLevel}; }
+  // ltxvfs's own format: zstd pages and full checksums (Litestream refuses it; docs/FORMAT.md).
+  static EncodeOptions native() { return {PageEncoding::kZstd, true, kDefaultZstdLevel}; }
+
+  // The header flags these options imply; the encoder writes exactly these.
+  std::uint32_t header_flags() const;
+};
+
+class Encoder {
+ public:
+  // Takes every header field except `flags` (derived from `options`) from `header`; with
+  // checksums off the pre-apply checksum is written as 0 whatever was passed. Validates the header
+  // (throws like Header::validate) and writes it. `name` is used in error messages.
+  Encoder(Sink& sink, const Header& header, const EncodeOptions& options = EncodeOptions::native(),
+          std::string name = {});
+
+  // Pages must be page-sized (kBadPageSize), strictly ascending (kBadPageOrder), at most the
+  // commit (kPageBeyondCommit) and never the lock page (kLockPage).
+  void add_page(std::uint32_t pgno, std::span<const std::uint8_t> page);
+
+  // Ends the file and returns its trailer. A snapshot must by now hold every page 1..commit but
+  // the lock page (kIncompleteSnapshot). With checksums on, `post_apply_checksum` must be present
+  // and, for a snapshot, equal the checksum of its pages (kPostApplyMismatch); with checksums off
+  // it is written as 0. After an exception, discard the encoder and its output.
+  Trailer finish(std::uint64_t post_apply_checksum = 0);
+
+  const Header& header() const { return header_; }
+  const std::vector<PageIndexEntry>& index() const { return index_; }
+  std::uint64_t bytes_written() const { return offset_; }
+
+ private:
+  void emit(std::span<const std::uint8_t> bytes, bool hash);
+
+  Sink& sink_;
+  Header header_;
+  EncodeOptions options_;
+  std::string name_;
+  std::uint32_t lock_pgno_;
+  PageCompressor compressor_;
+  Crc64 file_crc_;
+  DatabaseChecksum pages_checksum_;  // of the pages written; the database checksum of a snapshot
+  std::vector<PageIndexEntry> index_;
+  std::vector<std::uint8_t> frame_;  // reused for every frame
+  std::uint64_t offset_ = 0;
+  std::uint32_t first_missing_ = 0;  // snapshots: first page skipped so far (0: none)
+  bool finished_ = false;
+};
+
+}  // namespace ltxvfs::ltx

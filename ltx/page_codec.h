@@ -1,0 +1,95 @@
+// Page payload encodings: what follows each frame's 6-byte page header.
+//
+//   0x0000  LZ4 frame  (Litestream v0.5.0+): a complete LZ4 frame, 64 KB blocks, independent
+//   blocks,
+//           content checksum, no content size. No size prefix: the frame's own structure ends it.
+//   0x0001  LZ4 block  (Litestream v0.5.16+): u32 BE compressed size, then one raw LZ4 block.
+//   0x0100  zstd       (ltxvfs native extension): u32 BE compressed size, then one zstd frame with
+//           content size and content checksum. Only valid in files whose header carries
+//           kHeaderFlagNativeExtensions.
+//
+// Every payload must decompress to exactly one page; both directions check it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ltxvfs::ltx {
+
+enum class PageEncoding : std::uint16_t {
+  kLz4Frame = 0x0000,
+  kLz4Block = 0x0001,
+  // Bit 0 is deliberately clear: a reader that only tests bit 0 (Go's DecodePageData) takes the
+  // LZ4-frame path and fails on the zstd magic instead of feeding zstd bytes to an LZ4 block
+  // decoder, which could "succeed" with garbage.
+  kZstd = 0x0100,
+};
+
+inline constexpr int kDefaultZstdLevel = 3;
+
+std::optional<PageEncoding> page_encoding_from_flags(std::uint16_t flags);
+std::string_view to_string(PageEncoding encoding);
+
+constexpr bool has_size_prefix(PageEncoding e) {
+  return e != PageEncoding::kLz4Frame;
+}
+constexpr bool is_native_extension(PageEncoding e) {
+  return e == PageEncoding::kZstd;
+}
+
+// Largest payload (size prefix included) any encoder writes for one page; anything claiming more
+// is corrupt. Generous on purpose: foreign LZ4 frame writers may add block checksums.
+constexpr std::size_t max_payload_size(std::uint32_t page_size) {
+  return std::size_t{page_size} + page_size / 64 + 1024;
+}
+
+// Compresses pages with one encoding, reusing its compression context between pages. Not
+// thread-safe; use one per thread.
+class PageCompressor {
+ public:
+  explicit PageCompressor(PageEncoding encoding, int zstd_level = kDefaultZstdLevel);
+  ~PageCompressor();
+  PageCompressor(const PageCompressor&) = delete;
+  PageCompressor& operator=(const PageCompressor&) = delete;
+
+  PageEncoding encoding() const { return encoding_; }
+
+  // Appends the payload for `page` (size prefix included where the encoding has one) to `out`.
+  // `page` is normally one page; tests pass other lengths to craft bad files.
+  void compress(std::span<const std::uint8_t> page, std::vector<std::uint8_t>& out);
+
+ private:
+  struct Contexts;
+  PageEncoding encoding_;
+  int zstd_level_;
+  std::unique_ptr<Contexts> ctx_;
+};
+
+// Decompresses payloads of any encoding, reusing contexts. Not thread-safe.
+class PageDecompressor {
+ public:
+  PageDecompressor();
+  ~PageDecompressor();
+  PageDecompressor(const PageDecompressor&) = delete;
+  PageDecompressor& operator=(const PageDecompressor&) = delete;
+
+  // Decodes the payload at the start of `input` into `page`, which it must fill exactly
+  // (otherwise kDecompress). Returns how many bytes of `input` the payload occupies (size prefix
+  // included); `input` may extend past it. If `input` ends inside the payload the error is
+  // kTruncated when `input_ends_file` (the file really ends there), otherwise kDecompress (the
+  // payload is longer than max_payload_size). Messages name `file_name` and `pgno`.
+  std::size_t decompress(PageEncoding encoding, std::span<const std::uint8_t> input,
+                         std::span<std::uint8_t> page, bool input_ends_file,
+                         std::string_view file_name, std::uint32_t pgno);
+
+ private:
+  struct Contexts;
+  std::unique_ptr<Contexts> ctx_;
+};
+
+}  // namespace ltxvfs::ltx

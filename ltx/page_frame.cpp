@@ -1,0 +1,61 @@
+#include "ltx/page_frame.h"
+
+#include <string>
+
+#include "ltx/endian.h"
+#include "ltx/error.h"
+
+namespace ltxvfs::ltx {
+
+std::array<std::uint8_t, kPageHeaderSize> PageHeader::encode() const {
+  std::array<std::uint8_t, kPageHeaderSize> b{};
+  store_be32(b.data(), pgno);
+  store_be16(b.data() + 4, flags);
+  return b;
+}
+
+PageHeader PageHeader::decode(std::span<const std::uint8_t, kPageHeaderSize> bytes) {
+  return PageHeader{load_be32(bytes.data()), load_be16(bytes.data() + 4)};
+}
+
+void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pgno,
+                  std::span<std::uint8_t> page, PageDecompressor& decompressor,
+                  std::string_view file_name) {
+  // Built only on failure: remote readers call this once per page fetched.
+  auto where = [&] { return "frame of page " + std::to_string(expected_pgno) + ": "; };
+  if (frame.size() <= kPageHeaderSize) {
+    throw LtxError(LtxErrorKind::kTruncated, file_name,
+                   where() + "got " + std::to_string(frame.size()) +
+                       " bytes, too few for a page header and payload");
+  }
+  const PageHeader hdr = PageHeader::decode(frame.first<kPageHeaderSize>());
+  if (hdr.pgno != expected_pgno) {
+    throw LtxError(LtxErrorKind::kIndexMismatch, file_name,
+                   where() + "the bytes hold page " + std::to_string(hdr.pgno) +
+                       " (the page index points at the wrong place)");
+  }
+  const auto encoding = page_encoding_from_flags(hdr.flags);
+  if (!encoding) {
+    throw LtxError(LtxErrorKind::kUnsupportedEncoding, file_name,
+                   where() + "unknown page flags " + std::to_string(hdr.flags));
+  }
+  const auto payload = frame.subspan(kPageHeaderSize);
+  const std::size_t used = decompressor.decompress(
+      *encoding, payload, page, /*input_ends_file=*/true, file_name, expected_pgno);
+  if (used != payload.size()) {
+    throw LtxError(LtxErrorKind::kIndexMismatch, file_name,
+                   where() + "the payload is " + std::to_string(used) +
+                       " bytes but the page index gives it " + std::to_string(payload.size()));
+  }
+}
+
+std::vector<std::uint8_t> decode_frame(std::span<const std::uint8_t> frame,
+                                       std::uint32_t expected_pgno, std::uint32_t page_size,
+                                       std::string_view file_name) {
+  std::vector<std::uint8_t> page(page_size);
+  PageDecompressor decompressor;
+  decode_frame(frame, expected_pgno, page, decompressor, file_name);
+  return page;
+}
+
+}  // namespace ltxvfs::ltx
