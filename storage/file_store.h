@@ -1,0 +1,70 @@
+// FileStore: an ObjectStore over a local directory. Object "a/b/c" is the file <root>/a/b/c, so a
+// replica directory is plain files any tool (and Litestream) can read.
+//
+// Durability and atomicity:
+// - put writes a temporary file in the target's directory, fsyncs it, renames it over the target
+//   (or link()s it, for If-None-Match) and fsyncs the directory: readers see the old or the new
+//   object, never a torn one, and a completed put survives a crash.
+// - Conditional puts are decided under an exclusive flock() on <root>/.ltxvfs-lock, so they are
+//   correct between threads and between processes; If-None-Match additionally relies on link()
+//   failing with EEXIST, which is atomic even against writers that do not take the lock.
+//
+// ETag: "<inode>-<size>-<mtime ns>" (hex, quoted like S3's). Every put creates a new inode with a
+// fresh mtime, so a replaced object always gets a new etag; no content hash is computed.
+//
+// Metadata lives in a sidecar JSON file <root>/.ltxvfs-meta/<key> that records the etag it
+// belongs to. It is written under the same lock, after the object; a reader that sees a sidecar
+// for a different etag re-reads under a shared lock. A sidecar orphaned by a crash between the
+// two steps is ignored (the object then has no metadata).
+//
+// Reserved names: any path segment starting with ".ltxvfs" (the lock, sidecars, temporary files)
+// is never listed and cannot be used in a key. Temporary files left by a crashed writer are
+// hidden the same way; they are not cleaned up automatically.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/object_store.h"
+#include "storage/store_stats.h"
+
+namespace ltxvfs::storage {
+
+struct FileStoreOptions {
+  bool create_if_missing = true;      // create the root directory (and parents) if needed
+  std::shared_ptr<StoreStats> stats;  // created when null
+};
+
+class FileStore : public ObjectStore {
+ public:
+  // `root_dir` may be relative; it is made absolute now. Throws kNoSuchBucket when the directory
+  // does not exist and create_if_missing is false, kIo/kAccessDenied when it cannot be created.
+  explicit FileStore(const std::string& root_dir, FileStoreOptions options = {});
+
+  PutResult put(const std::string& key, std::span<const uint8_t> body,
+                const PutOptions& options = {}) override;
+  GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) override;
+  std::optional<ObjectInfo> head(const std::string& key) override;
+  std::vector<ObjectInfo> list(const std::string& prefix,
+                               const std::string& start_after = "") override;
+  void remove(const std::vector<std::string>& keys) override;
+  std::string describe() const override;
+
+  const std::string& root() const { return root_; }
+  const std::shared_ptr<StoreStats>& stats() const { return stats_; }
+
+ private:
+  class Lock;
+  std::string path_of(const std::string& key) const;
+  std::string sidecar_of(const std::string& key) const;
+  void check_key(const std::string& op, const std::string& key) const;
+  [[noreturn]] void fail_errno(const std::string& op, const std::string& key,
+                               const std::string& what, int err) const;
+  GetResult read_object(const std::string& key, const std::optional<ByteRange>& range,
+                        bool* metadata_consistent) const;
+
+  std::string root_;
+  std::shared_ptr<StoreStats> stats_;
+};
+
+}  // namespace ltxvfs::storage

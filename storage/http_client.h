@@ -1,0 +1,107 @@
+// A small HTTP client over libcurl's easy interface, for the S3 backend.
+//
+// - Connection reuse: easy handles (each with its connection cache) are kept in a pool and reused
+//   by whichever thread asks next; perform() is safe to call from several threads at once.
+// - TLS peers and host names are verified unless the caller explicitly opts out (which is logged).
+// - Proxies are NOT read from the environment by libcurl; the caller passes them in (S3Store reads
+//   HTTPS_PROXY/HTTP_PROXY/NO_PROXY through its injectable Env).
+// - Request bodies are sent with the Content-Type the caller gives; S3Store always gives one,
+//   because some servers store an `application/x-www-form-urlencoded` body (libcurl's default for
+//   POST data) as an empty object.
+// - Transport failures (connect, timeout, reset) are thrown as HttpTransportError; any HTTP status
+//   is a normal response for the caller to interpret.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ltxvfs::storage {
+
+using LogFn = std::function<void(std::string_view message)>;
+
+struct HttpOptions {
+  long connect_timeout_ms = 10'000;
+  // A transfer slower than `low_speed_limit` bytes/s for `low_speed_time_s` seconds is aborted
+  // (catches stalled connections without limiting large transfers).
+  long low_speed_limit = 1;
+  long low_speed_time_s = 30;
+  long request_timeout_ms = 0;            // cap on one whole request; 0 = none
+  std::string ca_bundle;                  // PEM file of trusted CAs; empty = the system's
+  bool insecure_skip_tls_verify = false;  // never the default; logged when used
+  std::string proxy;                      // e.g. "http://proxy:3128"; empty = none
+  std::string no_proxy;                   // hosts that bypass `proxy`
+  // libcurl CURLOPT_CONNECT_TO entries "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT". Lets tests
+  // exercise virtual-hosted addressing (bucket.s3.example) against a server on 127.0.0.1.
+  std::vector<std::string> connect_to;
+  size_t max_idle_handles = 16;
+};
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
+  std::string url;
+  HttpHeaders headers;
+  std::span<const uint8_t> body;  // PUT and POST only
+};
+
+struct HttpResponse {
+  long status = 0;
+  HttpHeaders headers;  // names lower-cased, in arrival order
+  std::vector<uint8_t> body;
+  uint64_t bytes_sent = 0;  // request body bytes actually uploaded
+
+  // The value of the first header called `name` (lower-case), or nullptr.
+  const std::string* header(std::string_view name) const;
+  std::string body_text() const { return {body.begin(), body.end()}; }
+};
+
+class HttpTransportError : public std::runtime_error {
+ public:
+  HttpTransportError(const std::string& message, int curl_code, bool timed_out)
+      : std::runtime_error(message), curl_code_(curl_code), timed_out_(timed_out) {}
+  int curl_code() const { return curl_code_; }
+  bool timed_out() const { return timed_out_; }
+
+ private:
+  int curl_code_;
+  bool timed_out_;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpOptions options = {}, LogFn log = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HttpResponse perform(const HttpRequest& request);
+  const HttpOptions& options() const { return options_; }
+
+ private:
+  struct HandleDeleter {
+    void operator()(void* handle) const;
+  };
+  using Handle = std::unique_ptr<void, HandleDeleter>;
+
+  Handle acquire();
+  void release(Handle handle);
+
+  HttpOptions options_;
+  std::mutex mutex_;
+  std::vector<Handle> idle_;
+};
+
+// libcurl's process-wide initialisation, done exactly once and thread-safely. Never undone:
+// curl_global_cleanup is unsafe in a library that may be unloaded while others use libcurl.
+void ensure_curl_initialized();
+
+}  // namespace ltxvfs::storage

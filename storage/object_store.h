@@ -1,0 +1,111 @@
+// ObjectStore: the one interface every replica backend implements (a local directory, S3 and
+// S3-compatible stores). Keys are relative to the store's root (the directory, or bucket+prefix),
+// use '/' as separator, and never start with '/'.
+//
+// Errors are reported by throwing StoreError. Implementations retry transient failures
+// themselves (bounded, with backoff); a StoreError that escapes is final for that call, and
+// `retriable()` says whether the caller may try the whole operation again later.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ltxvfs::storage {
+
+// What went wrong, independent of the backend. S3 error codes map onto these; the original code
+// and message are kept in the StoreError's text.
+enum class StoreErrorKind {
+  kNotFound,            // NoSuchKey / ENOENT
+  kNoSuchBucket,        // bucket (or replica directory) does not exist
+  kPreconditionFailed,  // If-None-Match / If-Match not satisfied (HTTP 412, or file exists)
+  kAccessDenied,        // 403 AccessDenied, EACCES
+  kBadCredentials,      // SignatureDoesNotMatch, InvalidAccessKeyId, missing credentials
+  kInvalidRange,        // 416
+  kInvalidArgument,     // a malformed URL, key or option; never retried
+  kUnavailable,         // connection refused, DNS, timeouts, 5xx after all retries
+  kProtocol,            // the store answered something we cannot parse
+  kIo,                  // local I/O error (file backend)
+};
+
+const char* to_string(StoreErrorKind kind);
+
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(StoreErrorKind kind, const std::string& message)
+      : std::runtime_error(message), kind_(kind) {}
+  StoreErrorKind kind() const { return kind_; }
+  // True for failures that may go away by themselves (network, 5xx, throttling).
+  bool retriable() const { return kind_ == StoreErrorKind::kUnavailable; }
+
+ private:
+  StoreErrorKind kind_;
+};
+
+// Inclusive-exclusive byte range [offset, offset+length). A negative-free "suffix" form asks for
+// the last `length` bytes of the object (HTTP `bytes=-N`), which is how page indexes are read.
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool suffix = false;
+
+  static ByteRange at(uint64_t offset, uint64_t length) { return {offset, length, false}; }
+  static ByteRange last(uint64_t length) { return {0, length, true}; }
+};
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;              // opaque; pass back in PutOptions::if_match
+  int64_t last_modified_ms = 0;  // milliseconds since the Unix epoch
+};
+
+struct PutOptions {
+  // Only create the object if no object exists under the key (`If-None-Match: *`).
+  bool if_none_match = false;
+  // Only replace the object if its current etag equals this (`If-Match: <etag>`).
+  std::optional<std::string> if_match;
+  // User metadata (S3: x-amz-meta-<name>). Names are lower-case ASCII.
+  std::map<std::string, std::string> metadata;
+};
+
+struct PutResult {
+  std::string etag;
+};
+
+struct GetResult {
+  std::vector<uint8_t> body;
+  uint64_t object_size = 0;  // the size of the whole object, even for a ranged get
+  std::string etag;
+  int64_t last_modified_ms = 0;
+  std::map<std::string, std::string> metadata;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  virtual PutResult put(const std::string& key, std::span<const uint8_t> body,
+                        const PutOptions& options = {}) = 0;
+  // Throws StoreError(kNotFound) when the key does not exist, kInvalidRange when the range
+  // starts past the end. A range that runs past the end is truncated to the object.
+  virtual GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) = 0;
+  virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
+  // Every object whose key starts with `prefix` and sorts after `start_after`, in key order
+  // (all pages of the listing are fetched).
+  virtual std::vector<ObjectInfo> list(const std::string& prefix,
+                                       const std::string& start_after = "") = 0;
+  // Deletes the keys; keys that do not exist are not an error.
+  virtual void remove(const std::vector<std::string>& keys) = 0;
+
+  // A human-readable name of the store for messages, e.g. "s3://bucket/prefix" or
+  // "file:///var/replica". Never contains a secret.
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace ltxvfs::storage

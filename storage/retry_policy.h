@@ -1,0 +1,46 @@
+// When and how long to wait before trying an S3 request again.
+//
+// Retried: transport failures (connection refused/reset, DNS, timeouts), HTTP 5xx (including 503
+// SlowDown), and two throttling/timeout answers every AWS SDK retries although they are 4xx:
+// 429 (Too Many Requests, sent by several S3-compatible stores) and 400 RequestTimeout (S3 gave up
+// waiting for the request body). Every other 4xx is final: repeating a bad request cannot help.
+//
+// Delays use exponential backoff with "full jitter" (a uniform draw in [0, min(cap, base*2^n)]),
+// so many clients retrying at once spread out instead of stampeding. Attempts are bounded both by
+// count and by total elapsed time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <random>
+#include <string_view>
+
+namespace ltxvfs::storage {
+
+struct RetryPolicy {
+  int max_attempts = 8;  // including the first; 1 = never retry
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5'000};
+  // No new attempt starts once this much time has passed since the first one began.
+  std::chrono::milliseconds max_total{60'000};
+};
+
+// True when an HTTP answer with this status and S3 error code may succeed if repeated.
+bool is_retriable_http(long status, std::string_view s3_error_code);
+
+// Draws jittered delays; one per store, shared by its threads.
+class Backoff {
+ public:
+  explicit Backoff(RetryPolicy policy, uint64_t seed = std::random_device{}());
+  // The delay after `failed_attempts` attempts have failed (1 after the first failure).
+  std::chrono::milliseconds delay(int failed_attempts);
+  const RetryPolicy& policy() const { return policy_; }
+
+ private:
+  RetryPolicy policy_;
+  std::mutex mutex_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace ltxvfs::storage

@@ -1,0 +1,37 @@
+// Everything about a store that is not in its URL: where configuration comes from (an injectable
+// environment), network behaviour, retries, logging. Defaults are usable as they are.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "storage/credentials.h"
+#include "storage/env.h"
+#include "storage/http_client.h"
+#include "storage/retry_policy.h"
+#include "storage/store_stats.h"
+
+namespace ltxvfs::storage {
+
+struct StoreSettings {
+  // Environment variables honoured (S3): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+  // AWS_SESSION_TOKEN, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, HOME, AWS_REGION,
+  // AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_CA_BUNDLE, HTTPS_PROXY,
+  // HTTP_PROXY, NO_PROXY (and their lower-case forms).
+  Env env = Env::process();
+  // When set, used instead of looking in the environment and credentials file.
+  std::optional<Credentials> credentials;
+  RetryPolicy retry;
+  HttpOptions http;
+  // Warnings (e.g. "TLS verification disabled"). Never receives a secret. Default: stderr.
+  LogFn log;
+  // File stores: create the root directory when it does not exist (a writer wants this; a reader
+  // that must not invent an empty replica sets it to false and gets kNoSuchBucket instead).
+  bool create_if_missing = true;
+  // Where the store counts its requests and bytes; one is created when null.
+  std::shared_ptr<StoreStats> stats;
+  // ListObjectsV2 page size (1..1000); smaller only to exercise paging in tests.
+  int list_page_size = 1000;
+};
+
+}  // namespace ltxvfs::storage
