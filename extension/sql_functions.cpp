@@ -1,0 +1,76 @@
+#include "extension/sql_functions.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "vfs/core/replicator.h"
+#include "vfs/shim/primary_connection.h"
+
+namespace ltxvfs::extension {
+namespace {
+
+core::Replicator* replicator_of(sqlite3_context* ctx) {
+  core::Replicator* r = nullptr;
+  sqlite3* db = sqlite3_context_db_handle(ctx);
+  if (sqlite3_file_control(db, "main", vfs::kFcntlLtxReplicator, &r) != SQLITE_OK) return nullptr;
+  return r;
+}
+
+void ltx_txid(sqlite3_context* ctx, int, sqlite3_value**) {
+  core::Replicator* r = replicator_of(ctx);
+  if (r == nullptr) return sqlite3_result_null(ctx);
+  try {
+    sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(r->flush_txid()));
+  } catch (const std::exception& e) {
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
+
+void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
+  core::Replicator* r = replicator_of(ctx);
+  if (r == nullptr) return sqlite3_result_null(ctx);
+  const core::ReplicatorStats s = r->stats();
+  nlohmann::json j = {
+      {"role", "primary"},
+      {"replica", r->config().replica_url},
+      {"format", r->config().format == core::OutputFormat::kNative ? "native" : "litestream"},
+      {"durability", r->config().durability == core::Durability::kRemote ? "remote" : "local"},
+      {"txid", s.txid},
+      {"uploaded_txid", s.uploaded_txid},
+      {"commits", s.commits},
+      {"full_files", s.full_files},
+      {"spool_files", s.spool_files},
+      {"spool_bytes", s.spool_bytes},
+      {"objects_uploaded", s.objects_uploaded},
+      {"bytes_uploaded", s.bytes_uploaded},
+      {"upload_failures", s.upload_failures},
+      {"last_upload_ms", s.last_upload_ms},
+      {"last_error", s.last_error},
+      {"conflict", s.conflict},
+  };
+  const auto store = r->store_stats();
+  j["store"] = {{"requests", store.requests},
+                {"retries", store.retries},
+                {"failures", store.failures},
+                {"puts", store.puts},
+                {"gets", store.gets},
+                {"lists", store.lists},
+                {"bytes_sent", store.bytes_sent},
+                {"bytes_received", store.bytes_received}};
+  const std::string text = j.dump();
+  sqlite3_result_text(ctx, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+int register_sql_functions(sqlite3* db) {
+  int rc = sqlite3_create_function_v2(db, "ltx_txid", 0, SQLITE_UTF8, nullptr, ltx_txid, nullptr,
+                                      nullptr, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "ltx_stats", 0, SQLITE_UTF8, nullptr, ltx_stats, nullptr,
+                                    nullptr, nullptr);
+  }
+  return rc;
+}
+
+}  // namespace ltxvfs::extension

@@ -1,0 +1,63 @@
+// A writer for the crash tests: commits random transactions through the ltx VFS until it is
+// killed. argv: <database path> <seed> [extra URI parameters]
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: crash_writer <db> <seed> [uri-params]\n");
+    return 2;
+  }
+  sqlite3* loader = nullptr;
+  sqlite3_open(":memory:", &loader);
+  sqlite3_enable_load_extension(loader, 1);
+  char* error = nullptr;
+  if (sqlite3_load_extension(loader, LTXVFS_EXTENSION_PATH, nullptr, &error) != SQLITE_OK) {
+    std::fprintf(stderr, "load: %s\n", error);
+    return 1;
+  }
+  const std::string uri =
+      std::string("file:") + argv[1] + "?vfs=ltx&upload_interval_ms=0" + (argc > 3 ? argv[3] : "");
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(uri.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                      nullptr) != SQLITE_OK) {
+    std::fprintf(stderr, "open: %s\n", sqlite3_errmsg(db));
+    return 1;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::mt19937 rng(static_cast<unsigned>(std::stoul(argv[2])));
+  sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS t(k INTEGER, v BLOB)", nullptr, nullptr, nullptr);
+  for (long i = 0;; ++i) {
+    std::string sql;
+    switch (rng() % 5) {
+      case 0:
+        sql = "INSERT INTO t VALUES (" + std::to_string(i) + ", randomblob(" +
+              std::to_string(rng() % 5000) + "))";
+        break;
+      case 1:
+        sql =
+            "BEGIN; INSERT INTO t SELECT k + 1000000, randomblob(100) FROM t LIMIT 20; "
+            "UPDATE t SET v = randomblob(10) WHERE k % 7 = " +
+            std::to_string(rng() % 7) + "; COMMIT";
+        break;
+      case 2:
+        sql = "DELETE FROM t WHERE k % 11 = " + std::to_string(rng() % 11);
+        break;
+      case 3:
+        sql = "PRAGMA wal_checkpoint(" + std::string(rng() % 2 ? "PASSIVE" : "TRUNCATE") + ")";
+        break;
+      default:
+        sql = "UPDATE t SET v = randomblob(" + std::to_string(rng() % 3000) +
+              ") WHERE rowid = " + std::to_string(rng() % 50);
+    }
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      std::fprintf(stderr, "%s: %s\n", sql.c_str(), error);
+      sqlite3_free(error);
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+}

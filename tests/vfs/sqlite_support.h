@@ -1,0 +1,57 @@
+// Test support for the SQLite-facing tests: a small RAII connection, the real libltxvfs.so loaded
+// into this test process (a SQLite host that links libsqlite3), scratch directories, and restoring
+// a replica to a TXID through the production restore code.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ltxvfs::testing {
+
+// Loads build/libltxvfs.so once per process (sqlite3_load_extension on a scratch connection).
+void load_ltx_extension();
+
+class Db {
+ public:
+  // Opens `uri` (a file: URI, SQLITE_OPEN_URI). Throws std::runtime_error with SQLite's message.
+  explicit Db(const std::string& uri, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  sqlite3* get() const { return db_; }
+  void exec(const std::string& sql);
+  // Runs `sql`, returns the error message, or "" when it succeeded.
+  std::string try_exec(const std::string& sql);
+  int64_t query_int(const std::string& sql);
+  std::string query_text(const std::string& sql);
+  // The database image as SQLite sees it (WAL included): what a restore must reproduce.
+  std::vector<uint8_t> serialize();
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A fresh directory under the build tree's scratch area; removed by the test's end only if the
+// test passed (left for inspection otherwise).
+std::string scratch_dir(const std::string& name);
+
+std::vector<uint8_t> read_file_bytes(const std::string& path);
+
+// Restores the replica at `url` to `txid` (newest when nullopt) into a fresh file and returns
+// its bytes. Uses the same code as `ltxvfs restore`.
+std::vector<uint8_t> restore_replica(const std::string& url, std::optional<uint64_t> txid,
+                                     const std::string& work_dir);
+
+// Runs the sqlite3 shell with `script` on its standard input, after `.load`ing the extension.
+// Returns its exit status; `output` receives stdout+stderr.
+int run_sqlite3_shell(const std::string& script, std::string* output = nullptr);
+
+// Runs a shell command; returns its exit status and captures stdout+stderr into `output`.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+}  // namespace ltxvfs::testing

@@ -1,0 +1,24 @@
+// Unaligned big- and little-endian loads and stores.
+#pragma once
+
+#include <cstdint>
+
+namespace ltxvfs::core {
+
+inline uint32_t load_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+inline uint32_t load_le32(const uint8_t* p) {
+  return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | uint32_t{p[0]};
+}
+inline uint16_t load_be16(const uint8_t* p) {
+  return static_cast<uint16_t>((uint32_t{p[0]} << 8) | uint32_t{p[1]});
+}
+inline void store_be32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+}  // namespace ltxvfs::core

@@ -1,0 +1,35 @@
+// DatabaseImage: the page checksums of the replicated database state, so the LTX database checksum
+// (XOR of page checksums) can be kept current incrementally as transactions change pages, and
+// compared with the recorded state when a process reopens the database.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ltx/checksum.h"
+
+namespace ltxvfs::core {
+
+class DatabaseImage {
+ public:
+  DatabaseImage() = default;
+  explicit DatabaseImage(uint32_t page_size) : page_size_(page_size) {}
+
+  uint32_t page_size() const { return page_size_; }
+  uint32_t commit() const { return static_cast<uint32_t>(sums_.size()); }
+  uint64_t checksum() const { return db_.value(); }
+
+  // Records the new content of `pgno` (growing the image if needed). The lock page is ignored.
+  void set_page(uint32_t pgno, std::span<const uint8_t> data);
+  // Sets the database size: pages above `commit` are dropped, pages added as all-zero pages
+  // until set_page() gives them content.
+  void resize(uint32_t commit);
+
+ private:
+  uint32_t page_size_ = 0;
+  std::vector<uint64_t> sums_;  // sums_[pgno-1]; 0 for the lock page
+  ltx::DatabaseChecksum db_;
+};
+
+}  // namespace ltxvfs::core

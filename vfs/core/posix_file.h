@@ -1,0 +1,47 @@
+// Small RAII helpers over POSIX files for the spool and the state file.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ltxvfs::core {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Throws std::system_error naming `what` and `path`.
+[[noreturn]] void throw_errno(const std::string& what, const std::string& path);
+
+void make_directories(const std::string& path);
+void fsync_path(const std::string& path);  // a file or a directory
+void write_all(int fd, std::span<const uint8_t> data, const std::string& path);
+// Reads up to out.size() bytes at offset; returns the count (short only at EOF).
+size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path);
+// temp file in the same directory + rename; with `durable`, fsync the file and the directory.
+void write_file_atomically(const std::string& path, std::span<const uint8_t> data, bool durable);
+std::vector<uint8_t> read_file(const std::string& path);
+std::string directory_of(const std::string& path);
+
+}  // namespace ltxvfs::core

@@ -1,0 +1,46 @@
+// Restorer: downloads a restore plan's files in parallel and applies them in order to a new
+// database file, which appears under its final name only once every file has been verified
+// (file checksums, TXID continuity, pre/post-apply checksums where present).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "storage/object_store.h"
+#include "vfs/core/restore_plan.h"
+
+namespace ltxvfs::core {
+
+struct RestoreProgress {
+  size_t files_done = 0;
+  size_t files_total = 0;
+  uint64_t bytes_downloaded = 0;
+  uint64_t bytes_total = 0;
+};
+
+struct RestoreOptions {
+  unsigned parallelism = 8;  // concurrent downloads
+  bool overwrite = false;    // replace an existing output file
+  std::function<void(const RestoreProgress&)> progress;
+};
+
+struct RestoreResult {
+  uint64_t txid = 0;
+  uint32_t page_size = 0;
+  uint32_t commit = 0;
+  uint64_t bytes_downloaded = 0;
+};
+
+// Restores `plan` into `output_path`. Throws RestoreError (or the store's / the format's error)
+// naming what failed; on failure nothing is left at `output_path`.
+RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
+                      const std::string& output_path, const RestoreOptions& options = {});
+
+// The newest TXID whose commit time is at or before `timestamp_ms`, found by reading LTX headers
+// (one small ranged GET each, binary search). Throws RestoreError when everything is newer.
+uint64_t txid_at_time(storage::ObjectStore& store, const std::vector<RemoteFile>& files,
+                      int64_t timestamp_ms);
+
+}  // namespace ltxvfs::core

@@ -1,0 +1,30 @@
+// ConnectionHooks: what one SQLite connection's primary database file reports to the replicator.
+//
+// The shim calls these from the file methods of the main database file and its WAL. They run on
+// SQLite's threads, inside SQLite's locks, so they must be cheap: record, queue, return.
+#pragma once
+
+#include <cstdint>
+
+namespace ltxvfs::vfs {
+
+class ConnectionHooks {
+ public:
+  virtual ~ConnectionHooks() = default;
+
+  // Region 0 of the wal-index (shared memory) was mapped at `region0`.
+  virtual void on_shm_region0(const void* region0) = 0;
+  virtual void after_shm_lock(int offset, int n, bool exclusive) = 0;
+  virtual void before_shm_unlock(int offset, int n, bool exclusive) = 0;
+  virtual void after_shm_unlock(int offset, int n, bool exclusive) = 0;
+  virtual void on_wal_write(int64_t offset, int amount) = 0;
+  // The database file itself was written (a checkpoint, or a write that bypassed the WAL).
+  virtual void on_db_write() = 0;
+  // The WAL is about to lose frames (truncate): they must be safely spooled first.
+  virtual void before_wal_discard() = 0;
+  // Returns true when the file control was handled here (result in `rc`).
+  virtual bool file_control(int op, void* arg, int& rc) = 0;
+  virtual void on_close() = 0;
+};
+
+}  // namespace ltxvfs::vfs

@@ -1,0 +1,64 @@
+#include "vfs/shim/log.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "extension/sqlite_api.h"
+
+namespace ltxvfs::vfs {
+namespace {
+
+// Read on every message rather than cached: logging is rare, and this keeps no global state.
+LogLevel stderr_level() {
+  const char* v = std::getenv("LTXVFS_LOG");
+  if (v == nullptr || *v == '\0') return LogLevel::kWarn;
+  if (std::strcmp(v, "off") == 0) return LogLevel::kOff;
+  if (std::strcmp(v, "error") == 0) return LogLevel::kError;
+  if (std::strcmp(v, "info") == 0) return LogLevel::kInfo;
+  if (std::strcmp(v, "debug") == 0) return LogLevel::kDebug;
+  return LogLevel::kWarn;
+}
+
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarn:
+      return "warning";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kDebug:
+      return "debug";
+    default:
+      return "";
+  }
+}
+
+void emit(int code, LogLevel level, const char* format, va_list args) {
+  char buf[2048];
+  std::vsnprintf(buf, sizeof buf, format, args);
+  sqlite3_log(code, "ltxvfs: %s", buf);
+  if (level != LogLevel::kOff && level <= stderr_level()) {
+    std::fprintf(stderr, "ltxvfs %s: %s\n", level_name(level), buf);
+  }
+}
+
+}  // namespace
+
+void log_error(int code, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  emit(code, LogLevel::kError, format, args);
+  va_end(args);
+}
+
+void log_at(LogLevel level, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  emit(level <= LogLevel::kWarn ? SQLITE_WARNING : SQLITE_NOTICE, level, format, args);
+  va_end(args);
+}
+
+}  // namespace ltxvfs::vfs

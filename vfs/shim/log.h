@@ -1,0 +1,29 @@
+// Logging and the error type of the SQLite-facing layer.
+//
+// Messages go to sqlite3_log() (the host's SQLITE_CONFIG_LOG callback, if any) and to stderr at
+// or above the level named by the LTXVFS_LOG environment variable (off, error, warn, info, debug;
+// default warn): a VFS cannot attach text to SQLite's error messages, so without stderr a user
+// would see only "disk I/O error". Callers must never pass a secret to these functions.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace ltxvfs::vfs {
+
+enum class LogLevel { kOff = 0, kError = 1, kWarn = 2, kInfo = 3, kDebug = 4 };
+
+// An error that carries the SQLite result code to return at the C boundary.
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+void log_error(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));
+void log_at(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace ltxvfs::vfs

@@ -1,0 +1,116 @@
+#include "vfs/shim/primary_connection.h"
+
+#include <strings.h>
+
+#include <string>
+
+#include "extension/sqlite_api.h"
+#include "vfs/shim/log.h"
+
+namespace ltxvfs::vfs {
+namespace {
+
+constexpr int kWriteLockSlot = 0;
+constexpr int kCheckpointLockSlot = 1;
+
+bool covers(int offset, int n, int slot) {
+  return offset <= slot && slot < offset + n;
+}
+
+}  // namespace
+
+std::optional<core::WalIndexHeader> PrimaryConnection::read_header() const {
+  if (region0_ == nullptr) return std::nullopt;
+  return core::read_wal_index_header(region0_);
+}
+
+void PrimaryConnection::after_shm_lock(int offset, int n, bool exclusive) {
+  if (!exclusive) return;
+  if (covers(offset, n, kWriteLockSlot)) {
+    write_locked_ = true;
+    wrote_frames_ = false;
+    wal_restarted_ = false;
+    before_ = read_header();
+  }
+  if (covers(offset, n, kCheckpointLockSlot)) {
+    checkpointing_ = true;
+    // A checkpoint copies WAL frames into the database and lets the WAL restart: every frame it
+    // may discard must be spooled durably first.
+    replicator_->before_wal_discard();
+  }
+}
+
+void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
+  if (exclusive && covers(offset, n, kCheckpointLockSlot)) checkpointing_ = false;
+  if (!exclusive || !write_locked_ || !covers(offset, n, kWriteLockSlot)) return;
+  write_locked_ = false;
+  if (!wrote_frames_) return;  // a recovery or a checkpoint's writer barrier, not a transaction
+  std::optional<core::WalIndexHeader> after = read_header();
+  if (!after || (before_ && *after == *before_)) return;  // rolled back
+  core::CommitNotice notice;
+  notice.before = before_;
+  notice.after = *after;
+  notice.wal_restarted = wal_restarted_;
+  pending_seq_ = replicator_->commit(notice);
+}
+
+void PrimaryConnection::after_shm_unlock(int offset, int n, bool exclusive) {
+  if (!exclusive || !covers(offset, n, kWriteLockSlot) || pending_seq_ == 0) return;
+  const uint64_t seq = pending_seq_;
+  pending_seq_ = 0;
+  // Remote durability: the commit is local already; hold the caller until the store has it.
+  // The lock is released first so other writers can join the same upload (group commit).
+  if (replicator_->config().durability == core::Durability::kRemote) {
+    replicator_->wait_uploaded(seq);
+  }
+}
+
+void PrimaryConnection::on_wal_write(int64_t offset, int) {
+  if (!write_locked_) {
+    // Only an exclusive-locking-mode connection writes the WAL without the shm write lock; the
+    // pragma is refused, so this is a connection we cannot see commits of.
+    throw SqliteError(SQLITE_IOERR_WRITE,
+                      "a WAL write without the WAL write lock (locking_mode=EXCLUSIVE?): ltx "
+                      "cannot replicate such a connection; use locking_mode=NORMAL");
+  }
+  wrote_frames_ = true;
+  if (offset == 0) wal_restarted_ = true;
+}
+
+void PrimaryConnection::on_db_write() {
+  // In WAL mode only a checkpoint writes the database file. Anything else (the rollback-journal
+  // transaction that switches a database to WAL mode, a connection that bypassed WAL) changed the
+  // database behind the WAL: the next commit must ship the whole database.
+  if (!checkpointing_) replicator_->note_write_outside_wal();
+}
+
+bool PrimaryConnection::file_control(int op, void* arg, int& rc) {
+  if (op == kFcntlLtxReplicator) {
+    *static_cast<core::Replicator**>(arg) = replicator_.get();
+    rc = SQLITE_OK;
+    return true;
+  }
+  if (op != SQLITE_FCNTL_PRAGMA) return false;
+  char** args = static_cast<char**>(arg);
+  const char* name = args[1];
+  const char* value = args[2];
+  if (name == nullptr || value == nullptr) return false;
+  if (strcasecmp(name, "journal_mode") == 0 && strcasecmp(value, "wal") != 0) {
+    args[0] = sqlite3_mprintf(
+        "ltx: this database is replicated and must stay in WAL mode; journal_mode=%s would let "
+        "writes bypass the replica (open it without vfs=ltx to change the journal mode)",
+        value);
+    rc = SQLITE_ERROR;
+    return true;
+  }
+  if (strcasecmp(name, "locking_mode") == 0 && strcasecmp(value, "exclusive") == 0) {
+    args[0] = sqlite3_mprintf(
+        "ltx: locking_mode=EXCLUSIVE is not supported on a replicated database: ltx sees "
+        "commits through the WAL's shared-memory locks, which that mode does not use");
+    rc = SQLITE_ERROR;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace ltxvfs::vfs

@@ -1,0 +1,53 @@
+// PrimaryConnection: the ConnectionHooks of one connection to a replicated database. It turns
+// what SQLite does to the WAL locks into commit notices for the shared Replicator:
+//
+//  - taking the WAL write lock (shm slot 0): remember the wal-index header;
+//  - releasing it, if this connection wrote WAL frames meanwhile and the header changed: that is
+//    a commit (a rollback or a recovery leaves no changed header or writes no frames);
+//  - taking the checkpoint lock (slot 1) or truncating the WAL: SQLite is about to discard frames,
+//    so wait until the replicator has spooled them durably.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "vfs/core/replicator.h"
+#include "vfs/core/wal_index_header.h"
+#include "vfs/shim/connection_hooks.h"
+
+namespace ltxvfs::vfs {
+
+// A file control opcode private to ltx: the SQL functions reach the replicator of a connection's
+// main database through sqlite3_file_control(db, "main", kFcntlLtxReplicator, &ptr).
+inline constexpr int kFcntlLtxReplicator = 0x4c545801;  // 'L' 'T' 'X' 1
+
+class PrimaryConnection final : public ConnectionHooks {
+ public:
+  explicit PrimaryConnection(std::shared_ptr<core::Replicator> replicator)
+      : replicator_(std::move(replicator)) {}
+
+  void on_shm_region0(const void* region0) override { region0_ = region0; }
+  void after_shm_lock(int offset, int n, bool exclusive) override;
+  void before_shm_unlock(int offset, int n, bool exclusive) override;
+  void after_shm_unlock(int offset, int n, bool exclusive) override;
+  void on_wal_write(int64_t offset, int amount) override;
+  void on_db_write() override;
+  void before_wal_discard() override { replicator_->before_wal_discard(); }
+  bool file_control(int op, void* arg, int& rc) override;
+  void on_close() override {}
+
+ private:
+  std::optional<core::WalIndexHeader> read_header() const;
+
+  std::shared_ptr<core::Replicator> replicator_;
+  const void* region0_ = nullptr;
+  bool write_locked_ = false;
+  bool checkpointing_ = false;
+  bool wrote_frames_ = false;
+  bool wal_restarted_ = false;
+  std::optional<core::WalIndexHeader> before_;
+  uint64_t pending_seq_ = 0;
+};
+
+}  // namespace ltxvfs::vfs

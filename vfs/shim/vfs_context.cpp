@@ -1,0 +1,126 @@
+#include "vfs/shim/vfs_context.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "storage/store_factory.h"
+#include "vfs/core/config.h"
+#include "vfs/core/replicator.h"
+#include "vfs/shim/base_vfs_file_access.h"
+#include "vfs/shim/log.h"
+#include "vfs/shim/primary_connection.h"
+#include "vfs/shim/shim_file.h"
+
+namespace ltxvfs::vfs {
+namespace {
+
+// URI parameters SQLite itself defines (https://www.sqlite.org/uri.html) and may pass to us.
+const std::set<std::string>& sqlite_uri_parameters() {
+  static const std::set<std::string> names = {"vfs",    "mode",      "cache", "psow",
+                                              "nolock", "immutable", "modeof"};
+  return names;
+}
+
+void check_uri_parameters(sqlite3_filename name) {
+  const auto& ours = core::known_uri_parameters();
+  for (int i = 0;; ++i) {
+    const char* key = sqlite3_uri_key(name, i);
+    if (key == nullptr) break;
+    if (sqlite_uri_parameters().count(key) != 0) continue;
+    if (std::find(ours.begin(), ours.end(), key) != ours.end()) continue;
+    std::string known;
+    for (const auto& k : ours) known += (known.empty() ? "" : ", ") + k;
+    throw SqliteError(SQLITE_CANTOPEN,
+                      std::string("unknown URI parameter '") + key + "'; ltx knows: " + known);
+  }
+}
+
+// Appends endpoint/region given as separate URI parameters to an s3:// replica URL.
+std::string with_store_options(std::string url, const core::Config& c) {
+  if (url.rfind("s3://", 0) != 0) return url;
+  auto add = [&](const char* key, const std::string& value) {
+    if (value.empty() || url.find(std::string(key) + "=") != std::string::npos) return;
+    url += (url.find('?') == std::string::npos ? "?" : "&");
+    url += key;
+    url += "=" + value;
+  };
+  add("endpoint", c.endpoint);
+  add("region", c.region);
+  return url;
+}
+
+}  // namespace
+
+static_assert(sizeof(ShimFile) <= VfsContext::shim_header_size(),
+              "the wrapped file must start after the ShimFile header");
+
+VfsContext::VfsContext(sqlite3_vfs* base) : base_(base) {}
+VfsContext::~VfsContext() = default;
+
+std::unique_ptr<ConnectionHooks> VfsContext::open_database_hooks(sqlite3_filename name, int flags) {
+  check_uri_parameters(name);
+  // A read-only open of a primary database is not replicated: it cannot commit anything.
+  if ((flags & SQLITE_OPEN_READONLY) != 0) return nullptr;
+  const std::string path = name;
+  return std::make_unique<PrimaryConnection>(replicator_for(path, name));
+}
+
+std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& path,
+                                                             sqlite3_filename name) {
+  std::lock_guard lock(mu_);
+  if (auto existing = replicators_[path].lock()) return existing;
+  core::Config config;
+  try {
+    config = core::load_config(
+        path,
+        [&](const std::string& key) -> std::optional<std::string> {
+          const char* v = sqlite3_uri_parameter(name, key.c_str());
+          return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+        },
+        [](const std::string& key) -> std::optional<std::string> {
+          const char* v = std::getenv(key.c_str());
+          return v != nullptr && *v != '\0' ? std::optional<std::string>(v) : std::nullopt;
+        });
+  } catch (const core::ConfigError& e) {
+    throw SqliteError(SQLITE_CANTOPEN, e.what());
+  }
+  storage::OpenedStore opened, probe;
+  try {
+    const std::string url = with_store_options(config.replica_url, config);
+    // The uploader retries forever with its own backoff; the store's own retries only smooth
+    // over blips, so an outage shows in ltx_stats() within seconds.
+    storage::StoreSettings settings;
+    settings.retry.max_attempts = 4;
+    settings.retry.max_total = std::chrono::milliseconds(10000);
+    opened = storage::open_store(url, settings);
+    storage::StoreSettings quick;
+    quick.retry.max_attempts = 2;
+    quick.retry.max_total = std::chrono::milliseconds(5000);
+    quick.http.connect_timeout_ms = 2000;
+    quick.stats = opened.stats;
+    probe = storage::open_store(url, quick);
+  } catch (const storage::StoreError& e) {
+    throw SqliteError(SQLITE_CANTOPEN, std::string("replica ") + e.what());
+  }
+  if (config.replica_is_default) {
+    log_at(LogLevel::kInfo,
+           "%s replicates to %s (no replica= given): a local directory, which does not survive "
+           "losing the disk",
+           path.c_str(), config.replica_url.c_str());
+  }
+  std::shared_ptr<core::Replicator> replicator;
+  try {
+    replicator =
+        std::make_shared<core::Replicator>(config, std::make_unique<BaseVfsFileAccess>(base_, path),
+                                           std::move(opened), std::move(probe.store));
+  } catch (const SqliteError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw SqliteError(SQLITE_CANTOPEN, e.what());
+  }
+  replicators_[path] = replicator;
+  return replicator;
+}
+
+}  // namespace ltxvfs::vfs

@@ -1,0 +1,49 @@
+// VfsContext: everything the registered `ltx` VFS owns. It is the VFS's pAppData and the only
+// long-lived state of the extension; it lives as long as the process.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "extension/sqlite_api.h"
+#include "vfs/shim/connection_hooks.h"
+
+namespace ltxvfs::core {
+class Replicator;
+}
+
+namespace ltxvfs::vfs {
+
+class VfsContext {
+ public:
+  explicit VfsContext(sqlite3_vfs* base);
+  ~VfsContext();
+  VfsContext(const VfsContext&) = delete;
+  VfsContext& operator=(const VfsContext&) = delete;
+
+  sqlite3_vfs& vfs() { return vfs_; }
+  sqlite3_vfs* base() const { return base_; }
+  // Bytes of our ShimFile header in front of the wrapped file, rounded for alignment.
+  static constexpr size_t shim_header_size() { return kShimHeaderSize; }
+
+  // For a main database file being opened: the hooks of a replicated (primary) database, or
+  // null when this open is not replicated (read-only opens). Throws SqliteError with a message
+  // saying why when the open must be refused.
+  std::unique_ptr<ConnectionHooks> open_database_hooks(sqlite3_filename name, int flags);
+
+ private:
+  std::shared_ptr<core::Replicator> replicator_for(const std::string& path, sqlite3_filename name);
+
+  static constexpr size_t kShimHeaderSize = 64;
+  sqlite3_vfs vfs_{};
+  sqlite3_vfs* base_;
+  // One replicator per database file, shared by all connections of this process to it, and
+  // destroyed (drained, stopped) when the last of them closes.
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<core::Replicator>> replicators_;
+};
+
+}  // namespace ltxvfs::vfs

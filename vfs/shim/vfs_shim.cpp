@@ -1,0 +1,391 @@
+// The `ltx` VFS: trampolines between SQLite's C structs and the C++ replication code.
+//
+// Every function here is a thin forwarder. Anything that can throw runs inside guard(), which
+// turns exceptions into SQLite error codes (and logs them), because an exception must never
+// unwind through SQLite's C frames.
+#include "vfs/shim/vfs_shim.h"
+
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "vfs/shim/connection_hooks.h"
+#include "vfs/shim/log.h"
+#include "vfs/shim/shim_file.h"
+#include "vfs/shim/vfs_context.h"
+
+namespace ltxvfs::vfs {
+namespace {
+
+VfsContext& context_of(sqlite3_vfs* vfs) {
+  return *static_cast<VfsContext*>(vfs->pAppData);
+}
+ShimFile& shim(sqlite3_file* file) {
+  return *reinterpret_cast<ShimFile*>(file);
+}
+sqlite3_file* real(sqlite3_file* file) {
+  return shim(file).real;
+}
+
+// Runs `body`, mapping any escaping exception to `on_error` (a SQLite error code).
+template <typename Body>
+int guard(int on_error, const char* what, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    log_error(SQLITE_NOMEM, "%s: out of memory", what);
+    return SQLITE_NOMEM;
+  } catch (const SqliteError& e) {
+    log_error(e.code(), "%s: %s", what, e.what());
+    return e.code();
+  } catch (const std::exception& e) {
+    log_error(on_error, "%s: %s", what, e.what());
+    return on_error;
+  } catch (...) {
+    log_error(on_error, "%s: unknown exception", what);
+    return on_error;
+  }
+}
+
+// ---- io methods shared by every role: forward to the real file ---------------------------
+
+int x_read(sqlite3_file* f, void* buf, int amount, sqlite3_int64 offset) {
+  return real(f)->pMethods->xRead(real(f), buf, amount, offset);
+}
+int x_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
+  return real(f)->pMethods->xWrite(real(f), buf, amount, offset);
+}
+int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return real(f)->pMethods->xTruncate(real(f), size);
+}
+int x_sync(sqlite3_file* f, int flags) {
+  return real(f)->pMethods->xSync(real(f), flags);
+}
+int x_file_size(sqlite3_file* f, sqlite3_int64* size) {
+  return real(f)->pMethods->xFileSize(real(f), size);
+}
+int x_lock(sqlite3_file* f, int level) {
+  return real(f)->pMethods->xLock(real(f), level);
+}
+int x_unlock(sqlite3_file* f, int level) {
+  return real(f)->pMethods->xUnlock(real(f), level);
+}
+int x_check_reserved_lock(sqlite3_file* f, int* out) {
+  return real(f)->pMethods->xCheckReservedLock(real(f), out);
+}
+int x_file_control(sqlite3_file* f, int op, void* arg) {
+  return real(f)->pMethods->xFileControl(real(f), op, arg);
+}
+int x_sector_size(sqlite3_file* f) {
+  return real(f)->pMethods->xSectorSize(real(f));
+}
+int x_device_characteristics(sqlite3_file* f) {
+  return real(f)->pMethods->xDeviceCharacteristics(real(f));
+}
+int x_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return real(f)->pMethods->xShmMap(real(f), region, size, extend, out);
+}
+int x_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+  return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
+}
+void x_shm_barrier(sqlite3_file* f) {
+  real(f)->pMethods->xShmBarrier(real(f));
+}
+int x_shm_unmap(sqlite3_file* f, int delete_flag) {
+  return real(f)->pMethods->xShmUnmap(real(f), delete_flag);
+}
+int x_fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  return real(f)->pMethods->xFetch(real(f), offset, amount, out);
+}
+int x_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
+  return real(f)->pMethods->xUnfetch(real(f), offset, p);
+}
+
+int x_close(sqlite3_file* f) {
+  ShimFile& s = shim(f);
+  int rc = SQLITE_OK;
+  if (s.role == FileRole::kPrimaryDb && s.hooks != nullptr) {
+    // Let the replicator finish with this connection's view before its files go away.
+    guard(SQLITE_IOERR_CLOSE, "ltx close", [&] {
+      s.hooks->on_close();
+      return SQLITE_OK;
+    });
+    delete s.hooks;
+    s.hooks = nullptr;
+  }
+  if (s.real->pMethods != nullptr) rc = s.real->pMethods->xClose(s.real);
+  s.real->pMethods = nullptr;
+  return rc;
+}
+
+// ---- the primary database file: watch WAL locks and pragmas ------------------------------
+
+int primary_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  int rc = x_shm_map(f, region, size, extend, out);
+  if (rc == SQLITE_OK && region == 0 && *out != nullptr) {
+    shim(f).hooks->on_shm_region0(const_cast<const void*>(*out));
+  }
+  return rc;
+}
+
+int primary_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+  ConnectionHooks& hooks = *shim(f).hooks;
+  return guard(SQLITE_IOERR_SHMLOCK, "ltx shm lock", [&] {
+    const bool exclusive = (flags & SQLITE_SHM_EXCLUSIVE) != 0;
+    if ((flags & SQLITE_SHM_UNLOCK) != 0) {
+      // Capture the commit while the lock is still ours, so commits are queued in WAL order.
+      hooks.before_shm_unlock(offset, n, exclusive);
+      int rc = x_shm_lock(f, offset, n, flags);
+      hooks.after_shm_unlock(offset, n, exclusive);
+      return rc;
+    }
+    int rc = x_shm_lock(f, offset, n, flags);
+    if (rc == SQLITE_OK) hooks.after_shm_lock(offset, n, exclusive);
+    return rc;
+  });
+}
+
+int primary_file_control(sqlite3_file* f, int op, void* arg) {
+  ConnectionHooks& hooks = *shim(f).hooks;
+  return guard(SQLITE_IOERR, "ltx file control", [&] {
+    int rc = SQLITE_NOTFOUND;
+    if (hooks.file_control(op, arg, rc)) return rc;
+    return x_file_control(f, op, arg);
+  });
+}
+
+int primary_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
+  int rc = x_write(f, buf, amount, offset);
+  if (rc == SQLITE_OK) shim(f).hooks->on_db_write();
+  return rc;
+}
+
+// ---- the primary's WAL file: note writes so a lock hold can tell commits from recovery ----
+
+int wal_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
+  ConnectionHooks* hooks = shim(f).hooks;
+  if (hooks == nullptr) return x_write(f, buf, amount, offset);
+  return guard(SQLITE_IOERR_WRITE, "ltx wal write", [&] {
+    hooks->on_wal_write(offset, amount);  // throws for writes it cannot replicate
+    return x_write(f, buf, amount, offset);
+  });
+}
+
+int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  ConnectionHooks* hooks = shim(f).hooks;
+  return guard(SQLITE_IOERR_TRUNCATE, "ltx wal truncate", [&] {
+    // Truncating the WAL discards frames: everything in it must be safely spooled first.
+    if (hooks != nullptr) hooks->before_wal_discard();
+    return x_truncate(f, size);
+  });
+}
+
+constexpr sqlite3_io_methods make_methods(FileRole role) {
+  sqlite3_io_methods m{};
+  m.iVersion = 3;
+  m.xClose = x_close;
+  m.xRead = x_read;
+  m.xWrite = role == FileRole::kPrimaryWal  ? wal_write
+             : role == FileRole::kPrimaryDb ? primary_write
+                                            : x_write;
+  m.xTruncate = role == FileRole::kPrimaryWal ? wal_truncate : x_truncate;
+  m.xSync = x_sync;
+  m.xFileSize = x_file_size;
+  m.xLock = x_lock;
+  m.xUnlock = x_unlock;
+  m.xCheckReservedLock = x_check_reserved_lock;
+  m.xFileControl = role == FileRole::kPrimaryDb ? primary_file_control : x_file_control;
+  m.xSectorSize = x_sector_size;
+  m.xDeviceCharacteristics = x_device_characteristics;
+  m.xShmMap = role == FileRole::kPrimaryDb ? primary_shm_map : x_shm_map;
+  m.xShmLock = role == FileRole::kPrimaryDb ? primary_shm_lock : x_shm_lock;
+  m.xShmBarrier = x_shm_barrier;
+  m.xShmUnmap = x_shm_unmap;
+  m.xFetch = x_fetch;
+  m.xUnfetch = x_unfetch;
+  return m;
+}
+
+constexpr sqlite3_io_methods kPassThroughMethods = make_methods(FileRole::kPassThrough);
+constexpr sqlite3_io_methods kPrimaryDbMethods = make_methods(FileRole::kPrimaryDb);
+constexpr sqlite3_io_methods kPrimaryWalMethods = make_methods(FileRole::kPrimaryWal);
+
+// Version-1 and -2 tables for wrapped files that do not offer shm or mmap: advertising methods
+// the real file lacks would make SQLite call into nothing.
+constexpr sqlite3_io_methods with_version(sqlite3_io_methods m, int version) {
+  m.iVersion = version;
+  if (version < 3) m.xFetch = nullptr, m.xUnfetch = nullptr;
+  if (version < 2)
+    m.xShmMap = nullptr, m.xShmLock = nullptr, m.xShmBarrier = nullptr, m.xShmUnmap = nullptr;
+  return m;
+}
+constexpr sqlite3_io_methods kPassThroughV1 = with_version(kPassThroughMethods, 1);
+constexpr sqlite3_io_methods kPassThroughV2 = with_version(kPassThroughMethods, 2);
+
+const sqlite3_io_methods* pass_through_methods(int real_version) {
+  if (real_version >= 3) return &kPassThroughMethods;
+  return real_version == 2 ? &kPassThroughV2 : &kPassThroughV1;
+}
+
+// ---- the VFS ---------------------------------------------------------------------------
+
+int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
+             int* out_flags) {
+  VfsContext& ctx = context_of(vfs);
+  ShimFile& s = shim(file);
+  s.base.pMethods = nullptr;
+  s.role = FileRole::kPassThrough;
+  s.hooks = nullptr;
+  s.real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + ctx.shim_header_size());
+  s.real->pMethods = nullptr;
+
+  return guard(SQLITE_CANTOPEN, "ltx open", [&] {
+    FileRole role = FileRole::kPassThrough;
+    const bool main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0 && name != nullptr;
+    if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) {
+      sqlite3_file* db_file = sqlite3_database_file_object(name);
+      if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
+        s.hooks = shim(db_file).hooks;  // borrowed from the database file
+        role = FileRole::kPrimaryWal;
+      }
+    }
+
+    int rc = ctx.base()->xOpen(ctx.base(), name, s.real, flags, out_flags);
+    if (rc != SQLITE_OK) {
+      s.hooks = nullptr;
+      return rc;
+    }
+    // From here on, a failure must close the real file again.
+    try {
+      const int real_version = s.real->pMethods->iVersion;
+      if (main_db) {
+        // After the real open: the file exists now, so the replicator can open it too.
+        std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, flags);
+        if (hooks) {
+          if (real_version < 3) {
+            throw SqliteError(SQLITE_CANTOPEN,
+                              "the default VFS '" + std::string(ctx.base()->zName) +
+                                  "' has no shared-memory support; ltx needs WAL mode");
+          }
+          s.hooks = hooks.release();
+          role = FileRole::kPrimaryDb;
+        }
+      }
+      s.role = role;
+      switch (role) {
+        case FileRole::kPrimaryDb:
+          s.base.pMethods = &kPrimaryDbMethods;
+          break;
+        case FileRole::kPrimaryWal:
+          s.base.pMethods = &kPrimaryWalMethods;
+          break;
+        default:
+          s.base.pMethods = pass_through_methods(real_version);
+      }
+      return SQLITE_OK;
+    } catch (...) {
+      s.real->pMethods->xClose(s.real);
+      s.real->pMethods = nullptr;
+      s.hooks = nullptr;
+      throw;
+    }
+  });
+}
+
+int vfs_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xDelete(base, name, sync_dir);
+}
+int vfs_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xAccess(base, name, flags, out);
+}
+int vfs_full_pathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xFullPathname(base, name, n, out);
+}
+void* vfs_dl_open(sqlite3_vfs* vfs, const char* name) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xDlOpen(base, name);
+}
+void vfs_dl_error(sqlite3_vfs* vfs, int n, char* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  base->xDlError(base, n, out);
+}
+void (*vfs_dl_sym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xDlSym(base, handle, symbol);
+}
+void vfs_dl_close(sqlite3_vfs* vfs, void* handle) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  base->xDlClose(base, handle);
+}
+int vfs_randomness(sqlite3_vfs* vfs, int n, char* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xRandomness(base, n, out);
+}
+int vfs_sleep(sqlite3_vfs* vfs, int micros) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xSleep(base, micros);
+}
+int vfs_current_time(sqlite3_vfs* vfs, double* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xCurrentTime(base, out);
+}
+int vfs_get_last_error(sqlite3_vfs* vfs, int n, char* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  return base->xGetLastError != nullptr ? base->xGetLastError(base, n, out) : 0;
+}
+int vfs_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  if (base->iVersion >= 2 && base->xCurrentTimeInt64 != nullptr) {
+    return base->xCurrentTimeInt64(base, out);
+  }
+  double days = 0;
+  int rc = base->xCurrentTime(base, &days);
+  *out = static_cast<sqlite3_int64>(days * 86400000.0);
+  return rc;
+}
+
+}  // namespace
+
+int register_ltx_vfs(std::string& error) {
+  if (sqlite3_vfs_find(kVfsName) != nullptr) return SQLITE_OK;
+  sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
+  if (base == nullptr) {
+    error = "ltx: SQLite has no default VFS to wrap";
+    return SQLITE_ERROR;
+  }
+  // The context (and the sqlite3_vfs inside it) lives as long as the process: SQLite keeps a
+  // pointer to it and the extension is loaded permanently.
+  auto* ctx = new (std::nothrow) VfsContext(base);
+  if (ctx == nullptr) return SQLITE_NOMEM;
+  sqlite3_vfs& v = ctx->vfs();
+  v.iVersion = 2;
+  v.szOsFile = static_cast<int>(ctx->shim_header_size()) + base->szOsFile;
+  v.mxPathname = base->mxPathname;
+  v.zName = kVfsName;
+  v.pAppData = ctx;
+  v.xOpen = vfs_open;
+  v.xDelete = vfs_delete;
+  v.xAccess = vfs_access;
+  v.xFullPathname = vfs_full_pathname;
+  v.xDlOpen = vfs_dl_open;
+  v.xDlError = vfs_dl_error;
+  v.xDlSym = vfs_dl_sym;
+  v.xDlClose = vfs_dl_close;
+  v.xRandomness = vfs_randomness;
+  v.xSleep = vfs_sleep;
+  v.xCurrentTime = vfs_current_time;
+  v.xGetLastError = vfs_get_last_error;
+  v.xCurrentTimeInt64 = vfs_current_time_int64;
+  int rc = sqlite3_vfs_register(&v, /*makeDflt=*/0);
+  if (rc != SQLITE_OK) {
+    error = "ltx: sqlite3_vfs_register failed";
+    delete ctx;
+  }
+  return rc;
+}
+
+}  // namespace ltxvfs::vfs
