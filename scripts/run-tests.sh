@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets everything up, builds, and runs every test: first a release build (warnings are errors),
+# then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, then a smoke run of
+# the benchmarks and a formatting check. Exits non-zero on any failure. `.ci/run` runs this.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${LTXVFS_JOBS:-2}
+
+bash scripts/setup.sh
+
+echo "== format check (clang-format)"
+mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find ltx storage vfs extension tools tests bench examples -name '*.cpp' -o -name '*.h')
+clang-format --dry-run --Werror "${sources[@]}"
+
+echo "== release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLTXVFS_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+echo "== extension reaches SQLite only through the API table"
+if nm -D --undefined-only build/libltxvfs.so | grep -q ' sqlite3_'; then
+  echo "libltxvfs.so links sqlite3_ symbols directly:"; nm -D --undefined-only build/libltxvfs.so | grep sqlite3_
+  exit 1
+fi
+echo "== tests (release)"
+ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
+
+echo "== sanitizer build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLTXVFS_SANITIZE=ON -DLTXVFS_WERROR=ON \
+  -DLTXVFS_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== tests (sanitizers)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE no-sanitizer
+
+echo "== all tests passed"
