@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "extension/replica_functions.h"
 #include "vfs/core/replicator.h"
 #include "vfs/shim/primary_connection.h"
 
@@ -28,7 +29,13 @@ void ltx_txid(sqlite3_context* ctx, int, sqlite3_value**) {
 
 void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
   core::Replicator* r = replicator_of(ctx);
-  if (r == nullptr) return sqlite3_result_null(ctx);
+  if (r == nullptr) {
+    // A read replica reports its own statistics; anything else is not replicated.
+    std::optional<std::string> replica = replica_stats_json(sqlite3_context_db_handle(ctx));
+    if (!replica) return sqlite3_result_null(ctx);
+    return sqlite3_result_text(ctx, replica->c_str(), static_cast<int>(replica->size()),
+                               SQLITE_TRANSIENT);
+  }
   const core::ReplicatorStats s = r->stats();
   nlohmann::json j = {
       {"role", "primary"},
@@ -70,6 +77,7 @@ int register_sql_functions(sqlite3* db) {
     rc = sqlite3_create_function_v2(db, "ltx_stats", 0, SQLITE_UTF8, nullptr, ltx_stats, nullptr,
                                     nullptr, nullptr);
   }
+  if (rc == SQLITE_OK) rc = register_replica_functions(db);
   return rc;
 }
 

@@ -163,7 +163,13 @@ TEST_CASE("bad configuration is refused with a message naming it", "[write]") {
   CHECK_FALSE(open_error("&no_such_parameter=1").empty());
   CHECK_FALSE(open_error("&durability=sometimes").empty());
   CHECK(open_error("&format=native").empty());
+}
 
+// The shell prints the extension's explanation (a VFS cannot attach text to SQLite's own
+// "unable to open database file").
+TEST_CASE("bad configuration: the message names the parameter and the accepted values",
+          "[write][shell]") {
+  const std::string dir = scratch_dir("bad-config-shell");
   std::string out;
   run_sqlite3_shell(".open file:" + dir + "/b.db?vfs=ltx&format=parquet", &out);
   CHECK_THAT(out, Catch::Contains("format") && Catch::Contains("parquet") &&
@@ -174,7 +180,7 @@ TEST_CASE("bad configuration is refused with a message naming it", "[write]") {
   CHECK_THAT(out, Catch::Contains("page_size") && Catch::Contains("power of two"));
 }
 
-TEST_CASE("a second process writing the same database through ltx is refused", "[write]") {
+TEST_CASE("a second process writing the same database through ltx is refused", "[write][shell]") {
   const std::string dir = scratch_dir("second-process");
   Db db(primary_uri(dir));
   db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
@@ -241,7 +247,7 @@ TEST_CASE("reopening continues the same history without a new snapshot", "[write
   check_restores_to(db, replica_dir(dir), dir);
 }
 
-TEST_CASE("a replica location written by another database is refused", "[write]") {
+TEST_CASE("a replica location written by another database is refused", "[write][shell]") {
   const std::string dir = scratch_dir("foreign-replica");
   const std::string shared = dir + "/shared-replica";
   {

@@ -12,6 +12,7 @@
 
 #include "vfs/shim/connection_hooks.h"
 #include "vfs/shim/log.h"
+#include "vfs/shim/replica_file.h"
 #include "vfs/shim/shim_file.h"
 #include "vfs/shim/vfs_context.h"
 
@@ -243,6 +244,11 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
   return guard(SQLITE_CANTOPEN, "ltx open", [&] {
     FileRole role = FileRole::kPassThrough;
     const bool main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0 && name != nullptr;
+    // A read replica: the database is served from object storage, not from a local file.
+    if (main_db && sqlite3_uri_parameter(name, "replica") != nullptr &&
+        (flags & SQLITE_OPEN_READONLY) != 0) {
+      return open_replica_file(ctx, name, file, flags, out_flags);
+    }
     if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) {
       sqlite3_file* db_file = sqlite3_database_file_object(name);
       if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
