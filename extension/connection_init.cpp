@@ -25,6 +25,9 @@ int ensure_wal_mode(sqlite3* db, char** error) {
     const std::string sql = "PRAGMA main.page_size=" + std::to_string(std::atoi(page_size));
     sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   }
+  // Other connections may hold locks right now; the application has not had a chance to set a
+  // busy handler yet. Wait a little like it would, then restore SQLite's default (none).
+  sqlite3_busy_timeout(db, 10000);
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, "PRAGMA main.journal_mode=WAL", -1, &stmt, nullptr);
   std::string mode;
@@ -34,6 +37,7 @@ int ensure_wal_mode(sqlite3* db, char** error) {
   }
   const std::string why = sqlite3_errmsg(db);
   sqlite3_finalize(stmt);
+  sqlite3_busy_timeout(db, 0);
   if (mode == "wal") return SQLITE_OK;
   *error = sqlite3_mprintf(
       "ltx: cannot put %s in WAL mode (%s); ltx replicates WAL-mode databases only",

@@ -51,6 +51,7 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"objects_uploaded", s.objects_uploaded},
       {"bytes_uploaded", s.bytes_uploaded},
       {"upload_failures", s.upload_failures},
+      {"spool_overflows", s.spool_overflows},
       {"last_upload_ms", s.last_upload_ms},
       {"last_error", s.last_error},
       {"conflict", s.conflict},

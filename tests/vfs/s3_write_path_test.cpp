@@ -1,5 +1,6 @@
 // The write path against a real S3-compatible server (moto, started by the ctest fixture), and
 // against the same server made unreachable for a while.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -38,7 +39,7 @@ TEST_CASE("every commit reaches S3 and restores byte-identically", "[moto]") {
   for (int i = 0; i < 12; ++i) {
     db.exec("INSERT INTO t(v) VALUES (randomblob(" + std::to_string(100 + i * 700) + "))");
     const auto txid = static_cast<uint64_t>(db.query_int("SELECT ltx_txid()"));
-    CHECK(restore_replica(url, txid, dir) == db.serialize());
+    CHECK(describe_difference(restore_replica(url, txid, dir), db.serialize()) == "identical");
   }
   // Objects are plain S3 objects in Litestream's key layout.
   auto opened = ltxvfs::storage::open_store(url, bucket.settings);
@@ -100,7 +101,8 @@ TEST_CASE("the store down for a while: commits continue, the spool drains, nothi
   CHECK(after["spool_files"] == 0);
   CHECK(after["conflict"] == "");
   // Restore straight from the server (not through the proxy).
-  CHECK(restore_replica(bucket.url("app"), txid, dir) == db.serialize());
+  CHECK(describe_difference(restore_replica(bucket.url("app"), txid, dir), db.serialize()) ==
+        "identical");
 }
 
 TEST_CASE("an unreachable store at open does not hold the application", "[write]") {
@@ -116,4 +118,84 @@ TEST_CASE("an unreachable store at open does not hold the application", "[write]
   db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
   CHECK(Clock::now() - start < std::chrono::seconds(10));
   CHECK(db.query_int("SELECT ltx_txid()") == 2);
+}
+
+TEST_CASE("a full spool stops growing and the store gets the whole database when it is back",
+          "[moto]") {
+  const auto bucket = make_test_bucket(Server::kMoto);
+  TcpProxy proxy(port_of(bucket.endpoint));
+  const std::string dir = scratch_dir("s3-spool-limit");
+  Db db("file:" + dir + "/app.db?vfs=ltx&upload_interval_ms=0&spool_limit_mb=1&replica=s3://" +
+        bucket.bucket + "/app&endpoint=http://127.0.0.1:" + std::to_string(proxy.port()));
+  db.exec("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)");
+  proxy.set_down(true);
+  // ~4 MiB of transactions against a 1 MiB spool.
+  for (int i = 0; i < 40; ++i) db.exec("INSERT INTO t(v) VALUES (randomblob(100000))");
+  const uint64_t txid = static_cast<uint64_t>(db.query_int("SELECT ltx_txid()"));
+  auto during = stats_of(db);
+  CHECK(during["spool_overflows"].get<uint64_t>() >= 1);
+  // Bounded: the limit plus at most one transaction that crossed it.
+  CHECK(during["spool_bytes"].get<uint64_t>() < (1u << 20) + 200000);
+
+  proxy.set_down(false);
+  db.exec("INSERT INTO t(v) VALUES ('the store is back')");
+  // While the spool is full, commits get no TXID of their own; once it has drained, the whole
+  // database goes up at the next TXID.
+  bool done = false;
+  uint64_t last = 0;
+  for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline;) {
+    auto s = stats_of(db);
+    last = s["txid"].get<uint64_t>();
+    if (last > txid && s["uploaded_txid"].get<uint64_t>() == last && s["spool_files"] == 0) {
+      done = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(done);
+  CHECK(stats_of(db)["full_files"].get<uint64_t>() >= 2);  // the initial snapshot and the bridge
+  CHECK(describe_difference(restore_replica(bucket.url("app"), last, dir), db.serialize()) ==
+        "identical");
+  // And replication goes on one transaction at a time.
+  db.exec("INSERT INTO t(v) VALUES ('after the bridge')");
+  CHECK(static_cast<uint64_t>(db.query_int("SELECT ltx_txid()")) == last + 1);
+}
+
+TEST_CASE("concurrent committers with remote durability share uploads (group commit)", "[moto]") {
+  const auto bucket = make_test_bucket(Server::kMoto);
+  const std::string dir = scratch_dir("s3-group-commit");
+  const std::string uri = "file:" + dir + "/app.db?vfs=ltx&durability=remote&replica=s3://" +
+                          bucket.bucket + "/app&endpoint=" + bucket.endpoint;
+  {
+    Db setup(uri);
+    setup.exec("CREATE TABLE t(writer INTEGER, n INTEGER)");
+  }
+  const int writers = 8, commits = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        Db db(uri);
+        for (int i = 0; i < commits; ++i) {
+          db.exec("INSERT INTO t VALUES (" + std::to_string(w) + ", " + std::to_string(i) + ")");
+        }
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  Db db(uri);
+  CHECK(db.query_int("SELECT count(*) FROM t") == writers * commits);
+  const auto s = stats_of(db);
+  // Every commit returned only once uploaded, yet far fewer objects than commits went up.
+  CHECK(s["uploaded_txid"].get<uint64_t>() == s["txid"].get<uint64_t>());
+  auto opened = ltxvfs::storage::open_store(bucket.url("app"), bucket.settings);
+  const auto objects = ltxvfs::core::list_ltx_files(*opened.store, opened.layout).size();
+  INFO("objects: " << objects << " for " << writers * commits + 1 << " transactions");
+  CHECK(objects < static_cast<size_t>(writers * commits));
+  CHECK(describe_difference(restore_replica(bucket.url("app"), std::nullopt, dir),
+                            db.serialize()) == "identical");
 }

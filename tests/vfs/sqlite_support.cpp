@@ -137,6 +137,27 @@ std::vector<uint8_t> restore_replica(const std::string& url, std::optional<uint6
   return bytes;
 }
 
+std::string describe_difference(const std::vector<uint8_t>& actual,
+                                const std::vector<uint8_t>& expected, uint32_t page_size) {
+  if (actual == expected) return "identical";
+  if (page_size == 0 && expected.size() >= 18) {
+    page_size = static_cast<uint32_t>(expected[16] << 8 | expected[17]);
+    if (page_size == 1) page_size = 65536;
+  }
+  if (page_size == 0) page_size = 4096;
+  std::string out = "restored " + std::to_string(actual.size()) + " bytes, expected " +
+                    std::to_string(expected.size());
+  const size_t n = std::min(actual.size(), expected.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (actual[i] != expected[i]) {
+      out += "; first difference at byte " + std::to_string(i) + " (page " +
+             std::to_string(i / page_size + 1) + ")";
+      break;
+    }
+  }
+  return out;
+}
+
 int run_sqlite3_shell(const std::string& script, std::string* output) {
   static std::atomic<unsigned> counter{0};
   const std::string path = std::string(LTXVFS_SCRATCH_DIR) + "/shell-" +

@@ -47,6 +47,11 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 std::vector<uint8_t> restore_replica(const std::string& url, std::optional<uint64_t> txid,
                                      const std::string& work_dir);
 
+// A description of how two database images differ ("identical", or the size and the first
+// differing page), for assertions: Catch must not print megabytes of bytes.
+std::string describe_difference(const std::vector<uint8_t>& actual,
+                                const std::vector<uint8_t>& expected, uint32_t page_size = 0);
+
 // Runs the sqlite3 shell with `script` on its standard input, after `.load`ing the extension.
 // Returns its exit status; `output` receives stdout+stderr.
 int run_sqlite3_shell(const std::string& script, std::string* output = nullptr);

@@ -186,7 +186,13 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
              "the database changed while it was not open through ltx");
 }
 
+void LtxBuilder::resume_after_overflow(int64_t now_ms) {
+  overflow_ = false;
+  discontinuity("the spool reached its limit while the store was unreachable", now_ms, kNoLimit);
+}
+
 void LtxBuilder::on_commit(const CommitNotice& n) {
+  if (overflow_) return;  // resume_after_overflow() ships the state these commits produced
   const WalIndexHeader& after = n.after;
   if (state_.page_size == 0) state_.page_size = after.page_size;
   const WalPosition& pos = state_.wal;

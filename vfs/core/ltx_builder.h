@@ -48,6 +48,11 @@ class LtxBuilder {
   // Writes a snapshot (min TXID 1) of the current state at the next TXID: a new base for a store
   // that lacks the history (empty, or behind the spool).
   void write_snapshot(int64_t now_ms, const std::string& reason);
+  // The spool is full: stop building per-transaction files (commits are skipped, cheaply) until
+  // resume_after_overflow(), which ships the whole database at the next TXID to bridge the gap.
+  void set_overflow() { overflow_ = true; }
+  bool overflowed() const { return overflow_; }
+  void resume_after_overflow(int64_t now_ms);
   // Forgets the position: the next call must be initial_sync(), which re-derives it from the
   // recorded state, the database and the WAL. Used after a failed build.
   void reset() {
@@ -87,6 +92,7 @@ class LtxBuilder {
 
   LocalState state_;
   bool synced_ = false;
+  bool overflow_ = false;
   // True when the position is "the database file itself, no WAL generation known yet".
   bool wal_generation_unknown_ = false;
   DatabaseImage image_;

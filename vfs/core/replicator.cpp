@@ -79,6 +79,7 @@ void Replicator::check_remote_at_open(storage::ObjectStore& probe) {
     warn(std::string("cannot reach the replica at open, will keep trying: ") + e.what());
     return;
   }
+  stats_.uploaded_txid = *remote;  // what the store already holds is acknowledged
   if (*remote > local) {
     throw std::runtime_error(
         store_->describe() + " already holds a replica at TXID " + std::to_string(*remote) +
@@ -158,16 +159,31 @@ ReplicatorStats Replicator::stats() const {
 void Replicator::builder_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
+    // The spool drained below half its limit after an overflow: time to bridge the gap.
+    auto may_resume = [&] {
+      return builder_.overflowed() && spool_.bytes() <= config_.spool_limit_bytes / 2;
+    };
     work_cv_.wait(lock, [&] {
-      return stop_builder_ || !queue_.empty() || snapshot_requested_ || !builder_.synced();
+      return stop_builder_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() ||
+             may_resume();
     });
+    if (builder_.synced() && !builder_.overflowed() && !queue_.empty() &&
+        spool_.bytes() > config_.spool_limit_bytes) {
+      builder_.set_overflow();
+      ++stats_.spool_overflows;
+      warn("the spool (" + spool_.dir() + ") reached its limit of " +
+           std::to_string(config_.spool_limit_bytes >> 20) +
+           " MiB while the store is unreachable: commits are no longer spooled one by one; when "
+           "the store is back the whole database is uploaded at the next TXID");
+    }
+    const bool resume = builder_.synced() && may_resume();
     if (queue_.empty() && !snapshot_requested_ && builder_.synced() && stop_builder_) break;
     std::optional<CommitNotice> notice;
     if (builder_.synced() && !queue_.empty()) {
       notice = queue_.front();
       queue_.pop_front();
     }
-    const bool snapshot = builder_.synced() && !notice && snapshot_requested_;
+    const bool snapshot = builder_.synced() && !notice && !resume && snapshot_requested_;
     building_ = true;
     lock.unlock();
     std::string error;
@@ -176,6 +192,9 @@ void Replicator::builder_loop() {
       try {
         if (!builder_.synced()) {
           builder_.initial_sync(now_ms());
+        } else if (resume) {
+          builder_.resume_after_overflow(now_ms());
+          if (notice) builder_.on_commit(*notice);
         } else if (notice) {
           builder_.on_commit(*notice);
         } else if (snapshot) {
@@ -269,6 +288,7 @@ void Replicator::uploader_loop() {
         stats_.objects_uploaded = uploader_.objects_uploaded();
         stats_.bytes_uploaded = uploader_.bytes_uploaded();
         uploaded_cv_.notify_all();
+        work_cv_.notify_all();  // the builder may be waiting for the spool to drain
         if (outcome != Uploader::Outcome::kUploaded) {
           needs_snapshot = outcome == Uploader::Outcome::kNeedsSnapshot;
           break;

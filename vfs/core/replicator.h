@@ -43,6 +43,7 @@ struct ReplicatorStats {
   uint64_t objects_uploaded = 0;
   uint64_t bytes_uploaded = 0;
   uint64_t upload_failures = 0;
+  uint64_t spool_overflows = 0;  // times the spool limit was reached
   int64_t last_upload_ms = 0;
   std::string last_error;  // the newest store or build error, cleared by success
   std::string conflict;    // non-empty: uploading stopped because it would be unsafe
