@@ -1,0 +1,265 @@
+// LtxBuilder on its own (no SQLite): a synthetic database and WAL written byte by byte the way
+// SQLite lays them out, so the builder's decisions can be driven precisely — including a database
+// that grows past the lock page at the 1 GiB offset, which a real test database could not afford.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+
+#include "ltx/applier.h"
+#include "ltx/checksum.h"
+#include "ltx/decoder.h"
+#include "ltx/source.h"
+#include "tests/vfs/sqlite_support.h"
+#include "vfs/core/byte_order.h"
+#include "vfs/core/ltx_builder.h"
+#include "vfs/core/wal_format.h"
+
+using namespace ltxvfs;
+using namespace ltxvfs::core;
+
+namespace {
+
+// A sparse database file and an in-memory WAL.
+class FakeFiles final : public FileAccess {
+ public:
+  explicit FakeFiles(uint32_t page_size) : page_size_(page_size) {}
+
+  size_t read_db(uint64_t offset, std::span<uint8_t> out) override {
+    if (offset >= db_size_) return 0;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), db_size_ - offset));
+    std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), uint8_t{0});
+    const uint32_t pgno = static_cast<uint32_t>(offset / page_size_) + 1;
+    if (auto it = db_pages_.find(pgno); it != db_pages_.end()) {
+      std::copy_n(it->second.begin() + static_cast<std::ptrdiff_t>(offset % page_size_), n,
+                  out.begin());
+    }
+    return n;
+  }
+  uint64_t db_size() override { return db_size_; }
+  size_t read_wal(uint64_t offset, std::span<uint8_t> out) override {
+    if (offset >= wal_.size()) return 0;
+    const size_t n = std::min<size_t>(out.size(), wal_.size() - offset);
+    std::copy_n(wal_.begin() + static_cast<std::ptrdiff_t>(offset), n, out.begin());
+    return n;
+  }
+
+  void set_db(uint32_t pages, std::map<uint32_t, std::vector<uint8_t>> content) {
+    db_size_ = uint64_t{pages} * page_size_;
+    db_pages_ = std::move(content);
+  }
+
+  // Starts a WAL generation (what SQLite writes at offset 0).
+  void start_wal(uint32_t salt1, uint32_t salt2) {
+    wal_.assign(kWalHeaderSize, 0);
+    store_be32(&wal_[0], kWalMagicBigEndian);
+    store_be32(&wal_[4], 3007000);
+    store_be32(&wal_[8], page_size_);
+    store_be32(&wal_[16], salt1);
+    store_be32(&wal_[20], salt2);
+    checksum_ = wal_checksum(std::span(wal_).first(24), true, {});
+    store_be32(&wal_[24], checksum_.s1);
+    store_be32(&wal_[28], checksum_.s2);
+    salts_ = {salt1, salt2};
+    frames_ = 0;
+  }
+  // Appends one frame; `commit` != 0 ends a transaction.
+  void append_frame(uint32_t pgno, const std::vector<uint8_t>& page, uint32_t commit) {
+    std::vector<uint8_t> header(kWalFrameHeaderSize, 0);
+    store_be32(&header[0], pgno);
+    store_be32(&header[4], commit);
+    store_be32(&header[8], salts_.salt1);
+    store_be32(&header[12], salts_.salt2);
+    checksum_ = wal_checksum(std::span(header).first(8), true, checksum_);
+    checksum_ = wal_checksum(page, true, checksum_);
+    store_be32(&header[16], checksum_.s1);
+    store_be32(&header[20], checksum_.s2);
+    wal_.insert(wal_.end(), header.begin(), header.end());
+    wal_.insert(wal_.end(), page.begin(), page.end());
+    ++frames_;
+    if (commit != 0) {
+      committed_frames_ = frames_;
+      commit_ = commit;
+      commit_checksum_ = checksum_;
+    }
+  }
+  // The wal-index header SQLite would show after the last commit.
+  WalIndexHeader index_header() const {
+    WalIndexHeader h;
+    h.page_size = page_size_;
+    h.max_frame = committed_frames_;
+    h.db_pages = commit_;
+    h.big_endian_checksums = true;
+    h.frame_checksum = commit_checksum_;
+    h.salts = salts_;
+    return h;
+  }
+
+ private:
+  uint32_t page_size_;
+  uint64_t db_size_ = 0;
+  std::map<uint32_t, std::vector<uint8_t>> db_pages_;
+  std::vector<uint8_t> wal_;
+  WalChecksum checksum_, commit_checksum_;
+  WalSalts salts_;
+  uint32_t frames_ = 0, committed_frames_ = 0, commit_ = 0;
+};
+
+std::vector<uint8_t> page_of(uint32_t page_size, uint8_t fill) {
+  return std::vector<uint8_t>(page_size, fill);
+}
+
+// Decodes a spooled file into pgno -> content.
+std::map<uint32_t, std::vector<uint8_t>> pages_in(const std::string& path, ltx::Header* header) {
+  auto bytes = ltx::read_file(path);
+  ltx::MemorySource source(bytes);
+  ltx::Decoder dec(source, path);
+  std::map<uint32_t, std::vector<uint8_t>> out;
+  while (auto p = dec.next()) out[p->pgno].assign(p->data.begin(), p->data.end());
+  if (header != nullptr) *header = dec.header();
+  return out;
+}
+
+// Page 1 with the part of SQLite's header the builder reads (the page size at bytes 16-17).
+std::vector<uint8_t> header_page(uint32_t page_size, uint8_t fill) {
+  auto page = page_of(page_size, fill);
+  const char magic[] = "SQLite format 3";
+  std::copy(magic, magic + sizeof magic, page.begin());
+  page[16] = static_cast<uint8_t>(page_size == 65536 ? 0 : page_size >> 8);
+  page[17] = static_cast<uint8_t>(page_size == 65536 ? 1 : page_size & 0xff);
+  return page;
+}
+
+}  // namespace
+
+TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and shrink",
+          "[builder]") {
+  const uint32_t ps = 512;
+  const std::string dir = testing::scratch_dir("builder-basic");
+  FakeFiles files(ps);
+  files.set_db(3, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}, {3, page_of(ps, 3)}});
+  Spool spool(dir + "/spool");
+  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
+  builder.initial_sync(1000);
+  REQUIRE(builder.txid() == 1);  // the existing database, as a snapshot
+  REQUIRE(spool.entries().size() == 1);
+
+  // Transaction 2: page 2 written twice (the last copy wins), the database grows to 5 pages but
+  // only page 5 is written: page 4 must be carried anyway (zeros here).
+  files.start_wal(7, 9);
+  auto before = files.index_header();
+  files.append_frame(2, page_of(ps, 0x20), 0);
+  files.append_frame(2, page_of(ps, 0x22), 0);
+  files.append_frame(5, page_of(ps, 0x55), 5);
+  CommitNotice n;
+  n.before = before;
+  n.before->max_frame = 0;
+  n.after = files.index_header();
+  n.wal_restarted = true;
+  n.time_ms = 2000;
+  builder.on_commit(n);
+  REQUIRE(builder.txid() == 2);
+  ltx::Header h;
+  auto pages = pages_in(spool.entries().back().path, &h);
+  CHECK(h.min_txid == 2);
+  CHECK(h.commit == 5);
+  CHECK(h.timestamp_ms == 2000);
+  REQUIRE(pages.size() == 3);
+  CHECK(pages[2] == page_of(ps, 0x22));
+  CHECK(pages[4] == page_of(ps, 0));
+  CHECK(pages[5] == page_of(ps, 0x55));
+
+  // Transaction 3 shrinks the database to 2 pages (VACUUM): no page above the commit.
+  before = files.index_header();
+  files.append_frame(1, page_of(ps, 0x11), 0);
+  files.append_frame(3, page_of(ps, 0x33), 2);
+  n.before = before;
+  n.after = files.index_header();
+  n.wal_restarted = false;
+  builder.on_commit(n);
+  pages = pages_in(spool.entries().back().path, &h);
+  CHECK(h.commit == 2);
+  CHECK(pages.size() == 1);
+  CHECK(pages.count(1) == 1);
+
+  // The chain applies cleanly and its checksums agree with the builder's.
+  std::vector<std::vector<uint8_t>> bodies;
+  for (const auto& e : spool.entries()) bodies.push_back(ltx::read_file(e.path));
+  std::vector<ltx::MemorySource> sources(bodies.begin(), bodies.end());
+  std::vector<ltx::NamedSource> chain;
+  for (size_t i = 0; i < sources.size(); ++i) chain.push_back({&sources[i], std::to_string(i)});
+  const std::string out = dir + "/restored.db";
+  const int fd = ::open(out.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  auto state = ltx::restore_to_fd(chain, fd, out);
+  ::close(fd);
+  CHECK(state.txid == 3);
+  CHECK(state.checksum == builder.state().checksum);
+  auto restored = ltx::read_file(out);
+  REQUIRE(restored.size() == 2 * ps);
+  CHECK(std::vector<uint8_t>(restored.begin(), restored.begin() + ps) == page_of(ps, 0x11));
+  CHECK(std::vector<uint8_t>(restored.begin() + ps, restored.end()) == page_of(ps, 0x22));
+}
+
+TEST_CASE("builder: a transaction that does not start at the position ships the whole database",
+          "[builder]") {
+  const uint32_t ps = 1024;
+  const std::string dir = testing::scratch_dir("builder-gap");
+  FakeFiles files(ps);
+  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+  Spool spool(dir + "/spool");
+  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
+  builder.initial_sync(1000);
+  const uint64_t recorded = builder.state().checksum;
+  files.start_wal(1, 2);
+  files.append_frame(2, page_of(ps, 0x22), 2);  // written by "another process": no notice
+  auto foreign = files.index_header();
+  files.append_frame(1, page_of(ps, 0x11), 2);  // ours
+  CommitNotice n;
+  n.before = foreign;
+  n.after = files.index_header();
+  n.time_ms = 5;
+  builder.on_commit(n);
+  REQUIRE(builder.txid() == 2);
+  ltx::Header h;
+  auto pages = pages_in(spool.entries().back().path, &h);
+  CHECK(h.min_txid == 2);
+  CHECK(h.pre_apply_checksum == recorded);  // a valid step from what the replica has
+  CHECK(pages.size() == 2);                 // every page
+  CHECK(pages[1] == page_of(ps, 0x11));
+  CHECK(pages[2] == page_of(ps, 0x22));
+}
+
+TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never stores it",
+          "[builder]") {
+  const uint32_t ps = 512;
+  const uint32_t lock = ltx::lock_page(ps);  // 2097153: the page holding byte 0x40000000
+  const std::string dir = testing::scratch_dir("builder-lock-page");
+  FakeFiles files(ps);
+  // A database ending just below the lock page (sparse: zeros but page 1).
+  files.set_db(lock - 2, {{1, header_page(ps, 1)}});
+  Spool spool(dir + "/spool");
+  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
+  builder.initial_sync(1);
+  REQUIRE(builder.txid() == 1);
+  // SQLite never writes the lock page; a transaction grows the database across it.
+  files.start_wal(3, 4);
+  auto before = files.index_header();
+  files.append_frame(lock - 1, page_of(ps, 0xa1), 0);
+  files.append_frame(lock + 2, page_of(ps, 0xa2), lock + 2);
+  CommitNotice n;
+  n.before = before;
+  n.after = files.index_header();
+  n.wal_restarted = true;
+  builder.on_commit(n);
+  REQUIRE(builder.txid() == 2);
+  ltx::Header h;
+  auto pages = pages_in(spool.entries().back().path, &h);
+  CHECK(h.commit == lock + 2);
+  CHECK(pages.count(lock) == 0);
+  CHECK(pages.count(lock + 1) == 1);  // grown into, never written: carried as zeros
+  CHECK(pages[lock - 1] == page_of(ps, 0xa1));
+  CHECK(pages[lock + 2] == page_of(ps, 0xa2));
+  CHECK(pages.size() == 3);
+}
