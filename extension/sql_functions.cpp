@@ -4,6 +4,7 @@
 #include <string>
 
 #include "extension/replica_functions.h"
+#include "extension/stats_json.h"
 #include "vfs/core/replicator.h"
 #include "vfs/shim/primary_connection.h"
 
@@ -56,15 +57,7 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"last_error", s.last_error},
       {"conflict", s.conflict},
   };
-  const auto store = r->store_stats();
-  j["store"] = {{"requests", store.requests},
-                {"retries", store.retries},
-                {"failures", store.failures},
-                {"puts", store.puts},
-                {"gets", store.gets},
-                {"lists", store.lists},
-                {"bytes_sent", store.bytes_sent},
-                {"bytes_received", store.bytes_received}};
+  j["store"] = store_stats_json(r->store_stats());
   const std::string text = j.dump();
   sqlite3_result_text(ctx, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }

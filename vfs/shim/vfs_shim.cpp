@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vfs/shim/connection_hooks.h"
+#include "vfs/shim/guard.h"
 #include "vfs/shim/log.h"
 #include "vfs/shim/replica_file.h"
 #include "vfs/shim/shim_file.h"
@@ -27,26 +28,6 @@ ShimFile& shim(sqlite3_file* file) {
 }
 sqlite3_file* real(sqlite3_file* file) {
   return shim(file).real;
-}
-
-// Runs `body`, mapping any escaping exception to `on_error` (a SQLite error code).
-template <typename Body>
-int guard(int on_error, const char* what, Body&& body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    log_error(SQLITE_NOMEM, "%s: out of memory", what);
-    return SQLITE_NOMEM;
-  } catch (const SqliteError& e) {
-    log_error(e.code(), "%s: %s", what, e.what());
-    return e.code();
-  } catch (const std::exception& e) {
-    log_error(on_error, "%s: %s", what, e.what());
-    return on_error;
-  } catch (...) {
-    log_error(on_error, "%s: unknown exception", what);
-    return on_error;
-  }
 }
 
 // ---- io methods shared by every role: forward to the real file ---------------------------
