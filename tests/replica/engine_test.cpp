@@ -1,0 +1,453 @@
+// The replica engine without SQLite: options, time parsing, coalescing, the page cache, b-tree
+// parsing, the read tracker, snapshots, and a Replica over a model primary's directory.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "ltx/compactor.h"
+#include "ltx/page_index.h"
+#include "ltx/sink.h"
+#include "ltx/source.h"
+#include "tests/replica/model_replica.h"
+#include "vfs/replica/btree_page.h"
+#include "vfs/replica/coalesce.h"
+#include "vfs/replica/errors.h"
+#include "vfs/replica/index_cache.h"
+#include "vfs/replica/options.h"
+#include "vfs/replica/page_cache.h"
+#include "vfs/replica/read_tracker.h"
+#include "vfs/replica/replica.h"
+#include "vfs/replica/snapshot.h"
+#include "vfs/replica/time_spec.h"
+
+using namespace ltxvfs::replica;
+using ltxvfs::testing::ModelPrimary;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = std::string(LTXVFS_REPLICA_SCRATCH_DIR) + "/engine-" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<uint8_t> read_page(Replica& r, const Snapshot& s, uint32_t pgno) {
+  std::vector<uint8_t> out(s.page_size());
+  r.read(s, uint64_t{pgno - 1} * s.page_size(), out, nullptr);
+  return out;
+}
+
+// Page contents as the model holds them, with page 1's header presented like the replica does.
+std::vector<uint8_t> expected_page(const ModelPrimary& m, const Snapshot& s, uint32_t pgno) {
+  auto p = m.page_at(s.txid(), pgno);
+  if (pgno == 1) present_header(p, 0, s.change_counter(), s.commit());
+  return p;
+}
+
+ReplicaOptions options_for(const std::string& dir) {
+  ReplicaOptions o;
+  o.url = dir;
+  o.poll_ms = 20;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("time targets: latest, RFC 3339, SQLite datetime, relative", "[replica][unit]") {
+  const int64_t now = 1'800'000'000'000;
+  CHECK(parse_time_target("latest", now)->latest);
+  CHECK(parse_time_target(" LATEST ", now)->latest);
+  CHECK(parse_time_target("2026-11-20T10:00:00Z", now)->ms == 1795168800000);
+  CHECK(parse_time_target("2026-11-20T12:00:00+02:00", now)->ms == 1795168800000);
+  CHECK(parse_time_target("2026-11-20 10:00:00.250", now)->ms == 1795168800250);
+  CHECK(parse_time_target("5 minutes ago", now)->ms == now - 300000);
+  CHECK(parse_time_target("1 hour ago", now)->ms == now - 3600000);
+  CHECK(parse_time_target("2 days ago", now)->ms == now - 2 * 86400000LL);
+  CHECK_FALSE(parse_time_target("yesterday", now));
+  CHECK_FALSE(parse_time_target("5 fortnights ago", now));
+  CHECK_FALSE(parse_time_target("2026-13-01T00:00:00Z", now));
+  CHECK(format_rfc3339_ms(1795168800250) == "2026-11-20T10:00:00.250Z");
+  CHECK(format_rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
+}
+
+TEST_CASE("replica URI parameters: defaults, validation, messages", "[replica][unit]") {
+  auto o =
+      parse_replica_options("/x/cache.db", {{"vfs", "ltx"}, {"mode", "ro"}, {"replica", "/r"}});
+  CHECK(o.url == "/r");
+  CHECK(o.poll_ms == 1000);
+  CHECK(o.cache_bytes == 64u << 20);
+  CHECK(o.prefetch_pages == 128);
+  CHECK_FALSE(o.txid);
+  CHECK_FALSE(o.hydrate);
+  o = parse_replica_options("/x", {{"replica", "s3://b/p"},
+                                   {"endpoint", "http://127.0.0.1:9"},
+                                   {"poll_ms", "50"},
+                                   {"cache_mb", "2"},
+                                   {"txid", "7"},
+                                   {"hydrate", "yes"},
+                                   {"prefetch", "0"}});
+  CHECK(o.store_url() == "s3://b/p?endpoint=http://127.0.0.1:9");
+  CHECK(o.poll_ms == 50);
+  CHECK(o.cache_bytes == 2u << 20);
+  CHECK(*o.txid == 7);
+  CHECK(o.hydrate);
+  CHECK(o.prefetch_pages == 0);
+
+  using P = std::vector<std::pair<std::string, std::string>>;
+  auto err = [](const P& p) { return error_of([&] { parse_replica_options("/x", p); }); };
+  CHECK_THAT(err({{"replica", "/r"}, {"bogus", "1"}}),
+             Catch::Contains("unknown URI parameter 'bogus'") && Catch::Contains("poll_ms"));
+  CHECK_THAT(err({{"replica", "/r"}, {"durability", "remote"}}),
+             Catch::Contains("configures a primary"));
+  CHECK_THAT(err({{"replica", "/r"}, {"poll_ms", "fast"}}), Catch::Contains("'poll_ms' = 'fast'"));
+  CHECK_THAT(err({{"replica", "/r"}, {"poll_ms", "0"}}), Catch::Contains("from 10"));
+  CHECK_THAT(err({{"replica", "/r"}, {"txid", "3"}, {"time", "latest"}}),
+             Catch::Contains("pick one"));
+  CHECK_THAT(err({{"replica", "/r"}, {"time", "soon"}}), Catch::Contains("RFC 3339"));
+  CHECK_THAT(err({{"replica", ""}}), Catch::Contains("'replica' is empty"));
+  CHECK_THAT(err({{"replica", "/r"}, {"hydrate", "maybe"}}), Catch::Contains("expected 1 or 0"));
+}
+
+TEST_CASE("coalescing: adjacent frames of one object become one request", "[replica][unit]") {
+  auto a = std::make_shared<FileIndex>();
+  a->serial = 1;
+  auto b = std::make_shared<FileIndex>();
+  b->serial = 2;
+  auto fr = [](std::shared_ptr<FileIndex> f, uint32_t pgno, uint64_t off, uint32_t size) {
+    return FrameRef{f, pgno, off, size, 4096};
+  };
+  auto ranges = coalesce({fr(a, 3, 300, 100), fr(a, 1, 100, 100), fr(a, 2, 200, 100),
+                          fr(b, 9, 100, 50), fr(a, 5, 500, 100), fr(a, 2, 200, 100)},
+                         0, 1 << 20);
+  REQUIRE(ranges.size() == 3);
+  CHECK(ranges[0].begin == 100);
+  CHECK(ranges[0].end == 400);
+  CHECK(ranges[0].frames.size() == 3);  // the duplicate of page 2 is dropped
+  CHECK(ranges[1].begin == 500);
+  CHECK(ranges[2].file->serial == 2);
+  // A gap allowance merges across a hole; a byte cap splits.
+  CHECK(coalesce({fr(a, 1, 100, 100), fr(a, 3, 300, 100)}, 100, 1 << 20).size() == 1);
+  CHECK(coalesce({fr(a, 1, 100, 100), fr(a, 2, 200, 100)}, 0, 150).size() == 2);
+}
+
+TEST_CASE("page cache: LRU by bytes, keyed by object version and page", "[replica][unit]") {
+  PageCache cache(3 * 100);
+  auto page = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(100, v); };
+  cache.put({1, 1}, page(1));
+  cache.put({1, 2}, page(2));
+  cache.put({2, 1}, page(3));
+  CHECK((*cache.get({1, 1}))[0] == 1);  // now most recent
+  cache.put({2, 2}, page(4));           // evicts {1,2}
+  CHECK_FALSE(cache.get({1, 2}));
+  CHECK(cache.get({2, 1}));
+  const auto s = cache.stats();
+  CHECK(s.evictions == 1);
+  CHECK(s.bytes == 300);
+  CHECK(s.hits == 2);
+  CHECK(s.misses == 1);
+}
+
+TEST_CASE("page 1 presentation and interior b-tree pages", "[replica][unit]") {
+  std::vector<uint8_t> page(1024, 0);
+  page[18] = 2;
+  page[19] = 2;
+  present_header(page, 0, 0x01020304, 77);
+  CHECK(page[18] == 1);
+  CHECK(page[19] == 1);
+  CHECK(page[24] == 1);
+  CHECK(page[27] == 4);
+  CHECK(page[31] == 77);
+  CHECK(page[92] == 1);
+  CHECK(page[95] == 4);
+  // A sub-range read (SQLite reads 16 bytes at offset 24 to check the version).
+  std::vector<uint8_t> part(16, 0);
+  present_header(part, 24, 0x0a0b0c0d, 5);
+  CHECK(part[0] == 0x0a);
+  CHECK(part[3] == 0x0d);
+  CHECK(part[7] == 5);
+
+  // Table interior page with two cells (children 7, 9) and right-most child 12.
+  std::vector<uint8_t> interior(1024, 0);
+  interior[0] = 0x05;
+  interior[4] = 2;                           // cells
+  interior[8 + 3] = 12;                      // right-most pointer
+  interior[12] = 0x03, interior[13] = 0xf0;  // cell 0 at 1008
+  interior[14] = 0x03, interior[15] = 0xf8;  // cell 1 at 1016
+  interior[1008 + 3] = 7;
+  interior[1016 + 3] = 9;
+  CHECK(interior_children(interior, 5) == std::vector<uint32_t>{7, 9, 12});
+  interior[0] = 0x0d;  // a leaf has no children
+  CHECK(interior_children(interior, 5).empty());
+}
+
+TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[replica][unit]") {
+  auto interior = [](std::vector<uint32_t> kids) {
+    std::vector<uint8_t> p(4096, 0);
+    p[0] = 0x05;
+    const uint32_t cells = static_cast<uint32_t>(kids.size() - 1);
+    p[3] = static_cast<uint8_t>(cells >> 8);
+    p[4] = static_cast<uint8_t>(cells);
+    p[11] = static_cast<uint8_t>(kids.back());
+    p[10] = static_cast<uint8_t>(kids.back() >> 8);
+    for (uint32_t i = 0; i < cells; ++i) {
+      const uint32_t at = 2048 + i * 8;
+      p[12 + i * 2] = static_cast<uint8_t>(at >> 8);
+      p[13 + i * 2] = static_cast<uint8_t>(at);
+      p[at + 2] = static_cast<uint8_t>(kids[i] >> 8);
+      p[at + 3] = static_cast<uint8_t>(kids[i]);
+    }
+    return p;
+  };
+  std::vector<uint32_t> kids;
+  for (uint32_t k = 100; k < 200; k += 2) kids.push_back(k);  // not consecutive page numbers
+  const auto root = interior(kids);
+  const std::vector<uint8_t> leaf(4096, 0);
+
+  ReadTracker point(16);
+  CHECK(point.readahead(40, 1000).empty());
+  CHECK(point.after_read(40, root).empty());
+  CHECK(point.readahead(130, 1000).empty());
+  CHECK(point.after_read(130, leaf).empty());  // one child: a lookup
+  CHECK(point.after_read(170, leaf).empty());  // another, not adjacent: a second lookup
+
+  ReadTracker scan(16);
+  scan.after_read(40, root);
+  CHECK(scan.after_read(100, leaf).empty());
+  const auto ahead = scan.after_read(102, leaf);  // adjacent children: a scan
+  REQUIRE(ahead.size() == 16);
+  CHECK(ahead.front() == 104);
+  CHECK(ahead.back() == 134);
+
+  ReadTracker seq(64);
+  auto step = [&](uint32_t p, uint32_t commit = 1000) {
+    auto out = seq.readahead(p, commit);
+    seq.after_read(p, leaf);
+    return out;
+  };
+  // A path of interior pages numbered in a row is no scan.
+  for (uint32_t p = 2; p <= 5; ++p) {
+    CHECK(seq.readahead(p, 1000).empty());
+    seq.after_read(p, root);
+  }
+  for (uint32_t p = 10; p <= 11; ++p) CHECK(step(p).empty());
+  const auto ra = step(12);  // the third leaf in a row: a scan
+  REQUIRE(ra.size() == 4);
+  CHECK(ra.front() == 13);
+  CHECK(step(13).empty());  // half a window still ahead
+  CHECK(step(14).empty());
+  const auto more = step(15);  // the next window is twice as large
+  REQUIRE(more.size() == 7);
+  CHECK(more.front() == 17);
+  CHECK(more.back() == 23);
+  for (uint32_t p = 16; p < 20; ++p) CHECK(step(p).empty());
+  const auto capped = step(20, 30);
+  CHECK(capped.front() == 24);
+  CHECK(capped.back() == 30);
+  // A miss in a run fetches the window after it, whatever was handed out before.
+  CHECK(seq.window(20, 1000).size() == 16);
+  CHECK(seq.window(20, 1000).front() == 21);
+}
+
+TEST_CASE("snapshots: build, extend with shared chunks, shrink", "[replica][unit]") {
+  const std::string dir = fresh_dir("snapshots");
+  ModelPrimary m(dir, 512);
+  for (uint32_t p = 1; p <= 3000; ++p) m.set(p, 1);
+  m.commit();
+  m.set(5, 2);
+  m.set(3001, 2);
+  m.commit();
+  m.truncate(2000);
+  m.set(7, 3);
+  m.commit();
+
+  IndexCache indexes(m.store());
+  auto files = ltxvfs::core::list_ltx_files(m.store(), ltxvfs::storage::LayoutStyle::kDirectory);
+  REQUIRE(files.size() == 3);
+  auto idx = indexes.load({files[0]});
+  auto s1 = build_snapshot(idx, indexes.header(*idx[0]), 0);
+  CHECK(s1->txid() == 1);
+  CHECK(s1->commit() == 3000);
+  CHECK(s1->locate(3001) == std::nullopt);
+  auto s2 =
+      extend_snapshot(*s1, indexes.load({files[1]}), indexes.header(*indexes.load({files[1]})[0]));
+  CHECK(s2->commit() == 3001);
+  CHECK(s2->locate(5)->file->file.key == files[1].key);
+  CHECK(s2->locate(6)->file->file.key == files[0].key);
+  CHECK(s1->locate(5)->file->file.key == files[0].key);  // the base is untouched
+  auto s3 =
+      extend_snapshot(*s2, indexes.load({files[2]}), indexes.header(*indexes.load({files[2]})[0]));
+  CHECK(s3->commit() == 2000);
+  CHECK_FALSE(s3->locate(2001));
+  CHECK(s3->files().size() == 3);
+  // Index reads: one tail GET per object (small files: the header comes with it).
+  CHECK(indexes.stats().tails_fetched == 3);
+  CHECK(indexes.stats().headers_fetched <= 1);  // only the large snapshot needs its own
+  // Not contiguous: refused.
+  CHECK_THROWS(
+      extend_snapshot(*s1, indexes.load({files[2]}), indexes.header(*indexes.load({files[2]})[0])));
+}
+
+TEST_CASE("replica engine: reads, follows, travels in time, survives lost objects",
+          "[replica][unit]") {
+  const bool native = GENERATE(true, false);
+  const std::string dir = fresh_dir(native ? "engine-native" : "engine-litestream");
+  ModelPrimary m(dir, 1024, native);
+  for (uint32_t p = 1; p <= 200; ++p) m.set(p, 1);
+  m.commit();
+  m.set(3, 2);
+  m.commit();
+
+  Replica r(options_for(dir), nullptr);
+  auto s = r.pin();
+  CHECK(s->txid() == 2);
+  for (uint32_t p : {1u, 2u, 3u, 150u, 200u}) CHECK(read_page(r, *s, p) == expected_page(m, *s, p));
+  // Past the end: zeros and a short read.
+  std::vector<uint8_t> past(1024, 0xff);
+  CHECK_FALSE(r.read(*s, 200 * 1024, past, nullptr));
+  CHECK(past == std::vector<uint8_t>(1024, 0));
+
+  // The primary moves on; the pinned snapshot does not, the next pin does.
+  for (uint32_t p = 201; p <= 210; ++p) m.set(p, 4);
+  m.set(3, 4);
+  m.commit();
+  CHECK(r.wait_for(3, std::chrono::milliseconds(5000)) == 3);
+  CHECK(read_page(r, *s, 3) == expected_page(m, *s, 3));
+  auto s3 = r.pin();
+  CHECK(s3->txid() == 3);
+  CHECK(s3->commit() == 210);
+  CHECK(read_page(r, *s3, 3) == expected_page(m, *s3, 3));
+  CHECK(read_page(r, *s3, 205) == expected_page(m, *s3, 205));
+  CHECK(s3->change_counter() != s->change_counter());
+  CHECK_THAT(error_of([&] { r.wait_for(99, std::chrono::milliseconds(50)); }),
+             Catch::Contains("did not reach TXID 99"));
+
+  // Time travel by TXID and by time; then back to following.
+  auto back = r.move_to({Position::Kind::kTxid, 1, 0});
+  CHECK(back->txid() == 1);
+  CHECK(read_page(r, *back, 3) == expected_page(m, *back, 3));
+  auto by_time = r.move_to({Position::Kind::kTime, 0, 1'700'000'000'000 + 2500});
+  CHECK(by_time->txid() == 2);
+  CHECK_THAT(error_of([&] { r.wait_for(3, std::chrono::milliseconds(10)); }),
+             Catch::Contains("held at"));
+  CHECK_THAT(error_of([&] {
+               r.move_to({Position::Kind::kTxid, 42, 0});
+             }),
+             Catch::Contains("cannot be reached"));
+  CHECK(r.move_to({})->txid() == 3);
+
+  // Compaction replaces the level-0 files; the old objects go away under a pinned snapshot.
+  auto pinned = r.pin();
+  m.commit(9, /*snapshot=*/true);  // TXID 4 as a full snapshot at level 9
+  for (uint64_t t = 1; t <= 3; ++t) m.store().remove({m.key(0, t, t)});
+  std::vector<uint8_t> buf(1024);
+  try {
+    r.read(*pinned, 99 * 1024, buf, nullptr);
+    FAIL("a read from a deleted object must fail");
+  } catch (const ReplicaError& e) {
+    CHECK(e.kind() == ReplicaErrorKind::kSnapshotLost);
+    CHECK_THAT(e.what(), Catch::Contains("retry the transaction"));
+  }
+  auto fresh = r.pin();  // re-planned on the level-9 snapshot
+  CHECK(fresh->txid() == 4);
+  CHECK(fresh->files().size() == 1);
+  CHECK(read_page(r, *fresh, 99) == expected_page(m, *fresh, 99));
+  CHECK(r.stats().lost >= 1);
+}
+
+TEST_CASE("replica engine: a TXID gap holds the replica back until it is filled",
+          "[replica][unit]") {
+  const std::string dir = fresh_dir("gap");
+  ModelPrimary m(dir, 512);
+  for (uint32_t p = 1; p <= 20; ++p) m.set(p, 1);
+  m.commit();
+  m.set(2, 2);
+  m.commit();
+  m.set(4, 3);
+  m.commit();
+  // TXID 2 is missing (not uploaded yet), TXID 3 is there: the replica must stay at 1.
+  const auto two = m.key(0, 2, 2);
+  const auto body = m.store().get(two).body;
+  m.store().remove({two});
+  Replica r(options_for(dir), nullptr);
+  CHECK(r.current()->txid() == 1);
+  CHECK(r.stats().waiting_after == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(r.current()->txid() == 1);
+  m.store().put(two, body);
+  CHECK(r.wait_for(3, std::chrono::milliseconds(5000)) == 3);
+  auto s = r.pin();
+  CHECK(read_page(r, *s, 2) == expected_page(m, *s, 2));
+  CHECK(read_page(r, *s, 4) == expected_page(m, *s, 4));
+  CHECK(r.stats().waiting_after == 0);
+}
+
+TEST_CASE("replica engine: a replaced history is detected and re-planned", "[replica][unit]") {
+  const std::string dir = fresh_dir("replaced");
+  auto a = std::make_unique<ModelPrimary>(dir, 512);
+  for (uint32_t p = 1; p <= 10; ++p) a->set(p, 1);
+  a->commit();
+  a->set(2, 2);
+  a->commit();
+  Replica r(options_for(dir), nullptr);
+  auto before = r.pin();
+  CHECK(before->txid() == 2);
+  // Someone deletes the replica and a new primary starts over with other content.
+  fs::remove_all(dir + "/ltx");
+  ModelPrimary b(dir, 512);
+  for (uint32_t p = 1; p <= 12; ++p) b.set(p, 7);
+  b.commit();
+  for (int i = 0; i < 3; ++i) {
+    b.set(3, static_cast<uint32_t>(10 + i));
+    b.commit();
+  }
+  CHECK(r.wait_for(4, std::chrono::milliseconds(5000)) == 4);
+  auto after = r.pin();
+  CHECK(after->epoch() != before->epoch());  // SQLite will drop its page cache
+  CHECK(read_page(r, *after, 2) == expected_page(b, *after, 2));
+  CHECK(read_page(r, *after, 3) == expected_page(b, *after, 3));
+}
+
+TEST_CASE("replica engine: a compaction spanning the replica's TXID is followed",
+          "[replica][unit]") {
+  const std::string dir = fresh_dir("spanning");
+  ModelPrimary m(dir, 512);
+  for (uint32_t p = 1; p <= 10; ++p) m.set(p, 1);
+  m.commit();
+  for (uint32_t t = 2; t <= 3; ++t) {
+    m.set(t, t);
+    m.commit();
+  }
+  auto options = options_for(dir);
+  options.poll_ms = 3600000;  // no poll sees the level-0 files below before they are gone
+  Replica r(options, nullptr);
+  REQUIRE(r.current()->txid() == 3);
+  // TXIDs 4 and 5 reach the store only inside a level-1 file covering 2..5.
+  for (uint32_t t = 4; t <= 5; ++t) {
+    m.set(t, t);
+    m.commit();
+  }
+  std::vector<std::vector<uint8_t>> bodies;
+  for (uint64_t t = 2; t <= 5; ++t) bodies.push_back(m.store().get(m.key(0, t, t)).body);
+  std::vector<ltxvfs::ltx::MemorySource> sources(bodies.begin(), bodies.end());
+  std::vector<ltxvfs::ltx::NamedSource> inputs;
+  for (auto& src : sources) inputs.push_back({&src, "input"});
+  ltxvfs::ltx::VectorSink sink;
+  ltxvfs::ltx::compact(inputs, sink, ltxvfs::ltx::EncodeOptions::native());
+  m.store().put(m.key(1, 2, 5), sink.bytes());
+  m.store().remove({m.key(0, 4, 4), m.key(0, 5, 5)});
+  CHECK(r.wait_for(5, std::chrono::milliseconds(10000)) == 5);
+  auto s = r.pin();
+  for (uint32_t p = 1; p <= 10; ++p) CHECK(read_page(r, *s, p) == expected_page(m, *s, p));
+}

@@ -1,0 +1,228 @@
+// What a replica costs and how it behaves at its edges: request counts of a cold point query
+// (b-tree depth + open cost) and of a scan, lazy open, page sizes 1 KiB and 64 KiB with a page
+// cache smaller than the database, writes refused, bad parameters refused, hydration.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "tests/replica/replica_support.h"
+
+using namespace ltxvfs::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string local_replica(const std::string& dir) {
+  return dir + "/app.db-ltx/replica";
+}
+
+// A primary holding `rows` rows of `bytes` random bytes under an INTEGER PRIMARY KEY.
+std::unique_ptr<Db> blob_primary(const std::string& dir, int rows, int bytes,
+                                 const std::string& params = "") {
+  auto db = std::make_unique<Db>("file:" + dir + "/app.db?vfs=ltx&durability=remote" + params);
+  db->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+  db->exec("INSERT INTO t SELECT i, randomblob(" + std::to_string(bytes) +
+           ") FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+           std::to_string(rows) + ") SELECT i FROM n)");
+  wait_uploaded(*db);
+  return db;
+}
+
+// Pages on the longest root-to-leaf path of table `t` (dbstat over the primary's file).
+int64_t btree_depth(const std::string& db_path) {
+  Db plain("file:" + db_path + "?mode=ro", SQLITE_OPEN_READONLY);
+  return plain.query_int(
+      "SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = 't'");
+}
+
+bool wait_for(const std::function<bool()>& cond, int ms) {
+  for (int waited = 0; waited < ms; waited += 20) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+}  // namespace
+
+TEST_CASE("a cold point query costs its b-tree path, open is lazy, a scan is coalesced",
+          "[replica]") {
+  const std::string dir = scratch_dir("requests");
+  auto primary = blob_primary(dir, 8000, 1000);  // about 8 MB
+  const int64_t db_bytes =
+      primary->query_int("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
+  REQUIRE(db_bytes > 8'000'000);
+  const int64_t depth = btree_depth(dir + "/app.db");
+  REQUIRE(depth >= 2);
+
+  Db r(replica_uri(dir, local_replica(dir)), SQLITE_OPEN_READONLY);
+  const auto opened = replica_stats(r);
+  // Open: one listing, one tail read per object, a header read for a newest object too large
+  // for its tail read to include it, and page 1 (SQLite reads the header at open).
+  const uint64_t objects = opened["objects"];
+  CHECK(opened["store"]["lists"] == 1);
+  CHECK(opened["index"]["tails_fetched"] == objects);
+  CHECK(opened["index"]["headers_fetched"].get<uint64_t>() <= 1);
+  CHECK(opened["fetch"]["requests"].get<uint64_t>() <= 1);
+  CHECK(opened["requests"].get<uint64_t>() <= 1 + objects + 1 + 1);
+
+  CHECK(r.query_int("SELECT length(v) FROM t WHERE id = 4321") == 1000);
+  const auto point = replica_stats(r);
+  const uint64_t page_gets = point["fetch"]["requests"];
+  // Page 1 (schema) + the table's root-to-leaf path, one GET each at most.
+  CHECK(page_gets <= static_cast<uint64_t>(depth) + 1);
+  CHECK(point["requests"].get<uint64_t>() <= opened["requests"].get<uint64_t>() + depth + 1);
+  CHECK(point["fetch"]["prefetch_requests"] == 0);
+  // Lazy: what was downloaded is a small fraction of the database.
+  CHECK(point["bytes"].get<int64_t>() < db_bytes / 20);
+  INFO("cold point query: " << point.dump());
+
+  // A full scan: read-ahead and prefetch fetch many pages per request.
+  CHECK(dump(r, "SELECT count(*), sum(length(v)) FROM t") == "8000|8000000\n");
+  const auto scan = replica_stats(r);
+  const uint64_t pages = scan["fetch"]["pages"];
+  const uint64_t gets = scan["fetch"]["requests"];
+  INFO("scan: " << scan.dump());
+  CHECK(pages > 1900);
+  CHECK(gets * 8 < pages);
+  CHECK(scan["cache"]["hits"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("page sizes 1 KiB and 64 KiB, a database larger than the page cache", "[replica]") {
+  const int page_size = GENERATE(1024, 65536);
+  const std::string dir = scratch_dir("page-size-" + std::to_string(page_size));
+  auto primary = blob_primary(dir, 1500, 1500, "&page_size=" + std::to_string(page_size));
+  primary->exec(
+      "CREATE INDEX t_v ON t(substr(v, 1, 8)); UPDATE t SET v = randomblob(900) "
+      "WHERE id % 7 = 0; DELETE FROM t WHERE id % 11 = 0");
+  REQUIRE(primary->query_int("PRAGMA page_size") == page_size);
+  Db r(replica_uri(dir, local_replica(dir), "&cache_mb=1&poll_ms=50"), SQLITE_OPEN_READONLY);
+  r.exec("PRAGMA cache_size = 4");  // SQLite's own cache tiny too: every read goes to the VFS
+  CHECK(r.query_int("PRAGMA page_size") == page_size);
+  for (const char* sql : {"SELECT id, length(v), hex(substr(v, 1, 16)) FROM t ORDER BY id",
+                          "SELECT count(*), sum(length(v)) FROM t WHERE substr(v, 1, 8) > x'80'",
+                          "PRAGMA integrity_check"}) {
+    INFO(sql);
+    CHECK(dump(r, sql) == dump(*primary, sql));
+  }
+  const auto stats = replica_stats(r);
+  CHECK(stats["page_size"] == page_size);
+  // ~2.3 MB of pages through a 1 MiB cache.
+  CHECK(stats["cache"]["evictions"].get<uint64_t>() > 0);
+  CHECK(stats["cache"]["bytes"].get<uint64_t>() <= (1u << 20) + static_cast<uint64_t>(page_size));
+}
+
+TEST_CASE("writing to a replica fails with SQLITE_READONLY and reads go on", "[replica]") {
+  const std::string dir = scratch_dir("readonly");
+  auto primary = blob_primary(dir, 10, 10);
+  Db r(replica_uri(dir, local_replica(dir), "&poll_ms=10"), SQLITE_OPEN_READONLY);
+  for (const char* sql : {"INSERT INTO t VALUES (100, x'00')", "CREATE TABLE u(x)",
+                          "BEGIN IMMEDIATE", "DELETE FROM t", "PRAGMA user_version = 3"}) {
+    INFO(sql);
+    const auto result = exec_code(r, sql);
+    CHECK((result.code & 0xff) == SQLITE_READONLY);
+  }
+  CHECK(r.query_int("SELECT count(*) FROM t") == 10);
+  CHECK(r.query_text("PRAGMA journal_mode") == "delete");  // rollback mode: no WAL, no shm
+  CHECK_FALSE(fs::exists(dir + "/cache.db-wal"));
+  CHECK_FALSE(fs::exists(dir + "/cache.db-shm"));
+  // Without locks (nolock, immutable) the first read pins one snapshot for the connection.
+  for (const char* flag : {"&nolock=1", "&immutable=1"}) {
+    Db unlocked(replica_uri(dir, local_replica(dir), flag, "unlocked.db"), SQLITE_OPEN_READONLY);
+    CHECK(unlocked.query_int("SELECT count(*) FROM t") == 10);
+    primary->exec("INSERT INTO t VALUES (NULL, x'01')");
+    wait_uploaded(*primary);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(unlocked.query_int("SELECT count(*) FROM t") == 10);
+    primary->exec("DELETE FROM t WHERE id > 10");
+    wait_uploaded(*primary);
+  }
+}
+
+TEST_CASE("a write through the shell names the replica", "[replica][shell]") {
+  const std::string dir = scratch_dir("readonly-shell");
+  auto primary = blob_primary(dir, 10, 10);
+  std::string out;
+  const int rc = run_sqlite3_shell(".open " + replica_uri(dir, local_replica(dir)) +
+                                       "\nSELECT count(*) FROM t;\nINSERT INTO t "
+                                       "VALUES (100, x'00');",
+                                   &out);
+  CHECK(rc != 0);
+  CHECK_THAT(out, Catch::Contains("10"));
+  CHECK_THAT(out, Catch::Contains("read replica") && Catch::Contains("readonly"));
+}
+
+TEST_CASE("bad replica opens are refused", "[replica]") {
+  const std::string dir = scratch_dir("bad-open");
+  auto primary = blob_primary(dir, 10, 10);
+  auto open_error = [&](const std::string& uri) {
+    try {
+      Db db(uri, SQLITE_OPEN_READONLY);
+      db.query_int("SELECT count(*) FROM sqlite_schema");
+      return std::string();
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+  };
+  CHECK(open_error(replica_uri(dir, local_replica(dir))).empty());
+  CHECK_FALSE(open_error(replica_uri(dir, local_replica(dir), "&bogus=1")).empty());
+  CHECK_FALSE(open_error(replica_uri(dir, local_replica(dir), "&durability=remote")).empty());
+  CHECK_FALSE(open_error(replica_uri(dir, local_replica(dir), "&txid=1&time=latest")).empty());
+  CHECK_FALSE(open_error(replica_uri(dir, dir + "/no-such-replica")).empty());
+  fs::create_directories(dir + "/empty");
+  CHECK_FALSE(open_error(replica_uri(dir, dir + "/empty")).empty());
+  CHECK_FALSE(open_error(replica_uri(dir, local_replica(dir), "&txid=999")).empty());
+  // ltx_wait outside a replica explains itself.
+  CHECK_THAT(primary->try_exec("SELECT ltx_wait(1, 10)"), Catch::Contains("not a read replica"));
+}
+
+TEST_CASE("bad replica opens: the shell shows why", "[replica][shell]") {
+  const std::string dir = scratch_dir("bad-open-shell");
+  fs::create_directories(dir + "/empty");
+  std::string out;
+  run_sqlite3_shell(
+      ".open " + replica_uri(dir, dir + "/empty", "&bogus=1") + "\nSELECT 1 FROM sqlite_schema;",
+      &out);
+  CHECK_THAT(out, Catch::Contains("unknown URI parameter 'bogus'"));
+  run_sqlite3_shell(".open " + replica_uri(dir, dir + "/empty") + "\nSELECT 1 FROM sqlite_schema;",
+                    &out);
+  CHECK_THAT(out, Catch::Contains("holds no LTX files"));
+}
+
+TEST_CASE("hydrate=1 downloads the database and then serves it locally", "[replica]") {
+  const std::string dir = scratch_dir("hydrate");
+  auto primary = primary_from_sample("Chinook_Sqlite.sqlite", dir, "&durability=remote");
+  const std::string uri = replica_uri(dir, local_replica(dir), "&hydrate=1&poll_ms=20", "local.db");
+  Db r(uri, SQLITE_OPEN_READONLY);
+  REQUIRE(wait_for([&] { return replica_stats(r)["hydration"]["state"] == "done"; }, 20000));
+  const std::string q =
+      "SELECT g.Name, count(*), sum(t.Bytes) FROM Track t JOIN Genre g USING (GenreId) GROUP BY "
+      "g.GenreId ORDER BY 1";
+  const auto before = replica_stats(r);
+  CHECK(dump(r, q) == dump(*primary, q));
+  const auto after = replica_stats(r);
+  CHECK(after["fetch"]["requests"] == before["fetch"]["requests"]);  // served locally
+  CHECK(after["hydration"]["local_reads"].get<uint64_t>() > 0);
+  {
+    // The hydrated file is a plain SQLite database.
+    Db plain("file:" + dir + "/local.db?mode=ro", SQLITE_OPEN_READONLY);
+    CHECK(plain.query_text("PRAGMA integrity_check") == "ok");
+    CHECK(dump(plain, q) == dump(*primary, q));
+  }
+  // The primary moves on: the replica follows, correct at once, and the local file catches up.
+  primary->exec("UPDATE Track SET Bytes = Bytes + 1 WHERE GenreId = 1; DELETE FROM PlaylistTrack");
+  const auto txid = primary->query_int("SELECT ltx_txid()");
+  CHECK(r.query_int("SELECT ltx_wait(" + std::to_string(txid) + ", 10000)") >= txid);
+  CHECK(dump(r, q) == dump(*primary, q));
+  CHECK(r.query_int("SELECT count(*) FROM PlaylistTrack") == 0);
+  CHECK(wait_for([&] { return replica_stats(r)["hydration"]["txid"] == txid; }, 10000));
+  CHECK(dump(r, q) == dump(*primary, q));
+  // Another file in the way is never overwritten.
+  fs::copy_file(LTXVFS_TEST_DATA_DIR "/Northwind_small.sqlite", dir + "/precious.db");
+  CHECK_THROWS(
+      Db(replica_uri(dir, local_replica(dir), "&hydrate=1", "precious.db"), SQLITE_OPEN_READONLY)
+          .query_int("SELECT 1 FROM sqlite_schema"));
+  CHECK(fs::file_size(dir + "/precious.db") ==
+        fs::file_size(LTXVFS_TEST_DATA_DIR "/Northwind_small.sqlite"));
+}

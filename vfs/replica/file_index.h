@@ -1,0 +1,27 @@
+// What the replica knows about one LTX object without downloading its pages: the page index and
+// trailer from one ranged GET of the object's tail (and its header, when that GET covered it).
+// Immutable once built, shared by every snapshot that uses the object.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ltx/header.h"
+#include "ltx/page_index.h"
+#include "vfs/core/restore_plan.h"
+
+namespace ltxvfs::replica {
+
+struct FileIndex {
+  // Identity of this object version within one replica: the page cache key, so cached pages stay
+  // valid across snapshots for as long as the object is the one that provides them.
+  uint64_t serial = 0;
+  core::RemoteFile file;  // level, TXID range, key, size as listed
+  std::string etag;       // from the tail GET; empty when the store gives none
+  ltx::PageIndex index;
+  ltx::Trailer trailer;
+  std::optional<ltx::Header> header;  // present when the tail GET covered the whole object
+};
+
+}  // namespace ltxvfs::replica

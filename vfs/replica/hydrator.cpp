@@ -1,0 +1,204 @@
+#include "vfs/replica/hydrator.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "ltx/page_frame.h"
+#include "vfs/replica/btree_page.h"
+#include "vfs/replica/coalesce.h"
+
+namespace ltxvfs::replica {
+namespace {
+
+constexpr uint64_t kHydrateRequestBytes = uint64_t{8} << 20;
+
+bool same_frame(const std::optional<FrameRef>& a, const std::optional<FrameRef>& b) {
+  if (!a || !b) return !a && !b;
+  return a->file->serial == b->file->serial && a->offset == b->offset;
+}
+
+}  // namespace
+
+Hydrator::Hydrator(storage::ObjectStore& store, std::string path, std::string source,
+                   ReplicaLog log)
+    : store_(store),
+      path_(std::move(path)),
+      marker_(path_ + "-ltx-hydrated"),
+      source_(std::move(source)),
+      log_(std::move(log)) {
+  struct stat st {};
+  const bool exists = ::stat(path_.c_str(), &st) == 0;
+  const bool ours = ::stat(marker_.c_str(), &st) == 0;
+  if (exists && !ours) {
+    throw ReplicaError(ReplicaErrorKind::kInvalidArgument,
+                       "hydrate=1 would overwrite " + path_ +
+                           ", which a replica hydration did not write; open the replica under "
+                           "another file name or remove that file");
+  }
+  // The marker first: a crash mid-download leaves a file that is recognisably ours.
+  core::write_file_atomically(
+      marker_, std::span(reinterpret_cast<const uint8_t*>(source_.data()), source_.size()), false);
+  fd_ = core::Fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd_) core::throw_errno("open for hydration", path_);
+}
+
+Hydrator::~Hydrator() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Hydrator::start(std::shared_ptr<const Snapshot> snapshot) {
+  {
+    std::lock_guard lock(mu_);
+    wanted_ = std::move(snapshot);
+    stats_.state = "running";
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void Hydrator::offer(std::shared_ptr<const Snapshot> newer) {
+  {
+    std::lock_guard lock(mu_);
+    if (stats_.state == "failed") return;
+    wanted_ = std::move(newer);
+  }
+  cv_.notify_all();
+}
+
+void Hydrator::write_pages(const Snapshot& snap, const std::vector<uint32_t>& pages) {
+  std::vector<FrameRef> frames;
+  for (uint32_t pgno : pages) {
+    if (auto f = snap.locate(pgno)) frames.push_back(*f);
+  }
+  const uint32_t ps = snap.page_size();
+  std::vector<uint8_t> page(ps);
+  ltx::PageDecompressor decompressor;
+  for (const auto& range : coalesce(std::move(frames), 0, kHydrateRequestBytes)) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+    }
+    const std::string& key = range.file->file.key;
+    auto got = store_.get(key, storage::ByteRange::at(range.begin, range.end - range.begin));
+    if (got.body.size() != range.end - range.begin) {
+      throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
+    }
+    for (const auto& f : range.frames) {
+      ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page,
+                        decompressor, key);
+      if (f.pgno == 1) present_header(page, 0, snap.change_counter(), snap.commit());
+      const uint64_t at = uint64_t{f.pgno - 1} * ps;
+      if (::pwrite(fd_.get(), page.data(), ps, static_cast<off_t>(at)) !=
+          static_cast<ssize_t>(ps)) {
+        core::throw_errno("write", path_);
+      }
+    }
+    std::lock_guard lock(mu_);
+    stats_.pages_done += range.frames.size();
+    stats_.bytes += got.body.size();
+  }
+}
+
+void Hydrator::run() {
+  try {
+    for (;;) {
+      std::shared_ptr<const Snapshot> target, base;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || (wanted_ && wanted_ != hydrated_); });
+        if (stop_) return;
+        target = wanted_;
+        base = hydrated_;
+      }
+      std::vector<uint32_t> pages;
+      for (uint32_t pgno = 1; pgno <= target->commit(); ++pgno) {
+        // Page 1 always: its header carries the TXID.
+        if (!base || pgno == 1 || !same_frame(base->locate(pgno), target->locate(pgno))) {
+          pages.push_back(pgno);
+        }
+      }
+      {
+        std::lock_guard lock(mu_);
+        dirty_.insert(pages.begin(), pages.end());
+        stats_.pages_done = 0;
+        stats_.pages_total = pages.size();
+      }
+      write_pages(*target, pages);
+      {
+        std::lock_guard lock(mu_);
+        if (stop_) return;
+      }
+      if (::ftruncate(fd_.get(), static_cast<off_t>(target->size_bytes())) != 0) {
+        core::throw_errno("truncate", path_);
+      }
+      if (::fsync(fd_.get()) != 0) core::throw_errno("fsync", path_);
+      {
+        std::lock_guard lock(mu_);
+        hydrated_ = target;
+        dirty_.clear();
+        ++version_;
+        stats_.state = "done";
+        stats_.txid = target->txid();
+      }
+      if (!base && log_) {
+        log_(LogSeverity::kInfo, "hydrated " + path_ + " from " + source_ + " at TXID " +
+                                     std::to_string(target->txid()) + "; reads are local now");
+      }
+    }
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mu_);
+    // Stop serving locally: the file may be half-rewritten. Reads keep working from the store.
+    hydrated_.reset();
+    ++version_;
+    stats_.state = "failed";
+    stats_.error = e.what();
+    if (log_) {
+      log_(LogSeverity::kWarn, "hydration of " + path_ + " stopped: " + std::string(e.what()) +
+                                   "; reads continue from the store");
+    }
+  }
+}
+
+PageBytes Hydrator::read(const Snapshot& snap, uint32_t pgno) {
+  std::shared_ptr<const Snapshot> h;
+  uint64_t version;
+  {
+    std::lock_guard lock(mu_);
+    if (!hydrated_ || dirty_.count(pgno) != 0) return nullptr;
+    h = hydrated_;
+    version = version_;
+  }
+  if (!same_frame(h->locate(pgno), snap.locate(pgno)) || h->page_size() != snap.page_size()) {
+    return nullptr;
+  }
+  auto page = std::make_shared<std::vector<uint8_t>>(snap.page_size());
+  const uint64_t at = uint64_t{pgno - 1} * snap.page_size();
+  try {
+    if (core::pread_full(fd_.get(), at, *page, path_) != page->size()) return nullptr;
+  } catch (const std::exception&) {
+    return nullptr;  // the store still has it
+  }
+  {
+    // A rewrite that started after our first check invalidates what we read.
+    std::lock_guard lock(mu_);
+    if (version_ != version || dirty_.count(pgno) != 0) return nullptr;
+  }
+  local_reads_.fetch_add(1, std::memory_order_relaxed);
+  return page;
+}
+
+HydrationStats Hydrator::stats() const {
+  std::lock_guard lock(mu_);
+  HydrationStats s = stats_;
+  s.local_reads = local_reads_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace ltxvfs::replica

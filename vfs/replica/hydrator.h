@@ -1,0 +1,85 @@
+// Hydrator (hydrate=1): downloads the whole database into the local file the URI names, in the
+// background, then serves reads from it.
+//
+// Correctness per snapshot: the local file holds the database at one hydrated snapshot H. A read
+// of page p for snapshot S is served locally only when S takes p from the very same frame as H
+// (same object version, same offset) — the content is then identical whatever S's TXID. Other
+// pages come from the store as usual. As the poller publishes newer snapshots the hydrator
+// catches up: it marks the pages that differ as dirty (reads of them go remote), rewrites them,
+// fsyncs, then moves H forward. A read that raced with a rewrite is detected by a version check
+// after its pread() and falls back to the store, so no reader ever sees a torn or foreign page.
+//
+// The file is a plain SQLite database in rollback mode at H's TXID once hydration is done (a
+// marker file <path>-ltx-hydrated says so). An existing file at <path> without that marker is
+// never overwritten.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "storage/object_store.h"
+#include "vfs/core/posix_file.h"
+#include "vfs/replica/errors.h"
+#include "vfs/replica/page_cache.h"
+#include "vfs/replica/snapshot.h"
+
+namespace ltxvfs::replica {
+
+struct HydrationStats {
+  std::string state = "off";  // off, running, done, failed
+  uint64_t txid = 0;          // TXID the local file holds (0 until the first pass is done)
+  uint64_t pages_done = 0;
+  uint64_t pages_total = 0;
+  uint64_t bytes = 0;        // bytes downloaded for hydration
+  uint64_t local_reads = 0;  // pages served from the local file
+  std::string error;
+};
+
+class Hydrator {
+ public:
+  // Throws ReplicaError(kInvalidArgument) when `path` holds a file hydration did not write.
+  Hydrator(storage::ObjectStore& store, std::string path, std::string source, ReplicaLog log);
+  ~Hydrator();
+  Hydrator(const Hydrator&) = delete;
+  Hydrator& operator=(const Hydrator&) = delete;
+
+  // Hydrates `snapshot` in the background, then follows every snapshot offer()ed later.
+  void start(std::shared_ptr<const Snapshot> snapshot);
+  void offer(std::shared_ptr<const Snapshot> newer);
+
+  // Page `pgno` of `snap` from the local file, or null when it must come from the store.
+  PageBytes read(const Snapshot& snap, uint32_t pgno);
+
+  HydrationStats stats() const;
+
+ private:
+  void run();
+  // Downloads the frames of `pages` (as `snap` locates them) into the local file.
+  void write_pages(const Snapshot& snap, const std::vector<uint32_t>& pages);
+
+  storage::ObjectStore& store_;
+  std::string path_;
+  std::string marker_;
+  std::string source_;
+  ReplicaLog log_;
+  core::Fd fd_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const Snapshot> hydrated_;  // what the local file holds (null until done)
+  std::shared_ptr<const Snapshot> wanted_;    // newest snapshot offered
+  std::set<uint32_t> dirty_;                  // pages being rewritten
+  uint64_t version_ = 0;                      // bumped whenever hydrated_ changes
+  bool stop_ = false;
+  HydrationStats stats_;
+  std::atomic<uint64_t> local_reads_{0};
+  std::thread thread_;
+};
+
+}  // namespace ltxvfs::replica

@@ -1,0 +1,160 @@
+#include "vfs/replica/index_cache.h"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <variant>
+
+#include "ltx/error.h"
+
+namespace ltxvfs::replica {
+
+std::string IndexCache::identity(const core::RemoteFile& f) {
+  // Key plus what the listing says about the version: a key rewritten with other content (a
+  // replica deleted and started again) is a different object.
+  return f.key + '\n' + std::to_string(f.size) + '\n' + std::to_string(f.last_modified_ms);
+}
+
+std::shared_ptr<const FileIndex> IndexCache::fetch(const core::RemoteFile& file) {
+  auto out = std::make_shared<FileIndex>();
+  out->file = file;
+  // The listing gives the size; a tail read longer than the object would be refused by some
+  // stores, and one that is unknown (0) is asked for in full.
+  uint64_t want = file.size > 0 ? std::min<uint64_t>(ltx::kDefaultTailFetch, file.size)
+                                : ltx::kDefaultTailFetch;
+  for (int attempt = 0;; ++attempt) {
+    storage::GetResult got = store_.get(file.key, storage::ByteRange::last(want));
+    tails_fetched_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t size = got.object_size != 0 ? got.object_size : file.size;
+    if (got.body.size() > size) {
+      throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, file.key,
+                          "the store returned more tail bytes than the object holds");
+    }
+    auto parsed = ltx::parse_file_tail(got.body, size, file.key);
+    if (auto* need = std::get_if<ltx::NeedTailBytes>(&parsed)) {
+      if (attempt > 0 || need->bytes <= got.body.size() || need->bytes > size) {
+        throw ltx::LtxError(ltx::LtxErrorKind::kBadIndex, file.key,
+                            "the page index does not fit in the object (" +
+                                std::to_string(need->bytes) + " bytes needed of " +
+                                std::to_string(size) + ")");
+      }
+      want = need->bytes;
+      continue;
+    }
+    auto& tail = std::get<ltx::FileTail>(parsed);
+    out->index = std::move(tail.index);
+    out->trailer = tail.trailer;
+    out->etag = got.etag;
+    out->file.size = size;
+    if (got.body.size() == size && size >= ltx::kHeaderSize) {
+      ltx::Header h = ltx::Header::decode(std::span(got.body).first(ltx::kHeaderSize), file.key);
+      h.validate(file.key);
+      if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) {
+        throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.key,
+                            "header says TXIDs " + std::to_string(h.min_txid) + "-" +
+                                std::to_string(h.max_txid) + ", the object's name says otherwise");
+      }
+      out->header = h;
+    }
+    break;
+  }
+  out->serial = next_serial_.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
+    const std::vector<core::RemoteFile>& files) {
+  std::vector<std::shared_ptr<const FileIndex>> out(files.size());
+  std::vector<size_t> missing;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < files.size(); ++i) {
+      auto it = by_identity_.find(identity(files[i]));
+      if (it != by_identity_.end()) {
+        out[i] = it->second;
+      } else {
+        missing.push_back(i);
+      }
+    }
+  }
+  if (missing.empty()) return out;
+
+  // Tails are independent small GETs: fetch them side by side, so opening a replica with many
+  // level-0 files costs a few round trips rather than one per file.
+  std::atomic<size_t> next{0};
+  std::mutex error_mu;
+  std::exception_ptr error;
+  auto worker = [&] {
+    for (;;) {
+      const size_t j = next.fetch_add(1);
+      if (j >= missing.size()) return;
+      {
+        std::lock_guard lock(error_mu);
+        if (error) return;
+      }
+      try {
+        out[missing[j]] = fetch(files[missing[j]]);
+      } catch (...) {
+        std::lock_guard lock(error_mu);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  const size_t threads = std::min<size_t>(parallelism_, missing.size());
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+  }
+  if (error) std::rethrow_exception(error);
+  std::lock_guard lock(mu_);
+  for (size_t i : missing) {
+    auto [it, inserted] = by_identity_.emplace(identity(files[i]), out[i]);
+    if (!inserted)
+      out[i] = it->second;  // another thread loaded it meanwhile: one serial per object
+  }
+  return out;
+}
+
+ltx::Header IndexCache::header(const FileIndex& file) {
+  if (file.header) return *file.header;
+  const std::string id = identity(file.file);
+  {
+    std::lock_guard lock(mu_);
+    auto it = headers_.find(id);
+    if (it != headers_.end()) return it->second;
+  }
+  storage::GetResult got = store_.get(file.file.key, storage::ByteRange::at(0, ltx::kHeaderSize));
+  headers_fetched_.fetch_add(1, std::memory_order_relaxed);
+  ltx::Header h = ltx::Header::decode(got.body, file.file.key);
+  h.validate(file.file.key);
+  if (h.min_txid != file.file.min_txid || h.max_txid != file.file.max_txid) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.file.key,
+                        "header says TXIDs " + std::to_string(h.min_txid) + "-" +
+                            std::to_string(h.max_txid) + ", the object's name says otherwise");
+  }
+  std::lock_guard lock(mu_);
+  headers_[id] = h;
+  return h;
+}
+
+void IndexCache::retain_only(const std::set<std::string>& keep) {
+  std::lock_guard lock(mu_);
+  for (auto it = by_identity_.begin(); it != by_identity_.end();) {
+    if (keep.count(it->second->file.key) == 0) {
+      headers_.erase(it->first);
+      it = by_identity_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+IndexCacheStats IndexCache::stats() const {
+  std::lock_guard lock(mu_);
+  return {tails_fetched_.load(), headers_fetched_.load(), by_identity_.size()};
+}
+
+}  // namespace ltxvfs::replica

@@ -1,0 +1,61 @@
+// IndexCache: page indexes (and headers) of LTX objects, fetched once per object version and
+// shared across snapshots — objects are immutable, so a poll only reads the tails of new files.
+//
+// One suffix-range GET of kDefaultTailFetch bytes per object; a second GET only when the index is
+// longer than that. Headers cost a 100-byte GET, and only for objects whose tail did not cover
+// them (in practice: the newest file of a chain when it is a large snapshot).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/object_store.h"
+#include "vfs/replica/file_index.h"
+
+namespace ltxvfs::replica {
+
+struct IndexCacheStats {
+  uint64_t tails_fetched = 0;    // tail GETs (first and second)
+  uint64_t headers_fetched = 0;  // 100-byte header GETs
+  uint64_t cached = 0;           // objects whose index is held
+};
+
+class IndexCache {
+ public:
+  explicit IndexCache(storage::ObjectStore& store, unsigned parallelism = 8)
+      : store_(store), parallelism_(parallelism) {}
+
+  // The indexes of `files`, in order, fetching the missing ones in parallel. Throws the store's
+  // StoreError (kNotFound when an object vanished since the listing) or LtxError for a bad tail.
+  std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<core::RemoteFile>& files);
+
+  // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated.
+  ltx::Header header(const FileIndex& file);
+
+  // Drops every cached object not named in `keep` (called after a new chain is in use; snapshots
+  // still holding dropped indexes keep them alive).
+  void retain_only(const std::set<std::string>& keep);
+
+  IndexCacheStats stats() const;
+
+ private:
+  std::shared_ptr<const FileIndex> fetch(const core::RemoteFile& file);
+  static std::string identity(const core::RemoteFile& file);
+
+  storage::ObjectStore& store_;
+  unsigned parallelism_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const FileIndex>> by_identity_;
+  std::map<std::string, ltx::Header> headers_;  // by identity
+  std::atomic<uint64_t> next_serial_{1};
+  std::atomic<uint64_t> tails_fetched_{0};
+  std::atomic<uint64_t> headers_fetched_{0};
+};
+
+}  // namespace ltxvfs::replica

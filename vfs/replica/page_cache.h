@@ -1,0 +1,60 @@
+// PageCache: a bounded LRU of decompressed pages, keyed by frame identity (object version, page
+// number). Objects are immutable, so an entry stays valid across snapshots for as long as a
+// snapshot still takes that page from that object. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace ltxvfs::replica {
+
+using PageBytes = std::shared_ptr<const std::vector<uint8_t>>;
+
+struct PageKey {
+  uint64_t serial = 0;  // FileIndex::serial
+  uint32_t pgno = 0;
+  bool operator==(const PageKey&) const = default;
+};
+
+struct PageKeyHash {
+  size_t operator()(const PageKey& k) const {
+    return std::hash<uint64_t>()(k.serial * 0x9E3779B97F4A7C15ull ^ k.pgno);
+  }
+};
+
+struct PageCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t pages = 0;
+  uint64_t bytes = 0;
+  uint64_t capacity_bytes = 0;
+};
+
+class PageCache {
+ public:
+  explicit PageCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
+
+  // Counts a hit or a miss.
+  PageBytes get(const PageKey& key);
+  // Looks without counting (prefetch filtering).
+  bool contains(const PageKey& key) const;
+  void put(const PageKey& key, PageBytes page);
+
+  PageCacheStats stats() const;
+
+ private:
+  using Lru = std::list<std::pair<PageKey, PageBytes>>;
+  uint64_t capacity_;
+  mutable std::mutex mu_;
+  Lru lru_;  // most recently used first
+  std::unordered_map<PageKey, Lru::iterator, PageKeyHash> map_;
+  uint64_t bytes_ = 0;
+  uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
+};
+
+}  // namespace ltxvfs::replica

@@ -1,0 +1,251 @@
+#include "vfs/replica/page_fetcher.h"
+
+#include <algorithm>
+
+#include "ltx/error.h"
+#include "ltx/page_frame.h"
+#include "vfs/replica/errors.h"
+
+namespace ltxvfs::replica {
+namespace {
+
+PageKey key_of(const FrameRef& f) {
+  return {f.file->serial, f.pgno};
+}
+
+}  // namespace
+
+PageFetcher::PageFetcher(storage::ObjectStore& store, PageCache& cache, FetcherSettings settings,
+                         LostHandler on_lost)
+    : store_(store), cache_(cache), settings_(settings), on_lost_(std::move(on_lost)) {
+  if (settings_.prefetch_pages > 0) {
+    for (unsigned i = 0; i < std::max(1u, settings_.prefetch_workers); ++i) {
+      workers_.emplace_back([this] { worker_loop(); });
+    }
+  }
+}
+
+PageFetcher::~PageFetcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+FetchRange PageFetcher::claim(const FetchRange& range, Slots& slots) {
+  FetchRange out;
+  out.file = range.file;
+  for (const auto& f : range.frames) {
+    const PageKey k = key_of(f);
+    if (inflight_.count(k) != 0 || cache_.contains(k)) continue;
+    auto slot = std::make_shared<InFlight>();
+    inflight_.emplace(k, slot);
+    slots.push_back(slot);
+    out.frames.push_back(f);
+  }
+  if (!out.frames.empty()) {
+    out.begin = out.frames.front().offset;
+    out.end = out.frames.back().offset + out.frames.back().size;
+  }
+  return out;
+}
+
+PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& along,
+                           const std::vector<FrameRef>& if_miss) {
+  const PageKey key = key_of(target);
+  for (int attempt = 0;; ++attempt) {
+    if (PageBytes hit = cache_.get(key)) {
+      if (!along.empty()) prefetch(along);
+      return hit;
+    }
+    std::shared_ptr<InFlight> wait_for;
+    FetchRange mine;
+    Slots slots;
+    std::vector<FrameRef> rest;
+    {
+      std::unique_lock lock(mu_);
+      auto it = inflight_.find(key);
+      if (it != inflight_.end()) {
+        wait_for = it->second;
+      } else if (cache_.contains(key)) {
+        continue;  // completed between the lookup and the lock
+      } else {
+        std::vector<FrameRef> wanted{target};
+        for (const auto* list : {&along, &if_miss}) {
+          for (const auto& f : *list) {
+            const PageKey k = key_of(f);
+            if (inflight_.count(k) == 0 && !cache_.contains(k)) wanted.push_back(f);
+          }
+        }
+        for (auto& r :
+             coalesce(std::move(wanted), settings_.max_gap, settings_.max_request_bytes)) {
+          const bool has_target =
+              r.file->serial == target.file->serial &&
+              std::any_of(r.frames.begin(), r.frames.end(),
+                          [&](const FrameRef& f) { return f.pgno == target.pgno; });
+          if (has_target) {
+            mine = claim(r, slots);
+          } else {
+            rest.insert(rest.end(), r.frames.begin(), r.frames.end());
+          }
+        }
+      }
+    }
+    if (wait_for) {
+      shared_waits_.fetch_add(1, std::memory_order_relaxed);
+      std::unique_lock lock(mu_);
+      done_cv_.wait(lock, [&] { return wait_for->done; });
+      if (!wait_for->error) return wait_for->page;
+      // A failed prefetch should not fail this read by itself: try once more ourselves, unless
+      // the object is gone (then every attempt fails the same way).
+      bool lost = false;
+      try {
+        std::rethrow_exception(wait_for->error);
+      } catch (const ReplicaError& e) {
+        lost = e.kind() == ReplicaErrorKind::kSnapshotLost;
+      } catch (...) {
+      }
+      if (lost || attempt > 0) std::rethrow_exception(wait_for->error);
+      continue;
+    }
+    if (!rest.empty()) prefetch(rest);
+    readahead_pages_.fetch_add(mine.frames.size() - 1, std::memory_order_relaxed);
+    run(mine, slots);
+    for (size_t i = 0; i < mine.frames.size(); ++i) {
+      if (mine.frames[i].pgno == target.pgno) return slots[i]->page;
+    }
+    throw ReplicaError(ReplicaErrorKind::kCorrupt,
+                       "internal: the target frame is missing from its own request");
+  }
+}
+
+void PageFetcher::complete(const FrameRef& frame, const std::shared_ptr<InFlight>& slot,
+                           PageBytes page, std::exception_ptr error) {
+  if (page) cache_.put(key_of(frame), page);
+  {
+    std::lock_guard lock(mu_);
+    slot->page = std::move(page);
+    slot->error = std::move(error);
+    slot->done = true;
+    auto it = inflight_.find(key_of(frame));
+    if (it != inflight_.end() && it->second == slot) inflight_.erase(it);
+  }
+  done_cv_.notify_all();
+}
+
+void PageFetcher::run(const FetchRange& range, const Slots& slots) {
+  size_t done = 0;
+  const std::string& key = range.file->file.key;
+  try {
+    storage::GetResult got;
+    try {
+      got = store_.get(key, storage::ByteRange::at(range.begin, range.end - range.begin));
+    } catch (const storage::StoreError& e) {
+      if (e.kind() != storage::StoreErrorKind::kNotFound) throw;
+      if (on_lost_) on_lost_(key);
+      throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
+                         "object " + key + " is gone from the store (compaction or retention)");
+    }
+    requests_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(got.body.size(), std::memory_order_relaxed);
+    if (!range.file->etag.empty() && !got.etag.empty() && got.etag != range.file->etag) {
+      if (on_lost_) on_lost_(key);
+      throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
+                         "object " + key + " was replaced in the store (etag " + got.etag +
+                             ", indexed as " + range.file->etag + ")");
+    }
+    if (got.body.size() != range.end - range.begin) {
+      throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
+                          "asked for bytes " + std::to_string(range.begin) + ".." +
+                              std::to_string(range.end) + ", got " +
+                              std::to_string(got.body.size()) + " bytes");
+    }
+    ltx::PageDecompressor decompressor;
+    for (; done < range.frames.size(); ++done) {
+      const FrameRef& f = range.frames[done];
+      auto page = std::make_shared<std::vector<uint8_t>>(f.page_size);
+      ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, *page,
+                        decompressor, key);
+      pages_.fetch_add(1, std::memory_order_relaxed);
+      complete(f, slots[done], std::move(page), nullptr);
+    }
+  } catch (...) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    const std::exception_ptr error = std::current_exception();
+    for (; done < range.frames.size(); ++done) {
+      complete(range.frames[done], slots[done], nullptr, error);
+    }
+    throw;
+  }
+}
+
+void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
+  if (workers_.empty() || frames.empty()) return;
+  size_t queued = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& f : frames) {
+      const PageKey k = key_of(f);
+      if (queued_.count(k) != 0 || inflight_.count(k) != 0 || cache_.contains(k)) continue;
+      if (queue_.size() >= 2 * size_t{settings_.prefetch_pages}) {
+        prefetch_dropped_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      queue_.push_back(f);
+      queued_.emplace(k, true);
+      ++queued;
+    }
+  }
+  if (queued > 0) work_cv_.notify_all();
+}
+
+void PageFetcher::worker_loop() {
+  for (;;) {
+    FetchRange mine;
+    Slots slots;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      std::vector<FrameRef> queued(queue_.begin(), queue_.end());
+      queue_.clear();
+      queued_.clear();
+      auto ranges = coalesce(std::move(queued), settings_.max_gap, settings_.max_request_bytes);
+      // Take the first range that still has work; put the rest back for the other workers.
+      size_t i = 0;
+      for (; i < ranges.size() && mine.frames.empty(); ++i) mine = claim(ranges[i], slots);
+      for (; i < ranges.size(); ++i) {
+        for (const auto& f : ranges[i].frames) {
+          queue_.push_back(f);
+          queued_.emplace(key_of(f), true);
+        }
+      }
+      if (!queue_.empty()) work_cv_.notify_one();
+    }
+    if (mine.frames.empty()) continue;
+    prefetch_requests_.fetch_add(1, std::memory_order_relaxed);
+    prefetch_pages_.fetch_add(mine.frames.size(), std::memory_order_relaxed);
+    try {
+      run(mine, slots);
+    } catch (...) {
+      // A reader that needs one of these pages fetches it itself (or sees the same error).
+    }
+  }
+}
+
+FetcherStats PageFetcher::stats() const {
+  auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  return {r(requests_),
+          r(bytes_),
+          r(pages_),
+          r(readahead_pages_),
+          r(prefetch_requests_),
+          r(prefetch_pages_),
+          r(prefetch_dropped_),
+          r(shared_waits_),
+          r(errors_)};
+}
+
+}  // namespace ltxvfs::replica

@@ -1,0 +1,108 @@
+// PageFetcher: gets page frames from the store.
+//
+//  - A page miss is a ranged GET of its frame. Frames the caller expects to need next (read-ahead)
+//    that lie next to it in the same object ride along in the same request.
+//  - A frame already being fetched (by another connection or by the prefetcher) is not fetched
+//    again: the second reader waits for the first request and shares its result.
+//  - prefetch() queues frames for background workers under a budget: at most `prefetch_pages`
+//    frames queued (2 x prefetch_pages) and `prefetch_workers` requests in flight; what does
+//    not fit is dropped (the reader then fetches it, with its read-ahead window, itself).
+//
+// Decoded pages go into the PageCache. A frame whose object is gone (kNotFound) or was replaced
+// (another etag) raises ReplicaError(kSnapshotLost) and is reported through `on_lost`.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/object_store.h"
+#include "vfs/replica/coalesce.h"
+#include "vfs/replica/page_cache.h"
+
+namespace ltxvfs::replica {
+
+struct FetcherSettings {
+  uint32_t prefetch_pages = 64;  // 0: no background prefetch
+  unsigned prefetch_workers = 4;
+  uint64_t max_gap = 0;  // bytes of unwanted frames a coalesced request may carry
+  uint64_t max_request_bytes = uint64_t{4} << 20;
+};
+
+struct FetcherStats {
+  uint64_t requests = 0;           // GETs of page data (sync + prefetch)
+  uint64_t bytes = 0;              // frame bytes received
+  uint64_t pages = 0;              // pages decoded
+  uint64_t readahead_pages = 0;    // pages that rode along a synchronous request
+  uint64_t prefetch_requests = 0;  // GETs made by the prefetcher
+  uint64_t prefetch_pages = 0;     // pages they brought
+  uint64_t prefetch_dropped = 0;   // frames not queued: over budget
+  uint64_t shared_waits = 0;       // reads served by another request already in flight
+  uint64_t errors = 0;
+};
+
+class PageFetcher {
+ public:
+  using LostHandler = std::function<void(const std::string& key)>;
+
+  PageFetcher(storage::ObjectStore& store, PageCache& cache, FetcherSettings settings,
+              LostHandler on_lost);
+  ~PageFetcher();
+  PageFetcher(const PageFetcher&) = delete;
+  PageFetcher& operator=(const PageFetcher&) = delete;
+
+  // The decoded page of `target`. `along` (read-ahead advice) is prefetched; when the target
+  // misses the cache, frames of `along` and `if_miss` contiguous with the target's frame join its
+  // request and the others are prefetched.
+  PageBytes get(const FrameRef& target, const std::vector<FrameRef>& along = {},
+                const std::vector<FrameRef>& if_miss = {});
+
+  // Queues frames for background fetching (skips cached and in-flight ones).
+  void prefetch(const std::vector<FrameRef>& frames);
+
+  FetcherStats stats() const;
+
+ private:
+  struct InFlight {
+    bool done = false;
+    PageBytes page;
+    std::exception_ptr error;
+  };
+  using Slots = std::vector<std::shared_ptr<InFlight>>;
+
+  // Claims the frames of `range` not yet cached or in flight (under mu_). Returns the frames
+  // claimed (with their slots) as a range, or an empty range when nothing was left.
+  FetchRange claim(const FetchRange& range, Slots& slots);
+  // Fetches and decodes a claimed range, completing every slot (on error: with the error).
+  void run(const FetchRange& range, const Slots& slots);
+  void complete(const FrameRef& frame, const std::shared_ptr<InFlight>& slot, PageBytes page,
+                std::exception_ptr error);
+  void worker_loop();
+
+  storage::ObjectStore& store_;
+  PageCache& cache_;
+  FetcherSettings settings_;
+  LostHandler on_lost_;
+
+  mutable std::mutex mu_;
+  std::condition_variable done_cv_;
+  std::condition_variable work_cv_;
+  std::unordered_map<PageKey, std::shared_ptr<InFlight>, PageKeyHash> inflight_;
+  std::deque<FrameRef> queue_;
+  std::unordered_map<PageKey, bool, PageKeyHash> queued_;  // keys in queue_
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+
+  std::atomic<uint64_t> requests_{0}, bytes_{0}, pages_{0}, readahead_pages_{0},
+      prefetch_requests_{0}, prefetch_pages_{0}, prefetch_dropped_{0}, shared_waits_{0}, errors_{0};
+};
+
+}  // namespace ltxvfs::replica

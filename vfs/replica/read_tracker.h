@@ -1,0 +1,59 @@
+// ReadTracker: one connection's read pattern, turned into prefetch advice.
+//
+//  - Sequential read-ahead: after a run of consecutive page numbers, the next pages are fetched
+//    along with the current one; the window doubles with the run (4, 8, .. up to the budget).
+//  - Interior b-tree pages: their child lists are remembered. When two *adjacent* children of one
+//    interior page are read in a row, that subtree is being scanned and the following children are
+//    prefetched. A point lookup reads one child per level and triggers nothing, so a cold point
+//    query costs only its b-tree path.
+//
+// Not thread-safe: one per SQLite file handle (connections are used by one thread at a time).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace ltxvfs::replica {
+
+class ReadTracker {
+ public:
+  explicit ReadTracker(uint32_t budget) : budget_(budget) {}
+
+  // Pages to prefetch because of `pgno` (ascending, all <= commit), handed out once each in
+  // growing batches. Call once per page read, before window().
+  std::vector<uint32_t> readahead(uint32_t pgno, uint32_t commit);
+  // When `pgno` (just passed to readahead()) misses the cache during a sequential run: the pages
+  // after it worth fetching in the same request, whether or not readahead() handed them out
+  // before (a miss means that read-ahead did not arrive in time).
+  std::vector<uint32_t> window(uint32_t pgno, uint32_t commit) const;
+  // After `pgno` was read with contents `page`: pages to prefetch in the background.
+  std::vector<uint32_t> after_read(uint32_t pgno, std::span<const uint8_t> page);
+  // Forget everything (the snapshot changed: page numbers may mean other content now).
+  void reset();
+
+ private:
+  struct Parent {
+    std::vector<uint32_t> children;
+    int64_t last_index = -1;
+    size_t ahead_hi = 0;  // children [.., ahead_hi) already requested going right
+    size_t ahead_lo = 0;  // children [ahead_lo, ..) already requested going left (0: none)
+    bool lo_set = false;
+  };
+  static constexpr size_t kMaxParents = 64;
+
+  uint32_t budget_;
+  uint32_t last_ = 0;
+  uint32_t run_ = 0;
+  uint32_t ahead_until_ = 0;
+  uint32_t window_ = 0;
+  bool last_was_data_ = false;  // the last page read was a leaf or overflow page  // size of the
+                                // last read-ahead window (0: none yet)
+  std::unordered_map<uint32_t, Parent> parents_;
+  std::deque<uint32_t> parent_order_;  // oldest first, to bound parents_
+  std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> child_of_;  // child -> (parent, idx)
+};
+
+}  // namespace ltxvfs::replica

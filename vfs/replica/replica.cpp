@@ -1,0 +1,503 @@
+#include "vfs/replica/replica.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "ltx/error.h"
+#include "ltx/lock_page.h"
+#include "storage/store_factory.h"
+#include "vfs/core/restorer.h"
+#include "vfs/replica/btree_page.h"
+#include "vfs/replica/time_spec.h"
+
+namespace ltxvfs::replica {
+
+std::string Position::describe() const {
+  switch (kind) {
+    case Kind::kTxid:
+      return "txid " + std::to_string(txid);
+    case Kind::kTime:
+      return "time " + format_rfc3339_ms(time_ms) + " (TXID " + std::to_string(txid) + ")";
+    default:
+      return "latest";
+  }
+}
+
+Replica::Replica(ReplicaOptions options, ReplicaLog logger)
+    : options_(std::move(options)), log_(std::move(logger)) {
+  storage::StoreSettings settings;
+  // A reader must not invent an empty replica directory: a typo should fail loudly.
+  settings.create_if_missing = false;
+  // Short retry budget: a read that cannot be served should fail the statement within seconds,
+  // not hold the application; the poller simply tries again next time.
+  settings.retry.max_attempts = 3;
+  settings.retry.max_total = std::chrono::milliseconds(10000);
+  settings.http.connect_timeout_ms = 3000;
+  storage::OpenedStore opened = storage::open_store(options_.store_url(), settings);
+  source_ = opened.url.to_string();
+  store_ = std::move(opened.store);
+  layout_ = opened.layout;
+  store_stats_ = opened.stats;
+  indexes_ = std::make_unique<IndexCache>(*store_);
+  cache_ = std::make_unique<PageCache>(options_.cache_bytes);
+  FetcherSettings fetch;
+  fetch.prefetch_pages = options_.prefetch_pages;
+  fetcher_ = std::make_unique<PageFetcher>(*store_, *cache_, fetch,
+                                           [this](const std::string& key) { on_lost(key); });
+
+  Position pos;
+  if (options_.txid) {
+    pos.kind = Position::Kind::kTxid;
+    pos.txid = *options_.txid;
+  } else if (options_.time) {
+    auto t = parse_time_target(*options_.time, now_ms());
+    if (t && !t->latest) {
+      pos.kind = Position::Kind::kTime;
+      pos.time_ms = t->ms;
+    }
+  }
+  auto snap = plan(pos, 0);
+  position_ = pos;
+  current_ = snap;
+  snapshots_ = 1;
+  if (options_.hydrate) {
+    hydrator_ = std::make_unique<Hydrator>(*store_, options_.local_path, source_, log_);
+    hydrator_->start(snap);
+  }
+  poller_ =
+      std::make_unique<Poller>(std::chrono::milliseconds(options_.poll_ms), [this] { poll(); });
+  log(LogSeverity::kInfo, "replica of " + source_ + " open at TXID " +
+                              std::to_string(snap->txid()) + " (" + pos.describe() + ", " +
+                              std::to_string(snap->files().size()) + " files, " +
+                              std::to_string(snap->size_bytes()) + " bytes)");
+}
+
+Replica::~Replica() {
+  // Prefetch workers may report lost objects to the poller: stop them first.
+  fetcher_.reset();
+  poller_.reset();
+  hydrator_.reset();
+}
+
+void Replica::log(LogSeverity severity, const std::string& message) const {
+  if (log_) log_(severity, message);
+}
+
+std::shared_ptr<const Snapshot> Replica::current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+Position Replica::position() const {
+  std::lock_guard lock(mu_);
+  return position_;
+}
+
+std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
+  std::vector<core::RemoteFile> files = core::list_ltx_files(*store_, layout_);
+  if (files.empty()) {
+    throw ReplicaError(ReplicaErrorKind::kEmpty,
+                       "the replica " + source_ +
+                           " holds no LTX files: nothing has been replicated there yet (is the "
+                           "primary running, and is the replica URL right?)");
+  }
+  uint64_t target = 0;
+  switch (pos.kind) {
+    case Position::Kind::kLatest: {
+      uint64_t gap = 0;
+      target = core::newest_restorable_txid(files, &gap);
+      std::lock_guard lock(mu_);
+      waiting_after_ = gap;
+      break;
+    }
+    case Position::Kind::kTxid:
+      target = pos.txid;
+      break;
+    case Position::Kind::kTime:
+      try {
+        target = core::txid_at_time(*store_, files, pos.time_ms);
+      } catch (const core::RestoreError& e) {
+        throw ReplicaError(
+            ReplicaErrorKind::kUnreachable,
+            "time " + format_rfc3339_ms(pos.time_ms) + " in " + source_ + ": " + e.what());
+      }
+      pos.txid = target;
+      break;
+  }
+  if (target == 0) {
+    throw ReplicaError(
+        ReplicaErrorKind::kEmpty,
+        "the replica " + source_ + " has no snapshot (a file starting at TXID 1) to start from");
+  }
+  std::vector<core::RemoteFile> chain;
+  try {
+    chain = core::plan_restore(files, target);
+  } catch (const core::RestoreError& e) {
+    throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what());
+  }
+  auto indexes = indexes_->load(chain);
+  const ltx::Header newest = indexes_->header(*indexes.back());
+  return build_snapshot(std::move(indexes), newest, epoch);
+}
+
+void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {
+  {
+    std::lock_guard lock(mu_);
+    current_ = snap;
+    ++snapshots_;
+    if (rebuilt) ++replans_;
+    lost_ = false;
+    if (waiting_after_ != 0 && snap->txid() > waiting_after_) waiting_after_ = 0;
+  }
+  published_cv_.notify_all();
+  if (hydrator_) hydrator_->offer(snap);
+  if (rebuilt) {
+    // Indexes of objects the new chain does not use are dropped (pinned snapshots keep theirs).
+    std::set<std::string> keep;
+    for (const auto& f : snap->files()) keep.insert(f->file.key);
+    indexes_->retain_only(keep);
+  }
+}
+
+std::shared_ptr<const Snapshot> Replica::extend(const std::shared_ptr<const Snapshot>& cur,
+                                                const std::vector<core::RemoteFile>& newer) {
+  auto indexes = indexes_->load(newer);
+  const ltx::Header newest = indexes_->header(*indexes.back());
+  // Native files chain their checksums: a file that does not start from the state shown now
+  // belongs to another history (the replica was replaced). Litestream files carry none.
+  uint64_t prev = cur->post_apply_checksum();
+  for (const auto& f : indexes) {
+    if (f->header && f->header->has_checksums() && prev != 0 &&
+        f->header->pre_apply_checksum != prev) {
+      log(LogSeverity::kWarn, f->file.key + " does not continue the state at TXID " +
+                                  std::to_string(f->file.min_txid - 1) +
+                                  " (pre-apply checksum differs): the replica's history was "
+                                  "replaced; re-planning from scratch");
+      return nullptr;
+    }
+    prev = f->trailer.post_apply_checksum;
+  }
+  return extend_snapshot(*cur, std::move(indexes), newest);
+}
+
+void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
+  const uint64_t txid = cur->txid();
+  // Keys sort by min TXID (fixed-width hex): everything after "<txid>-ffff…" starts later.
+  const auto listed = store_->list(storage::level_prefix(layout_, 0),
+                                   storage::ltx_key(layout_, 0, txid, UINT64_MAX));
+  std::vector<core::RemoteFile> found;
+  for (const auto& obj : listed) {
+    auto k = storage::parse_ltx_key(layout_, obj.key);
+    if (!k || k->level != 0 || k->min_txid <= txid) continue;
+    found.push_back({0, k->min_txid, k->max_txid, obj.key, obj.size, obj.last_modified_ms});
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.min_txid != b.min_txid ? a.min_txid < b.min_txid : a.max_txid > b.max_txid;
+  });
+  std::vector<core::RemoteFile> chain;
+  uint64_t next = txid + 1;
+  for (const auto& f : found) {
+    if (f.min_txid == next) {
+      chain.push_back(f);
+      next = f.max_txid + 1;
+    }
+  }
+  if (chain.empty()) {
+    // Files exist but none continues our TXID: a gap, or compaction moved the next ones to a
+    // higher level. Only a full listing can tell.
+    if (!found.empty()) full_check(cur);
+    return;
+  }
+  auto snap = extend(cur, chain);
+  if (!snap) {
+    Position pos = position();
+    snap = plan(pos, ++epoch_);
+    publish(std::move(snap), true);
+    return;
+  }
+  publish(std::move(snap), false);
+}
+
+void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
+  const auto files = core::list_ltx_files(*store_, layout_);
+  uint64_t gap = 0;
+  const uint64_t newest = core::newest_restorable_txid(files, &gap);
+  {
+    std::lock_guard lock(mu_);
+    if (gap != 0 && gap != waiting_after_) {
+      log(LogSeverity::kWarn, "replica " + source_ + " waits at TXID " + std::to_string(gap) +
+                                  ": no file starts at TXID " + std::to_string(gap + 1) +
+                                  " yet (a gap in the remote history)");
+    }
+    waiting_after_ = gap;
+  }
+  std::set<std::string> present;
+  for (const auto& f : files) present.insert(f.key);
+  const bool intact = std::all_of(cur->files().begin(), cur->files().end(),
+                                  [&](const auto& f) { return present.count(f->file.key) != 0; });
+  if (newest < cur->txid() || !intact) {
+    if (newest < cur->txid()) {
+      log(LogSeverity::kWarn, "the replica " + source_ + " went back from TXID " +
+                                  std::to_string(cur->txid()) + " to " + std::to_string(newest) +
+                                  " (history replaced?); following the new history");
+    }
+    if (newest == 0) return;  // nothing restorable: keep serving what we have
+    Position pos = position();
+    auto snap = plan(pos, ++epoch_);
+    publish(std::move(snap), true);
+    return;
+  }
+  if (newest == cur->txid()) return;
+  // Continue from our TXID through any level: a stand-in "snapshot" ending at our TXID lets the
+  // restore planner pick the shortest continuation (compacted files included).
+  std::vector<core::RemoteFile> after;
+  for (const auto& f : files) {
+    if (f.min_txid > cur->txid()) after.push_back(f);
+  }
+  core::RemoteFile here;
+  here.min_txid = 1;
+  here.max_txid = cur->txid();
+  after.push_back(here);
+  std::vector<core::RemoteFile> chain;
+  try {
+    chain = core::plan_restore(after, newest);
+    chain.erase(chain.begin());
+  } catch (const core::RestoreError&) {
+    // Only files starting before our TXID lead on (a compaction spanning it): start over.
+    chain.clear();
+  }
+  auto snap = chain.empty() ? nullptr : extend(cur, chain);
+  if (!snap) {
+    Position pos = position();
+    publish(plan(pos, ++epoch_), true);
+    return;
+  }
+  publish(std::move(snap), false);
+}
+
+void Replica::replan_lost() {
+  Position pos = position();
+  auto snap = plan(pos, ++epoch_);
+  log(LogSeverity::kInfo, "replica of " + source_ + " re-planned at TXID " +
+                              std::to_string(snap->txid()) + " after losing an object");
+  publish(std::move(snap), true);
+}
+
+void Replica::poll() {
+  try {
+    std::lock_guard plan_lock(plan_mu_);
+    bool lost;
+    Position pos;
+    std::shared_ptr<const Snapshot> cur;
+    {
+      std::lock_guard lock(mu_);
+      lost = lost_;
+      pos = position_;
+      cur = current_;
+      ++polls_;
+    }
+    if (lost) {
+      replan_lost();
+    } else if (pos.kind == Position::Kind::kLatest) {
+      if (++polls_since_full_ >= kFullCheckEvery) {
+        polls_since_full_ = 0;
+        full_check(cur);
+      } else {
+        poll_level0(cur);
+      }
+    }
+    std::lock_guard lock(mu_);
+    last_poll_ok_ms_ = now_ms();
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mu_);
+    ++poll_errors_;
+    // The next poll lists everything: whatever went wrong may have been a file compacted away.
+    polls_since_full_ = kFullCheckEvery;
+    if (last_error_ != e.what()) {
+      log(LogSeverity::kWarn, "replica " + source_ + ": poll failed: " + e.what() +
+                                  " (still serving TXID " +
+                                  std::to_string(current_ ? current_->txid() : 0) + ")");
+    }
+    last_error_ = e.what();
+  }
+}
+
+void Replica::on_lost(const std::string& key) {
+  bool first = false;
+  uint64_t txid = 0;
+  {
+    std::lock_guard lock(mu_);
+    ++lost_count_;
+    if (current_ && current_->uses(key) && !lost_) {
+      lost_ = true;
+      first = true;
+      txid = current_->txid();
+    }
+  }
+  if (first) {
+    log(LogSeverity::kWarn, "replica snapshot at TXID " + std::to_string(txid) + " lost object " +
+                                key + "; the next transaction re-plans");
+    if (poller_) poller_->wake();
+  }
+}
+
+std::shared_ptr<const Snapshot> Replica::pin() {
+  {
+    std::lock_guard lock(mu_);
+    if (!lost_) return current_;
+  }
+  std::lock_guard plan_lock(plan_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (!lost_) return current_;  // the poller re-planned meanwhile
+  }
+  replan_lost();
+  return current();
+}
+
+PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracker) {
+  auto frame = snap.locate(pgno);
+  if (!frame) {
+    if (pgno == ltx::lock_page(snap.page_size())) return nullptr;  // never stored: zeros
+    throw ReplicaError(ReplicaErrorKind::kCorrupt, "page " + std::to_string(pgno) +
+                                                       " is in no file of the chain at TXID " +
+                                                       std::to_string(snap.txid()));
+  }
+  if (hydrator_) {
+    if (PageBytes local = hydrator_->read(snap, pgno)) return local;
+  }
+  std::vector<FrameRef> along, if_miss;
+  if (tracker != nullptr) {
+    for (uint32_t p : tracker->readahead(pgno, snap.commit())) {
+      if (auto f = snap.locate(p)) along.push_back(*f);
+    }
+    for (uint32_t p : tracker->window(pgno, snap.commit())) {
+      if (auto f = snap.locate(p)) if_miss.push_back(*f);
+    }
+  }
+  PageBytes bytes;
+  try {
+    bytes = fetcher_->get(*frame, along, if_miss);
+  } catch (const ReplicaError& e) {
+    if (e.kind() != ReplicaErrorKind::kSnapshotLost) throw;
+    throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
+                       "replica snapshot at TXID " + std::to_string(snap.txid()) + ": " + e.what() +
+                           "; retry the transaction (the next one re-plans)");
+  }
+  if (tracker != nullptr) {
+    std::vector<FrameRef> kids;
+    for (uint32_t p : tracker->after_read(pgno, *bytes)) {
+      if (auto f = snap.locate(p)) kids.push_back(*f);
+    }
+    if (!kids.empty()) fetcher_->prefetch(kids);
+  }
+  return bytes;
+}
+
+bool Replica::read(const Snapshot& snap, uint64_t offset, std::span<uint8_t> out,
+                   ReadTracker* tracker) {
+  const uint32_t ps = snap.page_size();
+  const uint64_t size = snap.size_bytes();
+  size_t done = 0;
+  while (done < out.size()) {
+    const uint64_t pos = offset + done;
+    if (pos >= size) {
+      std::memset(out.data() + done, 0, out.size() - done);
+      return false;
+    }
+    const auto pgno = static_cast<uint32_t>(pos / ps + 1);
+    const size_t in_page = pos % ps;
+    const size_t n = std::min<size_t>(out.size() - done, ps - in_page);
+    const bool whole = in_page == 0 && n == ps;
+    PageBytes bytes = page(snap, pgno, whole ? tracker : nullptr);
+    if (bytes) {
+      std::memcpy(out.data() + done, bytes->data() + in_page, n);
+    } else {
+      std::memset(out.data() + done, 0, n);
+    }
+    if (pgno == 1) present_header(out.subspan(done, n), pos, snap.change_counter(), snap.commit());
+    done += n;
+  }
+  return true;
+}
+
+uint64_t Replica::wait_for(uint64_t txid, std::chrono::milliseconds timeout) {
+  Position pos = position();
+  if (pos.kind != Position::Kind::kLatest) {
+    const uint64_t now = current()->txid();
+    if (now >= txid) return now;
+    throw ReplicaError(ReplicaErrorKind::kPinned,
+                       "the replica is held at " + pos.describe() + " (time travel), below TXID " +
+                           std::to_string(txid) + "; PRAGMA ltx_time = 'latest' follows again");
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (current_->txid() >= txid) return current_->txid();
+  }
+  // A waiter is worth one full listing: the next TXIDs may be inside a compacted file already.
+  polls_since_full_ = kFullCheckEvery;
+  poller_->set_fast(true);
+  struct Slow {
+    Poller& p;
+    ~Slow() { p.set_fast(false); }
+  } slow{*poller_};
+  std::unique_lock lock(mu_);
+  if (published_cv_.wait_for(lock, timeout, [&] { return current_->txid() >= txid; })) {
+    return current_->txid();
+  }
+  std::string why = last_error_.empty() ? "" : " (last poll error: " + last_error_ + ")";
+  if (waiting_after_ != 0) {
+    why += " (the remote history has a gap after TXID " + std::to_string(waiting_after_) + ")";
+  }
+  throw ReplicaError(ReplicaErrorKind::kTimeout,
+                     "the replica is at TXID " + std::to_string(current_->txid()) +
+                         " and did not reach TXID " + std::to_string(txid) + " within " +
+                         std::to_string(timeout.count()) + " ms" + why);
+}
+
+std::shared_ptr<const Snapshot> Replica::move_to(const Position& target) {
+  std::lock_guard plan_lock(plan_mu_);
+  Position pos = target;
+  auto snap = plan(pos, epoch_);
+  {
+    std::lock_guard lock(mu_);
+    position_ = pos;
+  }
+  polls_since_full_ = 0;
+  publish(snap, true);
+  return snap;
+}
+
+ReplicaStats Replica::stats() const {
+  ReplicaStats s;
+  s.source = source_;
+  {
+    std::lock_guard lock(mu_);
+    s.position = position_;
+    s.txid = current_->txid();
+    s.page_size = current_->page_size();
+    s.commit = current_->commit();
+    s.files = current_->files().size();
+    s.epoch = current_->epoch();
+    s.txid_time_ms = current_->timestamp_ms();
+    s.polls = polls_;
+    s.poll_errors = poll_errors_;
+    s.snapshots = snapshots_;
+    s.replans = replans_;
+    s.lost = lost_count_;
+    s.waiting_after = waiting_after_;
+    s.last_error = last_error_;
+    const int64_t now = now_ms();
+    s.lag_ms = std::max<int64_t>(0, now - s.txid_time_ms);
+    s.since_poll_ms = last_poll_ok_ms_ < 0 ? -1 : now - last_poll_ok_ms_;
+  }
+  s.store = store_stats_->snapshot();
+  s.cache = cache_->stats();
+  s.fetch = fetcher_->stats();
+  s.index = indexes_->stats();
+  if (hydrator_) s.hydration = hydrator_->stats();
+  return s;
+}
+
+}  // namespace ltxvfs::replica

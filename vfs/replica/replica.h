@@ -1,0 +1,152 @@
+// Replica: one read replica opened from object storage — the engine behind a `mode=ro&replica=`
+// open. SQLite-free; the shim (vfs/shim/replica_file.cpp) drives it.
+//
+//   open        list the replica, plan the newest restorable state (restore_plan), read the page
+//               indexes of the chain (IndexCache): no page data.
+//   pin()       the snapshot a read transaction uses, from its SHARED lock to its unlock.
+//   read()      page bytes of a snapshot: page cache, then the store (PageFetcher), with
+//               read-ahead and interior-page prefetch advice from the caller's ReadTracker.
+//   poller      every poll_ms: new level-0 files after the current TXID → extended snapshot,
+//               published atomically; every kFullCheckEvery polls, or on a gap, a full listing.
+//   lost object a GET that finds an object gone marks the current snapshot lost; the next pin()
+//               (or the poller, first) re-plans from a fresh listing.
+//   time travel move_to(): a fixed TXID or time; the poller then stops following.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "storage/object_store.h"
+#include "storage/replica_layout.h"
+#include "storage/store_stats.h"
+#include "vfs/core/restore_plan.h"
+#include "vfs/replica/errors.h"
+#include "vfs/replica/hydrator.h"
+#include "vfs/replica/index_cache.h"
+#include "vfs/replica/options.h"
+#include "vfs/replica/page_cache.h"
+#include "vfs/replica/page_fetcher.h"
+#include "vfs/replica/poller.h"
+#include "vfs/replica/read_tracker.h"
+#include "vfs/replica/snapshot.h"
+
+namespace ltxvfs::replica {
+
+// Where the replica stands: following the primary, or held at a TXID or a time.
+struct Position {
+  enum class Kind { kLatest, kTxid, kTime };
+  Kind kind = Kind::kLatest;
+  uint64_t txid = 0;    // kTxid: as asked; kTime: what the time resolved to
+  int64_t time_ms = 0;  // kTime
+  std::string describe() const;
+};
+
+struct ReplicaStats {
+  std::string source;  // the store, without secrets
+  Position position;
+  uint64_t txid = 0;
+  uint32_t page_size = 0;
+  uint32_t commit = 0;
+  size_t files = 0;  // LTX files in the current chain
+  uint64_t epoch = 0;
+  int64_t txid_time_ms = 0;    // commit time of the TXID shown
+  int64_t lag_ms = 0;          // now - txid_time_ms
+  int64_t since_poll_ms = -1;  // since the last successful poll (-1: none yet)
+  uint64_t polls = 0;
+  uint64_t poll_errors = 0;
+  uint64_t snapshots = 0;      // snapshots published
+  uint64_t replans = 0;        // full re-plans (lost objects, gaps, history changes, moves)
+  uint64_t lost = 0;           // reads that found an object of their snapshot gone
+  uint64_t waiting_after = 0;  // TXID after which a gap holds the replica back (0: none)
+  std::string last_error;
+  storage::StoreStatsSnapshot store;
+  PageCacheStats cache;
+  FetcherStats fetch;
+  IndexCacheStats index;
+  HydrationStats hydration;
+};
+
+class Replica {
+ public:
+  // Opens the store and plans the starting snapshot. Throws ReplicaError (kEmpty,
+  // kUnreachable, kInvalidArgument), storage::StoreError or ltx::LtxError naming the problem.
+  Replica(ReplicaOptions options, ReplicaLog logger);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Polls run every this many times do a full listing (compaction, gaps, replaced history).
+  static constexpr uint64_t kFullCheckEvery = 30;
+
+  std::shared_ptr<const Snapshot> current() const;
+  // The snapshot for a new read transaction; re-plans first when the current one lost an
+  // object. Throws when no snapshot can be planned.
+  std::shared_ptr<const Snapshot> pin();
+
+  // Fills `out` with bytes [offset, offset + out.size()) of the database as `snap` shows it
+  // (page 1 presented per btree_page.h). Returns false when the range passes the end of the
+  // database (the rest is zero-filled). Throws ReplicaError(kSnapshotLost) when an object of
+  // `snap` is gone: the transaction must be retried.
+  bool read(const Snapshot& snap, uint64_t offset, std::span<uint8_t> out, ReadTracker* tracker);
+
+  // Waits until the published TXID is at least `txid`; returns it. Throws kTimeout, or kPinned
+  // when the replica is held at an older TXID by time travel.
+  uint64_t wait_for(uint64_t txid, std::chrono::milliseconds timeout);
+
+  // Time travel. Plans at once (the next read transaction sees it); throws kUnreachable /
+  // kInvalidArgument when the target cannot be reached.
+  std::shared_ptr<const Snapshot> move_to(const Position& position);
+  Position position() const;
+
+  ReplicaStats stats() const;
+  const std::string& source() const { return source_; }
+
+ private:
+  std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch);
+  void publish(std::shared_ptr<const Snapshot> snap, bool rebuilt);
+  void poll();  // the poller's task
+  void poll_level0(const std::shared_ptr<const Snapshot>& cur);
+  void full_check(const std::shared_ptr<const Snapshot>& cur);
+  void replan_lost();
+  void on_lost(const std::string& key);
+  std::shared_ptr<const Snapshot> extend(const std::shared_ptr<const Snapshot>& cur,
+                                         const std::vector<core::RemoteFile>& newer);
+  PageBytes page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracker);
+  void log(LogSeverity severity, const std::string& message) const;
+
+  ReplicaOptions options_;
+  ReplicaLog log_;
+  std::string source_;
+  std::unique_ptr<storage::ObjectStore> store_;
+  storage::LayoutStyle layout_ = storage::LayoutStyle::kS3;
+  std::shared_ptr<storage::StoreStats> store_stats_;
+  std::unique_ptr<IndexCache> indexes_;
+  std::unique_ptr<PageCache> cache_;
+  std::unique_ptr<PageFetcher> fetcher_;
+  std::unique_ptr<Hydrator> hydrator_;
+
+  std::mutex plan_mu_;  // one planner at a time (poller, pin's re-plan, move_to)
+  mutable std::mutex mu_;
+  std::condition_variable published_cv_;
+  std::shared_ptr<const Snapshot> current_;
+  Position position_;
+  bool lost_ = false;
+  uint64_t epoch_ = 0;
+  uint64_t polls_ = 0, poll_errors_ = 0, snapshots_ = 0, replans_ = 0, lost_count_ = 0;
+  std::atomic<uint64_t> polls_since_full_{0};
+  uint64_t waiting_after_ = 0;
+  int64_t last_poll_ok_ms_ = -1;
+  std::string last_error_;
+
+  std::unique_ptr<Poller> poller_;  // last: stopped first
+};
+
+}  // namespace ltxvfs::replica

@@ -1,0 +1,156 @@
+#include "vfs/replica/snapshot.h"
+
+#include "ltx/error.h"
+#include "ltx/lock_page.h"
+
+namespace ltxvfs::replica {
+
+PageLocation PageMap::get(uint32_t pgno) const {
+  const uint32_t chunk = pgno >> kChunkBits;
+  if (chunk >= chunks_.size() || !chunks_[chunk]) return {};
+  return (*chunks_[chunk])[pgno & (kChunkPages - 1)];
+}
+
+void PageMap::set(uint32_t pgno, const PageLocation& location) {
+  const uint32_t chunk = pgno >> kChunkBits;
+  if (chunk >= chunks_.size()) {
+    chunks_.resize(chunk + 1);
+    owned_.resize(chunk + 1, false);
+  }
+  if (!owned_[chunk]) {
+    chunks_[chunk] =
+        chunks_[chunk] ? std::make_shared<Chunk>(*chunks_[chunk]) : std::make_shared<Chunk>();
+    owned_[chunk] = true;
+  }
+  // Owned chunks were created by this map and are not shared: writing through is safe.
+  const_cast<Chunk&>(*chunks_[chunk])[pgno & (kChunkPages - 1)] = location;
+}
+
+void PageMap::truncate(uint32_t pages) {
+  const size_t keep = (uint64_t{pages} + kChunkPages) >> kChunkBits;  // chunks covering 0..pages
+  if (chunks_.size() > keep) {
+    chunks_.resize(keep);
+    owned_.resize(keep);
+  }
+  for (uint32_t pgno = pages + 1; (pgno >> kChunkBits) < chunks_.size(); ++pgno) {
+    if (get(pgno).slot != 0) set(pgno, {});
+  }
+}
+
+uint32_t Snapshot::change_counter() const {
+  return static_cast<uint32_t>(txid_) + static_cast<uint32_t>(epoch_) * 0x9E3779B1u;
+}
+
+std::optional<FrameRef> Snapshot::locate(uint32_t pgno) const {
+  if (pgno == 0 || pgno > commit_) return std::nullopt;
+  const PageLocation loc = pages_.get(pgno);
+  if (loc.slot == 0) return std::nullopt;
+  return FrameRef{files_[loc.slot - 1], pgno, loc.offset, loc.size, page_size_};
+}
+
+bool Snapshot::uses(const std::string& key) const {
+  for (const auto& f : files_) {
+    if (f->file.key == key) return true;
+  }
+  return false;
+}
+
+void Snapshot::apply(const std::shared_ptr<const FileIndex>& file) {
+  files_.push_back(file);
+  const auto slot = static_cast<uint32_t>(files_.size());
+  for (const auto& e : file->index.entries) {
+    pages_.set(e.pgno, PageLocation{slot, static_cast<uint32_t>(e.size), e.offset});
+  }
+}
+
+void Snapshot::check_complete(uint32_t from_pgno) const {
+  const uint32_t lock = ltx::lock_page(page_size_);
+  for (uint32_t pgno = from_pgno; pgno <= commit_ && pgno != 0; ++pgno) {
+    if (pgno != lock && pages_.get(pgno).slot == 0) {
+      throw ltx::LtxError(ltx::LtxErrorKind::kIncompleteGrowth, files_.back()->file.key,
+                          "no file of the chain up to TXID " + std::to_string(txid_) +
+                              " holds page " + std::to_string(pgno) + " of " +
+                              std::to_string(commit_));
+    }
+  }
+}
+
+namespace {
+
+void check_newest(const FileIndex& last, const ltx::Header& newest) {
+  if (newest.max_txid != last.file.max_txid) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kInvalidArgument, last.file.key,
+                        "header of another file passed as the newest");
+  }
+}
+
+void check_follows(const FileIndex& prev, const FileIndex& next) {
+  if (next.file.min_txid != prev.file.max_txid + 1) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kTxidGap, next.file.key,
+                        "starts at TXID " + std::to_string(next.file.min_txid) + " but " +
+                            prev.file.key + " ends at TXID " + std::to_string(prev.file.max_txid));
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const FileIndex>> chain,
+                                               const ltx::Header& newest, uint64_t epoch) {
+  if (chain.empty()) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kInvalidArgument, "", "empty restore chain");
+  }
+  if (chain.front()->file.min_txid != 1) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kTxidGap, chain.front()->file.key,
+                        "a chain must start with a snapshot (TXID 1)");
+  }
+  check_newest(*chain.back(), newest);
+  auto s = std::make_shared<Snapshot>();
+  s->page_size_ = newest.page_size;
+  s->commit_ = newest.commit;
+  s->txid_ = newest.max_txid;
+  s->timestamp_ms_ = newest.timestamp_ms;
+  s->epoch_ = epoch;
+  s->post_apply_checksum_ = chain.back()->trailer.post_apply_checksum;
+  s->files_.reserve(chain.size());
+  for (size_t i = 0; i < chain.size(); ++i) {
+    if (i > 0) check_follows(*chain[i - 1], *chain[i]);
+    s->apply(chain[i]);
+  }
+  s->pages_.truncate(s->commit_);
+  s->check_complete(1);
+  return s;
+}
+
+std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
+                                                std::vector<std::shared_ptr<const FileIndex>> newer,
+                                                const ltx::Header& newest) {
+  if (newer.empty()) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kInvalidArgument, "", "nothing to extend with");
+  }
+  check_newest(*newer.back(), newest);
+  if (newest.page_size != base.page_size()) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kBadPageSize, newer.back()->file.key,
+                        "page size " + std::to_string(newest.page_size) + " after " +
+                            std::to_string(base.page_size()) + " in the same chain");
+  }
+  auto s = std::make_shared<Snapshot>();
+  s->page_size_ = base.page_size_;
+  s->epoch_ = base.epoch_;
+  s->files_ = base.files_;
+  s->pages_ = PageMap(base.pages_);
+  const FileIndex* prev = base.files_.back().get();
+  for (const auto& f : newer) {
+    check_follows(*prev, *f);
+    s->apply(f);
+    prev = f.get();
+  }
+  s->commit_ = newest.commit;
+  s->txid_ = newest.max_txid;
+  s->timestamp_ms_ = newest.timestamp_ms;
+  s->post_apply_checksum_ = newer.back()->trailer.post_apply_checksum;
+  s->pages_.truncate(s->commit_);
+  s->check_complete(base.commit_ + 1);
+  return s;
+}
+
+}  // namespace ltxvfs::replica

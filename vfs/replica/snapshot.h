@@ -1,0 +1,112 @@
+// Snapshot: one immutable, complete view of the replicated database at one TXID — which object
+// and frame holds each page, the database size (commit) and the page size. A read transaction
+// pins one (shared_ptr) from its SHARED lock to its unlock; the poller publishes new ones.
+//
+// The page map is chunked and copy-on-write: a snapshot extended by a few new LTX files shares
+// every untouched chunk with its predecessor, so following the primary costs memory and time in
+// proportion to the pages that changed, not to the database size.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ltx/header.h"
+#include "vfs/replica/file_index.h"
+
+namespace ltxvfs::replica {
+
+// Where a page lives: a slot in Snapshot::files() (1-based; 0 = no such page) and its frame.
+struct PageLocation {
+  uint32_t slot = 0;
+  uint32_t size = 0;
+  uint64_t offset = 0;
+};
+
+class PageMap {
+ public:
+  static constexpr uint32_t kChunkBits = 10;
+  static constexpr uint32_t kChunkPages = 1u << kChunkBits;
+
+  PageMap() = default;
+  // A copy shares every chunk and owns none: the first write to a chunk copies it.
+  PageMap(const PageMap& other) : chunks_(other.chunks_), owned_(other.chunks_.size(), false) {}
+  PageMap& operator=(const PageMap&) = delete;
+  PageMap(PageMap&&) = default;
+  PageMap& operator=(PageMap&&) = default;
+
+  PageLocation get(uint32_t pgno) const;
+  void set(uint32_t pgno, const PageLocation& location);
+  // Forgets every page above `pages`.
+  void truncate(uint32_t pages);
+
+ private:
+  using Chunk = std::array<PageLocation, kChunkPages>;
+  std::vector<std::shared_ptr<const Chunk>> chunks_;
+  std::vector<bool> owned_;  // chunks only this map references (safe to write in place)
+};
+
+// One frame to fetch: the object, which page, and where its frame lies in the object.
+struct FrameRef {
+  std::shared_ptr<const FileIndex> file;
+  uint32_t pgno = 0;
+  uint64_t offset = 0;
+  uint32_t size = 0;
+  uint32_t page_size = 0;
+};
+
+class Snapshot {
+ public:
+  uint64_t txid() const { return txid_; }
+  uint32_t page_size() const { return page_size_; }
+  uint32_t commit() const { return commit_; }
+  uint64_t size_bytes() const { return uint64_t{commit_} * page_size_; }
+  // Commit time of the newest file (milliseconds since the epoch).
+  int64_t timestamp_ms() const { return timestamp_ms_; }
+  // Bumped when the replica had to re-plan from scratch onto a history that may differ from the
+  // one it showed before (folded into the change counter so SQLite drops its cache).
+  uint64_t epoch() const { return epoch_; }
+  uint64_t post_apply_checksum() const { return post_apply_checksum_; }
+  // What page 1 shows in its change counter and version-valid-for fields: the TXID's low 32
+  // bits (plus a multiple of the epoch, normally 0). Differs exactly when the content may.
+  uint32_t change_counter() const;
+
+  // The frame holding `pgno`, or nullopt past the end of the database and for the lock page.
+  std::optional<FrameRef> locate(uint32_t pgno) const;
+  // The chain of files applied, oldest first.
+  const std::vector<std::shared_ptr<const FileIndex>>& files() const { return files_; }
+  bool uses(const std::string& key) const;
+
+ private:
+  friend std::shared_ptr<const Snapshot> build_snapshot(
+      std::vector<std::shared_ptr<const FileIndex>>, const ltx::Header&, uint64_t);
+  friend std::shared_ptr<const Snapshot> extend_snapshot(
+      const Snapshot&, std::vector<std::shared_ptr<const FileIndex>>, const ltx::Header&);
+  void apply(const std::shared_ptr<const FileIndex>& file);
+  void check_complete(uint32_t from_pgno) const;
+
+  uint64_t txid_ = 0;
+  uint32_t page_size_ = 0;
+  uint32_t commit_ = 0;
+  int64_t timestamp_ms_ = 0;
+  uint64_t epoch_ = 0;
+  uint64_t post_apply_checksum_ = 0;
+  std::vector<std::shared_ptr<const FileIndex>> files_;
+  PageMap pages_;
+};
+
+// The database after applying `chain` (a restore plan: a snapshot file, then contiguous files).
+// `newest` is the header of the last file (commit, page size, time). Throws LtxError when the
+// chain is not contiguous, does not start at a snapshot, or misses a page below the commit.
+std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const FileIndex>> chain,
+                                               const ltx::Header& newest, uint64_t epoch);
+
+// `base` followed by `newer` (contiguous from base.txid() + 1). Shares base's unchanged chunks.
+std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
+                                                std::vector<std::shared_ptr<const FileIndex>> newer,
+                                                const ltx::Header& newest);
+
+}  // namespace ltxvfs::replica
