@@ -10,6 +10,7 @@
 #include "ltx/sink.h"
 #include "ltx/source.h"
 #include "tests/replica/model_replica.h"
+#include "vfs/core/time_spec.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
 #include "vfs/replica/errors.h"
@@ -19,9 +20,10 @@
 #include "vfs/replica/read_tracker.h"
 #include "vfs/replica/replica.h"
 #include "vfs/replica/snapshot.h"
-#include "vfs/replica/time_spec.h"
 
 using namespace ltxvfs::replica;
+using ltxvfs::core::format_rfc3339_ms;
+using ltxvfs::core::parse_time_target;
 using ltxvfs::testing::ModelPrimary;
 namespace fs = std::filesystem;
 

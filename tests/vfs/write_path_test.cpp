@@ -13,7 +13,7 @@
 #include "storage/store_factory.h"
 #include "tests/vfs/sqlite_support.h"
 #include "vfs/core/restore_plan.h"
-#include "vfs/core/uploader.h"
+#include "vfs/core/time_spec.h"
 
 using namespace ltxvfs::testing;
 namespace fs = std::filesystem;

@@ -10,10 +10,9 @@
 #include <optional>
 
 #include "storage/store_factory.h"
-#include "tools/cli/time_parse.h"
 #include "vfs/core/restore_plan.h"
 #include "vfs/core/restorer.h"
-#include "vfs/core/uploader.h"
+#include "vfs/core/time_spec.h"
 
 namespace ltxvfs::cli {
 namespace {
@@ -77,10 +76,12 @@ storage::OpenedStore open_replica(const std::string& url) {
 void print_usage() {
   std::fprintf(stderr,
                "usage:\n"
-               "  ltxvfs restore <replica-url> -o <out.db> [--txid N | --timestamp RFC3339]\n"
+               "  ltxvfs restore <replica-url> -o <out.db> [--txid N | --timestamp WHEN]\n"
                "                 [--force] [--jobs N]\n"
                "  ltxvfs ls <replica-url>\n"
                "\n"
+               "WHEN: RFC 3339 (2026-11-20T10:00:00Z), 'YYYY-MM-DD HH:MM:SS' (UTC) or "
+               "'5 minutes ago'.\n"
                "replica-url: s3://bucket/prefix[?endpoint=URL&region=R], file:///dir or a "
                "directory.\n"
                "S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
@@ -117,11 +118,13 @@ int run_restore(const std::vector<std::string>& args) {
     } else if (a == "--timestamp") {
       auto v = value("--timestamp");
       if (!v) return 2;
-      timestamp = parse_rfc3339_ms(*v);
-      if (!timestamp) {
-        fail("restore", "--timestamp '" + *v + "': expected RFC 3339, e.g. 2026-11-20T10:00:00Z");
+      const auto when = core::parse_time_target(*v, core::now_ms());
+      if (!when || when->latest) {
+        fail("restore", "--timestamp '" + *v + "': " + std::string(core::kTimeSpecHelp) +
+                            " ('latest' is the default: omit --timestamp)");
         return 2;
       }
+      timestamp = when->ms;
     } else if (a == "--force") {
       force = true;
     } else if (a == "--jobs") {

@@ -85,8 +85,9 @@ void Replicator::check_remote_at_open(storage::ObjectStore& probe) {
         store_->describe() + " already holds a replica at TXID " + std::to_string(*remote) +
         (local == 0 ? std::string(" that this database did not write")
                     : ", ahead of this database (TXID " + std::to_string(local) + ")") +
-        ". Refusing to replicate over it: restore it with `ltxvfs restore`, or point replica= at "
-        "an empty location");
+        ". Refusing to replicate over it: to read it, open with mode=ro; to continue it, restore "
+        "it "
+        "with `ltxvfs restore`; or point replica= at an empty location");
   }
 }
 

@@ -11,19 +11,9 @@
 #include "ltx/sink.h"
 #include "ltx/source.h"
 #include "vfs/core/posix_file.h"
+#include "vfs/core/time_spec.h"
 
 namespace ltxvfs::core {
-
-std::string format_rfc3339_ms(int64_t ms) {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
 
 bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   try {

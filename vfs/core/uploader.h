@@ -79,7 +79,4 @@ class Uploader {
 // its first upload only in its timestamp.
 bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
-// RFC 3339 UTC with milliseconds, as Litestream's `litestream-timestamp` metadata.
-std::string format_rfc3339_ms(int64_t ms);
-
 }  // namespace ltxvfs::core

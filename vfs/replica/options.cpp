@@ -4,10 +4,16 @@
 #include <charconv>
 #include <set>
 
+#include "vfs/core/time_spec.h"
 #include "vfs/replica/errors.h"
-#include "vfs/replica/time_spec.h"
 
 namespace ltxvfs::replica {
+
+using core::format_rfc3339_ms;
+using core::kTimeSpecHelp;
+using core::now_ms;
+using core::parse_time_target;
+
 namespace {
 
 const std::set<std::string>& sqlite_parameters() {

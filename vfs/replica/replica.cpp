@@ -8,10 +8,15 @@
 #include "ltx/lock_page.h"
 #include "storage/store_factory.h"
 #include "vfs/core/restorer.h"
+#include "vfs/core/time_spec.h"
 #include "vfs/replica/btree_page.h"
-#include "vfs/replica/time_spec.h"
 
 namespace ltxvfs::replica {
+
+using core::format_rfc3339_ms;
+using core::kTimeSpecHelp;
+using core::now_ms;
+using core::parse_time_target;
 
 std::string Position::describe() const {
   switch (kind) {

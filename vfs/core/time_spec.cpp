@@ -1,4 +1,4 @@
-#include "vfs/replica/time_spec.h"
+#include "vfs/core/time_spec.h"
 
 #include <cctype>
 #include <chrono>
@@ -7,7 +7,7 @@
 
 #include "storage/time_util.h"
 
-namespace ltxvfs::replica {
+namespace ltxvfs::core {
 namespace {
 
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
@@ -142,4 +142,4 @@ int64_t now_ms() {
       .count();
 }
 
-}  // namespace ltxvfs::replica
+}  // namespace ltxvfs::core

@@ -1,4 +1,5 @@
-// The times a user may name for time travel (URI time=, PRAGMA ltx_time):
+// The times a user may name (replica time=, PRAGMA ltx_time, ltxvfs restore --timestamp), and
+// the RFC 3339 format every message and the litestream-timestamp metadata use:
 //   'latest'                         follow the primary
 //   '2026-11-20T10:00:00Z'           RFC 3339 (fraction and a numeric offset like +02:00 allowed)
 //   '2026-11-20 10:00:00'            SQLite's datetime() format, taken as UTC
@@ -10,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace ltxvfs::replica {
+namespace ltxvfs::core {
 
 inline constexpr std::string_view kTimeSpecHelp =
     "expected 'latest', an RFC 3339 time like '2026-11-20T10:00:00Z', 'YYYY-MM-DD HH:MM:SS' "
@@ -29,4 +30,4 @@ std::string format_rfc3339_ms(int64_t ms);
 
 int64_t now_ms();
 
-}  // namespace ltxvfs::replica
+}  // namespace ltxvfs::core
