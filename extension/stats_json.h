@@ -9,11 +9,16 @@ namespace ltxvfs::extension {
 
 // The store's request and byte counters, as ltx_stats() reports them under "store".
 inline nlohmann::json store_stats_json(const storage::StoreStatsSnapshot& s) {
-  return {{"requests", s.requests},     {"retries", s.retries},
-          {"failures", s.failures},     {"puts", s.puts},
-          {"gets", s.gets},             {"heads", s.heads},
-          {"lists", s.lists},           {"deletes", s.deletes},
-          {"bytes_sent", s.bytes_sent}, {"bytes_received", s.bytes_received}};
+  return {{"requests", s.requests},
+          {"retries", s.retries},
+          {"failures", s.failures},
+          {"puts", s.puts},
+          {"gets", s.gets},
+          {"heads", s.heads},
+          {"lists", s.lists},
+          {"deletes", s.deletes},
+          {"bytes_sent", s.bytes_sent},
+          {"bytes_received", s.bytes_received}};
 }
 
 }  // namespace ltxvfs::extension
