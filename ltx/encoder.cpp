@@ -14,12 +14,27 @@ std::uint32_t EncodeOptions::header_flags() const {
 }
 
 Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options, std::string name)
+    : Encoder(sink, header, options,
+              std::make_unique<PageCompressor>(options.encoding, options.zstd_level), nullptr,
+              std::move(name)) {}
+
+Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
+                 PageCompressor& compressor, std::string name)
+    : Encoder(sink, header, options, nullptr, &compressor, std::move(name)) {}
+
+Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
+                 std::unique_ptr<PageCompressor> own, PageCompressor* lent, std::string name)
     : sink_(sink),
       header_(header),
       options_(options),
       name_(std::move(name)),
       lock_pgno_(0),
-      compressor_(options.encoding, options.zstd_level) {
+      own_compressor_(std::move(own)),
+      compressor_(lent != nullptr ? lent : own_compressor_.get()) {
+  if (compressor_->encoding() != options.encoding) {
+    throw LtxError(LtxErrorKind::kInvalidArgument, name_,
+                   "the compressor lent to the encoder does not match its encoding");
+  }
   header_.flags = options_.header_flags();
   if (!options_.checksums) header_.pre_apply_checksum = 0;
   header_.validate(name_);
@@ -66,7 +81,7 @@ void Encoder::add_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   frame_.clear();
   const auto hdr = PageHeader{pgno, static_cast<std::uint16_t>(options_.encoding)}.encode();
   frame_.insert(frame_.end(), hdr.begin(), hdr.end());
-  compressor_.compress(page, frame_);
+  compressor_->compress(page, frame_);
 
   // The file checksum covers the page header, the size prefix if any, and the page *decompressed*,
   // so that it does not depend on the compressor.

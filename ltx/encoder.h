@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +40,10 @@ class Encoder {
   // (throws like Header::validate) and writes it. `name` is used in error messages.
   Encoder(Sink& sink, const Header& header, const EncodeOptions& options = EncodeOptions::native(),
           std::string name = {});
+  // The same, compressing with `compressor` (which must use options.encoding) instead of a new
+  // one: a compression context costs far more to create than one small transaction to encode.
+  Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
+          PageCompressor& compressor, std::string name = {});
 
   // Pages must be page-sized (kBadPageSize), strictly ascending (kBadPageOrder), at most the
   // commit (kPageBeyondCommit) and never the lock page (kLockPage).
@@ -55,6 +60,8 @@ class Encoder {
   std::uint64_t bytes_written() const { return offset_; }
 
  private:
+  Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
+          std::unique_ptr<PageCompressor> own, PageCompressor* lent, std::string name);
   void emit(std::span<const std::uint8_t> bytes, bool hash);
 
   Sink& sink_;
@@ -62,7 +69,8 @@ class Encoder {
   EncodeOptions options_;
   std::string name_;
   std::uint32_t lock_pgno_;
-  PageCompressor compressor_;
+  std::unique_ptr<PageCompressor> own_compressor_;  // when none was lent
+  PageCompressor* compressor_;
   Crc64 file_crc_;
   DatabaseChecksum pages_checksum_;  // of the pages written; the database checksum of a snapshot
   std::vector<PageIndexEntry> index_;

@@ -17,6 +17,9 @@ class FileAccess {
   virtual uint64_t db_size() = 0;
   // The -wal file; returns 0 when it does not exist.
   virtual size_t read_wal(uint64_t offset, std::span<uint8_t> out) = 0;
+  // Called at the start of each builder job: notice whether SQLite replaced the WAL file (deleted
+  // at the last close, created anew). Between calls, reads use the same file.
+  virtual void refresh() {}
 };
 
 }  // namespace ltxvfs::core

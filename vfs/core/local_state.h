@@ -1,9 +1,9 @@
 // LocalState: where the writer stands, persisted beside the database (<db>-ltx/state.json) so a
 // restarted process can tell whether the database still continues the replicated history.
 //
-// It is rewritten (atomically, by rename) after each transaction is spooled, without fsync: the
-// WAL is the durable log. It is fsynced together with the spool before SQLite may checkpoint, and
-// whatever a crash loses from it is recovered by comparing it with the database and the WAL.
+// It is rewritten (atomically, by rename, without fsync) before each upload, so the store never
+// holds a TXID it does not record, and durably with the spool before SQLite may checkpoint. What a
+// crash loses from it (transactions spooled since) is rebuilt from the WAL on the next open.
 #pragma once
 
 #include <cstdint>

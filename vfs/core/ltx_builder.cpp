@@ -8,6 +8,7 @@
 #include "ltx/encoder.h"
 #include "ltx/sink.h"
 #include "vfs/core/byte_order.h"
+#include "vfs/core/posix_file.h"
 
 namespace ltxvfs::core {
 namespace {
@@ -22,7 +23,16 @@ ltx::EncodeOptions encode_options(OutputFormat format) {
 }  // namespace
 
 LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, std::string state_path, OutputFormat format)
-    : files_(files), spool_(spool), state_path_(std::move(state_path)), format_(format) {}
+    : files_(files),
+      spool_(spool),
+      compressor_(std::make_unique<ltx::PageCompressor>(encode_options(format).encoding,
+                                                        encode_options(format).zstd_level)),
+      state_path_(std::move(state_path)),
+      format_(format) {}
+
+void LtxBuilder::write_spool_file(const ltx::Header& header, const std::vector<uint8_t>& bytes) {
+  spool_.append(header.min_txid, header.max_txid, bytes);
+}
 
 std::vector<BuildEvent> LtxBuilder::take_events() {
   return std::exchange(events_, {});
@@ -85,15 +95,25 @@ void LtxBuilder::record(const WalPosition& end, uint32_t commit, int64_t time_ms
   state_.commit = commit;
   state_.checksum = image_.checksum();
   state_.timestamp_ms = time_ms;
+  dirty_ = true;
+}
+
+void LtxBuilder::persist() {
+  if (!synced_ || !dirty_) return;
   write_local_state(state_path_, state_, /*durable=*/false);
+  dirty_ = false;
 }
 
 void LtxBuilder::make_durable() {
   spool_.make_durable();
-  if (synced_) write_local_state(state_path_, state_, /*durable=*/true);
+  if (synced_) {
+    write_local_state(state_path_, state_, /*durable=*/true);
+    dirty_ = false;
+  }
 }
 
 void LtxBuilder::initial_sync(int64_t now_ms) {
+  files_.refresh();
   std::optional<LocalState> recorded = read_local_state(state_path_);
   std::optional<WalHeader> header = read_wal_header();
   uint32_t page_size = header ? header->page_size : page_size_from_db();
@@ -188,11 +208,13 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
 
 void LtxBuilder::resume_after_overflow(int64_t now_ms) {
   overflow_ = false;
+  files_.refresh();
   discontinuity("the spool reached its limit while the store was unreachable", now_ms, kNoLimit);
 }
 
 void LtxBuilder::on_commit(const CommitNotice& n) {
   if (overflow_) return;  // resume_after_overflow() ships the state these commits produced
+  files_.refresh();
   const WalIndexHeader& after = n.after;
   if (state_.page_size == 0) state_.page_size = after.page_size;
   const WalPosition& pos = state_.wal;
@@ -252,6 +274,7 @@ void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint6
 }
 
 void LtxBuilder::write_snapshot(int64_t now_ms, const std::string& reason) {
+  files_.refresh();
   // The frame map is current up to state_.wal, so the state there is db file + map.
   build_full(FullKind::kSnapshot, state_.commit, state_.wal, now_ms, reason);
 }
@@ -291,9 +314,9 @@ void LtxBuilder::build_transaction(const WalTransaction& txn, const WalPosition&
   h.wal_salt1 = txn.end.salts.salt1;
   h.wal_salt2 = txn.end.salts.salt2;
 
-  SpoolWriter out(spool_, h.min_txid, h.max_txid);
-  ltx::FdSink sink(out.fd(), out.temp_path());
-  ltx::Encoder enc(sink, h, encode_options(format_), out.temp_path());
+  ltx::VectorSink sink;
+  ltx::Encoder enc(sink, h, encode_options(format_), *compressor_,
+                   "TXID " + std::to_string(h.max_txid));
   image_.resize(txn.commit);
   std::vector<uint8_t> page(page_size);
   for (const auto& [pgno, offset] : pages) {
@@ -308,7 +331,7 @@ void LtxBuilder::build_transaction(const WalTransaction& txn, const WalPosition&
     enc.add_page(pgno, page);
   }
   enc.finish(image_.checksum());
-  out.commit();
+  write_spool_file(h, sink.bytes());
   add_to_map();  // after building: pages the transaction grew into were read as they were before
   state_.txid = h.max_txid;
   record(txn.end, txn.commit, time_ms);
@@ -339,9 +362,10 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
     h.wal_salt2 = end.salts.salt2;
   }
 
+  // A full file can be as large as the database: stream it to the spool file.
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
-  ltx::FdSink sink(out.fd(), out.temp_path());
-  ltx::Encoder enc(sink, h, encode_options(format_), out.temp_path());
+  ltx::FdSink sink(out.fd(), out.name());
+  ltx::Encoder enc(sink, h, encode_options(format_), *compressor_, out.name());
   DatabaseImage image(page_size);
   image.resize(commit);
   std::vector<uint8_t> page(page_size);

@@ -12,11 +12,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "ltx/header.h"
+#include "ltx/page_codec.h"
 #include "vfs/core/commit_notice.h"
 #include "vfs/core/config.h"
 #include "vfs/core/database_image.h"
@@ -59,7 +62,11 @@ class LtxBuilder {
     synced_ = false;
     wal_map_.clear();
   }
-  // Persists the state file durably (with the spool, before SQLite may discard WAL frames).
+  // Writes the state file (no fsync) if the position moved. The replicator calls it before each
+  // upload: the store must never hold a TXID the state file does not record. Not per commit:
+  // rewriting a file on every commit costs metadata I/O that synchronous=FULL pays in each fsync.
+  void persist();
+  // Persists the spool and the state file durably (before SQLite may discard WAL frames).
   void make_durable();
 
   uint64_t txid() const { return state_.txid; }
@@ -85,14 +92,21 @@ class LtxBuilder {
   void discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit);
   void record(const WalPosition& end, uint32_t commit, int64_t time_ms);
 
+  // A transaction is encoded into memory and appended to the spool with one write; the
+  // compressor lives as long as the builder (a zstd context costs more to create than a small
+  // transaction costs to encode).
+  void write_spool_file(const ltx::Header& header, const std::vector<uint8_t>& bytes);
+
   FileAccess& files_;
   Spool& spool_;
+  std::unique_ptr<ltx::PageCompressor> compressor_;
   std::string state_path_;
   OutputFormat format_;
 
   LocalState state_;
   bool synced_ = false;
   bool overflow_ = false;
+  bool dirty_ = false;  // the position moved since the state file was written
   // True when the position is "the database file itself, no WAL generation known yet".
   bool wal_generation_unknown_ = false;
   DatabaseImage image_;

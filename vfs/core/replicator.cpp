@@ -274,9 +274,19 @@ void Replicator::uploader_loop() {
                           [&] { return stop_uploader_ || durability_waiters_ > 0; });
     }
     if (closing_expired()) break;
-    // 3. Upload until nothing is left.
+    // 3. Upload until nothing is left. First record the position: the store must never be ahead
+    //    of the state file (after a crash it would look like another writer's history).
     const uint64_t local_txid = stats_.txid;
     lock.unlock();
+    try {
+      std::lock_guard build(build_mu_);
+      builder_.persist();
+    } catch (const std::exception& e) {
+      warn(std::string("cannot record the replication state, not uploading: ") + e.what());
+      lock.lock();
+      upload_cv_.wait_for(lock, backoff, [&] { return stop_uploader_ && closing_expired(); });
+      continue;
+    }
     bool needs_snapshot = false;
     std::string error, conflict;
     try {

@@ -132,18 +132,20 @@ Uploader::Outcome Uploader::step(uint64_t local_txid) {
 }
 
 std::vector<uint8_t> Uploader::group_body(const std::vector<SpoolEntry>& group) {
-  if (group.size() == 1) return read_file(group.front().path);
-  std::vector<Fd> fds;
-  std::vector<ltx::FdSource> sources;
-  fds.reserve(group.size());
+  if (group.size() == 1) return spool_.read(group.front());
+  std::vector<std::vector<uint8_t>> bodies;
+  std::vector<ltx::MemorySource> sources;
+  bodies.reserve(group.size());
   sources.reserve(group.size());
   std::vector<ltx::NamedSource> inputs;
   for (const auto& e : group) {
-    fds.emplace_back(::open(e.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fds.back()) throw_errno("open spooled file", e.path);
-    sources.emplace_back(fds.back().get(), e.path);
+    bodies.push_back(spool_.read(e));
+    sources.emplace_back(bodies.back());
   }
-  for (size_t i = 0; i < group.size(); ++i) inputs.push_back({&sources[i], group[i].path});
+  for (size_t i = 0; i < group.size(); ++i) {
+    inputs.push_back({&sources[i], "spooled TXID " + std::to_string(group[i].min_txid) + "-" +
+                                       std::to_string(group[i].max_txid)});
+  }
   ltx::VectorSink sink;
   const auto options = format_ == OutputFormat::kLitestream ? ltx::EncodeOptions::litestream()
                                                             : ltx::EncodeOptions::native();

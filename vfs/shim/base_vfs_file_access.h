@@ -24,9 +24,11 @@ class BaseVfsFileAccess final : public core::FileAccess {
   size_t read_db(uint64_t offset, std::span<uint8_t> out) override;
   uint64_t db_size() override;
   size_t read_wal(uint64_t offset, std::span<uint8_t> out) override;
+  void refresh() override;
 
  private:
   bool wal_is_current();
+  bool wal_open_ = false;  // as of the last refresh()
 
   sqlite3_vfs* base_;
   std::string db_path_;
