@@ -112,10 +112,11 @@ std::vector<uint8_t> page_of(uint32_t page_size, uint8_t fill) {
 }
 
 // Decodes a spooled file into pgno -> content.
-std::map<uint32_t, std::vector<uint8_t>> pages_in(const std::string& path, ltx::Header* header) {
-  auto bytes = ltx::read_file(path);
+std::map<uint32_t, std::vector<uint8_t>> pages_in(const Spool& spool, const SpoolEntry& entry,
+                                                  ltx::Header* header) {
+  auto bytes = spool.read(entry);
   ltx::MemorySource source(bytes);
-  ltx::Decoder dec(source, path);
+  ltx::Decoder dec(source, entry.path);
   std::map<uint32_t, std::vector<uint8_t>> out;
   while (auto p = dec.next()) out[p->pgno].assign(p->data.begin(), p->data.end());
   if (header != nullptr) *header = dec.header();
@@ -162,7 +163,7 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   builder.on_commit(n);
   REQUIRE(builder.txid() == 2);
   ltx::Header h;
-  auto pages = pages_in(spool.entries().back().path, &h);
+  auto pages = pages_in(spool, spool.entries().back(), &h);
   CHECK(h.min_txid == 2);
   CHECK(h.commit == 5);
   CHECK(h.timestamp_ms == 2000);
@@ -179,14 +180,14 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   n.after = files.index_header();
   n.wal_restarted = false;
   builder.on_commit(n);
-  pages = pages_in(spool.entries().back().path, &h);
+  pages = pages_in(spool, spool.entries().back(), &h);
   CHECK(h.commit == 2);
   CHECK(pages.size() == 1);
   CHECK(pages.count(1) == 1);
 
   // The chain applies cleanly and its checksums agree with the builder's.
   std::vector<std::vector<uint8_t>> bodies;
-  for (const auto& e : spool.entries()) bodies.push_back(ltx::read_file(e.path));
+  for (const auto& e : spool.entries()) bodies.push_back(spool.read(e));
   std::vector<ltx::MemorySource> sources(bodies.begin(), bodies.end());
   std::vector<ltx::NamedSource> chain;
   for (size_t i = 0; i < sources.size(); ++i) chain.push_back({&sources[i], std::to_string(i)});
@@ -223,7 +224,7 @@ TEST_CASE("builder: a transaction that does not start at the position ships the 
   builder.on_commit(n);
   REQUIRE(builder.txid() == 2);
   ltx::Header h;
-  auto pages = pages_in(spool.entries().back().path, &h);
+  auto pages = pages_in(spool, spool.entries().back(), &h);
   CHECK(h.min_txid == 2);
   CHECK(h.pre_apply_checksum == recorded);  // a valid step from what the replica has
   CHECK(pages.size() == 2);                 // every page
@@ -255,7 +256,7 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
   builder.on_commit(n);
   REQUIRE(builder.txid() == 2);
   ltx::Header h;
-  auto pages = pages_in(spool.entries().back().path, &h);
+  auto pages = pages_in(spool, spool.entries().back(), &h);
   CHECK(h.commit == lock + 2);
   CHECK(pages.count(lock) == 0);
   CHECK(pages.count(lock + 1) == 1);  // grown into, never written: carried as zeros
