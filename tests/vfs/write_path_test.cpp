@@ -289,7 +289,8 @@ TEST_CASE("format=litestream writes exactly what Litestream v0.5 reads", "[write
   }
   auto opened = ltxvfs::storage::open_store(replica_dir(dir));
   auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
-  REQUIRE(files.size() == 2);
+  // The CREATE and the INSERT (and, depending on timing, the empty database WAL mode created).
+  REQUIRE(files.size() >= 2);
   for (const auto& f : files) {
     // Litestream's directory layout: ltx/<level>/<min>-<max>.ltx.
     CHECK(f.key.rfind("ltx/0/", 0) == 0);
