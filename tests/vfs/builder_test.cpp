@@ -123,13 +123,15 @@ std::map<uint32_t, std::vector<uint8_t>> pages_in(const Spool& spool, const Spoo
   return out;
 }
 
-// Page 1 with the part of SQLite's header the builder reads (the page size at bytes 16-17).
+// Page 1 with the parts of SQLite's header the builder reads (page size at 16-17, WAL mode at
+// 18-19).
 std::vector<uint8_t> header_page(uint32_t page_size, uint8_t fill) {
   auto page = page_of(page_size, fill);
   const char magic[] = "SQLite format 3";
   std::copy(magic, magic + sizeof magic, page.begin());
   page[16] = static_cast<uint8_t>(page_size == 65536 ? 0 : page_size >> 8);
   page[17] = static_cast<uint8_t>(page_size == 65536 ? 1 : page_size & 0xff);
+  page[18] = page[19] = 2;  // a WAL-mode database
   return page;
 }
 
@@ -263,4 +265,28 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
   CHECK(pages[lock - 1] == page_of(ps, 0xa1));
   CHECK(pages[lock + 2] == page_of(ps, 0xa2));
   CHECK(pages.size() == 3);
+}
+
+TEST_CASE("builder: a database still in rollback mode is not read until it is in WAL mode",
+          "[builder]") {
+  const uint32_t ps = 4096;
+  const std::string dir = testing::scratch_dir("builder-rollback-mode");
+  FakeFiles files(ps);
+  auto page1 = header_page(ps, 1);
+  page1[18] = page1[19] = 1;  // rollback mode: the connection is switching it to WAL right now
+  files.set_db(2, {{1, page1}, {2, page_of(ps, 2)}});
+  Spool spool(dir + "/spool");
+  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
+  CHECK_FALSE(builder.initial_sync(1));  // not yet: it would read a page being rewritten
+  CHECK_FALSE(builder.synced());
+  CHECK(spool.entries().empty());
+  // The switch is done (page 1 says WAL): the database is snapshotted as it is.
+  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+  CHECK(builder.initial_sync(2));
+  REQUIRE(builder.txid() == 1);
+  ltx::Header h;
+  auto pages = pages_in(spool, spool.entries().back(), &h);
+  CHECK(h.is_snapshot());
+  CHECK(pages.size() == 2);
+  CHECK(pages[1] == header_page(ps, 1));
 }

@@ -54,6 +54,12 @@ std::vector<WalTransaction> LtxBuilder::rescan_wal(const WalHeader& header, uint
   return txns;
 }
 
+bool LtxBuilder::db_in_wal_mode() {
+  uint8_t version[2] = {};  // file format write/read versions: 2 = WAL
+  if (files_.read_db(18, version) < sizeof version) return false;
+  return version[0] == 2 && version[1] == 2;
+}
+
 uint32_t LtxBuilder::page_size_from_db() {
   uint8_t hdr[18] = {};
   if (files_.read_db(0, hdr) < sizeof hdr) return 0;
@@ -112,11 +118,16 @@ void LtxBuilder::make_durable() {
   }
 }
 
-void LtxBuilder::initial_sync(int64_t now_ms) {
+bool LtxBuilder::initial_sync(int64_t now_ms) {
   files_.refresh();
-  std::optional<LocalState> recorded = read_local_state(state_path_);
   std::optional<WalHeader> header = read_wal_header();
   uint32_t page_size = header ? header->page_size : page_size_from_db();
+  if (!header && page_size != 0 && !db_in_wal_mode()) {
+    // A rollback-mode database the connection is switching to WAL mode right now, by rewriting
+    // page 1: reading it could tear. Try again once the switch is done.
+    return false;
+  }
+  std::optional<LocalState> recorded = read_local_state(state_path_);
   synced_ = true;
   if (page_size == 0) {
     // An empty database: the first transaction will be TXID 1 (built as a snapshot).
@@ -127,7 +138,7 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
       // The recorded history does not describe this (empty) database.
       state_.page_size = 0;
     }
-    return;
+    return true;
   }
 
   std::vector<WalTransaction> txns;
@@ -145,7 +156,7 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
     wal_generation_unknown_ = !header;
     build_full(FullKind::kSnapshot, end_commit, wal_end, now_ms,
                recorded ? "page size changed" : "no replication state yet: initial snapshot");
-    return;
+    return true;
   }
   state_ = *recorded;
   state_.wal.page_size = page_size;
@@ -179,7 +190,7 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
           const WalPosition from = state_.wal;
           build_transaction(txns[i], from, now_ms);
         }
-        return;
+        return true;
       }
     }
   }
@@ -196,7 +207,7 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
       const WalPosition from = state_.wal;
       build_transaction(t, from, now_ms);
     }
-    return;
+    return true;
   }
 
   // Case 3: the database is not where the replica left it.
@@ -204,6 +215,7 @@ void LtxBuilder::initial_sync(int64_t now_ms) {
   wal_generation_unknown_ = !header;
   build_full(FullKind::kIncremental, end_commit, wal_end, now_ms,
              "the database changed while it was not open through ltx");
+  return true;
 }
 
 void LtxBuilder::resume_after_overflow(int64_t now_ms) {

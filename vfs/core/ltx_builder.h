@@ -46,7 +46,9 @@ class LtxBuilder {
 
   // Establishes the position from the recorded state, the database and the WAL; builds what the
   // WAL holds beyond the recorded state, or a full-database file when continuity is lost.
-  void initial_sync(int64_t now_ms);
+  // Returns false (and does nothing) while the database file is still in rollback mode: the
+  // opening connection is switching it to WAL mode; call again shortly.
+  bool initial_sync(int64_t now_ms);
   void on_commit(const CommitNotice& notice);
   // Writes a snapshot (min TXID 1) of the current state at the next TXID: a new base for a store
   // that lacks the history (empty, or behind the spool).
@@ -82,6 +84,7 @@ class LtxBuilder {
   // Scans the current WAL from its header up to `limit`; resets the frame map to what it holds.
   std::vector<WalTransaction> rescan_wal(const WalHeader& header, uint64_t limit);
   uint32_t page_size_from_db();
+  bool db_in_wal_mode();
   void read_page(uint32_t pgno, std::span<uint8_t> out);
   // The image of the database file overlaid with the frame map.
   DatabaseImage image_of_current_state(uint32_t commit);

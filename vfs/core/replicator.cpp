@@ -178,7 +178,7 @@ void Replicator::builder_loop() {
            "the store is back the whole database is uploaded at the next TXID");
     }
     const bool resume = builder_.synced() && may_resume();
-    if (queue_.empty() && !snapshot_requested_ && builder_.synced() && stop_builder_) break;
+    if (stop_builder_ && (!builder_.synced() || (queue_.empty() && !snapshot_requested_))) break;
     std::optional<CommitNotice> notice;
     if (builder_.synced() && !queue_.empty()) {
       notice = queue_.front();
@@ -186,13 +186,17 @@ void Replicator::builder_loop() {
     }
     const bool snapshot = builder_.synced() && !notice && !resume && snapshot_requested_;
     building_ = true;
+    // The first run reads the database as it is now: writes outside the WAL before it (the switch
+    // to WAL mode itself) are in what it reads.
+    if (!builder_.synced()) written_outside_wal_ = false;
     lock.unlock();
     std::string error;
+    bool deferred = false;
     {
       std::lock_guard build(build_mu_);
       try {
         if (!builder_.synced()) {
-          builder_.initial_sync(now_ms());
+          deferred = !builder_.initial_sync(now_ms());
         } else if (resume) {
           builder_.resume_after_overflow(now_ms());
           if (notice) builder_.on_commit(*notice);
@@ -207,6 +211,11 @@ void Replicator::builder_loop() {
     }
     lock.lock();
     building_ = false;
+    if (deferred) {
+      // The database is being switched to WAL mode by the opening connection.
+      work_cv_.wait_for(lock, milliseconds(20), [&] { return stop_builder_; });
+      continue;
+    }
     if (snapshot) snapshot_requested_ = false;
     if (!error.empty()) {
       // Start over from the recorded state at the next opportunity: it decides between
