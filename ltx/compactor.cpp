@@ -48,11 +48,14 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
   if (inputs.empty()) {
     throw LtxError(LtxErrorKind::kInvalidArgument, output_name, "compaction needs an input");
   }
+  // One decompression context for all inputs: the merge decodes one page at a time, and a
+  // group upload may compact a thousand small files.
+  PageDecompressor decompressor;
   std::vector<std::unique_ptr<Decoder>> decoders;
   decoders.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::string name = inputs[i].name.empty() ? "input " + std::to_string(i) : inputs[i].name;
-    decoders.push_back(std::make_unique<Decoder>(*inputs[i].source, std::move(name)));
+    decoders.push_back(std::make_unique<Decoder>(*inputs[i].source, std::move(name), decompressor));
   }
   check_inputs(decoders, options, output_name);
 

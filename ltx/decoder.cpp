@@ -22,7 +22,16 @@ std::string describe(const PageIndexEntry& e) {
 }  // namespace
 
 Decoder::Decoder(const Source& source, std::string name)
-    : reader_(source, 0, name), name_(std::move(name)) {
+    : Decoder(source, std::move(name), nullptr) {}
+
+Decoder::Decoder(const Source& source, std::string name, PageDecompressor& decompressor)
+    : Decoder(source, std::move(name), &decompressor) {}
+
+Decoder::Decoder(const Source& source, std::string name, PageDecompressor* lent)
+    : reader_(source, 0, name),
+      name_(std::move(name)),
+      own_decompressor_(lent == nullptr ? std::make_unique<PageDecompressor>() : nullptr),
+      decompressor_(lent != nullptr ? lent : own_decompressor_.get()) {
   const auto head = reader_.peek(kHeaderSize);
   header_ = Header::decode(head, name_);
   if (is_legacy_v1(source, header_)) {
@@ -99,7 +108,7 @@ std::optional<DecodedPage> Decoder::next() {
   const auto window = reader_.peek(max_payload_size(header_.page_size));
   const bool ends_file = window.size() == reader_.remaining();
   const std::size_t used =
-      decompressor_.decompress(*encoding, window, page_, ends_file, name_, hdr.pgno);
+      decompressor_->decompress(*encoding, window, page_, ends_file, name_, hdr.pgno);
   if (has_size_prefix(*encoding)) file_crc_.update(window.first(4));
   file_crc_.update(page_);
   reader_.consume(used);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,6 +35,9 @@ class Decoder {
   // Reads and checks the header (kTruncated, kBadMagic, kLegacyV1, kBadFlags, kBadPageSize,
   // kBadTxid, kBadHeader). `name` (e.g. the object key) prefixes every error message.
   explicit Decoder(const Source& source, std::string name = {});
+  // The same, decompressing with `decompressor` (a context is costly to create; decoders used
+  // one after another, or in lockstep like the compactor's, can share one).
+  Decoder(const Source& source, std::string name, PageDecompressor& decompressor);
 
   const Header& header() const { return header_; }
   const std::string& name() const { return name_; }
@@ -51,6 +55,7 @@ class Decoder {
   void verify();
 
  private:
+  Decoder(const Source& source, std::string name, PageDecompressor* lent);
   void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
   void finish();
 
@@ -58,7 +63,8 @@ class Decoder {
   std::string name_;
   Header header_;
   std::uint32_t lock_pgno_ = 0;
-  PageDecompressor decompressor_;
+  std::unique_ptr<PageDecompressor> own_decompressor_;  // when none was lent
+  PageDecompressor* decompressor_;
   std::vector<std::uint8_t> page_;
   Crc64 file_crc_;
   DatabaseChecksum pages_checksum_;
