@@ -24,6 +24,16 @@ fi
 echo "== tests (release)"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
 
+echo "== benchmark smoke run (tiny sizes: keeps bench/ working; the figures mean nothing)"
+bench_state=$(mktemp -d)
+python3 tests/harness/server_ctl.py start moto --state-dir "$bench_state" >/dev/null
+trap 'python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/null 2>&1 || true' EXIT
+build/ltxvfs_bench --smoke --moto "http://127.0.0.1:$(cat "$bench_state/moto.port")" \
+  --work-dir build/bench-smoke --json build/bench-smoke.json >build/bench-smoke.log 2>&1 || {
+  cat build/bench-smoke.log; exit 1; }
+python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/null
+tail -n 3 build/bench-smoke.log
+
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLTXVFS_SANITIZE=ON -DLTXVFS_WERROR=ON \
   -DLTXVFS_BUILD_BENCH=OFF >/dev/null

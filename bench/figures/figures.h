@@ -1,0 +1,46 @@
+// The figures of issue 5. Each adds its rows to the report; a figure that cannot run here (no
+// server, no replica support yet) adds a row saying why instead of failing the suite.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "bench/support/options.h"
+#include "bench/support/report.h"
+#include "bench/support/s3_bucket.h"
+
+namespace ltxvfs::bench {
+
+struct Context {
+  const Options& options;
+  Report& report;
+
+  const Sizes& sizes() const { return options.sizes; }
+  const std::string& work_dir() const { return options.work_dir; }
+  // A fresh bucket on moto, or nullptr without --moto. moto is the one S3 server for every
+  // figure: it has S3's conditional writes and suffix ranges (s3rver lacks both; a replica reads
+  // page indexes with suffix ranges).
+  std::unique_ptr<S3Bucket> moto_bucket(const std::string& hint) const;
+  // A row saying the figure could not run, and why.
+  void unavailable(const std::string& figure, const std::string& name,
+                   const std::string& why) const;
+};
+
+// One ltxvfs_bench_rss_writer process (see rss_writer.cpp for the modes): its peak RSS.
+struct ProcessMeasurement {
+  double peak_rss_mib = 0;
+  double seconds = 0;
+};
+ProcessMeasurement measure_process(const Context& ctx, const std::string& mode,
+                                   const std::string& dir, const std::string& arg);
+
+void run_w1_commit_overhead(const Context& ctx);
+void run_w2_bulk_load(const Context& ctx);
+void run_w3_replication_lag(const Context& ctx);
+// W4 cold replica, W5 restore and W7's replica memory share one large replica.
+void run_large_replica_figures(const Context& ctx);
+void run_w6_storage(const Context& ctx);
+void run_w7_memory(const Context& ctx);
+void run_w8_remote_durability(const Context& ctx);
+
+}  // namespace ltxvfs::bench

@@ -1,0 +1,44 @@
+// The large replica W4 and W5 share: a database of at least 100 MB (default size) written
+// through `ltx` to an S3-compatible server, and a proxy in front of that server that makes it
+// look like a distant store (latency per request, bandwidth per connection).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/figures/figures.h"
+#include "vfs/core/restore_plan.h"
+
+namespace ltxvfs::bench {
+
+struct LargeReplica {
+  const S3Bucket* bucket = nullptr;
+  std::string prefix;
+  std::string via;      // the proxy's endpoint
+  std::string shaping;  // "20 ms, 64 MiB/s/conn" for row names
+  int64_t rows = 0;
+  uint64_t db_bytes = 0;
+  std::vector<core::RemoteFile> plan;  // the newest restorable state
+  uint64_t plan_bytes = 0;
+  double raw_download_s = 0;  // median: every object of the plan, in parallel, via the proxy
+};
+
+// Lists the replica and plans its newest restorable state into `replica.plan`.
+void plan_newest(LargeReplica& replica);
+// Downloads the objects of `plan` with `parallelism` threads through `via`, discarding the
+// bytes. Returns the elapsed seconds.
+double raw_parallel_download(const LargeReplica& replica, unsigned parallelism);
+
+// W5: restores (and raw downloads as the baseline), alternating; sets replica.raw_download_s.
+// Without `report` only the raw download is measured (W4 compares with it).
+void measure_restore(const Context& ctx, LargeReplica& replica, const std::string& name,
+                     bool report = true);
+// W5: CPU time of decoding every object of the plan from memory.
+void measure_decode(const Context& ctx, const LargeReplica& replica);
+
+void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica);
+// W7's second half: peak RSS of a process scanning the replica, by cache setting.
+void run_w7_replica_memory(const Context& ctx, const LargeReplica& replica);
+
+}  // namespace ltxvfs::bench

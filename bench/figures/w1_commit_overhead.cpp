@@ -1,0 +1,116 @@
+// W1 commit overhead: the same transactions through plain `unix` and through `ltx` (replicating
+// to a local directory, and to S3 on moto), WAL mode, synchronous NORMAL and FULL, 1, 10 and
+// 1000 rows per transaction. Runs of the targets are interleaved so that a machine busy for a
+// while slows all of them alike.
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "bench/figures/figures.h"
+#include "bench/support/replication.h"
+#include "bench/support/targets.h"
+#include "bench/support/workload.h"
+
+namespace ltxvfs::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kPayloadBytes = 100;
+
+struct Measurement {
+  double tx_per_s = 0;
+  StoreCost cost;
+  double replicated_s = 0;  // from the last commit until the store had everything
+  uint64_t full_files = 0;  // full-database LTX files (1 is the first commit's snapshot)
+};
+
+// With `wait`, waits until the store has everything and records what that cost; otherwise the
+// connection just closes, which uploads what is left without waiting for the group-upload
+// window (either way the next run starts with nothing left in the background).
+Measurement measure(const Context& ctx, const Target& target, const std::string& sync,
+                    int rows_per_txn, int txns, bool wait) {
+  RunDb run(target, ctx.work_dir(), "w1");
+  Connection db(run.uri());
+  prepare_database(db, sync);
+  RowWriter writer(db, kPayloadBytes);
+  const auto start = Clock::now();
+  writer.insert_transactions(1, txns, rows_per_txn);
+  const auto end = Clock::now();
+  Measurement m;
+  m.tx_per_s = txns / std::chrono::duration<double>(end - start).count();
+  if (target.ltx() && wait) {
+    // Not part of the commit rate: how long the background work needs to catch up, and what
+    // it cost. The same work costs the same requests in every run.
+    const auto stats = wait_replicated(db);
+    m.cost = store_cost_of(stats);
+    m.full_files = stats.value("full_files", uint64_t{0});
+    m.replicated_s = std::chrono::duration<double>(Clock::now() - end).count();
+  }
+  return m;
+}
+
+int txns_for(const Sizes& s, const std::string& sync, int rows) {
+  const bool full = sync == "FULL";
+  if (rows == 1) return full ? s.w1_txns_full_1 : s.w1_txns_normal_1;
+  if (rows == 10) return full ? s.w1_txns_full_10 : s.w1_txns_normal_10;
+  return full ? s.w1_txns_full_1000 : s.w1_txns_normal_1000;
+}
+
+}  // namespace
+
+void run_w1_commit_overhead(const Context& ctx) {
+  const auto bucket = ctx.moto_bucket("w1");
+  std::vector<Target> targets = {Target::unix_vfs(), Target::ltx_dir()};
+  if (bucket) targets.push_back(Target::ltx_s3(*bucket));
+
+  for (const std::string sync : {"NORMAL", "FULL"}) {
+    for (const int rows : {1, 10, 1000}) {
+      const int txns = txns_for(ctx.sizes(), sync, rows);
+      const auto cell_start = Clock::now();
+      std::map<size_t, std::vector<Measurement>> results;
+      for (int r = 0; r < ctx.sizes().runs; ++r) {
+        for (size_t t = 0; t < targets.size(); ++t) {
+          results[t].push_back(measure(ctx, targets[t], sync, rows, txns, r == 0));
+        }
+      }
+      auto rates = [&](size_t t) {
+        std::vector<double> v;
+        for (const auto& m : results[t]) v.push_back(m.tx_per_s);
+        return summarize(v);
+      };
+      const Summary baseline = rates(0);
+      for (size_t t = 1; t < targets.size(); ++t) {
+        const Measurement& first = results[t].front();
+        Row row;
+        row.figure = "W1";
+        row.name = std::to_string(rows) + " row/tx " + sync + ", " + targets[t].label;
+        row.unit = "tx/s";
+        row.baseline_label = "unix";
+        row.baseline = baseline;
+        row.ltx = rates(t);
+        row.store = first.cost;
+        row.extra = {{"transactions", txns},
+                     {"rows_per_txn", rows},
+                     {"synchronous", sync},
+                     {"replicated_after_last_commit_s", first.replicated_s},
+                     {"full_files", first.full_files}};
+        row.note = "req/bytes and catch-up (" + format_number(first.replicated_s) +
+                   " s after the last commit) from run 1";
+        if (first.full_files > 1) {
+          // More than the initial snapshot: the builder lost its place and shipped the whole
+          // database again (see "ltxvfs warning: building LTX" on stderr).
+          row.note += "; " + std::to_string(first.full_files) + " full-database files";
+        }
+        ctx.report.add(std::move(row));
+      }
+      std::fprintf(stderr, "bench: W1 %d row/tx %s: %.1f s\n", rows, sync.c_str(),
+                   std::chrono::duration<double>(Clock::now() - cell_start).count());
+      if (!bucket)
+        ctx.unavailable("W1", std::to_string(rows) + " row/tx " + sync + ", ltx s3",
+                        "no moto endpoint (--moto)");
+    }
+  }
+}
+
+}  // namespace ltxvfs::bench

@@ -1,0 +1,63 @@
+#include "bench/support/machine.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+namespace ltxvfs::bench {
+namespace {
+
+std::string first_line_with(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+std::string after_colon(const std::string& line) {
+  const auto pos = line.find(':');
+  if (pos == std::string::npos) return line;
+  const auto start = line.find_first_not_of(" \t", pos + 1);
+  return start == std::string::npos ? "" : line.substr(start);
+}
+
+}  // namespace
+
+nlohmann::json machine_json() {
+  utsname u{};
+  ::uname(&u);
+  const std::string mem = after_colon(first_line_with("/proc/meminfo", "MemTotal"));
+  return {{"cores", std::thread::hardware_concurrency()},
+          {"cpu", after_colon(first_line_with("/proc/cpuinfo", "model name"))},
+          {"memory", mem},
+          {"kernel", std::string(u.sysname) + " " + u.release},
+          {"arch", u.machine}};
+}
+
+std::string describe_machine() {
+  const auto m = machine_json();
+  return std::to_string(m["cores"].get<unsigned>()) + " cores (" + m["cpu"].get<std::string>() +
+         "), " + m["memory"].get<std::string>() + " RAM, " + m["kernel"].get<std::string>();
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+std::string utc_now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace ltxvfs::bench

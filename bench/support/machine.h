@@ -1,0 +1,16 @@
+// What the results were measured on, for the table and bench/RESULTS.md.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ltxvfs::bench {
+
+// cores, memory, CPU model, kernel, and the disk of the working directory as far as known.
+nlohmann::json machine_json();
+std::string describe_machine();
+std::string utc_now_iso8601();
+// The 1, 5 and 15 minute load averages: whether something else was running.
+std::string load_average();
+
+}  // namespace ltxvfs::bench

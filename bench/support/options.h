@@ -1,0 +1,56 @@
+// Command line of ltxvfs_bench, and the workload sizes it implies (default or --smoke).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ltxvfs::bench {
+
+// How much work each figure does. The default must finish well inside 15 minutes on a 2-core
+// machine; smoke only proves that every figure still runs (seconds, numbers meaningless).
+struct Sizes {
+  int runs = 5;        // repetitions of cheap measurements (medians)
+  int heavy_runs = 3;  // repetitions of expensive ones (bulk load, lag, restore)
+  // W1: transactions per run, by rows per transaction, for NORMAL and FULL.
+  // Enough commits for several WAL checkpoints at NORMAL (a checkpoint waits for ltx's builder).
+  int w1_txns_normal_1 = 2000;
+  int w1_txns_normal_10 = 1000;
+  int w1_txns_normal_1000 = 30;
+  int w1_txns_full_1 = 300;
+  int w1_txns_full_10 = 300;
+  int w1_txns_full_1000 = 20;
+  int64_t w2_rows = 1'000'000;
+  int64_t w2_rows_per_txn = 100'000;
+  double w3_seconds = 3;
+  double w8_seconds = 3;
+  uint64_t large_db_mb = 120;  // W4/W5 (the issue asks for at least 100 MB)
+  int small_txns = 10'000;     // W5 and W6: small transactions on top
+  // 0: open, create a table, one commit. 1 GB costs about 40 s on the reference machine (the
+  // load through both VFS; it was 3 minutes while other builds shared the disk).
+  std::vector<uint64_t> w7_db_mb = {0, 10, 1024};
+};
+
+struct Options {
+  bool smoke = false;
+  Sizes sizes;
+  std::set<std::string> only;  // figures to run ("W1".."W8"); empty = all
+  std::string work_dir;
+  std::string json_path;
+  std::string markdown_path;
+  std::string extension_path;
+  std::string rss_writer_path;
+  std::optional<std::string> moto;  // http://127.0.0.1:PORT
+  double latency_ms = 20;           // simulated store latency per request
+  double bandwidth_mib_s = 64;      // per connection, for the read figures (W4, W5)
+  std::string command_line;
+
+  bool wants(const std::string& figure) const { return only.empty() || only.count(figure) > 0; }
+};
+
+// Parses argv; exits with usage on --help or bad input.
+Options parse_options(int argc, char** argv);
+
+}  // namespace ltxvfs::bench

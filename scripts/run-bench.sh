@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the benchmark suite (issue 5) with one command: sets up, builds in Release mode, starts
+# moto (the S3-compatible server) on loopback, runs ltxvfs_bench, prints the table and writes
+# build-bench/bench-results.json and bench-results.md (the table for bench/RESULTS.md). The
+# server and the scratch data are removed on exit. s3rver is not used: it answers suffix-range
+# GETs (bytes=-N) wrongly, and a read replica reads page indexes that way.
+#
+#   scripts/run-bench.sh            default size (under 15 minutes on 2 cores, build included)
+#   scripts/run-bench.sh --smoke    tiny size (under a minute after the build), for CI
+#   scripts/run-bench.sh --only W1,W8 --runs 3   (other arguments go to ltxvfs_bench --help)
+#
+# Environment: LTXVFS_BENCH_BUILD_DIR (default build-bench), LTXVFS_JOBS (default 2).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=${LTXVFS_BENCH_BUILD_DIR:-$root/build-bench}
+jobs=${LTXVFS_JOBS:-2}
+started=$(date +%s)
+
+bash scripts/setup.sh
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$jobs" --target ltxvfs ltxvfs_cli ltxvfs_bench ltxvfs_bench_rss_writer
+
+state=$(mktemp -d /tmp/ltxvfs-bench-servers.XXXXXX)
+work="$build/bench-work"
+ctl="$root/tests/harness/server_ctl.py"
+cleanup() {
+  python3 "$ctl" stop moto --state-dir "$state" >/dev/null 2>&1 || true
+  rm -rf "$state" "$work"
+}
+trap cleanup EXIT
+
+# The server watches this script and stops with it even if the trap cannot run; an hour at most.
+python3 "$ctl" start moto --state-dir "$state" --max-lifetime 3600
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$build/ltxvfs_bench" --moto "http://127.0.0.1:$(cat "$state/moto.port")" --work-dir "$work" \
+  --json "$build/bench-results.json" --markdown "$build/bench-results.md" "$@"
+echo "== run-bench: total $(($(date +%s) - started)) s (setup and build included)"
