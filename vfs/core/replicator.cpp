@@ -149,6 +149,15 @@ void Replicator::before_wal_discard() {
   builder_.make_durable();
 }
 
+void Replicator::before_close_checkpoint() {
+  {
+    std::unique_lock lock(mu_);
+    built_cv_.wait(lock, [&] { return queue_.empty() && !building_; });
+  }
+  std::lock_guard build(build_mu_);
+  builder_.make_durable();
+}
+
 ReplicatorStats Replicator::stats() const {
   std::lock_guard lock(mu_);
   ReplicatorStats s = stats_;

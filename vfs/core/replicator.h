@@ -76,6 +76,10 @@ class Replicator {
   void note_write_outside_wal();
   // Blocks until every queued commit is spooled and the spool is durable.
   void before_wal_discard();
+  // The same for the closing connection's checkpoint, without waiting for the builder's first
+  // run: that may be waiting for the database to reach WAL mode, which the EXCLUSIVE lock of the
+  // switch itself would otherwise deadlock against.
+  void before_close_checkpoint();
   // The newest TXID, after building everything committed so far.
   uint64_t flush_txid();
   ReplicatorStats stats() const;

@@ -22,6 +22,10 @@ class ConnectionHooks {
   virtual void on_db_write() = 0;
   // The WAL is about to lose frames (truncate): they must be safely spooled first.
   virtual void before_wal_discard() = 0;
+  // SQLite takes an EXCLUSIVE lock on the database file (in WAL mode: only when the last
+  // connection closes, before its checkpoint and the WAL's deletion) / drops below it.
+  virtual void before_exclusive_lock() = 0;
+  virtual void after_unlock(int level) = 0;
   // Returns true when the file control was handled here (result in `rc`).
   virtual bool file_control(int op, void* arg, int& rc) = 0;
   virtual void on_close() = 0;

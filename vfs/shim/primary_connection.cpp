@@ -77,11 +77,25 @@ void PrimaryConnection::on_wal_write(int64_t offset, int) {
   if (offset == 0) wal_restarted_ = true;
 }
 
+void PrimaryConnection::before_exclusive_lock() {
+  // The last connection's close: sqlite3WalClose() takes this lock, switches the WAL to exclusive
+  // mode (so its checkpoint takes no shm locks, and the checkpoint gate would not run), checkpoints
+  // and deletes the WAL. Everything committed must be spooled before that.
+  replicator_->before_close_checkpoint();
+  exclusive_ = true;
+}
+
+void PrimaryConnection::after_unlock(int level) {
+  if (level < SQLITE_LOCK_EXCLUSIVE) exclusive_ = false;
+}
+
 void PrimaryConnection::on_db_write() {
   // In WAL mode only a checkpoint writes the database file. Anything else (the rollback-journal
   // transaction that switches a database to WAL mode, a connection that bypassed WAL) changed the
-  // database behind the WAL: the next commit must ship the whole database.
-  if (!checkpointing_) replicator_->note_write_outside_wal();
+  // database behind the WAL: the next commit must ship the whole database. Under the EXCLUSIVE
+  // lock, the writes are the closing checkpoint's, or the switch to WAL mode; the builder's first
+  // run reads the database after the switch, and a close leaves nothing to replicate after it.
+  if (!checkpointing_ && !exclusive_) replicator_->note_write_outside_wal();
 }
 
 bool PrimaryConnection::file_control(int op, void* arg, int& rc) {

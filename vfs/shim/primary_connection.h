@@ -34,6 +34,8 @@ class PrimaryConnection final : public ConnectionHooks {
   void on_wal_write(int64_t offset, int amount) override;
   void on_db_write() override;
   void before_wal_discard() override { replicator_->before_wal_discard(); }
+  void before_exclusive_lock() override;
+  void after_unlock(int level) override;
   bool file_control(int op, void* arg, int& rc) override;
   void on_close() override {}
 
@@ -43,7 +45,8 @@ class PrimaryConnection final : public ConnectionHooks {
   std::shared_ptr<core::Replicator> replicator_;
   const void* region0_ = nullptr;
   bool write_locked_ = false;
-  bool checkpointing_ = false;
+  bool checkpointing_ = false;  // holds the checkpoint lock (its writes to the database are ours)
+  bool exclusive_ = false;      // holds an EXCLUSIVE lock on the database file (closing)
   bool wrote_frames_ = false;
   bool wal_restarted_ = false;
   std::optional<core::WalIndexHeader> before_;

@@ -137,6 +137,24 @@ int primary_file_control(sqlite3_file* f, int op, void* arg) {
   });
 }
 
+int primary_lock(sqlite3_file* f, int level) {
+  if (level == SQLITE_LOCK_EXCLUSIVE) {
+    ConnectionHooks& hooks = *shim(f).hooks;
+    int rc = guard(SQLITE_IOERR_LOCK, "ltx lock", [&] {
+      hooks.before_exclusive_lock();
+      return SQLITE_OK;
+    });
+    if (rc != SQLITE_OK) return rc;
+  }
+  return x_lock(f, level);
+}
+
+int primary_unlock(sqlite3_file* f, int level) {
+  int rc = x_unlock(f, level);
+  shim(f).hooks->after_unlock(level);
+  return rc;
+}
+
 int primary_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
   int rc = x_write(f, buf, amount, offset);
   if (rc == SQLITE_OK) shim(f).hooks->on_db_write();
@@ -174,8 +192,8 @@ constexpr sqlite3_io_methods make_methods(FileRole role) {
   m.xTruncate = role == FileRole::kPrimaryWal ? wal_truncate : x_truncate;
   m.xSync = x_sync;
   m.xFileSize = x_file_size;
-  m.xLock = x_lock;
-  m.xUnlock = x_unlock;
+  m.xLock = role == FileRole::kPrimaryDb ? primary_lock : x_lock;
+  m.xUnlock = role == FileRole::kPrimaryDb ? primary_unlock : x_unlock;
   m.xCheckReservedLock = x_check_reserved_lock;
   m.xFileControl = role == FileRole::kPrimaryDb ? primary_file_control : x_file_control;
   m.xSectorSize = x_sector_size;
