@@ -30,10 +30,6 @@ LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, std::string state_path, 
       state_path_(std::move(state_path)),
       format_(format) {}
 
-void LtxBuilder::write_spool_file(const ltx::Header& header, const std::vector<uint8_t>& bytes) {
-  spool_.append(header.min_txid, header.max_txid, bytes);
-}
-
 std::vector<BuildEvent> LtxBuilder::take_events() {
   return std::exchange(events_, {});
 }
@@ -343,7 +339,7 @@ void LtxBuilder::build_transaction(const WalTransaction& txn, const WalPosition&
     enc.add_page(pgno, page);
   }
   enc.finish(image_.checksum());
-  write_spool_file(h, sink.bytes());
+  spool_.append(h.min_txid, h.max_txid, sink.bytes());  // one write, no file per transaction
   add_to_map();  // after building: pages the transaction grew into were read as they were before
   state_.txid = h.max_txid;
   record(txn.end, txn.commit, time_ms);

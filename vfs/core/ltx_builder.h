@@ -95,13 +95,10 @@ class LtxBuilder {
   void discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit);
   void record(const WalPosition& end, uint32_t commit, int64_t time_ms);
 
-  // A transaction is encoded into memory and appended to the spool with one write; the
-  // compressor lives as long as the builder (a zstd context costs more to create than a small
-  // transaction costs to encode).
-  void write_spool_file(const ltx::Header& header, const std::vector<uint8_t>& bytes);
-
   FileAccess& files_;
   Spool& spool_;
+  // Lives as long as the builder: a zstd context costs more to create than a small transaction
+  // costs to encode.
   std::unique_ptr<ltx::PageCompressor> compressor_;
   std::string state_path_;
   OutputFormat format_;

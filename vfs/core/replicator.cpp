@@ -1,5 +1,7 @@
 #include "vfs/core/replicator.h"
 
+#include "vfs/core/restore_plan.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -69,9 +71,7 @@ void Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   std::optional<uint64_t> remote;
   try {
     uint64_t max = 0;
-    for (const auto& obj : probe.list(storage::ltx_root_prefix(layout_))) {
-      if (auto key = storage::parse_ltx_key(layout_, obj.key)) max = std::max(max, key->max_txid);
-    }
+    for (const auto& f : list_ltx_files(probe, layout_)) max = std::max(max, f.max_txid);
     remote = max;
   } catch (const storage::StoreError& e) {
     if (!e.retriable()) throw std::runtime_error(e.what());
@@ -141,18 +141,19 @@ void Replicator::wait_uploaded(uint64_t seq) {
 }
 
 void Replicator::before_wal_discard() {
-  {
-    std::unique_lock lock(mu_);
-    built_cv_.wait(lock, [&] { return initial_sync_done_ && queue_.empty() && !building_; });
-  }
-  std::lock_guard build(build_mu_);
-  builder_.make_durable();
+  drain_and_make_durable(/*after_initial_sync=*/true);
 }
 
 void Replicator::before_close_checkpoint() {
+  drain_and_make_durable(/*after_initial_sync=*/false);
+}
+
+void Replicator::drain_and_make_durable(bool after_initial_sync) {
   {
     std::unique_lock lock(mu_);
-    built_cv_.wait(lock, [&] { return queue_.empty() && !building_; });
+    built_cv_.wait(lock, [&] {
+      return (initial_sync_done_ || !after_initial_sync) && queue_.empty() && !building_;
+    });
   }
   std::lock_guard build(build_mu_);
   builder_.make_durable();

@@ -87,6 +87,9 @@ class Replicator {
   storage::StoreStatsSnapshot store_stats() const { return store_stats_->snapshot(); }
 
  private:
+  // Waits until the builder has spooled every queued commit (and, if asked, finished its first
+  // run), then makes the spool and the state file durable.
+  void drain_and_make_durable(bool after_initial_sync);
   void builder_loop();
   void uploader_loop();
   void check_remote_at_open(storage::ObjectStore& probe);

@@ -306,12 +306,6 @@ void Spool::remove(const SpoolEntry& entry) {
   release_locked(path);
 }
 
-void Spool::remove_through(uint64_t txid) {
-  for (const auto& e : entries()) {
-    if (e.max_txid <= txid) remove(e);
-  }
-}
-
 void Spool::make_durable() {
   std::vector<std::shared_ptr<Log>> to_sync;
   bool dir_dirty = false;

@@ -78,7 +78,6 @@ class Spool {
   uint64_t max_txid() const;  // 0 when empty
   // The store acknowledged it.
   void remove(const SpoolEntry& entry);
-  void remove_through(uint64_t txid);
   // fdatasync of every log appended to since the last call (and the directory for new logs).
   void make_durable();
 

@@ -11,6 +11,7 @@
 #include "ltx/sink.h"
 #include "ltx/source.h"
 #include "vfs/core/posix_file.h"
+#include "vfs/core/restore_plan.h"
 #include "vfs/core/time_spec.h"
 
 namespace ltxvfs::core {
@@ -43,11 +44,9 @@ Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutSty
 void Uploader::list_remote() {
   uint64_t max = 0;
   std::vector<RemoteRange> ranges;
-  for (const auto& obj : store_.list(storage::ltx_root_prefix(layout_))) {
-    auto key = storage::parse_ltx_key(layout_, obj.key);
-    if (!key) continue;
-    ranges.push_back({key->min_txid, key->max_txid});
-    max = std::max(max, key->max_txid);
+  for (const auto& f : list_ltx_files(store_, layout_)) {
+    ranges.push_back({f.min_txid, f.max_txid});
+    max = std::max(max, f.max_txid);
   }
   remote_ranges_ = std::move(ranges);
   remote_max_ = max;

@@ -28,7 +28,6 @@ class ConnectionHooks {
   virtual void after_unlock(int level) = 0;
   // Returns true when the file control was handled here (result in `rc`).
   virtual bool file_control(int op, void* arg, int& rc) = 0;
-  virtual void on_close() = 0;
 };
 
 }  // namespace ltxvfs::vfs

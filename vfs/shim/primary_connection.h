@@ -37,7 +37,6 @@ class PrimaryConnection final : public ConnectionHooks {
   void before_exclusive_lock() override;
   void after_unlock(int level) override;
   bool file_control(int op, void* arg, int& rc) override;
-  void on_close() override {}
 
  private:
   std::optional<core::WalIndexHeader> read_header() const;

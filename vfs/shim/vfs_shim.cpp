@@ -88,11 +88,8 @@ int x_close(sqlite3_file* f) {
   ShimFile& s = shim(f);
   int rc = SQLITE_OK;
   if (s.role == FileRole::kPrimaryDb && s.hooks != nullptr) {
-    // Let the replicator finish with this connection's view before its files go away.
-    guard(SQLITE_IOERR_CLOSE, "ltx close", [&] {
-      s.hooks->on_close();
-      return SQLITE_OK;
-    });
+    // Drops this connection's share of the replicator; the last one drains and stops it (its
+    // destructor catches everything).
     delete s.hooks;
     s.hooks = nullptr;
   }
