@@ -5,6 +5,7 @@
 // unwind through SQLite's C frames.
 #include "vfs/shim/vfs_shim.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -382,7 +383,11 @@ int register_ltx_vfs(std::string& error) {
   v.xCurrentTime = vfs_current_time;
   v.xGetLastError = vfs_get_last_error;
   v.xCurrentTimeInt64 = vfs_current_time_int64;
-  int rc = sqlite3_vfs_register(&v, /*makeDflt=*/0);
+  // LTXVFS_DEFAULT_VFS=1 makes `ltx` the default VFS, for programs that cannot name a VFS (and
+  // for running SQLite's own test suite through it). Read once, at registration.
+  const char* as_default = std::getenv("LTXVFS_DEFAULT_VFS");
+  const bool make_default = as_default != nullptr && std::strcmp(as_default, "1") == 0;
+  int rc = sqlite3_vfs_register(&v, make_default ? 1 : 0);
   if (rc != SQLITE_OK) {
     error = "ltx: sqlite3_vfs_register failed";
     delete ctx;

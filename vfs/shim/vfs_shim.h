@@ -9,7 +9,8 @@ namespace ltxvfs::vfs {
 
 inline constexpr const char* kVfsName = "ltx";
 
-// Registers the `ltx` VFS over the current default VFS (not as the default). Idempotent: a second
+// Registers the `ltx` VFS over the current default VFS; it becomes the default itself only when
+// the environment variable LTXVFS_DEFAULT_VFS is "1". Idempotent: a second
 // call finds the registered VFS and returns SQLITE_OK. On failure returns a SQLite error code and
 // sets `error`.
 int register_ltx_vfs(std::string& error);
