@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/body_source.h"
+
 namespace ltxvfs::storage {
 
 // What went wrong, independent of the backend. S3 error codes map onto these; the original code
@@ -92,6 +94,10 @@ class ObjectStore {
 
   virtual PutResult put(const std::string& key, std::span<const uint8_t> body,
                         const PutOptions& options = {}) = 0;
+  // The same for a body that need not be in memory. The default reads it whole and calls put();
+  // backends override it to stream (memory stays bounded however large the body).
+  virtual PutResult put_body(const std::string& key, const BodySource& body,
+                             const PutOptions& options = {});
   // Throws StoreError(kNotFound) when the key does not exist, kInvalidRange when the range
   // starts past the end. A range that runs past the end is truncated to the object.
   virtual GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) = 0;
