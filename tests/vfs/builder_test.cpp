@@ -116,7 +116,7 @@ std::map<uint32_t, std::vector<uint8_t>> pages_in(const Spool& spool, const Spoo
                                                   ltx::Header* header) {
   auto bytes = spool.read(entry);
   ltx::MemorySource source(bytes);
-  ltx::Decoder dec(source, entry.path);
+  ltx::Decoder dec(source, "spooled TXID " + std::to_string(entry.min_txid));
   std::map<uint32_t, std::vector<uint8_t>> out;
   while (auto p = dec.next()) out[p->pgno].assign(p->data.begin(), p->data.end());
   if (header != nullptr) *header = dec.header();
@@ -143,9 +143,9 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   const std::string dir = testing::scratch_dir("builder-basic");
   FakeFiles files(ps);
   files.set_db(3, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}, {3, page_of(ps, 3)}});
-  Spool spool(dir + "/spool");
-  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
-  builder.initial_sync(1000);
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(std::nullopt, "", 1000);
   REQUIRE(builder.txid() == 1);  // the existing database, as a snapshot
   REQUIRE(spool.entries().size() == 1);
 
@@ -162,7 +162,7 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   n.after = files.index_header();
   n.wal_restarted = true;
   n.time_ms = 2000;
-  builder.on_commit(n);
+  builder.build(std::span(&n, 1));
   REQUIRE(builder.txid() == 2);
   ltx::Header h;
   auto pages = pages_in(spool, spool.entries().back(), &h);
@@ -181,7 +181,7 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   n.before = before;
   n.after = files.index_header();
   n.wal_restarted = false;
-  builder.on_commit(n);
+  builder.build(std::span(&n, 1));
   pages = pages_in(spool, spool.entries().back(), &h);
   CHECK(h.commit == 2);
   CHECK(pages.size() == 1);
@@ -211,9 +211,9 @@ TEST_CASE("builder: a transaction that does not start at the position ships the 
   const std::string dir = testing::scratch_dir("builder-gap");
   FakeFiles files(ps);
   files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool");
-  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
-  builder.initial_sync(1000);
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(std::nullopt, "", 1000);
   const uint64_t recorded = builder.state().checksum;
   files.start_wal(1, 2);
   files.append_frame(2, page_of(ps, 0x22), 2);  // written by "another process": no notice
@@ -223,7 +223,7 @@ TEST_CASE("builder: a transaction that does not start at the position ships the 
   n.before = foreign;
   n.after = files.index_header();
   n.time_ms = 5;
-  builder.on_commit(n);
+  builder.build(std::span(&n, 1));
   REQUIRE(builder.txid() == 2);
   ltx::Header h;
   auto pages = pages_in(spool, spool.entries().back(), &h);
@@ -242,9 +242,9 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
   FakeFiles files(ps);
   // A database ending just below the lock page (sparse: zeros but page 1).
   files.set_db(lock - 2, {{1, header_page(ps, 1)}});
-  Spool spool(dir + "/spool");
-  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
-  builder.initial_sync(1);
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(std::nullopt, "", 1);
   REQUIRE(builder.txid() == 1);
   // SQLite never writes the lock page; a transaction grows the database across it.
   files.start_wal(3, 4);
@@ -255,7 +255,7 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
   n.before = before;
   n.after = files.index_header();
   n.wal_restarted = true;
-  builder.on_commit(n);
+  builder.build(std::span(&n, 1));
   REQUIRE(builder.txid() == 2);
   ltx::Header h;
   auto pages = pages_in(spool, spool.entries().back(), &h);
@@ -267,26 +267,103 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
   CHECK(pages.size() == 3);
 }
 
-TEST_CASE("builder: a database still in rollback mode is not read until it is in WAL mode",
-          "[builder]") {
-  const uint32_t ps = 4096;
-  const std::string dir = testing::scratch_dir("builder-rollback-mode");
+TEST_CASE("builder: commits queued together become one file covering their TXIDs", "[builder]") {
+  const uint32_t ps = 512;
+  const std::string dir = testing::scratch_dir("builder-batch");
   FakeFiles files(ps);
-  auto page1 = header_page(ps, 1);
-  page1[18] = page1[19] = 1;  // rollback mode: the connection is switching it to WAL right now
-  files.set_db(2, {{1, page1}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool");
-  LtxBuilder builder(files, spool, dir + "/state.json", OutputFormat::kNative);
-  CHECK_FALSE(builder.initial_sync(1));  // not yet: it would read a page being rewritten
-  CHECK_FALSE(builder.synced());
-  CHECK(spool.entries().empty());
-  // The switch is done (page 1 says WAL): the database is snapshotted as it is.
   files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  CHECK(builder.initial_sync(2));
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(std::nullopt, "", 1);
   REQUIRE(builder.txid() == 1);
+  files.start_wal(5, 6);
+  std::vector<CommitNotice> notices;
+  auto before = files.index_header();
+  before.max_frame = 0;
+  for (int t = 0; t < 5; ++t) {
+    files.append_frame(2, page_of(ps, static_cast<uint8_t>(0x20 + t)), 0);
+    files.append_frame(static_cast<uint32_t>(3 + t), page_of(ps, static_cast<uint8_t>(0x30 + t)),
+                       static_cast<uint32_t>(3 + t));
+    CommitNotice n;
+    n.before = before;
+    n.after = files.index_header();
+    n.time_ms = 100 + t;
+    notices.push_back(n);
+    before = n.after;
+  }
+  builder.build(notices);
+  REQUIRE(builder.txid() == 6);
+  REQUIRE(spool.entries().size() == 2);
   ltx::Header h;
   auto pages = pages_in(spool, spool.entries().back(), &h);
-  CHECK(h.is_snapshot());
+  CHECK(h.min_txid == 2);
+  CHECK(h.max_txid == 6);
+  CHECK(h.commit == 7);
+  CHECK(h.timestamp_ms == 104);  // the last commit's time
+  REQUIRE(pages.size() == 6);    // page 2 once (its newest copy) and pages 3..7
+  CHECK(pages[2] == page_of(ps, 0x24));
+  for (uint32_t p = 3; p <= 7; ++p)
+    CHECK(pages[p] == page_of(ps, static_cast<uint8_t>(0x30 + p - 3)));
+  // The position after the batch is recorded with it: a spool reopened knows it.
+  Spool reopened(dir + "/spool", kDefaultFileMode);
+  REQUIRE(reopened.newest_state().has_value());
+  CHECK(*reopened.newest_state() == builder.state());
+}
+
+TEST_CASE("builder: a database recreated empty beside an old history starts a new chain",
+          "[builder]") {
+  const uint32_t ps = 1024;
+  const std::string dir = testing::scratch_dir("builder-recreated");
+  LocalState old;  // what the deleted database left beside it
+  old.page_size = 4096;
+  old.txid = 41;
+  old.commit = 9;
+  old.checksum = 0x8123456789abcdefULL;
+  FakeFiles files(ps);  // the new database: empty
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(old, "", 1);
+  CHECK(builder.txid() == 41);
+  CHECK(spool.entries().empty());
+  // Its first transaction creates the database.
+  files.start_wal(1, 1);
+  auto before = files.index_header();
+  files.append_frame(1, header_page(ps, 1), 0);
+  files.append_frame(2, page_of(ps, 2), 2);
+  CommitNotice n;
+  n.before = before;
+  n.after = files.index_header();
+  builder.build(std::span(&n, 1));
+  REQUIRE(builder.txid() == 42);
+  ltx::Header h;
+  auto pages = pages_in(spool, spool.entries().back(), &h);
+  CHECK(h.is_snapshot());  // min TXID 1: restorable without the old chain
+  CHECK(h.max_txid == 42);
   CHECK(pages.size() == 2);
-  CHECK(pages[1] == header_page(ps, 1));
+}
+
+TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash", "[builder]") {
+  const uint32_t ps = 512;
+  const std::string dir = testing::scratch_dir("builder-bad-state");
+  FakeFiles files(ps);
+  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(std::nullopt,
+                       "state.json: invalid replication state (page size 0 with 5 pages)", 1);
+  REQUIRE(builder.txid() == 1);
+  ltx::Header h;
+  pages_in(spool, spool.entries().back(), &h);
+  CHECK(h.is_snapshot());
+  // A state file with page_size 0 and pages is refused by validation, not divided by.
+  LocalState bad;
+  bad.page_size = 0;
+  bad.commit = 5;
+  bad.txid = 3;
+  CHECK_THAT(validate(bad), Catch::Contains("page size 0"));
+  const std::string path = dir + "/state.json";
+  write_local_state(path, bad, false, kDefaultFileMode);
+  CHECK_THROWS_WITH(read_local_state(path), Catch::Contains("invalid replication state"));
+  bad.page_size = 3000;
+  CHECK_THAT(validate(bad), Catch::Contains("power of two"));
 }

@@ -15,6 +15,7 @@ constexpr Setting kDurability{"durability", "LTX_DURABILITY"};
 constexpr Setting kUploadInterval{"upload_interval_ms", "LTX_UPLOAD_INTERVAL_MS"};
 constexpr Setting kSpoolLimit{"spool_limit_mb", "LTX_SPOOL_LIMIT_MB"};
 constexpr Setting kCloseTimeout{"close_timeout_ms", "LTX_CLOSE_TIMEOUT_MS"};
+constexpr Setting kRemoteTimeout{"remote_timeout_ms", "LTX_REMOTE_TIMEOUT_MS"};
 constexpr Setting kPageSize{"page_size", nullptr};
 // The store reads AWS_ENDPOINT_URL / AWS_REGION itself; these are URI-only overrides.
 constexpr Setting kEndpoint{"endpoint", nullptr};
@@ -48,8 +49,8 @@ uint64_t get_number(const Setting& s, const Lookup& uri, const Lookup& env, uint
 
 const std::vector<std::string>& known_uri_parameters() {
   static const std::vector<std::string> names = {
-      kReplica.uri,      kFormat.uri,   kDurability.uri, kUploadInterval.uri, kSpoolLimit.uri,
-      kCloseTimeout.uri, kEndpoint.uri, kRegion.uri,     kPageSize.uri};
+      kReplica.uri,      kFormat.uri,        kDurability.uri, kUploadInterval.uri, kSpoolLimit.uri,
+      kCloseTimeout.uri, kRemoteTimeout.uri, kEndpoint.uri,   kRegion.uri,         kPageSize.uri};
   return names;
 }
 
@@ -90,6 +91,8 @@ Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& 
   c.spool_limit_bytes = get_number(kSpoolLimit, uri, env, 1024, uint64_t{1} << 30) << 20;
   c.close_timeout_ms =
       static_cast<uint32_t>(get_number(kCloseTimeout, uri, env, c.close_timeout_ms, 3600000));
+  c.remote_timeout_ms =
+      static_cast<uint32_t>(get_number(kRemoteTimeout, uri, env, c.remote_timeout_ms, 3600000));
   c.page_size = static_cast<uint32_t>(get_number(kPageSize, uri, env, 0, 65536));
   if (c.page_size != 0 && (c.page_size < 512 || (c.page_size & (c.page_size - 1)) != 0)) {
     throw ConfigError("URI parameter 'page_size' = " + std::to_string(c.page_size) +

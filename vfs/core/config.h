@@ -24,9 +24,15 @@ struct Config {
   uint32_t upload_interval_ms = 1000;
   uint64_t spool_limit_bytes = uint64_t{1} << 30;
   uint32_t close_timeout_ms = 5000;
+  // With durability=remote: how long a commit waits for the store's acknowledgement before it
+  // returns anyway (and the next write transaction is refused until the store has caught up).
+  uint32_t remote_timeout_ms = 10000;
   // Page size for a new (empty) database, applied before WAL mode is enabled (after that SQLite
   // cannot change it). 0: SQLite's default.
   uint32_t page_size = 0;
+  // Permission bits for the files ltx creates beside the database (spool, state, lock, the
+  // default replica): the database file's own, set when it is opened (not a parameter).
+  uint32_t file_mode = 0644;
   // Passed through to the object store (S3): endpoint and region override the replica URL's.
   std::string endpoint;
   std::string region;

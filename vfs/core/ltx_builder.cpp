@@ -1,5 +1,7 @@
 #include "vfs/core/ltx_builder.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -15,20 +17,49 @@ namespace {
 
 constexpr uint64_t kNoLimit = UINT64_MAX;
 
-ltx::EncodeOptions encode_options(OutputFormat format) {
-  return format == OutputFormat::kLitestream ? ltx::EncodeOptions::litestream()
-                                             : ltx::EncodeOptions::native();
+ltx::EncodeOptions encode_options(OutputFormat format, int zstd_level) {
+  auto options = format == OutputFormat::kLitestream ? ltx::EncodeOptions::litestream()
+                                                     : ltx::EncodeOptions::native();
+  options.zstd_level = zstd_level;
+  return options;
 }
+
+// Appends to a spool record through a buffer: a small batch costs one write(), a full file of a
+// large database streams in 1 MiB writes without being held in memory.
+class BufferedFdSink final : public ltx::Sink {
+ public:
+  BufferedFdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+    buffer_.reserve(kCapacity);
+  }
+  void write(std::span<const uint8_t> bytes) override {
+    if (buffer_.size() + bytes.size() > kCapacity) flush();
+    if (bytes.size() >= kCapacity) {
+      write_all(fd_, bytes, name_);
+    } else {
+      buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+    }
+  }
+  void flush() {
+    write_all(fd_, buffer_, name_);
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr size_t kCapacity = 1u << 20;
+  int fd_;
+  std::string name_;
+  std::vector<uint8_t> buffer_;
+};
 
 }  // namespace
 
-LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, std::string state_path, OutputFormat format)
+LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, OutputFormat format, int zstd_level)
     : files_(files),
       spool_(spool),
-      compressor_(std::make_unique<ltx::PageCompressor>(encode_options(format).encoding,
-                                                        encode_options(format).zstd_level)),
-      state_path_(std::move(state_path)),
-      format_(format) {}
+      format_(format),
+      zstd_level_(zstd_level),
+      compressor_(std::make_unique<ltx::PageCompressor>(encode_options(format, zstd_level).encoding,
+                                                        zstd_level)) {}
 
 std::vector<BuildEvent> LtxBuilder::take_events() {
   return std::exchange(events_, {});
@@ -40,27 +71,28 @@ std::optional<WalHeader> LtxBuilder::read_wal_header() {
   return parse_wal_header(buf);
 }
 
+void LtxBuilder::add_to_map(std::span<const WalTransaction> txns) {
+  for (const auto& t : txns) {
+    for (const auto& f : t.frames) wal_map_[f.pgno] = f.data_offset;
+  }
+}
+
 std::vector<WalTransaction> LtxBuilder::rescan_wal(const WalHeader& header, uint64_t limit) {
   auto read = [this](uint64_t off, std::span<uint8_t> out) { return files_.read_wal(off, out); };
   auto txns = scan_committed(read, WalPosition::at_start(header), limit);
   wal_map_.clear();
-  for (const auto& t : txns) {
-    for (const auto& f : t.frames) wal_map_[f.pgno] = f.data_offset;
-  }
+  add_to_map(txns);
   return txns;
-}
-
-bool LtxBuilder::db_in_wal_mode() {
-  uint8_t version[2] = {};  // file format write/read versions: 2 = WAL
-  if (files_.read_db(18, version) < sizeof version) return false;
-  return version[0] == 2 && version[1] == 2;
 }
 
 uint32_t LtxBuilder::page_size_from_db() {
   uint8_t hdr[18] = {};
   if (files_.read_db(0, hdr) < sizeof hdr) return 0;
   const uint32_t raw = load_be16(hdr + 16);
-  return raw == 1 ? 65536u : raw;
+  const uint32_t page_size = raw == 1 ? 65536u : raw;
+  // Not a database SQLite would read: treat as empty rather than divide by garbage.
+  if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)) != 0) return 0;
+  return page_size;
 }
 
 void LtxBuilder::read_page(uint32_t pgno, std::span<uint8_t> out) {
@@ -94,47 +126,36 @@ DatabaseImage LtxBuilder::image_of_current_state(uint32_t commit) {
 
 void LtxBuilder::record(const WalPosition& end, uint32_t commit, int64_t time_ms) {
   state_.wal = end;
+  state_.wal.page_size = state_.page_size;
   state_.commit = commit;
   state_.checksum = image_.checksum();
   state_.timestamp_ms = time_ms;
-  dirty_ = true;
 }
 
-void LtxBuilder::persist() {
-  if (!synced_ || !dirty_) return;
-  write_local_state(state_path_, state_, /*durable=*/false);
-  dirty_ = false;
-}
-
-void LtxBuilder::make_durable() {
-  spool_.make_durable();
-  if (synced_) {
-    write_local_state(state_path_, state_, /*durable=*/true);
-    dirty_ = false;
-  }
-}
-
-bool LtxBuilder::initial_sync(int64_t now_ms) {
+void LtxBuilder::initial_sync(const std::optional<LocalState>& recorded,
+                              const std::string& recorded_problem, int64_t now_ms) {
   files_.refresh();
+  wal_map_.clear();
   std::optional<WalHeader> header = read_wal_header();
-  uint32_t page_size = header ? header->page_size : page_size_from_db();
-  if (!header && page_size != 0 && !db_in_wal_mode()) {
-    // A rollback-mode database the connection is switching to WAL mode right now, by rewriting
-    // page 1: reading it could tear. Try again once the switch is done.
-    return false;
-  }
-  std::optional<LocalState> recorded = read_local_state(state_path_);
+  const uint32_t page_size = header ? header->page_size : page_size_from_db();
   synced_ = true;
+  restart_chain_ = false;
   if (page_size == 0) {
-    // An empty database: the first transaction will be TXID 1 (built as a snapshot).
-    state_ = recorded.value_or(LocalState{});
+    // An empty database: its first transaction starts the history (a snapshot at the next TXID).
+    state_ = LocalState{};
+    state_.txid = recorded ? recorded->txid : 0;
     wal_generation_unknown_ = true;
-    image_ = DatabaseImage(state_.page_size);
-    if (recorded && recorded->commit != 0) {
-      // The recorded history does not describe this (empty) database.
-      state_.page_size = 0;
+    image_ = DatabaseImage(0);
+    if (recorded && recorded->page_size != 0) {
+      restart_chain_ = true;
+      restart_reason_ =
+          "the database was deleted and recreated: the history recorded beside it belongs to "
+          "the old one, so a new chain starts";
+    } else if (!recorded_problem.empty()) {
+      restart_chain_ = true;
+      restart_reason_ = recorded_problem;
     }
-    return true;
+    return;
   }
 
   std::vector<WalTransaction> txns;
@@ -148,45 +169,43 @@ bool LtxBuilder::initial_sync(int64_t now_ms) {
     state_ = LocalState{};
     state_.page_size = page_size;
     state_.txid = recorded ? recorded->txid : 0;
-    state_.uploaded_txid = recorded ? recorded->uploaded_txid : 0;
     wal_generation_unknown_ = !header;
-    build_full(FullKind::kSnapshot, end_commit, wal_end, now_ms,
-               recorded ? "page size changed" : "no replication state yet: initial snapshot");
-    return true;
+    std::string reason = "no replication state yet: initial snapshot";
+    if (!recorded_problem.empty()) {
+      reason = recorded_problem + ": a new snapshot";
+    } else if (recorded && recorded->page_size == 0) {
+      reason = "the history recorded beside the database was of an empty database";
+    } else if (recorded) {
+      reason = "the page size changed";
+    }
+    build_full(FullKind::kSnapshot, end_commit, wal_end, now_ms, reason);
+    return;
   }
   state_ = *recorded;
   state_.wal.page_size = page_size;
 
   // Case 1: the recorded position is a commit in the current WAL generation.
   if (header && recorded->wal.salts == header->salts) {
-    const WalTransaction* at = nullptr;
-    size_t next = 0;
-    if (recorded->wal.offset == kWalHeaderSize) {
-      next = 0;
-      at = nullptr;
-    } else {
-      for (size_t i = 0; i < txns.size(); ++i) {
-        if (txns[i].end.offset == recorded->wal.offset) {
-          at = &txns[i];
-          next = i + 1;
-          break;
-        }
+    std::optional<size_t> at;  // index of the transaction ending at the position
+    bool found = recorded->wal.offset == kWalHeaderSize;
+    for (size_t i = 0; i < txns.size() && !found; ++i) {
+      if (txns[i].end.offset == recorded->wal.offset) {
+        at = i;
+        found = true;
       }
     }
-    if (at != nullptr || recorded->wal.offset == kWalHeaderSize) {
+    if (found) {
       // Rebuild the map as of the recorded position and check the database there.
-      const uint64_t limit = at != nullptr ? at->end.offset : kWalHeaderSize;
-      rescan_wal(*header, limit);
-      const uint32_t commit = at != nullptr ? at->commit : db_file_pages;
-      image_ = image_of_current_state(commit);
+      rescan_wal(*header, at ? txns[*at].end.offset : kWalHeaderSize);
+      image_ = image_of_current_state(at ? txns[*at].commit : db_file_pages);
       if (image_.checksum() == recorded->checksum) {
         wal_generation_unknown_ = false;
-        state_.wal = at != nullptr ? at->end : wal_start;
-        for (size_t i = next; i < txns.size(); ++i) {
-          const WalPosition from = state_.wal;
-          build_transaction(txns[i], from, now_ms);
+        state_.wal = at ? txns[*at].end : wal_start;
+        const size_t next = at ? *at + 1 : 0;
+        if (next < txns.size()) {
+          build_batch(std::span(txns).subspan(next), state_.wal, now_ms);
         }
-        return true;
+        return;
       }
     }
   }
@@ -199,11 +218,8 @@ bool LtxBuilder::initial_sync(int64_t now_ms) {
     wal_generation_unknown_ = !header;
     state_.wal = wal_start;
     state_.commit = db_file_pages;
-    for (const auto& t : txns) {
-      const WalPosition from = state_.wal;
-      build_transaction(t, from, now_ms);
-    }
-    return true;
+    if (!txns.empty()) build_batch(txns, wal_start, now_ms);
+    return;
   }
 
   // Case 3: the database is not where the replica left it.
@@ -211,7 +227,29 @@ bool LtxBuilder::initial_sync(int64_t now_ms) {
   wal_generation_unknown_ = !header;
   build_full(FullKind::kIncremental, end_commit, wal_end, now_ms,
              "the database changed while it was not open through ltx");
-  return true;
+}
+
+std::optional<LocalState> LtxBuilder::describe_current(int64_t now_ms) {
+  files_.refresh();
+  std::optional<WalHeader> header = read_wal_header();
+  const uint32_t page_size = header ? header->page_size : page_size_from_db();
+  if (page_size == 0) return std::nullopt;
+  std::vector<WalTransaction> txns;
+  if (header) txns = rescan_wal(*header, kNoLimit);
+  LocalState s;
+  s.page_size = page_size;
+  s.commit =
+      txns.empty() ? static_cast<uint32_t>(files_.db_size() / page_size) : txns.back().commit;
+  s.wal =
+      txns.empty() ? (header ? WalPosition::at_start(*header) : WalPosition{}) : txns.back().end;
+  s.wal.page_size = page_size;
+  const uint32_t saved = state_.page_size;
+  state_.page_size = page_size;  // image_of_current_state() reads pages of this size
+  s.checksum = image_of_current_state(s.commit).checksum();
+  state_.page_size = saved;
+  wal_map_.clear();
+  s.timestamp_ms = now_ms;
+  return s;
 }
 
 void LtxBuilder::resume_after_overflow(int64_t now_ms) {
@@ -220,51 +258,76 @@ void LtxBuilder::resume_after_overflow(int64_t now_ms) {
   discontinuity("the spool reached its limit while the store was unreachable", now_ms, kNoLimit);
 }
 
-void LtxBuilder::on_commit(const CommitNotice& n) {
-  if (overflow_) return;  // resume_after_overflow() ships the state these commits produced
+void LtxBuilder::build(std::span<const CommitNotice> notices) {
+  if (overflow_ || notices.empty()) return;  // resume_after_overflow() ships the state later
   files_.refresh();
-  const WalIndexHeader& after = n.after;
-  if (state_.page_size == 0) state_.page_size = after.page_size;
-  const WalPosition& pos = state_.wal;
-  // Already built: the initial sync (or a full file) saw this commit in the WAL.
-  if (!wal_generation_unknown_ && after.salts == pos.salts && after.end_offset() <= pos.offset) {
-    return;
-  }
-  if (n.database_written_outside_wal) {
-    discontinuity("the database file was written outside the WAL", n.time_ms, after.end_offset());
-    return;
-  }
-  // Did this transaction start exactly where we stand?
-  const bool before_matches =
-      n.before.has_value() && (wal_generation_unknown_ ? n.before->max_frame == 0
-                                                       : (n.before->salts == pos.salts &&
-                                                          n.before->end_offset() == pos.offset));
-  if (!before_matches) {
-    discontinuity("the WAL holds transactions not written through ltx", n.time_ms,
-                  after.end_offset());
-    return;
-  }
-  WalPosition from = pos;
-  if (wal_generation_unknown_ || after.salts != pos.salts) {
-    // The writer started a new WAL generation: everything before it is in the database file.
-    std::optional<WalHeader> header = read_wal_header();
-    if (!header || header->salts != after.salts) {
-      discontinuity("the WAL was restarted by another process", n.time_ms, after.end_offset());
-      return;
+  for (size_t i = 0; i < notices.size();) {
+    const CommitNotice& n = notices[i];
+    const WalIndexHeader& after = n.after;
+    if (state_.page_size == 0) {
+      // The first commit of an empty database (or of one recreated empty): its page size is in
+      // the wal-index header, which SQLite has validated.
+      state_.page_size = after.page_size;
+      if (validate(state_) != "") {
+        throw std::runtime_error("the wal-index header reports page size " +
+                                 std::to_string(after.page_size));
+      }
+      image_ = DatabaseImage(state_.page_size);
     }
-    wal_map_.clear();
-    from = WalPosition::at_start(*header);
-    wal_generation_unknown_ = false;
-  }
-  auto read = [this](uint64_t off, std::span<uint8_t> out) { return files_.read_wal(off, out); };
-  std::vector<WalTransaction> txns = scan_committed(read, from, after.end_offset());
-  if (txns.empty() || txns.back().end.offset != after.end_offset()) {
-    discontinuity("the WAL frames of a commit did not verify", n.time_ms, after.end_offset());
-    return;
-  }
-  for (const auto& t : txns) {
-    build_transaction(t, from, n.time_ms);
-    from = t.end;
+    const WalPosition& pos = state_.wal;
+    // Already built: the initial sync (or a full file) saw this commit in the WAL.
+    if (!wal_generation_unknown_ && after.salts == pos.salts && after.end_offset() <= pos.offset) {
+      ++i;
+      continue;
+    }
+    if (n.database_written_outside_wal) {
+      discontinuity("the database file was written outside the WAL", n.time_ms, after.end_offset());
+      ++i;
+      continue;
+    }
+    // Did this transaction start exactly where we stand?
+    const bool before_matches =
+        n.before.has_value() && (wal_generation_unknown_ ? n.before->max_frame == 0
+                                                         : (n.before->salts == pos.salts &&
+                                                            n.before->end_offset() == pos.offset));
+    if (!before_matches) {
+      discontinuity("the WAL holds transactions not written through ltx", n.time_ms,
+                    after.end_offset());
+      ++i;
+      continue;
+    }
+    WalPosition from = pos;
+    if (wal_generation_unknown_ || after.salts != pos.salts) {
+      // The writer started a new WAL generation: everything before it is in the database file.
+      std::optional<WalHeader> header = read_wal_header();
+      if (!header || header->salts != after.salts) {
+        discontinuity("the WAL was restarted by another process", n.time_ms, after.end_offset());
+        ++i;
+        continue;
+      }
+      wal_map_.clear();
+      from = WalPosition::at_start(*header);
+      wal_generation_unknown_ = false;
+    }
+    // The run: the following commits that start where the previous one ended.
+    size_t last = i;
+    while (last + 1 < notices.size()) {
+      const CommitNotice& next = notices[last + 1];
+      if (next.database_written_outside_wal || !next.before ||
+          !(*next.before == notices[last].after) || next.after.salts != after.salts) {
+        break;
+      }
+      ++last;
+    }
+    const uint64_t end = notices[last].after.end_offset();
+    auto read = [this](uint64_t off, std::span<uint8_t> out) { return files_.read_wal(off, out); };
+    std::vector<WalTransaction> txns = scan_committed(read, from, end);
+    if (txns.empty() || txns.back().end.offset != end) {
+      discontinuity("the WAL frames of a commit did not verify", notices[last].time_ms, end);
+    } else {
+      build_batch(txns, from, notices[last].time_ms);
+    }
+    i = last + 1;
   }
 }
 
@@ -274,11 +337,16 @@ void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint6
   if (header) txns = rescan_wal(*header, limit);
   const WalPosition end =
       txns.empty() ? (header ? WalPosition::at_start(*header) : WalPosition{}) : txns.back().end;
+  if (state_.page_size == 0) {
+    state_.page_size = header ? header->page_size : page_size_from_db();
+    if (state_.page_size == 0) return;  // still nothing to replicate
+  }
   const uint32_t commit = txns.empty() ? static_cast<uint32_t>(files_.db_size() / state_.page_size)
                                        : txns.back().commit;
   wal_generation_unknown_ = !header;
-  build_full(state_.txid == 0 ? FullKind::kSnapshot : FullKind::kIncremental, commit, end, time_ms,
-             reason);
+  const bool new_chain = state_.txid == 0 || restart_chain_;
+  build_full(new_chain ? FullKind::kSnapshot : FullKind::kIncremental, commit, end, time_ms,
+             restart_chain_ ? restart_reason_ : reason);
 }
 
 void LtxBuilder::write_snapshot(int64_t now_ms, const std::string& reason) {
@@ -287,45 +355,48 @@ void LtxBuilder::write_snapshot(int64_t now_ms, const std::string& reason) {
   build_full(FullKind::kSnapshot, state_.commit, state_.wal, now_ms, reason);
 }
 
-void LtxBuilder::build_transaction(const WalTransaction& txn, const WalPosition& from,
-                                   int64_t time_ms) {
-  auto add_to_map = [&] {
-    for (const auto& f : txn.frames) wal_map_[f.pgno] = f.data_offset;
-  };
-  if (state_.txid == 0) {
-    // TXID 1 must be a snapshot holding every page.
-    add_to_map();
-    build_full(FullKind::kSnapshot, txn.commit, txn.end, time_ms, "first transaction");
+void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosition& from,
+                             int64_t time_ms) {
+  const WalTransaction& last = txns.back();
+  if (state_.txid == 0 || restart_chain_) {
+    // The first file of a chain must be a snapshot holding every page.
+    add_to_map(txns);
+    build_full(FullKind::kSnapshot, last.commit, last.end, time_ms,
+               restart_chain_ ? restart_reason_ : "first transaction");
     return;
   }
   const uint32_t page_size = state_.page_size;
   const uint32_t old_commit = image_.commit();
-  // Last copy of each page in the transaction, at most the new commit.
+  // The newest copy of each page, at most the final commit. A page dropped by a shrink and
+  // regrown later keeps its newest frame: SQLite's own WAL lookup ignores the shrink too.
   std::map<uint32_t, uint64_t> pages;
-  for (const auto& f : txn.frames) {
-    if (f.pgno <= txn.commit) pages[f.pgno] = f.data_offset;
+  for (const auto& t : txns) {
+    for (const auto& f : t.frames) pages[f.pgno] = f.data_offset;
   }
-  // When the database grew, the file must carry every new page.
+  pages.erase(pages.upper_bound(last.commit), pages.end());
+  // When the database grew, the file must carry every new page; unwritten ones are read as
+  // SQLite would read them (an older frame, or the database file).
   const uint32_t lock = ltx::lock_page(page_size);
-  for (uint32_t pgno = old_commit + 1; pgno <= txn.commit; ++pgno) {
+  for (uint32_t pgno = old_commit + 1; pgno <= last.commit; ++pgno) {
     if (pgno != lock) pages.emplace(pgno, 0);
   }
 
   ltx::Header h;
   h.page_size = page_size;
-  h.commit = txn.commit;
-  h.min_txid = h.max_txid = state_.txid + 1;
+  h.commit = last.commit;
+  h.min_txid = state_.txid + 1;
+  h.max_txid = state_.txid + txns.size();
   h.timestamp_ms = time_ms;
   h.pre_apply_checksum = image_.checksum();
   h.wal_offset = static_cast<int64_t>(from.offset);
-  h.wal_size = static_cast<int64_t>(txn.end.offset - from.offset);
-  h.wal_salt1 = txn.end.salts.salt1;
-  h.wal_salt2 = txn.end.salts.salt2;
+  h.wal_size = static_cast<int64_t>(last.end.offset - from.offset);
+  h.wal_salt1 = last.end.salts.salt1;
+  h.wal_salt2 = last.end.salts.salt2;
 
-  ltx::VectorSink sink;
-  ltx::Encoder enc(sink, h, encode_options(format_), *compressor_,
-                   "TXID " + std::to_string(h.max_txid));
-  image_.resize(txn.commit);
+  SpoolWriter out(spool_, h.min_txid, h.max_txid);
+  BufferedFdSink sink(out.fd(), out.name());
+  ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
+  image_.resize(last.commit);
   std::vector<uint8_t> page(page_size);
   for (const auto& [pgno, offset] : pages) {
     if (offset != 0) {
@@ -339,10 +410,11 @@ void LtxBuilder::build_transaction(const WalTransaction& txn, const WalPosition&
     enc.add_page(pgno, page);
   }
   enc.finish(image_.checksum());
-  spool_.append(h.min_txid, h.max_txid, sink.bytes());  // one write, no file per transaction
-  add_to_map();  // after building: pages the transaction grew into were read as they were before
+  sink.flush();
+  add_to_map(txns);  // after building: grown pages were read as they were before
   state_.txid = h.max_txid;
-  record(txn.end, txn.commit, time_ms);
+  record(last.end, last.commit, time_ms);
+  out.commit(state_);
   events_.push_back({BuildEvent::Kind::kIncremental,
                      h.min_txid,
                      h.max_txid,
@@ -370,10 +442,10 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
     h.wal_salt2 = end.salts.salt2;
   }
 
-  // A full file can be as large as the database: stream it to the spool file.
+  // A full file can be as large as the database: stream it to the spool.
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
-  ltx::FdSink sink(out.fd(), out.name());
-  ltx::Encoder enc(sink, h, encode_options(format_), *compressor_, out.name());
+  BufferedFdSink sink(out.fd(), out.name());
+  ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
   DatabaseImage image(page_size);
   image.resize(commit);
   std::vector<uint8_t> page(page_size);
@@ -387,10 +459,12 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
     ++pages;
   }
   enc.finish(image.checksum());
-  out.commit();
+  sink.flush();
   image_ = std::move(image);
   state_.txid = h.max_txid;
   record(end, commit, time_ms);
+  out.commit(state_);
+  restart_chain_ = false;
   events_.push_back(
       {kind == FullKind::kSnapshot ? BuildEvent::Kind::kSnapshot : BuildEvent::Kind::kFull,
        h.min_txid, h.max_txid, pages, enc.bytes_written(), reason});

@@ -25,7 +25,33 @@ void throw_errno(const std::string& what, const std::string& path) {
   throw std::system_error(errno, std::generic_category(), what + " " + path);
 }
 
-void make_directories(const std::string& path) {
+uint32_t directory_mode(uint32_t file_mode) {
+  file_mode &= 0777;
+  return file_mode | ((file_mode & 0444) >> 2);
+}
+
+uint32_t file_mode_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return kDefaultFileMode;
+  return static_cast<uint32_t>(st.st_mode) & 0777;
+}
+
+Fd create_file(const std::string& path, int extra_flags, uint32_t mode, const std::string& what) {
+  // O_EXCL first tells whether this call creates the file (and so owns its mode).
+  const bool exclusive = (extra_flags & O_EXCL) != 0;
+  Fd fd(::open(path.c_str(), extra_flags | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777));
+  if (fd) {
+    if (::fchmod(fd.get(), mode & 0777) != 0) throw_errno("chmod", path);
+    return fd;
+  }
+  if (errno != EEXIST || exclusive) throw_errno(what, path);
+  fd = Fd(::open(path.c_str(), (extra_flags & ~O_TRUNC) | O_CLOEXEC));
+  if (!fd) throw_errno(what, path);
+  if ((extra_flags & O_TRUNC) != 0 && ::ftruncate(fd.get(), 0) != 0) throw_errno(what, path);
+  return fd;
+}
+
+void make_directories(const std::string& path, uint32_t file_mode) {
   if (path.empty()) return;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
@@ -35,8 +61,13 @@ void make_directories(const std::string& path) {
     }
     return;
   }
-  make_directories(directory_of(path));
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", path);
+  make_directories(directory_of(path), file_mode);
+  const mode_t mode = directory_mode(file_mode);
+  if (::mkdir(path.c_str(), mode) != 0) {
+    if (errno != EEXIST) throw_errno("mkdir", path);
+    return;
+  }
+  if (::chmod(path.c_str(), mode) != 0) throw_errno("chmod", path);  // the umask narrowed it
 }
 
 void fsync_path(const std::string& path) {
@@ -71,11 +102,12 @@ size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::st
   return done;
 }
 
-void write_file_atomically(const std::string& path, std::span<const uint8_t> data, bool durable) {
+void write_file_atomically(const std::string& path, std::span<const uint8_t> data, bool durable,
+                           uint32_t mode) {
   const std::string tmp = path + ".tmp";
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) throw_errno("create", tmp);
+    ::unlink(tmp.c_str());  // a leftover may carry another mode
+    Fd fd = create_file(tmp, O_WRONLY | O_TRUNC, mode, "create");
     write_all(fd.get(), data, tmp);
     if (durable && ::fsync(fd.get()) != 0) throw_errno("fsync", tmp);
   }

@@ -1,37 +1,62 @@
 #include "vfs/core/replicator.h"
 
-#include "vfs/core/restore_plan.h"
-
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <utility>
+
+#include "ltx/header.h"
+#include "vfs/core/restore_plan.h"
 
 namespace ltxvfs::core {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-void warn(const std::string& message) {
-  std::fprintf(stderr, "ltxvfs warning: %s\n", message.c_str());
+// zstd level of the write path, chosen by measurement (bench/RESULTS.md): level 1 compresses
+// SQLite pages within a few percent of level 3 at about twice the speed, and compression is the
+// builder's largest cost.
+constexpr int kWriteZstdLevel = 1;
+
+std::string state_path(const Config& c) {
+  return c.sidecar_dir + "/state.json";
 }
 
 }  // namespace
 
 Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, storage::OpenedStore store,
-                       std::unique_ptr<storage::ObjectStore> probe)
+                       std::unique_ptr<storage::ObjectStore> probe, LogSink log)
     : config_(std::move(config)),
+      log_(std::move(log)),
       files_(std::move(files)),
       store_(std::move(store.store)),
       layout_(store.layout),
       store_stats_(store.stats ? store.stats : std::make_shared<storage::StoreStats>()),
-      lock_(config_.sidecar_dir + "/lock"),
-      spool_(config_.sidecar_dir + "/spool"),
-      builder_(*files_, spool_, config_.sidecar_dir + "/state.json", config_.format),
-      uploader_(spool_, *store_, layout_, config_.format) {
+      lock_(config_.sidecar_dir + "/lock", config_.file_mode),
+      spool_(config_.sidecar_dir + "/spool", config_.file_mode),
+      builder_(*files_, spool_, config_.format, kWriteZstdLevel),
+      uploader_(spool_, *store_, layout_, config_.format, config_.sidecar_dir + "/upload.tmp",
+                config_.file_mode) {
+  // Where this database stands: the newest of the state file (written at close) and the spool's
+  // newest record (written with every batch).
+  std::optional<LocalState> from_file;
+  try {
+    from_file = read_local_state(state_path(config_));
+  } catch (const std::exception& e) {
+    recorded_problem_ = e.what();
+  }
+  const std::optional<LocalState> from_spool = spool_.newest_state();
+  if (from_file && (!from_spool || from_file->txid >= from_spool->txid)) {
+    recorded_ = from_file;
+  } else {
+    recorded_ = from_spool;
+  }
+  if (recorded_) recorded_problem_.clear();  // the spool knows the position: nothing is lost
+  if (!recorded_problem_.empty()) {
+    log(LogSeverity::kWarn, recorded_problem_ + "; the next file will be a new snapshot");
+  }
   check_remote_at_open(probe ? *probe : *store_);
+  stats_.txid = recorded_ ? recorded_->txid : 0;
   builder_thread_ = std::thread([this] { builder_loop(); });
+  syncer_thread_ = std::thread([this] { syncer_loop(); });
   uploader_thread_ = std::thread([this] { uploader_loop(); });
 }
 
@@ -48,12 +73,24 @@ Replicator::~Replicator() {
   }
   upload_cv_.notify_all();
   uploader_thread_.join();
-  try {
-    std::lock_guard build(build_mu_);
-    builder_.make_durable();
-  } catch (const std::exception& e) {
-    warn(std::string("closing: ") + e.what());
+  {
+    std::lock_guard lock(mu_);
+    stop_syncer_ = true;
   }
+  sync_cv_.notify_all();
+  syncer_thread_.join();
+  try {
+    spool_.make_durable();
+    if (builder_.synced()) {
+      write_local_state(state_path(config_), builder_.state(), /*durable=*/true, config_.file_mode);
+    }
+  } catch (const std::exception& e) {
+    log(LogSeverity::kWarn, std::string("closing: ") + e.what());
+  }
+}
+
+void Replicator::log(LogSeverity severity, const std::string& message) const {
+  if (log_) log_(severity, message);
 }
 
 int64_t Replicator::now_ms() const {
@@ -64,31 +101,71 @@ int64_t Replicator::now_ms() const {
 
 void Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   // The newest TXID this database is known to have written: the recorded state or the spool.
-  uint64_t local = spool_.max_txid();
-  if (auto recorded = read_local_state(config_.sidecar_dir + "/state.json")) {
-    local = std::max(local, recorded->txid);
-  }
-  std::optional<uint64_t> remote;
+  const uint64_t local = std::max(spool_.max_txid(), recorded_ ? recorded_->txid : 0);
+  std::vector<RemoteFile> files;
   try {
-    uint64_t max = 0;
-    for (const auto& f : list_ltx_files(probe, layout_)) max = std::max(max, f.max_txid);
-    remote = max;
+    files = list_ltx_files(probe, layout_);
   } catch (const storage::StoreError& e) {
     if (!e.retriable()) throw std::runtime_error(e.what());
     // Unreachable store: open anyway; the uploader re-checks before its first upload.
-    warn(std::string("cannot reach the replica at open, will keep trying: ") + e.what());
+    log(LogSeverity::kWarn,
+        std::string("cannot reach the replica at open, will keep trying: ") + e.what());
     return;
   }
-  stats_.uploaded_txid = *remote;  // what the store already holds is acknowledged
-  if (*remote > local) {
-    throw std::runtime_error(
-        store_->describe() + " already holds a replica at TXID " + std::to_string(*remote) +
-        (local == 0 ? std::string(" that this database did not write")
-                    : ", ahead of this database (TXID " + std::to_string(local) + ")") +
-        ". Refusing to replicate over it: to read it, open with mode=ro; to continue it, restore "
-        "it "
-        "with `ltxvfs restore`; or point replica= at an empty location");
+  uint64_t remote = 0;
+  for (const auto& f : files) remote = std::max(remote, f.max_txid);
+  stats_.uploaded_txid = remote;  // what the store already holds is acknowledged
+  if (remote <= local) return;
+  if (local == 0 && recorded_problem_.empty()) {
+    // No history beside the database, a history in the store: a database restored from it (or
+    // copied from its writer) continues it when its content is the store's newest state.
+    const std::string why = continue_remote_history(probe, files);
+    if (why.empty()) return;
+    throw std::runtime_error(store_->describe() + " already holds a replica at TXID " +
+                             std::to_string(remote) + " that this database did not write (" + why +
+                             "). To read it, open it with mode=ro; to continue it, restore it "
+                             "with `ltxvfs restore` and open the restored file; or point "
+                             "replica= at an empty location");
   }
+  throw std::runtime_error(store_->describe() + " already holds a replica at TXID " +
+                           std::to_string(remote) + ", ahead of this database (TXID " +
+                           std::to_string(local) +
+                           "): another writer replicates there, or this database is older than "
+                           "its replica. To read it, open it with mode=ro; to continue it, "
+                           "restore it with `ltxvfs restore` and open the restored file; or point "
+                           "replica= at an empty location");
+}
+
+std::string Replicator::continue_remote_history(storage::ObjectStore& probe,
+                                                const std::vector<RemoteFile>& files) {
+  uint64_t gap_after = 0;
+  const uint64_t newest = newest_restorable_txid(files, &gap_after);
+  if (newest == 0) return "it holds no restorable state";
+  const auto chain = plan_restore(files, newest);
+  const RemoteFile& last = chain.back();
+  const auto head = probe.get(last.key, storage::ByteRange::at(0, ltx::kHeaderSize));
+  const ltx::Header header = ltx::Header::decode(head.body, last.key);
+  const auto tail = probe.get(last.key, storage::ByteRange::last(ltx::kTrailerSize));
+  if (tail.body.size() != ltx::kTrailerSize) return last.key + " is too short";
+  const ltx::Trailer trailer =
+      ltx::Trailer::decode(std::span<const uint8_t, ltx::kTrailerSize>(tail.body.data(), 16));
+  if (trailer.post_apply_checksum == 0) {
+    return "its files carry no database checksums (format=litestream), so ltx cannot tell "
+           "whether this database is its newest state";
+  }
+  const std::optional<LocalState> here = builder_.describe_current(now_ms());
+  if (!here || here->page_size != header.page_size || here->commit != header.commit ||
+      here->checksum != trailer.post_apply_checksum) {
+    return "this database's content differs from the replica's newest state, TXID " +
+           std::to_string(newest);
+  }
+  LocalState adopted = *here;
+  adopted.txid = newest;
+  write_local_state(state_path(config_), adopted, /*durable=*/true, config_.file_mode);
+  recorded_ = adopted;
+  log(LogSeverity::kInfo, config_.db_path + " is the newest state of " + store_->describe() +
+                              " (TXID " + std::to_string(newest) + "): continuing its history");
+  return {};
 }
 
 void Replicator::note_write_outside_wal() {
@@ -103,159 +180,237 @@ uint64_t Replicator::commit(CommitNotice notice) {
   notice.time_ms = now_ms();
   ++stats_.commits;
   queue_.push_back(notice);
-  work_cv_.notify_one();
+  if (builder_idle_) work_cv_.notify_one();  // a busy builder takes it with the next batch
   return notice.seq;
+}
+
+void Replicator::wait_until_built_locked(std::unique_lock<std::mutex>& lock) {
+  const uint64_t target = next_seq_ - 1;
+  if (initial_sync_done_ && processed_seq_ >= target) return;
+  ++built_waiters_;
+  built_cv_.wait(lock, [&] { return initial_sync_done_ && processed_seq_ >= target; });
+  --built_waiters_;
 }
 
 uint64_t Replicator::wait_built(uint64_t seq) {
   std::unique_lock lock(mu_);
-  built_cv_.wait(lock, [&] { return initial_sync_done_ && processed_seq_ >= seq; });
+  if (!(initial_sync_done_ && processed_seq_ >= seq)) {
+    ++built_waiters_;
+    built_cv_.wait(lock, [&] { return initial_sync_done_ && processed_seq_ >= seq; });
+    --built_waiters_;
+  }
   return seq_txid_;
 }
 
 uint64_t Replicator::flush_txid() {
-  uint64_t seq = 0;
-  {
-    std::lock_guard lock(mu_);
-    seq = next_seq_ - 1;
-  }
-  wait_built(seq);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  wait_until_built_locked(lock);
   return stats_.txid;
 }
 
-void Replicator::wait_uploaded(uint64_t seq) {
+uint64_t Replicator::request_sync_locked() {
+  ++sync_requested_;
+  if (syncer_idle_) sync_cv_.notify_one();
+  return sync_requested_;
+}
+
+void Replicator::before_checkpoint() {
+  std::unique_lock lock(mu_);
+  wait_until_built_locked(lock);
+  // The WAL restart that usually follows a checkpoint needs the spool durable: start the sync
+  // now, so it runs while SQLite syncs the WAL and the database for the checkpoint.
+  if (spool_.durable_txid() < stats_.txid) request_sync_locked();
+}
+
+void Replicator::before_wal_overwrite() {
+  std::unique_lock lock(mu_);
+  wait_until_built_locked(lock);
+  if (spool_.durable_txid() >= stats_.txid) return;
+  const uint64_t target = request_sync_locked();
+  ++durable_waiters_;
+  synced_cv_.wait(lock, [&] { return sync_done_ >= target || stop_syncer_; });
+  --durable_waiters_;
+}
+
+bool Replicator::wait_uploaded(uint64_t seq) {
   const uint64_t txid = wait_built(seq);
   std::unique_lock lock(mu_);
+  const auto deadline = Clock::now() + milliseconds(config_.remote_timeout_ms);
   ++durability_waiters_;
-  upload_cv_.notify_all();
-  uploaded_cv_.wait(lock, [&] {
+  upload_cv_.notify_all();  // ends the uploader's batching window
+  uploaded_cv_.wait_until(lock, deadline, [&] {
     return stats_.uploaded_txid >= txid || !stats_.conflict.empty() || stop_uploader_;
   });
   --durability_waiters_;
-  if (stats_.uploaded_txid < txid) {
-    throw std::runtime_error("remote durability: TXID " + std::to_string(txid) +
-                             " was not acknowledged by the store: " +
-                             (stats_.conflict.empty() ? "replication stopped" : stats_.conflict));
+  if (stats_.uploaded_txid >= txid) return true;
+  const std::string why =
+      !stats_.conflict.empty()
+          ? stats_.conflict
+          : (stats_.last_error.empty()
+                 ? std::string("no acknowledgement within ") +
+                       std::to_string(config_.remote_timeout_ms) + " ms (remote_timeout_ms)"
+                 : stats_.last_error);
+  remote_failure_txid_ = std::max(remote_failure_txid_, txid);
+  stats_.remote_failure = "TXID " + std::to_string(txid) +
+                          " is committed locally but the store has not acknowledged it: " + why;
+  log(LogSeverity::kError, "durability=remote: " + stats_.remote_failure);
+  return false;
+}
+
+std::string Replicator::write_refusal() {
+  std::lock_guard lock(mu_);
+  if (remote_failure_txid_ == 0) return {};
+  if (stats_.uploaded_txid >= remote_failure_txid_) {
+    remote_failure_txid_ = 0;
+    stats_.remote_failure.clear();
+    return {};
   }
-}
-
-void Replicator::before_wal_discard() {
-  drain_and_make_durable(/*after_initial_sync=*/true);
-}
-
-void Replicator::before_close_checkpoint() {
-  drain_and_make_durable(/*after_initial_sync=*/false);
-}
-
-void Replicator::drain_and_make_durable(bool after_initial_sync) {
-  {
-    std::unique_lock lock(mu_);
-    built_cv_.wait(lock, [&] {
-      return (initial_sync_done_ || !after_initial_sync) && queue_.empty() && !building_;
-    });
-  }
-  std::lock_guard build(build_mu_);
-  builder_.make_durable();
+  return "durability=remote: writes are refused until the store has acknowledged earlier "
+         "commits (" +
+         stats_.remote_failure + "). They resume by themselves once it has; ltx_stats() shows " +
+         "the upload's progress";
 }
 
 ReplicatorStats Replicator::stats() const {
   std::lock_guard lock(mu_);
   ReplicatorStats s = stats_;
-  s.spool_files = spool_.entries().size();
+  s.spool_files = spool_.count();
   s.spool_bytes = spool_.bytes();
+  s.durable_txid = spool_.durable_txid();
   return s;
+}
+
+std::optional<LocalState> Replicator::position_to_resume() const {
+  // After a failed build: whatever the spool holds is built; the recorded state covers the rest.
+  const std::optional<LocalState> spooled = spool_.newest_state();
+  if (spooled && (!recorded_ || spooled->txid >= recorded_->txid)) return spooled;
+  return recorded_;
 }
 
 void Replicator::builder_loop() {
   std::unique_lock lock(mu_);
+  std::vector<CommitNotice> batch;
   for (;;) {
     // The spool drained below half its limit after an overflow: time to bridge the gap.
     auto may_resume = [&] {
       return builder_.overflowed() && spool_.bytes() <= config_.spool_limit_bytes / 2;
     };
+    builder_idle_ = true;
     work_cv_.wait(lock, [&] {
       return stop_builder_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() ||
              may_resume();
     });
+    builder_idle_ = false;
     if (builder_.synced() && !builder_.overflowed() && !queue_.empty() &&
         spool_.bytes() > config_.spool_limit_bytes) {
       builder_.set_overflow();
       ++stats_.spool_overflows;
-      warn("the spool (" + spool_.dir() + ") reached its limit of " +
-           std::to_string(config_.spool_limit_bytes >> 20) +
-           " MiB while the store is unreachable: commits are no longer spooled one by one; when "
-           "the store is back the whole database is uploaded at the next TXID");
+      log(LogSeverity::kWarn,
+          "the spool (" + spool_.dir() + ") reached its limit of " +
+              std::to_string(config_.spool_limit_bytes >> 20) +
+              " MiB while the store is unreachable: commits are no longer spooled one by one; "
+              "when the store is back the whole database is uploaded at the next TXID");
     }
-    const bool resume = builder_.synced() && may_resume();
-    if (stop_builder_ && (!builder_.synced() || (queue_.empty() && !snapshot_requested_))) break;
-    std::optional<CommitNotice> notice;
-    if (builder_.synced() && !queue_.empty()) {
-      notice = queue_.front();
-      queue_.pop_front();
-    }
-    const bool snapshot = builder_.synced() && !notice && !resume && snapshot_requested_;
-    building_ = true;
-    // The first run reads the database as it is now: writes outside the WAL before it (the switch
-    // to WAL mode itself) are in what it reads.
-    if (!builder_.synced()) written_outside_wal_ = false;
+    const bool first = !builder_.synced();
+    const bool resume = !first && may_resume();
+    if (stop_builder_ && !first && queue_.empty() && !snapshot_requested_) break;
+    batch.clear();
+    if (!first) batch.swap(queue_);
+    const bool snapshot = !first && batch.empty() && !resume && snapshot_requested_;
+    // The first run reads the database as it is now: writes outside the WAL before it are in
+    // what it reads.
+    if (first) written_outside_wal_ = false;
+    const std::optional<LocalState> recorded = first ? position_to_resume() : std::nullopt;
     lock.unlock();
     std::string error;
-    bool deferred = false;
-    {
-      std::lock_guard build(build_mu_);
-      try {
-        if (!builder_.synced()) {
-          deferred = !builder_.initial_sync(now_ms());
-        } else if (resume) {
-          builder_.resume_after_overflow(now_ms());
-          if (notice) builder_.on_commit(*notice);
-        } else if (notice) {
-          builder_.on_commit(*notice);
-        } else if (snapshot) {
-          builder_.write_snapshot(now_ms(), "the store lacks the history before the spool");
-        }
-      } catch (const std::exception& e) {
-        error = e.what();
+    try {
+      if (first) {
+        builder_.initial_sync(recorded, recorded_problem_, now_ms());
+      } else if (resume) {
+        builder_.resume_after_overflow(now_ms());
+        builder_.build(batch);
+      } else if (!batch.empty()) {
+        builder_.build(batch);
+      } else if (snapshot) {
+        builder_.write_snapshot(now_ms(), "the store lacks the history before the spool");
       }
+    } catch (const std::exception& e) {
+      error = e.what();
     }
     lock.lock();
-    building_ = false;
-    if (deferred) {
-      // The database is being switched to WAL mode by the opening connection.
-      work_cv_.wait_for(lock, milliseconds(20), [&] { return stop_builder_; });
-      continue;
-    }
     if (snapshot) snapshot_requested_ = false;
+    for (const auto& ev : builder_.take_events()) {
+      ++stats_.batches;
+      if (ev.kind != BuildEvent::Kind::kIncremental) {
+        ++stats_.full_files;
+        log(LogSeverity::kInfo, "TXID " + std::to_string(ev.max_txid) + ": full file (" +
+                                    std::to_string(ev.pages) + " pages), " + ev.reason);
+      }
+    }
     if (!error.empty()) {
-      // Start over from the recorded state at the next opportunity: it decides between
-      // continuing and a full-database file, so nothing half-built is ever trusted.
+      // Start over from the recorded position at the next opportunity: it decides between
+      // continuing and a full-database file, so nothing half-built is ever trusted. The WAL still
+      // holds what this run failed to build.
       stats_.last_error = "building LTX: " + error;
-      warn(stats_.last_error);
-      const bool sync_failed = !builder_.synced();
+      log(LogSeverity::kWarn, stats_.last_error);
       builder_.reset();
-      if (sync_failed && !stop_builder_) {
+      recorded_problem_.clear();
+      if (first && !stop_builder_) {
         // Do not spin on a persistent error (an unreadable database, a full disk).
         work_cv_.wait_for(lock, milliseconds(1000), [&] { return stop_builder_; });
       }
       if (stop_builder_ && queue_.empty()) {
-        // Do not spin on a persistent error while closing: the WAL still holds the commits.
         processed_seq_ = next_seq_ - 1;
         initial_sync_done_ = true;
         built_cv_.notify_all();
         break;
       }
-    }
-    for (const auto& ev : builder_.take_events()) {
-      if (ev.kind != BuildEvent::Kind::kIncremental) ++stats_.full_files;
+    } else {
+      recorded_problem_.clear();
     }
     stats_.txid = builder_.txid();
-    initial_sync_done_ = true;  // even after a failure: waiters must not hang on a broken disk
-    if (notice) processed_seq_ = notice->seq;
-    if (builder_.synced() && queue_.empty()) processed_seq_ = next_seq_ - 1;
+    // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,
+    // and the next run ships them, as a full file if their frames are gone by then).
+    initial_sync_done_ = true;
+    if (!batch.empty()) processed_seq_ = batch.back().seq;
+    if (queue_.empty()) processed_seq_ = next_seq_ - 1;
     seq_txid_ = stats_.txid;
-    built_cv_.notify_all();
-    upload_cv_.notify_all();
+    if (built_waiters_ > 0) built_cv_.notify_all();
+    // Remote durability and upload_interval_ms=0 ship at once: make the batch durable now.
+    const bool eager = config_.durability == Durability::kRemote || config_.upload_interval_ms == 0;
+    if (eager && error.empty() && (!batch.empty() || first || resume || snapshot)) {
+      request_sync_locked();
+    }
+    upload_cv_.notify_one();
+  }
+}
+
+void Replicator::syncer_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    syncer_idle_ = true;
+    sync_cv_.wait(lock, [&] { return stop_syncer_ || sync_requested_ > sync_done_; });
+    syncer_idle_ = false;
+    if (sync_requested_ == sync_done_) break;  // stopping, nothing asked
+    const uint64_t serving = sync_requested_;
+    lock.unlock();
+    std::string error;
+    try {
+      spool_.make_durable();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    lock.lock();
+    ++stats_.syncs;
+    if (!error.empty()) {
+      // Waiters are released anyway (SQLite must not hang on a broken disk); the records stay
+      // undurable, so they are not uploaded, and the WAL or a full file makes up for them.
+      stats_.last_error = "making the spool durable: " + error;
+      log(LogSeverity::kWarn, stats_.last_error);
+    }
+    sync_done_ = serving;
+    if (durable_waiters_ > 0) synced_cv_.notify_all();
+    upload_cv_.notify_one();
   }
 }
 
@@ -271,54 +426,50 @@ void Replicator::uploader_loop() {
     if (!close_deadline) close_deadline = Clock::now() + milliseconds(config_.close_timeout_ms);
     return Clock::now() >= *close_deadline;
   };
-  // Spooled files the builder has recorded (see Uploader::step).
-  auto uploadable = [&] {
-    const auto entries = spool_.entries();
-    return !entries.empty() && entries.front().max_txid <= stats_.txid;
-  };
+  auto pending = [&] { return spool_.count() != 0; };
   for (;;) {
     // 1. Wait for something to upload.
-    upload_cv_.wait(lock, [&] { return stop_uploader_ || uploadable(); });
+    upload_cv_.wait(lock, [&] { return stop_uploader_ || pending(); });
     if (!stats_.conflict.empty()) {
       // Uploading is unsafe: stay stopped (waiters have been told) until the replicator closes.
       if (stop_uploader_) break;
       upload_cv_.wait(lock, [&] { return stop_uploader_; });
       continue;
     }
-    if (stop_uploader_ && !uploadable()) break;
-    // 2. The batching window: commits spooled meanwhile go up together as one object. Skipped
+    if (stop_uploader_ && !pending()) break;
+    // 2. The batching window: what is spooled meanwhile goes up together as one object. Skipped
     //    when a commit waits for remote durability or the replicator is closing.
     if (!stop_uploader_ && durability_waiters_ == 0 && interval.count() > 0) {
       upload_cv_.wait_for(lock, interval,
                           [&] { return stop_uploader_ || durability_waiters_ > 0; });
     }
     if (closing_expired()) break;
-    // 3. Upload until nothing is left. First record the position: the store must never be ahead
-    //    of the state file (after a crash it would look like another writer's history).
-    const uint64_t local_txid = stats_.txid;
-    lock.unlock();
-    try {
-      std::lock_guard build(build_mu_);
-      builder_.persist();
-    } catch (const std::exception& e) {
-      warn(std::string("cannot record the replication state, not uploading: ") + e.what());
-      lock.lock();
-      upload_cv_.wait_for(lock, backoff, [&] { return stop_uploader_ && closing_expired(); });
-      continue;
+    // 3. Only durable records go up: make what is spooled durable.
+    if (spool_.durable_txid() < spool_.max_txid()) {
+      const uint64_t target = request_sync_locked();
+      ++durable_waiters_;
+      synced_cv_.wait(lock, [&] { return sync_done_ >= target || stop_syncer_; });
+      --durable_waiters_;
     }
+    // 4. Upload until nothing durable is left.
+    lock.unlock();
     bool needs_snapshot = false;
     std::string error, conflict;
     try {
       for (;;) {
-        const auto outcome = uploader_.step(local_txid);
+        const auto outcome = uploader_.step();
         std::lock_guard l(mu_);
         if (uploader_.remote_txid()) {
           stats_.uploaded_txid = std::max(stats_.uploaded_txid, *uploader_.remote_txid());
         }
         stats_.objects_uploaded = uploader_.objects_uploaded();
         stats_.bytes_uploaded = uploader_.bytes_uploaded();
-        uploaded_cv_.notify_all();
-        work_cv_.notify_all();  // the builder may be waiting for the spool to drain
+        if (remote_failure_txid_ != 0 && stats_.uploaded_txid >= remote_failure_txid_) {
+          remote_failure_txid_ = 0;
+          stats_.remote_failure.clear();
+        }
+        if (durability_waiters_ > 0) uploaded_cv_.notify_all();
+        if (builder_.overflowed()) work_cv_.notify_all();  // waiting for the spool to drain
         if (outcome != Uploader::Outcome::kUploaded) {
           needs_snapshot = outcome == Uploader::Outcome::kNeedsSnapshot;
           break;
@@ -335,7 +486,7 @@ void Replicator::uploader_loop() {
     if (!conflict.empty()) {
       stats_.conflict = conflict;
       stats_.last_error = conflict;
-      std::fprintf(stderr, "ltxvfs error: replication stopped: %s\n", conflict.c_str());
+      log(LogSeverity::kError, "replication stopped: " + conflict);
       uploaded_cv_.notify_all();
       continue;
     }
@@ -343,7 +494,8 @@ void Replicator::uploader_loop() {
       // Retry for as long as it takes (with backoff); the application keeps committing and the
       // spool keeps everything meanwhile.
       ++stats_.upload_failures;
-      if (stats_.last_error != error) warn("upload failed, will retry: " + error);
+      if (stats_.last_error != error)
+        log(LogSeverity::kWarn, "upload failed, will retry: " + error);
       stats_.last_error = error;
       if (closing_expired()) break;
       upload_cv_.wait_for(lock, backoff, [&] { return stop_uploader_ && closing_expired(); });
@@ -354,7 +506,9 @@ void Replicator::uploader_loop() {
     if (needs_snapshot) {
       snapshot_requested_ = true;
       work_cv_.notify_all();
+      ++built_waiters_;
       built_cv_.wait(lock, [&] { return !snapshot_requested_ || stop_builder_; });
+      --built_waiters_;
       if (stop_builder_ && snapshot_requested_) break;
     }
   }

@@ -1,16 +1,25 @@
 // Replicator: the replication of one database file, shared by every connection of the process
 // that opens it through `ltx`.
 //
-//   SQLite thread (commit)  --CommitNotice-->  builder thread  --spool-->  uploader thread -->
+//   SQLite thread (commit) --CommitNotice--> builder --spool--> syncer --durable--> uploader -->
 //   store
 //
-// The commit path only queues a notice (a mutex and a condition variable). The builder reads the
-// transaction back from the WAL, encodes it and spools it; the uploader ships the spool. SQLite
-// may not discard WAL frames (checkpoint, truncate) until the builder has spooled them and made
-// the spool durable: before_wal_discard() waits for that.
+// The commit path only queues a notice (a mutex and a deque; the builder is woken only when it
+// sleeps). The builder takes everything queued at once and spools it as one LTX file; the syncer
+// makes the spool durable in the background; the uploader ships durable records, grouped per
+// upload interval. SQLite waits for the pipeline only where it must:
+//
+//   - a checkpoint (before_checkpoint): until every committed transaction is built, because a
+//     checkpoint rewrites database pages the builder may still need to read; then a background
+//     sync is started, which normally completes while SQLite runs its own checkpoint fsyncs;
+//   - a WAL restart, truncation or deletion (before_wal_overwrite): until everything is built and
+//     durable, because the WAL frames are the only other copy;
+//   - remote durability (wait_uploaded): until the store has the commit, at most
+//     remote_timeout_ms; a commit the store did not acknowledge in time makes the next write
+//     transaction fail (write_refusal) until the store has caught up.
 #pragma once
 
-#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -19,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
@@ -26,7 +36,9 @@
 #include "vfs/core/commit_notice.h"
 #include "vfs/core/config.h"
 #include "vfs/core/file_access.h"
+#include "vfs/core/log_sink.h"
 #include "vfs/core/ltx_builder.h"
+#include "vfs/core/restore_plan.h"
 #include "vfs/core/spool.h"
 #include "vfs/core/uploader.h"
 #include "vfs/core/writer_lock.h"
@@ -35,18 +47,22 @@ namespace ltxvfs::core {
 
 struct ReplicatorStats {
   uint64_t txid = 0;           // newest TXID built
+  uint64_t durable_txid = 0;   // newest TXID spooled durably
   uint64_t uploaded_txid = 0;  // newest TXID the store acknowledged
   uint64_t commits = 0;        // commit notices seen
+  uint64_t batches = 0;        // LTX files built (one per batch of commits)
   uint64_t full_files = 0;     // full-database files written (snapshots and resyncs)
-  uint64_t spool_files = 0;
+  uint64_t syncs = 0;          // fdatasyncs of the spool
+  uint64_t spool_files = 0;    // spooled records not yet acknowledged
   uint64_t spool_bytes = 0;
   uint64_t objects_uploaded = 0;
   uint64_t bytes_uploaded = 0;
   uint64_t upload_failures = 0;
   uint64_t spool_overflows = 0;  // times the spool limit was reached
   int64_t last_upload_ms = 0;
-  std::string last_error;  // the newest store or build error, cleared by success
-  std::string conflict;    // non-empty: uploading stopped because it would be unsafe
+  std::string last_error;      // the newest store or build error, cleared by success
+  std::string conflict;        // non-empty: uploading stopped because it would be unsafe
+  std::string remote_failure;  // non-empty: a remote-durability commit was not acknowledged
 };
 
 class Replicator {
@@ -54,10 +70,10 @@ class Replicator {
   // Takes the writer lock, checks the store is not ahead of the local state (when reachable),
   // and starts the threads. Throws std::runtime_error with a message for the user when the open
   // must be refused.
-  // `probe` is the same store with a short retry budget: the open-time check must not hold the
-  // application for the store's full retry time when the store is unreachable.
+  // `probe` is the same store with a short time budget: the open-time check must not hold the
+  // application for the store's full retry time when the store is unreachable or silent.
   Replicator(Config config, std::unique_ptr<FileAccess> files, storage::OpenedStore store,
-             std::unique_ptr<storage::ObjectStore> probe);
+             std::unique_ptr<storage::ObjectStore> probe, LogSink log);
   // Drains the builder, gives the uploader up to close_timeout_ms to empty the spool, stops.
   ~Replicator();
   Replicator(const Replicator&) = delete;
@@ -69,17 +85,20 @@ class Replicator {
   uint64_t commit(CommitNotice notice);
   // Waits until the commit `seq` is built; returns the newest TXID at that point.
   uint64_t wait_built(uint64_t seq);
-  // Remote durability: waits until the store acknowledged the object holding commit `seq`.
-  // Throws std::runtime_error when uploading has stopped on a conflict.
-  void wait_uploaded(uint64_t seq);
+  // Remote durability: waits until the store acknowledged the object holding commit `seq`, at
+  // most remote_timeout_ms. Returns false (and records the failure, see write_refusal()) when it
+  // was not acknowledged in time or uploading stopped.
+  bool wait_uploaded(uint64_t seq);
+  // Non-empty when a new write transaction must be refused, saying why: with remote durability,
+  // a commit the store has not acknowledged (until it has).
+  std::string write_refusal();
   // The database file was written outside a checkpoint: the next commit ships the whole database.
   void note_write_outside_wal();
-  // Blocks until every queued commit is spooled and the spool is durable.
-  void before_wal_discard();
-  // The same for the closing connection's checkpoint, without waiting for the builder's first
-  // run: that may be waiting for the database to reach WAL mode, which the EXCLUSIVE lock of the
-  // switch itself would otherwise deadlock against.
-  void before_close_checkpoint();
+  // SQLite is about to checkpoint: waits until every queued commit is built.
+  void before_checkpoint();
+  // SQLite is about to overwrite, truncate or delete the WAL: waits until every queued commit is
+  // built and the spool holding it is durable.
+  void before_wal_overwrite();
   // The newest TXID, after building everything committed so far.
   uint64_t flush_txid();
   ReplicatorStats stats() const;
@@ -87,15 +106,26 @@ class Replicator {
   storage::StoreStatsSnapshot store_stats() const { return store_stats_->snapshot(); }
 
  private:
-  // Waits until the builder has spooled every queued commit (and, if asked, finished its first
-  // run), then makes the spool and the state file durable.
-  void drain_and_make_durable(bool after_initial_sync);
+  using Clock = std::chrono::steady_clock;
+
+  void wait_until_built_locked(std::unique_lock<std::mutex>& lock);
+  // Asks the syncer for a sync of everything spooled so far; returns the request's number.
+  uint64_t request_sync_locked();
   void builder_loop();
+  void syncer_loop();
   void uploader_loop();
   void check_remote_at_open(storage::ObjectStore& probe);
+  // The store holds a history and this database none: "" when the database is the store's
+  // newest state (then that history is adopted), otherwise why it cannot continue it.
+  std::string continue_remote_history(storage::ObjectStore& probe,
+                                      const std::vector<RemoteFile>& files);
+  // Where the builder resumes after a failed run: the spool's newest record or the recorded state.
+  std::optional<LocalState> position_to_resume() const;
+  void log(LogSeverity severity, const std::string& message) const;
   int64_t now_ms() const;
 
   Config config_;
+  LogSink log_;
   std::unique_ptr<FileAccess> files_;
   std::unique_ptr<storage::ObjectStore> store_;
   storage::LayoutStyle layout_;
@@ -104,27 +134,40 @@ class Replicator {
   Spool spool_;
   LtxBuilder builder_;
   Uploader uploader_;
+  // The position recorded when the replicator opened (spool or state file), for the builder's
+  // first run; `recorded_problem_` says why a recorded state was unusable.
+  std::optional<LocalState> recorded_;
+  std::string recorded_problem_;
 
   mutable std::mutex mu_;
-  std::condition_variable built_cv_;     // builder -> waiters (processed_seq_)
   std::condition_variable work_cv_;      // -> builder (queue, snapshot requests, stop)
-  std::condition_variable upload_cv_;    // -> uploader (new spool files, stop)
-  std::condition_variable uploaded_cv_;  // uploader -> durability waiters
-  std::deque<CommitNotice> queue_;
+  std::condition_variable built_cv_;     // builder -> build waiters
+  std::condition_variable sync_cv_;      // -> syncer (requests, stop)
+  std::condition_variable synced_cv_;    // syncer -> durability waiters
+  std::condition_variable upload_cv_;    // -> uploader (new durable records, waiters, stop)
+  std::condition_variable uploaded_cv_;  // uploader -> remote durability waiters
+  std::vector<CommitNotice> queue_;
   uint64_t next_seq_ = 1;
   uint64_t processed_seq_ = 0;
   uint64_t seq_txid_ = 0;  // newest TXID when processed_seq_ was reached
-  bool building_ = false;
+  bool builder_idle_ = false;
   bool initial_sync_done_ = false;  // the builder knows the position (after its first run)
   bool snapshot_requested_ = false;
   bool written_outside_wal_ = false;
   bool stop_builder_ = false;
+  bool stop_syncer_ = false;
   bool stop_uploader_ = false;
-  uint64_t durability_waiters_ = 0;
+  uint64_t built_waiters_ = 0;
+  uint64_t sync_requested_ = 0;  // requests made ...
+  uint64_t sync_done_ = 0;       // ... and served
+  bool syncer_idle_ = false;
+  uint64_t durable_waiters_ = 0;
+  uint64_t durability_waiters_ = 0;  // remote durability
+  uint64_t remote_failure_txid_ = 0;
   ReplicatorStats stats_;
-  std::mutex build_mu_;  // held while the builder runs; before_wal_discard takes it to fsync
 
   std::thread builder_thread_;
+  std::thread syncer_thread_;
   std::thread uploader_thread_;
 };
 

@@ -1,25 +1,50 @@
 #include "vfs/core/uploader.h"
 
 #include <fcntl.h>
-
-#include <ctime>
+#include <unistd.h>
 
 #include "ltx/compactor.h"
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
 #include "ltx/header.h"
 #include "ltx/sink.h"
-#include "ltx/source.h"
-#include "vfs/core/posix_file.h"
 #include "vfs/core/restore_plan.h"
 #include "vfs/core/time_spec.h"
 
 namespace ltxvfs::core {
+namespace {
 
-bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+// A spooled record as the LTX decoder reads it.
+class RecordSource final : public ltx::Source {
+ public:
+  explicit RecordSource(const Spool::Record& record) : record_(record) {}
+  uint64_t size() const override { return record_.size(); }
+  void read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    record_.read_at(offset, out);
+  }
+
+ private:
+  const Spool::Record& record_;
+};
+
+// A byte range of a file as the LTX decoder reads it.
+class BodyAsSource final : public ltx::Source {
+ public:
+  explicit BodyAsSource(const storage::BodySource& body) : body_(body) {}
+  uint64_t size() const override { return body_.size(); }
+  void read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    body_.read_at(offset, out);
+  }
+
+ private:
+  const storage::BodySource& body_;
+};
+
+}  // namespace
+
+bool same_transactions(const ltx::Source& a, const ltx::Source& b) {
   try {
-    ltx::MemorySource sa(a), sb(b);
-    ltx::Decoder da(sa), db(sb);
+    ltx::Decoder da(a), db(b);
     ltx::Header ha = da.header(), hb = db.header();
     ha.timestamp_ms = hb.timestamp_ms = 0;
     if (!(ha == hb)) return false;
@@ -37,9 +62,21 @@ bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   }
 }
 
+bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  ltx::MemorySource sa(a), sb(b);
+  return same_transactions(sa, sb);
+}
+
 Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
-                   OutputFormat format, UploadLimits limits)
-    : spool_(spool), store_(store), layout_(layout), format_(format), limits_(limits) {}
+                   OutputFormat format, std::string work_path, uint32_t file_mode,
+                   UploadLimits limits)
+    : spool_(spool),
+      store_(store),
+      layout_(layout),
+      format_(format),
+      work_path_(std::move(work_path)),
+      file_mode_(file_mode),
+      limits_(limits) {}
 
 void Uploader::list_remote() {
   uint64_t max = 0;
@@ -59,12 +96,12 @@ bool Uploader::covered_by_remote(const SpoolEntry& e) const {
   return false;
 }
 
-Uploader::Outcome Uploader::step(uint64_t local_txid) {
+Uploader::Outcome Uploader::step() {
   if (!remote_max_) {
     list_remote();
     // Checked against the first listing only: from then on this process is the only writer, and
-    // conditional puts catch any other. The spool may already be ahead of `local_txid`.
-    const uint64_t local = std::max(local_txid, spool_.max_txid());
+    // conditional puts catch any other.
+    const uint64_t local = spool_.max_txid();
     if (*remote_max_ > local && local != 0) {
       const uint64_t remote = *remote_max_;
       remote_max_.reset();  // list again next time: the user may have fixed it
@@ -77,9 +114,9 @@ Uploader::Outcome Uploader::step(uint64_t local_txid) {
   }
   const uint64_t remote = *remote_max_;
   std::vector<SpoolEntry> entries = spool_.entries();
-  // Only what the builder has recorded in its state file: a file uploaded before the state that
-  // names it would, after a crash, make the store look ahead of this database.
-  std::erase_if(entries, [&](const SpoolEntry& e) { return e.max_txid > local_txid; });
+  // Only durable records: after a crash the spool must still hold whatever the store has.
+  const uint64_t durable = spool_.durable_txid();
+  std::erase_if(entries, [&](const SpoolEntry& e) { return e.max_txid > durable; });
   // A snapshot in the spool supersedes every older file.
   for (size_t i = entries.size(); i-- > 0;) {
     if (entries[i].min_txid == 1) {
@@ -93,9 +130,10 @@ Uploader::Outcome Uploader::step(uint64_t local_txid) {
     const SpoolEntry& e = entries.front();
     if (!covered_by_remote(e) && e.min_txid != 1) {
       throw RemoteConflict(store_.describe() + " already has TXIDs up to " +
-                           std::to_string(remote) + " but not as the spooled file " + e.path +
-                           " covers them: the replica was written by another writer. Point "
-                           "replica= at a new location; nothing was uploaded");
+                           std::to_string(remote) + " but not as the spooled TXIDs " +
+                           std::to_string(e.min_txid) + "-" + std::to_string(e.max_txid) +
+                           ": the replica was written by another writer. Point replica= at a new "
+                           "location; nothing was uploaded");
     }
     if (e.min_txid == 1 && !covered_by_remote(e)) break;  // a new snapshot: upload it anyway
     spool_.remove(e);
@@ -105,64 +143,72 @@ Uploader::Outcome Uploader::step(uint64_t local_txid) {
   const SpoolEntry& first = entries.front();
   if (first.min_txid != remote + 1 && first.min_txid != 1) return Outcome::kNeedsSnapshot;
 
-  // Group contiguous files.
-  std::vector<SpoolEntry> group{first};
-  uint64_t bytes = first.size;
-  for (size_t i = 1; i < entries.size(); ++i) {
-    const SpoolEntry& e = entries[i];
-    if (e.min_txid != group.back().max_txid + 1 || group.size() >= limits_.max_group_files ||
-        bytes + e.size > limits_.max_group_bytes) {
+  // The group: contiguous durable records from `first`.
+  std::vector<Spool::Record> group;
+  for (auto& r : spool_.durable_prefix(limits_.max_group_bytes)) {
+    if (group.empty() ? r.entry().min_txid != first.min_txid
+                      : r.entry().min_txid != group.back().entry().max_txid + 1) {
       break;
     }
-    group.push_back(e);
-    bytes += e.size;
+    group.push_back(std::move(r));
   }
-  std::vector<uint8_t> body = group_body(group);
-  const ltx::Header header = ltx::Header::decode(std::span(body).first(ltx::kHeaderSize));
-  const std::string key =
-      storage::ltx_key(layout_, 0, group.front().min_txid, group.back().max_txid);
-  put(key, body, header.timestamp_ms);
-  remote_max_ = group.back().max_txid;
-  remote_ranges_.push_back({group.front().min_txid, group.back().max_txid});
+  if (group.empty()) return Outcome::kIdle;  // removed meanwhile
+  const uint64_t min_txid = group.front().entry().min_txid;
+  const uint64_t max_txid = group.back().entry().max_txid;
+  const std::string key = storage::ltx_key(layout_, 0, min_txid, max_txid);
+  uint64_t size = 0;
+  if (group.size() == 1) {
+    put(key, group.front(), group.front().entry().timestamp_ms);
+    size = group.front().size();
+  } else {
+    size = compact_group(group);
+    storage::FileRangeBody body(work_.get(), 0, size, work_path_);
+    put(key, body, group.back().entry().timestamp_ms);
+  }
+  remote_max_ = max_txid;
+  remote_ranges_.push_back({min_txid, max_txid});
   ++objects_;
-  bytes_ += body.size();
-  for (const auto& e : group) spool_.remove(e);
+  bytes_ += size;
+  for (const auto& r : group) spool_.remove(r.entry());
   return Outcome::kUploaded;
 }
 
-std::vector<uint8_t> Uploader::group_body(const std::vector<SpoolEntry>& group) {
-  if (group.size() == 1) return spool_.read(group.front());
-  std::vector<std::vector<uint8_t>> bodies;
-  std::vector<ltx::MemorySource> sources;
-  bodies.reserve(group.size());
+uint64_t Uploader::compact_group(const std::vector<Spool::Record>& group) {
+  if (!work_) work_ = create_file(work_path_, O_RDWR, file_mode_, "create upload work file");
+  if (::ftruncate(work_.get(), 0) != 0 || ::lseek(work_.get(), 0, SEEK_SET) != 0) {
+    throw_errno("reset", work_path_);
+  }
+  std::vector<RecordSource> sources;
   sources.reserve(group.size());
   std::vector<ltx::NamedSource> inputs;
-  for (const auto& e : group) {
-    bodies.push_back(spool_.read(e));
-    sources.emplace_back(bodies.back());
+  inputs.reserve(group.size());
+  for (const auto& r : group) {
+    sources.emplace_back(r);
+    inputs.push_back({&sources.back(), "spooled " + r.describe()});
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    inputs.push_back({&sources[i], "spooled TXID " + std::to_string(group[i].min_txid) + "-" +
-                                       std::to_string(group[i].max_txid)});
-  }
-  ltx::VectorSink sink;
+  ltx::FdSink sink(work_.get(), work_path_);
   const auto options = format_ == OutputFormat::kLitestream ? ltx::EncodeOptions::litestream()
                                                             : ltx::EncodeOptions::native();
-  ltx::compact(inputs, sink, options);
-  return sink.take();
+  ltx::compact(inputs, sink, options, work_path_);
+  const off_t end = ::lseek(work_.get(), 0, SEEK_CUR);
+  if (end < 0) throw_errno("seek", work_path_);
+  return static_cast<uint64_t>(end);
 }
 
-void Uploader::put(const std::string& key, const std::vector<uint8_t>& body, int64_t timestamp_ms) {
+void Uploader::put(const std::string& key, const storage::BodySource& body, int64_t timestamp_ms) {
   storage::PutOptions options;
   options.if_none_match = true;
   options.metadata["litestream-timestamp"] = format_rfc3339_ms(timestamp_ms);
   try {
-    store_.put(key, body, options);
+    store_.put_body(key, body, options);
   } catch (const storage::StoreError& e) {
     if (e.kind() != storage::StoreErrorKind::kPreconditionFailed) throw;
-    // The object exists: our own earlier attempt (the acknowledgement was lost) or a conflict.
+    // The object exists: our own earlier attempt (the acknowledgement was lost, or a crash
+    // before the spool forgot the record) or a conflict.
     storage::GetResult existing = store_.get(key);
-    if (existing.body != body && !same_transactions(existing.body, body)) {
+    ltx::MemorySource theirs(existing.body);
+    BodyAsSource ours(body);
+    if (!same_transactions(theirs, ours)) {
       throw RemoteConflict(store_.describe() + "/" + key +
                            " already exists with different content: another writer replicates "
                            "to this location. Nothing was overwritten; point replica= elsewhere");

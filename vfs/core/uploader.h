@@ -1,6 +1,11 @@
-// Uploader: ships spooled LTX files to the store as level-0 objects, in TXID order, never skipping
-// one. Several contiguous spooled files go up as one object (group upload) covering their TXID
-// range. Every PUT is conditional (If-None-Match: *), so it can never overwrite remote data.
+// Uploader: ships durable spooled records to the store as level-0 objects, in TXID order, never
+// skipping one. Contiguous records go up as one object (group upload) covering their TXID range:
+// with the default upload interval that is about one PUT per second whatever the commit rate.
+// Every PUT is conditional (If-None-Match: *), so it can never overwrite remote data.
+//
+// Memory stays bounded whatever the size of the database or the backlog: one record is streamed
+// from the spool log as it is; a group is compacted (compressed frames copied through) into a
+// temporary file beside the spool and streamed from there.
 //
 // Single-threaded: the replicator calls step() from its uploader thread and decides when to retry.
 #pragma once
@@ -12,9 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "ltx/source.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 #include "vfs/core/config.h"
+#include "vfs/core/posix_file.h"
 #include "vfs/core/spool.h"
 
 namespace ltxvfs::core {
@@ -27,26 +34,28 @@ class RemoteConflict : public std::runtime_error {
 };
 
 struct UploadLimits {
-  uint64_t max_group_bytes = 64u << 20;  // compact at most this much into one object
-  size_t max_group_files = 1000;
+  // Compact at most this much into one object. Records are batches of commits already, so there
+  // is no limit on their count: a group is whatever one upload interval spooled.
+  uint64_t max_group_bytes = 256u << 20;
 };
 
 class Uploader {
  public:
+  // `work_path`: the temporary file groups are compacted into (created with `file_mode`).
   Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
-           OutputFormat format, UploadLimits limits = {});
+           OutputFormat format, std::string work_path, uint32_t file_mode,
+           UploadLimits limits = {});
 
   enum class Outcome {
-    kIdle,           // nothing to upload
+    kIdle,           // nothing durable to upload
     kUploaded,       // one object went up; call again
     kNeedsSnapshot,  // the store lacks the history before the spool: build a snapshot
   };
 
-  // Learns the store's newest TXID (one listing) when not yet known, then uploads the next group.
-  // `local_txid` is the newest TXID the builder has recorded in its state file; newer spooled
-  // files wait. Throws storage::StoreError on store
-  // failures (the caller retries with backoff) and RemoteConflict when uploading is unsafe.
-  Outcome step(uint64_t local_txid);
+  // Learns the store's newest TXID (one listing) when not yet known, then uploads the next group
+  // of durable records. Throws storage::StoreError on store failures (the caller retries with
+  // backoff) and RemoteConflict when uploading is unsafe.
+  Outcome step();
 
   // Newest TXID the store is known to hold (0: empty, nullopt: not listed yet).
   std::optional<uint64_t> remote_txid() const { return remote_max_; }
@@ -60,14 +69,18 @@ class Uploader {
   };
   void list_remote();
   bool covered_by_remote(const SpoolEntry& e) const;
-  std::vector<uint8_t> group_body(const std::vector<SpoolEntry>& group);
-  void put(const std::string& key, const std::vector<uint8_t>& body, int64_t timestamp_ms);
+  // Compacts `group` into the work file; returns its size.
+  uint64_t compact_group(const std::vector<Spool::Record>& group);
+  void put(const std::string& key, const storage::BodySource& body, int64_t timestamp_ms);
 
   Spool& spool_;
   storage::ObjectStore& store_;
   storage::LayoutStyle layout_;
   OutputFormat format_;
+  std::string work_path_;
+  uint32_t file_mode_;
   UploadLimits limits_;
+  Fd work_;
   std::optional<uint64_t> remote_max_;
   std::vector<RemoteRange> remote_ranges_;
   uint64_t objects_ = 0;
@@ -75,8 +88,9 @@ class Uploader {
 };
 
 // True when two LTX files hold the same transactions: equal headers except the timestamp, equal
-// pages, equal post-apply checksum. A transaction rebuilt from the WAL after a crash differs from
-// its first upload only in its timestamp.
+// pages, equal post-apply checksum. A batch rebuilt from the WAL after a crash differs from its
+// first upload only in its timestamp. Streams both (one page of each in memory).
+bool same_transactions(const ltx::Source& a, const ltx::Source& b);
 bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
 }  // namespace ltxvfs::core

@@ -9,10 +9,9 @@
 
 namespace ltxvfs::core {
 
-WriterLock::WriterLock(const std::string& path) {
-  make_directories(directory_of(path));
-  fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd_) throw_errno("open writer lock", path);
+WriterLock::WriterLock(const std::string& path, uint32_t file_mode) {
+  make_directories(directory_of(path), file_mode);
+  fd_ = create_file(path, O_RDWR, file_mode, "open writer lock");
   if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) throw_errno("lock", path);
     char buf[32] = {};

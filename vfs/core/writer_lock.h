@@ -12,7 +12,9 @@ namespace ltxvfs::core {
 class WriterLock {
  public:
   // Throws std::runtime_error naming the holding pid when another process holds the lock.
-  explicit WriterLock(const std::string& path);
+  // The lock file (and its directory) are created with `file_mode` (directory_mode() for the
+  // directory).
+  WriterLock(const std::string& path, uint32_t file_mode);
 
  private:
   Fd fd_;

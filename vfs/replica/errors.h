@@ -3,6 +3,8 @@
 // a bad parameter or an unreachable store.
 #pragma once
 
+#include "vfs/core/log_sink.h"
+
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -29,9 +31,8 @@ class ReplicaError : public std::runtime_error {
   ReplicaErrorKind kind_;
 };
 
-// Where the engine reports what an operator should know (the shim sends it to sqlite3_log and
-// stderr). Messages never contain secrets.
-enum class LogSeverity { kError, kWarn, kInfo, kDebug };
-using ReplicaLog = std::function<void(LogSeverity, const std::string&)>;
+// Where the engine reports what an operator should know: the same sink as the writer's.
+using LogSeverity = core::LogSeverity;
+using ReplicaLog = core::LogSink;
 
 }  // namespace ltxvfs::replica

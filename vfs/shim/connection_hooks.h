@@ -21,7 +21,7 @@ class ConnectionHooks {
   // The database file itself was written (a checkpoint, or a write that bypassed the WAL).
   virtual void on_db_write() = 0;
   // The WAL is about to lose frames (truncate): they must be safely spooled first.
-  virtual void before_wal_discard() = 0;
+  virtual void before_wal_overwrite() = 0;
   // SQLite takes an EXCLUSIVE lock on the database file (in WAL mode: only when the last
   // connection closes, before its checkpoint and the WAL's deletion) / drops below it.
   virtual void before_exclusive_lock() = 0;

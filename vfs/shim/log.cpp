@@ -61,4 +61,20 @@ void log_at(LogLevel level, const char* format, ...) {
   va_end(args);
 }
 
+void log_from_core(core::LogSeverity severity, const std::string& message) {
+  switch (severity) {
+    case core::LogSeverity::kError:
+      log_error(SQLITE_ERROR, "%s", message.c_str());
+      break;
+    case core::LogSeverity::kWarn:
+      log_at(LogLevel::kWarn, "%s", message.c_str());
+      break;
+    case core::LogSeverity::kInfo:
+      log_at(LogLevel::kInfo, "%s", message.c_str());
+      break;
+    default:
+      log_at(LogLevel::kDebug, "%s", message.c_str());
+  }
+}
+
 }  // namespace ltxvfs::vfs

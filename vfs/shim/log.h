@@ -8,6 +8,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
+
+#include "vfs/core/log_sink.h"
 
 namespace ltxvfs::vfs {
 
@@ -25,5 +28,16 @@ class SqliteError : public std::runtime_error {
 
 void log_error(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void log_at(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+// The sink the SQLite-free engines (writer, replica, store) report through: the same path as
+// above, so LTXVFS_LOG governs every layer.
+void log_from_core(core::LogSeverity severity, const std::string& message);
+inline core::LogSink core_log_sink() {
+  return log_from_core;
+}
+// For storage::StoreSettings::log (store warnings, e.g. TLS verification disabled).
+inline void log_store_warning(std::string_view message) {
+  log_from_core(core::LogSeverity::kWarn, std::string(message));
+}
 
 }  // namespace ltxvfs::vfs

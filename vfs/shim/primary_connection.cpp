@@ -29,14 +29,15 @@ void PrimaryConnection::after_shm_lock(int offset, int n, bool exclusive) {
   if (covers(offset, n, kWriteLockSlot)) {
     write_locked_ = true;
     wrote_frames_ = false;
+    writing_ = false;
     wal_restarted_ = false;
     before_ = read_header();
   }
   if (covers(offset, n, kCheckpointLockSlot)) {
     checkpointing_ = true;
-    // A checkpoint copies WAL frames into the database and lets the WAL restart: every frame it
-    // may discard must be spooled durably first.
-    replicator_->before_wal_discard();
+    // A checkpoint copies WAL frames into the database file, which the builder may still read
+    // for commits it has not built.
+    replicator_->before_checkpoint();
   }
 }
 
@@ -58,8 +59,10 @@ void PrimaryConnection::after_shm_unlock(int offset, int n, bool exclusive) {
   if (!exclusive || !covers(offset, n, kWriteLockSlot) || pending_seq_ == 0) return;
   const uint64_t seq = pending_seq_;
   pending_seq_ = 0;
-  // Remote durability: the commit is local already; hold the caller until the store has it.
-  // The lock is released first so other writers can join the same upload (group commit).
+  // Remote durability: the commit is local already; hold the caller until the store has it (at
+  // most remote_timeout_ms). The lock is released first so other writers can join the same
+  // upload (group commit). SQLite ignores this call's result, so a commit that was not
+  // acknowledged makes the next write transaction fail instead (on_wal_write).
   if (replicator_->config().durability == core::Durability::kRemote) {
     replicator_->wait_uploaded(seq);
   }
@@ -73,15 +76,26 @@ void PrimaryConnection::on_wal_write(int64_t offset, int) {
                       "a WAL write without the WAL write lock (locking_mode=EXCLUSIVE?): ltx "
                       "cannot replicate such a connection; use locking_mode=NORMAL");
   }
+  if (!writing_) {
+    // The first write of a transaction: the place to refuse it, before anything is committed.
+    const std::string refusal = replicator_->write_refusal();
+    if (!refusal.empty()) throw SqliteError(SQLITE_IOERR_WRITE, refusal);
+    writing_ = true;
+  }
   wrote_frames_ = true;
-  if (offset == 0) wal_restarted_ = true;
+  if (offset == 0) {
+    // A new WAL header: SQLite restarts the WAL and will overwrite the frames of the previous
+    // generation. They must be spooled durably first.
+    wal_restarted_ = true;
+    replicator_->before_wal_overwrite();
+  }
 }
 
 void PrimaryConnection::before_exclusive_lock() {
   // The last connection's close: sqlite3WalClose() takes this lock, switches the WAL to exclusive
-  // mode (so its checkpoint takes no shm locks, and the checkpoint gate would not run), checkpoints
-  // and deletes the WAL. Everything committed must be spooled before that.
-  replicator_->before_close_checkpoint();
+  // mode (so its checkpoint takes no shm locks, and the checkpoint gate would not run),
+  // checkpoints, then deletes the WAL (the VFS's xDelete holds that until the spool is durable).
+  replicator_->before_checkpoint();
   exclusive_ = true;
 }
 

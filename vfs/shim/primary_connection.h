@@ -4,8 +4,12 @@
 //  - taking the WAL write lock (shm slot 0): remember the wal-index header;
 //  - releasing it, if this connection wrote WAL frames meanwhile and the header changed: that is
 //    a commit (a rollback or a recovery leaves no changed header or writes no frames);
-//  - taking the checkpoint lock (slot 1) or truncating the WAL: SQLite is about to discard frames,
-//    so wait until the replicator has spooled them durably.
+//  - taking the checkpoint lock (slot 1): SQLite is about to copy WAL frames into the database,
+//    so wait until the replicator has built every commit (it may still read database pages);
+//  - restarting (a write at offset 0), truncating or deleting the WAL: its frames are about to be
+//    lost, so wait until the replicator has spooled them durably;
+//  - the first WAL write of a transaction: refuse it while the replicator refuses writes (a
+//    remote-durability commit the store has not acknowledged).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +37,7 @@ class PrimaryConnection final : public ConnectionHooks {
   void after_shm_unlock(int offset, int n, bool exclusive) override;
   void on_wal_write(int64_t offset, int amount) override;
   void on_db_write() override;
-  void before_wal_discard() override { replicator_->before_wal_discard(); }
+  void before_wal_overwrite() override { replicator_->before_wal_overwrite(); }
   void before_exclusive_lock() override;
   void after_unlock(int level) override;
   bool file_control(int op, void* arg, int& rc) override;
@@ -48,6 +52,7 @@ class PrimaryConnection final : public ConnectionHooks {
   bool exclusive_ = false;      // holds an EXCLUSIVE lock on the database file (closing)
   bool wrote_frames_ = false;
   bool wal_restarted_ = false;
+  bool writing_ = false;  // this transaction has written to the WAL
   std::optional<core::WalIndexHeader> before_;
   uint64_t pending_seq_ = 0;
 };

@@ -243,22 +243,6 @@ constexpr sqlite3_io_methods make_replica_methods() {
 }
 constexpr sqlite3_io_methods kReplicaMethods = make_replica_methods();
 
-void log_from_engine(replica::LogSeverity severity, const std::string& message) {
-  switch (severity) {
-    case replica::LogSeverity::kError:
-      log_error(SQLITE_ERROR, "%s", message.c_str());
-      break;
-    case replica::LogSeverity::kWarn:
-      log_at(LogLevel::kWarn, "%s", message.c_str());
-      break;
-    case replica::LogSeverity::kInfo:
-      log_at(LogLevel::kInfo, "%s", message.c_str());
-      break;
-    default:
-      log_at(LogLevel::kDebug, "%s", message.c_str());
-  }
-}
-
 }  // namespace
 
 int open_replica_file(VfsContext& ctx, sqlite3_filename name, sqlite3_file* file, int flags,
@@ -284,7 +268,7 @@ int open_replica_file(VfsContext& ctx, sqlite3_filename name, sqlite3_file* file
   }
   std::unique_ptr<replica::Replica> r;
   try {
-    r = std::make_unique<replica::Replica>(options, log_from_engine);
+    r = std::make_unique<replica::Replica>(options, core_log_sink());
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {

@@ -6,11 +6,13 @@
 
 #include "storage/store_factory.h"
 #include "vfs/core/config.h"
+#include "vfs/core/posix_file.h"
 #include "vfs/core/replicator.h"
 #include "vfs/shim/base_vfs_file_access.h"
 #include "vfs/shim/log.h"
 #include "vfs/shim/primary_connection.h"
 #include "vfs/shim/shim_file.h"
+#include "vfs/shim/wal_mode.h"
 
 namespace ltxvfs::vfs {
 namespace {
@@ -58,16 +60,33 @@ static_assert(sizeof(ShimFile) <= VfsContext::shim_header_size(),
 VfsContext::VfsContext(sqlite3_vfs* base) : base_(base) {}
 VfsContext::~VfsContext() = default;
 
-std::unique_ptr<ConnectionHooks> VfsContext::open_database_hooks(sqlite3_filename name, int flags) {
+std::unique_ptr<ConnectionHooks> VfsContext::open_database_hooks(sqlite3_filename name, int flags,
+                                                                 sqlite3_file* db_file) {
   check_uri_parameters(name);
   // A read-only open of a primary database is not replicated: it cannot commit anything.
   if ((flags & SQLITE_OPEN_READONLY) != 0) return nullptr;
   const std::string path = name;
-  return std::make_unique<PrimaryConnection>(replicator_for(path, name));
+  return std::make_unique<PrimaryConnection>(replicator_for(path, name, db_file));
+}
+
+void VfsContext::before_wal_delete(const std::string& wal_path) {
+  constexpr std::string_view kSuffix = "-wal";
+  if (wal_path.size() <= kSuffix.size() ||
+      wal_path.compare(wal_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    return;
+  }
+  std::shared_ptr<core::Replicator> replicator;
+  {
+    std::lock_guard lock(mu_);
+    auto it = replicators_.find(wal_path.substr(0, wal_path.size() - kSuffix.size()));
+    if (it != replicators_.end()) replicator = it->second.lock();
+  }
+  if (replicator) replicator->before_wal_overwrite();
 }
 
 std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& path,
-                                                             sqlite3_filename name) {
+                                                             sqlite3_filename name,
+                                                             sqlite3_file* db_file) {
   std::lock_guard lock(mu_);
   if (auto existing = replicators_[path].lock()) return existing;
   core::Config config;
@@ -85,12 +104,17 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
   } catch (const core::ConfigError& e) {
     throw SqliteError(SQLITE_CANTOPEN, e.what());
   }
+  // Before the replicator exists, so it never reads a database in the middle of the switch.
+  ensure_wal_mode(base_, db_file, path, config.page_size);
+  // Files beside the database get its permissions, as SQLite gives them to -wal and -shm.
+  config.file_mode = core::file_mode_of(path);
   storage::OpenedStore opened, probe;
   try {
     const std::string url = with_store_options(config.replica_url, config);
     // The uploader retries forever with its own backoff; the store's own retries only smooth
     // over blips, so an outage shows in ltx_stats() within seconds.
     storage::StoreSettings settings;
+    settings.log = log_store_warning;
     settings.retry.max_attempts = 4;
     settings.retry.max_total = std::chrono::milliseconds(10000);
     opened = storage::open_store(url, settings);
@@ -98,6 +122,8 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
     quick.retry.max_attempts = 2;
     quick.retry.max_total = std::chrono::milliseconds(5000);
     quick.http.connect_timeout_ms = 2000;
+    // A store that accepts connections but does not answer must not hold the open either.
+    quick.http.request_timeout_ms = 3000;
     quick.stats = opened.stats;
     probe = storage::open_store(url, quick);
   } catch (const storage::StoreError& e) {
@@ -111,9 +137,9 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
   }
   std::shared_ptr<core::Replicator> replicator;
   try {
-    replicator =
-        std::make_shared<core::Replicator>(config, std::make_unique<BaseVfsFileAccess>(base_, path),
-                                           std::move(opened), std::move(probe.store));
+    replicator = std::make_shared<core::Replicator>(
+        config, std::make_unique<BaseVfsFileAccess>(base_, path), std::move(opened),
+        std::move(probe.store), core_log_sink());
   } catch (const SqliteError&) {
     throw;
   } catch (const std::exception& e) {

@@ -29,13 +29,19 @@ class VfsContext {
   // Bytes of our ShimFile header in front of the wrapped file, rounded for alignment.
   static constexpr size_t shim_header_size() { return kShimHeaderSize; }
 
-  // For a main database file being opened: the hooks of a replicated (primary) database, or
-  // null when this open is not replicated (read-only opens). Throws SqliteError with a message
-  // saying why when the open must be refused.
-  std::unique_ptr<ConnectionHooks> open_database_hooks(sqlite3_filename name, int flags);
+  // For a main database file just opened through the base VFS (`db_file`): the hooks of a
+  // replicated (primary) database, after putting it in WAL mode; or null when this open is not
+  // replicated (read-only opens). Throws SqliteError with a message saying why when the open must
+  // be refused.
+  std::unique_ptr<ConnectionHooks> open_database_hooks(sqlite3_filename name, int flags,
+                                                       sqlite3_file* db_file);
+  // SQLite is about to delete `wal_path`: if it is the WAL of a replicated database, waits until
+  // its frames are spooled durably.
+  void before_wal_delete(const std::string& wal_path);
 
  private:
-  std::shared_ptr<core::Replicator> replicator_for(const std::string& path, sqlite3_filename name);
+  std::shared_ptr<core::Replicator> replicator_for(const std::string& path, sqlite3_filename name,
+                                                   sqlite3_file* db_file);
 
   static constexpr size_t kShimHeaderSize = 64;
   sqlite3_vfs vfs_{};

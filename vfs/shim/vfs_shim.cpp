@@ -174,7 +174,7 @@ int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
   ConnectionHooks* hooks = shim(f).hooks;
   return guard(SQLITE_IOERR_TRUNCATE, "ltx wal truncate", [&] {
     // Truncating the WAL discards frames: everything in it must be safely spooled first.
-    if (hooks != nullptr) hooks->before_wal_discard();
+    if (hooks != nullptr) hooks->before_wal_overwrite();
     return x_truncate(f, size);
   });
 }
@@ -246,6 +246,19 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
         (flags & SQLITE_OPEN_READONLY) != 0) {
       return open_replica_file(ctx, name, file, flags, out_flags);
     }
+    if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0 && name != nullptr) {
+      sqlite3_file* db_file = sqlite3_database_file_object(name);
+      if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
+        // A rollback journal means the database left WAL mode (another process switched it):
+        // its commits would bypass the WAL, and so the replica.
+        throw SqliteError(SQLITE_CANTOPEN,
+                          std::string("the replicated database ") + name +
+                              " is no longer in WAL mode (another process changed its "
+                              "journal_mode); ltx cannot replicate rollback-journal "
+                              "transactions. Close it and open it again through ltx, which "
+                              "puts it back in WAL mode");
+      }
+    }
     if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) {
       sqlite3_file* db_file = sqlite3_database_file_object(name);
       if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
@@ -264,13 +277,13 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
       const int real_version = s.real->pMethods->iVersion;
       if (main_db) {
         // After the real open: the file exists now, so the replicator can open it too.
-        std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, flags);
+        if (real_version < 3 && (flags & SQLITE_OPEN_READONLY) == 0) {
+          throw SqliteError(SQLITE_CANTOPEN,
+                            "the default VFS '" + std::string(ctx.base()->zName) +
+                                "' has no shared-memory support; ltx needs WAL mode");
+        }
+        std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, flags, s.real);
         if (hooks) {
-          if (real_version < 3) {
-            throw SqliteError(SQLITE_CANTOPEN,
-                              "the default VFS '" + std::string(ctx.base()->zName) +
-                                  "' has no shared-memory support; ltx needs WAL mode");
-          }
           s.hooks = hooks.release();
           role = FileRole::kPrimaryDb;
         }
@@ -297,8 +310,12 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
 }
 
 int vfs_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
-  sqlite3_vfs* base = context_of(vfs).base();
-  return base->xDelete(base, name, sync_dir);
+  VfsContext& ctx = context_of(vfs);
+  return guard(SQLITE_IOERR_DELETE, "ltx delete", [&] {
+    // The last connection's close deletes the WAL: its frames must be spooled durably first.
+    if (name != nullptr) ctx.before_wal_delete(name);
+    return ctx.base()->xDelete(ctx.base(), name, sync_dir);
+  });
 }
 int vfs_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
   sqlite3_vfs* base = context_of(vfs).base();
