@@ -44,8 +44,11 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"format", r->config().format == core::OutputFormat::kNative ? "native" : "litestream"},
       {"durability", r->config().durability == core::Durability::kRemote ? "remote" : "local"},
       {"txid", s.txid},
+      {"durable_txid", s.durable_txid},
       {"uploaded_txid", s.uploaded_txid},
       {"commits", s.commits},
+      {"batches", s.batches},
+      {"syncs", s.syncs},
       {"full_files", s.full_files},
       {"spool_files", s.spool_files},
       {"spool_bytes", s.spool_bytes},
@@ -56,6 +59,7 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"last_upload_ms", s.last_upload_ms},
       {"last_error", s.last_error},
       {"conflict", s.conflict},
+      {"remote_failure", s.remote_failure},
   };
   j["store"] = store_stats_json(r->store_stats());
   const std::string text = j.dump();

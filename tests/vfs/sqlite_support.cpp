@@ -1,5 +1,7 @@
 #include "tests/vfs/sqlite_support.h"
 
+#include <catch2/catch.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +106,21 @@ std::vector<uint8_t> Db::serialize() {
   std::vector<uint8_t> out(data, data + size);
   sqlite3_free(data);
   return out;
+}
+
+std::string primary_uri(const std::string& dir, const std::string& extra) {
+  return "file:" + dir + "/app.db?vfs=ltx&durability=remote&upload_interval_ms=0" + extra;
+}
+
+std::string replica_dir(const std::string& dir) {
+  return dir + "/app.db-ltx/replica";
+}
+
+void check_restores_to(Db& db, const std::string& url, const std::string& dir) {
+  const uint64_t txid = static_cast<uint64_t>(db.query_int("SELECT ltx_txid()"));
+  REQUIRE(txid > 0);
+  const auto expected = db.serialize();
+  CHECK(describe_difference(restore_replica(url, txid, dir), expected) == "identical");
 }
 
 std::string scratch_dir(const std::string& name) {

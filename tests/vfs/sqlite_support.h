@@ -36,6 +36,14 @@ class Db {
   sqlite3* db_ = nullptr;
 };
 
+// "file:<dir>/app.db?vfs=ltx&durability=remote&upload_interval_ms=0<extra>": every commit is
+// uploaded before it returns, as its own object, so every TXID is restorable on its own.
+std::string primary_uri(const std::string& dir, const std::string& extra = "");
+// <dir>/app.db-ltx/replica: the default replica of primary_uri(dir).
+std::string replica_dir(const std::string& dir);
+// Restores `url` at the connection's newest TXID and checks it equals what SQLite sees.
+void check_restores_to(Db& db, const std::string& url, const std::string& dir);
+
 // A fresh directory under the build tree's scratch area; removed by the test's end only if the
 // test passed (left for inspection otherwise).
 std::string scratch_dir(const std::string& name);

@@ -20,16 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Every commit is uploaded before it returns (durability=remote) as its own object, so every
-// TXID is restorable on its own.
-std::string primary_uri(const std::string& dir, const std::string& extra = "") {
-  return "file:" + dir + "/app.db?vfs=ltx&durability=remote&upload_interval_ms=0" + extra;
-}
-
-std::string replica_dir(const std::string& dir) {
-  return dir + "/app.db-ltx/replica";
-}
-
 // Random work that exercises overflow pages, page reuse, index maintenance and deletes.
 void random_transaction(Db& db, std::mt19937& rng, int i) {
   switch (rng() % 6) {
@@ -62,13 +52,6 @@ void random_transaction(Db& db, std::mt19937& rng, int i) {
           "INSERT INTO t(k, v) VALUES (" +
           std::to_string(i) + ", 'x'); COMMIT");
   }
-}
-
-void check_restores_to(Db& db, const std::string& url, const std::string& dir) {
-  const uint64_t txid = static_cast<uint64_t>(db.query_int("SELECT ltx_txid()"));
-  REQUIRE(txid > 0);
-  const auto expected = db.serialize();
-  CHECK(describe_difference(restore_replica(url, txid, dir), expected) == "identical");
 }
 
 }  // namespace

@@ -23,9 +23,9 @@ std::string state_path(const Config& c) {
 }  // namespace
 
 Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, storage::OpenedStore store,
-                       std::unique_ptr<storage::ObjectStore> probe, LogSink log)
+                       std::unique_ptr<storage::ObjectStore> probe, LogSink sink)
     : config_(std::move(config)),
-      log_(std::move(log)),
+      log_(std::move(sink)),
       files_(std::move(files)),
       store_(std::move(store.store)),
       layout_(store.layout),
@@ -116,13 +116,18 @@ void Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   for (const auto& f : files) remote = std::max(remote, f.max_txid);
   stats_.uploaded_txid = remote;  // what the store already holds is acknowledged
   if (remote <= local) return;
-  if (local == 0 && recorded_problem_.empty()) {
-    // No history beside the database, a history in the store: a database restored from it (or
-    // copied from its writer) continues it when its content is the store's newest state.
+  if (local == 0) {
+    // No history beside the database (or an unreadable one), a history in the store: a database
+    // restored from it (or copied from its writer) continues it when its content is the store's
+    // newest state.
     const std::string why = continue_remote_history(probe, files);
-    if (why.empty()) return;
+    if (why.empty()) {
+      recorded_problem_.clear();
+      return;
+    }
     throw std::runtime_error(store_->describe() + " already holds a replica at TXID " +
                              std::to_string(remote) + " that this database did not write (" + why +
+                             (recorded_problem_.empty() ? "" : "; " + recorded_problem_) +
                              "). To read it, open it with mode=ro; to continue it, restore it "
                              "with `ltxvfs restore` and open the restored file; or point "
                              "replica= at an empty location");
@@ -419,6 +424,8 @@ void Replicator::uploader_loop() {
                             ? milliseconds(0)
                             : milliseconds(config_.upload_interval_ms);
   auto backoff = milliseconds(100);
+  uint64_t failure_streak = 0;
+  Clock::time_point last_failure_log;
   std::optional<Clock::time_point> close_deadline;
   std::unique_lock lock(mu_);
   auto closing_expired = [&] {
@@ -503,6 +510,11 @@ void Replicator::uploader_loop() {
       continue;
     }
     backoff = milliseconds(100);
+    if (failure_streak > 0) {
+      log(LogSeverity::kInfo,
+          "uploading again after " + std::to_string(failure_streak) + " failed attempts");
+      failure_streak = 0;
+    }
     if (needs_snapshot) {
       snapshot_requested_ = true;
       work_cv_.notify_all();

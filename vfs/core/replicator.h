@@ -73,7 +73,7 @@ class Replicator {
   // `probe` is the same store with a short time budget: the open-time check must not hold the
   // application for the store's full retry time when the store is unreachable or silent.
   Replicator(Config config, std::unique_ptr<FileAccess> files, storage::OpenedStore store,
-             std::unique_ptr<storage::ObjectStore> probe, LogSink log);
+             std::unique_ptr<storage::ObjectStore> probe, LogSink sink);
   // Drains the builder, gives the uploader up to close_timeout_ms to empty the spool, stops.
   ~Replicator();
   Replicator(const Replicator&) = delete;

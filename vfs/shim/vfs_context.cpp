@@ -119,11 +119,11 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
     settings.retry.max_total = std::chrono::milliseconds(10000);
     opened = storage::open_store(url, settings);
     storage::StoreSettings quick;
-    quick.retry.max_attempts = 2;
-    quick.retry.max_total = std::chrono::milliseconds(5000);
+    quick.retry.max_attempts = 1;
+    quick.retry.max_total = std::chrono::milliseconds(3000);
     quick.http.connect_timeout_ms = 2000;
     // A store that accepts connections but does not answer must not hold the open either.
-    quick.http.request_timeout_ms = 3000;
+    quick.http.request_timeout_ms = 2500;
     quick.stats = opened.stats;
     probe = storage::open_store(url, quick);
   } catch (const storage::StoreError& e) {

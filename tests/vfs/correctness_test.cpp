@@ -1,0 +1,357 @@
+// Regressions found by trying ltx as a new user would and by SQLite's own TCL suite: each case
+// failed before its fix (the cause is named above it).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "storage/store_factory.h"
+#include "tests/harness/s3_test_server.h"
+#include "tests/support/tcp_proxy.h"
+#include "tests/vfs/sqlite_support.h"
+#include "vfs/core/restore_plan.h"
+
+using namespace ltxvfs::testing;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+nlohmann::json stats_of(Db& db) {
+  return nlohmann::json::parse(db.query_text("SELECT ltx_stats()"));
+}
+
+uint16_t port_of(const std::string& endpoint) {
+  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+}
+
+// Aborts the test process (the test fails, visibly) when a scope takes longer than `limit`: a
+// hang must fail fast, not wait for ctest's timeout.
+class Watchdog {
+ public:
+  Watchdog(seconds limit, std::string what) : what_(std::move(what)) {
+    thread_ = std::thread([this, limit] {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, limit, [&] { return done_; })) {
+        std::fprintf(stderr, "HANG: %s did not finish in time\n", what_.c_str());
+        std::abort();
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::string what_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// A TCP server that accepts connections (the kernel does, from its backlog) and never answers.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 64) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A small database in rollback-journal mode, as most existing databases are.
+void make_rollback_database(const std::string& path) {
+  Db db("file:" + path + "?vfs=unix");
+  db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);");
+  db.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) "
+      "INSERT INTO t(v) SELECT printf('row %d %s', i, hex(randomblob(40))) FROM n");
+}
+
+uint64_t newest_txid(const std::string& url) {
+  auto opened = ltxvfs::storage::open_store(url);
+  return ltxvfs::core::newest_restorable_txid(
+      ltxvfs::core::list_ltx_files(*opened.store, opened.layout));
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+}  // namespace
+
+// Cause: the opening connection switched the database to WAL mode in the auto-extension hook,
+// after the replicator existed; its EXCLUSIVE lock waited for the builder's first run, which
+// waited for the switch, and the builder's retry loop never woke the waiter (a lost wakeup).
+// Now the VFS switches the database to WAL mode in xOpen, before the replicator exists.
+TEST_CASE("rollback-journal databases opened through ltx never hang (600 fresh copies)",
+          "[write]") {
+  // On tmpfs when there is one: the hang needs no disk, and 600 opens' fsyncs on this machine's
+  // disk would cost a minute.
+  const bool tmpfs = fs::is_directory("/dev/shm") && ::access("/dev/shm", W_OK) == 0;
+  const std::string dir = tmpfs ? "/dev/shm/ltxvfs-rollback-opens-" + std::to_string(::getpid())
+                                : scratch_dir("rollback-opens");
+  fs::create_directories(dir);
+  struct Cleanup {
+    std::string dir;
+    bool tmpfs;
+    ~Cleanup() {
+      if (tmpfs) fs::remove_all(dir);
+    }
+  } cleanup{dir, tmpfs};
+  const std::string original = dir + "/original.db";
+  make_rollback_database(original);
+  for (int i = 0; i < 600; ++i) {
+    const std::string copy = dir + "/copy.db";
+    fs::remove_all(copy + "-ltx");
+    fs::copy_file(original, copy, fs::copy_options::overwrite_existing);
+    Watchdog watchdog(seconds(60), "open #" + std::to_string(i) + " of a rollback-mode copy");
+    Db db("file:" + copy + "?vfs=ltx");
+    REQUIRE(db.query_int("SELECT count(*) FROM t") == 400);
+    if (i == 0) CHECK(db.query_text("PRAGMA journal_mode") == "wal");
+  }
+}
+
+// Cause: a state file saying page_size 0 (with pages) reached a division; any unvalidated value
+// read from disk could. Now the state is validated; an unusable one costs a new snapshot.
+TEST_CASE("an impossible or corrupted state file costs a new snapshot, never a crash", "[write]") {
+  const std::string dir = scratch_dir("bad-state");
+  const std::string state = dir + "/app.db-ltx/state.json";
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  }
+  const std::vector<std::string> bad = {
+      R"({"version":1,"page_size":0,"txid":3,"checksum":1,"commit":5,"wal":{"salt1":0,"salt2":0,)"
+      R"("big_endian":false,"offset":32,"cksum1":0,"cksum2":0},"timestamp_ms":0})",
+      R"({"version":1,"page_size":3000,"txid":3,"checksum":1,"commit":5,"wal":{"salt1":0,)"
+      R"("salt2":0,"big_endian":false,"offset":32,"cksum1":0,"cksum2":0},"timestamp_ms":0})",
+      "{ not json",
+  };
+  for (const auto& text : bad) {
+    // Without the spool (which would tell the position), the state file is all there is.
+    fs::remove_all(dir + "/app.db-ltx/spool");
+    write_text(state, text);
+    INFO(text);
+    Db db(primary_uri(dir));
+    db.exec("INSERT INTO t VALUES (2)");
+    check_restores_to(db, replica_dir(dir), dir);
+  }
+}
+
+// Cause: an empty database kept the old history's TXID and checksum, so its first file was an
+// incremental whose pre-apply checksum no restore could match. Now it starts a new chain.
+TEST_CASE("a database deleted and recreated beside its old history starts a restorable chain",
+          "[write]") {
+  const std::string dir = scratch_dir("recreated");
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE old(v); INSERT INTO old VALUES ('first life')");
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(dir + "/app.db" + suffix);
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('second life')");
+    check_restores_to(db, replica_dir(dir), dir);
+  }
+  // And it continues from there.
+  Db db(primary_uri(dir));
+  db.exec("INSERT INTO t VALUES ('later')");
+  check_restores_to(db, replica_dir(dir), dir);
+  CHECK(newest_txid(replica_dir(dir)) == static_cast<uint64_t>(db.query_int("SELECT ltx_txid()")));
+}
+
+// Cause: the spool, the state file and the default replica were created 0644 whatever the
+// database's mode. Now they get the database's mode, as SQLite gives -wal and -shm.
+TEST_CASE("files beside a private database are private too", "[write]") {
+  const std::string dir = scratch_dir("private");
+  const std::string path = dir + "/app.db";
+  { std::ofstream(path).flush(); }  // an empty file is an empty database
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  const mode_t old_umask = ::umask(022);
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE secrets(v); INSERT INTO secrets VALUES ('do not share')");
+  }
+  ::umask(old_umask);
+  size_t checked = 0;
+  for (const auto& e : fs::recursive_directory_iterator(path + "-ltx")) {
+    struct stat st {};
+    REQUIRE(::stat(e.path().c_str(), &st) == 0);
+    INFO(e.path().string());
+    CHECK((st.st_mode & 0077) == 0);
+    ++checked;
+  }
+  CHECK(checked >= 6);  // the directory tree, lock, spool log, state, replica objects
+}
+
+// Cause: the remote-durability wait ran in the shm unlock, whose result SQLite ignores, so a
+// failed upload was invisible. Now a commit waits at most remote_timeout_ms, and one the store
+// did not acknowledge makes the next write transaction fail until the store has it.
+TEST_CASE("durability=remote: an unacknowledged commit is visible and refuses later writes",
+          "[moto]") {
+  const auto bucket = make_test_bucket(Server::kMoto);
+  TcpProxy proxy(port_of(bucket.endpoint));
+  const std::string dir = scratch_dir("remote-failure");
+  Db db("file:" + dir + "/app.db?vfs=ltx&durability=remote&remote_timeout_ms=500&replica=s3://" +
+        bucket.bucket + "/app&endpoint=http://127.0.0.1:" + std::to_string(proxy.port()));
+  db.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('acknowledged')");
+  proxy.set_down(true);
+  const auto start = Clock::now();
+  db.exec("INSERT INTO t VALUES ('local only')");  // SQLite has committed it: it cannot fail
+  CHECK(Clock::now() - start < seconds(5));        // but it does not wait forever
+  CHECK_FALSE(stats_of(db)["remote_failure"].get<std::string>().empty());
+  // The next write is refused, before anything is committed.
+  CHECK_THAT(db.try_exec("INSERT INTO t VALUES ('refused')"), Catch::Contains("I/O error"));
+  CHECK(db.query_int("SELECT count(*) FROM t") == 2);
+  // Reads go on.
+  CHECK(db.query_text("SELECT v FROM t ORDER BY rowid DESC LIMIT 1") == "local only");
+  // The store comes back: the upload catches up and writes resume by themselves.
+  proxy.set_down(false);
+  const auto deadline = Clock::now() + seconds(60);
+  std::string error = "not tried";
+  while (Clock::now() < deadline && !error.empty()) {
+    error = db.try_exec("INSERT INTO t VALUES ('after')");
+    if (!error.empty()) std::this_thread::sleep_for(milliseconds(100));
+  }
+  REQUIRE(error.empty());
+  CHECK(stats_of(db)["remote_failure"] == "");
+  check_restores_to(db, bucket.url("app"), dir);
+}
+
+// Cause: the open-time check used the store's normal time budget, so a store that accepts
+// connections but never answers held the open for 30 s; a remote-durability commit waited
+// without bound.
+TEST_CASE("a silent store bounds the open and remote-durability commits", "[write]") {
+  SilentServer silent;
+  const std::string dir = scratch_dir("silent-store");
+  auto start = Clock::now();
+  Db db("file:" + dir + "/app.db?vfs=ltx&durability=remote&remote_timeout_ms=300&replica=s3://" +
+        "silent-bucket/app&endpoint=" + silent.endpoint());
+  CHECK(Clock::now() - start < seconds(6));
+  start = Clock::now();
+  db.exec("CREATE TABLE t(v)");
+  CHECK(Clock::now() - start < seconds(3));
+  CHECK_THAT(stats_of(db)["remote_failure"].get<std::string>(), Catch::Contains("TXID"));
+}
+
+// Cause: a restored database was refused by the store it came from ("already holds a replica"),
+// leaving no way to continue a history after losing a machine. Now a database whose content is
+// the store's newest state continues its history.
+TEST_CASE("a database restored from a replica continues its history", "[write]") {
+  const std::string dir = scratch_dir("continue");
+  const std::string replica = replica_dir(dir);
+  uint64_t txid = 0;
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('before the loss')");
+    txid = static_cast<uint64_t>(db.query_int("SELECT ltx_txid()"));
+  }
+  const auto bytes = restore_replica(replica, txid, dir);
+  const std::string restored = dir + "/restored.db";
+  std::ofstream(restored, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  {
+    Db db("file:" + restored +
+          "?vfs=ltx&durability=remote&upload_interval_ms=0&replica=" + replica);
+    db.exec("INSERT INTO t VALUES ('after the restore')");
+    CHECK(db.query_int("SELECT ltx_txid()") == static_cast<int64_t>(txid + 1));
+    check_restores_to(db, replica, dir);
+  }
+  // A database that is not the replica's newest state is still refused, saying how to continue.
+  Db other("file:" + dir + "/other.db?vfs=unix");
+  other.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('unrelated')");
+  std::string out;
+  CHECK(run_sqlite3_shell(".open file:" + dir + "/other.db?vfs=ltx&replica=" + replica +
+                              "\nINSERT INTO t VALUES (1);",
+                          &out) != 0);
+  CHECK_THAT(out, Catch::Contains("differs from the replica's newest state") &&
+                      Catch::Contains("ltxvfs restore"));
+}
+
+// Cause: WAL mode was set by the auto-extension hook, which sqlite3_reset_auto_extension() (and
+// sqlite3_shutdown()) remove: later databases stayed in rollback mode, unreplicated, silently.
+TEST_CASE("replication does not depend on the auto-extension", "[write]") {
+  load_ltx_extension();
+  sqlite3_reset_auto_extension();
+  const std::string dir = scratch_dir("no-auto-extension");
+  {
+    Db db(primary_uri(dir));
+    CHECK(db.query_text("PRAGMA journal_mode") == "wal");
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('replicated')");
+    // Without the hook the SQL functions are not registered, so compare through the store.
+    const auto expected = db.serialize();
+    CHECK(describe_difference(restore_replica(replica_dir(dir), std::nullopt, dir), expected) ==
+          "identical");
+  }
+  // After sqlite3_shutdown() the VFS is still there, and still puts databases in WAL mode.
+  REQUIRE(sqlite3_shutdown() == SQLITE_OK);
+  REQUIRE(sqlite3_initialize() == SQLITE_OK);
+  REQUIRE(sqlite3_vfs_find("ltx") != nullptr);
+  const std::string dir2 = scratch_dir("after-shutdown");
+  Db db(primary_uri(dir2));
+  CHECK(db.query_text("PRAGMA journal_mode") == "wal");
+  db.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('replicated too')");
+  CHECK(describe_difference(restore_replica(replica_dir(dir2), std::nullopt, dir2),
+                            db.serialize()) == "identical");
+}
+
+// Cause: the replicator wrote its warnings to stderr itself. Now every layer logs through one
+// sink (sqlite3_log, and stderr at LTXVFS_LOG's level).
+TEST_CASE("LTXVFS_LOG=off silences every layer", "[write][shell]") {
+  load_ltx_extension();  // sets the test credentials in the environment the shell inherits
+  const std::string dir = scratch_dir("log-off");
+  // Nothing listens on this port: the open warns that the store is unreachable.
+  TcpProxy closed(1);
+  closed.set_down(true);
+  const std::string script = dir + "/s.sql";
+  write_text(script, ".load " LTXVFS_EXTENSION_PATH "\n.open file:" + dir +
+                         "/app.db?vfs=ltx&replica=s3://log-bucket/app&endpoint=http://127.0.0.1:" +
+                         std::to_string(closed.port()) +
+                         "&close_timeout_ms=200\nCREATE TABLE IF NOT EXISTS t(v);\n");
+  std::string out;
+  // In a subshell: run_command() sends the outer stderr to `out`.
+  REQUIRE(run_command("(LTXVFS_LOG=off sqlite3 < " + script + " 2>" + dir + "/off.err)", &out) ==
+          0);
+  REQUIRE(run_command("(sqlite3 < " + script + " 2>" + dir + "/warn.err)", &out) == 0);
+  const auto off_bytes = read_file_bytes(dir + "/off.err");
+  const auto warn_bytes = read_file_bytes(dir + "/warn.err");
+  const std::string off_text(off_bytes.begin(), off_bytes.end());
+  const std::string warn_text(warn_bytes.begin(), warn_bytes.end());
+  CHECK(off_text.empty());
+  CHECK_THAT(warn_text, Catch::Contains("cannot reach the replica"));
+  // Both runs really opened the database through ltx.
+  CHECK(Db("file:" + dir + "/app.db?vfs=unix").query_int("SELECT count(*) FROM t") == 0);
+}
