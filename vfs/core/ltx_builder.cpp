@@ -25,11 +25,13 @@ ltx::EncodeOptions encode_options(OutputFormat format, int zstd_level) {
 }
 
 // Appends to a spool record through a buffer: a small batch costs one write(), a full file of a
-// large database streams in 1 MiB writes without being held in memory.
+// large database streams in 1 MiB writes without being held in memory. The buffer is the
+// builder's, reused from batch to batch.
 class BufferedFdSink final : public ltx::Sink {
  public:
-  BufferedFdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
-    buffer_.reserve(kCapacity);
+  BufferedFdSink(int fd, std::string name, std::vector<uint8_t>& buffer)
+      : fd_(fd), name_(std::move(name)), buffer_(buffer) {
+    buffer_.clear();
   }
   void write(std::span<const uint8_t> bytes) override {
     if (buffer_.size() + bytes.size() > kCapacity) flush();
@@ -48,7 +50,7 @@ class BufferedFdSink final : public ltx::Sink {
   static constexpr size_t kCapacity = 1u << 20;
   int fd_;
   std::string name_;
-  std::vector<uint8_t> buffer_;
+  std::vector<uint8_t>& buffer_;
 };
 
 }  // namespace
@@ -394,7 +396,7 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
   h.wal_salt2 = last.end.salts.salt2;
 
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
-  BufferedFdSink sink(out.fd(), out.name());
+  BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
   image_.resize(last.commit);
   std::vector<uint8_t> page(page_size);
@@ -444,7 +446,7 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
 
   // A full file can be as large as the database: stream it to the spool.
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
-  BufferedFdSink sink(out.fd(), out.name());
+  BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
   DatabaseImage image(page_size);
   image.resize(commit);

@@ -122,6 +122,7 @@ class LtxBuilder {
   // Latest frame of each page in the current WAL generation, up to state_.wal.offset.
   std::unordered_map<uint32_t, uint64_t> wal_map_;
   std::vector<BuildEvent> events_;
+  std::vector<uint8_t> write_buffer_;  // spool appends, reused
 };
 
 }  // namespace ltxvfs::core

@@ -16,6 +16,12 @@ using std::chrono::milliseconds;
 // builder's largest cost.
 constexpr int kWriteZstdLevel = 1;
 
+uint64_t micros_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
+
 std::string state_path(const Config& c) {
   return c.sidecar_dir + "/state.json";
 }
@@ -220,21 +226,28 @@ uint64_t Replicator::request_sync_locked() {
 }
 
 void Replicator::before_checkpoint() {
+  const auto start = Clock::now();
   std::unique_lock lock(mu_);
   wait_until_built_locked(lock);
+  ++stats_.checkpoint_waits;
+  stats_.checkpoint_wait_us += micros_since(start);
   // The WAL restart that usually follows a checkpoint needs the spool durable: start the sync
   // now, so it runs while SQLite syncs the WAL and the database for the checkpoint.
   if (spool_.durable_txid() < stats_.txid) request_sync_locked();
 }
 
 void Replicator::before_wal_overwrite() {
+  const auto start = Clock::now();
   std::unique_lock lock(mu_);
   wait_until_built_locked(lock);
-  if (spool_.durable_txid() >= stats_.txid) return;
-  const uint64_t target = request_sync_locked();
-  ++durable_waiters_;
-  synced_cv_.wait(lock, [&] { return sync_done_ >= target || stop_syncer_; });
-  --durable_waiters_;
+  if (spool_.durable_txid() < stats_.txid) {
+    const uint64_t target = request_sync_locked();
+    ++durable_waiters_;
+    synced_cv_.wait(lock, [&] { return sync_done_ >= target || stop_syncer_; });
+    --durable_waiters_;
+  }
+  ++stats_.overwrite_waits;
+  stats_.overwrite_wait_us += micros_since(start);
 }
 
 bool Replicator::wait_uploaded(uint64_t seq) {

@@ -53,7 +53,13 @@ struct ReplicatorStats {
   uint64_t batches = 0;        // LTX files built (one per batch of commits)
   uint64_t full_files = 0;     // full-database files written (snapshots and resyncs)
   uint64_t syncs = 0;          // fdatasyncs of the spool
-  uint64_t spool_files = 0;    // spooled records not yet acknowledged
+  // Time SQLite's threads spent waiting for the pipeline: at checkpoints (until built) and before
+  // the WAL is restarted, truncated or deleted (until durable).
+  uint64_t checkpoint_waits = 0;
+  uint64_t checkpoint_wait_us = 0;
+  uint64_t overwrite_waits = 0;
+  uint64_t overwrite_wait_us = 0;
+  uint64_t spool_files = 0;  // spooled records not yet acknowledged
   uint64_t spool_bytes = 0;
   uint64_t objects_uploaded = 0;
   uint64_t bytes_uploaded = 0;
