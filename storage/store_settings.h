@@ -1,10 +1,14 @@
 // Everything about a store that is not in its URL: where configuration comes from (an injectable
-// environment), network behaviour, retries, logging. Defaults are usable as they are.
+// environment), network behaviour, retries, cancellation, file permissions, logging. Defaults
+// are usable as they are.
 #pragma once
+
+#include <sys/types.h>
 
 #include <memory>
 #include <optional>
 
+#include "storage/cancellation.h"
 #include "storage/credentials.h"
 #include "storage/env.h"
 #include "storage/http_client.h"
@@ -28,6 +32,15 @@ struct StoreSettings {
   // File stores: create the root directory when it does not exist (a writer wants this; a reader
   // that must not invent an empty replica sets it to false and gets kNoSuchBucket instead).
   bool create_if_missing = true;
+  // File stores: the permission bits of every file the store creates (objects, metadata, its
+  // lock file), exactly, whatever the process umask. Directories it creates get the same bits
+  // plus execute wherever read is set (0600 → 0700, 0640 → 0750, 0644 → 0755). A writer passes
+  // its database file's mode, so a private database gets a private replica. Only 0..0777; S3
+  // stores ignore it.
+  mode_t file_mode = 0644;
+  // When set, cancel() makes every call of the store in flight, and every later one, fail at
+  // once with StoreError(kCancelled) (see cancellation.h). Null: calls are never cancelled.
+  std::shared_ptr<Cancellation> cancel;
   // Where the store counts its requests and bytes; one is created when null.
   std::shared_ptr<StoreStats> stats;
   // ListObjectsV2 page size (1..1000); smaller only to exercise paging in tests.
