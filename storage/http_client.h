@@ -39,12 +39,12 @@ using LogFn = std::function<void(std::string_view message)>;
 
 struct HttpOptions {
   // Name resolution, TCP connect and TLS handshake together.
-  long connect_timeout_ms = 10'000;
+  long connect_timeout_ms = 5'000;
   // A transfer slower than `low_speed_limit` bytes/s for `low_speed_time_s` seconds is aborted
   // (catches a server that accepted the connection and went silent — before answering, or
   // mid-body — without limiting large transfers that keep moving).
   long low_speed_limit = 1;
-  long low_speed_time_s = 30;
+  long low_speed_time_s = 10;
   // Cap on one whole request (connect included), however fast it moves; 0 = none. For probes and
   // small requests: a large body at a modest speed legitimately takes long.
   long request_timeout_ms = 0;

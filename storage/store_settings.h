@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -45,6 +46,22 @@ struct StoreSettings {
   std::shared_ptr<StoreStats> stats;
   // ListObjectsV2 page size (1..1000); smaller only to exercise paging in tests.
   int list_page_size = 1000;
+
+  // The longest one S3 call can take against a store that accepts connections and then says
+  // nothing (before answering, or mid-transfer), or does not accept them at all: no attempt
+  // starts after retry.max_total, and the last one ends within its connect timeout plus the
+  // stall abort (or http.request_timeout_ms, when set and shorter); a second of slack covers the
+  // stall detector's one-second granularity. A store that keeps sending or receiving data is not
+  // cut off by this (a large object may take longer to move); request_timeout_ms caps that too.
+  // Not counted: hashing a PUT body before the first attempt (~1 s per 400 MiB). About 26 s with
+  // the defaults (10 s + 5 s + 10 s + 1 s).
+  std::chrono::milliseconds silent_store_bound() const;
+
+  // Makes every call return, or throw kUnavailable, within about `budget` even against a silent
+  // store, for a short probe ("is the store there, and what does it hold?"): half the budget for
+  // starting attempts (retry.max_total), half as the cap of each attempt
+  // (http.request_timeout_ms), connect timeout no longer than that. Other settings stay.
+  StoreSettings& limit_calls_to(std::chrono::milliseconds budget);
 };
 
 }  // namespace ltxvfs::storage
