@@ -21,8 +21,13 @@
 // Timing is the caller's: acquire once, renew whenever needs_renewal(now) says so (every TTL/3
 // by default, so two renewals may fail before the lease runs out), release when done. A holder
 // that cannot renew before expires_at() must stop writing: from then on another process may take
-// the lease. Expiry compares wall clocks of different machines; the conditional writes of the
-// replica's objects remain the last line of defence against a clock that is far off.
+// the lease. A renewal after expiry still succeeds when nobody took the lease meanwhile (the
+// unchanged etag proves it). Expiry compares wall clocks of different machines; the conditional
+// writes of the replica's objects remain the last line of defence against a clock that is far off.
+//
+// The lease's calls are small: give it a store bounded with StoreSettings::limit_calls_to. To
+// release it while closing, use a store that is not cancelled (a cancelled one throws
+// kCancelled), or release before cancelling.
 //
 // Errors: the store's StoreError (kUnavailable: try again later; kCancelled), LeaseLost from
 // renew(), and StoreError(kProtocol) when lock.json holds something that is not a lease (never
