@@ -32,6 +32,35 @@ Sha256 sha256(std::string_view data) {
   return sha256(bytes_of(data));
 }
 
+struct Sha256Hasher::Ctx {
+  EVP_MD_CTX* md = nullptr;
+  ~Ctx() { EVP_MD_CTX_free(md); }
+};
+
+Sha256Hasher::Sha256Hasher() : ctx_(std::make_unique<Ctx>()) {
+  ctx_->md = EVP_MD_CTX_new();
+  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL SHA-256 initialisation failed");
+  }
+}
+
+Sha256Hasher::~Sha256Hasher() = default;
+
+void Sha256Hasher::update(std::span<const uint8_t> data) {
+  if (EVP_DigestUpdate(ctx_->md, data.data(), data.size()) != 1) {
+    throw std::runtime_error("OpenSSL digest failed");
+  }
+}
+
+Sha256 Sha256Hasher::finish() {
+  Sha256 out{};
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_->md, out.data(), &len) != 1) {
+    throw std::runtime_error("OpenSSL digest failed");
+  }
+  return out;
+}
+
 Sha256 hmac_sha256(std::span<const uint8_t> key, std::string_view data) {
   Sha256 out{};
   unsigned int len = 0;

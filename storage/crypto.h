@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,22 @@ using Sha256 = std::array<uint8_t, 32>;
 Sha256 sha256(std::span<const uint8_t> data);
 Sha256 sha256(std::string_view data);
 Sha256 hmac_sha256(std::span<const uint8_t> key, std::string_view data);
+
+// SHA-256 of data fed in pieces (a large PUT body hashed chunk by chunk).
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void update(std::span<const uint8_t> data);
+  // The digest of everything fed so far; the hasher cannot be used afterwards.
+  Sha256 finish();
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
 
 std::string hex(std::span<const uint8_t> bytes);  // lower-case
 std::string sha256_hex(std::span<const uint8_t> data);

@@ -13,6 +13,11 @@ void FaultInjectingStore::set_latency(std::chrono::microseconds latency) {
   latency_ = latency;
 }
 
+void FaultInjectingStore::set_cancellation(std::shared_ptr<Cancellation> cancel) {
+  std::lock_guard lock(mutex_);
+  cancel_ = std::move(cancel);
+}
+
 void FaultInjectingStore::fail_next(int requests) {
   std::lock_guard lock(mutex_);
   fail_next_ = std::max(0, requests);
@@ -40,11 +45,13 @@ uint64_t FaultInjectingStore::injected_failures() const {
 
 bool FaultInjectingStore::before(const char* op, const std::string& key) {
   std::chrono::microseconds latency;
+  std::shared_ptr<Cancellation> cancel;
   bool fail = false;
   bool vanished = false;
   {
     std::lock_guard lock(mutex_);
     latency = latency_;
+    cancel = cancel_;
     if (fail_next_ > 0) {
       --fail_next_;
       fail = true;
@@ -54,7 +61,15 @@ bool FaultInjectingStore::before(const char* op, const std::string& key) {
     if (fail) ++injected_;
     vanished = vanished_.count(key) > 0;
   }
-  if (latency.count() > 0) std::this_thread::sleep_for(latency);  // outside the lock
+  const std::string operation = std::string(op) + " " + describe() + "/" + key;
+  throw_if_cancelled(cancel.get(), operation);
+  if (latency.count() > 0) {  // outside the lock
+    if (cancel) {
+      if (!cancel->sleep_for(latency)) throw cancelled_error(operation);
+    } else {
+      std::this_thread::sleep_for(latency);
+    }
+  }
   if (fail) {
     throw StoreError(StoreErrorKind::kUnavailable, std::string(op) + " " + describe() + "/" + key +
                                                        ": injected fault (503 SlowDown)");
@@ -64,8 +79,13 @@ bool FaultInjectingStore::before(const char* op, const std::string& key) {
 
 PutResult FaultInjectingStore::put(const std::string& key, std::span<const uint8_t> body,
                                    const PutOptions& options) {
+  return put_body(key, MemoryBody(body), options);
+}
+
+PutResult FaultInjectingStore::put_body(const std::string& key, const BodySource& body,
+                                        const PutOptions& options) {
   before("PUT", key);
-  PutResult result = inner_->put(key, body, options);
+  PutResult result = inner_->put_body(key, body, options);
   restore(key);  // a new object replaces the vanished one
   return result;
 }

@@ -8,7 +8,10 @@
 //   - vanish(key): the key behaves as deleted — get → kNotFound, head → nullopt, omitted from
 //     list — while the object stays in the inner store (restore() brings it back).
 //
-// Injected failures never reach the inner store. All methods are thread-safe.
+// Injected failures never reach the inner store. put_body streams to the inner store's put_body
+// (memory stays as bounded as the inner store keeps it). With a cancellation set, the latency
+// sleep ends at once on cancel() and calls fail with kCancelled before reaching the inner store.
+// All methods are thread-safe.
 #pragma once
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <set>
 #include <string>
 
+#include "storage/cancellation.h"
 #include "storage/object_store.h"
 
 namespace ltxvfs::storage {
@@ -28,6 +32,7 @@ class FaultInjectingStore : public ObjectStore {
   explicit FaultInjectingStore(std::unique_ptr<ObjectStore> inner, uint64_t seed = 1);
 
   void set_latency(std::chrono::microseconds latency);
+  void set_cancellation(std::shared_ptr<Cancellation> cancel);
   void fail_next(int requests);
   void set_failure_probability(double probability);
   void vanish(const std::string& key);
@@ -37,6 +42,8 @@ class FaultInjectingStore : public ObjectStore {
 
   PutResult put(const std::string& key, std::span<const uint8_t> body,
                 const PutOptions& options = {}) override;
+  PutResult put_body(const std::string& key, const BodySource& body,
+                     const PutOptions& options = {}) override;
   GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& prefix,
@@ -56,6 +63,7 @@ class FaultInjectingStore : public ObjectStore {
   double probability_ = 0.0;
   uint64_t injected_ = 0;
   std::set<std::string> vanished_;
+  std::shared_ptr<Cancellation> cancel_;
 };
 
 }  // namespace ltxvfs::storage

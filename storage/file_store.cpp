@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <system_error>
+#include <vector>
 
+#include "storage/cancellation.h"
 #include "storage/validation.h"
 
 namespace ltxvfs::storage {
@@ -101,18 +103,28 @@ int fsync_dir(const std::string& dir) {
   return 0;
 }
 
-// mkdir -p, fsyncing each parent that gained an entry so the new directories survive a crash.
-int ensure_dirs(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0) return fsync_dir(dirname_of(dir));
-  int err = errno;
+// mkdir with exactly `mode`: mkdir applies the umask, so the bits are set again afterwards. The
+// directory is never more open than `mode` in between (the umask only removes bits).
+int make_dir(const std::string& dir, mode_t mode) {
+  if (::mkdir(dir.c_str(), mode) != 0) return errno;
+  if (::chmod(dir.c_str(), mode) != 0) return errno;
+  return 0;
+}
+
+// mkdir -p with `mode` for each directory it creates (existing ones are left as they are),
+// fsyncing each parent that gained an entry so the new directories survive a crash.
+int ensure_dirs(const std::string& dir, mode_t mode) {
+  int err = make_dir(dir, mode);
+  if (err == 0) return fsync_dir(dirname_of(dir));
   if (err == EEXIST) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) return errno;
     return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
   }
   if (err != ENOENT || dir == "/") return err;
-  if (int parent_err = ensure_dirs(dirname_of(dir))) return parent_err;
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return errno;
+  if (int parent_err = ensure_dirs(dirname_of(dir), mode)) return parent_err;
+  err = make_dir(dir, mode);
+  if (err != 0 && err != EEXIST) return err;
   return fsync_dir(dirname_of(dir));
 }
 
@@ -139,20 +151,32 @@ std::string unique_temp_name() {
   return buf;
 }
 
-// Creates a new file next to `target` holding `data`, fsynced. Returns errno or 0.
-int write_temp(const std::string& dir, std::span<const uint8_t> data, TempFile& temp,
+// Creates a new file in `dir` with exactly `mode`, holding `body`, fsynced. Copies the body in
+// chunks (memory stays bounded however large it is) and looks at `cancel` between them. Returns
+// errno or 0; throws the body's own StoreError when it cannot be read, and kCancelled.
+int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
+               const Cancellation* cancel, const std::string& operation, TempFile& temp,
                struct stat* st) {
+  constexpr uint64_t kChunk = 1 << 20;
   Fd fd;
   for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt) {
     std::string path = dir + "/" + unique_temp_name();
-    fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (fd.valid())
       temp.set(path);
     else if (errno != EEXIST)
       return errno;
   }
   if (!fd.valid()) return EEXIST;
-  if (int err = write_all(fd.get(), data)) return err;
+  // open() applied the umask; the file gets exactly `mode` (it was never more open than that).
+  if (::fchmod(fd.get(), mode) != 0) return errno;
+  std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(kChunk, body.size())));
+  for (uint64_t offset = 0; offset < body.size(); offset += buffer.size()) {
+    throw_if_cancelled(cancel, operation);
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), body.size() - offset));
+    body.read_at(offset, {buffer.data(), n});
+    if (int err = write_all(fd.get(), {buffer.data(), n})) return err;
+  }
   // The kernel stamps mtime from a coarse clock (one tick, ~4 ms), and a freed inode number can
   // be reused at once, so two quick puts of equal size could get the same etag. A precise mtime
   // set here makes every version's (inode, size, mtime) distinct.
@@ -212,7 +236,19 @@ class FileStore::Lock {
  public:
   Lock(const FileStore& store, int operation) {
     const std::string path = store.root_ + "/" + kLockName;
-    fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    fd_ = Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd_.valid() && errno == ENOENT) {
+      // Whoever creates the lock file gives it the store's mode (a file that exists keeps its
+      // own: it may have been made by a writer with another configuration).
+      fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, store.file_mode_));
+      if (fd_.valid()) {
+        if (::fchmod(fd_.get(), store.file_mode_) != 0) {
+          store.fail_errno("LOCK", "", "cannot set the mode of lock file " + path, errno);
+        }
+      } else if (errno == EEXIST) {
+        fd_ = Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+      }
+    }
     if (!fd_.valid()) store.fail_errno("LOCK", "", "cannot open lock file " + path, errno);
     while (::flock(fd_.get(), operation) != 0) {
       if (errno != EINTR) store.fail_errno("LOCK", "", "cannot lock " + path, errno);
@@ -223,10 +259,24 @@ class FileStore::Lock {
   Fd fd_;
 };
 
+mode_t FileStore::directory_mode(mode_t file_mode) {
+  return file_mode | ((file_mode & 0444) >> 2);
+}
+
 FileStore::FileStore(const std::string& root_dir, FileStoreOptions options)
-    : stats_(options.stats ? options.stats : std::make_shared<StoreStats>()) {
+    : stats_(options.stats ? options.stats : std::make_shared<StoreStats>()),
+      cancel_(std::move(options.cancel)),
+      file_mode_(options.file_mode),
+      dir_mode_(directory_mode(options.file_mode)) {
   if (root_dir.empty()) {
     throw StoreError(StoreErrorKind::kInvalidArgument, "file store: empty directory path");
+  }
+  if ((options.file_mode & ~mode_t{0777}) != 0) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%o", static_cast<unsigned>(options.file_mode));
+    throw StoreError(StoreErrorKind::kInvalidArgument,
+                     "file store " + root_dir + ": file mode 0" + buf +
+                         " has bits beyond the permission bits — give a mode in 0000..0777");
   }
   std::error_code ec;
   auto absolute = std::filesystem::absolute(root_dir, ec);
@@ -250,7 +300,7 @@ FileStore::FileStore(const std::string& root_dir, FileStoreOptions options)
     }
     fail_errno("OPEN", "", "cannot access the replica directory", errno);
   }
-  if (int err = ensure_dirs(root_)) {
+  if (int err = ensure_dirs(root_, dir_mode_)) {
     fail_errno("OPEN", "", "cannot create the replica directory", err);
   }
 }
@@ -296,18 +346,27 @@ void FileStore::fail_errno(const std::string& op, const std::string& key, const 
 
 PutResult FileStore::put(const std::string& key, std::span<const uint8_t> body,
                          const PutOptions& options) {
+  return put_body(key, MemoryBody(body), options);
+}
+
+PutResult FileStore::put_body(const std::string& key, const BodySource& body,
+                              const PutOptions& options) {
   return counted(*stats_, [&] {
     StoreStats::add(stats_->requests);
     StoreStats::add(stats_->puts);
     check_key("PUT", key);
+    const std::string operation = "PUT " + describe() + "/" + key;
+    throw_if_cancelled(cancel_.get(), operation);
     validate_metadata(options.metadata, "PUT " + describe() + "/" + key);
 
     const std::string path = path_of(key);
     const std::string dir = dirname_of(path);
-    if (int err = ensure_dirs(dir)) fail_errno("PUT", key, "cannot create directory " + dir, err);
+    if (int err = ensure_dirs(dir, dir_mode_)) {
+      fail_errno("PUT", key, "cannot create directory " + dir, err);
+    }
     TempFile object_temp;
     struct stat st {};
-    if (int err = write_temp(dir, body, object_temp, &st)) {
+    if (int err = write_temp(dir, body, file_mode_, cancel_.get(), operation, object_temp, &st)) {
       fail_errno("PUT", key, "cannot write a temporary file in " + dir, err);
     }
     const std::string etag = etag_of(st);
@@ -317,15 +376,18 @@ PutResult FileStore::put(const std::string& key, std::span<const uint8_t> body,
     nlohmann::json meta = {{"etag", etag}, {"metadata", options.metadata}};
     const std::string meta_text = meta.dump();
     TempFile sidecar_temp;
-    if (int err = ensure_dirs(sidecar_dir)) {
+    if (int err = ensure_dirs(sidecar_dir, dir_mode_)) {
       fail_errno("PUT", key, "cannot create directory " + sidecar_dir, err);
     }
-    if (int err = write_temp(sidecar_dir,
-                             {reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()},
-                             sidecar_temp, nullptr)) {
+    const MemoryBody meta_body(
+        {reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()});
+    if (int err = write_temp(sidecar_dir, meta_body, file_mode_, nullptr, operation, sidecar_temp,
+                             nullptr)) {
       fail_errno("PUT", key, "cannot write metadata in " + sidecar_dir, err);
     }
 
+    // Past this point the put completes: cancelling between publishing the object and its
+    // metadata would leave the object without it.
     Lock lock(*this, LOCK_EX);
     if (options.if_none_match) {
       // link() fails if the name exists: the check and the publish are one atomic step.
@@ -461,6 +523,7 @@ GetResult FileStore::get(const std::string& key, std::optional<ByteRange> range)
     StoreStats::add(stats_->requests);
     StoreStats::add(stats_->gets);
     check_key("GET", key);
+    throw_if_cancelled(cancel_.get(), "GET " + describe() + "/" + key);
     bool consistent = false;
     GetResult result = read_object(key, range, &consistent);
     if (!consistent) {
@@ -479,6 +542,7 @@ std::optional<ObjectInfo> FileStore::head(const std::string& key) {
     StoreStats::add(stats_->requests);
     StoreStats::add(stats_->heads);
     check_key("HEAD", key);
+    throw_if_cancelled(cancel_.get(), "HEAD " + describe() + "/" + key);
     struct stat st {};
     if (::stat(path_of(key).c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
@@ -493,6 +557,7 @@ std::vector<ObjectInfo> FileStore::list(const std::string& prefix, const std::st
   return counted(*stats_, [&] {
     StoreStats::add(stats_->requests);
     StoreStats::add(stats_->lists);
+    throw_if_cancelled(cancel_.get(), "LIST " + describe() + "/" + prefix);
     std::vector<ObjectInfo> out;
     // Walk only the deepest directory the prefix pins down.
     const auto last_slash = prefix.rfind('/');
@@ -551,6 +616,7 @@ void FileStore::remove(const std::vector<std::string>& keys) {
     StoreStats::add(stats_->requests);
     StoreStats::add(stats_->deletes);
     for (const auto& key : keys) check_key("DELETE", key);
+    throw_if_cancelled(cancel_.get(), "DELETE " + describe());
     Lock lock(*this, LOCK_EX);
     std::vector<std::string> dirs;
     for (const auto& key : keys) {

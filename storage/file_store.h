@@ -4,7 +4,9 @@
 // Durability and atomicity:
 // - put writes a temporary file in the target's directory, fsyncs it, renames it over the target
 //   (or link()s it, for If-None-Match) and fsyncs the directory: readers see the old or the new
-//   object, never a torn one, and a completed put survives a crash.
+//   object, never a torn one, and a completed put survives a crash. put_body copies its body
+//   into the temporary file in 1 MiB chunks, so memory stays bounded however large the body;
+//   put() of bytes in memory takes the same path.
 // - Conditional puts are decided under an exclusive flock() on <root>/.ltxvfs-lock, so they are
 //   correct between threads and between processes; If-None-Match additionally relies on link()
 //   failing with EEXIST, which is atomic even against writers that do not take the lock.
@@ -17,22 +19,35 @@
 // for a different etag re-reads under a shared lock. A sidecar orphaned by a crash between the
 // two steps is ignored (the object then has no metadata).
 //
+// Permissions: every file the store creates (objects, sidecars, temporary files, the lock file)
+// gets exactly FileStoreOptions::file_mode, and every directory it creates that mode plus execute
+// where read is set, whatever the umask (fchmod/chmod after creating; never more open in
+// between). Existing files and directories keep theirs.
+//
+// Cancellation: with FileStoreOptions::cancel cancelled, calls fail at once with kCancelled, and a
+// put stops between chunks (before anything is published; the temporary file is removed).
+//
 // Reserved names: any path segment starting with ".ltxvfs" (the lock, sidecars, temporary files)
 // is never listed and cannot be used in a key. Temporary files left by a crashed writer are
 // hidden the same way; they are not cleaned up automatically.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 
+#include "storage/cancellation.h"
 #include "storage/object_store.h"
 #include "storage/store_stats.h"
 
 namespace ltxvfs::storage {
 
 struct FileStoreOptions {
-  bool create_if_missing = true;      // create the root directory (and parents) if needed
-  std::shared_ptr<StoreStats> stats;  // created when null
+  bool create_if_missing = true;         // create the root directory (and parents) if needed
+  std::shared_ptr<StoreStats> stats;     // created when null
+  mode_t file_mode = 0644;               // see above; 0..0777, else kInvalidArgument
+  std::shared_ptr<Cancellation> cancel;  // may be null
 };
 
 class FileStore : public ObjectStore {
@@ -43,6 +58,8 @@ class FileStore : public ObjectStore {
 
   PutResult put(const std::string& key, std::span<const uint8_t> body,
                 const PutOptions& options = {}) override;
+  PutResult put_body(const std::string& key, const BodySource& body,
+                     const PutOptions& options = {}) override;
   GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& prefix,
@@ -52,6 +69,9 @@ class FileStore : public ObjectStore {
 
   const std::string& root() const { return root_; }
   const std::shared_ptr<StoreStats>& stats() const { return stats_; }
+  // The mode of directories the store creates for objects of mode `file_mode`: 0600 → 0700,
+  // 0640 → 0750, 0644 → 0755.
+  static mode_t directory_mode(mode_t file_mode);
 
  private:
   class Lock;
@@ -65,6 +85,9 @@ class FileStore : public ObjectStore {
 
   std::string root_;
   std::shared_ptr<StoreStats> stats_;
+  std::shared_ptr<Cancellation> cancel_;
+  mode_t file_mode_;
+  mode_t dir_mode_;
 };
 
 }  // namespace ltxvfs::storage

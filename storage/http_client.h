@@ -1,15 +1,22 @@
-// A small HTTP client over libcurl's easy interface, for the S3 backend.
+// A small HTTP client over libcurl, for the S3 backend.
 //
-// - Connection reuse: easy handles (each with its connection cache) are kept in a pool and reused
-//   by whichever thread asks next; perform() is safe to call from several threads at once.
+// - Connection reuse: handles (each with its connection cache) are kept in a pool and reused by
+//   whichever thread asks next; perform() is safe to call from several threads at once.
+// - Bodies are streamed from a BodySource in libcurl's upload-buffer chunks, never copied whole.
+// - Every request is bounded: connect timeout, an abort when the transfer stalls (low-speed
+//   limit), and optionally a cap on the whole request (see HttpOptions).
+// - Cancellable: a request given a Cancellation is abandoned within about 50 ms of cancel().
+//   The transfer runs on libcurl's multi interface, polled in short slices, because
+//   curl_easy_perform only calls back about once a second while a server is silent.
 // - TLS peers and host names are verified unless the caller explicitly opts out (which is logged).
 // - Proxies are NOT read from the environment by libcurl; the caller passes them in (S3Store reads
 //   HTTPS_PROXY/HTTP_PROXY/NO_PROXY through its injectable Env).
 // - Request bodies are sent with the Content-Type the caller gives; S3Store always gives one,
 //   because some servers store an `application/x-www-form-urlencoded` body (libcurl's default for
 //   POST data) as an empty object.
-// - Transport failures (connect, timeout, reset) are thrown as HttpTransportError; any HTTP status
-//   is a normal response for the caller to interpret.
+// - Transport failures (connect, timeout, reset, cancellation) are thrown as HttpTransportError;
+//   any HTTP status is a normal response for the caller to interpret. A body that cannot be read
+//   ends the request with the BodySource's own exception.
 #pragma once
 
 #include <cstdint>
@@ -23,17 +30,24 @@
 #include <utility>
 #include <vector>
 
+#include "storage/body_source.h"
+#include "storage/cancellation.h"
+
 namespace ltxvfs::storage {
 
 using LogFn = std::function<void(std::string_view message)>;
 
 struct HttpOptions {
-  long connect_timeout_ms = 10'000;
+  // Name resolution, TCP connect and TLS handshake together.
+  long connect_timeout_ms = 5'000;
   // A transfer slower than `low_speed_limit` bytes/s for `low_speed_time_s` seconds is aborted
-  // (catches stalled connections without limiting large transfers).
+  // (catches a server that accepted the connection and went silent — before answering, or
+  // mid-body — without limiting large transfers that keep moving).
   long low_speed_limit = 1;
-  long low_speed_time_s = 30;
-  long request_timeout_ms = 0;            // cap on one whole request; 0 = none
+  long low_speed_time_s = 10;
+  // Cap on one whole request (connect included), however fast it moves; 0 = none. For probes and
+  // small requests: a large body at a modest speed legitimately takes long.
+  long request_timeout_ms = 0;
   std::string ca_bundle;                  // PEM file of trusted CAs; empty = the system's
   bool insecure_skip_tls_verify = false;  // never the default; logged when used
   std::string proxy;                      // e.g. "http://proxy:3128"; empty = none
@@ -50,7 +64,12 @@ struct HttpRequest {
   std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
   std::string url;
   HttpHeaders headers;
-  std::span<const uint8_t> body;  // PUT and POST only
+  // PUT and POST: the body, read in chunks while it is sent (libcurl's 64 KiB upload buffer) and
+  // from the start again if libcurl must resend it. Sent with its size as Content-Length.
+  // Null = empty. Kept alive by the caller for the call.
+  const BodySource* body = nullptr;
+  // When set, cancel() abandons the request (perform throws with cancelled() true).
+  const Cancellation* cancel = nullptr;
 };
 
 struct HttpResponse {
@@ -66,15 +85,26 @@ struct HttpResponse {
 
 class HttpTransportError : public std::runtime_error {
  public:
-  HttpTransportError(const std::string& message, int curl_code, bool timed_out)
-      : std::runtime_error(message), curl_code_(curl_code), timed_out_(timed_out) {}
+  HttpTransportError(const std::string& message, int curl_code, bool timed_out,
+                     bool cancelled = false)
+      : std::runtime_error(message),
+        curl_code_(curl_code),
+        timed_out_(timed_out),
+        cancelled_(cancelled) {}
   int curl_code() const { return curl_code_; }
   bool timed_out() const { return timed_out_; }
+  // The request's Cancellation was cancelled; nothing more is known about the transfer.
+  bool cancelled() const { return cancelled_; }
 
  private:
   int curl_code_;
   bool timed_out_;
+  bool cancelled_;
 };
+
+// How often a request in flight checks its Cancellation (and so the worst added latency of
+// cancel()).
+inline constexpr int kCancelPollMs = 50;
 
 class HttpClient {
  public:
@@ -87,17 +117,15 @@ class HttpClient {
   const HttpOptions& options() const { return options_; }
 
  private:
-  struct HandleDeleter {
-    void operator()(void* handle) const;
-  };
-  using Handle = std::unique_ptr<void, HandleDeleter>;
+  // A multi handle with its one easy handle; the multi handle owns the connection cache.
+  struct Handle;
 
-  Handle acquire();
-  void release(Handle handle);
+  std::unique_ptr<Handle> acquire();
+  void release(std::unique_ptr<Handle> handle);
 
   HttpOptions options_;
   std::mutex mutex_;
-  std::vector<Handle> idle_;
+  std::vector<std::unique_ptr<Handle>> idle_;
 };
 
 // libcurl's process-wide initialisation, done exactly once and thread-safely. Never undone:

@@ -32,7 +32,8 @@ enum class StoreErrorKind {
   kInvalidArgument,     // a malformed URL, key or option; never retried
   kUnavailable,         // connection refused, DNS, timeouts, 5xx after all retries
   kProtocol,            // the store answered something we cannot parse
-  kIo,                  // local I/O error (file backend)
+  kIo,                  // local I/O error (file backend), or a BodySource that cannot be read
+  kCancelled,           // the caller cancelled the store (see cancellation.h); never retried
 };
 
 const char* to_string(StoreErrorKind kind);
@@ -95,7 +96,10 @@ class ObjectStore {
   virtual PutResult put(const std::string& key, std::span<const uint8_t> body,
                         const PutOptions& options = {}) = 0;
   // The same for a body that need not be in memory. The default reads it whole and calls put();
-  // backends override it to stream (memory stays bounded however large the body).
+  // FileStore, S3Store and FaultInjectingStore override it to stream: their memory stays bounded
+  // (a few MiB) however large the body. The body may be read more than once (S3 hashes it, then
+  // sends it, and a retried attempt reads it again from the start). A body that cannot be read
+  // fails the call with the source's StoreError (kIo), which is not retried.
   virtual PutResult put_body(const std::string& key, const BodySource& body,
                              const PutOptions& options = {});
   // Throws StoreError(kNotFound) when the key does not exist, kInvalidRange when the range

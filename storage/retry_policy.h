@@ -7,7 +7,13 @@
 //
 // Delays use exponential backoff with "full jitter" (a uniform draw in [0, min(cap, base*2^n)]),
 // so many clients retrying at once spread out instead of stampeding. Attempts are bounded both by
-// count and by total elapsed time.
+// count and by total elapsed time; each attempt is bounded by HttpOptions (connect timeout, stall
+// abort, optional cap), so a call never hangs (StoreSettings::silent_store_bound says how long
+// it can take at worst). Backoff sleeps end at once when the store is cancelled.
+//
+// The budget is short on purpose: the store only smooths over blips. Callers that must not give
+// up (the uploader) retry whole operations on their own schedule, and a caller that is closing
+// should not sit behind a long budget.
 #pragma once
 
 #include <chrono>
@@ -22,8 +28,9 @@ struct RetryPolicy {
   int max_attempts = 8;  // including the first; 1 = never retry
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{5'000};
-  // No new attempt starts once this much time has passed since the first one began.
-  std::chrono::milliseconds max_total{60'000};
+  // No new attempt starts once this much time has passed since the first one began (and no
+  // backoff sleep runs past it).
+  std::chrono::milliseconds max_total{10'000};
 };
 
 // True when an HTTP answer with this status and S3 error code may succeed if repeated.

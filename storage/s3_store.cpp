@@ -108,6 +108,22 @@ int64_t last_modified_of(const HttpResponse& response) {
   return value ? parse_http_date_ms(*value).value_or(0) : 0;
 }
 
+// Hex SHA-256 of a body, read in chunks so a large body is never in memory. Looks at the
+// cancellation between chunks: hashing a large file takes a while.
+std::string payload_sha256(const BodySource& body, const Cancellation* cancel,
+                           const std::string& operation) {
+  constexpr uint64_t kChunk = 1 << 20;
+  crypto::Sha256Hasher hasher;
+  std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(kChunk, body.size())));
+  for (uint64_t offset = 0; offset < body.size(); offset += buffer.size()) {
+    throw_if_cancelled(cancel, operation);
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), body.size() - offset));
+    body.read_at(offset, {buffer.data(), n});
+    hasher.update({buffer.data(), n});
+  }
+  return crypto::hex(hasher.finish());
+}
+
 std::optional<uint64_t> parse_u64(const std::string& s) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::strtoull(s.c_str(), nullptr, 10);
@@ -121,8 +137,8 @@ struct S3Store::Op {
   std::string method;    // HTTP method
   std::string full_key;  // bucket-relative key, "" for bucket-level requests
   sigv4::Params query;
-  HttpHeaders headers;  // sent and signed
-  std::span<const uint8_t> body;
+  HttpHeaders headers;               // sent and signed
+  const BodySource* body = nullptr;  // PUT/POST; null = empty
   std::vector<long> ok_statuses{200};
   std::string hint_context;  // e.g. "If-None-Match" to explain a 412
   std::string subject;       // what messages name; default: s3://bucket/full_key
@@ -132,7 +148,8 @@ S3Store::S3Store(const ReplicaUrl& url, const StoreSettings& settings)
     : bucket_(url.bucket),
       prefix_(url.prefix),
       list_page_size_(std::clamp(settings.list_page_size, 1, 1000)),
-      stats_(settings.stats ? settings.stats : std::make_shared<StoreStats>()) {
+      stats_(settings.stats ? settings.stats : std::make_shared<StoreStats>()),
+      cancel_(settings.cancel) {
   if (url.kind != ReplicaUrl::Kind::kS3) {
     throw StoreError(StoreErrorKind::kInvalidArgument,
                      "S3Store needs an s3:// URL, not " + url.to_string());
@@ -216,15 +233,21 @@ HttpResponse S3Store::execute(const Op& op) {
   const int max_attempts = std::max(1, policy.max_attempts);
   const Target target = target_for(op.full_key);
   const std::string query = sigv4::canonical_query(op.query);
-  // Hash the payload once: S3 checks it against the body, which protects the data in transit.
-  const std::string payload_hash =
-      op.body.empty() ? sigv4::kEmptyPayloadHash : crypto::sha256_hex(op.body);
+  const std::string subject =
+      op.verb + " " + (op.subject.empty() ? where(op.full_key) : op.subject);
+  throw_if_cancelled(cancel_.get(), subject);
+  // Hash the payload once, in a first pass over the body: S3 checks it against what it
+  // receives, which protects the data in transit.
+  const std::string payload_hash = op.body == nullptr || op.body->size() == 0
+                                       ? sigv4::kEmptyPayloadHash
+                                       : payload_sha256(*op.body, cancel_.get(), subject);
 
   const auto start = Clock::now();
   std::string last_cause;
   int attempt = 0;
   while (true) {
     ++attempt;
+    throw_if_cancelled(cancel_.get(), subject);
     sigv4::Request signable;
     signable.method = op.method;
     signable.canonical_uri = target.canonical_uri;
@@ -240,7 +263,8 @@ HttpResponse S3Store::execute(const Op& op) {
     request.url = target.url + (query.empty() ? "" : "?" + query);
     request.headers = std::move(signable.headers);
     request.headers.emplace_back("Authorization", authorization);
-    request.body = op.body;
+    request.body = op.body;  // every attempt reads it again from the start
+    request.cancel = cancel_.get();
 
     StoreStats::add(stats_->requests);
     if (attempt > 1) StoreStats::add(stats_->retries);
@@ -258,20 +282,25 @@ HttpResponse S3Store::execute(const Op& op) {
       last_cause = std::to_string(response.status) + (code.empty() ? "" : " " + code) +
                    (info && !info->message.empty() ? ": " + info->message : "");
     } catch (const HttpTransportError& e) {
+      if (e.cancelled()) throw cancelled_error(subject);
       last_cause = e.what();
     }
 
     if (attempt >= max_attempts) break;
     const auto delay = backoff_->delay(attempt);
     if (Clock::now() - start + delay > policy.max_total) break;
-    std::this_thread::sleep_for(delay);
+    if (cancel_) {
+      if (!cancel_->sleep_for(delay)) throw cancelled_error(subject);
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
   }
-  throw StoreError(
-      StoreErrorKind::kUnavailable,
-      op.verb + " " + (op.subject.empty() ? where(op.full_key) : op.subject) + ": gave up after " +
-          std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts") + " in " +
-          seconds_text(Clock::now() - start) + "; last cause: " + last_cause + " — check that " +
-          endpoint_ + " is reachable (network, DNS, proxy) and healthy, then try again");
+  throw StoreError(StoreErrorKind::kUnavailable,
+                   subject + ": gave up after " + std::to_string(attempt) +
+                       (attempt == 1 ? " attempt" : " attempts") + " in " +
+                       seconds_text(Clock::now() - start) + "; last cause: " + last_cause +
+                       " — check that " + endpoint_ +
+                       " is reachable (network, DNS, proxy) and healthy, then try again");
 }
 
 void S3Store::throw_http_error(const Op& op, const HttpResponse& response) const {
@@ -321,6 +350,11 @@ void S3Store::throw_http_error(const Op& op, const HttpResponse& response) const
 
 PutResult S3Store::put(const std::string& key, std::span<const uint8_t> body,
                        const PutOptions& options) {
+  return put_body(key, MemoryBody(body), options);
+}
+
+PutResult S3Store::put_body(const std::string& key, const BodySource& body,
+                            const PutOptions& options) {
   try {
     StoreStats::add(stats_->puts);
     validate_key(key, "PUT " + describe() + "/" + key);
@@ -329,7 +363,7 @@ PutResult S3Store::put(const std::string& key, std::span<const uint8_t> body,
     op.verb = "PUT";
     op.method = "PUT";
     op.full_key = full_key(key);
-    op.body = body;
+    op.body = &body;
     // Explicit: with no type, some servers store a form-urlencoded body as an empty object.
     op.headers.emplace_back("content-type", "application/octet-stream");
     if (options.if_none_match) {
@@ -525,7 +559,8 @@ void S3Store::delete_batch(const std::vector<std::string>& full_keys,
   op.method = "POST";
   op.subject = describe() + " (" + std::to_string(full_keys.size()) + " keys)";
   op.query = {{"delete", ""}};
-  op.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+  const MemoryBody request_body({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  op.body = &request_body;
   op.headers.emplace_back("content-type", "application/xml");
   op.headers.emplace_back("content-md5", crypto::md5_base64(body));  // required by S3
   HttpResponse response = execute(op);
@@ -598,7 +633,8 @@ void S3Store::create_bucket() {
         region_ + "</LocationConstraint></CreateBucketConfiguration>";
     op.headers.emplace_back("content-type", "application/xml");
   }
-  op.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+  const MemoryBody request_body({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  op.body = &request_body;
   op.ok_statuses = {200};
   try {
     execute(op);

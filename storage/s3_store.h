@@ -15,12 +15,20 @@
 //   proxy        StoreSettings::http.proxy > HTTPS_PROXY/HTTP_PROXY (per scheme), NO_PROXY
 //
 // Every request is retried per StoreSettings::retry (see retry_policy.h); errors name the
-// operation, the object, S3's status, code and message, and what to do next.
+// operation, the object, S3's status, code and message, and what to do next. Every call is
+// bounded in time (see StoreSettings::silent_store_bound) and gives up at once when
+// StoreSettings::cancel is cancelled (StoreError kCancelled).
+//
+// PUT bodies are streamed: a first pass over the body computes the payload SHA-256 (signed, and
+// checked by S3 against what it receives), then the body is sent in chunks with its size as
+// Content-Length. A retried attempt reads it again from the start. put() of bytes in memory takes
+// the same path.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "storage/cancellation.h"
 #include "storage/http_client.h"
 #include "storage/object_store.h"
 #include "storage/replica_url.h"
@@ -40,6 +48,8 @@ class S3Store : public ObjectStore {
 
   PutResult put(const std::string& key, std::span<const uint8_t> body,
                 const PutOptions& options = {}) override;
+  PutResult put_body(const std::string& key, const BodySource& body,
+                     const PutOptions& options = {}) override;
   GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& prefix,
@@ -85,6 +95,7 @@ class S3Store : public ObjectStore {
   std::shared_ptr<StoreStats> stats_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Backoff> backoff_;
+  std::shared_ptr<Cancellation> cancel_;  // may be null
 };
 
 }  // namespace ltxvfs::storage

@@ -25,6 +25,8 @@ const char* to_string(StoreErrorKind kind) {
       return "protocol error";
     case StoreErrorKind::kIo:
       return "I/O error";
+    case StoreErrorKind::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

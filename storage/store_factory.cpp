@@ -16,7 +16,8 @@ OpenedStore open_store(std::string_view url, const StoreSettings& settings) {
     opened.layout = LayoutStyle::kS3;
   } else {
     opened.store = std::make_unique<FileStore>(
-        opened.url.path, FileStoreOptions{effective.create_if_missing, effective.stats});
+        opened.url.path, FileStoreOptions{effective.create_if_missing, effective.stats,
+                                          effective.file_mode, effective.cancel});
     opened.layout = LayoutStyle::kDirectory;
   }
   return opened;

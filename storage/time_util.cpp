@@ -92,6 +92,70 @@ std::optional<int64_t> parse_iso8601_ms(std::string_view s) {
   return to_ms(*y, *mo, *d, *h, *mi, *sec, ms);
 }
 
+std::string format_rfc3339_ms(int64_t ms) {
+  // Floor division, so times before 1970 format as the calendar says.
+  int64_t secs = ms / 1000;
+  int64_t frac = ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    --secs;
+  }
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(days, y, m, d);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60),
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':') {
+    return std::nullopt;
+  }
+  auto y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2),
+       mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+  if (!y || !mo || !d || !h || !mi || !sec) return std::nullopt;
+  size_t pos = 19;
+  unsigned ms = 0;
+  if (s[pos] == '.') {
+    unsigned scale = 100;
+    const size_t start = ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      ms += static_cast<unsigned>(s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  int64_t offset_ms = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    auto oh = digits(s, pos + 1, 2), om = digits(s, pos + 4, 2);
+    if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':' || *oh > 23 || *om > 59) {
+      return std::nullopt;
+    }
+    offset_ms = (static_cast<int64_t>(*oh) * 60 + *om) * 60'000 * (s[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return std::nullopt;  // RFC 3339 requires a zone
+  }
+  if (pos != s.size()) return std::nullopt;
+  auto local = to_ms(*y, *mo, *d, *h, *mi, *sec, ms);
+  if (!local) return std::nullopt;
+  return *local - offset_ms;
+}
+
 std::optional<int64_t> parse_http_date_ms(std::string_view s) {
   // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions after the comma.
   static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

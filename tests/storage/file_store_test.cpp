@@ -307,9 +307,10 @@ TEST_CASE("file store: remove", "[file]") {
 
 TEST_CASE("file store: missing or unusable root directories", "[file]") {
   TempDir dir;
-  CHECK(kind_of([&] {
-          FileStore(dir.path() + "/absent", FileStoreOptions{false, nullptr});
-        }) == StoreErrorKind::kNoSuchBucket);
+  FileStoreOptions no_create;
+  no_create.create_if_missing = false;
+  CHECK(kind_of([&] { FileStore(dir.path() + "/absent", no_create); }) ==
+        StoreErrorKind::kNoSuchBucket);
   std::ofstream(dir.path() + "/plain-file") << "x";
   CHECK(kind_of([&] { FileStore store(dir.path() + "/plain-file"); }) ==
         StoreErrorKind::kInvalidArgument);

@@ -1,0 +1,48 @@
+// Cancellation: lets the owner of a store make every call in flight give up at once, so that
+// closing a database never waits for a store that is failing or silent.
+//
+// One handle is shared (StoreSettings::cancel) by the store and its owner. After cancel():
+//   - an S3 transfer in flight is abandoned within about 50 ms (its connection is closed);
+//   - a retry backoff wakes at once;
+//   - a file store stops between chunks of a large put;
+//   - every later call fails at once without touching the store.
+// Each of them throws StoreError(kCancelled). Cancellation is final: a handle cannot be reset,
+// so a store that was cancelled stays cancelled (open a new one, with a new handle, to go on).
+//
+// Thread-safe; cancel() may be called from any thread, any number of times.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+namespace ltxvfs::storage {
+
+class StoreError;
+
+class Cancellation {
+ public:
+  Cancellation() = default;
+  Cancellation(const Cancellation&) = delete;
+  Cancellation& operator=(const Cancellation&) = delete;
+
+  void cancel();
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+  // Sleeps for `duration`, or less when cancel() is called meanwhile. Returns true when it slept
+  // the whole duration, false when it was (or already had been) cancelled.
+  bool sleep_for(std::chrono::nanoseconds duration) const;
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  mutable std::mutex mutex_;
+  mutable std::condition_variable woken_;
+};
+
+// The error a cancelled call throws; `operation` names it ("PUT s3://bucket/key").
+StoreError cancelled_error(const std::string& operation);
+// Throws cancelled_error(operation) when `cancel` is set and cancelled.
+void throw_if_cancelled(const Cancellation* cancel, const std::string& operation);
+
+}  // namespace ltxvfs::storage
