@@ -64,6 +64,7 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"last_error", s.last_error},
       {"conflict", s.conflict},
       {"remote_failure", s.remote_failure},
+      {"lease", s.lease},
   };
   j["store"] = store_stats_json(r->store_stats());
   const std::string text = j.dump();

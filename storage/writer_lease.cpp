@@ -71,6 +71,20 @@ std::string LeaseRecord::describe() const {
   return "held by " + owner + " until " + format_rfc3339_ms(expires_at_ms) + gen;
 }
 
+std::optional<LeaseOwner> parse_lease_owner(std::string_view owner) {
+  // The host may itself contain ':' (an IPv6 literal): pid and random part are the last two.
+  const auto last = owner.rfind(':');
+  if (last == std::string_view::npos || last == 0) return std::nullopt;
+  const auto middle = owner.rfind(':', last - 1);
+  if (middle == std::string_view::npos || middle == 0) return std::nullopt;
+  const std::string_view pid = owner.substr(middle + 1, last - middle - 1);
+  if (pid.empty() || pid.size() > 9 ||
+      pid.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return LeaseOwner{std::string(owner.substr(0, middle)), std::stol(std::string(pid))};
+}
+
 std::string make_lease_owner() {
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
@@ -91,7 +105,8 @@ WriterLease::WriterLease(ObjectStore& store, LayoutStyle layout, WriterLeaseOpti
       ttl_(options.ttl),
       renew_interval_(options.renew_interval.count() > 0 ? options.renew_interval
                                                          : options.ttl / 3),
-      clock_(options.clock ? options.clock : [] { return WallClock::now(); }) {
+      clock_(options.clock ? options.clock : [] { return WallClock::now(); }),
+      holder_is_gone_(std::move(options.holder_is_gone)) {
   if (ttl_.count() <= 0) {
     throw StoreError(StoreErrorKind::kInvalidArgument,
                      describe() + ": the lease TTL must be positive");
@@ -196,7 +211,8 @@ LeaseAttempt WriterLease::try_acquire() {
       conditions.if_none_match = true;
     } else {
       const LeaseRecord& theirs = current->first;
-      if (theirs.owner != owner_ && !theirs.expired_at(started)) {
+      if (theirs.owner != owner_ && !theirs.expired_at(started) &&
+          !(holder_is_gone_ && holder_is_gone_(theirs))) {
         held_ = false;
         attempt.record = theirs;
         attempt.holder = theirs.describe();

@@ -51,6 +51,13 @@ namespace ltxvfs::storage {
 
 using WallClock = std::chrono::system_clock;
 
+// The owner string's parts ("host:pid:random"); nullopt when it is not in that form.
+struct LeaseOwner {
+  std::string host;
+  long pid = 0;
+};
+std::optional<LeaseOwner> parse_lease_owner(std::string_view owner);
+
 // The content of lock.json.
 struct LeaseRecord {
   uint64_t generation = 0;
@@ -77,6 +84,11 @@ struct WriterLeaseOptions {
   std::string owner;
   // The wall clock, for expires_at and for judging others' leases. Empty: system_clock::now.
   std::function<WallClock::time_point()> clock;
+  // Asked about another owner's unexpired lease: true when that owner is known to have stopped
+  // writing (e.g. the previous writer of the same database on this host, which died without
+  // releasing it), so the lease may be taken over at once instead of after its expiry. Empty:
+  // never.
+  std::function<bool(const LeaseRecord& holder)> holder_is_gone;
 };
 
 struct LeaseAttempt {
@@ -138,6 +150,7 @@ class WriterLease {
   const std::chrono::milliseconds ttl_;
   const std::chrono::milliseconds renew_interval_;
   const std::function<WallClock::time_point()> clock_;
+  const std::function<bool(const LeaseRecord&)> holder_is_gone_;
 
   mutable std::mutex mutex_;
   bool held_ = false;

@@ -252,18 +252,48 @@ TEST_CASE("durability=remote: an unacknowledged commit is visible and refuses la
 
 // Cause: the open-time check used the store's normal time budget, so a store that accepts
 // connections but never answers held the open for 30 s; a remote-durability commit waited
-// without bound.
-TEST_CASE("a silent store bounds the open and remote-durability commits", "[write]") {
+// without bound; closing waited for calls in flight whatever close_timeout_ms said. Now the open
+// uses a short budget, a commit waits at most remote_timeout_ms, and closing cancels the store's
+// calls at close_timeout_ms.
+TEST_CASE("a silent store bounds the open, remote-durability commits and the close", "[write]") {
   SilentServer silent;
   const std::string dir = scratch_dir("silent-store");
   auto start = Clock::now();
-  Db db("file:" + dir + "/app.db?vfs=ltx&durability=remote&remote_timeout_ms=300&replica=s3://" +
-        "silent-bucket/app&endpoint=" + silent.endpoint());
-  CHECK(Clock::now() - start < seconds(6));
-  start = Clock::now();
-  db.exec("CREATE TABLE t(v)");
-  CHECK(Clock::now() - start < seconds(3));
-  CHECK_THAT(stats_of(db)["remote_failure"].get<std::string>(), Catch::Contains("TXID"));
+  {
+    Db db("file:" + dir +
+          "/app.db?vfs=ltx&durability=remote&remote_timeout_ms=300&close_timeout_ms=500"
+          "&replica=s3://silent-bucket/app&endpoint=" +
+          silent.endpoint());
+    CHECK(Clock::now() - start < seconds(6));
+    start = Clock::now();
+    db.exec("CREATE TABLE t(v)");
+    CHECK(Clock::now() - start < seconds(3));
+    CHECK_THAT(stats_of(db)["remote_failure"].get<std::string>(), Catch::Contains("TXID"));
+    start = Clock::now();
+  }
+  CHECK(Clock::now() - start < seconds(3));  // the close: 500 ms and the store's cancellation
+}
+
+TEST_CASE("a failing store does not hold the close past close_timeout_ms", "[moto]") {
+  const auto bucket = make_test_bucket(Server::kMoto);
+  TcpProxy proxy(port_of(bucket.endpoint));
+  const std::string dir = scratch_dir("failing-close");
+  auto db = std::make_unique<Db>(
+      "file:" + dir + "/app.db?vfs=ltx&close_timeout_ms=1000&replica=s3://" + bucket.bucket +
+      "/app&endpoint=http://127.0.0.1:" + std::to_string(proxy.port()));
+  db->exec("CREATE TABLE t(v)");
+  proxy.set_down(true);
+  for (int i = 0; i < 20; ++i) db->exec("INSERT INTO t VALUES (randomblob(1000))");
+  const auto start = Clock::now();
+  db.reset();
+  const auto took = Clock::now() - start;
+  CHECK(took < milliseconds(3000));
+  // What did not go up stays in the spool, for the next open.
+  proxy.set_down(false);
+  Db again("file:" + dir + "/app.db?vfs=ltx&durability=remote&replica=s3://" + bucket.bucket +
+           "/app&endpoint=" + bucket.endpoint);
+  again.exec("INSERT INTO t VALUES ('after')");
+  check_restores_to(again, bucket.url("app"), dir);
 }
 
 // Cause: a restored database was refused by the store it came from ("already holds a replica"),

@@ -169,8 +169,8 @@ TEST_CASE("a second process writing the same database through ltx is refused", "
   Db db(primary_uri(dir));
   db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
   std::string out;
-  const int rc =
-      run_sqlite3_shell(".open file:" + dir + "/app.db?vfs=ltx\nINSERT INTO t VALUES (2);", &out);
+  const int rc = run_sqlite3_shell(
+      ".open file:" + dir + "/app.db?vfs=ltx&lease_wait_ms=0\nINSERT INTO t VALUES (2);", &out);
   CHECK(rc != 0);
   CHECK_THAT(out, Catch::Contains("already replicated by process " + std::to_string(::getpid())));
   // Reading through ltx in read-only mode is fine.

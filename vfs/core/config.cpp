@@ -16,6 +16,7 @@ constexpr Setting kUploadInterval{"upload_interval_ms", "LTX_UPLOAD_INTERVAL_MS"
 constexpr Setting kSpoolLimit{"spool_limit_mb", "LTX_SPOOL_LIMIT_MB"};
 constexpr Setting kCloseTimeout{"close_timeout_ms", "LTX_CLOSE_TIMEOUT_MS"};
 constexpr Setting kRemoteTimeout{"remote_timeout_ms", "LTX_REMOTE_TIMEOUT_MS"};
+constexpr Setting kLeaseWait{"lease_wait_ms", "LTX_LEASE_WAIT_MS"};
 constexpr Setting kPageSize{"page_size", nullptr};
 // The store reads AWS_ENDPOINT_URL / AWS_REGION itself; these are URI-only overrides.
 constexpr Setting kEndpoint{"endpoint", nullptr};
@@ -49,8 +50,9 @@ uint64_t get_number(const Setting& s, const Lookup& uri, const Lookup& env, uint
 
 const std::vector<std::string>& known_uri_parameters() {
   static const std::vector<std::string> names = {
-      kReplica.uri,      kFormat.uri,        kDurability.uri, kUploadInterval.uri, kSpoolLimit.uri,
-      kCloseTimeout.uri, kRemoteTimeout.uri, kEndpoint.uri,   kRegion.uri,         kPageSize.uri};
+      kReplica.uri,    kFormat.uri,       kDurability.uri,    kUploadInterval.uri,
+      kSpoolLimit.uri, kCloseTimeout.uri, kRemoteTimeout.uri, kLeaseWait.uri,
+      kEndpoint.uri,   kRegion.uri,       kPageSize.uri};
   return names;
 }
 
@@ -93,6 +95,8 @@ Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& 
       static_cast<uint32_t>(get_number(kCloseTimeout, uri, env, c.close_timeout_ms, 3600000));
   c.remote_timeout_ms =
       static_cast<uint32_t>(get_number(kRemoteTimeout, uri, env, c.remote_timeout_ms, 3600000));
+  c.lease_wait_ms =
+      static_cast<uint32_t>(get_number(kLeaseWait, uri, env, c.lease_wait_ms, 3600000));
   c.page_size = static_cast<uint32_t>(get_number(kPageSize, uri, env, 0, 65536));
   if (c.page_size != 0 && (c.page_size < 512 || (c.page_size & (c.page_size - 1)) != 0)) {
     throw ConfigError("URI parameter 'page_size' = " + std::to_string(c.page_size) +

@@ -27,6 +27,9 @@ struct Config {
   // With durability=remote: how long a commit waits for the store's acknowledgement before it
   // returns anyway (and the next write transaction is refused until the store has caught up).
   uint32_t remote_timeout_ms = 10000;
+  // How long opening waits for another writer's lease on the replica location to be released
+  // (a deploy that starts the new process before the old one has closed).
+  uint32_t lease_wait_ms = 10000;
   // Page size for a new (empty) database, applied before WAL mode is enabled (after that SQLite
   // cannot change it). 0: SQLite's default.
   uint32_t page_size = 0;

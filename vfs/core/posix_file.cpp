@@ -1,5 +1,7 @@
 #include "vfs/core/posix_file.h"
 
+#include "storage/file_store.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,8 +28,7 @@ void throw_errno(const std::string& what, const std::string& path) {
 }
 
 uint32_t directory_mode(uint32_t file_mode) {
-  file_mode &= 0777;
-  return file_mode | ((file_mode & 0444) >> 2);
+  return storage::FileStore::directory_mode(file_mode & 0777);  // one rule for every directory
 }
 
 uint32_t file_mode_of(const std::string& path) {

@@ -1,9 +1,12 @@
 #include "vfs/core/replicator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "ltx/header.h"
+#include "storage/time_util.h"
 #include "vfs/core/restore_plan.h"
 
 namespace ltxvfs::core {
@@ -28,15 +31,17 @@ std::string state_path(const Config& c) {
 
 }  // namespace
 
-Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, storage::OpenedStore store,
-                       std::unique_ptr<storage::ObjectStore> probe, LogSink sink)
+Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, ReplicatorStores stores,
+                       LogSink sink)
     : config_(std::move(config)),
       log_(std::move(sink)),
       files_(std::move(files)),
-      store_(std::move(store.store)),
-      layout_(store.layout),
-      store_stats_(store.stats ? store.stats : std::make_shared<storage::StoreStats>()),
-      lock_(config_.sidecar_dir + "/lock", config_.file_mode),
+      store_(std::move(stores.main.store)),
+      quick_(std::move(stores.quick)),
+      cancel_(std::move(stores.cancel)),
+      layout_(stores.main.layout),
+      store_stats_(stores.main.stats ? stores.main.stats : std::make_shared<storage::StoreStats>()),
+      lock_(config_.sidecar_dir + "/lock", config_.file_mode, milliseconds(config_.lease_wait_ms)),
       spool_(config_.sidecar_dir + "/spool", config_.file_mode),
       builder_(*files_, spool_, config_.format, kWriteZstdLevel),
       uploader_(spool_, *store_, layout_, config_.format, config_.sidecar_dir + "/upload.tmp",
@@ -59,7 +64,22 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, storage
   if (!recorded_problem_.empty()) {
     log(LogSeverity::kWarn, recorded_problem_ + "; the next file will be a new snapshot");
   }
-  check_remote_at_open(probe ? *probe : *store_);
+  if (!quick_) throw std::logic_error("Replicator: no quick store");
+  storage::WriterLeaseOptions lease_options;
+  // The previous writer of this database on this host has exited (this process holds the local
+  // lock now): a lease it left behind is stale and need not be waited out.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string this_host = host;
+  const long previous = lock_.previous_holder();
+  lease_options.holder_is_gone = [this_host, previous](const storage::LeaseRecord& holder) {
+    const auto owner = storage::parse_lease_owner(holder.owner);
+    return previous != 0 && owner && owner->host == this_host && owner->pid == previous;
+  };
+  lease_ = std::make_unique<storage::WriterLease>(*quick_, layout_, std::move(lease_options));
+  acquire_lease_at_open();
+  note_lease_locked();  // no other thread yet
+  check_remote_at_open(*quick_);
   stats_.txid = recorded_ ? recorded_->txid : 0;
   builder_thread_ = std::thread([this] { builder_loop(); });
   syncer_thread_ = std::thread([this] { syncer_loop(); });
@@ -73,6 +93,16 @@ Replicator::~Replicator() {
   }
   work_cv_.notify_all();
   builder_thread_.join();
+  // From here on the store gets close_timeout_ms: then whatever it is still doing is cancelled
+  // (a store that is down or silent cannot hold the close).
+  const auto deadline = Clock::now() + milliseconds(config_.close_timeout_ms);
+  std::mutex canceller_mu;
+  std::condition_variable canceller_cv;
+  bool closed = false;
+  std::thread canceller([&] {
+    std::unique_lock lock(canceller_mu);
+    if (!canceller_cv.wait_until(lock, deadline, [&] { return closed; })) cancel_->cancel();
+  });
   {
     std::lock_guard lock(mu_);
     stop_uploader_ = true;
@@ -93,6 +123,97 @@ Replicator::~Replicator() {
   } catch (const std::exception& e) {
     log(LogSeverity::kWarn, std::string("closing: ") + e.what());
   }
+  try {
+    lease_->release();  // the next writer need not wait for it to expire
+  } catch (const std::exception& e) {
+    log(LogSeverity::kInfo,
+        std::string("closing: the writer lease was not released (it expires by itself): ") +
+            e.what());
+  }
+  {
+    std::lock_guard lock(canceller_mu);
+    closed = true;
+  }
+  canceller_cv.notify_all();
+  canceller.join();
+}
+
+void Replicator::acquire_lease_at_open() {
+  const auto deadline = Clock::now() + milliseconds(config_.lease_wait_ms);
+  for (;;) {
+    storage::LeaseAttempt attempt;
+    try {
+      attempt = lease_->try_acquire();
+    } catch (const storage::StoreError& e) {
+      if (!e.retriable()) {
+        throw std::runtime_error(std::string("cannot take the writer lease: ") + e.what());
+      }
+      // Unreachable store: open anyway; the uploader takes the lease before its first upload.
+      log(LogSeverity::kWarn,
+          std::string("cannot reach the replica at open to take the writer lease, will keep "
+                      "trying: ") +
+              e.what());
+      return;
+    }
+    if (attempt.acquired) return;
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error(
+          store_->describe() + " is being replicated by another writer (its lease is " +
+          attempt.holder +
+          "); one writer per replica location. Close the other writer, "
+          "wait for it longer (lease_wait_ms=" +
+          std::to_string(config_.lease_wait_ms) + " now), or point replica= elsewhere");
+    }
+    std::this_thread::sleep_until(std::min(deadline, Clock::now() + milliseconds(250)));
+  }
+}
+
+void Replicator::ensure_lease() {
+  if (!lease_->held()) {
+    const auto attempt = lease_->try_acquire();
+    if (!attempt.acquired) {
+      throw RemoteConflict(store_->describe() +
+                           " is being replicated by another writer (its lease is " +
+                           attempt.holder +
+                           "): this process stopped uploading. Close it; the other writer "
+                           "continues the replica");
+    }
+    return;
+  }
+  if (lease_->needs_renewal(storage::WallClock::now())) {
+    try {
+      lease_->renew();
+    } catch (const storage::LeaseLost& e) {
+      throw RemoteConflict(e.what());
+    }
+  }
+  if (storage::WallClock::now() >= lease_->expires_at()) {
+    // Could not renew in time: another writer may hold it by now. Uploading waits until a
+    // renewal succeeds (or shows the lease was taken).
+    throw storage::StoreError(storage::StoreErrorKind::kUnavailable,
+                              "the writer lease expired before it could be renewed");
+  }
+}
+
+void Replicator::note_lease_locked() {
+  // The lease's own lock is held during its store calls: callers of stats() must not wait on it,
+  // so its state is copied here by the only thread that changes it.
+  lease_held_ = lease_->held();
+  lease_expires_ = lease_->expires_at();
+  const int64_t until_ms =
+      std::chrono::duration_cast<milliseconds>(lease_expires_.time_since_epoch()).count();
+  stats_.lease = lease_held_ ? "held (generation " + std::to_string(lease_->generation()) +
+                                   ", until " + storage::format_rfc3339_ms(until_ms) + ")"
+                             : "not held";
+}
+
+Replicator::Clock::time_point Replicator::next_lease_renewal() const {
+  if (!lease_held_) return Clock::now() + milliseconds(1000);
+  const auto left = lease_expires_ - storage::WallClock::now();
+  // Renewals are due every TTL/3; waking at half the time left keeps them on time.
+  const auto wait = std::clamp<storage::WallClock::duration>(left / 2, milliseconds(100),
+                                                             std::chrono::seconds(10));
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
 }
 
 void Replicator::log(LogSeverity severity, const std::string& message) const {
@@ -448,8 +569,27 @@ void Replicator::uploader_loop() {
   };
   auto pending = [&] { return spool_.count() != 0; };
   for (;;) {
-    // 1. Wait for something to upload.
-    upload_cv_.wait(lock, [&] { return stop_uploader_ || pending(); });
+    // 1. Wait for something to upload, keeping the writer lease fresh meanwhile.
+    while (!upload_cv_.wait_until(lock, next_lease_renewal(),
+                                  [&] { return stop_uploader_ || pending(); })) {
+      if (!stats_.conflict.empty()) continue;
+      lock.unlock();
+      std::string problem;
+      try {
+        ensure_lease();
+      } catch (const RemoteConflict& e) {
+        problem = e.what();
+      } catch (const std::exception&) {
+        // Retried at the next wake-up; uploads report store failures themselves.
+      }
+      lock.lock();
+      note_lease_locked();
+      if (!problem.empty()) {
+        stats_.conflict = problem;
+        log(LogSeverity::kError, "replication stopped: " + problem);
+        uploaded_cv_.notify_all();
+      }
+    }
     if (!stats_.conflict.empty()) {
       // Uploading is unsafe: stay stopped (waiters have been told) until the replicator closes.
       if (stop_uploader_) break;
@@ -476,6 +616,7 @@ void Replicator::uploader_loop() {
     bool needs_snapshot = false;
     std::string error, conflict;
     try {
+      ensure_lease();
       for (;;) {
         const auto outcome = uploader_.step();
         std::lock_guard l(mu_);
@@ -503,6 +644,7 @@ void Replicator::uploader_loop() {
       error = e.what();
     }
     lock.lock();
+    note_lease_locked();
     if (!conflict.empty()) {
       stats_.conflict = conflict;
       stats_.last_error = conflict;

@@ -30,9 +30,11 @@
 #include <thread>
 #include <vector>
 
+#include "storage/cancellation.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 #include "storage/store_factory.h"
+#include "storage/writer_lease.h"
 #include "vfs/core/commit_notice.h"
 #include "vfs/core/config.h"
 #include "vfs/core/file_access.h"
@@ -44,6 +46,16 @@
 #include "vfs/core/writer_lock.h"
 
 namespace ltxvfs::core {
+
+// The stores a replicator works with. Both share `cancel`, which the replicator fires when closing
+// runs out of time, so no call of either can hold a close past close_timeout_ms.
+struct ReplicatorStores {
+  storage::OpenedStore main;  // uploads: the normal retry budget
+  // The same location with a short time budget: the open-time check and the writer lease, which
+  // must not hold an open (or a close) for the normal budget when the store is down or silent.
+  std::unique_ptr<storage::ObjectStore> quick;
+  std::shared_ptr<storage::Cancellation> cancel;
+};
 
 struct ReplicatorStats {
   uint64_t txid = 0;           // newest TXID built
@@ -69,18 +81,19 @@ struct ReplicatorStats {
   std::string last_error;      // the newest store or build error, cleared by success
   std::string conflict;        // non-empty: uploading stopped because it would be unsafe
   std::string remote_failure;  // non-empty: a remote-durability commit was not acknowledged
+  std::string lease;           // the writer lease: "held (generation N)", "not held: ..."
 };
 
 class Replicator {
  public:
-  // Takes the writer lock, checks the store is not ahead of the local state (when reachable),
-  // and starts the threads. Throws std::runtime_error with a message for the user when the open
-  // must be refused.
-  // `probe` is the same store with a short time budget: the open-time check must not hold the
-  // application for the store's full retry time when the store is unreachable or silent.
-  Replicator(Config config, std::unique_ptr<FileAccess> files, storage::OpenedStore store,
-             std::unique_ptr<storage::ObjectStore> probe, LogSink sink);
-  // Drains the builder, gives the uploader up to close_timeout_ms to empty the spool, stops.
+  // Takes the local writer lock and the writer lease on the store (waiting up to lease_wait_ms
+  // for another writer to release it), checks the store is not ahead of the local state (when
+  // reachable), and starts the threads. Throws std::runtime_error with a message for the user when
+  // the open must be refused.
+  Replicator(Config config, std::unique_ptr<FileAccess> files, ReplicatorStores stores,
+             LogSink sink);
+  // Drains the builder, gives the uploader up to close_timeout_ms to empty the spool (then cancels
+  // whatever the stores are still doing), releases the lease, stops.
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -120,6 +133,14 @@ class Replicator {
   void builder_loop();
   void syncer_loop();
   void uploader_loop();
+  void acquire_lease_at_open();
+  // Before uploading: the lease is held and fresh (acquires or renews it). Throws StoreError when
+  // the store failed (retry later) and RemoteConflict when another writer holds it.
+  void ensure_lease();
+  // When the lease must next be renewed (for the uploader's waits). Needs mu_.
+  Clock::time_point next_lease_renewal() const;
+  // Copies the lease's state into stats_ (needs mu_; only the uploader thread changes the lease).
+  void note_lease_locked();
   void check_remote_at_open(storage::ObjectStore& probe);
   // The store holds a history and this database none: "" when the database is the store's
   // newest state (then that history is adopted), otherwise why it cannot continue it.
@@ -134,9 +155,12 @@ class Replicator {
   LogSink log_;
   std::unique_ptr<FileAccess> files_;
   std::unique_ptr<storage::ObjectStore> store_;
+  std::unique_ptr<storage::ObjectStore> quick_;
+  std::shared_ptr<storage::Cancellation> cancel_;
   storage::LayoutStyle layout_;
   std::shared_ptr<storage::StoreStats> store_stats_;
   WriterLock lock_;
+  std::unique_ptr<storage::WriterLease> lease_;  // on quick_
   Spool spool_;
   LtxBuilder builder_;
   Uploader uploader_;
@@ -170,6 +194,8 @@ class Replicator {
   uint64_t durable_waiters_ = 0;
   uint64_t durability_waiters_ = 0;  // remote durability
   uint64_t remote_failure_txid_ = 0;
+  bool lease_held_ = false;
+  storage::WallClock::time_point lease_expires_{};
   ReplicatorStats stats_;
 
   std::thread builder_thread_;

@@ -108,24 +108,25 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
   ensure_wal_mode(base_, db_file, path, config.page_size);
   // Files beside the database get its permissions, as SQLite gives them to -wal and -shm.
   config.file_mode = core::file_mode_of(path);
-  storage::OpenedStore opened, probe;
+  core::ReplicatorStores stores;
   try {
     const std::string url = with_store_options(config.replica_url, config);
+    stores.cancel = std::make_shared<storage::Cancellation>();
     // The uploader retries forever with its own backoff; the store's own retries only smooth
     // over blips, so an outage shows in ltx_stats() within seconds.
     storage::StoreSettings settings;
     settings.log = log_store_warning;
+    settings.file_mode = static_cast<mode_t>(config.file_mode);
+    settings.cancel = stores.cancel;
     settings.retry.max_attempts = 4;
     settings.retry.max_total = std::chrono::milliseconds(10000);
-    opened = storage::open_store(url, settings);
-    storage::StoreSettings quick;
-    quick.retry.max_attempts = 1;
-    quick.retry.max_total = std::chrono::milliseconds(3000);
-    quick.http.connect_timeout_ms = 2000;
-    // A store that accepts connections but does not answer must not hold the open either.
-    quick.http.request_timeout_ms = 2500;
-    quick.stats = opened.stats;
-    probe = storage::open_store(url, quick);
+    stores.main = storage::open_store(url, settings);
+    // The open-time check and the writer lease: a store that is down or accepts connections
+    // without answering must not hold the open (or a renewal) for long.
+    storage::StoreSettings quick = settings;
+    quick.limit_calls_to(std::chrono::milliseconds(2500));
+    quick.stats = stores.main.stats;
+    stores.quick = storage::open_store(url, quick).store;
   } catch (const storage::StoreError& e) {
     throw SqliteError(SQLITE_CANTOPEN, std::string("replica ") + e.what());
   }
@@ -137,9 +138,9 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
   }
   std::shared_ptr<core::Replicator> replicator;
   try {
-    replicator = std::make_shared<core::Replicator>(
-        config, std::make_unique<BaseVfsFileAccess>(base_, path), std::move(opened),
-        std::move(probe.store), core_log_sink());
+    replicator =
+        std::make_shared<core::Replicator>(config, std::make_unique<BaseVfsFileAccess>(base_, path),
+                                           std::move(stores), core_log_sink());
   } catch (const SqliteError&) {
     throw;
   } catch (const std::exception& e) {

@@ -1,0 +1,174 @@
+// The writer lease (lock.json on the store): one writer per replica location, between processes
+// and machines, with real processes started at the same moment; a deploy that starts the new
+// process before the old one closes; a writer whose lease was taken over stops uploading.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "storage/store_factory.h"
+#include "storage/writer_lease.h"
+#include "tests/harness/s3_test_server.h"
+#include "tests/vfs/sqlite_support.h"
+#include "vfs/core/restore_plan.h"
+
+using namespace ltxvfs::testing;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+struct Outcome {
+  int rc = -1;
+  std::string out, err;
+};
+
+int64_t wall_ms_from_now(milliseconds delay) {
+  return std::chrono::duration_cast<milliseconds>(
+             (std::chrono::system_clock::now() + delay).time_since_epoch())
+      .count();
+}
+
+std::string text_of(const std::string& path) {
+  const auto bytes = read_file_bytes(path);
+  return {bytes.begin(), bytes.end()};
+}
+
+// Runs lease_writer for each database at once (all opening at `start_at_ms`) and waits for all.
+std::vector<Outcome> run_writers(const std::string& dir, const std::vector<std::string>& dbs,
+                                 const std::string& url, int commits, int hold_ms,
+                                 const std::string& extra, int64_t start_at_ms) {
+  std::string command;
+  for (size_t i = 0; i < dbs.size(); ++i) {
+    const std::string base = dir + "/w" + std::to_string(i);
+    command += "(" LTXVFS_LEASE_WRITER_PATH " '" + dbs[i] + "' '" + url + "' " +
+               std::to_string(start_at_ms) + " " + std::to_string(commits) + " " +
+               std::to_string(hold_ms) + " '" + extra + "' >" + base + ".out 2>" + base +
+               ".err; echo $? >" + base + ".rc) & ";
+  }
+  command += "wait";
+  REQUIRE(run_command(command) == 0);
+  std::vector<Outcome> outcomes;
+  for (size_t i = 0; i < dbs.size(); ++i) {
+    const std::string base = dir + "/w" + std::to_string(i);
+    Outcome o;
+    o.rc = std::stoi(text_of(base + ".rc"));
+    o.out = text_of(base + ".out");
+    o.err = text_of(base + ".err");
+    outcomes.push_back(std::move(o));
+  }
+  return outcomes;
+}
+
+// Two processes on two database files and one empty store, started together: exactly one
+// writes, the other is refused naming the lease, and the store holds one unforked history.
+void race_rounds(const std::string& name, int rounds, const std::function<std::string(int)>& url,
+                 const std::string& extra) {
+  load_ltx_extension();  // the test credentials, for the children too
+  for (int round = 0; round < rounds; ++round) {
+    const std::string dir = scratch_dir(name + "-" + std::to_string(round));
+    const std::vector<std::string> dbs = {dir + "/a.db", dir + "/b.db"};
+    const auto outcomes = run_writers(dir, dbs, url(round), 3, 0, "&lease_wait_ms=0" + extra,
+                                      wall_ms_from_now(milliseconds(150)));
+    INFO("round " << round << "\na: rc " << outcomes[0].rc << " " << outcomes[0].err << "\nb: rc "
+                  << outcomes[1].rc << " " << outcomes[1].err);
+    const int winners = (outcomes[0].rc == 0) + (outcomes[1].rc == 0);
+    REQUIRE(winners == 1);
+    const size_t winner = outcomes[0].rc == 0 ? 0 : 1;
+    const Outcome& loser = outcomes[1 - winner];
+    CHECK(loser.rc == 3);
+    // Refused by the lease while the winner writes, or (when the winner was done before the
+    // loser started: a busy machine) by the history the winner left.
+    CHECK_THAT(loser.err, Catch::Contains("another writer") || Catch::Contains("did not write"));
+    // One history: its newest state is the winner's database, reached without a gap.
+    auto opened = ltxvfs::storage::open_store(url(round));
+    auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+    uint64_t gap_after = 0;
+    const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
+    CHECK(gap_after == 0);
+    CHECK("txid " + std::to_string(newest) + "\n" == outcomes[winner].out);
+    CHECK(describe_difference(restore_replica(url(round), newest, dir),
+                              read_file_bytes(dbs[winner])) == "identical");
+  }
+}
+
+}  // namespace
+
+TEST_CASE("two writers started together on one directory replica: exactly one writes",
+          "[write][lease]") {
+  const std::string stores = scratch_dir("lease-race-dir-stores");
+  race_rounds(
+      "lease-race-dir", 100, [&](int round) { return stores + "/r" + std::to_string(round); }, "");
+}
+
+TEST_CASE("two writers started together on one S3 replica: exactly one writes", "[moto]") {
+  const auto bucket = make_test_bucket(Server::kMoto);
+  race_rounds(
+      "lease-race-s3", 100, [&](int round) { return bucket.url("r" + std::to_string(round)); }, "");
+}
+
+// A deploy on the same host: the new process opens the database while the old one still has it.
+// It waits (lease_wait_ms) for the old one to close, then continues the same history.
+TEST_CASE("a new process waits for the old one to close, then continues its history",
+          "[write][lease]") {
+  load_ltx_extension();
+  const std::string dir = scratch_dir("lease-handover");
+  const std::string db = dir + "/app.db";
+  const std::string replica = dir + "/replica";
+  const int64_t start = wall_ms_from_now(milliseconds(100));
+  std::string command = "(" LTXVFS_LEASE_WRITER_PATH " '" + db + "' '" + replica + "' " +
+                        std::to_string(start) + " 5 1500 '' >" + dir + "/old.out 2>" + dir +
+                        "/old.err; echo $? >" + dir + "/old.rc) & (" LTXVFS_LEASE_WRITER_PATH " '" +
+                        db + "' '" + replica + "' " + std::to_string(start + 400) +
+                        " 5 0 '&lease_wait_ms=20000' >" + dir + "/new.out 2>" + dir +
+                        "/new.err; echo $? >" + dir + "/new.rc) & wait";
+  const auto began = Clock::now();
+  REQUIRE(run_command(command) == 0);
+  INFO("old: " << text_of(dir + "/old.err") << "\nnew: " << text_of(dir + "/new.err"));
+  CHECK(text_of(dir + "/old.rc") == "0\n");
+  CHECK(text_of(dir + "/new.rc") == "0\n");
+  CHECK(Clock::now() - began >= milliseconds(1500));  // the new one really waited
+  // One continuous history, the new process's transactions after the old one's.
+  auto opened = ltxvfs::storage::open_store(replica);
+  auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  uint64_t gap_after = 0;
+  const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
+  CHECK(gap_after == 0);
+  CHECK(text_of(dir + "/new.out") == "txid " + std::to_string(newest) + "\n");
+  size_t snapshots = 0;
+  for (const auto& f : files) snapshots += f.min_txid == 1;
+  CHECK(snapshots == 1);  // no new chain: the new process continued the old one's
+  CHECK(describe_difference(restore_replica(replica, newest, dir), read_file_bytes(db)) ==
+        "identical");
+}
+
+// Another writer took the lease over (legitimately only after this one failed to renew it for
+// its whole TTL): at its next renewal this writer learns it and stops uploading for good.
+TEST_CASE("a writer whose lease was taken over stops uploading", "[write][lease]") {
+  const std::string dir = scratch_dir("lease-lost");
+  const std::string replica = dir + "/replica";
+  Db db("file:" + dir + "/app.db?vfs=ltx&upload_interval_ms=0&replica=" + replica);
+  db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  auto stats = [&] { return nlohmann::json::parse(db.query_text("SELECT ltx_stats()")); };
+  CHECK_THAT(stats()["lease"].get<std::string>(), Catch::StartsWith("held"));
+  // Someone else writes lock.json: a lease of its own, far in the future.
+  auto opened = ltxvfs::storage::open_store(replica);
+  ltxvfs::storage::LeaseRecord foreign{99, wall_ms_from_now(std::chrono::minutes(5)),
+                                       "elsewhere:1:0000000000000001"};
+  const std::string json = foreign.to_json();
+  opened.store->put(ltxvfs::storage::lock_key(opened.layout),
+                    std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+  // Renewals come every TTL/3 (10 s): within 15 s the writer has noticed.
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline && stats()["conflict"] == "") {
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  const std::string conflict = stats()["conflict"];
+  CHECK_THAT(conflict, Catch::Contains("took the lease over"));
+  // From then on nothing more goes up; the database itself keeps working.
+  const uint64_t uploaded = stats()["uploaded_txid"];
+  db.exec("INSERT INTO t VALUES (2)");
+  std::this_thread::sleep_for(milliseconds(500));
+  CHECK(stats()["uploaded_txid"].get<uint64_t>() == uploaded);
+  CHECK(db.query_int("SELECT count(*) FROM t") == 2);
+}
