@@ -6,9 +6,14 @@
  *
  * With LTXVFS_TEST_EXTENSION naming libltxvfs.so it loads the extension (which registers `ltx`
  * and its auto-extension; with LTXVFS_DEFAULT_VFS=1 as the default VFS) and makes sure `ltx` is
- * the default VFS. Child testfixture processes (multi-process tests, crash tests) inherit the
- * environment and so run through ltx too. Without the variable it does nothing: the baseline run
- * uses the same binary on `unix`.
+ * the default VFS. Without the variable it does nothing: the baseline run uses the same binary on
+ * `unix`.
+ *
+ * The variable is removed from the environment at the first initialization, so child testfixture
+ * processes (do_multiclient_test's code2/code3, crash tests) run on `unix`. Through ltx a second
+ * writing process is refused by design, which would end each such script at its first
+ * multi-process test; writing behind ltx's back instead exercises how ltx regains continuity
+ * with a database changed by a process that did not load it.
  *
  * A failure aborts the process: a run that silently fell back to `unix` would prove nothing. */
 #include <stdio.h>
@@ -18,8 +23,22 @@
 
 int ltx_test_autoload(const char* unused) {
   (void)unused;
-  const char* path = getenv("LTXVFS_TEST_EXTENSION");
-  if (path == NULL || path[0] == '\0') return SQLITE_OK;
+  /* The first call comes before the extension is loaded, so before any of its threads reads the
+   * environment: the only safe moment to change it. */
+  static char path[4096];
+  static int first = 1;
+  if (first) {
+    first = 0;
+    const char* env = getenv("LTXVFS_TEST_EXTENSION");
+    if (env != NULL) {
+      if (snprintf(path, sizeof path, "%s", env) >= (int)sizeof path) {
+        fprintf(stderr, "ltx_autoload: LTXVFS_TEST_EXTENSION is too long\n");
+        abort();
+      }
+      unsetenv("LTXVFS_TEST_EXTENSION");
+    }
+  }
+  if (path[0] == '\0') return SQLITE_OK;
 
   sqlite3* db = NULL;
   char* error = NULL;
