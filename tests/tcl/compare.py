@@ -40,7 +40,10 @@ class Run:
         m = re.search(r"^ltx-harness: default-vfs=(\S*) replicated=(\d+)", self.out, re.M)
         self.default_vfs, self.replicated = (m.group(1), int(m.group(2))) if m else (None, 0)
         m = re.search(r"^ltx-harness: aborted: (.*)$", self.out, re.M)
-        self.abort_message = m.group(1) if m else None
+        self.abort_message = m.group(1).strip() if m else None
+        m = re.search(r"^ltx-harness: failures so far:(.*)$", self.out, re.M)
+        if m:
+            self.failures = sorted(set(m.group(1).split()))
 
         if self.rc in HANG_CODES:
             self.status = "hang"
@@ -54,9 +57,13 @@ class Run:
             self.status = "finished"
 
     def signature(self):
-        return (self.status, self.errors, tuple(self.failures))
+        # Paths differ between the runs (runs/unix/..., runs/ltx/...): not part of a message.
+        message = re.sub(r"/\S*/runs/(unix|ltx)/", "", self.abort_message or "")
+        return (self.status, self.errors, tuple(self.failures), message)
 
     def brief(self):
+        if self.status == "aborted":
+            return f"aborted after {len(self.failures)} errors, {self.seconds:.1f}s"
         if self.status != "finished":
             return f"{self.status} after {self.seconds:.1f}s"
         return f"{self.errors}/{self.tests} errors, {self.seconds:.1f}s"
@@ -123,9 +130,10 @@ def main():
             issue = "HANG through ltx"
         elif ltx.status.startswith("crash"):
             issue = f"CRASH through ltx ({ltx.status})"
-        elif ltx.default_vfs is not None and ltx.default_vfs != "ltx":
+        elif ltx.status == "finished" and ltx.default_vfs != "ltx":
+            # A script that finished has unregistered its own VFSes (testvfs ...).
             issue = f"LTX NOT IN USE: the default VFS at the end was {ltx.default_vfs}"
-        elif ltx.replicated == 0 and ltx.status == "finished":
+        elif ltx.status == "finished" and ltx.replicated == 0:
             issue = "LTX NOT IN USE: no database was replicated"
         elif differs and script not in expected:
             issue = "UNEXPECTED DIFFERENCE"
@@ -160,9 +168,16 @@ def main():
         if only_base:
             print(f"    fail only on unix:     {' '.join(only_base)}")
         for name, run in (("ltx", ltx), ("unix", base)):
-            if run.status != "finished" or run.errors != (len(run.failures) if run.failures else 0):
+            if run.status not in ("finished", "aborted"):
                 print(f"    {name}: {run.brief()}; last lines of {run.dir}/out:\n{run.tail()}")
-            elif (name == "ltx" and only_ltx) or (name == "unix" and only_base):
+                continue
+            if run.abort_message and (name == "ltx" or run.abort_message != ltx.abort_message):
+                print(f"    {name} aborted: {run.abort_message[:300]}")
+            if run.errors is not None and run.errors != len(run.failures):
+                print(f"    {name}: {run.errors} errors for {len(run.failures)} failed tests:")
+                print("\n".join("      | " + l for l in run.out.splitlines()
+                                if re.search(r"Unfreed memory|files were left open", l)))
+            if (name == "ltx" and only_ltx) or (name == "unix" and only_base):
                 print(f"    {name} failures:\n{run.error_lines()}")
 
     n = len(args.scripts)

@@ -11,8 +11,9 @@
 #   at the end and which databases ltx replicated, so the runner can check the run proved
 #   anything:
 #       ltx-harness: default-vfs=ltx replicated=3
-# - An uncaught Tcl error ends the script with "ltx-harness: aborted: <message>" and exit code 2
-#   (testfixture would print it to stderr and exit 1, like a failed test).
+# - An uncaught Tcl error ends the script with "ltx-harness: aborted: <message>", the tests that
+#   failed until then ("ltx-harness: failures so far: ...") and exit code 2 (testfixture would
+#   print it to stderr and exit 1, like a failed test).
 
 set ltx_harness_script [file normalize [lindex $argv 0]]
 set argv [lrange $argv 1 end]
@@ -36,8 +37,13 @@ proc exit {{code 0}} {
 }
 
 if {[catch {uplevel #0 [list source $ltx_harness_script]} msg]} {
-  puts "ltx-harness: aborted: $msg"
-  puts $::errorInfo
+  set info $::errorInfo
+  puts "ltx-harness: aborted: [lindex [split $msg \n] 0]"
+  # What tester.tcl would have printed at the end, so far.
+  if {![catch {set_test_counter fail_list} failed]} {
+    puts "ltx-harness: failures so far:[join [lsort -unique $failed] { }]"
+  }
+  puts $info
   exit 2
 }
 # Scripts end with finish_test, which exits; one that returns instead still gets its report.
