@@ -10,7 +10,7 @@
 #   bash tests/tcl/run.sh wal2.test ...   # only these (their expected differences still apply)
 #
 # Environment: LTXVFS_SO (default build/libltxvfs.so), LTXVFS_TCL_TIMEOUT (seconds per script and
-# run, default 120), LTXVFS_JOBS (parallel processes, default 2), LTXVFS_TCL_KEEP=1 (keep the
+# run, default 90), LTXVFS_JOBS (parallel processes, default 2), LTXVFS_TCL_KEEP=1 (keep the
 # scratch directory). As root, scripts run as the user `ltxtest` (created if missing): SQLite's
 # tests of read-only files and permissions mean nothing as root.
 set -euo pipefail
@@ -18,7 +18,7 @@ export LC_ALL=C  # EPOCHREALTIME with a decimal point
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 jobs=${LTXVFS_JOBS:-2}
-timeout_s=${LTXVFS_TCL_TIMEOUT:-120}
+timeout_s=${LTXVFS_TCL_TIMEOUT:-90}
 so=$(realpath "${LTXVFS_SO:-$root/build/libltxvfs.so}")
 [ -f "$so" ] || { echo "tcl: $so does not exist; build it first (cmake --build build --target ltxvfs)" >&2; exit 1; }
 
