@@ -71,18 +71,14 @@ class Run:
     def tail(self, lines=12):
         return "\n".join("      | " + l for l in self.out.rstrip().splitlines()[-lines:])
 
-    def error_lines(self):
-        """What tester.tcl printed for the failing tests, for the report."""
-        out, keep = [], 0
-        for line in self.out.splitlines():
-            if re.search(r"\.\.\.\s*$|\.\.\. Ok$", line):
-                keep = 0
-            if "Expected:" in line or re.search(r"^! |Error:|Unfreed memory|files were left open", line):
-                keep = 3
-            if keep:
-                out.append("      | " + line[:200])
-                keep -= 1
-        return "\n".join(out[:24])
+    def error_lines(self, names, other):
+        """tester.tcl's output for the tests in `names`, and the error messages `other` lacks."""
+        out = [l for l in self.out.splitlines()
+               if (m := re.match(r"^! (\S+) (expected|got):", l)) and m.group(1) in names]
+        theirs = set(other.out.splitlines())
+        errors = [l for l in dict.fromkeys(self.out.splitlines())
+                  if l.startswith(("Error:", "ltxvfs")) and l not in theirs]
+        return "\n".join("      | " + l[:240] for l in out[:30] + errors[:8])
 
 
 def read(path, default):
@@ -173,12 +169,15 @@ def main():
                 continue
             if run.abort_message and (name == "ltx" or run.abort_message != ltx.abort_message):
                 print(f"    {name} aborted: {run.abort_message[:300]}")
-            if run.errors is not None and run.errors != len(run.failures):
-                print(f"    {name}: {run.errors} errors for {len(run.failures)} failed tests:")
-                print("\n".join("      | " + l for l in run.out.splitlines()
-                                if re.search(r"Unfreed memory|files were left open", l)))
-            if (name == "ltx" and only_ltx) or (name == "unix" and only_base):
-                print(f"    {name} failures:\n{run.error_lines()}")
+            leaks = [l for l in run.out.splitlines()
+                     if re.search(r"Unfreed memory|files were left open", l)]
+            if leaks:
+                print(f"    {name}: " + "; ".join(leaks))
+            only = only_ltx if name == "ltx" else only_base
+            other = base if name == "ltx" else ltx
+            lines = run.error_lines(set(only), other)
+            if lines:
+                print(f"    {name} only:\n{lines}")
 
     n = len(args.scripts)
     failed = len(problems)
