@@ -165,7 +165,7 @@ def main():
             print(f"    fail only on unix:     {' '.join(only_base)}")
         for name, run in (("ltx", ltx), ("unix", base)):
             if run.status not in ("finished", "aborted"):
-                print(f"    {name}: {run.brief()}; last lines of {run.dir}/out:\n{run.tail()}")
+                print(f"    {name}: {run.brief()}; the last lines of {name}/{script}/out:\n{run.tail()}")
                 continue
             if run.abort_message and (name == "ltx" or run.abort_message != ltx.abort_message):
                 print(f"    {name} aborted: {run.abort_message[:300]}")

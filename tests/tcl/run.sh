@@ -95,10 +95,12 @@ python3 "$here/compare.py" --runs "$scratch/runs" --expected "$here/expected-dif
   "${scripts[@]}" || rc=$?
 [ "${leftover:-0}" = 1 ] && rc=1
 if ((rc)) && [ "${LTXVFS_TCL_KEEP:-0}" != 1 ]; then
-  # Keep the logs of a failed run where CI (and a person) can read them.
-  mkdir -p "$root/build"
+  # Keep the logs of a failed run where CI (and a person) can read them (not the databases:
+  # walbig.test's alone is a 5 GB sparse file).
   rm -rf "$root/build/tcl-runs"
-  cp -r "$scratch/runs" "$root/build/tcl-runs" 2>/dev/null || true
+  mkdir -p "$root/build/tcl-runs"
+  (cd "$scratch/runs" && find . -mindepth 3 -maxdepth 3 \( -name out -o -name rc -o -name micros \) \
+    -exec cp --parents {} "$root/build/tcl-runs/" \;) || true
   echo "tcl: logs of every script and run in $root/build/tcl-runs/<mode>/<script>/out"
 fi
 exit "$rc"
