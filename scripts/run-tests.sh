@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up, builds, and runs every test: first a release build (warnings are errors),
-# then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, then a smoke run of
-# the benchmarks and a formatting check. Exits non-zero on any failure. `.ci/run` runs this.
+# Sets everything up, builds, and runs every test: a formatting check, a release build (warnings
+# are errors) and its tests, a subset of SQLite's own TCL test suite through ltx (tests/tcl), a
+# smoke run of the benchmarks, then the tests again under AddressSanitizer + UndefinedBehavior-
+# Sanitizer. Exits non-zero on any failure. `.ci/run` runs this.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,6 +25,12 @@ fi
 echo "== tests (release)"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
 
+echo "== SQLite's TCL test suite through ltx vs unix (tests/tcl; needs the release build's libltxvfs.so)"
+# A failure here does not stop the later stages (their results matter too); it fails the run
+# at the end.
+tcl_rc=0
+LTXVFS_SO="$root/build/libltxvfs.so" bash tests/tcl/run.sh || tcl_rc=$?
+
 echo "== benchmark smoke run (tiny sizes: keeps bench/ working; the figures mean nothing)"
 bench_state=$(mktemp -d)
 python3 tests/harness/server_ctl.py start moto --state-dir "$bench_state" >/dev/null
@@ -42,4 +49,8 @@ echo "== tests (sanitizers)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE no-sanitizer
 
+if ((tcl_rc)); then
+  echo "== FAILED: SQLite's TCL test suite through ltx (see the tcl: lines above)"
+  exit 1
+fi
 echo "== all tests passed"

@@ -6,7 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev libzstd-dev liblz4-dev
-  nlohmann-json3-dev catch2 python3 nodejs npm clang-format)
+  nlohmann-json3-dev catch2 python3 nodejs npm clang-format
+  tcl-dev dpkg-dev xz-utils procps)  # the last line: SQLite's TCL suite (tests/tcl)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -39,4 +40,6 @@ if [ ! -d "$root/.cache/node/node_modules/@20minutes/s3rver" ]; then
   mkdir -p "$root/.cache/node"
   npm install --silent --no-audit --no-fund --prefix "$root/.cache/node" @20minutes/s3rver@4.0.4
 fi
+# SQLite's TCL test suite, from Debian's sqlite3 source package (tests/tcl builds testfixture).
+bash "$root/tests/tcl/fetch-source.sh"
 echo "setup: ok"
