@@ -113,16 +113,43 @@ void LtxBuilder::read_page(uint32_t pgno, std::span<uint8_t> out) {
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(n), out.end(), uint8_t{0});
 }
 
+void LtxBuilder::for_each_page(uint32_t commit,
+                               const std::function<void(uint32_t, std::span<const uint8_t>)>& fn) {
+  const uint32_t ps = state_.page_size;
+  const uint32_t lock = ltx::lock_page(ps);
+  const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
+  std::vector<uint8_t> run(size_t{run_pages} * ps);
+  std::vector<uint8_t> page(ps);
+  for (uint32_t pgno = 1; pgno <= commit;) {
+    if (pgno == lock) {
+      ++pgno;
+      continue;
+    }
+    if (wal_map_.count(pgno) != 0) {
+      read_page(pgno, page);
+      fn(pgno, page);
+      ++pgno;
+      continue;
+    }
+    // A run of pages only the database file holds: one read.
+    uint32_t end = pgno;
+    while (end <= commit && end - pgno < run_pages && end != lock && wal_map_.count(end) == 0) {
+      ++end;
+    }
+    const auto bytes = std::span(run).first(size_t{end - pgno} * ps);
+    const size_t n = files_.read_db(uint64_t{pgno - 1} * ps, bytes);
+    // Pages past the end of the database file read as zeros (the database grew in the WAL).
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(n), bytes.end(), uint8_t{0});
+    for (uint32_t p = pgno; p < end; ++p) fn(p, bytes.subspan(size_t{p - pgno} * ps, ps));
+    pgno = end;
+  }
+}
+
 DatabaseImage LtxBuilder::image_of_current_state(uint32_t commit) {
   DatabaseImage image(state_.page_size);
   image.resize(commit);
-  std::vector<uint8_t> page(state_.page_size);
-  const uint32_t lock = ltx::lock_page(state_.page_size);
-  for (uint32_t pgno = 1; pgno <= commit; ++pgno) {
-    if (pgno == lock) continue;
-    read_page(pgno, page);
-    image.set_page(pgno, page);
-  }
+  for_each_page(commit,
+                [&](uint32_t pgno, std::span<const uint8_t> page) { image.set_page(pgno, page); });
   return image;
 }
 
@@ -450,16 +477,12 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
   DatabaseImage image(page_size);
   image.resize(commit);
-  std::vector<uint8_t> page(page_size);
-  const uint32_t lock = ltx::lock_page(page_size);
   uint32_t pages = 0;
-  for (uint32_t pgno = 1; pgno <= commit; ++pgno) {
-    if (pgno == lock) continue;
-    read_page(pgno, page);
+  for_each_page(commit, [&](uint32_t pgno, std::span<const uint8_t> page) {
     image.set_page(pgno, page);
     enc.add_page(pgno, page);
     ++pages;
-  }
+  });
   enc.finish(image.checksum());
   sink.flush();
   image_ = std::move(image);

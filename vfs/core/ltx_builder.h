@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -90,6 +91,11 @@ class LtxBuilder {
   std::vector<WalTransaction> rescan_wal(const WalHeader& header, uint64_t limit);
   uint32_t page_size_from_db();
   void read_page(uint32_t pgno, std::span<uint8_t> out);
+  // Calls fn for pages 1..commit (not the lock page) as SQLite sees them: from the WAL where the
+  // frame map has them, otherwise from the database file, read in runs of up to 1 MiB (a full
+  // file of a large database costs a few large reads, not one per page).
+  void for_each_page(uint32_t commit,
+                     const std::function<void(uint32_t, std::span<const uint8_t>)>& fn);
   // The image of the database file overlaid with the frame map.
   DatabaseImage image_of_current_state(uint32_t commit);
 

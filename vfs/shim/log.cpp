@@ -11,7 +11,7 @@ namespace ltxvfs::vfs {
 namespace {
 
 // Read on every message rather than cached: logging is rare, and this keeps no global state.
-LogLevel stderr_level() {
+LogLevel configured_level() {
   const char* v = std::getenv("LTXVFS_LOG");
   if (v == nullptr || *v == '\0') return LogLevel::kWarn;
   if (std::strcmp(v, "off") == 0) return LogLevel::kOff;
@@ -36,16 +36,27 @@ const char* level_name(LogLevel level) {
   }
 }
 
+// How deep the current thread is in calls from SQLite (0: one of ltx's background threads, or a
+// thread that is not calling SQLite). Per-thread call bookkeeping, like errno.
+thread_local int sqlite_call_depth = 0;
+
 void emit(int code, LogLevel level, const char* format, va_list args) {
+  if (level == LogLevel::kOff || level > configured_level()) return;
   char buf[2048];
   std::vsnprintf(buf, sizeof buf, format, args);
-  sqlite3_log(code, "ltxvfs: %s", buf);
-  if (level != LogLevel::kOff && level <= stderr_level()) {
-    std::fprintf(stderr, "ltxvfs %s: %s\n", level_name(level), buf);
-  }
+  if (sqlite_call_depth > 0) sqlite3_log(code, "ltxvfs: %s", buf);
+  std::fprintf(stderr, "ltxvfs %s: %s\n", level_name(level), buf);
 }
 
 }  // namespace
+
+SqliteCallScope::SqliteCallScope() {
+  ++sqlite_call_depth;
+}
+
+SqliteCallScope::~SqliteCallScope() {
+  --sqlite_call_depth;
+}
 
 void log_error(int code, const char* format, ...) {
   va_list args;

@@ -1,9 +1,13 @@
 // Logging and the error type of the SQLite-facing layer.
 //
-// Messages go to sqlite3_log() (the host's SQLITE_CONFIG_LOG callback, if any) and to stderr at
-// or above the level named by the LTXVFS_LOG environment variable (off, error, warn, info, debug;
-// default warn): a VFS cannot attach text to SQLite's error messages, so without stderr a user
-// would see only "disk I/O error". Callers must never pass a secret to these functions.
+// One sink for every layer: messages at or above the level named by the LTXVFS_LOG environment
+// variable (off, error, warn, info, debug; default warn) go to stderr — a VFS cannot attach text to
+// SQLite's error messages, so without it a user would see only "disk I/O error" — and to
+// sqlite3_log() (the host's SQLITE_CONFIG_LOG callback, if any) when they are reported on a thread
+// that is inside a call from SQLite. Reports of ltx's own background threads go to stderr only: a
+// host's log callback need not be thread-safe (Tcl's is not), and SQLite itself only calls it on
+// the threads that call SQLite. ltx_stats() shows the background's last error either way.
+// Callers must never pass a secret to these functions.
 #pragma once
 
 #include <stdexcept>
@@ -24,6 +28,15 @@ class SqliteError : public std::runtime_error {
 
  private:
   int code_;
+};
+
+// Marks the current thread as inside a call from SQLite for the scope's life (guard() does).
+class SqliteCallScope {
+ public:
+  SqliteCallScope();
+  ~SqliteCallScope();
+  SqliteCallScope(const SqliteCallScope&) = delete;
+  SqliteCallScope& operator=(const SqliteCallScope&) = delete;
 };
 
 void log_error(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));

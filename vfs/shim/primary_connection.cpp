@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kWriteLockSlot = 0;
 constexpr int kCheckpointLockSlot = 1;
+constexpr int kRecoverLockSlot = 2;
 
 bool covers(int offset, int n, int slot) {
   return offset <= slot && slot < offset + n;
@@ -28,12 +29,17 @@ void PrimaryConnection::after_shm_lock(int offset, int n, bool exclusive) {
   if (!exclusive) return;
   if (covers(offset, n, kWriteLockSlot)) {
     write_locked_ = true;
-    wrote_frames_ = false;
     writing_ = false;
+    recovering_ = false;
     wal_restarted_ = false;
     before_ = read_header();
   }
-  if (covers(offset, n, kCheckpointLockSlot)) {
+  // A recovery (rebuilding the wal-index from the WAL) takes the recover lock, under the write
+  // lock; it changes the wal-index header without committing anything.
+  if (covers(offset, n, kRecoverLockSlot)) recovering_ = true;
+  // Exactly the checkpoint lock: a checkpoint. (A recovery takes it together with the recover
+  // lock; it does not write the database file.)
+  if (offset == kCheckpointLockSlot && n == 1) {
     checkpointing_ = true;
     // A checkpoint copies WAL frames into the database file, which the builder may still read
     // for commits it has not built.
@@ -45,9 +51,13 @@ void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
   if (exclusive && covers(offset, n, kCheckpointLockSlot)) checkpointing_ = false;
   if (!exclusive || !write_locked_ || !covers(offset, n, kWriteLockSlot)) return;
   write_locked_ = false;
-  if (!wrote_frames_) return;  // a recovery or a checkpoint's writer barrier, not a transaction
+  // Only this connection could change the wal-index header while it held the write lock: a
+  // commit, unless it was a recovery, or a WAL restart with nothing committed after it (a
+  // rollback, or a TRUNCATE checkpoint's restart). Deciding from the header alone (not from
+  // writes seen on the -wal file) also sees the commits of a VFS stacked on top of ltx.
+  if (recovering_) return;
   std::optional<core::WalIndexHeader> after = read_header();
-  if (!after || (before_ && *after == *before_)) return;  // rolled back
+  if (!after || (before_ && *after == *before_) || after->max_frame == 0) return;
   core::CommitNotice notice;
   notice.before = before_;
   notice.after = *after;
@@ -82,7 +92,6 @@ void PrimaryConnection::on_wal_write(int64_t offset, int) {
     if (!refusal.empty()) throw SqliteError(SQLITE_IOERR_WRITE, refusal);
     writing_ = true;
   }
-  wrote_frames_ = true;
   if (offset == 0) {
     // A new WAL header: SQLite restarts the WAL and will overwrite the frames of the previous
     // generation. They must be spooled durably first.
@@ -110,6 +119,13 @@ void PrimaryConnection::on_db_write() {
   // lock, the writes are the closing checkpoint's, or the switch to WAL mode; the builder's first
   // run reads the database after the switch, and a close leaves nothing to replicate after it.
   if (!checkpointing_ && !exclusive_) replicator_->note_write_outside_wal();
+}
+
+void WalFileHooks::on_wal_write(int64_t offset, int) {
+  // Transaction boundaries are not visible here: every write is checked.
+  const std::string refusal = replicator_->write_refusal();
+  if (!refusal.empty()) throw SqliteError(SQLITE_IOERR_WRITE, refusal);
+  if (offset == 0) replicator_->before_wal_overwrite();
 }
 
 bool PrimaryConnection::file_control(int op, void* arg, int& rc) {

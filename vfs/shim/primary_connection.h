@@ -2,8 +2,8 @@
 // what SQLite does to the WAL locks into commit notices for the shared Replicator:
 //
 //  - taking the WAL write lock (shm slot 0): remember the wal-index header;
-//  - releasing it, if this connection wrote WAL frames meanwhile and the header changed: that is
-//    a commit (a rollback or a recovery leaves no changed header or writes no frames);
+//  - releasing it, if the header changed and this was not a recovery (the recover lock was not
+//    taken) nor a WAL restart followed by nothing: that is a commit;
 //  - taking the checkpoint lock (slot 1): SQLite is about to copy WAL frames into the database,
 //    so wait until the replicator has built every commit (it may still read database pages);
 //  - restarting (a write at offset 0), truncating or deleting the WAL: its frames are about to be
@@ -50,11 +50,35 @@ class PrimaryConnection final : public ConnectionHooks {
   bool write_locked_ = false;
   bool checkpointing_ = false;  // holds the checkpoint lock (its writes to the database are ours)
   bool exclusive_ = false;      // holds an EXCLUSIVE lock on the database file (closing)
-  bool wrote_frames_ = false;
+  bool recovering_ = false;     // this write-lock hold is a recovery
   bool wal_restarted_ = false;
   bool writing_ = false;  // this transaction has written to the WAL
   std::optional<core::WalIndexHeader> before_;
   uint64_t pending_seq_ = 0;
+};
+
+// The hooks of a WAL file opened through a VFS stacked on top of ltx (a test or tracing VFS): its
+// database file object is the other VFS's, so the connection's hooks cannot be found from it. The
+// replicator is found by path instead; commits are seen through the database file's shm locks as
+// usual, and this keeps the gates that protect WAL frames and the remote-durability refusal.
+class WalFileHooks final : public ConnectionHooks {
+ public:
+  explicit WalFileHooks(std::shared_ptr<core::Replicator> replicator)
+      : replicator_(std::move(replicator)) {}
+
+  void on_shm_region0(const void*) override {}
+  void after_shm_lock(int, int, bool) override {}
+  void before_shm_unlock(int, int, bool) override {}
+  void after_shm_unlock(int, int, bool) override {}
+  void on_wal_write(int64_t offset, int amount) override;
+  void on_db_write() override {}
+  void before_wal_overwrite() override { replicator_->before_wal_overwrite(); }
+  void before_exclusive_lock() override {}
+  void after_unlock(int) override {}
+  bool file_control(int, void*, int&) override { return false; }
+
+ private:
+  std::shared_ptr<core::Replicator> replicator_;
 };
 
 }  // namespace ltxvfs::vfs

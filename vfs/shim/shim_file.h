@@ -20,8 +20,10 @@ struct ShimFile {
   FileRole role;
   sqlite3_file* real;  // the wrapped VFS's file object (trailing memory), or unused for replicas
   // Per-connection replication hooks. Owned by the kPrimaryDb file; the kPrimaryWal file borrows
-  // the pointer of its database file. Null for pass-through files.
+  // the pointer of its database file, or owns its own (`owns_hooks`) when a VFS stacked on ltx
+  // hides the database file. Null for pass-through files.
   ConnectionHooks* hooks;
+  bool owns_hooks;
 };
 
 }  // namespace ltxvfs::vfs

@@ -19,8 +19,8 @@ namespace {
 
 // URI parameters SQLite itself defines (https://www.sqlite.org/uri.html) and may pass to us.
 const std::set<std::string>& sqlite_uri_parameters() {
-  static const std::set<std::string> names = {"vfs",    "mode",      "cache", "psow",
-                                              "nolock", "immutable", "modeof"};
+  static const std::set<std::string> names = {"vfs",    "mode",   "cache",        "psow",
+                                              "nolock", "modeof", "readonly_shm", "immutable"};
   return names;
 }
 
@@ -66,22 +66,24 @@ std::unique_ptr<ConnectionHooks> VfsContext::open_database_hooks(sqlite3_filenam
   // A read-only open of a primary database is not replicated: it cannot commit anything.
   if ((flags & SQLITE_OPEN_READONLY) != 0) return nullptr;
   const std::string path = name;
-  return std::make_unique<PrimaryConnection>(replicator_for(path, name, db_file));
+  auto replicator = replicator_for(path, name, db_file);
+  if (!replicator) return nullptr;
+  return std::make_unique<PrimaryConnection>(std::move(replicator));
 }
 
-void VfsContext::before_wal_delete(const std::string& wal_path) {
+std::shared_ptr<core::Replicator> VfsContext::replicator_of_wal(const std::string& wal_path) {
   constexpr std::string_view kSuffix = "-wal";
   if (wal_path.size() <= kSuffix.size() ||
       wal_path.compare(wal_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-    return;
+    return nullptr;
   }
-  std::shared_ptr<core::Replicator> replicator;
-  {
-    std::lock_guard lock(mu_);
-    auto it = replicators_.find(wal_path.substr(0, wal_path.size() - kSuffix.size()));
-    if (it != replicators_.end()) replicator = it->second.lock();
-  }
-  if (replicator) replicator->before_wal_overwrite();
+  std::lock_guard lock(mu_);
+  auto it = replicators_.find(wal_path.substr(0, wal_path.size() - kSuffix.size()));
+  return it != replicators_.end() ? it->second.lock() : nullptr;
+}
+
+void VfsContext::before_wal_delete(const std::string& wal_path) {
+  if (auto replicator = replicator_of_wal(wal_path)) replicator->before_wal_overwrite();
 }
 
 std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& path,
@@ -105,7 +107,15 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
     throw SqliteError(SQLITE_CANTOPEN, e.what());
   }
   // Before the replicator exists, so it never reads a database in the middle of the switch.
-  ensure_wal_mode(base_, db_file, path, config.page_size);
+  try {
+    ensure_wal_mode(base_, db_file, path, config.page_size);
+  } catch (const SqliteError& e) {
+    // Not a database (or a corrupt one): nothing can be committed to it, and SQLite reports that
+    // itself at the first statement, as it would without ltx.
+    if (e.code() != SQLITE_NOTADB && (e.code() & 0xff) != SQLITE_CORRUPT) throw;
+    log_at(LogLevel::kWarn, "%s is not replicated: %s", path.c_str(), e.what());
+    return nullptr;
+  }
   // Files beside the database get its permissions, as SQLite gives them to -wal and -shm.
   config.file_mode = core::file_mode_of(path);
   core::ReplicatorStores stores;

@@ -35,11 +35,15 @@ class VfsContext {
   // be refused.
   std::unique_ptr<ConnectionHooks> open_database_hooks(sqlite3_filename name, int flags,
                                                        sqlite3_file* db_file);
+  // The replicator of the database whose WAL is `wal_path`, if it is replicated in this process.
+  std::shared_ptr<core::Replicator> replicator_of_wal(const std::string& wal_path);
   // SQLite is about to delete `wal_path`: if it is the WAL of a replicated database, waits until
   // its frames are spooled durably.
   void before_wal_delete(const std::string& wal_path);
 
  private:
+  // The replicator of `path` (shared with other connections of this process), or null when the
+  // file is not a database SQLite could write (it then reports so itself).
   std::shared_ptr<core::Replicator> replicator_for(const std::string& path, sqlite3_filename name,
                                                    sqlite3_file* db_file);
 

@@ -14,6 +14,7 @@
 #include "vfs/shim/connection_hooks.h"
 #include "vfs/shim/guard.h"
 #include "vfs/shim/log.h"
+#include "vfs/shim/primary_connection.h"
 #include "vfs/shim/replica_file.h"
 #include "vfs/shim/shim_file.h"
 #include "vfs/shim/vfs_context.h"
@@ -88,7 +89,7 @@ int x_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
 int x_close(sqlite3_file* f) {
   ShimFile& s = shim(f);
   int rc = SQLITE_OK;
-  if (s.role == FileRole::kPrimaryDb && s.hooks != nullptr) {
+  if ((s.role == FileRole::kPrimaryDb || s.owns_hooks) && s.hooks != nullptr) {
     // Drops this connection's share of the replicator; the last one drains and stops it (its
     // destructor catches everything).
     delete s.hooks;
@@ -235,6 +236,7 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
   s.base.pMethods = nullptr;
   s.role = FileRole::kPassThrough;
   s.hooks = nullptr;
+  s.owns_hooks = false;
   s.real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + ctx.shim_header_size());
   s.real->pMethods = nullptr;
 
@@ -264,12 +266,21 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
       if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
         s.hooks = shim(db_file).hooks;  // borrowed from the database file
         role = FileRole::kPrimaryWal;
+      } else if (auto replicator = ctx.replicator_of_wal(name)) {
+        // A VFS stacked on ltx opened it: its database file object is not ours.
+        s.hooks = new WalFileHooks(std::move(replicator));
+        s.owns_hooks = true;
+        role = FileRole::kPrimaryWal;
       }
     }
 
-    int rc = ctx.base()->xOpen(ctx.base(), name, s.real, flags, out_flags);
+    int opened_flags = 0;
+    int rc = ctx.base()->xOpen(ctx.base(), name, s.real, flags, &opened_flags);
+    if (out_flags != nullptr) *out_flags = opened_flags;
     if (rc != SQLITE_OK) {
+      if (s.owns_hooks) delete s.hooks;
       s.hooks = nullptr;
+      s.owns_hooks = false;
       return rc;
     }
     // From here on, a failure must close the real file again.
@@ -282,7 +293,12 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
                             "the default VFS '" + std::string(ctx.base()->zName) +
                                 "' has no shared-memory support; ltx needs WAL mode");
         }
-        std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, flags, s.real);
+        // A read-write open of a file this process may only read falls back to read-only: it
+        // commits nothing, so it is not replicated (as for mode=ro).
+        const int effective = (opened_flags & SQLITE_OPEN_READONLY) != 0
+                                  ? (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY
+                                  : flags;
+        std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, effective, s.real);
         if (hooks) {
           s.hooks = hooks.release();
           role = FileRole::kPrimaryDb;
@@ -303,7 +319,9 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
     } catch (...) {
       s.real->pMethods->xClose(s.real);
       s.real->pMethods = nullptr;
+      if (s.owns_hooks) delete s.hooks;
       s.hooks = nullptr;
+      s.owns_hooks = false;
       throw;
     }
   });
@@ -368,10 +386,37 @@ int vfs_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
   return rc;
 }
 
+// Version 3: the wrapped VFS's system-call overrides (tests use them to inject failures).
+int vfs_set_system_call(sqlite3_vfs* vfs, const char* name, sqlite3_syscall_ptr call) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  if (base->iVersion < 3 || base->xSetSystemCall == nullptr) return SQLITE_NOTFOUND;
+  return base->xSetSystemCall(base, name, call);
+}
+sqlite3_syscall_ptr vfs_get_system_call(sqlite3_vfs* vfs, const char* name) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  if (base->iVersion < 3 || base->xGetSystemCall == nullptr) return nullptr;
+  return base->xGetSystemCall(base, name);
+}
+const char* vfs_next_system_call(sqlite3_vfs* vfs, const char* name) {
+  sqlite3_vfs* base = context_of(vfs).base();
+  if (base->iVersion < 3 || base->xNextSystemCall == nullptr) return nullptr;
+  return base->xNextSystemCall(base, name);
+}
+
+// LTXVFS_DEFAULT_VFS=1: `ltx` is to be the default VFS.
+bool wanted_as_default() {
+  const char* v = std::getenv("LTXVFS_DEFAULT_VFS");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
 }  // namespace
 
 int register_ltx_vfs(std::string& error) {
-  if (sqlite3_vfs_find(kVfsName) != nullptr) return SQLITE_OK;
+  if (sqlite3_vfs* existing = sqlite3_vfs_find(kVfsName)) {
+    // Loaded again (sqlite3_shutdown() and sqlite3_initialize() make `unix` the default again):
+    // make it the default once more if asked to.
+    return wanted_as_default() ? sqlite3_vfs_register(existing, 1) : SQLITE_OK;
+  }
   sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
   if (base == nullptr) {
     error = "ltx: SQLite has no default VFS to wrap";
@@ -382,7 +427,7 @@ int register_ltx_vfs(std::string& error) {
   auto* ctx = new (std::nothrow) VfsContext(base);
   if (ctx == nullptr) return SQLITE_NOMEM;
   sqlite3_vfs& v = ctx->vfs();
-  v.iVersion = 2;
+  v.iVersion = 3;
   v.szOsFile = static_cast<int>(ctx->shim_header_size()) + base->szOsFile;
   v.mxPathname = base->mxPathname;
   v.zName = kVfsName;
@@ -400,11 +445,12 @@ int register_ltx_vfs(std::string& error) {
   v.xCurrentTime = vfs_current_time;
   v.xGetLastError = vfs_get_last_error;
   v.xCurrentTimeInt64 = vfs_current_time_int64;
+  v.xSetSystemCall = vfs_set_system_call;
+  v.xGetSystemCall = vfs_get_system_call;
+  v.xNextSystemCall = vfs_next_system_call;
   // LTXVFS_DEFAULT_VFS=1 makes `ltx` the default VFS, for programs that cannot name a VFS (and
-  // for running SQLite's own test suite through it). Read once, at registration.
-  const char* as_default = std::getenv("LTXVFS_DEFAULT_VFS");
-  const bool make_default = as_default != nullptr && std::strcmp(as_default, "1") == 0;
-  int rc = sqlite3_vfs_register(&v, make_default ? 1 : 0);
+  // for running SQLite's own test suite through it).
+  int rc = sqlite3_vfs_register(&v, wanted_as_default() ? 1 : 0);
   if (rc != SQLITE_OK) {
     error = "ltx: sqlite3_vfs_register failed";
     delete ctx;
