@@ -31,10 +31,17 @@ class FakeFiles final : public FileAccess {
     if (offset >= db_size_) return 0;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), db_size_ - offset));
     std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), uint8_t{0});
-    const uint32_t pgno = static_cast<uint32_t>(offset / page_size_) + 1;
-    if (auto it = db_pages_.find(pgno); it != db_pages_.end()) {
-      std::copy_n(it->second.begin() + static_cast<std::ptrdiff_t>(offset % page_size_), n,
-                  out.begin());
+    // The read may span pages (the builder reads runs of pages at once).
+    for (size_t done = 0; done < n;) {
+      const uint64_t at = offset + done;
+      const uint32_t pgno = static_cast<uint32_t>(at / page_size_) + 1;
+      const size_t in_page = static_cast<size_t>(at % page_size_);
+      const size_t len = std::min<size_t>(n - done, page_size_ - in_page);
+      if (auto it = db_pages_.find(pgno); it != db_pages_.end()) {
+        std::copy_n(it->second.begin() + static_cast<std::ptrdiff_t>(in_page), len,
+                    out.begin() + static_cast<std::ptrdiff_t>(done));
+      }
+      done += len;
     }
     return n;
   }

@@ -299,7 +299,7 @@ TEST_CASE("a failing store does not hold the close past close_timeout_ms", "[mot
 // Cause: a restored database was refused by the store it came from ("already holds a replica"),
 // leaving no way to continue a history after losing a machine. Now a database whose content is
 // the store's newest state continues its history.
-TEST_CASE("a database restored from a replica continues its history", "[write]") {
+TEST_CASE("a database restored from a replica continues its history", "[write][shell]") {
   const std::string dir = scratch_dir("continue");
   const std::string replica = replica_dir(dir);
   uint64_t txid = 0;

@@ -86,7 +86,7 @@ void race_rounds(const std::string& name, int rounds, const std::function<std::s
     uint64_t gap_after = 0;
     const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
     CHECK(gap_after == 0);
-    CHECK("txid " + std::to_string(newest) + "\n" == outcomes[winner].out);
+    CHECK(outcomes[winner].out == "opened\ntxid " + std::to_string(newest) + "\n");
     CHECK(describe_difference(restore_replica(url(round), newest, dir),
                               read_file_bytes(dbs[winner])) == "identical");
   }
@@ -115,26 +115,27 @@ TEST_CASE("a new process waits for the old one to close, then continues its hist
   const std::string dir = scratch_dir("lease-handover");
   const std::string db = dir + "/app.db";
   const std::string replica = dir + "/replica";
-  const int64_t start = wall_ms_from_now(milliseconds(100));
-  std::string command = "(" LTXVFS_LEASE_WRITER_PATH " '" + db + "' '" + replica + "' " +
-                        std::to_string(start) + " 5 1500 '' >" + dir + "/old.out 2>" + dir +
-                        "/old.err; echo $? >" + dir + "/old.rc) & (" LTXVFS_LEASE_WRITER_PATH " '" +
-                        db + "' '" + replica + "' " + std::to_string(start + 400) +
-                        " 5 0 '&lease_wait_ms=20000' >" + dir + "/new.out 2>" + dir +
-                        "/new.err; echo $? >" + dir + "/new.rc) & wait";
+  // The old process opens and commits; once it says so, the new one starts (and must wait).
+  const std::string writer = LTXVFS_LEASE_WRITER_PATH " '" + db + "' '" + replica + "' 0 5 ";
+  std::string command =
+      "(" + writer + "1500 '' >" + dir + "/old.out 2>" + dir + "/old.err; echo $? >" + dir +
+      "/old.rc) & for i in $(seq 400); do grep -q opened " + dir +
+      "/old.out 2>/dev/null && break; sleep 0.05; done; (" + writer + "0 '&lease_wait_ms=20000' >" +
+      dir + "/new.out 2>" + dir + "/new.err; echo $? >" + dir + "/new.rc) & wait";
   const auto began = Clock::now();
   REQUIRE(run_command(command) == 0);
   INFO("old: " << text_of(dir + "/old.err") << "\nnew: " << text_of(dir + "/new.err"));
   CHECK(text_of(dir + "/old.rc") == "0\n");
   CHECK(text_of(dir + "/new.rc") == "0\n");
   CHECK(Clock::now() - began >= milliseconds(1500));  // the new one really waited
+  CHECK(text_of(dir + "/old.out").rfind("opened\n", 0) == 0);
   // One continuous history, the new process's transactions after the old one's.
   auto opened = ltxvfs::storage::open_store(replica);
   auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
   uint64_t gap_after = 0;
   const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
   CHECK(gap_after == 0);
-  CHECK(text_of(dir + "/new.out") == "txid " + std::to_string(newest) + "\n");
+  CHECK(text_of(dir + "/new.out") == "opened\ntxid " + std::to_string(newest) + "\n");
   size_t snapshots = 0;
   for (const auto& f : files) snapshots += f.min_txid == 1;
   CHECK(snapshots == 1);  // no new chain: the new process continued the old one's

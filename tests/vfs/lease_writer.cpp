@@ -1,8 +1,8 @@
 // A writer for the lease tests: waits until a given wall-clock time (so two of them open at the
 // same moment), opens a database through ltx with a shared replica, commits, and reports.
 // argv: <db> <replica-url> <start-at-ms> <commits> <hold-ms> [extra URI parameters]
-// Exit 0: opened and committed (prints "txid N"); 3: the open was refused (the reason is on
-// stderr, from the extension's log); 1: anything else.
+// Exit 0: opened and committed (prints "opened" after its first commits, then "txid N"); 3: the
+// open was refused (the reason is on stderr, from the extension's log); 1: anything else.
 #include <sqlite3.h>
 
 #include <chrono>
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load: %s\n", error);
     return 1;
   }
+  sqlite3_close(loader);
   const auto start_at =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(std::stoll(argv[3])));
   std::this_thread::sleep_until(start_at);
@@ -34,21 +35,29 @@ int main(int argc, char** argv) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
                       nullptr) != SQLITE_OK) {
     std::fprintf(stderr, "open refused: %s\n", sqlite3_errmsg(db));
+    sqlite3_close(db);
     return 3;
   }
   sqlite3_busy_timeout(db, 5000);
   const int commits = std::stoi(argv[4]);
   if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS t(v)", nullptr, nullptr, &error) != SQLITE_OK) {
     std::fprintf(stderr, "create: %s\n", error);
+    sqlite3_free(error);
+    sqlite3_close(db);
     return 1;
   }
   for (int i = 0; i < commits; ++i) {
     if (sqlite3_exec(db, "INSERT INTO t VALUES (randomblob(300))", nullptr, nullptr, &error) !=
         SQLITE_OK) {
       std::fprintf(stderr, "insert: %s\n", error);
+      sqlite3_free(error);
+      sqlite3_close(db);
       return 1;
     }
   }
+  // Opened and committed: a test may start the next process now (it watches stdout).
+  std::printf("opened\n");
+  std::fflush(stdout);
   std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(argv[5])));
   for (int i = 0; i < commits; ++i) {
     sqlite3_exec(db, "INSERT INTO t VALUES (randomblob(300))", nullptr, nullptr, nullptr);

@@ -14,7 +14,6 @@ namespace ltxvfs::vfs {
 // `on_error` is the code for unexpected exceptions; SqliteError carries its own code.
 template <typename Body>
 int guard(int on_error, const char* what, Body&& body) noexcept {
-  SqliteCallScope scope;  // what is logged meanwhile may go to the host's sqlite3_log callback
   try {
     return body();
   } catch (const std::bad_alloc&) {

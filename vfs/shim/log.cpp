@@ -36,27 +36,23 @@ const char* level_name(LogLevel level) {
   }
 }
 
-// How deep the current thread is in calls from SQLite (0: one of ltx's background threads, or a
-// thread that is not calling SQLite). Per-thread call bookkeeping, like errno.
-thread_local int sqlite_call_depth = 0;
+bool enabled(LogLevel level) {
+  return level != LogLevel::kOff && level <= configured_level();
+}
+
+void to_stderr(LogLevel level, const char* text) {
+  std::fprintf(stderr, "ltxvfs %s: %s\n", level_name(level), text);
+}
 
 void emit(int code, LogLevel level, const char* format, va_list args) {
-  if (level == LogLevel::kOff || level > configured_level()) return;
+  if (!enabled(level)) return;
   char buf[2048];
   std::vsnprintf(buf, sizeof buf, format, args);
-  if (sqlite_call_depth > 0) sqlite3_log(code, "ltxvfs: %s", buf);
-  std::fprintf(stderr, "ltxvfs %s: %s\n", level_name(level), buf);
+  sqlite3_log(code, "ltxvfs: %s", buf);
+  to_stderr(level, buf);
 }
 
 }  // namespace
-
-SqliteCallScope::SqliteCallScope() {
-  ++sqlite_call_depth;
-}
-
-SqliteCallScope::~SqliteCallScope() {
-  --sqlite_call_depth;
-}
 
 void log_error(int code, const char* format, ...) {
   va_list args;
@@ -73,19 +69,21 @@ void log_at(LogLevel level, const char* format, ...) {
 }
 
 void log_from_core(core::LogSeverity severity, const std::string& message) {
+  LogLevel level = LogLevel::kDebug;
   switch (severity) {
     case core::LogSeverity::kError:
-      log_error(SQLITE_ERROR, "%s", message.c_str());
+      level = LogLevel::kError;
       break;
     case core::LogSeverity::kWarn:
-      log_at(LogLevel::kWarn, "%s", message.c_str());
+      level = LogLevel::kWarn;
       break;
     case core::LogSeverity::kInfo:
-      log_at(LogLevel::kInfo, "%s", message.c_str());
+      level = LogLevel::kInfo;
       break;
     default:
-      log_at(LogLevel::kDebug, "%s", message.c_str());
+      break;
   }
+  if (enabled(level)) to_stderr(level, message.c_str());
 }
 
 }  // namespace ltxvfs::vfs

@@ -1,12 +1,17 @@
 // Logging and the error type of the SQLite-facing layer.
 //
-// One sink for every layer: messages at or above the level named by the LTXVFS_LOG environment
-// variable (off, error, warn, info, debug; default warn) go to stderr — a VFS cannot attach text to
-// SQLite's error messages, so without it a user would see only "disk I/O error" — and to
-// sqlite3_log() (the host's SQLITE_CONFIG_LOG callback, if any) when they are reported on a thread
-// that is inside a call from SQLite. Reports of ltx's own background threads go to stderr only: a
-// host's log callback need not be thread-safe (Tcl's is not), and SQLite itself only calls it on
-// the threads that call SQLite. ltx_stats() shows the background's last error either way.
+// One sink for every layer, governed by the LTXVFS_LOG environment variable (off, error, warn,
+// info, debug; default warn): nothing below that level is reported anywhere.
+//
+// - What the shim reports on a thread that is calling SQLite (an open refused, a failed file
+//   method: log_error/log_at) goes to stderr and to sqlite3_log() (the host's SQLITE_CONFIG_LOG
+//   callback, if any). A VFS cannot attach text to SQLite's error messages, so without stderr a
+//   user would see only "disk I/O error".
+// - What the SQLite-free engines report (log_from_core: the writer's and the replica's threads
+//   among them) goes to stderr only: a host's log callback need not be thread-safe (Tcl's is not),
+//   SQLite itself only calls it on the threads that call SQLite, and ltx_stats() shows the
+//   engines' last error either way.
+//
 // Callers must never pass a secret to these functions.
 #pragma once
 
@@ -30,20 +35,11 @@ class SqliteError : public std::runtime_error {
   int code_;
 };
 
-// Marks the current thread as inside a call from SQLite for the scope's life (guard() does).
-class SqliteCallScope {
- public:
-  SqliteCallScope();
-  ~SqliteCallScope();
-  SqliteCallScope(const SqliteCallScope&) = delete;
-  SqliteCallScope& operator=(const SqliteCallScope&) = delete;
-};
-
 void log_error(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void log_at(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
-// The sink the SQLite-free engines (writer, replica, store) report through: the same path as
-// above, so LTXVFS_LOG governs every layer.
+// The sink the SQLite-free engines (writer, replica, store) report through: stderr at LTXVFS_LOG's
+// level (see above).
 void log_from_core(core::LogSeverity severity, const std::string& message);
 inline core::LogSink core_log_sink() {
   return log_from_core;
