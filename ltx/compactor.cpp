@@ -44,7 +44,7 @@ void check_inputs(const std::vector<std::unique_ptr<Decoder>>& decoders,
 }  // namespace
 
 CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
-                      std::string output_name) {
+                      std::string output_name, const CompactOptions& compact_options) {
   if (inputs.empty()) {
     throw LtxError(LtxErrorKind::kInvalidArgument, output_name, "compaction needs an input");
   }
@@ -72,6 +72,7 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
 
   // Each decoder keeps its own page buffer, so every input's current page stays valid while
   // the others advance.
+  CompactResult result;
   std::vector<std::optional<DecodedPage>> heads(decoders.size());
   for (std::size_t i = 0; i < decoders.size(); ++i) heads[i] = decoders[i]->next();
   for (;;) {
@@ -83,14 +84,24 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
       if (heads[i]->pgno == *pgno) newest = i;  // later inputs are newer
     }
     if (!pgno) break;
-    if (*pgno <= h.commit) enc.add_page(*pgno, heads[newest]->data);
+    if (*pgno <= h.commit) {
+      const DecodedPage& page = *heads[newest];
+      if (compact_options.copy_frames && page.encoding == options.encoding) {
+        enc.add_encoded_page(*pgno, page.data, page.encoding, page.payload);
+        ++result.pages_copied;
+      } else {
+        enc.add_page(*pgno, page.data);
+        ++result.pages_reencoded;
+      }
+    }
     for (std::size_t i = 0; i < heads.size(); ++i) {
       if (heads[i] && heads[i]->pgno == *pgno) heads[i] = decoders[i]->next();
     }
   }
   // Every decoder has now verified its whole file.
-  const Trailer trailer = enc.finish(decoders.back()->trailer().post_apply_checksum);
-  return CompactResult{enc.header(), trailer};
+  result.trailer = enc.finish(decoders.back()->trailer().post_apply_checksum);
+  result.header = enc.header();
+  return result;
 }
 
 }  // namespace ltxvfs::ltx
