@@ -164,6 +164,21 @@ TEST_CASE("compactor: copied frames give exactly the re-encoded output", "[compa
   }
 }
 
+TEST_CASE("compactor: thousands of inputs merge into the model database", "[compactor]") {
+  ModelDb db(512, EncodeOptions::native());
+  const Files f =
+      make_history(db, 512, 2500, [](std::uint64_t) { return EncodeOptions::native(); });
+  CompactResult r;
+  const Bytes all = compact_bytes(f.all(), EncodeOptions::native(), true, &r);
+  REQUIRE(r.header.max_txid == 2500);
+  MemorySource src(all);
+  MemoryPageWriter w;
+  ChainApplier applier(w);
+  applier.apply(src, "all.ltx");
+  REQUIRE(w.db == db.image());
+  REQUIRE(applier.state().checksum == db.checksum());
+}
+
 TEST_CASE("compactor: foreign LZ4 frames are copied verbatim", "[compactor]") {
   // Litestream's Go LZ4 writer does not produce the bytes liblz4 does. Copied frames keep the
   // writer's bytes; re-encoding would replace them. Both decode to the same pages.
