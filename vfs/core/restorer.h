@@ -38,8 +38,10 @@ struct RestoreResult {
 RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
                       const std::string& output_path, const RestoreOptions& options = {});
 
-// The newest TXID whose commit time is at or before `timestamp_ms`, found by reading LTX headers
-// (one small ranged GET each, binary search). Throws RestoreError when everything is newer.
+// The newest restorable TXID whose commit time is at or before `timestamp_ms`. Candidates are the
+// TXIDs a chain can restore (after compaction and retention, the ends of the levels' files);
+// their commit times are the LTX headers' timestamps (one small ranged GET each, binary search).
+// Throws RestoreError when everything restorable is newer.
 uint64_t txid_at_time(storage::ObjectStore& store, const std::vector<RemoteFile>& files,
                       int64_t timestamp_ms);
 
