@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 
@@ -24,18 +25,27 @@ namespace {
 // The decoder reads its source in 256 KiB steps (ltx/sequential_reader.cpp).
 constexpr uint64_t kDecoderBuffer = 256u << 10;
 
-// An anonymous file: created and unlinked at once, so nothing is left if the process dies.
+// An anonymous file: nothing is left behind whenever the process dies. O_TMPFILE makes it
+// nameless from the start; where the filesystem lacks it, mkstemp + unlink leaves a name for an
+// instant only.
 Fd anonymous_temp_file(const std::string& dir_hint) {
   std::string dir = dir_hint;
   if (dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
     dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
+#ifdef O_TMPFILE
+  Fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) return fd;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    throw_errno("create a temporary file for a compaction in", dir);
+  }
+#endif
   std::string path = dir + "/ltxvfs-compaction-XXXXXX";
-  Fd fd(::mkstemp(path.data()));
-  if (!fd) throw_errno("create a temporary file for a compaction in", dir);
+  Fd named(::mkstemp(path.data()));
+  if (!named) throw_errno("create a temporary file for a compaction in", dir);
   ::unlink(path.c_str());
-  return fd;
+  return named;
 }
 
 ltx::EncodeOptions output_options(OutputFormat format, bool inputs_have_checksums) {

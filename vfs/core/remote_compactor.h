@@ -1,6 +1,6 @@
 // RemoteCompactor: compacts remote LTX files into one new remote file, working only through the
 // ObjectStore. Inputs are streamed with ranged GETs (remote_source.h), the output goes to an
-// anonymous temporary file (unlinked at once: a crash leaves nothing behind) and is uploaded from
+// anonymous temporary file (O_TMPFILE: a crash leaves nothing behind) and is uploaded from
 // there with a conditional PUT (If-None-Match: *), so memory stays bounded whatever the sizes.
 //
 // A PUT refused because the key exists is fine when the existing object holds the same

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "storage/replica_layout.h"
 #include "vfs/core/time_spec.h"
 
 namespace ltxvfs::core {
@@ -87,8 +88,13 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
   }
   const auto& all = graph.files();
 
-  // Restore points and an upper bound of their commit times.
-  const uint32_t point_level = policy.top_level() > 0 ? 1 : 0;
+  // Restore points and an upper bound of their commit times. Once a compaction level exists its
+  // files' ends are the points (finer ones last as long as the level-0 files); a replica never
+  // compacted keeps every level-0 end.
+  const bool compacted = std::any_of(all.begin(), all.end(), [](const RemoteFile& f) {
+    return f.level >= 1 && f.level < storage::kSnapshotLevel;
+  });
+  const uint32_t point_level = compacted ? 1 : 0;
   std::map<uint64_t, int64_t> points;
   for (const auto& f : all) {
     if ((f.level < point_level && f.min_txid != 1) || !graph.restorable(f.max_txid)) continue;

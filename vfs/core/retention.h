@@ -1,7 +1,7 @@
 // Retention: which remote files no restore point inside the retention window needs any more.
 //
-// Restore points are the TXIDs a chain restores that end a compaction (a file of level >= 1, or a
-// snapshot); with no compaction levels configured, every file's end. The window keeps:
+// Restore points are the TXIDs a chain restores that end a compaction (a file of level 1..8, or a
+// snapshot); in a replica without compaction levels, every file's end. The window keeps:
 //   - every restore point committed inside the window (now - retention .. now),
 //   - the newest point at or before the window's start (so a restore *to* that time works),
 //   - the newest restorable TXID,
