@@ -28,12 +28,28 @@ constexpr uint64_t kStreamAbove = 16u << 20;
 
 }  // namespace
 
+std::vector<std::string> sqlite_sidecar_paths(const std::string& db_path) {
+  return {db_path + "-wal", db_path + "-shm", db_path + "-journal"};
+}
+
 RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
                       const std::string& output_path, const RestoreOptions& options) {
   if (plan.empty()) throw RestoreError("nothing to restore: the replica has no files");
   struct stat st {};
-  if (!options.overwrite && ::stat(output_path.c_str(), &st) == 0) {
-    throw RestoreError(output_path + " already exists; choose another output or pass --force");
+  if (!options.overwrite) {
+    if (::stat(output_path.c_str(), &st) == 0) {
+      throw RestoreError(output_path + " already exists; choose another output or pass --force");
+    }
+    // Left by a database that used to be here: SQLite would apply a WAL or a hot journal to the
+    // restored file the first time it opens it, silently mixing in the old database.
+    for (const auto& path : sqlite_sidecar_paths(output_path)) {
+      if (::lstat(path.c_str(), &st) == 0) {
+        throw RestoreError(path +
+                           " exists (left by an earlier database of that name): SQLite "
+                           "would apply it to the restored database. Remove it, choose "
+                           "another output, or pass --force to remove it");
+      }
+    }
   }
   const std::string temp = output_path + ".ltxvfs-restore.tmp";
   Fd fd(::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -132,6 +148,14 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
   for (auto& t : threads) t.join();
 
   if (::fsync(fd.get()) != 0) throw_errno("fsync", temp);
+  if (options.verify) options.verify(temp);
+  // The old database's WAL, shared memory and journal go before the new file takes its name; a
+  // crash in between leaves the old database without them, which --force asked to replace.
+  if (options.overwrite) {
+    for (const auto& path : sqlite_sidecar_paths(output_path)) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove", path);
+    }
+  }
   if (::rename(temp.c_str(), output_path.c_str()) != 0)
     throw_errno("rename to " + output_path, temp);
   guard.keep = true;
