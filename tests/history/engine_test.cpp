@@ -14,6 +14,7 @@
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
 #include "vfs/core/history_engine.h"
+#include "vfs/core/level_compactor.h"
 #include "vfs/core/restorer.h"
 #include "vfs/core/time_spec.h"
 
@@ -165,14 +166,29 @@ TEST_CASE("engine: retention keeps every restore point in the window and never b
     sim.run(2400, [&](const core::HistoryRunReport&) {
       const auto files = core::list_ltx_files(sim.store, sim.layout);
       const core::RestoreGraph graph(files);
-      // The newest always.
+      // The newest always, from a bounded number of files: the snapshot, then at most one top
+      // level interval of level-3 files (480s / 240s + 1), of level-2 files (240s / 60s + 1), of
+      // level-1 files (60s / 10s + 1) and of level-0 files (10 s, 11 uploads).
       REQUIRE(graph.newest() == sim.writer.txid());
-      // Every compaction boundary written inside the window.
-      for (const auto& w : sim.written) {
-        if (w.file.last_modified_ms >= sim.now - retention) {
-          INFO("point " << w.file.max_txid << " written at " << w.file.last_modified_ms);
-          REQUIRE(graph.restorable(w.file.max_txid));
+      CHECK(graph.chain_indexes(graph.newest()).size() <= 1 + 3 + 5 + 7 + 11);
+      // No level is stuck: a level behind the one below it has its next inputs (retention kept
+      // the compaction frontier even where a snapshot covers it).
+      for (uint32_t level = 1; level <= 3; ++level) {
+        if (core::level_max_txid(files, level - 1) > core::level_max_txid(files, level)) {
+          INFO("level " << level);
+          REQUIRE_FALSE(core::level_inputs(files, level).empty());
         }
+      }
+      // Every restore point inside the window: the ends of top-level compactions and snapshots
+      // written in it, and the ends of lower-level files no higher level has compacted yet.
+      for (const auto& w : sim.written) {
+        if (w.file.last_modified_ms < sim.now - retention) continue;
+        const bool superseded =
+            w.file.level < 3 && w.file.max_txid <= core::level_max_txid(files, w.file.level + 1);
+        if (superseded) continue;
+        INFO("point " << w.file.max_txid << " (level " << w.file.level << ") written at "
+                      << w.file.last_modified_ms);
+        REQUIRE(graph.restorable(w.file.max_txid));
       }
       // A restore to the start of the window works: something committed at or before it is
       // still restorable.
@@ -212,21 +228,24 @@ TEST_CASE("engine: the grace period is honoured", "[engine][retention]") {
     }
     pinned.emplace_back(sim.now.load(), core::plan_restore(files, sim.writer.txid()));
   });
-  // Every deleted level-0 file had been compacted at least a grace period before.
-  size_t level0 = 0;
+  // Every deleted file had been replaced (compacted into a higher level, or covered by a
+  // snapshot) at least a grace period before.
+  size_t level0 = 0, higher = 0;
   for (const auto& [when, d] : sim.deleted) {
-    if (d.file.level != 0) continue;
-    ++level0;
+    ++(d.file.level == 0 ? level0 : higher);
     bool covered_long_enough = false;
     for (const auto& w : sim.written) {
-      if (w.file.level >= 1 && w.file.min_txid <= d.file.max_txid &&
-          d.file.max_txid <= w.file.max_txid && w.file.last_modified_ms + grace <= when) {
+      const bool replaces = w.file.level > d.file.level ||
+                            (w.file.level == d.file.level && w.file.max_txid > d.file.max_txid);
+      if (replaces && w.file.min_txid <= d.file.max_txid && d.file.max_txid <= w.file.max_txid &&
+          w.file.last_modified_ms + grace <= when) {
         covered_long_enough = true;
       }
     }
     INFO(d.file.key << " deleted at " << when << ": " << d.reason);
     CHECK(covered_long_enough);
   }
+  CHECK(higher > 10);
   CHECK(level0 > 100);
 }
 

@@ -62,7 +62,8 @@ TEST_CASE("restore plan: the fewest files over a real level layout", "[plan]") {
         "L9:1-1000 L2:1001-1100 L2:1101-1200 "
         "L2:1201-1300 L2:1301-1400");
   CHECK(chain_of(plan_restore(files, 1500)) == "L9:1-1000 L3:1001-1500");
-  CHECK(chain_of(plan_restore(files, 900)) == "L9:1-500 L2:501-600 L2:601-700 L2:701-800 L2:801-900");
+  CHECK(chain_of(plan_restore(files, 900)) ==
+        "L9:1-500 L2:501-600 L2:601-700 L2:701-800 L2:801-900");
   CHECK(chain_of(plan_restore(files, 1000)) == "L9:1-1000");
   // Equal ranges at several levels: the higher level (it outlives the lower one).
   CHECK(chain_of(plan_restore(files, 10)) == "L1:1-10");

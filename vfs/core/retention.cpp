@@ -88,18 +88,33 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
   }
   const auto& all = graph.files();
 
-  // Restore points and an upper bound of their commit times. Once a compaction level exists its
-  // files' ends are the points (finer ones last as long as the level-0 files); a replica never
-  // compacted keeps every level-0 end.
-  const bool compacted = std::any_of(all.begin(), all.end(), [](const RemoteFile& f) {
-    return f.level >= 1 && f.level < storage::kSnapshotLevel;
-  });
-  const uint32_t point_level = compacted ? 1 : 0;
+  // How far each level's files reach; what a level covers, the levels below it need not keep
+  // as restore points (their files are superseded).
+  std::vector<uint64_t> level_max(storage::kSnapshotLevel, 0);
+  for (const auto& f : all) {
+    if (f.level < storage::kSnapshotLevel) {
+      level_max[f.level] = std::max(level_max[f.level], f.max_txid);
+    }
+  }
+  std::vector<uint64_t> covered_above(storage::kSnapshotLevel, 0);  // by any higher level, not 9
+  for (int level = static_cast<int>(storage::kSnapshotLevel) - 2; level >= 0; --level) {
+    covered_above[level] = std::max(covered_above[level + 1], level_max[level + 1]);
+  }
+  auto superseded = [&](const RemoteFile& f) {
+    return f.level < storage::kSnapshotLevel && f.max_txid <= covered_above[f.level];
+  };
+
+  // Restore points: the ends of files no higher level has compacted (the top level's, then the
+  // newer ends of each level below: restore points get coarser with age, one per top-level
+  // interval in the end) and of snapshots; with an upper bound of their commit times (the
+  // earliest upload of any file ending there).
   std::map<uint64_t, int64_t> points;
   for (const auto& f : all) {
-    if ((f.level < point_level && f.min_txid != 1) || !graph.restorable(f.max_txid)) continue;
-    auto [it, inserted] = points.emplace(f.max_txid, f.last_modified_ms);
-    if (!inserted) it->second = std::min(it->second, f.last_modified_ms);
+    if (!superseded(f) && graph.restorable(f.max_txid)) points.emplace(f.max_txid, INT64_MAX);
+  }
+  for (const auto& f : all) {
+    auto it = points.find(f.max_txid);
+    if (it != points.end()) it->second = std::min(it->second, f.last_modified_ms);
   }
   std::set<uint64_t> kept_points;
   uint64_t anchor = 0;
@@ -131,6 +146,16 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
   for (size_t i = 0; i < all.size(); ++i) {
     if (all[i].max_txid > plan.newest_restorable) keep[i] = true;
   }
+  // The compaction frontier, which no restore point may need (a snapshot covers it) but the
+  // levels do: each level's newest file, where its next compaction continues, and the files of
+  // the level below beyond it, which that compaction will read. Without them a level would fall
+  // back and find its inputs gone.
+  for (size_t i = 0; i < all.size(); ++i) {
+    const RemoteFile& f = all[i];
+    if (f.level >= storage::kSnapshotLevel) continue;
+    if (f.level >= 1 && f.max_txid == level_max[f.level]) keep[i] = true;
+    if (f.level + 1 <= policy.top_level() && f.max_txid > level_max[f.level + 1]) keep[i] = true;
+  }
 
   CoverIndex cover(all);
   for (size_t i = 0; i < all.size(); ++i) {
@@ -155,9 +180,9 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
     if (kept_points.count(f.max_txid) != 0) {
       d.reason = "superseded: TXID " + std::to_string(f.max_txid) + " stays restorable through " +
                  (by != CoverIndex::kNone ? describe(all[by]) : std::string("other files"));
-    } else if (f.level < point_level && f.min_txid != 1) {
+    } else if (superseded(f)) {
       d.reason = "level " + std::to_string(f.level) + " file compacted into " +
-                 (by != CoverIndex::kNone ? describe(all[by]) : std::string("later files"));
+                 (by != CoverIndex::kNone ? describe(all[by]) : std::string("a higher level"));
     } else {
       d.reason = "older than the retention window (" + format_duration_ms(policy.retention_ms) +
                  ") and no restore point inside it needs it";
