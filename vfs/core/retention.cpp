@@ -10,9 +10,10 @@
 namespace ltxvfs::core {
 namespace {
 
-// For every file that is not kept: the newest kept file covering its newest or oldest TXID
-// ("who took over"). A segment tree over the TXIDs files start and end at, with "max" tags on
-// the nodes each kept range covers; a point query is the max along one root-to-leaf path.
+// For a file that is not kept: the first kept file of a higher level that covers its newest TXID
+// (the file that took over from it: for a level-0 file, the level-1 file that compacted it). A
+// segment tree over the TXIDs files start and end at, with "earliest" tags on the nodes each
+// added range covers; a point query is the earliest tag along one root-to-leaf path.
 class CoverIndex {
  public:
   explicit CoverIndex(const std::vector<RemoteFile>& files) : files_(files) {
@@ -36,10 +37,12 @@ class CoverIndex {
     }
   }
 
-  // The newest (by LastModified) added file covering `txid`, or kNone.
-  size_t newest_covering(uint64_t txid) const {
+  // The earliest written (by LastModified) added file covering `txid`, or kNone.
+  size_t earliest_covering(uint64_t txid) const {
     size_t best = kNone;
-    for (size_t node = index(txid) + size_; node >= 1; node /= 2) best = newer(best, tags_[node]);
+    for (size_t node = index(txid) + size_; node >= 1; node /= 2) {
+      best = earlier(best, tags_[node]);
+    }
     return best;
   }
 
@@ -50,12 +53,12 @@ class CoverIndex {
     return static_cast<size_t>(std::lower_bound(coords_.begin(), coords_.end(), txid) -
                                coords_.begin());
   }
-  size_t newer(size_t a, size_t b) const {
+  size_t earlier(size_t a, size_t b) const {
     if (a == kNone) return b;
     if (b == kNone) return a;
-    return files_[b].last_modified_ms > files_[a].last_modified_ms ? b : a;
+    return files_[b].last_modified_ms < files_[a].last_modified_ms ? b : a;
   }
-  void tag(size_t node, size_t file) { tags_[node] = newer(tags_[node], file); }
+  void tag(size_t node, size_t file) { tags_[node] = earlier(tags_[node], file); }
 
   const std::vector<RemoteFile>& files_;
   std::vector<uint64_t> coords_;
@@ -157,25 +160,48 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
     if (f.level + 1 <= policy.top_level() && f.max_txid > level_max[f.level + 1]) keep[i] = true;
   }
 
-  CoverIndex cover(all);
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (keep[i]) {
-      ++plan.kept;
-      cover.add(i);
+  // Who took over from each file not kept: the first kept file above it covering its newest
+  // TXID (a higher level, or a newer snapshot). Levels are swept from the top, so the index holds
+  // exactly the kept files of the levels above the one being looked at.
+  std::vector<size_t> replaced_by(all.size(), CoverIndex::kNone);
+  {
+    std::vector<std::vector<size_t>> by_level(storage::kSnapshotLevel + 1);
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (keep[i]) ++plan.kept;
+      by_level[std::min(all[i].level, storage::kSnapshotLevel)].push_back(i);
+    }
+    // Snapshots: the first kept newer one.
+    std::vector<size_t> snapshots;
+    for (size_t i : by_level[storage::kSnapshotLevel]) {
+      if (keep[i]) snapshots.push_back(i);
+    }
+    for (size_t i : by_level[storage::kSnapshotLevel]) {
+      for (size_t j : snapshots) {
+        if (all[j].max_txid > all[i].max_txid &&
+            (replaced_by[i] == CoverIndex::kNone ||
+             all[j].last_modified_ms < all[replaced_by[i]].last_modified_ms)) {
+          replaced_by[i] = j;
+        }
+      }
+    }
+    CoverIndex cover(all);
+    for (int level = static_cast<int>(storage::kSnapshotLevel) - 1; level >= 0; --level) {
+      for (size_t i : by_level[static_cast<size_t>(level) + 1]) {
+        if (keep[i]) cover.add(i);
+      }
+      for (size_t i : by_level[static_cast<size_t>(level)]) {
+        if (!keep[i]) replaced_by[i] = cover.earliest_covering(all[i].max_txid);
+      }
     }
   }
   for (size_t i = 0; i < all.size(); ++i) {
     if (keep[i]) continue;
     const RemoteFile& f = all[i];
-    size_t by = cover.newest_covering(f.max_txid);
-    const size_t by_min = cover.newest_covering(f.min_txid);
-    if (by == CoverIndex::kNone ||
-        (by_min != CoverIndex::kNone && all[by_min].last_modified_ms > all[by].last_modified_ms)) {
-      by = by_min;
-    }
+    const size_t by = replaced_by[i];
     int64_t unneeded_since = f.last_modified_ms;
-    if (by != CoverIndex::kNone)
+    if (by != CoverIndex::kNone) {
       unneeded_since = std::max(unneeded_since, all[by].last_modified_ms);
+    }
     RetentionDecision d{f, {}, unneeded_since + policy.retention_grace_ms};
     if (kept_points.count(f.max_txid) != 0) {
       d.reason = "superseded: TXID " + std::to_string(f.max_txid) + " stays restorable through " +

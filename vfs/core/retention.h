@@ -19,9 +19,10 @@
 // files below it that the next compaction will read (level_compactor.h continues from there).
 //
 // A file no kept chain uses is deleted only a grace period after it stopped being needed, so a
-// reader that planned with it (a replica pinning a snapshot) can finish: at the earliest
-// `retention_grace` after the newest of the kept files that took over its TXIDs appeared (for a
-// level-0 file, the level-1 file that compacted it) and after it was itself written.
+// reader that planned with it (a replica pinning a snapshot) can finish: `retention_grace` after
+// the file that took over from it appeared (the first kept file of a higher level covering its
+// newest TXID: for a level-0 file, the level-1 file that compacted it; for a snapshot, a newer
+// snapshot), and never sooner than `retention_grace` after it was itself written.
 //
 // Commit times come from the listing (LastModified), an upper bound of the commit time of a
 // file's last TXID: a point is never dropped early, only sometimes kept a little longer.
