@@ -10,7 +10,7 @@
 namespace ltxvfs::core {
 namespace {
 
-// For a file that is not kept: the first kept file of a higher level that covers its newest TXID
+// For a file that is not kept: the first file of a higher level that covers its newest TXID
 // (the file that took over from it: for a level-0 file, the level-1 file that compacted it). A
 // segment tree over the TXIDs files start and end at, with "earliest" tags on the nodes each
 // added range covers; a point query is the earliest tag along one root-to-leaf path.
@@ -160,9 +160,10 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
     if (f.level + 1 <= policy.top_level() && f.max_txid > level_max[f.level + 1]) keep[i] = true;
   }
 
-  // Who took over from each file not kept: the first kept file above it covering its newest
-  // TXID (a higher level, or a newer snapshot). Levels are swept from the top, so the index holds
-  // exactly the kept files of the levels above the one being looked at.
+  // Who took over from each file not kept: the first file above it covering its newest TXID (a
+  // higher level, or a newer snapshot), kept or not: from the moment it appeared, restores plan
+  // with it instead. Levels are swept from the top, so the index holds exactly the files of the
+  // levels above the one being looked at.
   std::vector<size_t> replaced_by(all.size(), CoverIndex::kNone);
   {
     std::vector<std::vector<size_t>> by_level(storage::kSnapshotLevel + 1);
@@ -170,12 +171,9 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
       if (keep[i]) ++plan.kept;
       by_level[std::min(all[i].level, storage::kSnapshotLevel)].push_back(i);
     }
-    // Snapshots: the first kept newer one.
-    std::vector<size_t> snapshots;
-    for (size_t i : by_level[storage::kSnapshotLevel]) {
-      if (keep[i]) snapshots.push_back(i);
-    }
-    for (size_t i : by_level[storage::kSnapshotLevel]) {
+    const auto& snapshots = by_level[storage::kSnapshotLevel];
+    for (size_t i : snapshots) {
+      if (keep[i]) continue;
       for (size_t j : snapshots) {
         if (all[j].max_txid > all[i].max_txid &&
             (replaced_by[i] == CoverIndex::kNone ||
@@ -186,9 +184,7 @@ RetentionPlan plan_retention(const std::vector<RemoteFile>& files, int64_t now_m
     }
     CoverIndex cover(all);
     for (int level = static_cast<int>(storage::kSnapshotLevel) - 1; level >= 0; --level) {
-      for (size_t i : by_level[static_cast<size_t>(level) + 1]) {
-        if (keep[i]) cover.add(i);
-      }
+      for (size_t i : by_level[static_cast<size_t>(level) + 1]) cover.add(i);
       for (size_t i : by_level[static_cast<size_t>(level)]) {
         if (!keep[i]) replaced_by[i] = cover.earliest_covering(all[i].max_txid);
       }

@@ -20,8 +20,8 @@
 //
 // A file no kept chain uses is deleted only a grace period after it stopped being needed, so a
 // reader that planned with it (a replica pinning a snapshot) can finish: `retention_grace` after
-// the file that took over from it appeared (the first kept file of a higher level covering its
-// newest TXID: for a level-0 file, the level-1 file that compacted it; for a snapshot, a newer
+// the file that took over from it appeared (the first file of a higher level covering its newest
+// TXID: for a level-0 file, the level-1 file that compacted it; for a snapshot, a newer
 // snapshot), and never sooner than `retention_grace` after it was itself written.
 //
 // Commit times come from the listing (LastModified), an upper bound of the commit time of a
