@@ -2,6 +2,7 @@
 // with the same transactions is accepted, anything else stops the engine without overwriting.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <functional>
 #include <random>
 
@@ -157,4 +158,28 @@ TEST_CASE("remote compactor: another writer's file stops the engine and is never
   REQUIRE(engine.stopped());
   // Stopped for good: later runs say why without touching the store.
   REQUIRE_THROWS_AS(engine.run_due(core::now_ms()), core::HistoryConflict);
+}
+
+TEST_CASE("history engine: asked to stop, it stops at the next read and publishes nothing",
+          "[remote]") {
+  const std::string dir = scratch_dir("stop");
+  storage::FileStore fs(dir);
+  L0Writer writer(fs, LayoutStyle::kDirectory,
+                  L0Writer::Options{OutputFormat::kNative, 512, 12, 40, true, 5});
+  for (int i = 0; i < 40; ++i) writer.commit(1'000'000 + i);
+  const auto before = core::list_ltx_files(fs, LayoutStyle::kDirectory);
+  std::atomic<int> polls{0};
+  core::CompactionWork work;
+  work.prefetch_threads = 1;
+  work.stop_requested = [&] { return ++polls > 20; };  // in the middle of reading the inputs
+  core::HistoryPolicy p = one_level();
+  p.snapshot_interval_ms = 1000;
+  core::HistoryEngine engine(fs, LayoutStyle::kDirectory, OutputFormat::kNative, p, work);
+  REQUIRE_THROWS_AS(engine.run_now(core::now_ms(), core::RunNowOptions{true, true, true}),
+                    core::WorkStopped);
+  CHECK(core::list_ltx_files(fs, LayoutStyle::kDirectory).size() == before.size());
+  CHECK_FALSE(engine.stopped());  // not a conflict: the next run carries on
+  polls = -1'000'000;
+  const auto report = engine.run_now(core::now_ms(), core::RunNowOptions{true, true, true});
+  CHECK(report.written.size() == 2);  // level 1, then the snapshot
 }

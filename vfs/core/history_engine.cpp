@@ -49,6 +49,7 @@ void HistoryEngine::compact_level(uint32_t level, std::vector<RemoteFile>& files
                                   HistoryRunReport& report) {
   // A long run of inputs is compacted in several files, each bounded in inputs and in memory.
   for (;;) {
+    check_stop();
     std::vector<RemoteFile> inputs = level_inputs(files, level);
     uint64_t memory = 0;
     size_t n = 0;
@@ -62,6 +63,12 @@ void HistoryEngine::compact_level(uint32_t level, std::vector<RemoteFile>& files
     WrittenFile w = compactor_.write(level, inputs, now_ms);
     files.push_back(w.file);
     report.written.push_back(std::move(w));
+  }
+}
+
+void HistoryEngine::check_stop() const {
+  if (work_.stop_requested && work_.stop_requested()) {
+    throw WorkStopped("history engine stopped between steps (asked to stop)");
   }
 }
 
@@ -115,6 +122,7 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
         report.next_due_ms = std::min(report.next_due_ms, window + interval);
       }
       if (due) {
+        check_stop();
         if (auto plan = plan_snapshot(files, policy_.top_level())) {
           WrittenFile w = compactor_.write(level, plan->chain, now_ms);
           files.push_back(w.file);
@@ -128,6 +136,7 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
     throw;
   }
   if (what.retention && policy_.retention_ms > 0) {
+    check_stop();
     const RetentionPlan plan = plan_retention(files, now_ms, policy_);
     delete_files(plan.remove);
     report.deleted = plan.remove;

@@ -56,7 +56,8 @@ class HistoryEngine {
   // what a lower one has just compacted), the snapshot, retention. Throws storage::StoreError
   // (retriable ones: call again after a backoff; nothing is half-done in a harmful way),
   // ltx::LtxError when a remote file is corrupt, HistoryConflict when another writer's file is in
-  // the way (then the engine stops: every later call throws it again).
+  // the way (then the engine stops: every later call throws it again), WorkStopped when
+  // work.stop_requested asked it to stop (safe at any point; call again to carry on).
   HistoryRunReport run_due(int64_t now_ms);
 
   // What `ltxvfs compact` / `ltxvfs retention` do: the chosen steps now, ignoring intervals.
@@ -71,6 +72,7 @@ class HistoryEngine {
   void compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
                      HistoryRunReport& report);
   void delete_files(const std::vector<RetentionDecision>& decisions);
+  void check_stop() const;
 
   storage::ObjectStore& store_;
   storage::LayoutStyle layout_;

@@ -98,7 +98,8 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
   std::vector<std::unique_ptr<RemoteSource>> sources;
   std::vector<RemoteSource*> small;
   for (const auto& f : inputs) {
-    sources.push_back(std::make_unique<RemoteSource>(store_, f.key, f.size, work_.chunk_bytes));
+    sources.push_back(std::make_unique<RemoteSource>(store_, f.key, f.size, work_.chunk_bytes,
+                                                     work_.stop_requested));
     if (f.size <= work_.chunk_bytes) small.push_back(sources.back().get());
   }
   // Many small inputs (a level-1 compaction of level-0 files) would otherwise cost one round
@@ -126,6 +127,9 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
     result.gets += s->stats().gets;
   }
   sources.clear();  // free the inputs' buffers before uploading
+  if (work_.stop_requested && work_.stop_requested()) {
+    throw WorkStopped("stopped before uploading " + key + " (asked to stop)");
+  }
 
   storage::PutOptions put;
   put.if_none_match = true;

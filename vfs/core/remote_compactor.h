@@ -18,6 +18,7 @@
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 #include "vfs/core/config.h"
+#include "vfs/core/remote_source.h"
 #include "vfs/core/restore_plan.h"
 
 namespace ltxvfs::core {
@@ -35,6 +36,10 @@ struct CompactionWork {
   uint64_t chunk_bytes = 2u << 20;
   // Small inputs are fetched this many at a time before the merge starts.
   unsigned prefetch_threads = 8;
+  // Polled before every read and between steps: true makes the running compaction, snapshot or
+  // run throw WorkStopped (remote_source.h) at the next one. Nothing half-done is published, so
+  // a writer that is closing can stop a long snapshot build at once.
+  StopCheck stop_requested;
 };
 
 // What the inputs of one compaction may hold in memory at once, counted per input as
@@ -62,7 +67,7 @@ class RemoteCompactor {
   // (zstd; with checksums when every input has them). `now_ms` becomes the result's
   // last_modified_ms (the store's own is not known without another request). Throws
   // storage::StoreError (retriable ones: try again later), ltx::LtxError for a corrupt input,
-  // HistoryConflict as above.
+  // HistoryConflict as above, WorkStopped when work.stop_requested says so.
   WrittenFile write(uint32_t level, const std::vector<RemoteFile>& inputs, int64_t now_ms);
 
  private:

@@ -12,10 +12,15 @@
 namespace ltxvfs::core {
 
 RemoteSource::RemoteSource(storage::ObjectStore& store, std::string key, uint64_t size,
-                           uint64_t chunk)
-    : store_(store), key_(std::move(key)), size_(size), chunk_(std::max<uint64_t>(chunk, 4096)) {}
+                           uint64_t chunk, StopCheck stop)
+    : store_(store),
+      key_(std::move(key)),
+      size_(size),
+      chunk_(std::max<uint64_t>(chunk, 4096)),
+      stop_(std::move(stop)) {}
 
 void RemoteSource::fetch(uint64_t offset, uint64_t length) const {
+  if (stop_ && stop_()) throw WorkStopped("stopped while reading " + key_ + " (asked to stop)");
   // A whole small object in one GET without a Range header (some stores serve that faster).
   const bool whole = offset == 0 && length >= size_;
   storage::GetResult got =

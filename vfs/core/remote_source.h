@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,16 @@
 namespace ltxvfs::core {
 
 inline constexpr uint64_t kDefaultRemoteChunk = 4u << 20;
+
+// Thrown by a read when its owner asked the work to stop (a writer closing while a snapshot is
+// being built): nothing half-done is ever published, so stopping anywhere is safe.
+class WorkStopped : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Polled before each request; true means stop (throw WorkStopped).
+using StopCheck = std::function<bool()>;
 
 struct RemoteReadStats {
   uint64_t gets = 0;
@@ -33,11 +45,12 @@ class RemoteSource final : public ltx::Source {
   // `size` is the object's size as listed (the listing is the only place that knows it without a
   // request). `chunk` bounds the bytes held (and fetched per GET).
   RemoteSource(storage::ObjectStore& store, std::string key, uint64_t size,
-               uint64_t chunk = kDefaultRemoteChunk);
+               uint64_t chunk = kDefaultRemoteChunk, StopCheck stop = {});
 
   uint64_t size() const override { return size_; }
-  // Throws storage::StoreError from the store (kNotFound when the object was deleted), and
-  // ltx::LtxError(kTruncated) for a range past the end or an object that changed size.
+  // Throws storage::StoreError from the store (kNotFound when the object was deleted),
+  // ltx::LtxError(kTruncated) for a range past the end or an object that changed size, and
+  // WorkStopped when `stop` says so.
   void read_at(uint64_t offset, std::span<uint8_t> out) const override;
 
   // Fetches the first chunk now (e.g. from a pool of threads before a merge reads many small
@@ -54,6 +67,7 @@ class RemoteSource final : public ltx::Source {
   std::string key_;
   uint64_t size_;
   uint64_t chunk_;
+  StopCheck stop_;
   // The cached chunk and what identifies the object it came from.
   mutable std::vector<uint8_t> buf_;
   mutable uint64_t buf_offset_ = 0;
