@@ -1,7 +1,11 @@
 #include "ltx/compactor.h"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <queue>
+#include <utility>
 #include <vector>
 
 #include "ltx/decoder.h"
@@ -44,7 +48,7 @@ void check_inputs(const std::vector<std::unique_ptr<Decoder>>& decoders,
 }  // namespace
 
 CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
-                      std::string output_name) {
+                      std::string output_name, const CompactOptions& compact_options) {
   if (inputs.empty()) {
     throw LtxError(LtxErrorKind::kInvalidArgument, output_name, "compaction needs an input");
   }
@@ -71,26 +75,44 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
   Encoder enc(out, h, options, output_name);
 
   // Each decoder keeps its own page buffer, so every input's current page stays valid while
-  // the others advance.
+  // the others advance. A min-heap of (page number, input) finds the next page in O(log inputs):
+  // a level compaction may merge thousands of small files.
+  CompactResult result;
   std::vector<std::optional<DecodedPage>> heads(decoders.size());
-  for (std::size_t i = 0; i < decoders.size(); ++i) heads[i] = decoders[i]->next();
-  for (;;) {
-    std::optional<std::uint32_t> pgno;
-    std::size_t newest = 0;
-    for (std::size_t i = 0; i < heads.size(); ++i) {
-      if (!heads[i]) continue;
-      if (!pgno || heads[i]->pgno < *pgno) pgno = heads[i]->pgno;
-      if (heads[i]->pgno == *pgno) newest = i;  // later inputs are newer
+  using Head = std::pair<std::uint32_t, std::size_t>;
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> queue;
+  for (std::size_t i = 0; i < decoders.size(); ++i) {
+    heads[i] = decoders[i]->next();
+    if (heads[i]) queue.emplace(heads[i]->pgno, i);
+  }
+  std::vector<std::size_t> holders;  // the inputs holding the current page
+  while (!queue.empty()) {
+    const std::uint32_t pgno = queue.top().first;
+    holders.clear();
+    while (!queue.empty() && queue.top().first == pgno) {
+      holders.push_back(queue.top().second);
+      queue.pop();
     }
-    if (!pgno) break;
-    if (*pgno <= h.commit) enc.add_page(*pgno, heads[newest]->data);
-    for (std::size_t i = 0; i < heads.size(); ++i) {
-      if (heads[i] && heads[i]->pgno == *pgno) heads[i] = decoders[i]->next();
+    const std::size_t newest = *std::max_element(holders.begin(), holders.end());  // later is newer
+    if (pgno <= h.commit) {
+      const DecodedPage& page = *heads[newest];
+      if (compact_options.copy_frames && page.encoding == options.encoding) {
+        enc.add_encoded_page(pgno, page.data, page.encoding, page.payload);
+        ++result.pages_copied;
+      } else {
+        enc.add_page(pgno, page.data);
+        ++result.pages_reencoded;
+      }
+    }
+    for (std::size_t i : holders) {
+      heads[i] = decoders[i]->next();
+      if (heads[i]) queue.emplace(heads[i]->pgno, i);
     }
   }
   // Every decoder has now verified its whole file.
-  const Trailer trailer = enc.finish(decoders.back()->trailer().post_apply_checksum);
-  return CompactResult{enc.header(), trailer};
+  result.trailer = enc.finish(decoders.back()->trailer().post_apply_checksum);
+  result.header = enc.header();
+  return result;
 }
 
 }  // namespace ltxvfs::ltx

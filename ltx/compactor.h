@@ -6,6 +6,11 @@
 //
 // Inputs are streamed side by side (a k-way merge by page number), so memory is one page per
 // input, and every input is fully verified (file checksum included) on the way.
+//
+// A page whose input encoding is already the output's is copied through as stored (its payload
+// was just decompressed once, to verify it and to feed the file checksum) instead of being
+// compressed again: compression is most of the cost of compacting. The copied payload keeps the
+// input's compression (e.g. its zstd level); it decodes to the same page either way.
 #pragma once
 
 #include <span>
@@ -21,12 +26,20 @@ namespace ltxvfs::ltx {
 struct CompactResult {
   Header header;
   Trailer trailer;
+  std::uint64_t pages_copied = 0;     // frames copied through as stored
+  std::uint64_t pages_reencoded = 0;  // pages compressed again (another encoding, or copying off)
+};
+
+struct CompactOptions {
+  // Copy frames whose encoding is the output's. Off re-encodes every page (tests and benchmarks
+  // compare the two; the output decodes to the same pages).
+  bool copy_frames = true;
 };
 
 // Throws kTxidGap (naming both files) when inputs are not contiguous, kBadPageSize when page
 // sizes differ, kInvalidArgument when `options` asks for checksums that an input lacks, and
 // whatever the decoder finds wrong in an input. On exception, discard what `out` received.
 CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
-                      std::string output_name = {});
+                      std::string output_name = {}, const CompactOptions& compact_options = {});
 
 }  // namespace ltxvfs::ltx

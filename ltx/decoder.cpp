@@ -115,7 +115,8 @@ std::optional<DecodedPage> Decoder::next() {
 
   if (header_.is_snapshot() && header_.has_checksums()) pages_checksum_.toggle(hdr.pgno, page_);
   index_.entries.push_back(PageIndexEntry{hdr.pgno, offset, kPageHeaderSize + used});
-  return DecodedPage{hdr.pgno, page_};
+  // consume() leaves the reader's buffer in place, so the payload stays valid until next().
+  return DecodedPage{hdr.pgno, page_, *encoding, window.first(used)};
 }
 
 void Decoder::finish() {

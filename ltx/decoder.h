@@ -28,6 +28,11 @@ namespace ltxvfs::ltx {
 struct DecodedPage {
   std::uint32_t pgno = 0;
   std::span<const std::uint8_t> data;  // valid until the next call to next()
+  // How the page is stored: its encoding and the payload exactly as in the file (size prefix
+  // included where the encoding has one), already checked to decompress to `data`. Lets a
+  // compactor copy the frame instead of compressing `data` again. Valid until the next call.
+  PageEncoding encoding = PageEncoding::kLz4Frame;
+  std::span<const std::uint8_t> payload;
 };
 
 class Decoder {

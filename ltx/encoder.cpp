@@ -49,7 +49,7 @@ void Encoder::emit(std::span<const std::uint8_t> bytes, bool hash) {
   offset_ += bytes.size();
 }
 
-void Encoder::add_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+void Encoder::check_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   // Messages are built only on failure: this runs once per page on the commit path.
   auto fail = [&](LtxErrorKind kind, const std::string& what) {
     throw LtxError(kind, name_, "page " + std::to_string(pgno) + ": " + what);
@@ -77,12 +77,40 @@ void Encoder::add_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
     const std::uint32_t expected = prev == 0 ? 1 : next_stored_page(prev, header_.page_size);
     if (pgno != expected) first_missing_ = expected;
   }
+}
 
+void Encoder::add_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+  check_page(pgno, page);
   frame_.clear();
   const auto hdr = PageHeader{pgno, static_cast<std::uint16_t>(options_.encoding)}.encode();
   frame_.insert(frame_.end(), hdr.begin(), hdr.end());
   compressor_->compress(page, frame_);
+  write_frame(pgno, page);
+}
 
+void Encoder::add_encoded_page(std::uint32_t pgno, std::span<const std::uint8_t> page,
+                               PageEncoding encoding, std::span<const std::uint8_t> payload) {
+  if (encoding != options_.encoding) {
+    throw LtxError(LtxErrorKind::kInvalidArgument, name_,
+                   "page " + std::to_string(pgno) + ": a " + std::string(to_string(encoding)) +
+                       " payload cannot be copied into a file of " +
+                       std::string(to_string(options_.encoding)) + " pages");
+  }
+  if (payload.size() <= (has_size_prefix(encoding) ? 4u : 0u)) {
+    throw LtxError(LtxErrorKind::kInvalidArgument, name_,
+                   "page " + std::to_string(pgno) + ": a " + std::to_string(payload.size()) +
+                       "-byte payload cannot hold a page");
+  }
+  check_page(pgno, page);
+  frame_.clear();
+  const auto hdr = PageHeader{pgno, static_cast<std::uint16_t>(encoding)}.encode();
+  frame_.insert(frame_.end(), hdr.begin(), hdr.end());
+  frame_.insert(frame_.end(), payload.begin(), payload.end());
+  write_frame(pgno, page);
+}
+
+// frame_ holds the page header and payload of `pgno`, whose decompressed bytes are `page`.
+void Encoder::write_frame(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   // The file checksum covers the page header, the size prefix if any, and the page *decompressed*,
   // so that it does not depend on the compressor.
   const std::size_t hashed_prefix = kPageHeaderSize + (has_size_prefix(options_.encoding) ? 4 : 0);

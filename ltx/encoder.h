@@ -49,6 +49,14 @@ class Encoder {
   // commit (kPageBeyondCommit) and never the lock page (kLockPage).
   void add_page(std::uint32_t pgno, std::span<const std::uint8_t> page);
 
+  // The same page, stored as `payload` (size prefix included where the encoding has one) instead
+  // of being compressed again: what a compactor does with a frame whose encoding is already the
+  // output's. `encoding` must be options.encoding (kInvalidArgument otherwise). The caller
+  // guarantees that `payload` decompresses to exactly `page` (a Decoder has just checked that);
+  // `page` is still needed, since the file checksum covers the decompressed bytes.
+  void add_encoded_page(std::uint32_t pgno, std::span<const std::uint8_t> page,
+                        PageEncoding encoding, std::span<const std::uint8_t> payload);
+
   // Ends the file and returns its trailer. A snapshot must by now hold every page 1..commit but
   // the lock page (kIncompleteSnapshot). With checksums on, `post_apply_checksum` must be present
   // and, for a snapshot, equal the checksum of its pages (kPostApplyMismatch); with checksums off
@@ -63,6 +71,8 @@ class Encoder {
   Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
           std::unique_ptr<PageCompressor> own, PageCompressor* lent, std::string name);
   void emit(std::span<const std::uint8_t> bytes, bool hash);
+  void check_page(std::uint32_t pgno, std::span<const std::uint8_t> page);
+  void write_frame(std::uint32_t pgno, std::span<const std::uint8_t> page);
 
   Sink& sink_;
   Header header_;
@@ -74,7 +84,7 @@ class Encoder {
   Crc64 file_crc_;
   DatabaseChecksum pages_checksum_;  // of the pages written; the database checksum of a snapshot
   std::vector<PageIndexEntry> index_;
-  std::vector<std::uint8_t> frame_;  // reused for every frame
+  std::vector<std::uint8_t> frame_;  // reused for every frame: page header, then payload
   std::uint64_t offset_ = 0;
   std::uint32_t first_missing_ = 0;  // snapshots: first page skipped so far (0: none)
   bool finished_ = false;

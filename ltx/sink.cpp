@@ -25,4 +25,21 @@ void FdSink::write(std::span<const std::uint8_t> bytes) {
   }
 }
 
+void BufferedSink::write(std::span<const std::uint8_t> bytes) {
+  if (buffer_.size() + bytes.size() > buffer_.capacity()) {
+    flush();
+    if (bytes.size() >= buffer_.capacity()) {
+      inner_.write(bytes);
+      return;
+    }
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+void BufferedSink::flush() {
+  if (buffer_.empty()) return;
+  inner_.write(buffer_);
+  buffer_.clear();
+}
+
 }  // namespace ltxvfs::ltx

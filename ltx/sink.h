@@ -41,4 +41,20 @@ class FdSink final : public Sink {
   std::string name_;
 };
 
+// Collects writes into `capacity`-byte chunks before passing them on, so a file sink costs one
+// write() per chunk instead of one per page. flush() must be called after the last write (the
+// destructor does not: it cannot report a failure).
+class BufferedSink final : public Sink {
+ public:
+  explicit BufferedSink(Sink& inner, std::size_t capacity = 1 << 20) : inner_(inner) {
+    buffer_.reserve(capacity);
+  }
+  void write(std::span<const std::uint8_t> bytes) override;
+  void flush();
+
+ private:
+  Sink& inner_;
+  std::vector<std::uint8_t> buffer_;
+};
+
 }  // namespace ltxvfs::ltx

@@ -66,6 +66,7 @@ Bytes filled_page(std::uint32_t size, std::uint8_t value);
 struct Page {
   std::uint32_t pgno;
   Bytes data;
+  bool operator==(const Page&) const = default;
 };
 
 // Encodes a file with the library's Encoder into memory.
@@ -120,6 +121,8 @@ class ModelDb {
 
   std::uint64_t txid() const { return txid_; }
   std::uint32_t commit_pages() const { return commit_; }
+  // Later commits are encoded with `options` (a history written by more than one writer).
+  void set_options(const ltxvfs::ltx::EncodeOptions& options) { options_ = options; }
   // The database checksum, computed from scratch over the model's pages.
   std::uint64_t checksum() const;
   // The database file: commit * page_size bytes, zeros where no page is (the lock page).

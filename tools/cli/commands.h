@@ -1,7 +1,9 @@
-// The subcommands of the `ltxvfs` tool. Each returns the process exit code and prints its own
-// errors (to stderr) in the form "ltxvfs <command>: <what went wrong and what to do>".
+// The subcommands of the `ltxvfs` tool. Each returns the process exit code (0 success, 1 failure,
+// 2 bad usage) and prints its own errors to stderr as "ltxvfs <command>: <what went wrong and
+// what to do>". Each prints its usage for --help.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -9,6 +11,13 @@ namespace ltxvfs::cli {
 
 int run_restore(const std::vector<std::string>& args);
 int run_ls(const std::vector<std::string>& args);
-void print_usage();
+int run_compact(const std::vector<std::string>& args);
+int run_retention(const std::vector<std::string>& args);
+
+void print_restore_usage(std::FILE* out);
+void print_ls_usage(std::FILE* out);
+void print_compact_usage(std::FILE* out);
+void print_retention_usage(std::FILE* out);
+void print_usage(std::FILE* out);
 
 }  // namespace ltxvfs::cli

@@ -1,21 +1,69 @@
-// ltxvfs: restore and inspect ltxvfs / Litestream v0.5 replicas.
+// ltxvfs: inspect, restore and maintain ltxvfs / Litestream v0.5 replicas.
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
 
+namespace ltxvfs::cli {
+
+void print_usage(std::FILE* out) {
+  std::fprintf(
+      out,
+      "usage: ltxvfs <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  restore <replica-url> -o <out.db>   restore the database (newest, a TXID, a time)\n"
+      "  ls <replica-url>                    list the LTX files by level, and what restores\n"
+      "  compact <replica-url>               run every compaction level now (and a snapshot)\n"
+      "  retention <replica-url> --dry-run   list (or delete) what the retention window no\n"
+      "                                      longer needs, and why\n"
+      "\n"
+      "ltxvfs <command> --help (or ltxvfs help <command>) describes a command.\n"
+      "%s",
+      kReplicaUrlHelp);
+}
+
+}  // namespace ltxvfs::cli
+
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
-      std::strcmp(argv[1], "-h") == 0) {
-    ltxvfs::cli::print_usage();
-    return argc < 2 ? 2 : 0;
+  using namespace ltxvfs::cli;
+  struct Command {
+    const char* name;
+    int (*run)(const std::vector<std::string>&);
+    void (*usage)(std::FILE*);
+  };
+  static const Command kCommands[] = {{"restore", run_restore, print_restore_usage},
+                                      {"ls", run_ls, print_ls_usage},
+                                      {"compact", run_compact, print_compact_usage},
+                                      {"retention", run_retention, print_retention_usage}};
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
   }
-  const std::string command = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "restore") return ltxvfs::cli::run_restore(args);
-  if (command == "ls") return ltxvfs::cli::run_ls(args);
-  std::fprintf(stderr, "ltxvfs: unknown command '%s'\n", command.c_str());
-  ltxvfs::cli::print_usage();
+  const std::string first = argv[1];
+  if (first == "help" || first == "--help" || first == "-h") {
+    if (argc >= 3) {
+      for (const auto& c : kCommands) {
+        if (std::strcmp(argv[2], c.name) == 0) {
+          c.usage(stdout);
+          return 0;
+        }
+      }
+      std::fprintf(stderr, "ltxvfs: unknown command '%s'\n", argv[2]);
+      print_usage(stderr);
+      return 2;
+    }
+    print_usage(stdout);
+    return 0;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const auto& c : kCommands) {
+    if (first == c.name) return c.run(args);
+  }
+  std::fprintf(stderr, "ltxvfs: unknown command '%s'\n", argv[1]);
+  print_usage(stderr);
   return 2;
 }

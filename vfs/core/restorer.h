@@ -22,9 +22,20 @@ struct RestoreProgress {
 
 struct RestoreOptions {
   unsigned parallelism = 8;  // concurrent downloads
-  bool overwrite = false;    // replace an existing output file
+  // Replace an existing output file, removing its -wal, -shm and -journal files (which SQLite
+  // would otherwise replay onto the restored database). Without it, any of them existing is an
+  // error.
+  bool overwrite = false;
   std::function<void(const RestoreProgress&)> progress;
+  // Called with the path of the complete, synced temporary file before it replaces anything
+  // (e.g. to run PRAGMA integrity_check on it); throwing aborts the restore and leaves the
+  // output untouched. It must not leave -wal/-shm files beside the temporary file.
+  std::function<void(const std::string& temp_path)> verify;
 };
+
+// The files SQLite keeps beside a database ("-wal", "-shm", "-journal"), which belong to the
+// database now at `db_path` and must not meet a restored one.
+std::vector<std::string> sqlite_sidecar_paths(const std::string& db_path);
 
 struct RestoreResult {
   uint64_t txid = 0;
@@ -34,12 +45,14 @@ struct RestoreResult {
 };
 
 // Restores `plan` into `output_path`. Throws RestoreError (or the store's / the format's error)
-// naming what failed; on failure nothing is left at `output_path`.
+// naming what failed; on failure nothing at `output_path` has changed.
 RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
                       const std::string& output_path, const RestoreOptions& options = {});
 
-// The newest TXID whose commit time is at or before `timestamp_ms`, found by reading LTX headers
-// (one small ranged GET each, binary search). Throws RestoreError when everything is newer.
+// The newest restorable TXID whose commit time is at or before `timestamp_ms`. Candidates are the
+// TXIDs a chain can restore (after compaction and retention, the ends of the levels' files);
+// their commit times are the LTX headers' timestamps (one small ranged GET each, binary search).
+// Throws RestoreError when everything restorable is newer.
 uint64_t txid_at_time(storage::ObjectStore& store, const std::vector<RemoteFile>& files,
                       int64_t timestamp_ms);
 

@@ -1,0 +1,114 @@
+// ltxvfs ls: a replica's LTX files by level, and what can be restored.
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+
+#include "storage/replica_layout.h"
+#include "tools/cli/cli_common.h"
+#include "tools/cli/commands.h"
+#include "vfs/core/restore_plan.h"
+#include "vfs/core/time_spec.h"
+
+namespace ltxvfs::cli {
+namespace {
+
+constexpr const char* kCommand = "ls";
+
+const char* level_role(uint32_t level) {
+  if (level == 0) return "uploads";
+  if (level == storage::kSnapshotLevel) return "snapshots";
+  return "compactions";
+}
+
+}  // namespace
+
+void print_ls_usage(std::FILE* out) {
+  std::fprintf(
+      out,
+      "usage: ltxvfs ls <replica-url> [--level N] [--summary]\n"
+      "\n"
+      "Lists the replica's LTX files grouped by level (0: uploads, 1-8: compactions, 9:\n"
+      "snapshots) with their TXID ranges (decimal, as --txid takes them), sizes and upload\n"
+      "times, then the restorable TXIDs.\n"
+      "\n"
+      "  --level N    only the files of level N\n"
+      "  --summary    one line per level instead of every file\n"
+      "\n%s",
+      kReplicaUrlHelp);
+}
+
+int run_ls(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    print_ls_usage(stdout);
+    return 0;
+  }
+  auto parsed = parse_args(kCommand, args, {"--summary"}, {"--level"});
+  if (!parsed) return 2;
+  if (parsed->positional.size() != 1) {
+    fail(kCommand, parsed->positional.empty()
+                       ? "which replica? (ltxvfs ls --help)"
+                       : "unexpected argument '" + parsed->positional[1] + "'");
+    return 2;
+  }
+  std::optional<uint32_t> only;
+  if (auto v = parsed->get("--level")) {
+    const auto n = parse_count(*v, 0, storage::kSnapshotLevel);
+    if (!n) {
+      fail(kCommand, "--level '" + *v + "': expected 0 to 9");
+      return 2;
+    }
+    only = static_cast<uint32_t>(*n);
+  }
+  try {
+    auto opened = open_replica(parsed->positional[0]);
+    const auto files = core::list_ltx_files(*opened.store, opened.layout);
+    struct Level {
+      std::vector<const core::RemoteFile*> files;
+      uint64_t bytes = 0, min = UINT64_MAX, max = 0;
+    };
+    std::map<uint32_t, Level> levels;
+    uint64_t total = 0;
+    for (const auto& f : files) {
+      Level& l = levels[f.level];
+      l.files.push_back(&f);
+      l.bytes += f.size;
+      l.min = std::min(l.min, f.min_txid);
+      l.max = std::max(l.max, f.max_txid);
+      total += f.size;
+    }
+    std::printf("%s: %zu LTX files, %s\n", opened.url.to_string().c_str(), files.size(),
+                human_bytes(total).c_str());
+    for (const auto& [level, l] : levels) {
+      if (only && level != *only) continue;
+      std::printf("level %u (%s): %zu files, %s, TXIDs %" PRIu64 "-%" PRIu64 "\n", level,
+                  level_role(level), l.files.size(), human_bytes(l.bytes).c_str(), l.min, l.max);
+      if (parsed->has("--summary")) continue;
+      std::printf("  %20s %20s %10s  %s\n", "min_txid", "max_txid", "size", "uploaded (UTC)");
+      for (const auto* f : l.files) {
+        std::printf("  %20" PRIu64 " %20" PRIu64 " %10s  %s\n", f->min_txid, f->max_txid,
+                    human_bytes(f->size).c_str(),
+                    core::format_rfc3339_ms(f->last_modified_ms).c_str());
+      }
+    }
+    if (only && levels.count(*only) == 0) std::printf("level %u: no files\n", *only);
+    const core::RestoreGraph graph(files);
+    const auto points = graph.restorable_txids();
+    if (points.empty()) {
+      std::printf("restorable: nothing (no chain starts at a snapshot)\n");
+    } else {
+      std::printf("restorable: %zu TXIDs from %" PRIu64 " to %" PRIu64 "; newest %" PRIu64 "\n",
+                  points.size(), points.front(), points.back(), graph.newest());
+    }
+    if (graph.newest_stored() > graph.newest()) {
+      std::printf("warning: gap after TXID %" PRIu64 ": files up to TXID %" PRIu64
+                  " cannot be applied\n",
+                  graph.newest(), graph.newest_stored());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fail(kCommand, e.what());
+    return 1;
+  }
+}
+
+}  // namespace ltxvfs::cli

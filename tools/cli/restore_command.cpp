@@ -1,0 +1,208 @@
+// ltxvfs restore: a replica's database at a TXID or a time, into a new file.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cinttypes>
+#include <cstdio>
+
+#include "tools/cli/cli_common.h"
+#include "tools/cli/commands.h"
+#include "vfs/core/restore_plan.h"
+#include "vfs/core/restorer.h"
+#include "vfs/core/time_spec.h"
+
+namespace ltxvfs::cli {
+namespace {
+
+constexpr const char* kCommand = "restore";
+
+// "file:" URI of a path, percent-encoding what a URI would misread.
+std::string file_uri(const std::string& path) {
+  std::string out = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// PRAGMA integrity_check on a database file: "ok" or SQLite's report. Opened immutable: no lock,
+// no -wal or -shm is read or created beside it (a WAL-mode database opened read-only would
+// otherwise create both), so what is checked is exactly the file's bytes.
+std::string integrity_check(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string result;
+  const std::string uri = file_uri(path) + "?immutable=1";
+  if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) !=
+      SQLITE_OK) {
+    result = std::string("cannot open: ") + sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return result;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK) {
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      if (!result.empty()) result += "; ";
+      result += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    if (rc != SQLITE_DONE) result += std::string(result.empty() ? "" : "; ") + sqlite3_errmsg(db);
+  } else {
+    result = sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return result;
+}
+
+}  // namespace
+
+void print_restore_usage(std::FILE* out) {
+  std::fprintf(
+      out,
+      "usage: ltxvfs restore <replica-url> -o <out.db> [--txid N | --timestamp WHEN] [--force]\n"
+      "                      [--jobs N]\n"
+      "\n"
+      "Restores the replica's database at a TXID (default: the newest restorable one) into a new\n"
+      "file. Every LTX file is verified (checksums, TXID continuity), then PRAGMA integrity_check\n"
+      "runs on the result before it takes the name <out.db>; on any failure nothing changes.\n"
+      "\n"
+      "  -o, --output FILE  the database to write; it must not exist, nor FILE-wal, FILE-shm or\n"
+      "                     FILE-journal (SQLite would apply those to the restored database)\n"
+      "  --txid N           a TXID: decimal (1234), hex (0x4d2) or as in LTX file names\n"
+      "                     (00000000000004d2); ltxvfs ls lists the restorable ones\n"
+      "  --timestamp WHEN   the newest TXID committed at or before WHEN: RFC 3339\n"
+      "                     (2026-11-20T10:00:00Z), 'YYYY-MM-DD HH:MM:SS' (UTC) or '5 minutes "
+      "ago'\n"
+      "  --force            replace an existing FILE, removing its -wal, -shm and -journal\n"
+      "  --jobs N           parallel downloads, 1 to 64 (default 8)\n"
+      "\n%s",
+      kReplicaUrlHelp);
+}
+
+int run_restore(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    print_restore_usage(stdout);
+    return 0;
+  }
+  auto parsed = parse_args(kCommand, args, {"--force"},
+                           {"-o", "--output", "--txid", "--timestamp", "--jobs"});
+  if (!parsed) return 2;
+  if (parsed->positional.size() != 1) {
+    fail(kCommand, parsed->positional.empty()
+                       ? "which replica? (ltxvfs restore --help)"
+                       : "unexpected argument '" + parsed->positional[1] + "'");
+    return 2;
+  }
+  const std::string url = parsed->positional[0];
+  if (parsed->has("-o") && parsed->has("--output")) {
+    fail(kCommand, "give -o or --output, not both");
+    return 2;
+  }
+  const std::string output = parsed->get("-o").value_or(parsed->get("--output").value_or(""));
+  if (output.empty()) {
+    fail(kCommand, "where to? -o <out.db> is required");
+    return 2;
+  }
+  std::optional<uint64_t> txid;
+  if (auto v = parsed->get("--txid")) {
+    txid = core::parse_txid(*v);
+    if (!txid) {
+      fail(kCommand, "--txid '" + *v +
+                         "': expected a TXID from 1, in decimal (1234), hex (0x4d2) or as in "
+                         "file names (00000000000004d2)");
+      return 2;
+    }
+  }
+  std::optional<int64_t> timestamp;
+  if (auto v = parsed->get("--timestamp")) {
+    const auto when = core::parse_time_target(*v, core::now_ms());
+    if (!when || when->latest) {
+      fail(kCommand, "--timestamp '" + *v + "': " + std::string(core::kTimeSpecHelp) +
+                         " ('latest' is the default: omit --timestamp)");
+      return 2;
+    }
+    timestamp = when->ms;
+  }
+  if (txid && timestamp) {
+    fail(kCommand, "give --txid or --timestamp, not both");
+    return 2;
+  }
+  unsigned jobs = 8;
+  if (auto v = parsed->get("--jobs")) {
+    const auto n = parse_count(*v, 1, 64);
+    if (!n) {
+      fail(kCommand, "--jobs '" + *v + "': expected 1 to 64");
+      return 2;
+    }
+    jobs = static_cast<unsigned>(*n);
+  }
+  try {
+    auto opened = open_replica(url);
+    const auto files = core::list_ltx_files(*opened.store, opened.layout);
+    const core::RestoreGraph graph(files);
+    uint64_t target = 0;
+    if (txid) {
+      target = *txid;
+    } else if (timestamp) {
+      target = core::txid_at_time(*opened.store, files, *timestamp);
+    } else {
+      target = graph.newest();
+      if (target == 0) {
+        fail(kCommand, opened.url.to_string() + " holds no restorable LTX files" +
+                           (files.empty() ? "" : " (no chain starts at a snapshot)"));
+        return 1;
+      }
+      if (graph.newest_stored() > target) {
+        fail(kCommand, "the replica has a gap after TXID " + std::to_string(target) +
+                           ": files up to TXID " + std::to_string(graph.newest_stored()) +
+                           " exist but cannot be applied. Restore the newest consistent state "
+                           "with --txid " +
+                           std::to_string(target));
+        return 1;
+      }
+    }
+    const auto plan = graph.plan(target);
+    core::RestoreOptions options;
+    options.parallelism = jobs;
+    options.overwrite = parsed->has("--force");
+    std::string check;
+    options.verify = [&](const std::string& temp) {
+      check = integrity_check(temp);
+      if (check != "ok") {
+        throw core::RestoreError("the restored database fails PRAGMA integrity_check (" + check +
+                                 "); " + output + " was left as it was");
+      }
+    };
+    const bool tty = ::isatty(STDERR_FILENO) != 0;
+    if (tty) {
+      options.progress = [](const core::RestoreProgress& p) {
+        const int width = 30;
+        const int filled =
+            p.files_total == 0 ? width : static_cast<int>(width * p.files_done / p.files_total);
+        std::fprintf(stderr, "\r[%-*s] %zu/%zu files, %s", width,
+                     std::string(static_cast<size_t>(filled), '#').c_str(), p.files_done,
+                     p.files_total, human_bytes(p.bytes_downloaded).c_str());
+        std::fflush(stderr);
+      };
+    }
+    const auto result = core::restore(*opened.store, plan, output, options);
+    if (tty) std::fprintf(stderr, "\n");
+    std::printf("restored %s at TXID %" PRIu64
+                " (%u pages of %u bytes) from %zu files, %s downloaded; integrity_check: %s\n",
+                output.c_str(), result.txid, result.commit, result.page_size, plan.size(),
+                human_bytes(result.bytes_downloaded).c_str(), check.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    fail(kCommand, e.what());
+    return 1;
+  }
+}
+
+}  // namespace ltxvfs::cli
