@@ -65,6 +65,10 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"conflict", s.conflict},
       {"remote_failure", s.remote_failure},
       {"lease", s.lease},
+      {"compactions", s.compactions},
+      {"snapshots", s.snapshots},
+      {"deleted_files", s.deleted_files},
+      {"history_error", s.history_error},
   };
   j["store"] = store_stats_json(r->store_stats());
   const std::string text = j.dump();

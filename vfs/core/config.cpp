@@ -49,10 +49,21 @@ uint64_t get_number(const Setting& s, const Lookup& uri, const Lookup& env, uint
 }  // namespace
 
 const std::vector<std::string>& known_uri_parameters() {
-  static const std::vector<std::string> names = {
-      kReplica.uri,    kFormat.uri,       kDurability.uri,    kUploadInterval.uri,
-      kSpoolLimit.uri, kCloseTimeout.uri, kRemoteTimeout.uri, kLeaseWait.uri,
-      kEndpoint.uri,   kRegion.uri,       kPageSize.uri};
+  static const std::vector<std::string> names = {kReplica.uri,
+                                                 kFormat.uri,
+                                                 kDurability.uri,
+                                                 kUploadInterval.uri,
+                                                 kSpoolLimit.uri,
+                                                 kCloseTimeout.uri,
+                                                 kRemoteTimeout.uri,
+                                                 kLeaseWait.uri,
+                                                 kEndpoint.uri,
+                                                 kRegion.uri,
+                                                 kPageSize.uri,
+                                                 std::string(kLevelsParam),
+                                                 std::string(kSnapshotIntervalParam),
+                                                 std::string(kRetentionParam),
+                                                 std::string(kRetentionGraceParam)};
   return names;
 }
 
@@ -101,6 +112,11 @@ Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& 
   if (c.page_size != 0 && (c.page_size < 512 || (c.page_size & (c.page_size - 1)) != 0)) {
     throw ConfigError("URI parameter 'page_size' = " + std::to_string(c.page_size) +
                       ": expected a power of two from 512 to 65536");
+  }
+  try {
+    c.history = load_history_policy(uri, env);
+  } catch (const HistoryPolicyError& e) {
+    throw ConfigError(e.what());
   }
   c.endpoint = get(kEndpoint, uri, env).value_or("");
   c.region = get(kRegion, uri, env).value_or("");

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "vfs/core/history_policy.h"
+
 namespace ltxvfs::core {
 
 enum class OutputFormat { kNative, kLitestream };
@@ -36,6 +38,8 @@ struct Config {
   // Permission bits for the files ltx creates beside the database (spool, state, lock, the
   // default replica): the database file's own, set when it is opened (not a parameter).
   uint32_t file_mode = 0644;
+  // Compaction levels, snapshots and retention of the remote history (history_policy.h).
+  HistoryPolicy history;
   // Passed through to the object store (S3): endpoint and region override the replica URL's.
   std::string endpoint;
   std::string region;

@@ -81,12 +81,27 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   note_lease_locked();  // no other thread yet
   check_remote_at_open(*quick_);
   stats_.txid = recorded_ ? recorded_->txid : 0;
+  CompactionWork work;
+  work.temp_dir = config_.sidecar_dir;  // room for the largest output (a snapshot)
+  work.stop_requested = [this] { return closing_.load(); };
+  history_ = std::make_unique<HistoryEngine>(*store_, layout_, config_.format, config_.history,
+                                             std::move(work));
   builder_thread_ = std::thread([this] { builder_loop(); });
   syncer_thread_ = std::thread([this] { syncer_loop(); });
   uploader_thread_ = std::thread([this] { uploader_loop(); });
+  history_thread_ = std::thread([this] { history_loop(); });
 }
 
 Replicator::~Replicator() {
+  // The history is maintenance: it stops first, at once (nothing it leaves half-done is ever
+  // published), so it never holds the close.
+  closing_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stop_history_ = true;
+  }
+  history_cv_.notify_all();
+  history_thread_.join();
   {
     std::lock_guard lock(mu_);
     stop_builder_ = true;
@@ -521,6 +536,61 @@ void Replicator::builder_loop() {
       request_sync_locked();
     }
     upload_cv_.notify_one();
+  }
+}
+
+void Replicator::history_loop() {
+  std::unique_lock lock(mu_);
+  auto backoff = milliseconds(1000);
+  auto next = Clock::now();
+  while (!stop_history_) {
+    // Only the lease holder shapes the remote history (the uploader keeps the lease fresh).
+    history_cv_.wait_until(lock, next, [&] { return stop_history_; });
+    if (stop_history_) break;
+    if (!lease_held_ || !stats_.conflict.empty()) {
+      next = Clock::now() + milliseconds(1000);
+      continue;
+    }
+    lock.unlock();
+    HistoryRunReport report;
+    std::string error;
+    bool stopped_for_good = false;
+    try {
+      report = history_->run_due(now_ms());
+    } catch (const WorkStopped&) {
+      break;  // closing (the lock is not held here)
+    } catch (const HistoryConflict& e) {
+      error = e.what();
+      stopped_for_good = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    lock.lock();
+    for (const auto& written : report.written) {
+      if (written.file.level == storage::kSnapshotLevel) {
+        ++stats_.snapshots;
+      } else {
+        ++stats_.compactions;
+      }
+    }
+    stats_.deleted_files += report.deleted.size();
+    if (!error.empty()) {
+      if (stats_.history_error != error) {
+        log(stopped_for_good ? LogSeverity::kError : LogSeverity::kWarn,
+            std::string("remote history ") +
+                (stopped_for_good ? "stopped: " : "failed, will retry: ") + error);
+      }
+      stats_.history_error = error;
+      if (stopped_for_good) break;
+      next = Clock::now() + backoff;
+      backoff = std::min(backoff * 2, milliseconds(60000));
+      continue;
+    }
+    stats_.history_error.clear();
+    backoff = milliseconds(1000);
+    // When something is due next (wall clock), at least a second from now.
+    const int64_t wait_ms = std::clamp<int64_t>(report.next_due_ms - now_ms(), 1000, 3'600'000);
+    next = Clock::now() + milliseconds(wait_ms);
   }
 }
 

@@ -19,6 +19,7 @@
 //     transaction fail (write_refusal) until the store has caught up.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -38,6 +39,7 @@
 #include "vfs/core/commit_notice.h"
 #include "vfs/core/config.h"
 #include "vfs/core/file_access.h"
+#include "vfs/core/history_engine.h"
 #include "vfs/core/log_sink.h"
 #include "vfs/core/ltx_builder.h"
 #include "vfs/core/restore_plan.h"
@@ -82,6 +84,12 @@ struct ReplicatorStats {
   std::string conflict;        // non-empty: uploading stopped because it would be unsafe
   std::string remote_failure;  // non-empty: a remote-durability commit was not acknowledged
   std::string lease;           // the writer lease: "held (generation N)", "not held: ..."
+  // The remote history (history_engine.h): files written by compactions and snapshots, files
+  // deleted by retention, and the engine's newest error (a stop on a conflict included).
+  uint64_t compactions = 0;
+  uint64_t snapshots = 0;
+  uint64_t deleted_files = 0;
+  std::string history_error;
 };
 
 class Replicator {
@@ -133,6 +141,8 @@ class Replicator {
   void builder_loop();
   void syncer_loop();
   void uploader_loop();
+  // Compaction levels, snapshots and retention, while this process holds the writer lease.
+  void history_loop();
   void acquire_lease_at_open();
   // Before uploading: the lease is held and fresh (acquires or renews it). Throws StoreError when
   // the store failed (retry later) and RemoteConflict when another writer holds it.
@@ -176,6 +186,7 @@ class Replicator {
   std::condition_variable synced_cv_;    // syncer -> durability waiters
   std::condition_variable upload_cv_;    // -> uploader (new durable records, waiters, stop)
   std::condition_variable uploaded_cv_;  // uploader -> remote durability waiters
+  std::condition_variable history_cv_;   // -> history thread (stop, the lease)
   std::vector<CommitNotice> queue_;
   uint64_t next_seq_ = 1;
   uint64_t processed_seq_ = 0;
@@ -187,6 +198,8 @@ class Replicator {
   bool stop_builder_ = false;
   bool stop_syncer_ = false;
   bool stop_uploader_ = false;
+  bool stop_history_ = false;
+  std::atomic<bool> closing_{false};  // a long compaction or snapshot build stops at once
   uint64_t built_waiters_ = 0;
   uint64_t sync_requested_ = 0;  // requests made ...
   uint64_t sync_done_ = 0;       // ... and served
@@ -201,6 +214,8 @@ class Replicator {
   std::thread builder_thread_;
   std::thread syncer_thread_;
   std::thread uploader_thread_;
+  std::unique_ptr<HistoryEngine> history_;
+  std::thread history_thread_;
 };
 
 }  // namespace ltxvfs::core
