@@ -1,5 +1,7 @@
 #include "vfs/core/remote_compactor.h"
 
+#include "vfs/core/same_transactions.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -60,28 +62,6 @@ ltx::EncodeOptions output_options(OutputFormat format, bool inputs_have_checksum
 
 uint64_t compaction_memory_of(const RemoteFile& input, const CompactionWork& work) {
   return std::min(input.size, work.chunk_bytes + kDecoderBuffer);
-}
-
-bool sources_hold_same_transactions(const ltx::Source& a, const ltx::Source& b) {
-  try {
-    ltx::Decoder da(a), db(b);
-    ltx::Header ha = da.header(), hb = db.header();
-    ha.timestamp_ms = hb.timestamp_ms = 0;
-    if (!(ha == hb)) return false;
-    for (;;) {
-      auto pa = da.next();
-      auto pb = db.next();
-      if (!pa || !pb) {
-        return !pa && !pb && da.trailer().post_apply_checksum == db.trailer().post_apply_checksum;
-      }
-      if (pa->pgno != pb->pgno ||
-          !std::equal(pa->data.begin(), pa->data.end(), pb->data.begin(), pb->data.end())) {
-        return false;
-      }
-    }
-  } catch (const std::exception&) {
-    return false;
-  }
 }
 
 RemoteCompactor::RemoteCompactor(storage::ObjectStore& store, storage::LayoutStyle layout,
@@ -146,7 +126,7 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
     if (existing) {
       RemoteSource theirs(store_, key, existing->size, work_.chunk_bytes);
       ltx::FdSource ours(fd.get(), key);
-      same = sources_hold_same_transactions(theirs, ours);
+      same = same_transactions(theirs, ours);
     }
     if (!same) {
       throw HistoryConflict(store_.describe() + "/" + key +

@@ -77,9 +77,4 @@ class RemoteCompactor {
   CompactionWork work_;
 };
 
-// True when two LTX files hold the same transactions: equal headers except the timestamp, equal
-// pages, equal post-apply checksum. Streams both (the uploader's same_transactions needs them in
-// memory). False when either does not decode.
-bool sources_hold_same_transactions(const ltx::Source& a, const ltx::Source& b);
-
 }  // namespace ltxvfs::core

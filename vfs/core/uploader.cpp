@@ -8,7 +8,9 @@
 #include "ltx/encoder.h"
 #include "ltx/header.h"
 #include "ltx/sink.h"
+#include "vfs/core/remote_source.h"
 #include "vfs/core/restore_plan.h"
+#include "vfs/core/same_transactions.h"
 #include "vfs/core/time_spec.h"
 
 namespace ltxvfs::core {
@@ -41,31 +43,6 @@ class BodyAsSource final : public ltx::Source {
 };
 
 }  // namespace
-
-bool same_transactions(const ltx::Source& a, const ltx::Source& b) {
-  try {
-    ltx::Decoder da(a), db(b);
-    ltx::Header ha = da.header(), hb = db.header();
-    ha.timestamp_ms = hb.timestamp_ms = 0;
-    if (!(ha == hb)) return false;
-    for (;;) {
-      auto pa = da.next();
-      auto pb = db.next();
-      if (!pa || !pb)
-        return !pa && !pb && da.trailer().post_apply_checksum == db.trailer().post_apply_checksum;
-      if (pa->pgno != pb->pgno ||
-          !std::equal(pa->data.begin(), pa->data.end(), pb->data.begin(), pb->data.end()))
-        return false;
-    }
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b) {
-  ltx::MemorySource sa(a), sb(b);
-  return same_transactions(sa, sb);
-}
 
 Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
                    OutputFormat format, std::string work_path, uint32_t file_mode,
@@ -204,9 +181,10 @@ void Uploader::put(const std::string& key, const storage::BodySource& body, int6
   } catch (const storage::StoreError& e) {
     if (e.kind() != storage::StoreErrorKind::kPreconditionFailed) throw;
     // The object exists: our own earlier attempt (the acknowledgement was lost, or a crash
-    // before the spool forgot the record) or a conflict.
-    storage::GetResult existing = store_.get(key);
-    ltx::MemorySource theirs(existing.body);
+    // before the spool forgot the record) or a conflict. Compared streaming: it may be large.
+    const auto info = store_.head(key);
+    if (!info) throw;  // deleted again meanwhile: let the caller retry the PUT
+    RemoteSource theirs(store_, key, info->size);
     BodyAsSource ours(body);
     if (!same_transactions(theirs, ours)) {
       throw RemoteConflict(store_.describe() + "/" + key +

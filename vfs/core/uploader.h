@@ -87,10 +87,4 @@ class Uploader {
   uint64_t bytes_ = 0;
 };
 
-// True when two LTX files hold the same transactions: equal headers except the timestamp, equal
-// pages, equal post-apply checksum. A batch rebuilt from the WAL after a crash differs from its
-// first upload only in its timestamp. Streams both (one page of each in memory).
-bool same_transactions(const ltx::Source& a, const ltx::Source& b);
-bool same_transactions(std::span<const uint8_t> a, std::span<const uint8_t> b);
-
 }  // namespace ltxvfs::core
