@@ -18,6 +18,7 @@
 
 #include "storage/store_factory.h"
 #include "tests/harness/s3_test_server.h"
+#include "tests/storage/silent_server.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/vfs/sqlite_support.h"
 #include "vfs/core/restore_plan.h"
@@ -29,14 +30,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-nlohmann::json stats_of(Db& db) {
-  return nlohmann::json::parse(db.query_text("SELECT ltx_stats()"));
-}
-
-uint16_t port_of(const std::string& endpoint) {
-  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
-}
 
 // Aborts the test process (the test fails, visibly) when a scope takes longer than `limit`: a
 // hang must fail fast, not wait for ctest's timeout.
@@ -66,28 +59,6 @@ class Watchdog {
   std::condition_variable cv_;
   bool done_ = false;
   std::thread thread_;
-};
-
-// A TCP server that accepts connections (the kernel does, from its backlog) and never answers.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 64) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentServer() { ::close(fd_); }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
 };
 
 // A small database in rollback-journal mode, as most existing databases are.

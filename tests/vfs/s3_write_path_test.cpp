@@ -17,18 +17,6 @@
 using namespace ltxvfs::testing;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-nlohmann::json stats_of(Db& db) {
-  return nlohmann::json::parse(db.query_text("SELECT ltx_stats()"));
-}
-
-uint16_t port_of(const std::string& endpoint) {
-  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
-}
-
-}  // namespace
-
 TEST_CASE("every commit reaches S3 and restores byte-identically", "[moto]") {
   const auto bucket = make_test_bucket(Server::kMoto);
   const std::string dir = scratch_dir("s3-every-commit");

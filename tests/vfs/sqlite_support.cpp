@@ -123,6 +123,14 @@ void check_restores_to(Db& db, const std::string& url, const std::string& dir) {
   CHECK(describe_difference(restore_replica(url, txid, dir), expected) == "identical");
 }
 
+nlohmann::json stats_of(Db& db) {
+  return nlohmann::json::parse(db.query_text("SELECT ltx_stats()"));
+}
+
+uint16_t port_of(const std::string& endpoint) {
+  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+}
+
 std::string scratch_dir(const std::string& name) {
   static std::atomic<unsigned> counter{0};
   std::string safe;

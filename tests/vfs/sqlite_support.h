@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,11 @@ std::string primary_uri(const std::string& dir, const std::string& extra = "");
 std::string replica_dir(const std::string& dir);
 // Restores `url` at the connection's newest TXID and checks it equals what SQLite sees.
 void check_restores_to(Db& db, const std::string& url, const std::string& dir);
+
+// ltx_stats() of the connection, parsed.
+nlohmann::json stats_of(Db& db);
+// The port of "http://127.0.0.1:<port>".
+uint16_t port_of(const std::string& endpoint);
 
 // A fresh directory under the build tree's scratch area; removed by the test's end only if the
 // test passed (left for inspection otherwise).

@@ -16,20 +16,7 @@
 namespace ltxvfs::core {
 namespace {
 
-// A spooled record as the LTX decoder reads it.
-class RecordSource final : public ltx::Source {
- public:
-  explicit RecordSource(const Spool::Record& record) : record_(record) {}
-  uint64_t size() const override { return record_.size(); }
-  void read_at(uint64_t offset, std::span<uint8_t> out) const override {
-    record_.read_at(offset, out);
-  }
-
- private:
-  const Spool::Record& record_;
-};
-
-// A byte range of a file as the LTX decoder reads it.
+// A request body (a spooled record, the work file) as the LTX decoder reads it.
 class BodyAsSource final : public ltx::Source {
  public:
   explicit BodyAsSource(const storage::BodySource& body) : body_(body) {}
@@ -155,7 +142,7 @@ uint64_t Uploader::compact_group(const std::vector<Spool::Record>& group) {
   if (::ftruncate(work_.get(), 0) != 0 || ::lseek(work_.get(), 0, SEEK_SET) != 0) {
     throw_errno("reset", work_path_);
   }
-  std::vector<RecordSource> sources;
+  std::vector<BodyAsSource> sources;
   sources.reserve(group.size());
   std::vector<ltx::NamedSource> inputs;
   inputs.reserve(group.size());
