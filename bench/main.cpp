@@ -34,10 +34,13 @@ nlohmann::json sizes_json(const Sizes& s) {
           {"w2_rows", s.w2_rows},
           {"w2_rows_per_txn", s.w2_rows_per_txn},
           {"w3_seconds", s.w3_seconds},
+          {"w3_rates", s.w3_rates},
+          {"w3_eager_seconds", s.w3_eager_seconds},
           {"w8_seconds", s.w8_seconds},
           {"large_db_mb", s.large_db_mb},
           {"small_txns", s.small_txns},
-          {"w7_db_mb", s.w7_db_mb}};
+          {"w7_db_mb", s.w7_db_mb},
+          {"w7_large_runs", s.w7_large_runs}};
 }
 
 }  // namespace
