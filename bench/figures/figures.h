@@ -46,5 +46,6 @@ void run_large_replica_figures(const Context& ctx);
 void run_w6_storage(const Context& ctx);
 void run_w7_memory(const Context& ctx);
 void run_w8_remote_durability(const Context& ctx);
+void run_w9_mixed_workload(const Context& ctx);
 
 }  // namespace ltxvfs::bench

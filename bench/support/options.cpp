@@ -13,7 +13,7 @@ constexpr const char* kUsage =
     "                    [--work-dir DIR] [--json FILE] [--markdown FILE]\n"
     "                    [--latency-ms MS] [--bandwidth-mib MIB]\n"
     "                    [--w7-mb 10,1024] [--w7-large-runs N] [--large-db-mb MB]\n"
-    "                    [--w3-seconds S] [--w3-rates 100,1000,20000]\n"
+    "                    [--w3-seconds S] [--w3-rates 100,1000,20000] [--w9-rows N]\n"
     "                    [--extension PATH] [--rss-writer PATH]\n"
     "Runs the ltxvfs benchmark figures (issue 5) against plain SQLite in the same process.\n"
     "S3 figures need a moto endpoint (scripts/run-bench.sh starts one).\n";
@@ -55,6 +55,7 @@ Sizes smoke_sizes() {
   s.w3_seconds = 0.3;
   s.w3_eager_seconds = 0.3;
   s.w8_seconds = 0.5;
+  s.w9_rows = 2'000;
   s.large_db_mb = 4;
   s.small_txns = 200;
   s.w7_db_mb = {0, 10};
@@ -124,6 +125,9 @@ Options parse_options(int argc, char** argv) {
         o.sizes.w3_rates.push_back(r);
       }
       if (o.sizes.w3_rates.empty()) usage("--w3-rates needs at least one rate");
+    } else if (a == "--w9-rows") {
+      o.sizes.w9_rows = static_cast<int64_t>(number(a, value()));
+      if (o.sizes.w9_rows < 100) usage("--w9-rows must be at least 100");
     } else if (a == "--extension") {
       o.extension_path = value();
     } else if (a == "--rss-writer") {

@@ -30,6 +30,8 @@ struct Sizes {
   std::vector<double> w3_rates = {100, 1000, 20000};
   double w3_eager_seconds = 3;
   double w8_seconds = 3;
+  // W9 (speedtest1-like): rows of the big tables; the other phases scale with it.
+  int64_t w9_rows = 50'000;
   uint64_t large_db_mb = 120;  // W4/W5 (the issue asks for at least 100 MB)
   int small_txns = 10'000;     // W5 and W6: small transactions on top
   // 0: open, create a table, one commit. 1 GB costs about 40 s on the reference machine (the
