@@ -76,6 +76,7 @@ int txns_for(const Sizes& s, const std::string& sync, int rows) {
 // "waits/tx: checkpoint 12 µs, WAL overwrite 0 µs (0.4 % of the time); 0.05 batches/tx,
 // 0.01 syncs/tx" — medians over the runs.
 std::string pipeline_note(const std::vector<Measurement>& runs, int txns, nlohmann::json& extra) {
+  if (!runs.front().pipeline.reports_waits) return "this build of ltx reports no pipeline waits";
   auto median = [&](auto value) {
     std::vector<double> v;
     for (const auto& m : runs) v.push_back(value(m));

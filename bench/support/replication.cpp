@@ -25,6 +25,7 @@ PipelineCounters pipeline_counters_of(const nlohmann::json& stats) {
   c.overwrite_wait_us = get("overwrite_wait_us");
   c.full_files = get("full_files");
   c.objects_uploaded = get("objects_uploaded");
+  c.reports_waits = stats.is_object() && stats.contains("checkpoint_wait_us");
   return c;
 }
 
@@ -39,6 +40,7 @@ PipelineCounters operator-(const PipelineCounters& a, const PipelineCounters& b)
   d.overwrite_wait_us = a.overwrite_wait_us - b.overwrite_wait_us;
   d.full_files = a.full_files - b.full_files;
   d.objects_uploaded = a.objects_uploaded - b.objects_uploaded;
+  d.reports_waits = a.reports_waits && b.reports_waits;
   return d;
 }
 

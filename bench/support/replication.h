@@ -31,6 +31,7 @@ struct PipelineCounters {
   double overwrite_wait_us = 0;
   double full_files = 0;
   double objects_uploaded = 0;  // LTX objects (store PUTs of data, not of the lease)
+  bool reports_waits = false;   // false: a build of ltx from before these counters existed
 };
 PipelineCounters pipeline_counters_of(const nlohmann::json& stats);
 PipelineCounters operator-(const PipelineCounters& a, const PipelineCounters& b);
