@@ -9,6 +9,7 @@
 #include <map>
 
 #include "bench/figures/figures.h"
+#include "bench/support/machine.h"
 #include "bench/support/replication.h"
 #include "bench/support/targets.h"
 #include "bench/support/workload.h"
@@ -23,6 +24,12 @@ constexpr size_t kPayloadBytes = 100;
 struct Measurement {
   double tx_per_s = 0;
   double seconds = 0;
+  // CPU per transaction, in microseconds: of the committing thread during the timed loop, and
+  // of the whole process until every commit was built (ltx's builder included; not the upload,
+  // which comes after the window). On a machine whose cores are busy, CPU is what the commit
+  // rate pays for; it depends much less on the other load than the rate does.
+  double thread_cpu_us = 0;
+  double process_cpu_us = 0;
   PipelineCounters pipeline;  // this run's commits only
   StoreCost cost;
   double replicated_s = 0;  // from the last commit until the store had everything
@@ -43,17 +50,23 @@ Measurement measure(const Context& ctx, const Target& target, const std::string&
     db.query_int("SELECT ltx_txid()");  // the schema's commit is built: not this run's work
     before = pipeline_counters_of(db.ltx_stats());
   }
+  const double thread_cpu_start = thread_cpu_seconds();
+  const double process_cpu_start = process_cpu_seconds();
   const auto start = Clock::now();
   writer.insert_transactions(1, txns, rows_per_txn);
   const auto end = Clock::now();
   Measurement m;
   m.seconds = std::chrono::duration<double>(end - start).count();
   m.tx_per_s = txns / m.seconds;
+  m.thread_cpu_us = (thread_cpu_seconds() - thread_cpu_start) * 1e6 / txns;
   if (target.ltx()) {
     // The waits happened on this thread, inside the timed loop; ltx_txid() lets the builder
-    // finish so that the batches count covers every commit.
+    // finish so that the batches count and the CPU cover every commit.
     db.query_int("SELECT ltx_txid()");
+    m.process_cpu_us = (process_cpu_seconds() - process_cpu_start) * 1e6 / txns;
     m.pipeline = pipeline_counters_of(db.ltx_stats()) - before;
+  } else {
+    m.process_cpu_us = (process_cpu_seconds() - process_cpu_start) * 1e6 / txns;
   }
   if (target.ltx() && wait) {
     // Not part of the commit rate: how long the background work needs to catch up, and what
@@ -152,6 +165,29 @@ void run_w1_commit_overhead(const Context& ctx) {
           row.note += "; " + std::to_string(first.full_files) + " full-database files";
         }
         ctx.report.add(std::move(row));
+
+        auto cpu = [&](size_t target, double Measurement::*field) {
+          std::vector<double> v;
+          for (const auto& m : results[target]) v.push_back(m.*field);
+          return summarize(v);
+        };
+        Row cpu_row;
+        cpu_row.figure = "W1";
+        cpu_row.name =
+            "CPU/tx " + std::to_string(rows) + " row/tx " + sync + ", " + targets[t].label;
+        cpu_row.unit = "us";
+        cpu_row.baseline_label = "unix";
+        cpu_row.baseline = cpu(0, &Measurement::process_cpu_us);
+        cpu_row.ltx = cpu(t, &Measurement::process_cpu_us);
+        const double plain_thread = cpu(0, &Measurement::thread_cpu_us).median;
+        const double ltx_thread = cpu(t, &Measurement::thread_cpu_us).median;
+        cpu_row.note =
+            "process CPU until every commit was built (ratio > 1: ltx costs more); "
+            "the committing thread alone: plain " +
+            format_number(plain_thread) + " us, ltx " + format_number(ltx_thread) +
+            " us per transaction";
+        cpu_row.extra = {{"plain_thread_cpu_us", plain_thread}, {"ltx_thread_cpu_us", ltx_thread}};
+        ctx.report.add(std::move(cpu_row));
       }
       std::fprintf(stderr, "bench: W1 %d row/tx %s: %.1f s\n", rows, sync.c_str(),
                    std::chrono::duration<double>(Clock::now() - cell_start).count());
