@@ -34,10 +34,14 @@ nlohmann::json sizes_json(const Sizes& s) {
           {"w2_rows", s.w2_rows},
           {"w2_rows_per_txn", s.w2_rows_per_txn},
           {"w3_seconds", s.w3_seconds},
+          {"w3_rates", s.w3_rates},
+          {"w3_eager_seconds", s.w3_eager_seconds},
           {"w8_seconds", s.w8_seconds},
           {"large_db_mb", s.large_db_mb},
           {"small_txns", s.small_txns},
-          {"w7_db_mb", s.w7_db_mb}};
+          {"w7_db_mb", s.w7_db_mb},
+          {"w7_large_runs", s.w7_large_runs},
+          {"w9_rows", s.w9_rows}};
 }
 
 }  // namespace
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
       {"W2", {"W2"}, run_w2_bulk_load},
       {"W3", {"W3"}, run_w3_replication_lag},
       {"W8", {"W8"}, run_w8_remote_durability},
+      {"W9", {"W9"}, run_w9_mixed_workload},
       {"W6", {"W6"}, run_w6_storage},
       {"W7", {"W7"}, run_w7_memory},
       {"W4/W5", {"W4", "W5", "W7"}, run_large_replica_figures},

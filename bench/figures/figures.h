@@ -28,8 +28,12 @@ struct Context {
 
 // One ltxvfs_bench_rss_writer process (see rss_writer.cpp for the modes): its peak RSS.
 struct ProcessMeasurement {
-  double peak_rss_mib = 0;
-  double seconds = 0;
+  double peak_rss_mib = 0;   // VmHWM: the kernel's peak of the whole life
+  double peak_anon_mib = 0;  // sampled peaks (every 10 ms) of anonymous and file-backed pages
+  double peak_file_mib = 0;
+  double seconds = 0;       // the whole life after loading the extension
+  double replicated_s = 0;  // ltx writers: waiting for the store after the work
+  double close_s = 0;       // closing the last connection
 };
 ProcessMeasurement measure_process(const Context& ctx, const std::string& mode,
                                    const std::string& dir, const std::string& arg);
@@ -42,5 +46,6 @@ void run_large_replica_figures(const Context& ctx);
 void run_w6_storage(const Context& ctx);
 void run_w7_memory(const Context& ctx);
 void run_w8_remote_durability(const Context& ctx);
+void run_w9_mixed_workload(const Context& ctx);
 
 }  // namespace ltxvfs::bench

@@ -12,5 +12,9 @@ std::string describe_machine();
 std::string utc_now_iso8601();
 // The 1, 5 and 15 minute load averages: whether something else was running.
 std::string load_average();
+// CPU time consumed so far, in seconds: by the whole process (every thread, including ltx's
+// background threads), and by the calling thread alone.
+double process_cpu_seconds();
+double thread_cpu_seconds();
 
 }  // namespace ltxvfs::bench

@@ -12,8 +12,9 @@ constexpr const char* kUsage =
     "usage: ltxvfs_bench [--smoke] [--runs N] [--only W1,W3,...] [--moto URL]\n"
     "                    [--work-dir DIR] [--json FILE] [--markdown FILE]\n"
     "                    [--latency-ms MS] [--bandwidth-mib MIB]\n"
-    "                    [--w7-mb 10,1024] [--large-db-mb MB] [--extension PATH]\n"
-    "                    [--rss-writer PATH]\n"
+    "                    [--w7-mb 10,1024] [--w7-large-runs N] [--large-db-mb MB]\n"
+    "                    [--w3-seconds S] [--w3-rates 100,1000,20000] [--w9-rows N]\n"
+    "                    [--extension PATH] [--rss-writer PATH]\n"
     "Runs the ltxvfs benchmark figures (issue 5) against plain SQLite in the same process.\n"
     "S3 figures need a moto endpoint (scripts/run-bench.sh starts one).\n";
 
@@ -51,11 +52,14 @@ Sizes smoke_sizes() {
   s.w1_txns_full_1000 = 5;
   s.w2_rows = 20'000;
   s.w2_rows_per_txn = 10'000;
-  s.w3_seconds = 0.5;
+  s.w3_seconds = 0.3;
+  s.w3_eager_seconds = 0.3;
   s.w8_seconds = 0.5;
+  s.w9_rows = 2'000;
   s.large_db_mb = 4;
   s.small_txns = 200;
   s.w7_db_mb = {0, 10};
+  s.w7_large_runs = 1;
   return s;
 }
 
@@ -84,6 +88,7 @@ Options parse_options(int argc, char** argv) {
       if (n < 1) usage("--runs must be at least 1");
       o.sizes.runs = n;
       o.sizes.heavy_runs = std::min(n, o.sizes.heavy_runs);
+      o.sizes.w7_large_runs = std::min(n, o.sizes.w7_large_runs);
     } else if (a == "--only") {
       for (const auto& f : split(value())) o.only.insert(f);
     } else if (a == "--moto") {
@@ -105,6 +110,24 @@ Options parse_options(int argc, char** argv) {
       for (const auto& mb : split(value())) {
         o.sizes.w7_db_mb.push_back(static_cast<uint64_t>(number(a, mb)));
       }
+    } else if (a == "--w7-large-runs") {
+      const int n = static_cast<int>(number(a, value()));
+      if (n < 1) usage("--w7-large-runs must be at least 1");
+      o.sizes.w7_large_runs = n;
+    } else if (a == "--w3-seconds") {
+      o.sizes.w3_seconds = number(a, value());
+      if (o.sizes.w3_seconds <= 0) usage("--w3-seconds must be positive");
+    } else if (a == "--w3-rates") {
+      o.sizes.w3_rates.clear();
+      for (const auto& rate : split(value())) {
+        const double r = number(a, rate);
+        if (r <= 0) usage("--w3-rates: a rate must be positive");
+        o.sizes.w3_rates.push_back(r);
+      }
+      if (o.sizes.w3_rates.empty()) usage("--w3-rates needs at least one rate");
+    } else if (a == "--w9-rows") {
+      o.sizes.w9_rows = static_cast<int64_t>(number(a, value()));
+      if (o.sizes.w9_rows < 100) usage("--w9-rows must be at least 100");
     } else if (a == "--extension") {
       o.extension_path = value();
     } else if (a == "--rss-writer") {

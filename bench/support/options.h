@@ -24,13 +24,21 @@ struct Sizes {
   int w1_txns_full_1000 = 20;
   int64_t w2_rows = 1'000'000;
   int64_t w2_rows_per_txn = 100'000;
-  double w3_seconds = 3;
+  // W3 at the default upload window: seconds of commits per rate (10 s holds one renewal of the
+  // writer lease), and the rates; W3 without a window: seconds per rate.
+  double w3_seconds = 10;
+  std::vector<double> w3_rates = {100, 1000, 20000};
+  double w3_eager_seconds = 3;
   double w8_seconds = 3;
+  // W9 (speedtest1-like): rows of the big tables; the other phases scale with it.
+  int64_t w9_rows = 50'000;
   uint64_t large_db_mb = 120;  // W4/W5 (the issue asks for at least 100 MB)
   int small_txns = 10'000;     // W5 and W6: small transactions on top
   // 0: open, create a table, one commit. 1 GB costs about 40 s on the reference machine (the
   // load through both VFS; it was 3 minutes while other builds shared the disk).
   std::vector<uint64_t> w7_db_mb = {0, 10, 1024};
+  // W7 runs of databases of 100 MB and more (each writes the database twice, and the replica).
+  int w7_large_runs = 3;
 };
 
 struct Options {

@@ -112,14 +112,14 @@ std::string format_bytes(double bytes) {
 }
 
 void Report::print_table(std::ostream& out) const {
-  out << std::left << std::setw(4) << "fig" << std::setw(44) << "case" << std::setw(6) << "unit"
+  out << std::left << std::setw(4) << "fig" << std::setw(52) << "case" << std::setw(6) << "unit"
       << std::right << std::setw(9) << "plain" << std::setw(9) << "ltx" << std::setw(9) << "ratio"
       << std::setw(3) << "n" << std::setw(19) << "ltx min..max" << std::setw(8) << "req"
       << std::setw(11) << "sent" << std::setw(11) << "recv"
       << "\n";
-  out << std::string(133, '-') << "\n";
+  out << std::string(141, '-') << "\n";
   for (const Row& r : rows_) {
-    out << std::left << std::setw(4) << r.figure << std::setw(44) << fit(r.name, 43) << std::setw(6)
+    out << std::left << std::setw(4) << r.figure << std::setw(52) << fit(r.name, 51) << std::setw(6)
         << r.unit << std::right;
     if (!r.unavailable.empty()) {
       out << "  " << (r.error ? "ERROR: " : "not available: ") << r.unavailable << "\n";

@@ -114,6 +114,39 @@ void Statement::run() {
   sqlite3_reset(stmt_);
 }
 
+int64_t Statement::drain() {
+  int64_t rows = 0;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(stmt_)) == SQLITE_ROW) {
+    for (int c = 0, n = sqlite3_column_count(stmt_); c < n; ++c) {
+      switch (sqlite3_column_type(stmt_, c)) {
+        case SQLITE_INTEGER:
+          (void)sqlite3_column_int64(stmt_, c);
+          break;
+        case SQLITE_FLOAT:
+          (void)sqlite3_column_double(stmt_, c);
+          break;
+        case SQLITE_TEXT:
+          (void)sqlite3_column_text(stmt_, c);
+          break;
+        case SQLITE_BLOB:
+          (void)sqlite3_column_blob(stmt_, c);
+          break;
+        default:
+          break;
+      }
+    }
+    ++rows;
+  }
+  if (rc != SQLITE_DONE) {
+    const std::string message = std::string(sqlite3_sql(stmt_)) + ": " + sqlite3_errmsg(db_);
+    sqlite3_reset(stmt_);
+    throw std::runtime_error(message);
+  }
+  sqlite3_reset(stmt_);
+  return rows;
+}
+
 std::string db_uri(const std::string& path, const std::string& vfs, const std::string& params) {
   return "file:" + path + "?vfs=" + vfs + (params.empty() ? "" : "&" + params);
 }

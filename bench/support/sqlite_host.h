@@ -46,6 +46,9 @@ class Statement {
   Statement& bind(int index, const std::string& value);
   // Steps to completion (a statement without rows) and resets for the next use.
   void run();
+  // Steps through every row (reading each row's columns, as an application would) and resets.
+  // Returns the number of rows.
+  int64_t drain();
 
  private:
   sqlite3* db_;
