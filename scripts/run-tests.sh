@@ -7,31 +7,33 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=${LTXVFS_JOBS:-2}
+# Every stage line says how long the run has taken so far, to keep CI well inside its budget.
+stage() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 
 bash scripts/setup.sh
 
-echo "== format check (clang-format)"
+stage "format check (clang-format)"
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find ltx storage vfs extension tools tests bench examples -name '*.cpp' -o -name '*.h')
 clang-format --dry-run --Werror "${sources[@]}"
 
-echo "== release build"
+stage "release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLTXVFS_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
-echo "== extension reaches SQLite only through the API table"
+stage "extension reaches SQLite only through the API table"
 if nm -D --undefined-only build/libltxvfs.so | grep -q ' sqlite3_'; then
   echo "libltxvfs.so links sqlite3_ symbols directly:"; nm -D --undefined-only build/libltxvfs.so | grep sqlite3_
   exit 1
 fi
-echo "== tests (release)"
+stage "tests (release)"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
 
-echo "== SQLite's TCL test suite through ltx vs unix (tests/tcl; needs the release build's libltxvfs.so)"
+stage "SQLite's TCL test suite through ltx vs unix (tests/tcl; needs the release build's libltxvfs.so)"
 # A failure here does not stop the later stages (their results matter too); it fails the run
 # at the end.
 tcl_rc=0
 LTXVFS_SO="$root/build/libltxvfs.so" bash tests/tcl/run.sh || tcl_rc=$?
 
-echo "== benchmark smoke run (tiny sizes: keeps bench/ working; the figures mean nothing)"
+stage "benchmark smoke run (tiny sizes: keeps bench/ working; the figures mean nothing)"
 bench_state=$(mktemp -d)
 python3 tests/harness/server_ctl.py start moto --state-dir "$bench_state" >/dev/null
 trap 'python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/null 2>&1 || true' EXIT
@@ -41,11 +43,11 @@ build/ltxvfs_bench --smoke --moto "http://127.0.0.1:$(cat "$bench_state/moto.por
 python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/null
 tail -n 3 build/bench-smoke.log
 
-echo "== sanitizer build (ASan + UBSan)"
+stage "sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLTXVFS_SANITIZE=ON -DLTXVFS_WERROR=ON \
   -DLTXVFS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
-echo "== tests (sanitizers)"
+stage "tests (sanitizers)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE no-sanitizer
 
@@ -53,4 +55,4 @@ if ((tcl_rc)); then
   echo "== FAILED: SQLite's TCL test suite through ltx (see the tcl: lines above)"
   exit 1
 fi
-echo "== all tests passed"
+stage "all tests passed"

@@ -441,6 +441,42 @@ std::optional<LocalState> Replicator::position_to_resume() const {
   return recorded_;
 }
 
+namespace {
+// Upper bound of what one queued commit adds to the spool: its WAL frames, uncompressed.
+uint64_t frame_bytes_of(const CommitNotice& n) {
+  const uint32_t from = n.wal_restarted || !n.before ? 0 : n.before->max_frame;
+  const uint32_t frames = n.after.max_frame > from ? n.after.max_frame - from : 0;
+  const uint32_t page_size = n.after.page_size == 1 ? 65536 : n.after.page_size;
+  return uint64_t{frames} * page_size;
+}
+}  // namespace
+
+void Replicator::take_batch_within_spool_limit(std::vector<CommitNotice>& batch) {
+  // One batch is one spool record, so a batch drained whole could cross the spool limit by the
+  // whole backlog. Near the limit, take only what fits (always at least one commit), so the
+  // overflow check before the next batch bounds the spool at the limit plus one transaction.
+  if (builder_.overflowed()) {
+    batch.swap(queue_);  // not spooled one by one anyway
+    return;
+  }
+  uint64_t budget =
+      config_.spool_limit_bytes > spool_.bytes() ? config_.spool_limit_bytes - spool_.bytes() : 0;
+  size_t n = 0;
+  while (n < queue_.size()) {
+    const uint64_t bytes = frame_bytes_of(queue_[n]);
+    if (n > 0 && bytes > budget) break;
+    budget = bytes > budget ? 0 : budget - bytes;
+    ++n;
+  }
+  if (n == queue_.size()) {
+    batch.swap(queue_);
+  } else {
+    batch.assign(std::make_move_iterator(queue_.begin()),
+                 std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+}
+
 void Replicator::builder_loop() {
   std::unique_lock lock(mu_);
   std::vector<CommitNotice> batch;
@@ -469,7 +505,7 @@ void Replicator::builder_loop() {
     const bool resume = !first && may_resume();
     if (stop_builder_ && !first && queue_.empty() && !snapshot_requested_) break;
     batch.clear();
-    if (!first) batch.swap(queue_);
+    if (!first) take_batch_within_spool_limit(batch);
     const bool snapshot = !first && batch.empty() && !resume && snapshot_requested_;
     // The first run reads the database as it is now: writes outside the WAL before it are in
     // what it reads.

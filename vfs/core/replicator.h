@@ -139,6 +139,8 @@ class Replicator {
   // Asks the syncer for a sync of everything spooled so far; returns the request's number.
   uint64_t request_sync_locked();
   void builder_loop();
+  // Moves the next batch of queued commits into `batch`, bounded by the spool limit (mu_ held).
+  void take_batch_within_spool_limit(std::vector<CommitNotice>& batch);
   void syncer_loop();
   void uploader_loop();
   // Compaction levels, snapshots and retention, while this process holds the writer lease.
