@@ -103,7 +103,7 @@ TEST_CASE("rollback-journal databases opened through ltx never hang (600 fresh c
   } cleanup{dir, tmpfs};
   const std::string original = dir + "/original.db";
   make_rollback_database(original);
-  for (int i = 0; i < 600; ++i) {
+  for (int i = 0; i < test_rounds(600); ++i) {
     const std::string copy = dir + "/copy.db";
     fs::remove_all(copy + "-ltx");
     fs::copy_file(original, copy, fs::copy_options::overwrite_existing);

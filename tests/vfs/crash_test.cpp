@@ -93,7 +93,7 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
   const std::string db_path = dir + "/app.db";
   const std::string replica = db_path + "-ltx/replica";
   std::mt19937 rng(20261201);
-  const int iterations = 200;
+  const int iterations = test_rounds(200);
   uint64_t last_txid = 0;
   int64_t last_restored_n = 0;
   int checked_prefixes = 0;

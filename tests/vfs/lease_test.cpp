@@ -98,13 +98,15 @@ TEST_CASE("two writers started together on one directory replica: exactly one wr
           "[write][lease]") {
   const std::string stores = scratch_dir("lease-race-dir-stores");
   race_rounds(
-      "lease-race-dir", 100, [&](int round) { return stores + "/r" + std::to_string(round); }, "");
+      "lease-race-dir", test_rounds(100),
+      [&](int round) { return stores + "/r" + std::to_string(round); }, "");
 }
 
 TEST_CASE("two writers started together on one S3 replica: exactly one writes", "[moto]") {
   const auto bucket = make_test_bucket(Server::kMoto);
   race_rounds(
-      "lease-race-s3", 100, [&](int round) { return bucket.url("r" + std::to_string(round)); }, "");
+      "lease-race-s3", test_rounds(100),
+      [&](int round) { return bucket.url("r" + std::to_string(round)); }, "");
 }
 
 // A deploy on the same host: the new process opens the database while the old one still has it.

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -129,6 +131,12 @@ nlohmann::json stats_of(Db& db) {
 
 uint16_t port_of(const std::string& endpoint) {
   return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+}
+
+int test_rounds(int full) {
+  const char* quick = std::getenv("LTXVFS_TEST_QUICK");
+  if (quick != nullptr && std::string(quick) == "1") return std::max(1, full / 4);
+  return full;
 }
 
 std::string scratch_dir(const std::string& name) {

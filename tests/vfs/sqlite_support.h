@@ -54,6 +54,11 @@ uint16_t port_of(const std::string& endpoint);
 // test passed (left for inspection otherwise).
 std::string scratch_dir(const std::string& name);
 
+// The number of rounds a statistical test (kills, races, repeated opens) runs: `full`, or a
+// quarter of it when LTXVFS_TEST_QUICK=1. The release stage of CI runs the full counts; the
+// sanitizer stage, ten times slower per round, runs the quick ones to stay inside CI's budget.
+int test_rounds(int full);
+
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 // Restores the replica at `url` to `txid` (newest when nullopt) into a fresh file and returns
