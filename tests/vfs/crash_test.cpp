@@ -171,5 +171,11 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
   CHECK(levels.count(1) == 1);
   CHECK(levels.count(3) == 1);
   CHECK(levels.count(ltxvfs::storage::kSnapshotLevel) == 1);
-  CHECK(files.size() < last_txid / 10);
+  // Retention bounds the store by a constant of the policy, not by the history's length (one
+  // object per upload without it): at these intervals a 3 s window holds about 30 + 10 + 3
+  // compactions, two snapshots and the level-0 files of the grace period; 107 were seen in a
+  // quick run of 50 kills, fewer than 200 however many kills run.
+  INFO(files.size() << " objects after TXID " << last_txid);
+  CHECK(files.size() < 200);
+  CHECK(files.size() < last_txid);
 }
