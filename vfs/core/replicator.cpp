@@ -335,6 +335,7 @@ void Replicator::wait_until_built_locked(std::unique_lock<std::mutex>& lock) {
   const uint64_t target = next_seq_ - 1;
   if (initial_sync_done_ && processed_seq_ >= target) return;
   ++built_waiters_;
+  if (builder_napping_) work_cv_.notify_all();  // someone waits: build now
   built_cv_.wait(lock, [&] { return initial_sync_done_ && processed_seq_ >= target; });
   --built_waiters_;
 }
@@ -343,6 +344,7 @@ uint64_t Replicator::wait_built(uint64_t seq) {
   std::unique_lock lock(mu_);
   if (!(initial_sync_done_ && processed_seq_ >= seq)) {
     ++built_waiters_;
+    if (builder_napping_) work_cv_.notify_all();
     built_cv_.wait(lock, [&] { return initial_sync_done_ && processed_seq_ >= seq; });
     --built_waiters_;
   }
@@ -442,6 +444,10 @@ std::optional<LocalState> Replicator::position_to_resume() const {
 }
 
 namespace {
+// How long the builder lets commits gather after building a batch (see builder_loop). Short next
+// to any upload interval; long next to a commit (tens of microseconds).
+constexpr auto kBatchWindow = milliseconds(2);
+
 // Upper bound of what one queued commit adds to the spool: its WAL frames, uncompressed.
 uint64_t frame_bytes_of(const CommitNotice& n) {
   const uint32_t from = n.wal_restarted || !n.before ? 0 : n.before->max_frame;
@@ -572,6 +578,17 @@ void Replicator::builder_loop() {
       request_sync_locked();
     }
     upload_cv_.notify_one();
+    if (!eager && !batch.empty() && error.empty()) {
+      // Commits keep coming: let the next ones gather for a moment instead of building them one
+      // or two at a time. Each batch has fixed costs (an LTX header, index and trailer, a spool
+      // record), and every wake-up of an idle builder costs the committing thread a futex call;
+      // while the builder naps, commit() does not wake it. Anyone waiting for the build (a
+      // checkpoint, a WAL restart, a flush) ends the nap at once.
+      builder_napping_ = true;
+      work_cv_.wait_for(lock, kBatchWindow,
+                        [&] { return stop_builder_ || built_waiters_ > 0 || snapshot_requested_; });
+      builder_napping_ = false;
+    }
   }
 }
 
