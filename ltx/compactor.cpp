@@ -55,11 +55,14 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
   // One decompression context for all inputs: the merge decodes one page at a time, and a
   // group upload may compact a thousand small files.
   PageDecompressor decompressor;
+  const std::size_t read_chunk = std::clamp<std::size_t>(
+      compact_options.read_buffer_budget / inputs.size(), 4096, SequentialReader::kDefaultChunk);
   std::vector<std::unique_ptr<Decoder>> decoders;
   decoders.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::string name = inputs[i].name.empty() ? "input " + std::to_string(i) : inputs[i].name;
-    decoders.push_back(std::make_unique<Decoder>(*inputs[i].source, std::move(name), decompressor));
+    decoders.push_back(
+        std::make_unique<Decoder>(*inputs[i].source, std::move(name), decompressor, read_chunk));
   }
   check_inputs(decoders, options, output_name);
 

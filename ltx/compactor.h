@@ -34,6 +34,10 @@ struct CompactOptions {
   // Copy frames whose encoding is the output's. Off re-encodes every page (tests and benchmarks
   // compare the two; the output decodes to the same pages).
   bool copy_frames = true;
+  // Read-ahead memory for all inputs together: the merge holds every input open at once, so a
+  // fixed buffer per input would grow with the number of inputs (a group of 232 spooled batches
+  // held 16 MiB). Each input gets budget / inputs, between 4 KiB and 256 KiB.
+  std::size_t read_buffer_budget = std::size_t{1} << 20;
 };
 
 // Throws kTxidGap (naming both files) when inputs are not contiguous, kBadPageSize when page

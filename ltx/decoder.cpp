@@ -22,13 +22,15 @@ std::string describe(const PageIndexEntry& e) {
 }  // namespace
 
 Decoder::Decoder(const Source& source, std::string name)
-    : Decoder(source, std::move(name), nullptr) {}
+    : Decoder(source, std::move(name), nullptr, SequentialReader::kDefaultChunk) {}
 
-Decoder::Decoder(const Source& source, std::string name, PageDecompressor& decompressor)
-    : Decoder(source, std::move(name), &decompressor) {}
+Decoder::Decoder(const Source& source, std::string name, PageDecompressor& decompressor,
+                 std::size_t read_chunk)
+    : Decoder(source, std::move(name), &decompressor, read_chunk) {}
 
-Decoder::Decoder(const Source& source, std::string name, PageDecompressor* lent)
-    : reader_(source, 0, name),
+Decoder::Decoder(const Source& source, std::string name, PageDecompressor* lent,
+                 std::size_t read_chunk)
+    : reader_(source, 0, name, read_chunk),
       name_(std::move(name)),
       own_decompressor_(lent == nullptr ? std::make_unique<PageDecompressor>() : nullptr),
       decompressor_(lent != nullptr ? lent : own_decompressor_.get()) {

@@ -42,7 +42,10 @@ class Decoder {
   explicit Decoder(const Source& source, std::string name = {});
   // The same, decompressing with `decompressor` (a context is costly to create; decoders used
   // one after another, or in lockstep like the compactor's, can share one).
-  Decoder(const Source& source, std::string name, PageDecompressor& decompressor);
+  // `read_chunk` bounds the read-ahead buffer (a compactor holding many decoders open at once
+  // divides its memory budget among them).
+  Decoder(const Source& source, std::string name, PageDecompressor& decompressor,
+          std::size_t read_chunk = SequentialReader::kDefaultChunk);
 
   const Header& header() const { return header_; }
   const std::string& name() const { return name_; }
@@ -60,7 +63,7 @@ class Decoder {
   void verify();
 
  private:
-  Decoder(const Source& source, std::string name, PageDecompressor* lent);
+  Decoder(const Source& source, std::string name, PageDecompressor* lent, std::size_t read_chunk);
   void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
   void finish();
 

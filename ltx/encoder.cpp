@@ -7,6 +7,9 @@
 #include "ltx/page_frame.h"
 
 namespace ltxvfs::ltx {
+namespace {
+constexpr std::size_t kIndexBlockSize = 64 * 1024;
+}  // namespace
 
 std::uint32_t EncodeOptions::header_flags() const {
   return (checksums ? 0u : kHeaderFlagNoChecksum) |
@@ -60,7 +63,7 @@ void Encoder::check_page(std::uint32_t pgno, std::span<const std::uint8_t> page)
                                          " bytes, page size is " +
                                          std::to_string(header_.page_size));
   }
-  const std::uint32_t prev = index_.empty() ? 0 : index_.back().pgno;
+  const std::uint32_t prev = last_pgno_;
   if (pgno <= prev) {
     fail(LtxErrorKind::kBadPageOrder, "added after page " + std::to_string(prev) +
                                           " (pages must be strictly ascending and non-zero)");
@@ -118,21 +121,27 @@ void Encoder::write_frame(std::uint32_t pgno, std::span<const std::uint8_t> page
   file_crc_.update(page);
   if (header_.is_snapshot()) pages_checksum_.toggle(pgno, page);
 
-  index_.push_back(PageIndexEntry{pgno, offset_, frame_.size()});
+  // An entry takes at most 30 bytes (three uvarints).
+  if (index_blocks_.empty() || index_blocks_.back().capacity() - index_blocks_.back().size() < 30) {
+    index_blocks_.emplace_back().reserve(kIndexBlockSize);
+  }
+  append_page_index_entry(index_blocks_.back(), PageIndexEntry{pgno, offset_, frame_.size()});
+  ++pages_written_;
+  last_pgno_ = pgno;
   emit(frame_, false);
 }
 
 Trailer Encoder::finish(std::uint64_t post_apply_checksum) {
   if (finished_) throw LtxError(LtxErrorKind::kInvalidArgument, name_, "finish() called twice");
   if (header_.is_snapshot() &&
-      index_.size() != stored_page_count(header_.commit, header_.page_size)) {
+      pages_written_ != stored_page_count(header_.commit, header_.page_size)) {
     const std::uint32_t missing =
         first_missing_ != 0
             ? first_missing_
-            : (index_.empty() ? 1 : next_stored_page(index_.back().pgno, header_.page_size));
+            : (last_pgno_ == 0 ? 1 : next_stored_page(last_pgno_, header_.page_size));
     throw LtxError(LtxErrorKind::kIncompleteSnapshot, name_,
                    "snapshot of " + std::to_string(header_.commit) + " pages lacks page " +
-                       std::to_string(missing) + " (it holds " + std::to_string(index_.size()) +
+                       std::to_string(missing) + " (it holds " + std::to_string(pages_written_) +
                        " pages)");
   }
   Trailer trailer;
@@ -155,17 +164,22 @@ Trailer Encoder::finish(std::uint64_t post_apply_checksum) {
   finished_ = true;
 
   // End marker, index and post-apply checksum are all covered by the file checksum.
-  std::vector<std::uint8_t> tail;
+  // Written in place after the encoded index, so the index is never copied.
   const auto end_marker = PageHeader{}.encode();
-  tail.insert(tail.end(), end_marker.begin(), end_marker.end());
-  append_page_index(tail, index_);
-  tail.resize(tail.size() + 8);
-  store_be64(tail.data() + tail.size() - 8, trailer.post_apply_checksum);
-  file_crc_.update(tail);
+  emit(end_marker, true);
+  if (index_blocks_.empty()) index_blocks_.emplace_back();
+  std::uint64_t bytes_before = 0;
+  for (std::size_t i = 0; i + 1 < index_blocks_.size(); ++i)
+    bytes_before += index_blocks_[i].size();
+  auto& last = index_blocks_.back();
+  finish_page_index(last, bytes_before);
+  last.resize(last.size() + 8);
+  store_be64(last.data() + last.size() - 8, trailer.post_apply_checksum);
+  for (const auto& block : index_blocks_) emit(block, true);
   trailer.file_checksum = kChecksumFlag | file_crc_.value();
-  tail.resize(tail.size() + 8);
-  store_be64(tail.data() + tail.size() - 8, trailer.file_checksum);
-  emit(tail, false);
+  std::uint8_t file_checksum[8];
+  store_be64(file_checksum, trailer.file_checksum);
+  emit(file_checksum, false);
   return trailer;
 }
 

@@ -27,15 +27,15 @@ const PageIndexEntry* PageIndex::find(std::uint32_t pgno) const {
   return it != entries.end() && it->pgno == pgno ? &*it : nullptr;
 }
 
-void append_page_index(std::vector<std::uint8_t>& out, std::span<const PageIndexEntry> entries) {
-  const std::size_t start = out.size();
-  for (const auto& e : entries) {
-    append_uvarint(out, e.pgno);
-    append_uvarint(out, e.offset);
-    append_uvarint(out, e.size);
-  }
+void append_page_index_entry(std::vector<std::uint8_t>& out, const PageIndexEntry& e) {
+  append_uvarint(out, e.pgno);
+  append_uvarint(out, e.offset);
+  append_uvarint(out, e.size);
+}
+
+void finish_page_index(std::vector<std::uint8_t>& out, std::uint64_t bytes_before) {
   append_uvarint(out, 0);
-  const std::uint64_t length = out.size() - start;
+  const std::uint64_t length = bytes_before + out.size();
   out.resize(out.size() + kIndexLengthSize);
   store_be64(out.data() + out.size() - kIndexLengthSize, length);
 }

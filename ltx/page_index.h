@@ -37,8 +37,11 @@ inline constexpr std::size_t kMinTailSize = kIndexLengthSize + kTrailerSize;
 // request.
 inline constexpr std::size_t kDefaultTailFetch = 64 * 1024;
 
-// Appends the varint area, the terminator and the u64 length.
-void append_page_index(std::vector<std::uint8_t>& out, std::span<const PageIndexEntry> entries);
+// Writing an index: append_page_index_entry() for each frame, in order (into one buffer or a
+// sequence of blocks), then finish_page_index() appends the terminator and the u64 length to
+// the last block; `bytes_before` is the size of the blocks before it.
+void append_page_index_entry(std::vector<std::uint8_t>& out, const PageIndexEntry& entry);
+void finish_page_index(std::vector<std::uint8_t>& last_block, std::uint64_t bytes_before);
 
 // One element read from the front of an index varint area: an entry, or the terminator.
 struct IndexElement {

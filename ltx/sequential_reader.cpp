@@ -5,19 +5,15 @@
 #include "ltx/error.h"
 
 namespace ltxvfs::ltx {
-namespace {
-constexpr std::size_t kChunk = 256 * 1024;
-}
-
 SequentialReader::SequentialReader(const Source& source, std::uint64_t start,
-                                   std::string_view file_name)
-    : source_(source), name_(file_name), size_(source.size()), pos_(start) {}
+                                   std::string_view file_name, std::size_t chunk)
+    : source_(source), name_(file_name), size_(source.size()), pos_(start), chunk_(chunk) {}
 
 std::span<const std::uint8_t> SequentialReader::peek(std::size_t n) {
   n = static_cast<std::size_t>(std::min<std::uint64_t>(n, remaining()));
   if (pos_ < buf_offset_ || pos_ + n > buf_offset_ + buf_len_) {
     const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(std::max(n, kChunk), remaining()));
+        static_cast<std::size_t>(std::min<std::uint64_t>(std::max(n, chunk_), remaining()));
     if (buf_.size() < want) buf_.resize(want);
     source_.read_at(pos_, std::span(buf_).first(want));
     buf_offset_ = pos_;

@@ -14,7 +14,10 @@ namespace ltxvfs::ltx {
 
 class SequentialReader {
  public:
-  SequentialReader(const Source& source, std::uint64_t start, std::string_view file_name);
+  // Reads ahead `chunk` bytes at a time (more only when one peek() needs more).
+  static constexpr std::size_t kDefaultChunk = 256 * 1024;
+  SequentialReader(const Source& source, std::uint64_t start, std::string_view file_name,
+                   std::size_t chunk = kDefaultChunk);
 
   std::uint64_t position() const { return pos_; }
   std::uint64_t remaining() const { return size_ - pos_; }
@@ -31,6 +34,7 @@ class SequentialReader {
   std::string name_;
   std::uint64_t size_;
   std::uint64_t pos_;
+  std::size_t chunk_;
   std::vector<std::uint8_t> buf_;
   std::uint64_t buf_offset_ = 0;  // file offset of buf_[0]
   std::size_t buf_len_ = 0;       // valid bytes in buf_

@@ -43,10 +43,18 @@ TEST_CASE("varints round-trip and reject malformed input", "[index]") {
 TEST_CASE("page index encoding", "[index]") {
   const std::vector<PageIndexEntry> entries = {{1, 100, 50}, {3, 150, 300}};
   Bytes b;
-  append_page_index(b, entries);
+  for (const auto& e : entries) append_page_index_entry(b, e);
+  finish_page_index(b, 0);
   // 1,100,50 | 3,150(0x96 0x01),300(0xac 0x02) | 0 | u64 length 9
   const Bytes expected = {1, 100, 50, 3, 0x96, 0x01, 0xac, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 9};
   REQUIRE(b == expected);
+  // Split in blocks (as the encoder writes it): the length counts the blocks before the last.
+  Bytes first, last;
+  append_page_index_entry(first, entries[0]);
+  append_page_index_entry(last, entries[1]);
+  finish_page_index(last, first.size());
+  first.insert(first.end(), last.begin(), last.end());
+  REQUIRE(first == expected);
   PageIndex idx{entries};
   REQUIRE(idx.find(3)->offset == 150);
   REQUIRE(idx.find(2) == nullptr);

@@ -475,17 +475,18 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
   BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
-  DatabaseImage image(page_size);
-  image.resize(commit);
+  // The previous image is not needed (a failed run resets the builder, and its next run
+  // recomputes the image): replacing it now keeps one image in memory, not two (4 MiB at 1 GiB).
+  image_ = DatabaseImage(page_size);
+  image_.resize(commit);
   uint32_t pages = 0;
   for_each_page(commit, [&](uint32_t pgno, std::span<const uint8_t> page) {
-    image.set_page(pgno, page);
+    image_.set_page(pgno, page);
     enc.add_page(pgno, page);
     ++pages;
   });
-  enc.finish(image.checksum());
+  enc.finish(image_.checksum());
   sink.flush();
-  image_ = std::move(image);
   state_.txid = h.max_txid;
   record(end, commit, time_ms);
   out.commit(state_);

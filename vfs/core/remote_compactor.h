@@ -32,8 +32,10 @@ struct CompactionWork {
   // Where outputs are written before they are uploaded; "" uses $TMPDIR (or /tmp). Needs room for
   // the largest output (a snapshot is the size of the compressed database).
   std::string temp_dir;
-  // Each input is read in chunks of this size (an input no larger is fetched in one GET).
-  uint64_t chunk_bytes = 2u << 20;
+  // Each input is read in chunks of this size (an input no larger is fetched in one GET). Small:
+  // compaction runs inside the writing process, whose memory over plain SQLite must stay within
+  // a few MiB (issue 9: +16 MiB at most); a 64 MiB input costs 256 GETs, in the background.
+  uint64_t chunk_bytes = 256u << 10;
   // Small inputs are fetched this many at a time before the merge starts.
   unsigned prefetch_threads = 8;
   // Polled before every read and between steps: true makes the running compaction, snapshot or
@@ -44,7 +46,9 @@ struct CompactionWork {
 
 // What the inputs of one compaction may hold in memory at once, counted per input as
 // min(size, chunk + the decoder's read buffer): level_inputs() callers stop adding inputs there.
-inline constexpr uint64_t kCompactionMemoryBudget = 512u << 20;
+// 4 MiB: about eight large inputs per output file (a long run of large level-0 files becomes
+// several level-1 files); small inputs, the usual case, count only their size.
+inline constexpr uint64_t kCompactionMemoryBudget = 4u << 20;
 uint64_t compaction_memory_of(const RemoteFile& input, const CompactionWork& work);
 
 struct WrittenFile {
