@@ -734,7 +734,10 @@ void Replicator::uploader_loop() {
       synced_cv_.wait(lock, [&] { return sync_done_ >= target || stop_syncer_; });
       --durable_waiters_;
     }
-    // 4. Upload until nothing durable is left.
+    // 4. Upload what is durable now. Not what becomes durable meanwhile (checkpoints make more
+    //    durable all the time under a high commit rate): that waits for the next window, or the
+    //    uploads would follow each other back to back, one PUT per upload's duration.
+    const uint64_t pass_target = spool_.durable_txid();
     lock.unlock();
     bool needs_snapshot = false;
     std::string error, conflict;
@@ -760,6 +763,7 @@ void Replicator::uploader_loop() {
         }
         stats_.last_upload_ms = now_ms();
         stats_.last_error.clear();
+        if (uploader_.remote_txid().value_or(0) >= pass_target) break;
       }
     } catch (const RemoteConflict& e) {
       conflict = e.what();
