@@ -181,7 +181,7 @@ TEST_CASE("a high commit rate still uploads about once per upload interval", "[m
   }
   const uint64_t during = stats_of(db)["objects_uploaded"].get<uint64_t>() - before;
   INFO(commits << " commits in 3 s, " << during << " objects uploaded meanwhile");
-  CHECK(commits > 3000);  // enough for several checkpoints
+  CHECK(commits > 1000);  // a checkpoint every ~10 commits: a hundred or more
   CHECK(during <= 5);     // ~3 windows, plus one in flight at either end
 }
 
