@@ -157,7 +157,7 @@ std::string unique_temp_name() {
 int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
                const Cancellation* cancel, const std::string& operation, TempFile& temp,
                struct stat* st) {
-  constexpr uint64_t kChunk = 1 << 20;
+  constexpr uint64_t kChunk = 256 << 10;  // small: it runs inside the writing process
   Fd fd;
   for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt) {
     std::string path = dir + "/" + unique_temp_name();

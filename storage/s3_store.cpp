@@ -112,7 +112,7 @@ int64_t last_modified_of(const HttpResponse& response) {
 // cancellation between chunks: hashing a large file takes a while.
 std::string payload_sha256(const BodySource& body, const Cancellation* cancel,
                            const std::string& operation) {
-  constexpr uint64_t kChunk = 1 << 20;
+  constexpr uint64_t kChunk = 256 << 10;  // small: it runs inside the writing process
   crypto::Sha256Hasher hasher;
   std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(kChunk, body.size())));
   for (uint64_t offset = 0; offset < body.size(); offset += buffer.size()) {

@@ -74,10 +74,13 @@ struct Digest {
 Digest digest_of(const std::string& path) {
   Db db("file:" + path + "?mode=ro", SQLITE_OPEN_READONLY);
   Digest d;
+  CHECK(db.query_text("PRAGMA integrity_check") == "ok");
+  // The replica may hold only the empty database the first writer opened (TXID 1, before its
+  // schema's transaction was uploaded): transaction 0.
+  if (db.query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'") == 0) return d;
   d.n = db.query_int("SELECT n FROM meta");
   d.table = db.query_text("SELECT count(*) || ':' || total(k) || ':' || total(length(v)) FROM t");
   d.recorded = db.query_text("SELECT digest FROM hist WHERE n = " + std::to_string(d.n));
-  CHECK(db.query_text("PRAGMA integrity_check") == "ok");
   return d;
 }
 

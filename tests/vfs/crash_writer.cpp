@@ -47,10 +47,13 @@ int main(int argc, char** argv) {
   sqlite3_busy_timeout(db, 5000);
   std::mt19937 rng(static_cast<unsigned>(std::stoul(argv[2])));
   if (sqlite3_exec(db,
+                   // One transaction: a replica holds the whole schema or none of it.
+                   "BEGIN;"
                    "CREATE TABLE IF NOT EXISTS t(k INTEGER, v BLOB);"
                    "CREATE TABLE IF NOT EXISTS meta(n INTEGER);"
                    "INSERT INTO meta SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM meta);"
-                   "CREATE TABLE IF NOT EXISTS hist(n INTEGER PRIMARY KEY, digest TEXT);",
+                   "CREATE TABLE IF NOT EXISTS hist(n INTEGER PRIMARY KEY, digest TEXT);"
+                   "COMMIT;",
                    nullptr, nullptr, &error) != SQLITE_OK) {
     std::fprintf(stderr, "schema: %s\n", error);
     return 1;

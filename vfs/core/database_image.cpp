@@ -1,5 +1,7 @@
 #include "vfs/core/database_image.h"
 
+#include <vector>
+
 namespace ltxvfs::core {
 
 void DatabaseImage::set_page(uint32_t pgno, std::span<const uint8_t> data) {

@@ -47,7 +47,9 @@ class BufferedFdSink final : public ltx::Sink {
   }
 
  private:
-  static constexpr size_t kCapacity = 1u << 20;
+  // 256 KiB: large enough that a write is a few hundred pages; small, because the writer's memory
+  // over plain SQLite is bounded (issue 9).
+  static constexpr size_t kCapacity = 256u << 10;
   int fd_;
   std::string name_;
   std::vector<uint8_t>& buffer_;
@@ -117,7 +119,8 @@ void LtxBuilder::for_each_page(uint32_t commit,
                                const std::function<void(uint32_t, std::span<const uint8_t>)>& fn) {
   const uint32_t ps = state_.page_size;
   const uint32_t lock = ltx::lock_page(ps);
-  const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
+  // Reads of 256 KiB: few syscalls, little memory.
+  const uint32_t run_pages = std::max<uint32_t>(1, (256u << 10) / ps);
   std::vector<uint8_t> run(size_t{run_pages} * ps);
   std::vector<uint8_t> page(ps);
   for (uint32_t pgno = 1; pgno <= commit;) {
