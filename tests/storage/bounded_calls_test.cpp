@@ -79,8 +79,9 @@ TEST_CASE("bounded calls: a probe against a silent server ends within its budget
         &message);
     INFO("took " << took.count() << " ms: " << message);
     // The request timeout (500 ms) was hit — not an instant refusal — and the call ended
-    // within the budget plus generous slack for a loaded machine.
-    CHECK(took >= milliseconds(500));
+    // within the budget plus generous slack for a loaded machine. (curl's own clock may end the
+    // wait a millisecond before ours says 500: 499 ms was seen in CI.)
+    CHECK(took >= milliseconds(450));
     CHECK(took < milliseconds(1000 + 3000));
     CHECK_THAT(message, Catch::Contains("timed out"));
     CHECK_THAT(message, Catch::Contains("gave up after 1 attempt"));
@@ -99,7 +100,7 @@ TEST_CASE("bounded calls: with no request timeout, the stall abort ends a silent
   std::string message;
   const auto took = unavailable_after([&] { store.head("0000/x.ltx"); }, &message);
   INFO("took " << took.count() << " ms: " << message);
-  CHECK(took >= milliseconds(1000));
+  CHECK(took >= milliseconds(900));  // curl's clock, not ours: a little early is fine
   CHECK(took < milliseconds(1000 + 3000));
   CHECK_THAT(message, Catch::Contains("Operation too slow"));
 }
@@ -118,6 +119,6 @@ TEST_CASE("bounded calls: retries against a silent server stop at max_total", "[
   INFO("took " << took.count() << " ms: " << message);
   // Two attempts of ~1 s each: the second starts before 1.5 s, no third one starts after.
   CHECK(server.connections() == 2);
-  CHECK(took >= milliseconds(2000));
+  CHECK(took >= milliseconds(1800));  // curl's clock, not ours: a little early is fine
   CHECK(took <= settings.silent_store_bound() + milliseconds(1000));
 }
