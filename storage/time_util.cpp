@@ -48,19 +48,31 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-std::string amz_date(std::chrono::system_clock::time_point t) {
-  const int64_t secs =
-      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
+namespace {
+// The UTC calendar date and the second of that day of `secs` since 1970 (floor division, so
+// times before 1970 come out as the calendar says).
+struct CivilSecond {
   int64_t y = 0;
   unsigned m = 0, d = 0;
-  civil_from_days(days, y, m, d);
-  char buf[32];
+  int64_t rem = 0;  // seconds into the day
+};
+CivilSecond civil_from_seconds(int64_t secs) {
+  CivilSecond c;
+  int64_t days = secs / 86400;
+  c.rem = secs % 86400;
+  if (c.rem < 0) {
+    c.rem += 86400;
+    --days;
+  }
+  civil_from_days(days, c.y, c.m, c.d);
+  return c;
+}
+}  // namespace
+
+std::string amz_date(std::chrono::system_clock::time_point t) {
+  const auto [y, m, d, rem] = civil_from_seconds(
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+  char buf[64];  // room for any int64 fields: the compiler cannot bound them here
   std::snprintf(buf, sizeof buf, "%04lld%02u%02uT%02lld%02lld%02lldZ", static_cast<long long>(y), m,
                 d, static_cast<long long>(rem / 3600), static_cast<long long>(rem % 3600 / 60),
                 static_cast<long long>(rem % 60));
@@ -100,15 +112,7 @@ std::string format_rfc3339_ms(int64_t ms) {
     frac += 1000;
     --secs;
   }
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  civil_from_days(days, y, m, d);
+  const auto [y, m, d, rem] = civil_from_seconds(secs);
   char buf[48];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
