@@ -13,6 +13,8 @@
 #include <random>
 #include <string>
 
+#include "tests/vfs/writer_process.h"
+
 namespace {
 
 constexpr const char* kRecord =
@@ -27,14 +29,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: crash_writer <db> <seed> [uri-params]\n");
     return 2;
   }
-  sqlite3* loader = nullptr;
-  sqlite3_open(":memory:", &loader);
-  sqlite3_enable_load_extension(loader, 1);
+  if (!load_ltx_extension_into_process()) return 1;
   char* error = nullptr;
-  if (sqlite3_load_extension(loader, LTXVFS_EXTENSION_PATH, nullptr, &error) != SQLITE_OK) {
-    std::fprintf(stderr, "load: %s\n", error);
-    return 1;
-  }
   const std::string uri =
       std::string("file:") + argv[1] + "?vfs=ltx&upload_interval_ms=0" + (argc > 3 ? argv[3] : "");
   sqlite3* db = nullptr;

@@ -10,21 +10,16 @@
 #include <string>
 #include <thread>
 
+#include "tests/vfs/writer_process.h"
+
 int main(int argc, char** argv) {
   if (argc < 6) {
     std::fprintf(stderr,
                  "usage: lease_writer <db> <url> <start-at-ms> <commits> <hold-ms> [uri]\n");
     return 1;
   }
-  sqlite3* loader = nullptr;
-  sqlite3_open(":memory:", &loader);
-  sqlite3_enable_load_extension(loader, 1);
+  if (!load_ltx_extension_into_process()) return 1;
   char* error = nullptr;
-  if (sqlite3_load_extension(loader, LTXVFS_EXTENSION_PATH, nullptr, &error) != SQLITE_OK) {
-    std::fprintf(stderr, "load: %s\n", error);
-    return 1;
-  }
-  sqlite3_close(loader);
   const auto start_at =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(std::stoll(argv[3])));
   std::this_thread::sleep_until(start_at);
