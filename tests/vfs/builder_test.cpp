@@ -49,9 +49,18 @@ class FakeFiles final : public FileAccess {
   size_t read_wal(uint64_t offset, std::span<uint8_t> out) override {
     if (offset >= wal_.size()) return 0;
     const size_t n = std::min<size_t>(out.size(), wal_.size() - offset);
+    wal_bytes_read += n;
     std::copy_n(wal_.begin() + static_cast<std::ptrdiff_t>(offset), n, out.begin());
     return n;
   }
+
+  // Overwrites the page number in the header of frame `frame` (1-based), as a process writing
+  // the WAL behind SQLite's back would.
+  void set_frame_page(uint32_t frame, uint32_t pgno) {
+    store_be32(&wal_[wal_frame_offset(frame, page_size_)], pgno);
+  }
+
+  uint64_t wal_bytes_read = 0;
 
   void set_db(uint32_t pages, std::map<uint32_t, std::vector<uint8_t>> content) {
     db_size_ = uint64_t{pages} * page_size_;
@@ -373,4 +382,118 @@ TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash",
   CHECK_THROWS_WITH(read_local_state(path), Catch::Contains("invalid replication state"));
   bad.page_size = 3000;
   CHECK_THAT(validate(bad), Catch::Contains("power of two"));
+}
+
+namespace {
+
+// Five commits of two frames each (page 2 every time, then a new page), with the notices SQLite's
+// wal-index would give: `with_pages` adds each frame's page number, as the shim reads them.
+std::vector<CommitNotice> five_commits(FakeFiles& files, uint32_t ps, bool with_pages) {
+  files.start_wal(5, 6);
+  std::vector<CommitNotice> notices;
+  auto before = files.index_header();
+  before.max_frame = 0;
+  for (uint32_t t = 0; t < 5; ++t) {
+    files.append_frame(2, page_of(ps, static_cast<uint8_t>(0x20 + t)), 0);
+    files.append_frame(3 + t, page_of(ps, static_cast<uint8_t>(0x30 + t)), 3 + t);
+    CommitNotice n;
+    n.before = before;
+    n.after = files.index_header();
+    n.time_ms = 100 + t;
+    if (with_pages) n.frame_pages = {2, 3 + t};
+    notices.push_back(n);
+    before = n.after;
+  }
+  return notices;
+}
+
+}  // namespace
+
+TEST_CASE("builder: frame pages from the wal-index build exactly what reading the WAL builds",
+          "[builder]") {
+  const uint32_t ps = 512;
+  std::vector<std::vector<uint8_t>> files_built;
+  std::vector<LocalState> states;
+  std::vector<uint64_t> bytes_read;
+  for (const bool with_pages : {false, true}) {
+    const std::string dir =
+        testing::scratch_dir(with_pages ? "builder-pages-index" : "builder-pages-scan");
+    FakeFiles files(ps);
+    files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+    Spool spool(dir + "/spool", kDefaultFileMode);
+    LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+    builder.initial_sync(std::nullopt, "", 1);
+    const auto notices = five_commits(files, ps, with_pages);
+    files.wal_bytes_read = 0;
+    builder.build(notices);
+    REQUIRE(builder.txid() == 6);
+    files_built.push_back(spool.read(spool.entries().back()));
+    states.push_back(builder.state());
+    bytes_read.push_back(files.wal_bytes_read);
+  }
+  CHECK(files_built[0] == files_built[1]);  // byte for byte
+  CHECK(states[0] == states[1]);            // the position, the WAL checksum included
+  // Reading the WAL back reads all ten frames; the wal-index's account reads the WAL header (a
+  // new generation), the commit frame's header and the six newest copies (page 2 once, pages
+  // 3..7) with their frame headers.
+  CHECK(bytes_read[0] >= 10 * (ps + kWalFrameHeaderSize));
+  CHECK(bytes_read[1] == kWalHeaderSize + kWalFrameHeaderSize + 6 * (ps + kWalFrameHeaderSize));
+}
+
+TEST_CASE("builder: frame pages that the WAL does not confirm never make a file", "[builder]") {
+  const uint32_t ps = 512;
+  const std::string dir = testing::scratch_dir("builder-pages-mismatch");
+  FakeFiles files(ps);
+  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+  Spool spool(dir + "/spool", kDefaultFileMode);
+  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  builder.initial_sync(std::nullopt, "", 1);
+  auto notices = five_commits(files, ps, true);
+
+  SECTION("a notice naming the wrong page for a frame") {
+    notices[2].frame_pages[1] = 4;
+  }
+  SECTION("a notice naming a page past the end for the commit frame") {
+    notices[4].frame_pages[1] = 9;
+  }
+  SECTION("a frame rewritten behind SQLite's back after the commit") {
+    files.set_frame_page(10, 8);  // the newest copy of page 7
+  }
+  const size_t spooled = spool.entries().size();
+  CHECK_THROWS_WITH(builder.build(notices),
+                    Catch::Contains("the WAL changed under the replicator"));
+  CHECK(spool.entries().size() == spooled);  // nothing half-trusted reached the spool
+  CHECK(builder.txid() == 1);
+}
+
+TEST_CASE("builder: notices that do not account for every frame fall back to reading the WAL",
+          "[builder]") {
+  const uint32_t ps = 512;
+  FakeFiles files(ps);
+  auto notices = five_commits(files, ps, true);
+  WalPosition from;
+  from.salts = notices[0].after.salts;
+  from.page_size = ps;
+  from.big_endian_checksums = true;
+  from.offset = kWalHeaderSize;
+  REQUIRE(transactions_from_notices(notices, from).size() == 5);
+  const auto txns = transactions_from_notices(notices, from);
+  CHECK(txns[4].end.offset == notices[4].after.end_offset());
+  CHECK(txns[4].end.checksum == notices[4].after.frame_checksum);
+  CHECK(txns[4].commit == 7);
+  CHECK(txns[4].frames.back().pgno == 7);
+  CHECK(txns[4].frames.back().data_offset == wal_frame_offset(10, ps) + kWalFrameHeaderSize);
+
+  auto missing = notices;
+  missing[2].frame_pages.clear();  // a notice without pages
+  CHECK(transactions_from_notices(missing, from).empty());
+  auto short_list = notices;
+  short_list[3].frame_pages = {2};  // a frame not accounted for
+  CHECK(transactions_from_notices(short_list, from).empty());
+  auto gap = notices;
+  gap.erase(gap.begin() + 1);  // the second commit missing: the third does not continue the first
+  CHECK(transactions_from_notices(gap, from).empty());
+  WalPosition elsewhere = from;
+  elsewhere.salts.salt1 += 1;  // another WAL generation
+  CHECK(transactions_from_notices(notices, elsewhere).empty());
 }

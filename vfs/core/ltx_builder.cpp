@@ -352,8 +352,16 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
       ++last;
     }
     const uint64_t end = notices[last].after.end_offset();
-    auto read = [this](uint64_t off, std::span<uint8_t> out) { return files_.read_wal(off, out); };
-    std::vector<WalTransaction> txns = scan_committed(read, from, end);
+    // The wal-index told the shim which page each frame holds: no need to read the frames back.
+    // Without that (a notice from an older path, a region not mapped), scan and verify the WAL.
+    std::vector<WalTransaction> txns =
+        transactions_from_notices(notices.subspan(i, last - i + 1), from);
+    if (txns.empty()) {
+      auto read = [this](uint64_t off, std::span<uint8_t> out) {
+        return files_.read_wal(off, out);
+      };
+      txns = scan_committed(read, from, end);
+    }
     if (txns.empty() || txns.back().end.offset != end) {
       discontinuity("the WAL frames of a commit did not verify", notices[last].time_ms, end);
     } else {
@@ -429,12 +437,30 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
   BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_), *compressor_, out.name());
   image_.resize(last.commit);
-  std::vector<uint8_t> page(page_size);
+  // The frames may have been located through the wal-index rather than read back and verified
+  // (transactions_from_notices), so every frame read is checked against its header: the batch's
+  // commit frame (its page, and the database size it commits), and each newest copy (its page,
+  // in this WAL generation).
+  std::vector<uint8_t> frame(kWalFrameHeaderSize + page_size);
+  const std::span<uint8_t> page = std::span(frame).subspan(kWalFrameHeaderSize);
+  const auto check_frame = [&](uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
+                               std::optional<uint32_t> commit) {
+    if (files_.read_wal(data_offset - kWalFrameHeaderSize, bytes) != bytes.size()) {
+      throw std::runtime_error("WAL ended inside the frame of page " + std::to_string(pgno));
+    }
+    const WalFrameHeader fh = parse_wal_frame_header(bytes.first<kWalFrameHeaderSize>());
+    if (fh.pgno != pgno || fh.salts != last.end.salts || (commit && fh.commit != *commit)) {
+      throw std::runtime_error("the WAL frame at offset " + std::to_string(data_offset) +
+                               " does not hold page " + std::to_string(pgno) +
+                               " as the commit said: the WAL changed under the replicator");
+    }
+  };
+  if (last.frames.empty()) throw std::runtime_error("a commit without frames");
+  check_frame(last.frames.back().data_offset, std::span(frame).first(kWalFrameHeaderSize),
+              last.frames.back().pgno, last.commit);
   for (const auto& [pgno, offset] : pages) {
     if (offset != 0) {
-      if (files_.read_wal(offset, page) != page.size()) {
-        throw std::runtime_error("WAL ended inside the frame of page " + std::to_string(pgno));
-      }
+      check_frame(offset, frame, pgno, std::nullopt);
     } else {
       read_page(pgno, page);
     }

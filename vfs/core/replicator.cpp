@@ -326,7 +326,7 @@ uint64_t Replicator::commit(CommitNotice notice) {
   notice.database_written_outside_wal = std::exchange(written_outside_wal_, false);
   notice.time_ms = now_ms();
   ++stats_.commits;
-  queue_.push_back(notice);
+  queue_.push_back(std::move(notice));
   if (builder_idle_) work_cv_.notify_one();  // a busy builder takes it with the next batch
   return notice.seq;
 }
@@ -406,7 +406,7 @@ bool Replicator::wait_uploaded(uint64_t seq) {
                  ? std::string("no acknowledgement within ") +
                        std::to_string(config_.remote_timeout_ms) + " ms (remote_timeout_ms)"
                  : stats_.last_error);
-  remote_failure_txid_ = std::max(remote_failure_txid_, txid);
+  remote_failure_txid_ = std::max(remote_failure_txid_.load(), txid);
   stats_.remote_failure = "TXID " + std::to_string(txid) +
                           " is committed locally but the store has not acknowledged it: " + why;
   log(LogSeverity::kError, "durability=remote: " + stats_.remote_failure);
@@ -414,6 +414,9 @@ bool Replicator::wait_uploaded(uint64_t seq) {
 }
 
 std::string Replicator::write_refusal() {
+  // The common case without the mutex the builder thread also takes: a failure recorded before
+  // this call is seen, one recorded at the same moment may or may not be (as with the mutex).
+  if (remote_failure_txid_.load() == 0) return {};
   std::lock_guard lock(mu_);
   if (remote_failure_txid_ == 0) return {};
   if (stats_.uploaded_txid >= remote_failure_txid_) {

@@ -209,7 +209,9 @@ class Replicator {
   bool syncer_idle_ = false;
   uint64_t durable_waiters_ = 0;
   uint64_t durability_waiters_ = 0;  // remote durability
-  uint64_t remote_failure_txid_ = 0;
+  // Written under mu_; atomic so that write_refusal() can see "nothing refused" without mu_ (it
+  // runs at the start of every write transaction).
+  std::atomic<uint64_t> remote_failure_txid_{0};
   bool lease_held_ = false;
   storage::WallClock::time_point lease_expires_{};
   ReplicatorStats stats_;

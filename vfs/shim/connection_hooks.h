@@ -12,8 +12,8 @@ class ConnectionHooks {
  public:
   virtual ~ConnectionHooks() = default;
 
-  // Region 0 of the wal-index (shared memory) was mapped at `region0`.
-  virtual void on_shm_region0(const void* region0) = 0;
+  // Region `region` of the wal-index (shared memory) was mapped at `base`.
+  virtual void on_shm_region(int region, const void* base) = 0;
   virtual void after_shm_lock(int offset, int n, bool exclusive) = 0;
   virtual void before_shm_unlock(int offset, int n, bool exclusive) = 0;
   virtual void after_shm_unlock(int offset, int n, bool exclusive) = 0;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "extension/sqlite_api.h"
+#include "vfs/core/wal_index_pages.h"
 #include "vfs/shim/log.h"
 
 namespace ltxvfs::vfs {
@@ -20,9 +21,15 @@ bool covers(int offset, int n, int slot) {
 
 }  // namespace
 
+void PrimaryConnection::on_shm_region(int region, const void* base) {
+  if (region < 0) return;
+  if (static_cast<size_t>(region) >= regions_.size()) regions_.resize(region + 1, nullptr);
+  regions_[region] = base;
+}
+
 std::optional<core::WalIndexHeader> PrimaryConnection::read_header() const {
-  if (region0_ == nullptr) return std::nullopt;
-  return core::read_wal_index_header(region0_);
+  if (regions_.empty() || regions_[0] == nullptr) return std::nullopt;
+  return core::read_wal_index_header(regions_[0]);
 }
 
 void PrimaryConnection::after_shm_lock(int offset, int n, bool exclusive) {
@@ -62,7 +69,15 @@ void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
   notice.before = before_;
   notice.after = *after;
   notice.wal_restarted = wal_restarted_;
-  pending_seq_ = replicator_->commit(notice);
+  // Which page each new frame holds, from the wal-index while it is still this commit's: the
+  // builder then reads only the newest copy of each page instead of every frame.
+  const uint32_t first = notice.first_frame();
+  if (after->max_frame >= first &&
+      !core::read_frame_pages(regions_, first,
+                              notice.frame_pages.resize(after->max_frame - first + 1))) {
+    notice.frame_pages.clear();
+  }
+  pending_seq_ = replicator_->commit(std::move(notice));
 }
 
 void PrimaryConnection::after_shm_unlock(int offset, int n, bool exclusive) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "vfs/core/replicator.h"
 #include "vfs/core/wal_index_header.h"
@@ -31,7 +32,7 @@ class PrimaryConnection final : public ConnectionHooks {
   explicit PrimaryConnection(std::shared_ptr<core::Replicator> replicator)
       : replicator_(std::move(replicator)) {}
 
-  void on_shm_region0(const void* region0) override { region0_ = region0; }
+  void on_shm_region(int region, const void* base) override;
   void after_shm_lock(int offset, int n, bool exclusive) override;
   void before_shm_unlock(int offset, int n, bool exclusive) override;
   void after_shm_unlock(int offset, int n, bool exclusive) override;
@@ -46,7 +47,7 @@ class PrimaryConnection final : public ConnectionHooks {
   std::optional<core::WalIndexHeader> read_header() const;
 
   std::shared_ptr<core::Replicator> replicator_;
-  const void* region0_ = nullptr;
+  std::vector<const void*> regions_;  // the wal-index regions mapped, by number
   bool write_locked_ = false;
   bool checkpointing_ = false;  // holds the checkpoint lock (its writes to the database are ours)
   bool exclusive_ = false;      // holds an EXCLUSIVE lock on the database file (closing)
@@ -66,7 +67,7 @@ class WalFileHooks final : public ConnectionHooks {
   explicit WalFileHooks(std::shared_ptr<core::Replicator> replicator)
       : replicator_(std::move(replicator)) {}
 
-  void on_shm_region0(const void*) override {}
+  void on_shm_region(int, const void*) override {}
   void after_shm_lock(int, int, bool) override {}
   void before_shm_unlock(int, int, bool) override {}
   void after_shm_unlock(int, int, bool) override {}

@@ -104,8 +104,8 @@ int x_close(sqlite3_file* f) {
 
 int primary_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
   int rc = x_shm_map(f, region, size, extend, out);
-  if (rc == SQLITE_OK && region == 0 && *out != nullptr) {
-    shim(f).hooks->on_shm_region0(const_cast<const void*>(*out));
+  if (rc == SQLITE_OK && *out != nullptr) {
+    shim(f).hooks->on_shm_region(region, const_cast<const void*>(*out));
   }
   return rc;
 }
