@@ -6,26 +6,18 @@
 
 #include "storage/s3_store.h"
 #include "storage/store_factory.h"
+#include "store_error_of.h"
 #include "test_util.h"
 #include "tests/harness/s3_test_server.h"
 
 using namespace ltxvfs::storage;
+using ltxvfs::testing::error_of;
 using ltxvfs::testing::make_test_bucket;
 using ltxvfs::testing::Server;
 using ltxvfs::testing::span_of;
 using ltxvfs::testing::text;
 
 namespace {
-StoreError error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const StoreError& e) {
-    return e;
-  }
-  FAIL("no StoreError thrown");
-  return StoreError(StoreErrorKind::kProtocol, "");
-}
-
 std::vector<std::string> keys_of(const std::vector<ObjectInfo>& objects) {
   std::vector<std::string> out;
   for (const auto& o : objects) out.push_back(o.key);

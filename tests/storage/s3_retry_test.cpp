@@ -9,9 +9,11 @@
 
 #include "mini_http_server.h"
 #include "storage/s3_store.h"
+#include "store_error_of.h"
 #include "test_util.h"
 
 using namespace ltxvfs::storage;
+using ltxvfs::testing::error_of;
 using ltxvfs::testing::MiniHttpServer;
 using ltxvfs::testing::span_of;
 using ltxvfs::testing::text;
@@ -36,16 +38,6 @@ StoreSettings fast_settings() {
 
 S3Store store_at(const std::string& endpoint, const StoreSettings& settings = fast_settings()) {
   return S3Store(parse_replica_url("s3://bkt/pre?endpoint=" + endpoint), settings);
-}
-
-StoreError error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const StoreError& e) {
-    return e;
-  }
-  FAIL("no StoreError thrown");
-  return StoreError(StoreErrorKind::kProtocol, "");
 }
 
 void check_no_secret(const std::string& message) {

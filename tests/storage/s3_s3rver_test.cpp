@@ -4,26 +4,16 @@
 
 #include "storage/s3_store.h"
 #include "storage/store_factory.h"
+#include "store_error_of.h"
 #include "test_util.h"
 #include "tests/harness/s3_test_server.h"
 
 using namespace ltxvfs::storage;
+using ltxvfs::testing::error_of;
 using ltxvfs::testing::make_test_bucket;
 using ltxvfs::testing::Server;
 using ltxvfs::testing::span_of;
 using ltxvfs::testing::text;
-
-namespace {
-StoreError error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const StoreError& e) {
-    return e;
-  }
-  FAIL("no StoreError thrown");
-  return StoreError(StoreErrorKind::kProtocol, "");
-}
-}  // namespace
 
 TEST_CASE("s3rver: signatures verify for keys with spaces, unicode, '+' and '='", "[s3rver]") {
   auto server = make_test_bucket(Server::kS3rver);

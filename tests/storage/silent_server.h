@@ -17,24 +17,16 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_listener.h"
+
 namespace ltxvfs::testing {
 
 class SilentServer {
  public:
   explicit SilentServer(bool read_requests = true) : read_requests_(read_requests) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 64) != 0) {
-      ::close(listen_fd_);
-      throw std::runtime_error("bind/listen on 127.0.0.1 failed");
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    const LoopbackListener listener = listen_on_loopback(64);
+    listen_fd_ = listener.fd;
+    port_ = listener.port;
     thread_ = std::thread([this] { run(); });
   }
 

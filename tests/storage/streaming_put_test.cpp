@@ -15,10 +15,12 @@
 #include "storage/file_store.h"
 #include "storage/s3_store.h"
 #include "storage/store_factory.h"
+#include "store_error_of.h"
 #include "test_util.h"
 #include "tests/harness/s3_test_server.h"
 
 using namespace ltxvfs::storage;
+using ltxvfs::testing::error_of;
 using ltxvfs::testing::make_test_bucket;
 using ltxvfs::testing::MiniHttpServer;
 using ltxvfs::testing::proc_status_kib;
@@ -125,16 +127,6 @@ class BufferingStore : public ObjectStore {
  private:
   std::unique_ptr<ObjectStore> inner_;
 };
-
-StoreError error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const StoreError& e) {
-    return e;
-  }
-  FAIL("no StoreError thrown");
-  return StoreError(StoreErrorKind::kProtocol, "");
-}
 
 // A body whose read_at fails from its `fail_at`-th call on (0-based).
 class FailingBody final : public BodySource {

@@ -151,6 +151,27 @@ std::vector<uint8_t> header_page(uint32_t page_size, uint8_t fill) {
   return page;
 }
 
+// Five commits of two frames each (page 2 every time, then a new page), with the notices SQLite's
+// wal-index would give: `with_pages` adds each frame's page number, as the shim reads them.
+std::vector<CommitNotice> five_commits(FakeFiles& files, uint32_t ps, bool with_pages) {
+  files.start_wal(5, 6);
+  std::vector<CommitNotice> notices;
+  auto before = files.index_header();
+  before.max_frame = 0;
+  for (uint32_t t = 0; t < 5; ++t) {
+    files.append_frame(2, page_of(ps, static_cast<uint8_t>(0x20 + t)), 0);
+    files.append_frame(3 + t, page_of(ps, static_cast<uint8_t>(0x30 + t)), 3 + t);
+    CommitNotice n;
+    n.before = before;
+    n.after = files.index_header();
+    n.time_ms = 100 + t;
+    if (with_pages) n.frame_pages = {2, 3 + t};
+    notices.push_back(n);
+    before = n.after;
+  }
+  return notices;
+}
+
 }  // namespace
 
 TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and shrink",
@@ -292,22 +313,7 @@ TEST_CASE("builder: commits queued together become one file covering their TXIDs
   LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
   builder.initial_sync(std::nullopt, "", 1);
   REQUIRE(builder.txid() == 1);
-  files.start_wal(5, 6);
-  std::vector<CommitNotice> notices;
-  auto before = files.index_header();
-  before.max_frame = 0;
-  for (int t = 0; t < 5; ++t) {
-    files.append_frame(2, page_of(ps, static_cast<uint8_t>(0x20 + t)), 0);
-    files.append_frame(static_cast<uint32_t>(3 + t), page_of(ps, static_cast<uint8_t>(0x30 + t)),
-                       static_cast<uint32_t>(3 + t));
-    CommitNotice n;
-    n.before = before;
-    n.after = files.index_header();
-    n.time_ms = 100 + t;
-    notices.push_back(n);
-    before = n.after;
-  }
-  builder.build(notices);
+  builder.build(five_commits(files, ps, false));
   REQUIRE(builder.txid() == 6);
   REQUIRE(spool.entries().size() == 2);
   ltx::Header h;
@@ -383,31 +389,6 @@ TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash",
   bad.page_size = 3000;
   CHECK_THAT(validate(bad), Catch::Contains("power of two"));
 }
-
-namespace {
-
-// Five commits of two frames each (page 2 every time, then a new page), with the notices SQLite's
-// wal-index would give: `with_pages` adds each frame's page number, as the shim reads them.
-std::vector<CommitNotice> five_commits(FakeFiles& files, uint32_t ps, bool with_pages) {
-  files.start_wal(5, 6);
-  std::vector<CommitNotice> notices;
-  auto before = files.index_header();
-  before.max_frame = 0;
-  for (uint32_t t = 0; t < 5; ++t) {
-    files.append_frame(2, page_of(ps, static_cast<uint8_t>(0x20 + t)), 0);
-    files.append_frame(3 + t, page_of(ps, static_cast<uint8_t>(0x30 + t)), 3 + t);
-    CommitNotice n;
-    n.before = before;
-    n.after = files.index_header();
-    n.time_ms = 100 + t;
-    if (with_pages) n.frame_pages = {2, 3 + t};
-    notices.push_back(n);
-    before = n.after;
-  }
-  return notices;
-}
-
-}  // namespace
 
 TEST_CASE("builder: frame pages from the wal-index build exactly what reading the WAL builds",
           "[builder]") {
