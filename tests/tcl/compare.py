@@ -109,6 +109,9 @@ def main():
     ap.add_argument("--all", default="1")
     ap.add_argument("--wall-us", type=int, default=0)
     ap.add_argument("--load", default="")
+    ap.add_argument("--retryable", default="",
+                    help="write here the scripts to run again (when unexpected differences are "
+                    "the only problems)")
     ap.add_argument("scripts", nargs="+")
     args = ap.parse_args()
     expected = load_expected(args.expected)
@@ -178,6 +181,14 @@ def main():
             lines = run.error_lines(set(only), other)
             if lines:
                 print(f"    {name} only:\n{lines}")
+
+    if args.retryable:
+        # Only when an unexpected difference is all that went wrong: anything else fails as is.
+        with open(args.retryable, "w") as f:
+            if all(base is not None and issue == "UNEXPECTED DIFFERENCE"
+                   for _, issue, base, _ in problems):
+                for script, _, _, _ in problems:
+                    f.write(script + "\n")
 
     n = len(args.scripts)
     failed = len(problems)

@@ -31,8 +31,16 @@ if (($#)); then
 else
   mapfile -t scripts < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/scripts.txt" | grep -v '^$')
 fi
+# A script is named relative to test/ (sort.test), or to the source tree when it lives elsewhere
+# (ext/recover/recoverold.test).
+script_rel() {
+  case $1 in
+  */*) echo "$1" ;;
+  *) echo "test/$1" ;;
+  esac
+}
 for s in "${scripts[@]}"; do
-  [ -f "$src/test/$s" ] || { echo "tcl: no script $s in $src/test" >&2; exit 1; }
+  [ -f "$src/$(script_rel "$s")" ] || { echo "tcl: no script $(script_rel "$s") in $src" >&2; exit 1; }
 done
 
 # A scratch directory the test user owns, holding everything the runs read: the repository may
@@ -65,21 +73,26 @@ run_one() {
   "${run_as[@]}" mkdir -p "$dir"
   local start=${EPOCHREALTIME/./} rc=0
   (cd "$dir" && "${run_as[@]}" "${env[@]}" timeout -k 10 "$timeout_s" \
-    "$scratch/bin/testfixture" "$scratch/bin/harness.tcl" "$scratch/sqlite/test/$script" \
+    "$scratch/bin/testfixture" "$scratch/bin/harness.tcl" "$scratch/sqlite/$(script_rel "$script")" \
     >"$dir/out" 2>&1 </dev/null) || rc=$?
   echo "$rc" >"$dir/rc"
   echo $((${EPOCHREALTIME/./} - start)) >"$dir/micros"
 }
 
+run_all() {
+  for s in "$@"; do
+    for mode in ltx unix; do
+      while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+      rm -rf "$scratch/runs/$mode/$s"
+      run_one "$mode" "$s" &
+    done
+  done
+  wait
+}
+
 echo "tcl: ${#scripts[@]} scripts x 2 runs (unix, ltx), $jobs at a time, ${timeout_s}s timeout each, as $user"
 stage_start=${EPOCHREALTIME/./}
-for s in "${scripts[@]}"; do
-  for mode in ltx unix; do
-    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
-    run_one "$mode" "$s" &
-  done
-done
-wait
+run_all "${scripts[@]}"
 wall_us=$((${EPOCHREALTIME/./} - stage_start))
 
 # Anything the test user still runs was started by a test and outlived it.
@@ -89,17 +102,44 @@ if [ "$(id -u)" = 0 ] && pids=$(pgrep -u "$user"); then
   leftover=1
 fi
 
+# compare ALL SCRIPT...: ALL=1 also checks that every listed difference was run.
+compare() {
+  local all=$1
+  shift
+  python3 "$here/compare.py" --runs "$scratch/runs" --expected "$here/expected-differences.txt" \
+    --all "$all" --wall-us "$wall_us" --load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --retryable "$scratch/retryable" "$@"
+}
 rc=0
-python3 "$here/compare.py" --runs "$scratch/runs" --expected "$here/expected-differences.txt" \
-  --all "$( (($#)) && echo 0 || echo 1)" --wall-us "$wall_us" --load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  "${scripts[@]}" || rc=$?
+compare "$( (($#)) && echo 0 || echo 1)" "${scripts[@]}" || rc=$?
+# SQLite's scripts time things and race their own connections; on a loaded 2-core machine one of
+# 180 occasionally fails a test once (delete3.test: "disk I/O error" from the unix layer, once in
+# some ten CI runs, never again in 50 runs by hand). A script whose only problem is an unexpected
+# difference runs again, both ways; it fails the stage only if it differs again. Crashes, hangs
+# and everything else are never retried.
+if ((rc)) && [ -s "$scratch/retryable" ] && [ "$(wc -l <"$scratch/retryable")" -le 3 ]; then
+  mapfile -t again <"$scratch/retryable"
+  echo
+  echo "tcl: running again, to tell a flaky test from a real difference: ${again[*]}"
+  for s in "${again[@]}"; do
+    for mode in ltx unix; do
+      [ -d "$scratch/runs/$mode/$s" ] && mv "$scratch/runs/$mode/$s" "$scratch/runs/$mode/$s.first-run"
+    done
+  done
+  stage_start=${EPOCHREALTIME/./}
+  run_all "${again[@]}"
+  wall_us=$((${EPOCHREALTIME/./} - stage_start))
+  rc=0
+  compare 0 "${again[@]}" || rc=$?
+  ((rc)) || echo "tcl: FLAKY (differed once, the same on a second run): ${again[*]}"
+fi
 [ "${leftover:-0}" = 1 ] && rc=1
 if ((rc)) && [ "${LTXVFS_TCL_KEEP:-0}" != 1 ]; then
   # Keep the logs of a failed run where CI (and a person) can read them (not the databases:
   # walbig.test's alone is a 5 GB sparse file).
   rm -rf "$root/build/tcl-runs"
   mkdir -p "$root/build/tcl-runs"
-  (cd "$scratch/runs" && find . -mindepth 3 -maxdepth 3 \( -name out -o -name rc -o -name micros \) \
+  (cd "$scratch/runs" && find . -mindepth 3 -maxdepth 5 \( -name out -o -name rc -o -name micros \) \
     -exec cp --parents {} "$root/build/tcl-runs/" \;) || true
   echo "tcl: logs of every script and run in $root/build/tcl-runs/<mode>/<script>/out"
 fi
