@@ -49,6 +49,7 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
       {"commits", s.commits},
       {"batches", s.batches},
       {"syncs", s.syncs},
+      {"wal_scans", s.wal_scans},
       {"checkpoint_waits", s.checkpoint_waits},
       {"checkpoint_wait_us", s.checkpoint_wait_us},
       {"overwrite_waits", s.overwrite_waits},

@@ -411,6 +411,7 @@ TEST_CASE("builder: frame pages from the wal-index build exactly what reading th
     files_built.push_back(spool.read(spool.entries().back()));
     states.push_back(builder.state());
     bytes_read.push_back(files.wal_bytes_read);
+    CHECK(builder.wal_scans() == (with_pages ? 0u : 1u));
   }
   CHECK(files_built[0] == files_built[1]);  // byte for byte
   CHECK(states[0] == states[1]);            // the position, the WAL checksum included

@@ -361,6 +361,7 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
         return files_.read_wal(off, out);
       };
       txns = scan_committed(read, from, end);
+      ++wal_scans_;
     }
     if (txns.empty() || txns.back().end.offset != end) {
       discontinuity("the WAL frames of a commit did not verify", notices[last].time_ms, end);

@@ -78,6 +78,9 @@ class LtxBuilder {
   }
 
   uint64_t txid() const { return state_.txid; }
+  // Runs of commits whose frames had to be read back from the WAL because their notices lacked
+  // the wal-index's page numbers (normally 0: a real connection always has them).
+  uint64_t wal_scans() const { return wal_scans_; }
   const LocalState& state() const { return state_; }
   bool synced() const { return synced_; }
   // Events since the last call.
@@ -128,6 +131,7 @@ class LtxBuilder {
   // Latest frame of each page in the current WAL generation, up to state_.wal.offset.
   std::unordered_map<uint32_t, uint64_t> wal_map_;
   std::vector<BuildEvent> events_;
+  uint64_t wal_scans_ = 0;
   std::vector<uint8_t> write_buffer_;  // spool appends, reused
 };
 

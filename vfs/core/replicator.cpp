@@ -568,6 +568,7 @@ void Replicator::builder_loop() {
       recorded_problem_.clear();
     }
     stats_.txid = builder_.txid();
+    stats_.wal_scans = builder_.wal_scans();
     // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,
     // and the next run ships them, as a full file if their frames are gone by then).
     initial_sync_done_ = true;

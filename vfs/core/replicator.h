@@ -67,6 +67,7 @@ struct ReplicatorStats {
   uint64_t batches = 0;        // LTX files built (one per batch of commits)
   uint64_t full_files = 0;     // full-database files written (snapshots and resyncs)
   uint64_t syncs = 0;          // fdatasyncs of the spool
+  uint64_t wal_scans = 0;      // batches read back from the WAL (no wal-index page numbers)
   // Time SQLite's threads spent waiting for the pipeline: at checkpoints (until built) and before
   // the WAL is restarted, truncated or deleted (until durable).
   uint64_t checkpoint_waits = 0;
