@@ -1,32 +1,48 @@
 #include "vfs/core/database_image.h"
 
-#include <vector>
+#include <stdexcept>
+#include <string>
 
 namespace ltxvfs::core {
 
+uint64_t DatabaseImage::checksum() const {
+  if (unset_ != 0) {
+    throw std::logic_error("database image: " + std::to_string(unset_) +
+                           " added pages were never given their content");
+  }
+  return db_.value();
+}
+
 void DatabaseImage::set_page(uint32_t pgno, std::span<const uint8_t> data) {
-  if (pgno == ltx::lock_page(page_size_)) return;
+  const uint32_t lock = ltx::lock_page(page_size_);
+  if (pgno == lock) return;
   if (pgno > sums_.size()) resize(pgno);
   uint64_t& slot = sums_[pgno - 1];
-  db_.toggle(slot);  // out with the old content (toggling 0 is a no-op)
+  if (slot == 0) {
+    --unset_;
+  } else {
+    db_.toggle(slot);  // out with the old content
+  }
   slot = ltx::page_checksum(pgno, data);
   db_.toggle(slot);
 }
 
 void DatabaseImage::resize(uint32_t commit) {
+  if (commit == sums_.size()) return;
+  if (page_size_ == 0) throw std::logic_error("database image without a page size resized");
+  const uint32_t lock = ltx::lock_page(page_size_);
   while (sums_.size() > commit) {
-    db_.toggle(sums_.back());
+    const uint64_t sum = sums_.back();
+    if (sum != 0) {
+      db_.toggle(sum);
+    } else if (sums_.size() != lock) {
+      --unset_;
+    }
     sums_.pop_back();
   }
-  if (sums_.size() < commit) {
-    // New pages count as zero-filled until written: their checksum is that of a zero page.
-    std::vector<uint8_t> zero(page_size_, 0);
-    const uint32_t lock = ltx::lock_page(page_size_);
-    for (uint32_t pgno = static_cast<uint32_t>(sums_.size()) + 1; pgno <= commit; ++pgno) {
-      uint64_t sum = pgno == lock ? 0 : ltx::page_checksum(pgno, zero);
-      db_.toggle(sum);
-      sums_.push_back(sum);
-    }
+  while (sums_.size() < commit) {
+    sums_.push_back(0);
+    if (sums_.size() != lock) ++unset_;
   }
 }
 
