@@ -172,6 +172,26 @@ std::vector<CommitNotice> five_commits(FakeFiles& files, uint32_t ps, bool with_
   return notices;
 }
 
+// A two-page database (a header page and one page of 2s), its spool, and a builder that has
+// taken it as its first snapshot (initial_sync) at time `now_ms`; `problem` is the reason given for
+// an unusable recorded state, if any.
+struct TwoPageDatabase {
+  std::string dir;  // the scratch directory (the spool is dir/spool)
+  FakeFiles files;
+  Spool spool;
+  LtxBuilder builder;
+
+  TwoPageDatabase(uint32_t ps, const std::string& name, int64_t now_ms,
+                  const std::string& problem = "")
+      : dir(testing::scratch_dir(name)),
+        files(ps),
+        spool(dir + "/spool", kDefaultFileMode),
+        builder(files, spool, OutputFormat::kNative, 1) {
+    files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+    builder.initial_sync(std::nullopt, problem, now_ms);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and shrink",
@@ -245,12 +265,8 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
 TEST_CASE("builder: a transaction that does not start at the position ships the whole database",
           "[builder]") {
   const uint32_t ps = 1024;
-  const std::string dir = testing::scratch_dir("builder-gap");
-  FakeFiles files(ps);
-  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
-  builder.initial_sync(std::nullopt, "", 1000);
+  TwoPageDatabase db(ps, "builder-gap", 1000);
+  auto& [dir, files, spool, builder] = db;
   const uint64_t recorded = builder.state().checksum;
   files.start_wal(1, 2);
   files.append_frame(2, page_of(ps, 0x22), 2);  // written by "another process": no notice
@@ -306,12 +322,8 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
 
 TEST_CASE("builder: commits queued together become one file covering their TXIDs", "[builder]") {
   const uint32_t ps = 512;
-  const std::string dir = testing::scratch_dir("builder-batch");
-  FakeFiles files(ps);
-  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
-  builder.initial_sync(std::nullopt, "", 1);
+  TwoPageDatabase db(ps, "builder-batch", 1);
+  auto& [dir, files, spool, builder] = db;
   REQUIRE(builder.txid() == 1);
   builder.build(five_commits(files, ps, false));
   REQUIRE(builder.txid() == 6);
@@ -366,13 +378,9 @@ TEST_CASE("builder: a database recreated empty beside an old history starts a ne
 
 TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash", "[builder]") {
   const uint32_t ps = 512;
-  const std::string dir = testing::scratch_dir("builder-bad-state");
-  FakeFiles files(ps);
-  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
-  builder.initial_sync(std::nullopt,
-                       "state.json: invalid replication state (page size 0 with 5 pages)", 1);
+  TwoPageDatabase db(ps, "builder-bad-state", 1,
+                     "state.json: invalid replication state (page size 0 with 5 pages)");
+  auto& [dir, files, spool, builder] = db;
   REQUIRE(builder.txid() == 1);
   ltx::Header h;
   pages_in(spool, spool.entries().back(), &h);
@@ -397,13 +405,8 @@ TEST_CASE("builder: frame pages from the wal-index build exactly what reading th
   std::vector<LocalState> states;
   std::vector<uint64_t> bytes_read;
   for (const bool with_pages : {false, true}) {
-    const std::string dir =
-        testing::scratch_dir(with_pages ? "builder-pages-index" : "builder-pages-scan");
-    FakeFiles files(ps);
-    files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-    Spool spool(dir + "/spool", kDefaultFileMode);
-    LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
-    builder.initial_sync(std::nullopt, "", 1);
+    TwoPageDatabase db(ps, with_pages ? "builder-pages-index" : "builder-pages-scan", 1);
+    auto& [dir, files, spool, builder] = db;
     const auto notices = five_commits(files, ps, with_pages);
     files.wal_bytes_read = 0;
     builder.build(notices);
@@ -424,12 +427,8 @@ TEST_CASE("builder: frame pages from the wal-index build exactly what reading th
 
 TEST_CASE("builder: frame pages that the WAL does not confirm never make a file", "[builder]") {
   const uint32_t ps = 512;
-  const std::string dir = testing::scratch_dir("builder-pages-mismatch");
-  FakeFiles files(ps);
-  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
-  builder.initial_sync(std::nullopt, "", 1);
+  TwoPageDatabase db(ps, "builder-pages-mismatch", 1);
+  auto& [dir, files, spool, builder] = db;
   auto notices = five_commits(files, ps, true);
 
   SECTION("a notice naming the wrong page for a frame") {
