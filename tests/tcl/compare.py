@@ -176,6 +176,11 @@ def main():
                      if re.search(r"Unfreed memory|files were left open", l)]
             if leaks:
                 print(f"    {name}: " + "; ".join(leaks))
+            # I/O errors SQLite logged (harness.tcl), with the system call and errno.
+            io_errors = [l[l.index("ltx-harness: sqlite3_log:"):] for l in run.out.splitlines()
+                         if "ltx-harness: sqlite3_log:" in l]
+            for line in io_errors[:5]:
+                print(f"    {name}: {line}")
             only = only_ltx if name == "ltx" else only_base
             other = base if name == "ltx" else ltx
             lines = run.error_lines(set(only), other)

@@ -21,6 +21,20 @@ set argv0 $ltx_harness_script
 
 set ::G(perm:dbconfig) {catch {$::dbhandle eval {PRAGMA journal_mode=WAL}}}
 
+# SQLite reports every I/O error through sqlite3_log with the system call and errno
+# ("os_unix.c:41234: (9) read(/x/test.db) - Bad file descriptor"), which a failed test's
+# "disk I/O error" does not say. Print those (a script that installs its own log callback
+# replaces this one). ltx's own threads never call sqlite3_log, so the callback runs on SQLite's.
+proc ltx_harness_log {code msg} {
+  if {[string match SQLITE_IOERR* $code]} {
+    puts "ltx-harness: sqlite3_log: $code $msg"
+    flush stdout
+  }
+}
+sqlite3_shutdown
+test_sqlite3_log ltx_harness_log
+sqlite3_initialize
+
 proc ltx_harness_report {} {
   # Databases ltx replicated leave `<db>-ltx/` directories in the test directory (and in the
   # subdirectories some scripts create).
