@@ -73,6 +73,11 @@ struct CommitNotice {
   uint32_t first_frame() const {
     return before && before->salts == after.salts ? before->max_frame + 1 : 1;
   }
+  // How many WAL frames the transaction committed.
+  uint32_t frame_count() const {
+    const uint32_t first = first_frame();
+    return after.max_frame >= first ? after.max_frame - first + 1 : 0;
+  }
 };
 
 // The transactions of consecutive notices that start at `from`, from their frame pages, without

@@ -326,8 +326,14 @@ uint64_t Replicator::commit(CommitNotice notice) {
   notice.database_written_outside_wal = std::exchange(written_outside_wal_, false);
   notice.time_ms = now_ms();
   ++stats_.commits;
+  const uint64_t frames = notice.frame_count();
   queue_.push_back(std::move(notice));
-  if (builder_idle_) work_cv_.notify_one();  // a busy builder takes it with the next batch
+  queued_frames_ += frames;
+  // A busy builder takes it with the next batch; a napping one once the batch is full (told
+  // once: when this commit fills it).
+  const bool fills = queue_.size() == kBatchCommits ||
+                     (queued_frames_ >= kBatchFrames && queued_frames_ - frames < kBatchFrames);
+  if (builder_idle_ || (builder_napping_ && fills)) work_cv_.notify_one();
   return notice.seq;
 }
 
@@ -447,10 +453,6 @@ std::optional<LocalState> Replicator::position_to_resume() const {
 }
 
 namespace {
-// How long the builder lets commits gather after building a batch (see builder_loop). Short next
-// to any upload interval; long next to a commit (tens of microseconds).
-constexpr auto kBatchWindow = milliseconds(2);
-
 // Upper bound of what one queued commit adds to the spool: its WAL frames, uncompressed.
 uint64_t frame_bytes_of(const CommitNotice& n) {
   const uint32_t from = n.wal_restarted || !n.before ? 0 : n.before->max_frame;
@@ -466,6 +468,7 @@ void Replicator::take_batch_within_spool_limit(std::vector<CommitNotice>& batch)
   // overflow check before the next batch bounds the spool at the limit plus one transaction.
   if (builder_.overflowed()) {
     batch.swap(queue_);  // not spooled one by one anyway
+    queued_frames_ = 0;
     return;
   }
   uint64_t budget =
@@ -484,6 +487,8 @@ void Replicator::take_batch_within_spool_limit(std::vector<CommitNotice>& batch)
                  std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
   }
+  queued_frames_ = 0;
+  for (const CommitNotice& left : queue_) queued_frames_ += left.frame_count();
 }
 
 void Replicator::builder_loop() {
@@ -583,14 +588,17 @@ void Replicator::builder_loop() {
     }
     upload_cv_.notify_one();
     if (!eager && !batch.empty() && error.empty()) {
-      // Commits keep coming: let the next ones gather for a moment instead of building them one
-      // or two at a time. Each batch has fixed costs (an LTX header, index and trailer, a spool
-      // record), and every wake-up of an idle builder costs the committing thread a futex call;
-      // while the builder naps, commit() does not wake it. Anyone waiting for the build (a
-      // checkpoint, a WAL restart, a flush) ends the nap at once.
+      // Commits keep coming: let the next ones gather (up to kBatchCommits, at most
+      // kBatchWindow) instead of building them one or two at a time. Each batch has fixed costs
+      // (an LTX header, index and trailer, a spool record), and every wake-up of an idle builder
+      // costs the committing thread a futex call; while the builder naps, commit() wakes it
+      // only when the batch is full. Anyone waiting for the build (a checkpoint, a WAL restart,
+      // a flush) ends the nap at once.
       builder_napping_ = true;
-      work_cv_.wait_for(lock, kBatchWindow,
-                        [&] { return stop_builder_ || built_waiters_ > 0 || snapshot_requested_; });
+      work_cv_.wait_for(lock, kBatchWindow, [&] {
+        return stop_builder_ || built_waiters_ > 0 || snapshot_requested_ ||
+               queue_.size() >= kBatchCommits || queued_frames_ >= kBatchFrames;
+      });
       builder_napping_ = false;
     }
   }

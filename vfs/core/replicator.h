@@ -135,6 +135,16 @@ class Replicator {
 
  private:
   using Clock = std::chrono::steady_clock;
+  // After building a batch the builder lets commits gather (builder_loop) until kBatchCommits
+  // commits or kBatchFrames WAL frames are queued, or kBatchWindow has passed, whichever comes
+  // first: ~2.5 ms at 25,000 one-frame commits per second, ~16 ms at synchronous=FULL's ~4,000,
+  // never more than 20 ms (short next to any upload interval). Each batch has fixed costs (an LTX
+  // header, index and trailer, a spool append, a wake-up): building every commit on its own made
+  // FULL 30 % slower. Large transactions fill a batch by frames at once: a checkpoint waits for
+  // what is queued to be built, and 20 ms of 1000-row transactions tripled that wait.
+  static constexpr size_t kBatchCommits = 64;
+  static constexpr uint64_t kBatchFrames = 64;
+  static constexpr std::chrono::milliseconds kBatchWindow{20};
 
   void wait_until_built_locked(std::unique_lock<std::mutex>& lock);
   // Asks the syncer for a sync of everything spooled so far; returns the request's number.
@@ -191,6 +201,7 @@ class Replicator {
   std::condition_variable uploaded_cv_;  // uploader -> remote durability waiters
   std::condition_variable history_cv_;   // -> history thread (stop, the lease)
   std::vector<CommitNotice> queue_;
+  uint64_t queued_frames_ = 0;  // WAL frames of the commits in queue_
   uint64_t next_seq_ = 1;
   uint64_t processed_seq_ = 0;
   uint64_t seq_txid_ = 0;  // newest TXID when processed_seq_ was reached
