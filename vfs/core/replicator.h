@@ -143,7 +143,7 @@ class Replicator {
   // FULL 30 % slower. Large transactions fill a batch by frames at once: a checkpoint waits for
   // what is queued to be built, and 20 ms of 1000-row transactions tripled that wait.
   static constexpr size_t kBatchCommits = 64;
-  static constexpr uint64_t kBatchFrames = 64;
+  static constexpr uint64_t kBatchFrames = 128;
   static constexpr std::chrono::milliseconds kBatchWindow{20};
 
   void wait_until_built_locked(std::unique_lock<std::mutex>& lock);
