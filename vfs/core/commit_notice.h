@@ -45,11 +45,13 @@ class FramePages {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  const uint32_t* begin() const { return size_ <= kInline ? inline_.data() : heap_.data(); }
-  const uint32_t* end() const { return begin() + size_; }
-  uint32_t& operator[](size_t i) { return (size_ <= kInline ? inline_.data() : heap_.data())[i]; }
+  const uint32_t* begin() const { return data(); }
+  const uint32_t* end() const { return data() + size_; }
+  uint32_t& operator[](size_t i) { return const_cast<uint32_t*>(data())[i]; }
 
  private:
+  const uint32_t* data() const { return size_ <= kInline ? inline_.data() : heap_.data(); }
+
   std::array<uint32_t, kInline> inline_{};
   std::vector<uint32_t> heap_;
   size_t size_ = 0;

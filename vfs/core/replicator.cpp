@@ -455,10 +455,7 @@ std::optional<LocalState> Replicator::position_to_resume() const {
 namespace {
 // Upper bound of what one queued commit adds to the spool: its WAL frames, uncompressed.
 uint64_t frame_bytes_of(const CommitNotice& n) {
-  const uint32_t from = n.wal_restarted || !n.before ? 0 : n.before->max_frame;
-  const uint32_t frames = n.after.max_frame > from ? n.after.max_frame - from : 0;
-  const uint32_t page_size = n.after.page_size == 1 ? 65536 : n.after.page_size;
-  return uint64_t{frames} * page_size;
+  return uint64_t{n.frame_count()} * n.after.page_size;  // read_wal_index_header: 65536, not 1
 }
 }  // namespace
 

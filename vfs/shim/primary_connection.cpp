@@ -71,10 +71,9 @@ void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
   notice.wal_restarted = wal_restarted_;
   // Which page each new frame holds, from the wal-index while it is still this commit's: the
   // builder then reads only the newest copy of each page instead of every frame.
-  const uint32_t first = notice.first_frame();
-  if (after->max_frame >= first &&
-      !core::read_frame_pages(regions_, first,
-                              notice.frame_pages.resize(after->max_frame - first + 1))) {
+  if (const uint32_t frames = notice.frame_count();
+      frames > 0 &&
+      !core::read_frame_pages(regions_, notice.first_frame(), notice.frame_pages.resize(frames))) {
     notice.frame_pages.clear();
   }
   pending_seq_ = replicator_->commit(std::move(notice));
