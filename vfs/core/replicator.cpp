@@ -329,11 +329,12 @@ uint64_t Replicator::commit(CommitNotice notice) {
   const uint64_t frames = notice.frame_count();
   queue_.push_back(std::move(notice));
   queued_frames_ += frames;
-  // A busy builder takes it with the next batch; a napping one once the batch is full (told
-  // once: when this commit fills it).
-  const bool fills = queue_.size() == kBatchCommits ||
-                     (queued_frames_ >= kBatchFrames && queued_frames_ - frames < kBatchFrames);
-  if (builder_idle_ || (builder_napping_ && fills)) work_cv_.notify_one();
+  // A busy builder takes it with the next batch, a gathering one when it next looks at the queue
+  // (BatchPacing: waking it here would cost this thread a futex call per batch). Only an idle
+  // builder, or one gathering far more than a batch (a burst of large transactions), is woken.
+  const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
+                        queued_frames_ - frames < BatchPacing::kWakeFrames;
+  if (builder_idle_ || (builder_napping_ && overfull)) work_cv_.notify_one();
   return notice.seq;
 }
 
@@ -583,19 +584,20 @@ void Replicator::builder_loop() {
     if (eager && error.empty() && (!batch.empty() || first || resume || snapshot)) {
       request_sync_locked();
     }
-    upload_cv_.notify_one();
+    if (uploader_idle_) upload_cv_.notify_one();
     if (!eager && !batch.empty() && error.empty()) {
-      // Commits keep coming: let the next ones gather (up to kBatchCommits, at most
-      // kBatchWindow) instead of building them one or two at a time. Each batch has fixed costs
-      // (an LTX header, index and trailer, a spool record), and every wake-up of an idle builder
-      // costs the committing thread a futex call; while the builder naps, commit() wakes it
-      // only when the batch is full. Anyone waiting for the build (a checkpoint, a WAL restart,
-      // a flush) ends the nap at once.
+      // Commits keep coming: let the next ones gather into a batch (BatchPacing) instead of
+      // building them one or two at a time, looking at the queue every kPoll. Anyone waiting for
+      // the build (a checkpoint, a WAL restart, a flush) ends the gathering at once.
       builder_napping_ = true;
-      work_cv_.wait_for(lock, kBatchWindow, [&] {
-        return stop_builder_ || built_waiters_ > 0 || snapshot_requested_ ||
-               queue_.size() >= kBatchCommits || queued_frames_ >= kBatchFrames;
-      });
+      const Clock::time_point start = Clock::now();
+      for (Clock::time_point now = start;
+           !(stop_builder_ || built_waiters_ > 0 || snapshot_requested_ ||
+             BatchPacing::full(queue_.size(), queued_frames_)) &&
+           now < start + BatchPacing::kMaxGather;
+           now = Clock::now()) {
+        work_cv_.wait_until(lock, BatchPacing::next_look(start, now));
+      }
       builder_napping_ = false;
     }
   }
@@ -681,7 +683,7 @@ void Replicator::syncer_loop() {
     }
     sync_done_ = serving;
     if (durable_waiters_ > 0) synced_cv_.notify_all();
-    upload_cv_.notify_one();
+    if (uploader_idle_) upload_cv_.notify_one();
   }
 }
 
@@ -701,7 +703,9 @@ void Replicator::uploader_loop() {
   };
   auto pending = [&] { return spool_.count() != 0; };
   for (;;) {
-    // 1. Wait for something to upload, keeping the writer lease fresh meanwhile.
+    // 1. Wait for something to upload, keeping the writer lease fresh meanwhile. (Only an idle
+    //    uploader is told about new records: in its window it would wake for nothing.)
+    uploader_idle_ = true;
     while (!upload_cv_.wait_until(lock, next_lease_renewal(),
                                   [&] { return stop_uploader_ || pending(); })) {
       if (!stats_.conflict.empty()) continue;
@@ -722,6 +726,7 @@ void Replicator::uploader_loop() {
         uploaded_cv_.notify_all();
       }
     }
+    uploader_idle_ = false;
     if (!stats_.conflict.empty()) {
       // Uploading is unsafe: stay stopped (waiters have been told) until the replicator closes.
       if (stop_uploader_) break;

@@ -36,6 +36,7 @@
 #include "storage/replica_layout.h"
 #include "storage/store_factory.h"
 #include "storage/writer_lease.h"
+#include "vfs/core/batch_pacing.h"
 #include "vfs/core/commit_notice.h"
 #include "vfs/core/config.h"
 #include "vfs/core/file_access.h"
@@ -135,16 +136,6 @@ class Replicator {
 
  private:
   using Clock = std::chrono::steady_clock;
-  // After building a batch the builder lets commits gather (builder_loop) until kBatchCommits
-  // commits or kBatchFrames WAL frames are queued, or kBatchWindow has passed, whichever comes
-  // first: ~2.5 ms at 25,000 one-frame commits per second, ~16 ms at synchronous=FULL's ~4,000,
-  // never more than 20 ms (short next to any upload interval). Each batch has fixed costs (an LTX
-  // header, index and trailer, a spool append, a wake-up): building every commit on its own made
-  // FULL 30 % slower. Large transactions fill a batch by frames at once: a checkpoint waits for
-  // what is queued to be built, and 20 ms of 1000-row transactions tripled that wait.
-  static constexpr size_t kBatchCommits = 64;
-  static constexpr uint64_t kBatchFrames = 128;
-  static constexpr std::chrono::milliseconds kBatchWindow{20};
 
   void wait_until_built_locked(std::unique_lock<std::mutex>& lock);
   // Asks the syncer for a sync of everything spooled so far; returns the request's number.
@@ -206,7 +197,8 @@ class Replicator {
   uint64_t processed_seq_ = 0;
   uint64_t seq_txid_ = 0;  // newest TXID when processed_seq_ was reached
   bool builder_idle_ = false;
-  bool builder_napping_ = false;    // letting commits gather after a batch (builder_loop)
+  bool builder_napping_ = false;    // letting commits gather after a batch (BatchPacing)
+  bool uploader_idle_ = false;      // waiting for something to upload (not in its window)
   bool initial_sync_done_ = false;  // the builder knows the position (after its first run)
   bool snapshot_requested_ = false;
   bool written_outside_wal_ = false;
