@@ -17,13 +17,14 @@ struct Sizes {
   // W1: transactions per run, by rows per transaction, for NORMAL and FULL.
   // Enough commits for several WAL checkpoints at NORMAL (a checkpoint waits for ltx's builder),
   // and about half a second to a second per run: runs of 0.1 s (the sizes before 2026-12-01)
-  // moved by 5-10 % with any hiccup of this shared machine.
+  // moved by 5-10 % with any hiccup of this shared machine. FULL runs are a second too: at 0.4 s
+  // one slow fdatasync stretch of the virtual disk moved a run by 20 %.
   int w1_txns_normal_1 = 20000;
   int w1_txns_normal_10 = 5000;
   int w1_txns_normal_1000 = 100;
-  int w1_txns_full_1 = 1500;
-  int w1_txns_full_10 = 1000;
-  int w1_txns_full_1000 = 60;
+  int w1_txns_full_1 = 4000;
+  int w1_txns_full_10 = 2500;
+  int w1_txns_full_1000 = 100;
   int64_t w2_rows = 1'000'000;
   int64_t w2_rows_per_txn = 100'000;
   // W3 at the default upload window: seconds of commits per rate (10 s holds one renewal of the
