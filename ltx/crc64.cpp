@@ -1,5 +1,7 @@
 #include "ltx/crc64.h"
 
+#include "ltx/crc64_clmul.h"
+
 #include <array>
 #include <bit>
 #include <cstring>
@@ -51,17 +53,29 @@ inline std::uint64_t fold8(std::uint64_t x, int first_table) {
 
 }  // namespace
 
-void Crc64::update(std::span<const std::uint8_t> bytes) {
-  const std::uint8_t* p = bytes.data();
-  std::size_t n = bytes.size();
-  std::uint64_t crc = state_;
+namespace detail {
+
+std::uint64_t crc64_update_tables(std::uint64_t crc, const std::uint8_t* p, std::size_t n) {
   while (n >= 16) {
     crc = fold8(crc ^ load_le64(p), 15) ^ fold8(load_le64(p + 8), 7);
     p += 16;
     n -= 16;
   }
   while (n-- > 0) crc = kTables[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-  state_ = crc;
+  return crc;
+}
+
+}  // namespace detail
+
+void Crc64::update(std::span<const std::uint8_t> bytes) {
+  // Decided once per process: the CPU does not change under it.
+  static const bool clmul = detail::crc64_clmul_supported();
+  // Below a few blocks the tables win (the carry-less path has a fixed set-up and finish).
+  if (clmul && bytes.size() >= 64) {
+    state_ = detail::crc64_update_clmul(state_, bytes.data(), bytes.size());
+  } else {
+    state_ = detail::crc64_update_tables(state_, bytes.data(), bytes.size());
+  }
 }
 
 std::uint64_t crc64(std::span<const std::uint8_t> bytes) {

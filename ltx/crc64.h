@@ -1,6 +1,7 @@
 // CRC-64 exactly as Go's hash/crc64 computes it with the ISO table: reflected polynomial
 // 0xD800000000000000, initial value and final XOR all ones. LTX uses it for page, database and
-// file checksums, so it sits on the commit path: the implementation is table-driven slice-by-16.
+// file checksums, so it sits on the commit path: carry-less multiplication (PCLMULQDQ) where the
+// CPU has it, slice-by-16 tables otherwise (crc64_clmul.h).
 #pragma once
 
 #include <cstddef>

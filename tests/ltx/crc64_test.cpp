@@ -4,6 +4,7 @@
 
 #include "ltx/checksum.h"
 #include "ltx/crc64.h"
+#include "ltx/crc64_clmul.h"
 #include "ltx/source.h"
 #include "test_support.h"
 
@@ -63,6 +64,31 @@ TEST_CASE("incremental CRC-64 equals one-shot whatever the split", "[crc64]") {
   c.update(data);
   c.reset();
   REQUIRE(c.value() == 0);
+}
+
+TEST_CASE("carry-less CRC-64 equals the tables at every length, alignment and register",
+          "[crc64]") {
+  if (!detail::crc64_clmul_supported()) {
+    WARN("this CPU has no PCLMULQDQ: Crc64 uses the tables only");
+    return;
+  }
+  const Bytes data = ltxtest::random_page(9000, 3);
+  // Lengths around every path of the folding code: below one block, one to seven blocks, the
+  // four-register loop, its remainders, and whole pages.
+  for (std::size_t offset = 0; offset < 17; offset += 3) {
+    for (std::size_t len = 0; len + offset <= 700; ++len) {
+      const std::uint8_t* p = data.data() + offset;
+      for (const std::uint64_t reg :
+           {~std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0x0123456789abcdef}}) {
+        REQUIRE(detail::crc64_update_clmul(reg, p, len) ==
+                detail::crc64_update_tables(reg, p, len));
+      }
+    }
+  }
+  for (const std::size_t len : {1024u, 4096u, 4097u, 8191u, 8192u}) {
+    const auto s = std::span(data).first(len);
+    REQUIRE(detail::crc64_update_clmul(~std::uint64_t{0}, s.data(), s.size()) == ~reference_crc(s));
+  }
 }
 
 TEST_CASE("legacy v1 file checksum is (1<<63) | CRC of all bytes but the last 8", "[crc64]") {
