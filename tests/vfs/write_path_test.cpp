@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -140,6 +142,33 @@ TEST_CASE("a rollback ships nothing", "[write]") {
   db.exec("INSERT INTO t VALUES (1)");
   CHECK(db.query_int("SELECT ltx_txid()") == before + 1);
   check_restores_to(db, replica_dir(dir), dir);
+}
+
+namespace {
+// The names of this process's threads (/proc/self/task/*/comm).
+std::multiset<std::string> thread_names() {
+  std::multiset<std::string> names;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
+}  // namespace
+
+TEST_CASE("ltx's background threads are named and end with the connection", "[write]") {
+  const std::string dir = scratch_dir("thread-names");
+  const std::vector<std::string> ours = {"ltx-build", "ltx-sync", "ltx-upload", "ltx-history"};
+  for (const auto& name : ours) REQUIRE(thread_names().count(name) == 0);
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE t(v)");
+    const auto names = thread_names();
+    for (const auto& name : ours) CHECK(names.count(name) == 1);
+  }
+  const auto after = thread_names();
+  for (const auto& name : ours) CHECK(after.count(name) == 0);
 }
 
 TEST_CASE("a database is put in WAL mode and kept there", "[write]") {
