@@ -16,6 +16,13 @@ TEST_CASE("batch pacing: a batch is full at kBatchCommits commits or kBatchFrame
   CHECK(BatchPacing::kWakeFrames > BatchPacing::kBatchFrames);  // the commit path's bound
 }
 
+TEST_CASE("batch pacing: slow batches are woken when full, fast ones poll", "[write][pacing]") {
+  CHECK_FALSE(BatchPacing::wake_when_full(microseconds(0)));     // nothing measured yet
+  CHECK_FALSE(BatchPacing::wake_when_full(microseconds(2500)));  // 1-row NORMAL: ~2.5 ms
+  CHECK(BatchPacing::wake_when_full(microseconds(13000)));       // 1-row FULL: ~13 ms
+  CHECK(BatchPacing::wake_when_full(BatchPacing::kMaxGather));   // a slow trickle
+}
+
 TEST_CASE("batch pacing: the gathering looks every kPoll and ends at kMaxGather",
           "[write][pacing]") {
   const TimePoint start{};

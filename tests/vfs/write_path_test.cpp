@@ -299,10 +299,20 @@ TEST_CASE("reopening continues the same history without a new snapshot", "[write
   CHECK_THAT(stats, Catch::Contains("\"full_files\":0"));
   auto opened = ltxvfs::storage::open_store(replica_dir(dir));
   auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
-  // Level 0 holds what was uploaded (the history engine adds compactions at higher levels).
+  // Level 0 holds what was uploaded (the history engine adds compactions at higher levels): one
+  // chain from TXID 1 to the last, without a second snapshot. Usually one file per TXID, but a
+  // close whose upload ran out of close_timeout_ms (seen with the disk saturated by another
+  // process: L0:1-2 L0:3-3 ...) leaves its commit to the next open, which uploads it with its own.
+  std::string listing;
+  for (const auto& f : files) {
+    listing += " L" + std::to_string(f.level) + ":" + std::to_string(f.min_txid) + "-" +
+               std::to_string(f.max_txid);
+  }
+  INFO("files:" + listing);
   std::erase_if(files, [](const auto& f) { return f.level != 0; });
-  REQUIRE(files.size() == static_cast<size_t>(txid));
-  CHECK(files[0].min_txid == 1);
+  REQUIRE(!files.empty());
+  CHECK(files.front().min_txid == 1);
+  CHECK(files.back().max_txid == static_cast<uint64_t>(txid));
   for (size_t i = 1; i < files.size(); ++i) CHECK(files[i].min_txid == files[i - 1].max_txid + 1);
   check_restores_to(db, replica_dir(dir), dir);
 }

@@ -348,12 +348,20 @@ uint64_t Replicator::commit(CommitNotice notice) {
   const uint64_t frames = notice.frame_count();
   queue_.push_back(std::move(notice));
   queued_frames_ += frames;
-  // A busy builder takes it with the next batch, a gathering one when it next looks at the queue
-  // (BatchPacing: waking it here would cost this thread a futex call per batch). Only an idle
-  // builder, or one gathering far more than a batch (a burst of large transactions), is woken.
-  const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
-                        queued_frames_ - frames < BatchPacing::kWakeFrames;
-  if (builder_idle_ || (builder_napping_ && overfull)) work_cv_.notify_one();
+  // A busy builder takes it with the next batch. A gathering one looks at the queue by itself
+  // while commits come fast (BatchPacing: waking it here would cost this thread a futex call per
+  // batch), and is woken by the commit that fills the batch while they come slowly; one
+  // gathering far more than a batch (a burst of large transactions) is woken at once.
+  const auto crosses = [&](uint64_t count, uint64_t added, uint64_t bound) {
+    return count >= bound && count - added < bound;
+  };
+  const bool wake =
+      builder_idle_ ||
+      (builder_napping_ &&
+       (crosses(queued_frames_, frames, BatchPacing::kWakeFrames) ||
+        (builder_wake_when_full_ && (queue_.size() == BatchPacing::kBatchCommits ||
+                                     crosses(queued_frames_, frames, BatchPacing::kBatchFrames)))));
+  if (wake) work_cv_.notify_one();
   return notice.seq;
 }
 
@@ -511,6 +519,7 @@ void Replicator::take_batch_within_spool_limit(std::vector<CommitNotice>& batch)
 void Replicator::builder_loop() {
   std::unique_lock lock(mu_);
   std::vector<CommitNotice> batch;
+  std::chrono::microseconds last_gathering{0};
   for (;;) {
     // The spool drained below half its limit after an overflow: time to bridge the gap.
     auto may_resume = [&] {
@@ -606,16 +615,26 @@ void Replicator::builder_loop() {
     if (uploader_idle_) upload_cv_.notify_one();
     if (!eager && !batch.empty() && error.empty()) {
       // Commits keep coming: let the next ones gather into a batch (BatchPacing) instead of
-      // building them one or two at a time, looking at the queue every kPoll. Anyone waiting for
-      // the build (a checkpoint, a WAL restart, a flush) ends the gathering at once.
+      // building them one or two at a time, looking at the queue every kPoll while commits come
+      // fast, or woken by the commit that fills the batch while they come slowly (as the last
+      // gathering measured). Anyone waiting for the build (a checkpoint, a WAL restart, a flush)
+      // ends the gathering at once.
       builder_napping_ = true;
+      builder_wake_when_full_ = BatchPacing::wake_when_full(last_gathering);
       const Clock::time_point start = Clock::now();
-      for (Clock::time_point now = start;
-           !(stop_builder_ || built_waiters_ > 0 || snapshot_requested_ ||
-             BatchPacing::full(queue_.size(), queued_frames_)) &&
-           now < start + BatchPacing::kMaxGather;
+      const Clock::time_point end = start + BatchPacing::kMaxGather;
+      const auto waited_for = [&] {
+        return stop_builder_ || built_waiters_ > 0 || snapshot_requested_;
+      };
+      Clock::time_point now = start;
+      for (; !(waited_for() || BatchPacing::full(queue_.size(), queued_frames_)) && now < end;
            now = Clock::now()) {
-        work_cv_.wait_until(lock, BatchPacing::next_look(start, now));
+        work_cv_.wait_until(lock,
+                            builder_wake_when_full_ ? end : BatchPacing::next_look(start, now));
+      }
+      // How long a whole batch took to gather (unknown when someone cut it short).
+      if (BatchPacing::full(queue_.size(), queued_frames_) || now >= end) {
+        last_gathering = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
       }
       builder_napping_ = false;
     }
