@@ -14,8 +14,6 @@
 // 16 bytes are finished by the table code from a zero register: a zero-initialised CRC of a
 // message m is m * x^64 mod P, which is what is wanted. No Barrett reduction is needed, and the
 // constants come from the polynomial itself at compile time.
-#include <cstring>
-
 #include "ltx/crc64_clmul.h"
 
 #if defined(__x86_64__)

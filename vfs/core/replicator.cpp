@@ -93,22 +93,16 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   work.stop_requested = [this] { return closing_.load(); };
   history_ = std::make_unique<HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                              std::move(work));
-  builder_thread_ = std::thread([this] {
-    name_this_thread("ltx-build");
-    builder_loop();
-  });
-  syncer_thread_ = std::thread([this] {
-    name_this_thread("ltx-sync");
-    syncer_loop();
-  });
-  uploader_thread_ = std::thread([this] {
-    name_this_thread("ltx-upload");
-    uploader_loop();
-  });
-  history_thread_ = std::thread([this] {
-    name_this_thread("ltx-history");
-    history_loop();
-  });
+  const auto start = [this](const char* name, void (Replicator::*loop)()) {
+    return std::thread([this, name, loop] {
+      name_this_thread(name);
+      (this->*loop)();
+    });
+  };
+  builder_thread_ = start("ltx-build", &Replicator::builder_loop);
+  syncer_thread_ = start("ltx-sync", &Replicator::syncer_loop);
+  uploader_thread_ = start("ltx-upload", &Replicator::uploader_loop);
+  history_thread_ = start("ltx-history", &Replicator::history_loop);
 }
 
 Replicator::~Replicator() {
@@ -352,15 +346,12 @@ uint64_t Replicator::commit(CommitNotice notice) {
   // while commits come fast (BatchPacing: waking it here would cost this thread a futex call per
   // batch), and is woken by the commit that fills the batch while they come slowly; one
   // gathering far more than a batch (a burst of large transactions) is woken at once.
-  const auto crosses = [&](uint64_t count, uint64_t added, uint64_t bound) {
-    return count >= bound && count - added < bound;
-  };
+  const bool filled = BatchPacing::full(queue_.size(), queued_frames_) &&
+                      !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames);
+  const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
+                        queued_frames_ - frames < BatchPacing::kWakeFrames;
   const bool wake =
-      builder_idle_ ||
-      (builder_napping_ &&
-       (crosses(queued_frames_, frames, BatchPacing::kWakeFrames) ||
-        (builder_wake_when_full_ && (queue_.size() == BatchPacing::kBatchCommits ||
-                                     crosses(queued_frames_, frames, BatchPacing::kBatchFrames)))));
+      builder_idle_ || (builder_napping_ && (overfull || (builder_wake_when_full_ && filled)));
   if (wake) work_cv_.notify_one();
   return notice.seq;
 }
@@ -626,14 +617,14 @@ void Replicator::builder_loop() {
       const auto waited_for = [&] {
         return stop_builder_ || built_waiters_ > 0 || snapshot_requested_;
       };
+      const auto batch_full = [&] { return BatchPacing::full(queue_.size(), queued_frames_); };
       Clock::time_point now = start;
-      for (; !(waited_for() || BatchPacing::full(queue_.size(), queued_frames_)) && now < end;
-           now = Clock::now()) {
+      for (; !(waited_for() || batch_full()) && now < end; now = Clock::now()) {
         work_cv_.wait_until(lock,
                             builder_wake_when_full_ ? end : BatchPacing::next_look(start, now));
       }
       // How long a whole batch took to gather (unknown when someone cut it short).
-      if (BatchPacing::full(queue_.size(), queued_frames_) || now >= end) {
+      if (batch_full() || now >= end) {
         last_gathering = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
       }
       builder_napping_ = false;
