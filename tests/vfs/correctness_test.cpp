@@ -327,6 +327,8 @@ TEST_CASE("replication does not depend on the auto-extension", "[write]") {
   db.exec("CREATE TABLE t(v); INSERT INTO t VALUES ('replicated too')");
   CHECK(describe_difference(restore_replica(replica_dir(dir2), std::nullopt, dir2),
                             db.serialize()) == "identical");
+  // Tests that run after this one in the same process need the SQL functions back.
+  reload_ltx_extension();
 }
 
 // Cause: the replicator wrote its warnings to stderr itself. Now every layer logs through one

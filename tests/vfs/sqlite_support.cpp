@@ -22,6 +22,20 @@
 
 namespace ltxvfs::testing {
 
+void reload_ltx_extension() {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(":memory:", &db) != SQLITE_OK) throw std::runtime_error("sqlite3_open");
+  sqlite3_enable_load_extension(db, 1);
+  char* error = nullptr;
+  if (sqlite3_load_extension(db, LTXVFS_EXTENSION_PATH, nullptr, &error) != SQLITE_OK) {
+    std::string message = error != nullptr ? error : "unknown error";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    throw std::runtime_error("cannot load " LTXVFS_EXTENSION_PATH ": " + message);
+  }
+  sqlite3_close(db);
+}
+
 void load_ltx_extension() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -30,16 +44,7 @@ void load_ltx_extension() {
     ::setenv("AWS_ACCESS_KEY_ID", "ltxvfs-test-key", 0);
     ::setenv("AWS_SECRET_ACCESS_KEY", "ltxvfs-test-secret", 0);
     ::setenv("AWS_REGION", "us-east-1", 0);
-    sqlite3* db = nullptr;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK) throw std::runtime_error("sqlite3_open");
-    sqlite3_enable_load_extension(db, 1);
-    char* error = nullptr;
-    if (sqlite3_load_extension(db, LTXVFS_EXTENSION_PATH, nullptr, &error) != SQLITE_OK) {
-      std::string message = error != nullptr ? error : "unknown error";
-      sqlite3_free(error);
-      throw std::runtime_error("cannot load " LTXVFS_EXTENSION_PATH ": " + message);
-    }
-    sqlite3_close(db);
+    reload_ltx_extension();
   });
 }
 

@@ -15,6 +15,8 @@ namespace ltxvfs::testing {
 
 // Loads build/libltxvfs.so once per process (sqlite3_load_extension on a scratch connection).
 void load_ltx_extension();
+// Loads it again: its auto-extension (the SQL functions) is back after a test removed it.
+void reload_ltx_extension();
 
 class Db {
  public:
