@@ -346,8 +346,9 @@ uint64_t Replicator::commit(CommitNotice notice) {
   // while commits come fast (BatchPacing: waking it here would cost this thread a futex call per
   // batch), and is woken by the commit that fills the batch while they come slowly; one
   // gathering far more than a batch (a burst of large transactions) is woken at once.
-  const bool filled = BatchPacing::full(queue_.size(), queued_frames_) &&
-                      !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames);
+  const bool slow = builder_wake_when_full_;
+  const bool filled = BatchPacing::full(queue_.size(), queued_frames_, slow) &&
+                      !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames, slow);
   const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
                         queued_frames_ - frames < BatchPacing::kWakeFrames;
   const bool wake =
@@ -511,6 +512,7 @@ void Replicator::builder_loop() {
   std::unique_lock lock(mu_);
   std::vector<CommitNotice> batch;
   std::chrono::microseconds last_gathering{0};
+  bool last_slow = false;
   for (;;) {
     // The spool drained below half its limit after an overflow: time to bridge the gap.
     auto may_resume = [&] {
@@ -607,17 +609,19 @@ void Replicator::builder_loop() {
     if (!eager && !batch.empty() && error.empty()) {
       // Commits keep coming: let the next ones gather into a batch (BatchPacing) instead of
       // building them one or two at a time, looking at the queue every kPoll while commits come
-      // fast, or woken by the commit that fills the batch while they come slowly (as the last
-      // gathering measured). Anyone waiting for the build (a checkpoint, a WAL restart, a flush)
-      // ends the gathering at once.
+      // fast, or woken by the commit that fills a larger batch while they come slowly (as the
+      // last gathering measured). Anyone waiting for the build (a checkpoint, a WAL restart, a
+      // flush) ends the gathering at once.
       builder_napping_ = true;
-      builder_wake_when_full_ = BatchPacing::wake_when_full(last_gathering);
+      builder_wake_when_full_ = BatchPacing::wake_when_full(last_gathering, last_slow);
       const Clock::time_point start = Clock::now();
       const Clock::time_point end = start + BatchPacing::kMaxGather;
       const auto waited_for = [&] {
         return stop_builder_ || built_waiters_ > 0 || snapshot_requested_;
       };
-      const auto batch_full = [&] { return BatchPacing::full(queue_.size(), queued_frames_); };
+      const auto batch_full = [&] {
+        return BatchPacing::full(queue_.size(), queued_frames_, builder_wake_when_full_);
+      };
       Clock::time_point now = start;
       for (; !(waited_for() || batch_full()) && now < end; now = Clock::now()) {
         work_cv_.wait_until(lock,
@@ -626,6 +630,7 @@ void Replicator::builder_loop() {
       // How long a whole batch took to gather (unknown when someone cut it short).
       if (batch_full() || now >= end) {
         last_gathering = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
+        last_slow = builder_wake_when_full_;
       }
       builder_napping_ = false;
     }
