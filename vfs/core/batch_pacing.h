@@ -10,10 +10,10 @@
 // (a batch took kWakeWhenFullAfter or more to gather: synchronous=FULL, large transactions) the
 // wake-up is under 1 % of the commits' time, and a dozen timer wake-ups per batch cost more than
 // that (their interrupts land on the committing thread's core too): the committing thread wakes
-// the builder when the batch is full, and batches are kSlowScale times larger: each one is a
-// burst of reads, compression and a spool append on a machine whose commits wait for the disk,
-// and fewer bursts measured 1-3 % faster one-row commits at FULL (bench/RESULTS.md, issue 9's
-// fifth pass), while a batch still gathers in well under kMaxGather. Anyone waiting for the build
+// the builder when the batch is full, and batches of small commits are kSlowScale times larger:
+// each batch is a burst of reads, compression and a spool append on a machine whose commits wait
+// for the disk, and a quarter of the bursts measured one-row FULL commits 1-2 % faster
+// (bench/RESULTS.md, issue 9's fifth pass). Anyone waiting for the build
 // (a checkpoint, a WAL restart, a flush) ends the gathering at once, and the committing thread
 // wakes the builder when far more than a batch is queued (kWakeFrames).
 #pragma once
@@ -27,24 +27,38 @@ namespace ltxvfs::core {
 struct BatchPacing {
   static constexpr size_t kBatchCommits = 64;
   static constexpr uint64_t kBatchFrames = 128;
-  static constexpr size_t kSlowScale = 4;  // batches while commits come slowly
+  static constexpr size_t kSlowScale = 4;            // batches of small commits that come slowly
+  static constexpr uint64_t kSmallCommitFrames = 8;  // "small": at most this many frames each
   static constexpr uint64_t kWakeFrames = 2 * kSlowScale * kBatchFrames;
   static constexpr std::chrono::microseconds kPoll{1000};
   static constexpr std::chrono::microseconds kMaxGather{50000};  // short next to any upload
   static constexpr std::chrono::microseconds kWakeWhenFullAfter{4000};
 
-  // A batch of `commits` commits holding `frames` WAL frames is worth building now, while
-  // commits come fast or `slow`ly (as wake_when_full() said).
-  static bool full(size_t commits, uint64_t frames, bool slow) {
-    const size_t scale = slow ? kSlowScale : 1;
-    return commits >= scale * kBatchCommits || frames >= scale * kBatchFrames;
+  // The last batch whose gathering ran to the end (filled, or kMaxGather passed).
+  struct LastBatch {
+    std::chrono::microseconds gathering{0};  // 0: none yet
+    size_t commits = 0;
+    uint64_t frames = 0;
+    size_t scale = 1;  // its Pace::scale
+  };
+  // How the next gathering goes.
+  struct Pace {
+    bool wake_when_full = false;  // commits come slowly: the filling commit wakes the builder
+    size_t scale = 1;             // batch bounds are this many times kBatchCommits/kBatchFrames
+  };
+
+  static Pace next_pace(const LastBatch& last) {
+    // Judged per batch of the base size, so that a larger batch filled at a fast rate goes back
+    // to polling. Only small commits get larger batches: a batch of large transactions is a
+    // long build already, and a checkpoint waits for what is queued (4x the frames measured
+    // 1000-row FULL 2 % slower).
+    const bool slow = last.gathering >= static_cast<int>(last.scale) * kWakeWhenFullAfter;
+    const bool small = last.commits > 0 && last.frames <= kSmallCommitFrames * last.commits;
+    return {slow, slow && small ? kSlowScale : 1};
   }
-  // Whether commits come slowly: the next gathering should be woken when full rather than poll,
-  // with larger batches, given how long the last whole batch took to gather (0: none yet) and
-  // whether it was a slow one. The bound scales with the batch, so that a slow batch filled at a
-  // fast rate goes back to polling.
-  static bool wake_when_full(std::chrono::microseconds last_gathering, bool last_slow) {
-    return last_gathering >= (last_slow ? static_cast<int>(kSlowScale) : 1) * kWakeWhenFullAfter;
+  // A batch of `commits` commits holding `frames` WAL frames is worth building now.
+  static bool full(size_t commits, uint64_t frames, size_t scale) {
+    return commits >= scale * kBatchCommits || frames >= scale * kBatchFrames;
   }
   // When a polling gathering that started at `start` next looks at the queue, as of `now`.
   template <typename TimePoint>

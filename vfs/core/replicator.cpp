@@ -346,13 +346,13 @@ uint64_t Replicator::commit(CommitNotice notice) {
   // while commits come fast (BatchPacing: waking it here would cost this thread a futex call per
   // batch), and is woken by the commit that fills the batch while they come slowly; one
   // gathering far more than a batch (a burst of large transactions) is woken at once.
-  const bool slow = builder_wake_when_full_;
-  const bool filled = BatchPacing::full(queue_.size(), queued_frames_, slow) &&
-                      !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames, slow);
+  const size_t scale = builder_pace_.scale;
+  const bool filled = BatchPacing::full(queue_.size(), queued_frames_, scale) &&
+                      !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames, scale);
   const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
                         queued_frames_ - frames < BatchPacing::kWakeFrames;
   const bool wake =
-      builder_idle_ || (builder_napping_ && (overfull || (builder_wake_when_full_ && filled)));
+      builder_idle_ || (builder_napping_ && (overfull || (builder_pace_.wake_when_full && filled)));
   if (wake) work_cv_.notify_one();
   return notice.seq;
 }
@@ -511,8 +511,7 @@ void Replicator::take_batch_within_spool_limit(std::vector<CommitNotice>& batch)
 void Replicator::builder_loop() {
   std::unique_lock lock(mu_);
   std::vector<CommitNotice> batch;
-  std::chrono::microseconds last_gathering{0};
-  bool last_slow = false;
+  BatchPacing::LastBatch last_batch;
   for (;;) {
     // The spool drained below half its limit after an overflow: time to bridge the gap.
     auto may_resume = [&] {
@@ -613,24 +612,24 @@ void Replicator::builder_loop() {
       // last gathering measured). Anyone waiting for the build (a checkpoint, a WAL restart, a
       // flush) ends the gathering at once.
       builder_napping_ = true;
-      builder_wake_when_full_ = BatchPacing::wake_when_full(last_gathering, last_slow);
+      builder_pace_ = BatchPacing::next_pace(last_batch);
       const Clock::time_point start = Clock::now();
       const Clock::time_point end = start + BatchPacing::kMaxGather;
       const auto waited_for = [&] {
         return stop_builder_ || built_waiters_ > 0 || snapshot_requested_;
       };
       const auto batch_full = [&] {
-        return BatchPacing::full(queue_.size(), queued_frames_, builder_wake_when_full_);
+        return BatchPacing::full(queue_.size(), queued_frames_, builder_pace_.scale);
       };
       Clock::time_point now = start;
       for (; !(waited_for() || batch_full()) && now < end; now = Clock::now()) {
-        work_cv_.wait_until(lock,
-                            builder_wake_when_full_ ? end : BatchPacing::next_look(start, now));
+        work_cv_.wait_until(
+            lock, builder_pace_.wake_when_full ? end : BatchPacing::next_look(start, now));
       }
       // How long a whole batch took to gather (unknown when someone cut it short).
       if (batch_full() || now >= end) {
-        last_gathering = std::chrono::duration_cast<std::chrono::microseconds>(now - start);
-        last_slow = builder_wake_when_full_;
+        last_batch = {std::chrono::duration_cast<std::chrono::microseconds>(now - start),
+                      queue_.size(), queued_frames_, builder_pace_.scale};
       }
       builder_napping_ = false;
     }

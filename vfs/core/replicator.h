@@ -197,10 +197,10 @@ class Replicator {
   uint64_t processed_seq_ = 0;
   uint64_t seq_txid_ = 0;  // newest TXID when processed_seq_ was reached
   bool builder_idle_ = false;
-  bool builder_napping_ = false;         // letting commits gather after a batch (BatchPacing)
-  bool builder_wake_when_full_ = false;  // ... and wants commit() to wake it when it is full
-  bool uploader_idle_ = false;           // waiting for something to upload (not in its window)
-  bool initial_sync_done_ = false;       // the builder knows the position (after its first run)
+  bool builder_napping_ = false;    // letting commits gather after a batch (BatchPacing)
+  BatchPacing::Pace builder_pace_;  // ... and how: wake it when full? batch size?
+  bool uploader_idle_ = false;      // waiting for something to upload (not in its window)
+  bool initial_sync_done_ = false;  // the builder knows the position (after its first run)
   bool snapshot_requested_ = false;
   bool written_outside_wal_ = false;
   bool stop_builder_ = false;
