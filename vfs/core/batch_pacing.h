@@ -12,10 +12,10 @@
 // that (their interrupts land on the committing thread's core too): the committing thread wakes
 // the builder when the batch is full, and batches of small commits are kSlowScale times larger:
 // each batch is a burst of reads, compression and a spool append on a machine whose commits wait
-// for the disk, and a quarter of the bursts measured one-row FULL commits 1-2 % faster
-// (bench/RESULTS.md, issue 9's fifth pass). Anyone waiting for the build
-// (a checkpoint, a WAL restart, a flush) ends the gathering at once, and the committing thread
-// wakes the builder when far more than a batch is queued (kWakeFrames).
+// for the disk, and a quarter of the bursts measured one-row FULL commits 1-4 % faster
+// (bench/RESULTS.md, issue 9's fifth pass). Anyone waiting for the build (a checkpoint, a WAL
+// restart, a flush) ends the gathering at once, and the committing thread wakes the builder when
+// far more than a batch is queued (kWakeFrames).
 #pragma once
 
 #include <chrono>
