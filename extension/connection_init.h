@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::extension {
 

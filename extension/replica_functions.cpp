@@ -7,8 +7,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "base/time_spec.h"
 #include "extension/stats_json.h"
-#include "vfs/core/time_spec.h"
 #include "vfs/replica/replica.h"
 #include "vfs/shim/replica_file.h"
 
@@ -76,7 +76,7 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
       {"replica", s.source},
       {"position", s.position.describe()},
       {"txid", s.txid},
-      {"txid_time", core::format_rfc3339_ms(s.txid_time_ms)},
+      {"txid_time", base::format_rfc3339_ms(s.txid_time_ms)},
       {"lag_ms", s.lag_ms},
       {"since_poll_ms", s.since_poll_ms},
       {"page_size", s.page_size},

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::extension {
 

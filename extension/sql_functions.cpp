@@ -5,21 +5,21 @@
 
 #include "extension/replica_functions.h"
 #include "extension/stats_json.h"
-#include "vfs/core/replicator.h"
 #include "vfs/shim/primary_connection.h"
+#include "vfs/writer/replicator.h"
 
 namespace ltxvfs::extension {
 namespace {
 
-core::Replicator* replicator_of(sqlite3_context* ctx) {
-  core::Replicator* r = nullptr;
+writer::Replicator* replicator_of(sqlite3_context* ctx) {
+  writer::Replicator* r = nullptr;
   sqlite3* db = sqlite3_context_db_handle(ctx);
   if (sqlite3_file_control(db, "main", vfs::kFcntlLtxReplicator, &r) != SQLITE_OK) return nullptr;
   return r;
 }
 
 void ltx_txid(sqlite3_context* ctx, int, sqlite3_value**) {
-  core::Replicator* r = replicator_of(ctx);
+  writer::Replicator* r = replicator_of(ctx);
   if (r == nullptr) return sqlite3_result_null(ctx);
   try {
     sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(r->flush_txid()));
@@ -29,7 +29,7 @@ void ltx_txid(sqlite3_context* ctx, int, sqlite3_value**) {
 }
 
 void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
-  core::Replicator* r = replicator_of(ctx);
+  writer::Replicator* r = replicator_of(ctx);
   if (r == nullptr) {
     // A read replica reports its own statistics; anything else is not replicated.
     std::optional<std::string> replica = replica_stats_json(sqlite3_context_db_handle(ctx));
@@ -37,12 +37,12 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
     return sqlite3_result_text(ctx, replica->c_str(), static_cast<int>(replica->size()),
                                SQLITE_TRANSIENT);
   }
-  const core::ReplicatorStats s = r->stats();
+  const writer::ReplicatorStats s = r->stats();
   nlohmann::json j = {
       {"role", "primary"},
       {"replica", r->config().replica_url},
-      {"format", r->config().format == core::OutputFormat::kNative ? "native" : "litestream"},
-      {"durability", r->config().durability == core::Durability::kRemote ? "remote" : "local"},
+      {"format", r->config().format == ltx::OutputFormat::kNative ? "native" : "litestream"},
+      {"durability", r->config().durability == writer::Durability::kRemote ? "remote" : "local"},
       {"txid", s.txid},
       {"durable_txid", s.durable_txid},
       {"uploaded_txid", s.uploaded_txid},

@@ -5,7 +5,7 @@
 //                requests and errors); NULL when the database is not replicated.
 #pragma once
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::extension {
 

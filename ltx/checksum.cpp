@@ -1,13 +1,13 @@
 #include "ltx/checksum.h"
 
+#include "base/byte_order.h"
 #include "ltx/crc64.h"
-#include "ltx/endian.h"
 
 namespace ltxvfs::ltx {
 
 std::uint64_t page_checksum(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   std::uint8_t prefix[4];
-  store_be32(prefix, pgno);
+  base::store_be32(prefix, pgno);
   Crc64 crc;
   crc.update(prefix);
   crc.update(page);

@@ -1,6 +1,6 @@
 #include "ltx/decoder.h"
 
-#include "ltx/endian.h"
+#include "base/byte_order.h"
 #include "ltx/error.h"
 #include "ltx/legacy_v1.h"
 #include "ltx/lock_page.h"
@@ -162,7 +162,7 @@ void Decoder::finish() {
   const std::uint64_t area = reader_.position() - end_marker - kPageHeaderSize;
   const auto length_bytes = reader_.read(kIndexLengthSize, "the page index length");
   file_crc_.update(length_bytes);
-  const std::uint64_t length = load_be64(length_bytes.data());
+  const std::uint64_t length = base::load_be64(length_bytes.data());
   if (length != area) {
     throw LtxError(LtxErrorKind::kBadIndex, name_,
                    "page index length field says " + std::to_string(length) +

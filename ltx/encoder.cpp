@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "ltx/endian.h"
+#include "base/byte_order.h"
 #include "ltx/error.h"
 #include "ltx/page_frame.h"
 
@@ -174,11 +174,11 @@ Trailer Encoder::finish(std::uint64_t post_apply_checksum) {
   auto& last = index_blocks_.back();
   finish_page_index(last, bytes_before);
   last.resize(last.size() + 8);
-  store_be64(last.data() + last.size() - 8, trailer.post_apply_checksum);
+  base::store_be64(last.data() + last.size() - 8, trailer.post_apply_checksum);
   for (const auto& block : index_blocks_) emit(block, true);
   trailer.file_checksum = kChecksumFlag | file_crc_.value();
   std::uint8_t file_checksum[8];
-  store_be64(file_checksum, trailer.file_checksum);
+  base::store_be64(file_checksum, trailer.file_checksum);
   emit(file_checksum, false);
   return trailer;
 }

@@ -17,6 +17,10 @@
 
 namespace ltxvfs::ltx {
 
+// What a replica holds: Litestream v0.5's files (so Litestream restores and reads them), or
+// ltxvfs's own (zstd pages, full checksums; docs/FORMAT.md).
+enum class OutputFormat { kNative, kLitestream };
+
 struct EncodeOptions {
   PageEncoding encoding = PageEncoding::kZstd;
   // Pre/post-apply checksums. Off means header flag 0x2 and both written as zero.
@@ -28,6 +32,10 @@ struct EncodeOptions {
   static EncodeOptions litestream() { return {PageEncoding::kLz4Frame, false, kDefaultZstdLevel}; }
   // ltxvfs's own format: zstd pages and full checksums (Litestream refuses it; docs/FORMAT.md).
   static EncodeOptions native() { return {PageEncoding::kZstd, true, kDefaultZstdLevel}; }
+  // The options of a replica format: the one place OutputFormat becomes encoding options.
+  static EncodeOptions of(OutputFormat format) {
+    return format == OutputFormat::kLitestream ? litestream() : native();
+  }
 
   // The header flags these options imply; the encoder writes exactly these.
   std::uint32_t header_flags() const;

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "base/byte_order.h"
 #include "ltx/checksum.h"
-#include "ltx/endian.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::ltx {
@@ -29,25 +29,25 @@ std::array<std::uint8_t, kHeaderSize> Header::encode() const {
   std::array<std::uint8_t, kHeaderSize> b{};
   std::copy(kMagic.begin(), kMagic.end(), b.begin());
   std::uint8_t* p = b.data();
-  store_be32(p + 4, flags);
-  store_be32(p + 8, page_size);
-  store_be32(p + 12, commit);
-  store_be64(p + 16, min_txid);
-  store_be64(p + 24, max_txid);
-  store_be64(p + 32, static_cast<std::uint64_t>(timestamp_ms));
-  store_be64(p + 40, pre_apply_checksum);
-  store_be64(p + 48, static_cast<std::uint64_t>(wal_offset));
-  store_be64(p + 56, static_cast<std::uint64_t>(wal_size));
-  store_be32(p + 64, wal_salt1);
-  store_be32(p + 68, wal_salt2);
-  store_be64(p + 72, node_id);
+  base::store_be32(p + 4, flags);
+  base::store_be32(p + 8, page_size);
+  base::store_be32(p + 12, commit);
+  base::store_be64(p + 16, min_txid);
+  base::store_be64(p + 24, max_txid);
+  base::store_be64(p + 32, static_cast<std::uint64_t>(timestamp_ms));
+  base::store_be64(p + 40, pre_apply_checksum);
+  base::store_be64(p + 48, static_cast<std::uint64_t>(wal_offset));
+  base::store_be64(p + 56, static_cast<std::uint64_t>(wal_size));
+  base::store_be32(p + 64, wal_salt1);
+  base::store_be32(p + 68, wal_salt2);
+  base::store_be64(p + 72, node_id);
   return b;  // bytes 80..99 stay zero (reserved)
 }
 
 Header Header::decode(std::span<const std::uint8_t> bytes, std::string_view file_name) {
   if (bytes.size() >= kMagic.size() && !std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
     fail(LtxErrorKind::kBadMagic, file_name,
-         "not an LTX file: it starts with bytes " + hex32(load_be32(bytes.data())) +
+         "not an LTX file: it starts with bytes " + hex32(base::load_be32(bytes.data())) +
              ", expected 0x4c545831 (\"LTX1\")");
   }
   if (bytes.size() < kHeaderSize) {
@@ -64,18 +64,18 @@ Header Header::decode(std::span<const std::uint8_t> bytes, std::string_view file
     }
   }
   Header h;
-  h.flags = load_be32(p + 4);
-  h.page_size = load_be32(p + 8);
-  h.commit = load_be32(p + 12);
-  h.min_txid = load_be64(p + 16);
-  h.max_txid = load_be64(p + 24);
-  h.timestamp_ms = static_cast<std::int64_t>(load_be64(p + 32));
-  h.pre_apply_checksum = load_be64(p + 40);
-  h.wal_offset = static_cast<std::int64_t>(load_be64(p + 48));
-  h.wal_size = static_cast<std::int64_t>(load_be64(p + 56));
-  h.wal_salt1 = load_be32(p + 64);
-  h.wal_salt2 = load_be32(p + 68);
-  h.node_id = load_be64(p + 72);
+  h.flags = base::load_be32(p + 4);
+  h.page_size = base::load_be32(p + 8);
+  h.commit = base::load_be32(p + 12);
+  h.min_txid = base::load_be64(p + 16);
+  h.max_txid = base::load_be64(p + 24);
+  h.timestamp_ms = static_cast<std::int64_t>(base::load_be64(p + 32));
+  h.pre_apply_checksum = base::load_be64(p + 40);
+  h.wal_offset = static_cast<std::int64_t>(base::load_be64(p + 48));
+  h.wal_size = static_cast<std::int64_t>(base::load_be64(p + 56));
+  h.wal_salt1 = base::load_be32(p + 64);
+  h.wal_salt2 = base::load_be32(p + 68);
+  h.node_id = base::load_be64(p + 72);
   return h;
 }
 
@@ -119,13 +119,13 @@ void Header::validate(std::string_view file_name) const {
 
 std::array<std::uint8_t, kTrailerSize> Trailer::encode() const {
   std::array<std::uint8_t, kTrailerSize> b{};
-  store_be64(b.data(), post_apply_checksum);
-  store_be64(b.data() + 8, file_checksum);
+  base::store_be64(b.data(), post_apply_checksum);
+  base::store_be64(b.data() + 8, file_checksum);
   return b;
 }
 
 Trailer Trailer::decode(std::span<const std::uint8_t, kTrailerSize> bytes) {
-  return Trailer{load_be64(bytes.data()), load_be64(bytes.data() + 8)};
+  return Trailer{base::load_be64(bytes.data()), base::load_be64(bytes.data() + 8)};
 }
 
 void Trailer::validate(const Header& header, std::string_view file_name) const {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include "base/byte_order.h"
 #include "ltx/checksum.h"
 #include "ltx/crc64.h"
-#include "ltx/endian.h"
 #include "ltx/sequential_reader.h"
 
 namespace ltxvfs::ltx {
@@ -23,14 +23,14 @@ bool is_legacy_v1(const Source& source, const Header& header) {
 
   std::array<std::uint8_t, 4> word{};
   source.read_at(size - kTrailerSize - kV1TerminatorSize, word);
-  if (load_be32(word.data()) != 0) return false;
+  if (base::load_be32(word.data()) != 0) return false;
 
   // Page numbers must ascend. Chunked reads: one per 256 KiB, not one per page.
   const std::uint64_t pages = (size - fixed) / frame;
   SequentialReader walk(source, kHeaderSize, {});
   std::uint32_t prev = 0;
   for (std::uint64_t i = 0; i < pages; ++i) {
-    const std::uint32_t pgno = load_be32(walk.peek(kV1PageHeaderSize).data());
+    const std::uint32_t pgno = base::load_be32(walk.peek(kV1PageHeaderSize).data());
     if (pgno <= prev) return false;
     prev = pgno;
     walk.consume(frame);
@@ -44,7 +44,7 @@ bool is_legacy_v1(const Source& source, const Header& header) {
     crc.update(chunk);
     left -= chunk.size();
   }
-  return load_be64(reader.read(8, "legacy v1 file checksum").data()) ==
+  return base::load_be64(reader.read(8, "legacy v1 file checksum").data()) ==
          (kChecksumFlag | crc.value());
 }
 

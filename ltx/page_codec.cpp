@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "ltx/endian.h"
+#include "base/byte_order.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::ltx {
@@ -152,7 +152,7 @@ void PageCompressor::compress(std::span<const std::uint8_t> page, std::vector<st
       if (n <= 0) {
         throw LtxError(LtxErrorKind::kInvalidArgument, "LZ4 block compression", "failed");
       }
-      store_be32(out.data() + start, static_cast<std::uint32_t>(n));
+      base::store_be32(out.data() + start, static_cast<std::uint32_t>(n));
       out.resize(start + kSizePrefix + static_cast<std::size_t>(n));
       return;
     }
@@ -164,7 +164,7 @@ void PageCompressor::compress(std::span<const std::uint8_t> page, std::vector<st
       if (ZSTD_isError(n)) {
         throw LtxError(LtxErrorKind::kInvalidArgument, "zstd compression", ZSTD_getErrorName(n));
       }
-      store_be32(out.data() + start, static_cast<std::uint32_t>(n));
+      base::store_be32(out.data() + start, static_cast<std::uint32_t>(n));
       out.resize(start + kSizePrefix + n);
       return;
     }
@@ -196,7 +196,7 @@ std::span<const std::uint8_t> sized_payload(std::span<const std::uint8_t> input,
     }
     decompress_error(file, pgno, encoding, "has no room for its size prefix");
   }
-  const std::uint32_t size = load_be32(input.data());
+  const std::uint32_t size = base::load_be32(input.data());
   const std::size_t limit = max_payload_size(static_cast<std::uint32_t>(page_size)) - kSizePrefix;
   if (size == 0 || size > limit) {
     decompress_error(file, pgno, encoding,
@@ -247,11 +247,6 @@ bool last_token_is_canonical(std::span<const std::uint8_t> block) {
     if (match == 15 && !skip_length(match)) return false;
   }
   return (block[last] & 0x0f) == 0;
-}
-
-std::uint32_t load_le32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
-         (std::uint32_t{p[3]} << 24);
 }
 
 }  // namespace
@@ -330,7 +325,7 @@ std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const 
     }
     case PageEncoding::kZstd: {
       const auto payload = sized_payload(input, page.size(), input_ends_file, file, pgno, name);
-      if (payload.size() < 5 || load_le32(payload.data()) != kZstdMagic) {
+      if (payload.size() < 5 || base::load_le32(payload.data()) != kZstdMagic) {
         decompress_error(file, pgno, name, "does not start with the zstd frame magic");
       }
       if ((payload[4] & kZstdUnusedBit) != 0) {

@@ -2,20 +2,20 @@
 
 #include <string>
 
-#include "ltx/endian.h"
+#include "base/byte_order.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::ltx {
 
 std::array<std::uint8_t, kPageHeaderSize> PageHeader::encode() const {
   std::array<std::uint8_t, kPageHeaderSize> b{};
-  store_be32(b.data(), pgno);
-  store_be16(b.data() + 4, flags);
+  base::store_be32(b.data(), pgno);
+  base::store_be16(b.data() + 4, flags);
   return b;
 }
 
 PageHeader PageHeader::decode(std::span<const std::uint8_t, kPageHeaderSize> bytes) {
-  return PageHeader{load_be32(bytes.data()), load_be16(bytes.data() + 4)};
+  return PageHeader{base::load_be32(bytes.data()), base::load_be16(bytes.data() + 4)};
 }
 
 void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pgno,

@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "ltx/endian.h"
+#include "base/byte_order.h"
 #include "ltx/error.h"
 #include "ltx/page_frame.h"
 #include "ltx/varint.h"
@@ -37,7 +37,7 @@ void finish_page_index(std::vector<std::uint8_t>& out, std::uint64_t bytes_befor
   append_uvarint(out, 0);
   const std::uint64_t length = bytes_before + out.size();
   out.resize(out.size() + kIndexLengthSize);
-  store_be64(out.data() + out.size() - kIndexLengthSize, length);
+  base::store_be64(out.data() + out.size() - kIndexLengthSize, length);
 }
 
 IndexElement read_index_element(std::span<const std::uint8_t> in, bool input_ends_file,
@@ -89,7 +89,7 @@ std::variant<FileTail, NeedTailBytes> parse_file_tail(std::span<const std::uint8
   if (tail.size() < kMinTailSize) return NeedTailBytes{kMinTailSize};
 
   const std::uint8_t* end = tail.data() + tail.size();
-  const std::uint64_t length = load_be64(end - kMinTailSize);
+  const std::uint64_t length = base::load_be64(end - kMinTailSize);
   const std::uint64_t max_length = file_size - kMinFileSize + 1;
   if (length == 0 || length > max_length) {
     bad_index(file_name, "length field says " + std::to_string(length) + " bytes; a file of " +

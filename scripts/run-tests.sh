@@ -13,8 +13,11 @@ stage() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 bash scripts/setup.sh
 
 stage "format check (clang-format)"
-mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find ltx storage vfs extension tools tests bench examples -name '*.cpp' -o -name '*.h')
+mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find base ltx storage history vfs extension tools tests bench examples -name '*.cpp' -o -name '*.h')
 clang-format --dry-run --Werror "${sources[@]}"
+
+stage "floors: no include climbs a floor (scripts/check-floors.py)"
+python3 scripts/check-floors.py
 
 stage "release build"
 # -g1 (line tables: enough for backtraces) instead of -g: full debug info nearly doubles the

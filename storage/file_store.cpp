@@ -16,6 +16,7 @@
 #include <system_error>
 #include <vector>
 
+#include "base/posix_file.h"
 #include "storage/cancellation.h"
 #include "storage/validation.h"
 
@@ -35,31 +36,7 @@ bool is_reserved(std::string_view name) {
   return name.rfind(kReservedPrefix, 0) == 0;
 }
 
-// An owned file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
+using base::Fd;
 
 // Removes a temporary file unless it was published.
 class TempFile {
@@ -98,7 +75,7 @@ int64_t mtime_ms(const struct stat& st) {
 
 int fsync_dir(const std::string& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return errno;
+  if (!fd) return errno;
   if (::fsync(fd.get()) != 0) return errno;
   return 0;
 }
@@ -159,15 +136,15 @@ int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
                struct stat* st) {
   constexpr uint64_t kChunk = 256 << 10;  // small: it runs inside the writing process
   Fd fd;
-  for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt) {
+  for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
     std::string path = dir + "/" + unique_temp_name();
     fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-    if (fd.valid())
+    if (fd)
       temp.set(path);
     else if (errno != EEXIST)
       return errno;
   }
-  if (!fd.valid()) return EEXIST;
+  if (!fd) return EEXIST;
   // open() applied the umask; the file gets exactly `mode` (it was never more open than that).
   if (::fchmod(fd.get(), mode) != 0) return errno;
   std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(kChunk, body.size())));
@@ -237,11 +214,11 @@ class FileStore::Lock {
   Lock(const FileStore& store, int operation) {
     const std::string path = store.root_ + "/" + kLockName;
     fd_ = Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (!fd_.valid() && errno == ENOENT) {
+    if (!fd_ && errno == ENOENT) {
       // Whoever creates the lock file gives it the store's mode (a file that exists keeps its
       // own: it may have been made by a writer with another configuration).
       fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, store.file_mode_));
-      if (fd_.valid()) {
+      if (fd_) {
         if (::fchmod(fd_.get(), store.file_mode_) != 0) {
           store.fail_errno("LOCK", "", "cannot set the mode of lock file " + path, errno);
         }
@@ -249,7 +226,7 @@ class FileStore::Lock {
         fd_ = Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
       }
     }
-    if (!fd_.valid()) store.fail_errno("LOCK", "", "cannot open lock file " + path, errno);
+    if (!fd_) store.fail_errno("LOCK", "", "cannot open lock file " + path, errno);
     while (::flock(fd_.get(), operation) != 0) {
       if (errno != EINTR) store.fail_errno("LOCK", "", "cannot lock " + path, errno);
     }
@@ -259,15 +236,11 @@ class FileStore::Lock {
   Fd fd_;
 };
 
-mode_t FileStore::directory_mode(mode_t file_mode) {
-  return file_mode | ((file_mode & 0444) >> 2);
-}
-
 FileStore::FileStore(const std::string& root_dir, FileStoreOptions options)
     : stats_(options.stats ? options.stats : std::make_shared<StoreStats>()),
       cancel_(std::move(options.cancel)),
       file_mode_(options.file_mode),
-      dir_mode_(directory_mode(options.file_mode)) {
+      dir_mode_(static_cast<mode_t>(base::directory_mode(options.file_mode))) {
   if (root_dir.empty()) {
     throw StoreError(StoreErrorKind::kInvalidArgument, "file store: empty directory path");
   }
@@ -443,7 +416,7 @@ GetResult FileStore::read_object(const std::string& key, const std::optional<Byt
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
   int err = 0;
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
+  if (!fd || ::fstat(fd.get(), &st) != 0)
     err = errno;
   else if (!S_ISREG(st.st_mode))
     err = ENOENT;  // a directory is not an object
@@ -499,7 +472,7 @@ GetResult FileStore::read_object(const std::string& key, const std::optional<Byt
 
   *metadata_consistent = false;
   Fd meta_fd(::open(sidecar_of(key).c_str(), O_RDONLY | O_CLOEXEC));
-  if (meta_fd.valid()) {
+  if (meta_fd) {
     std::string text;
     char buf[4096];
     ssize_t n;

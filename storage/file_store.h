@@ -69,9 +69,6 @@ class FileStore : public ObjectStore {
 
   const std::string& root() const { return root_; }
   const std::shared_ptr<StoreStats>& stats() const { return stats_; }
-  // The mode of directories the store creates for objects of mode `file_mode`: 0600 → 0700,
-  // 0640 → 0750, 0644 → 0755.
-  static mode_t directory_mode(mode_t file_mode);
 
  private:
   class Lock;

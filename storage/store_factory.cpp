@@ -1,7 +1,7 @@
 #include "storage/store_factory.h"
 
 #include "storage/file_store.h"
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 
 namespace ltxvfs::storage {
 

@@ -10,10 +10,10 @@
 #include <optional>
 
 #include "storage/cancellation.h"
-#include "storage/credentials.h"
-#include "storage/env.h"
-#include "storage/http_client.h"
-#include "storage/retry_policy.h"
+#include "storage/s3/credentials.h"
+#include "storage/s3/env.h"
+#include "storage/s3/http_client.h"
+#include "storage/s3/retry_policy.h"
 #include "storage/store_stats.h"
 
 namespace ltxvfs::storage {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bench/figures/figures.h"
-#include "vfs/core/restore_plan.h"
+#include "history/restore_plan.h"
 
 namespace ltxvfs::bench {
 
@@ -19,7 +19,7 @@ struct LargeReplica {
   std::string shaping;  // "20 ms, 64 MiB/s/conn" for row names
   int64_t rows = 0;
   uint64_t db_bytes = 0;
-  std::vector<core::RemoteFile> plan;  // the newest restorable state
+  std::vector<ltxvfs::history::RemoteFile> plan;  // the newest restorable state
   uint64_t plan_bytes = 0;
   double raw_download_s = 0;  // median: every object of the plan, in parallel, via the proxy
 };

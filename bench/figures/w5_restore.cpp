@@ -10,9 +10,9 @@
 
 #include "bench/figures/large_replica.h"
 #include "bench/support/scratch.h"
+#include "history/restorer.h"
 #include "ltx/decoder.h"
 #include "ltx/source.h"
-#include "vfs/core/restorer.h"
 
 namespace ltxvfs::bench {
 namespace {
@@ -34,8 +34,9 @@ double thread_cpu_seconds() {
 
 void plan_newest(LargeReplica& replica) {
   auto opened = replica.bucket->open(replica.prefix);
-  const auto files = core::list_ltx_files(*opened.store, opened.layout);
-  replica.plan = core::plan_restore(files, core::newest_restorable_txid(files));
+  const auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
+  replica.plan =
+      ltxvfs::history::plan_restore(files, ltxvfs::history::newest_restorable_txid(files));
   replica.plan_bytes = 0;
   for (const auto& f : replica.plan) replica.plan_bytes += f.size;
 }
@@ -50,10 +51,10 @@ void measure_restore(const Context& ctx, LargeReplica& replica, const std::strin
     if (!report) continue;
     ScratchDir out(ctx.work_dir(), "w5-restore");
     auto opened = replica.bucket->open(replica.prefix, replica.via);
-    core::RestoreOptions options;
+    ltxvfs::history::RestoreOptions options;
     options.parallelism = kParallelism;
     const auto start = Clock::now();
-    core::restore(*opened.store, replica.plan, out.file("restored.db"), options);
+    ltxvfs::history::restore(*opened.store, replica.plan, out.file("restored.db"), options);
     restore.push_back(seconds_since(start));
     costs.push_back(store_cost_of(opened.stats->snapshot()));
     db_rate.push_back(static_cast<double>(file_bytes(out.file("restored.db"))) / 1e6 /

@@ -4,7 +4,7 @@
 // latency: memory does not depend on it, and the scan would only take longer.
 #include "bench/figures/large_replica.h"
 #include "bench/support/scratch.h"
-#include "vfs/core/restorer.h"
+#include "history/restorer.h"
 
 namespace ltxvfs::bench {
 
@@ -12,7 +12,7 @@ void run_w7_replica_memory(const Context& ctx, const LargeReplica& replica) {
   ScratchDir local(ctx.work_dir(), "w7-local");
   {
     auto opened = replica.bucket->open(replica.prefix);
-    core::restore(*opened.store, replica.plan, local.file("app.db"));
+    ltxvfs::history::restore(*opened.store, replica.plan, local.file("app.db"));
   }
   std::vector<double> plain;
   for (int r = 0; r < ctx.sizes().heavy_runs; ++r) {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "storage/replica_url.h"
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_factory.h"
 
 namespace ltxvfs::bench {

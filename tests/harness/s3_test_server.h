@@ -18,7 +18,7 @@
 #include <string>
 
 #include "storage/replica_url.h"
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_settings.h"
 
 namespace ltxvfs::testing {

@@ -13,9 +13,9 @@
 #include <deque>
 #include <random>
 
+#include "history/history_engine.h"
 #include "history_support.h"
 #include "storage/file_store.h"
-#include "vfs/core/history_engine.h"
 
 using namespace historytest;
 using namespace ltxvfs;
@@ -40,10 +40,10 @@ void run_workload(const Workload& w, const std::vector<uint64_t>& checkpoints) {
   L0Writer writer(
       store, layout,
       L0Writer::Options{OutputFormat::kNative, 512, w.initial_pages, w.max_pages, false, 99});
-  const core::HistoryPolicy policy;  // the defaults
-  core::CompactionWork work;
+  const ltxvfs::history::HistoryPolicy policy;  // the defaults
+  ltxvfs::history::CompactionWork work;
   work.temp_dir = scratch_dir(std::string("bench-tmp-") + w.name);
-  core::HistoryEngine engine(store, layout, OutputFormat::kNative, policy, work);
+  ltxvfs::history::HistoryEngine engine(store, layout, OutputFormat::kNative, policy, work);
 
   std::printf("\n%s: %u-%u pages of 512 B, 1 commit/s uploaded alone, policy %s\n", w.name,
               w.initial_pages, w.max_pages, policy.describe().c_str());
@@ -72,15 +72,15 @@ void run_workload(const Workload& w, const std::vector<uint64_t>& checkpoints) {
     if (now >= next_due) {
       const auto report = engine.run_due(now);
       next_due = report.next_due_ms;
-      const auto files = core::list_ltx_files(fs, layout);
-      const core::RestoreGraph graph(files);
+      const auto files = ltxvfs::history::list_ltx_files(fs, layout);
+      const ltxvfs::history::RestoreGraph graph(files);
       REQUIRE(graph.newest() == writer.txid());
       worst_newest = std::max(worst_newest, graph.chain_indexes(graph.newest()).size());
     }
     if (commit == checkpoints[next_checkpoint]) {
       ++next_checkpoint;
-      const auto files = core::list_ltx_files(fs, layout);
-      const core::RestoreGraph graph(files);
+      const auto files = ltxvfs::history::list_ltx_files(fs, layout);
+      const ltxvfs::history::RestoreGraph graph(files);
       uint64_t store_bytes = 0;
       for (const auto& f : files) store_bytes += f.size;
       // Every restorable TXID: the longest chain.

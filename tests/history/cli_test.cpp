@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "base/time_spec.h"
 #include "harness/s3_test_server.h"
 #include "history_support.h"
 #include "ltx/checksum.h"
@@ -19,7 +20,6 @@
 #include "ltx/sink.h"
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
-#include "vfs/core/time_spec.h"
 
 using namespace historytest;
 using namespace ltxvfs;
@@ -115,7 +115,7 @@ class SqliteReplica {
     h.page_size = ps;
     h.commit = commit;
     h.min_txid = h.max_txid = ++txid_;
-    h.timestamp_ms = core::now_ms();
+    h.timestamp_ms = ltxvfs::base::now_ms();
     h.pre_apply_checksum = txid_ == 1 ? 0 : sum_.value();
     ltx::VectorSink sink;
     ltx::Encoder enc(sink, h,
@@ -137,7 +137,7 @@ class SqliteReplica {
     enc.finish(sum_.value());
     storage::PutOptions put;
     put.if_none_match = true;
-    put.metadata["litestream-timestamp"] = core::format_rfc3339_ms(h.timestamp_ms);
+    put.metadata["litestream-timestamp"] = ltxvfs::base::format_rfc3339_ms(h.timestamp_ms);
     store_.put(storage::ltx_key(layout_, 0, txid_, txid_), sink.bytes(), put);
     last_ = image;
     images_[txid_] = image;
@@ -313,14 +313,14 @@ TEST_CASE("cli: compact, ls by level, retention --dry-run and retention", "[cli]
 
     // Retention: a dry run lists what would go and why, and deletes nothing.
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    const size_t before = core::list_ltx_files(store, LayoutStyle::kDirectory).size();
+    const size_t before = ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory).size();
     r = cli({"retention", url, "--dry-run", "--retention", "1s", "--retention-grace", "0"});
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK_THAT(r.output, Catch::Contains("would delete ltx/0/0000000000000001-0000000000000001.ltx "
                                          "(level 0, TXIDs 1-1") &&
                              Catch::Contains("level 0 file compacted into"));
-    CHECK(core::list_ltx_files(store, LayoutStyle::kDirectory).size() == before);
+    CHECK(ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory).size() == before);
     // With a grace period still running: kept, and the output says until when.
     r = cli({"retention", url, "--dry-run", "--retention", "1s", "--retention-grace", "1h"});
     CHECK_THAT(r.output, Catch::Contains("would delete 0 files") &&
@@ -329,7 +329,7 @@ TEST_CASE("cli: compact, ls by level, retention --dry-run and retention", "[cli]
     r = cli({"retention", url, "--retention", "1s", "--retention-grace", "0"});
     INFO(r.output);
     REQUIRE(r.status == 0);
-    const auto after = core::list_ltx_files(store, LayoutStyle::kDirectory);
+    const auto after = ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory);
     CHECK(after.size() < before);
     CHECK(after.size() <= 4);
     const std::string out = dir + "/restored.db";
@@ -349,10 +349,11 @@ TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
   fill(replica, 3);
   auto lease = [&](int64_t expires_ms) {
     const std::string json = R"({"generation":3,"expires_at":")" +
-                             core::format_rfc3339_ms(expires_ms) + R"(","owner":"otherhost:4242"})";
+                             ltxvfs::base::format_rfc3339_ms(expires_ms) +
+                             R"(","owner":"otherhost:4242"})";
     store.put("lock.json", std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
   };
-  lease(core::now_ms() + 60'000);
+  lease(ltxvfs::base::now_ms() + 60'000);
   CliResult r = cli({"compact", url});
   CHECK(r.status == 1);
   CHECK_THAT(r.output,
@@ -367,7 +368,7 @@ TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
   CHECK_THAT(r.output, Catch::Contains("going ahead because of --force"));
   CHECK(exists(url + "/ltx/1"));
 
-  lease(core::now_ms() - 1000);  // expired: a warning, not a refusal
+  lease(ltxvfs::base::now_ms() - 1000);  // expired: a warning, not a refusal
   r = cli({"compact", url});
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("expired at"));

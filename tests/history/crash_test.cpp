@@ -11,9 +11,9 @@
 #include <random>
 #include <thread>
 
+#include "base/time_spec.h"
 #include "history_support.h"
 #include "storage/file_store.h"
-#include "vfs/core/time_spec.h"
 
 using namespace historytest;
 using namespace ltxvfs;
@@ -55,7 +55,7 @@ TEST_CASE("crash: the engine killed -9 at random moments never leaves the store 
       const auto until =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(50 + rng() % 400);
       while (std::chrono::steady_clock::now() < until) {
-        writer.commit(core::now_ms(), 1 + static_cast<int>(rng() % 3));
+        writer.commit(ltxvfs::base::now_ms(), 1 + static_cast<int>(rng() % 3));
         std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 8));
       }
       int status = 0;
@@ -65,8 +65,8 @@ TEST_CASE("crash: the engine killed -9 at random moments never leaves the store 
       REQUIRE(WIFSIGNALED(status));
       ++kills;
 
-      const auto files = core::list_ltx_files(store, LayoutStyle::kDirectory);
-      const core::RestoreGraph graph(files);
+      const auto files = ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory);
+      const ltxvfs::history::RestoreGraph graph(files);
       INFO("round " << round << ", " << files.size() << " files");
       REQUIRE(graph.newest() == writer.txid());
       // The newest and a sample of the others, byte for byte.
@@ -82,7 +82,7 @@ TEST_CASE("crash: the engine killed -9 at random moments never leaves the store 
       CHECK(std::filesystem::is_empty(temp));
     }
     // The engine did its work between kills: levels and snapshots exist, old files went away.
-    const auto files = core::list_ltx_files(store, LayoutStyle::kDirectory);
+    const auto files = ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory);
     const auto totals = level_totals(files);
     CHECK(totals.count(1) == 1);
     CHECK(totals.count(9) == 1);

@@ -8,22 +8,22 @@
 #include <set>
 #include <thread>
 
+#include "base/time_spec.h"
 #include "harness/s3_test_server.h"
+#include "history/history_engine.h"
+#include "history/level_compactor.h"
+#include "history/restorer.h"
 #include "history_support.h"
 #include "ltx/decoder.h"
 #include "ltx/header.h"
 #include "ltx/page_frame.h"
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
-#include "vfs/core/history_engine.h"
-#include "vfs/core/level_compactor.h"
-#include "vfs/core/restorer.h"
-#include "vfs/core/time_spec.h"
 
 using namespace historytest;
 using namespace ltxvfs;
-using core::HistoryEngine;
-using core::HistoryPolicy;
+using ltxvfs::history::HistoryEngine;
+using ltxvfs::history::HistoryPolicy;
 
 namespace {
 
@@ -39,8 +39,8 @@ HistoryPolicy policy(std::vector<int64_t> levels, int64_t snapshot, int64_t rete
   return p;
 }
 
-core::CompactionWork work() {
-  core::CompactionWork w;
+ltxvfs::history::CompactionWork work() {
+  ltxvfs::history::CompactionWork w;
   w.temp_dir = scratch_dir("tmp-" + std::to_string(::getpid()));
   return w;
 }
@@ -48,7 +48,7 @@ core::CompactionWork work() {
 // Restores every TXID in `txids` and compares it with the writer's model.
 void check_restores(ObjectStore& store, LayoutStyle layout, const L0Writer& writer,
                     const std::vector<uint64_t>& txids) {
-  const auto files = core::list_ltx_files(store, layout);
+  const auto files = ltxvfs::history::list_ltx_files(store, layout);
   for (uint64_t t : txids) {
     INFO("TXID " << t);
     const Restored r = restore_in_memory(store, files, t);
@@ -66,8 +66,8 @@ struct Simulation {
   L0Writer writer;
   HistoryEngine engine;
   int64_t next_due = kStart;
-  std::vector<core::WrittenFile> written;
-  std::vector<std::pair<int64_t, core::RetentionDecision>> deleted;  // when, what
+  std::vector<ltxvfs::history::WrittenFile> written;
+  std::vector<std::pair<int64_t, ltxvfs::history::RetentionDecision>> deleted;  // when, what
   std::map<int64_t, uint64_t> txid_at;  // simulated time -> newest TXID committed by then
 
   Simulation(ObjectStore& inner, LayoutStyle style, OutputFormat format, HistoryPolicy p)
@@ -106,9 +106,9 @@ TEST_CASE("engine: restores after compaction equal restores before, at every TXI
     // Retention off: every TXID the writer uploaded must stay restorable, through any level.
     Simulation sim(fs, LayoutStyle::kDirectory, format,
                    policy({10'000, 60'000, 300'000}, 600'000, 0, 0));
-    const auto before_each = [&](const core::HistoryRunReport&) {};
+    const auto before_each = [&](const ltxvfs::history::HistoryRunReport&) {};
     sim.run(1300, before_each);
-    const auto files = core::list_ltx_files(sim.store, sim.layout);
+    const auto files = ltxvfs::history::list_ltx_files(sim.store, sim.layout);
     const auto totals = level_totals(files);
     CHECK(totals.count(1) == 1);
     CHECK(totals.count(2) == 1);
@@ -123,7 +123,7 @@ TEST_CASE("engine: restores after compaction equal restores before, at every TXI
     CHECK(std::set<uint64_t>(txids.begin(), txids.end()) == ends);
     check_restores(sim.store, sim.layout, sim.writer, txids);
     // The newest is restored from the newest snapshot and whole level files.
-    const auto plan = core::plan_restore(files, sim.writer.txid());
+    const auto plan = ltxvfs::history::plan_restore(files, sim.writer.txid());
     CHECK(plan.front().level == storage::kSnapshotLevel);
     CHECK(plan.size() <= 1 + 2 + 5 + 6 + 10 + 3);
     // Level files line up: each level's files are contiguous, and every level-n boundary is a
@@ -165,9 +165,9 @@ TEST_CASE("engine: retention keeps every restore point in the window and never b
                    seed % 2 ? OutputFormat::kNative : OutputFormat::kLitestream,
                    policy({10'000, 60'000, 240'000}, 480'000, retention, grace));
     // What the engine wrote, and when: the restore points it promised to keep.
-    sim.run(2400, [&](const core::HistoryRunReport&) {
-      const auto files = core::list_ltx_files(sim.store, sim.layout);
-      const core::RestoreGraph graph(files);
+    sim.run(2400, [&](const ltxvfs::history::HistoryRunReport&) {
+      const auto files = ltxvfs::history::list_ltx_files(sim.store, sim.layout);
+      const ltxvfs::history::RestoreGraph graph(files);
       // The newest always, from a bounded number of files: the snapshot, then at most one top
       // level interval of level-3 files (480s / 240s + 1), of level-2 files (240s / 60s + 1), of
       // level-1 files (60s / 10s + 1) and of level-0 files (10 s, 11 uploads).
@@ -176,9 +176,10 @@ TEST_CASE("engine: retention keeps every restore point in the window and never b
       // No level is stuck: a level behind the one below it has its next inputs (retention kept
       // the compaction frontier even where a snapshot covers it).
       for (uint32_t level = 1; level <= 3; ++level) {
-        if (core::level_max_txid(files, level - 1) > core::level_max_txid(files, level)) {
+        if (ltxvfs::history::level_max_txid(files, level - 1) >
+            ltxvfs::history::level_max_txid(files, level)) {
           INFO("level " << level);
-          REQUIRE_FALSE(core::level_inputs(files, level).empty());
+          REQUIRE_FALSE(ltxvfs::history::level_inputs(files, level).empty());
         }
       }
       // Every restore point inside the window: the ends of top-level compactions and snapshots
@@ -186,7 +187,8 @@ TEST_CASE("engine: retention keeps every restore point in the window and never b
       for (const auto& w : sim.written) {
         if (w.file.last_modified_ms < sim.now - retention) continue;
         const bool superseded =
-            w.file.level < 3 && w.file.max_txid <= core::level_max_txid(files, w.file.level + 1);
+            w.file.level < 3 &&
+            w.file.max_txid <= ltxvfs::history::level_max_txid(files, w.file.level + 1);
         if (superseded) continue;
         INFO("point " << w.file.max_txid << " (level " << w.file.level << ") written at "
                       << w.file.last_modified_ms);
@@ -203,7 +205,7 @@ TEST_CASE("engine: retention keeps every restore point in the window and never b
     check_restores(sim.store, sim.layout, sim.writer, restorable_txids(sim.store, sim.layout));
     CHECK_FALSE(sim.deleted.empty());
     // Bounded: far fewer objects than transactions.
-    const auto files = core::list_ltx_files(sim.store, sim.layout);
+    const auto files = ltxvfs::history::list_ltx_files(sim.store, sim.layout);
     CHECK(files.size() < sim.writer.txid() / 3);
   }
 }
@@ -217,8 +219,8 @@ TEST_CASE("engine: the grace period is honoured", "[engine][retention]") {
   // Plans pinned by "readers" at each run: every file of each must outlive the pin by the grace
   // period.
   std::vector<std::pair<int64_t, std::vector<RemoteFile>>> pinned;
-  sim.run(1200, [&](const core::HistoryRunReport&) {
-    const auto files = core::list_ltx_files(sim.store, sim.layout);
+  sim.run(1200, [&](const ltxvfs::history::HistoryRunReport&) {
+    const auto files = ltxvfs::history::list_ltx_files(sim.store, sim.layout);
     std::set<std::string> present;
     for (const auto& f : files) present.insert(f.key);
     for (const auto& [at, plan] : pinned) {
@@ -228,7 +230,7 @@ TEST_CASE("engine: the grace period is honoured", "[engine][retention]") {
         REQUIRE(present.count(f.key) == 1);
       }
     }
-    pinned.emplace_back(sim.now.load(), core::plan_restore(files, sim.writer.txid()));
+    pinned.emplace_back(sim.now.load(), ltxvfs::history::plan_restore(files, sim.writer.txid()));
   });
   // Every deleted file had been replaced (compacted into a higher level, or covered by a
   // snapshot) at least a grace period before.
@@ -262,7 +264,7 @@ TEST_CASE("engine: readers restoring while the engine compacts and deletes never
                   L0Writer::Options{OutputFormat::kNative, 512, 12, 40, false, 3});
   {
     std::lock_guard lock(mu);
-    writer.commit(core::now_ms());
+    writer.commit(ltxvfs::base::now_ms());
   }
   HistoryEngine engine(fs, LayoutStyle::kDirectory, OutputFormat::kNative,
                        policy({20, 100, 400}, 800, 2000, 1500), work());
@@ -273,7 +275,7 @@ TEST_CASE("engine: readers restoring while the engine compacts and deletes never
     while (!stop) {
       {
         std::lock_guard lock(mu);
-        writer.commit(core::now_ms(), 1 + static_cast<int>(writer.txid() % 3));
+        writer.commit(ltxvfs::base::now_ms(), 1 + static_cast<int>(writer.txid() % 3));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -282,7 +284,8 @@ TEST_CASE("engine: readers restoring while the engine compacts and deletes never
     try {
       while (!stop) {
         deleted +=
-            engine.run_now(core::now_ms(), core::RunNowOptions{true, true, true}).deleted.size();
+            engine.run_now(ltxvfs::base::now_ms(), ltxvfs::history::RunNowOptions{true, true, true})
+                .deleted.size();
         ++engine_runs;
       }
     } catch (const std::exception& e) {
@@ -295,8 +298,8 @@ TEST_CASE("engine: readers restoring while the engine compacts and deletes never
     readers.emplace_back([&] {
       try {
         while (!stop) {
-          const auto files = core::list_ltx_files(fs, LayoutStyle::kDirectory);
-          const uint64_t txid = core::RestoreGraph(files).newest();
+          const auto files = ltxvfs::history::list_ltx_files(fs, LayoutStyle::kDirectory);
+          const uint64_t txid = ltxvfs::history::RestoreGraph(files).newest();
           const Restored got = restore_in_memory(fs, files, txid);
           uint64_t expected;
           {
@@ -331,7 +334,7 @@ TEST_CASE("engine: Litestream's layout and format in a directory", "[engine][lit
   storage::FileStore fs(dir);
   Simulation sim(fs, LayoutStyle::kDirectory, OutputFormat::kLitestream,
                  policy({10'000, 60'000}, 120'000, 0, 0));
-  sim.run(200, [](const core::HistoryRunReport&) {});
+  sim.run(200, [](const ltxvfs::history::HistoryRunReport&) {});
   // <dir>/ltx/<level in decimal>/<min>-<max>.ltx
   std::set<uint32_t> levels;
   for (const auto& o : fs.list("")) {
@@ -353,7 +356,7 @@ TEST_CASE("engine: Litestream's layout and format in a directory", "[engine][lit
       CHECK(h.flags == 0);  // LZ4 frame: what every Litestream v0.5 release reads
     }
     CHECK(got.metadata.at("litestream-timestamp") ==
-          core::format_rfc3339_ms(w.header.timestamp_ms));
+          ltxvfs::base::format_rfc3339_ms(w.header.timestamp_ms));
   }
 }
 
@@ -364,7 +367,7 @@ TEST_CASE("engine: Litestream's layout on S3, and restores equal before and afte
   REQUIRE(opened.layout == LayoutStyle::kS3);
   Simulation sim(*opened.store, opened.layout, OutputFormat::kLitestream,
                  policy({10'000, 60'000}, 120'000, 150'000, 20'000));
-  sim.run(260, [](const core::HistoryRunReport&) {});
+  sim.run(260, [](const ltxvfs::history::HistoryRunReport&) {});
   // <prefix>/<level as %04x>/<min>-<max>.ltx; moto sees the prefix too.
   std::set<std::string> level_dirs;
   for (const auto& o : opened.store->list("")) {
@@ -381,12 +384,12 @@ TEST_CASE("engine: Litestream's layout on S3, and restores equal before and afte
     if (!opened.store->head(w.file.key)) continue;  // removed by retention since
     auto got = opened.store->get(w.file.key, storage::ByteRange::at(0, 100));
     CHECK(got.metadata.at("litestream-timestamp") ==
-          core::format_rfc3339_ms(w.header.timestamp_ms));
+          ltxvfs::base::format_rfc3339_ms(w.header.timestamp_ms));
   }
   check_restores(sim.store, sim.layout, sim.writer, restorable_txids(sim.store, sim.layout));
   // Restore by time uses the levels' timestamps once level 0 is gone.
-  const auto files = core::list_ltx_files(*opened.store, opened.layout);
-  const core::RestoreGraph graph(files);
+  const auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
+  const ltxvfs::history::RestoreGraph graph(files);
   size_t by_time = 0;
   for (uint64_t t : graph.restorable_txids()) {
     bool only_compacted = true;
@@ -399,7 +402,7 @@ TEST_CASE("engine: Litestream's layout on S3, and restores equal before and afte
     auto head =
         opened.store->get(files[graph.chain_end(t).value()].key, storage::ByteRange::at(0, 100));
     const auto h = ltx::Header::decode(head.body);
-    CHECK(core::txid_at_time(*opened.store, files, h.timestamp_ms) == t);
+    CHECK(ltxvfs::history::txid_at_time(*opened.store, files, h.timestamp_ms) == t);
     ++by_time;
   }
   CHECK(by_time > 5);

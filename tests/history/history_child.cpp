@@ -8,10 +8,10 @@
 #include <exception>
 #include <string>
 
+#include "base/time_spec.h"
+#include "history/history_engine.h"
+#include "history/history_policy.h"
 #include "storage/file_store.h"
-#include "vfs/core/history_engine.h"
-#include "vfs/core/history_policy.h"
-#include "vfs/core/time_spec.h"
 
 int main(int argc, char** argv) {
   using namespace ltxvfs;
@@ -22,23 +22,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    core::HistoryPolicy p;
-    p.level_intervals_ms = core::parse_levels("levels", argv[3]);
-    p.snapshot_interval_ms = core::parse_duration_or_off_ms("snapshot_interval", argv[4]);
-    p.retention_ms = core::parse_duration_or_off_ms("retention", argv[5]);
-    p.retention_grace_ms = core::parse_duration_ms("retention_grace", argv[6]);
-    core::CompactionWork work;
+    ltxvfs::history::HistoryPolicy p;
+    p.level_intervals_ms = ltxvfs::history::parse_levels("levels", argv[3]);
+    p.snapshot_interval_ms =
+        ltxvfs::history::parse_duration_or_off_ms("snapshot_interval", argv[4]);
+    p.retention_ms = ltxvfs::history::parse_duration_or_off_ms("retention", argv[5]);
+    p.retention_grace_ms = ltxvfs::history::parse_duration_ms("retention_grace", argv[6]);
+    ltxvfs::history::CompactionWork work;
     work.temp_dir = argv[7];
     storage::FileStore store(argv[1]);
-    const auto format = std::string(argv[2]) == "litestream" ? core::OutputFormat::kLitestream
-                                                             : core::OutputFormat::kNative;
-    core::HistoryEngine engine(store, storage::LayoutStyle::kDirectory, format, p, work);
+    const auto format = std::string(argv[2]) == "litestream" ? ltx::OutputFormat::kLitestream
+                                                             : ltx::OutputFormat::kNative;
+    ltxvfs::history::HistoryEngine engine(store, storage::LayoutStyle::kDirectory, format, p, work);
     for (unsigned i = 0;; ++i) {
       // Alternate the interval-driven run with forced ones, so every step happens often.
       if (i % 2 == 0) {
-        engine.run_due(core::now_ms());
+        engine.run_due(ltxvfs::base::now_ms());
       } else {
-        engine.run_now(core::now_ms(), core::RunNowOptions{true, true, true});
+        engine.run_now(ltxvfs::base::now_ms(), ltxvfs::history::RunNowOptions{true, true, true});
       }
     }
   } catch (const std::exception& e) {

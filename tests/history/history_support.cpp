@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <set>
 
+#include "base/time_spec.h"
 #include "ltx/applier.h"
 #include "ltx/checksum.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
-#include "vfs/core/time_spec.h"
 
 namespace historytest {
 
@@ -155,7 +155,7 @@ uint64_t L0Writer::commit(int64_t now_ms, int count) {
   enc.finish(db_sum_.value());
   storage::PutOptions put;
   put.if_none_match = true;
-  put.metadata["litestream-timestamp"] = core::format_rfc3339_ms(now_ms);
+  put.metadata["litestream-timestamp"] = ltxvfs::base::format_rfc3339_ms(now_ms);
   store_.put(storage::ltx_key(layout_, 0, first, txid_), sink.bytes(), put);
   bytes_uploaded_ += sink.bytes().size();
   return txid_;
@@ -182,7 +182,7 @@ class MemoryPageWriter final : public ltx::PageWriter {
 
 Restored restore_in_memory(ObjectStore& store, const std::vector<RemoteFile>& files,
                            uint64_t txid) {
-  const auto plan = core::plan_restore(files, txid);
+  const auto plan = ltxvfs::history::plan_restore(files, txid);
   MemoryPageWriter writer;
   ltx::ChainApplier applier(writer);
   Restored r;
@@ -199,11 +199,12 @@ Restored restore_in_memory(ObjectStore& store, const std::vector<RemoteFile>& fi
 }
 
 Restored restore_in_memory(ObjectStore& store, LayoutStyle layout, uint64_t txid) {
-  return restore_in_memory(store, core::list_ltx_files(store, layout), txid);
+  return restore_in_memory(store, ltxvfs::history::list_ltx_files(store, layout), txid);
 }
 
 std::vector<uint64_t> restorable_txids(ObjectStore& store, LayoutStyle layout) {
-  return core::RestoreGraph(core::list_ltx_files(store, layout)).restorable_txids();
+  return ltxvfs::history::RestoreGraph(ltxvfs::history::list_ltx_files(store, layout))
+      .restorable_txids();
 }
 
 std::string scratch_dir(const std::string& name) {

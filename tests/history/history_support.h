@@ -14,18 +14,18 @@
 #include <string>
 #include <vector>
 
+#include "history/restore_plan.h"
 #include "ltx/checksum.h"
 #include "ltx/encoder.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
-#include "vfs/core/config.h"
-#include "vfs/core/restore_plan.h"
+#include "vfs/writer/config.h"
 
 namespace historytest {
 
 using Bytes = std::vector<uint8_t>;
-using ltxvfs::core::OutputFormat;
-using ltxvfs::core::RemoteFile;
+using ltxvfs::history::RemoteFile;
+using ltxvfs::ltx::OutputFormat;
 using ltxvfs::storage::LayoutStyle;
 using ltxvfs::storage::ObjectStore;
 

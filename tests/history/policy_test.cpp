@@ -4,9 +4,9 @@
 
 #include <map>
 
-#include "vfs/core/history_policy.h"
+#include "history/history_policy.h"
 
-using namespace ltxvfs::core;
+using namespace ltxvfs::history;
 
 namespace {
 

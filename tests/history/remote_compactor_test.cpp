@@ -6,12 +6,12 @@
 #include <functional>
 #include <random>
 
+#include "base/time_spec.h"
+#include "history/history_engine.h"
+#include "history/remote_source.h"
 #include "history_support.h"
 #include "ltx/error.h"
 #include "storage/file_store.h"
-#include "vfs/core/history_engine.h"
-#include "vfs/core/remote_source.h"
-#include "vfs/core/time_spec.h"
 
 using namespace historytest;
 using namespace ltxvfs;
@@ -53,8 +53,8 @@ class StaleListingStore final : public ObjectStore {
   std::function<bool(const std::string&)> hide_;
 };
 
-core::HistoryPolicy one_level() {
-  core::HistoryPolicy p;
+ltxvfs::history::HistoryPolicy one_level() {
+  ltxvfs::history::HistoryPolicy p;
   p.level_intervals_ms = {1000};
   p.snapshot_interval_ms = 0;
   p.retention_ms = 0;
@@ -71,14 +71,14 @@ TEST_CASE("remote source: bounded chunks, the right bytes, a replaced object ref
   for (auto& b : body) b = static_cast<uint8_t>(rng());
   store.put("obj", body);
 
-  core::RemoteSource src(store, "obj", body.size(), 1 << 20);
+  ltxvfs::history::RemoteSource src(store, "obj", body.size(), 1 << 20);
   Bytes out(300'000);
   for (uint64_t offset : {0ull, 1'000'000ull, 1'048'000ull, 4'700'000ull}) {
     src.read_at(offset, out);
     REQUIRE(std::equal(out.begin(), out.end(), body.begin() + static_cast<std::ptrdiff_t>(offset)));
   }
   // A front-to-back read costs one GET per chunk and holds one chunk.
-  core::RemoteSource seq(store, "obj", body.size(), 1 << 20);
+  ltxvfs::history::RemoteSource seq(store, "obj", body.size(), 1 << 20);
   for (uint64_t offset = 0; offset < body.size(); offset += 256 << 10) {
     Bytes part(std::min<uint64_t>(256 << 10, body.size() - offset));
     seq.read_at(offset, part);
@@ -91,7 +91,7 @@ TEST_CASE("remote source: bounded chunks, the right bytes, a replaced object ref
   Bytes tail(10);
   REQUIRE_THROWS_AS(seq.read_at(body.size() - 5, tail), ltx::LtxError);
   // The object replaced while being read: refused rather than mixed.
-  core::RemoteSource changing(store, "obj", body.size(), 1 << 20);
+  ltxvfs::history::RemoteSource changing(store, "obj", body.size(), 1 << 20);
   changing.read_at(0, out);
   store.put("obj", Bytes(body.size() + 1, 7));
   try {
@@ -111,14 +111,14 @@ TEST_CASE("remote compactor: an existing output with the same transactions is ac
     for (int i = 0; i < 10; ++i) writer.commit(1'000'000 + i);
     // The same compaction, done by an earlier run whose listing this one does not see.
     {
-      core::HistoryEngine earlier(fs, LayoutStyle::kDirectory, format, one_level());
-      REQUIRE(earlier.run_now(core::now_ms(), {}).written.size() == 1);
+      ltxvfs::history::HistoryEngine earlier(fs, LayoutStyle::kDirectory, format, one_level());
+      REQUIRE(earlier.run_now(ltxvfs::base::now_ms(), {}).written.size() == 1);
     }
     const std::string key = storage::ltx_key(LayoutStyle::kDirectory, 1, 1, 10);
     const Bytes first = fs.get(key).body;
     StaleListingStore stale(fs, [](const std::string& k) { return k.rfind("ltx/1/", 0) == 0; });
-    core::HistoryEngine engine(stale, LayoutStyle::kDirectory, format, one_level());
-    const auto report = engine.run_now(core::now_ms(), {});
+    ltxvfs::history::HistoryEngine engine(stale, LayoutStyle::kDirectory, format, one_level());
+    const auto report = engine.run_now(ltxvfs::base::now_ms(), {});
     REQUIRE(report.written.size() == 1);
     CHECK(report.written[0].already_there);
     CHECK(fs.get(key).body == first);
@@ -139,25 +139,26 @@ TEST_CASE("remote compactor: another writer's file stops the engine and is never
   L0Writer other_writer(other, LayoutStyle::kDirectory,
                         L0Writer::Options{OutputFormat::kNative, 512, 12, 40, true, 6});
   for (int i = 0; i < 10; ++i) other_writer.commit(1'000'000 + i);
-  core::HistoryEngine(other, LayoutStyle::kDirectory, OutputFormat::kNative, one_level())
-      .run_now(core::now_ms(), {});
+  ltxvfs::history::HistoryEngine(other, LayoutStyle::kDirectory, OutputFormat::kNative, one_level())
+      .run_now(ltxvfs::base::now_ms(), {});
   const std::string key = storage::ltx_key(LayoutStyle::kDirectory, 1, 1, 10);
   const Bytes theirs = other.get(key).body;
   fs.put(key, theirs);
 
   StaleListingStore stale(fs, [](const std::string& k) { return k.rfind("ltx/1/", 0) == 0; });
-  core::HistoryEngine engine(stale, LayoutStyle::kDirectory, OutputFormat::kNative, one_level());
+  ltxvfs::history::HistoryEngine engine(stale, LayoutStyle::kDirectory, OutputFormat::kNative,
+                                        one_level());
   try {
-    engine.run_now(core::now_ms(), {});
+    engine.run_now(ltxvfs::base::now_ms(), {});
     FAIL("compacted over another writer's file");
-  } catch (const core::HistoryConflict& e) {
+  } catch (const ltxvfs::history::HistoryConflict& e) {
     CHECK_THAT(e.what(), Catch::Contains(key) && Catch::Contains("another writer") &&
                              Catch::Contains("Nothing was overwritten"));
   }
   CHECK(fs.get(key).body == theirs);
   REQUIRE(engine.stopped());
   // Stopped for good: later runs say why without touching the store.
-  REQUIRE_THROWS_AS(engine.run_due(core::now_ms()), core::HistoryConflict);
+  REQUIRE_THROWS_AS(engine.run_due(ltxvfs::base::now_ms()), ltxvfs::history::HistoryConflict);
 }
 
 TEST_CASE("history engine: asked to stop, it stops at the next read and publishes nothing",
@@ -167,19 +168,22 @@ TEST_CASE("history engine: asked to stop, it stops at the next read and publishe
   L0Writer writer(fs, LayoutStyle::kDirectory,
                   L0Writer::Options{OutputFormat::kNative, 512, 12, 40, true, 5});
   for (int i = 0; i < 40; ++i) writer.commit(1'000'000 + i);
-  const auto before = core::list_ltx_files(fs, LayoutStyle::kDirectory);
+  const auto before = ltxvfs::history::list_ltx_files(fs, LayoutStyle::kDirectory);
   std::atomic<int> polls{0};
-  core::CompactionWork work;
+  ltxvfs::history::CompactionWork work;
   work.prefetch_threads = 1;
   work.stop_requested = [&] { return ++polls > 20; };  // in the middle of reading the inputs
-  core::HistoryPolicy p = one_level();
+  ltxvfs::history::HistoryPolicy p = one_level();
   p.snapshot_interval_ms = 1000;
-  core::HistoryEngine engine(fs, LayoutStyle::kDirectory, OutputFormat::kNative, p, work);
-  REQUIRE_THROWS_AS(engine.run_now(core::now_ms(), core::RunNowOptions{true, true, true}),
-                    core::WorkStopped);
-  CHECK(core::list_ltx_files(fs, LayoutStyle::kDirectory).size() == before.size());
+  ltxvfs::history::HistoryEngine engine(fs, LayoutStyle::kDirectory, OutputFormat::kNative, p,
+                                        work);
+  REQUIRE_THROWS_AS(
+      engine.run_now(ltxvfs::base::now_ms(), ltxvfs::history::RunNowOptions{true, true, true}),
+      ltxvfs::history::WorkStopped);
+  CHECK(ltxvfs::history::list_ltx_files(fs, LayoutStyle::kDirectory).size() == before.size());
   CHECK_FALSE(engine.stopped());  // not a conflict: the next run carries on
   polls = -1'000'000;
-  const auto report = engine.run_now(core::now_ms(), core::RunNowOptions{true, true, true});
+  const auto report =
+      engine.run_now(ltxvfs::base::now_ms(), ltxvfs::history::RunNowOptions{true, true, true});
   CHECK(report.written.size() == 2);  // level 1, then the snapshot
 }

@@ -2,10 +2,10 @@
 // largest compactions), and errors that give the real reason and the nearest restorable TXIDs.
 #include <catch2/catch.hpp>
 
+#include "history/restore_plan.h"
 #include "storage/replica_layout.h"
-#include "vfs/core/restore_plan.h"
 
-using namespace ltxvfs::core;
+using namespace ltxvfs::history;
 using ltxvfs::storage::LayoutStyle;
 
 namespace {

@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include "base/byte_order.h"
 #include "ltx/checksum.h"
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
-#include "ltx/endian.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
 #include "test_support.h"
@@ -88,7 +88,7 @@ TEST_CASE("header problems are reported by kind", "[corruption]") {
   const Bytes good = small_file(EncodeOptions::native());
   auto with = [&](std::size_t offset, std::uint32_t value) {
     Bytes b = good;
-    store_be32(b.data() + offset, value);
+    ltxvfs::base::store_be32(b.data() + offset, value);
     return b;
   };
   REQUIRE(ltxtest::decode_error(with(0, 0x4c545832)) == LtxErrorKind::kBadMagic);  // "LTX2"

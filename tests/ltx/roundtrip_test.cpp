@@ -5,10 +5,10 @@
 
 #include <cstdlib>
 
+#include "base/byte_order.h"
 #include "ltx/checksum.h"
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
-#include "ltx/endian.h"
 #include "ltx/page_frame.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
@@ -76,7 +76,8 @@ TEST_CASE("round trip: every encoding x page size, snapshots and incrementals", 
         REQUIRE(dec.index().entries.size() == 5);
         REQUIRE(dec.index().entries.front().offset == kHeaderSize);
         // The trailer's file checksum is the last 8 bytes.
-        REQUIRE(load_be64(file.data() + file.size() - 8) == dec.trailer().file_checksum);
+        REQUIRE(ltxvfs::base::load_be64(file.data() + file.size() - 8) ==
+                dec.trailer().file_checksum);
 
         // Incremental with sparse pages.
         std::vector<Page> inc = {{2, make(102)}, {7, make(107)}, {9, make(109)}};
@@ -127,14 +128,14 @@ TEST_CASE("Litestream preset: flags exactly 0x2, zero pre/post-apply, page flags
       ltxtest::encode(ltxtest::make_header(4096, 3, 2, 2, kChecksumFlag | 5),
                       {{1, ltxtest::random_page(4096, 1)}, {3, ltxtest::random_page(4096, 3)}},
                       opts, kChecksumFlag | 6);
-  REQUIRE(load_be32(file.data() + 4) == 0x2);
-  REQUIRE(load_be64(file.data() + 40) == 0);  // pre-apply
+  REQUIRE(ltxvfs::base::load_be32(file.data() + 4) == 0x2);
+  REQUIRE(ltxvfs::base::load_be64(file.data() + 40) == 0);  // pre-apply
   MemorySource src(file);
   const auto summary = verify_file(src);
   REQUIRE(summary.trailer.post_apply_checksum == 0);
-  REQUIRE(load_be64(file.data() + file.size() - 16) == 0);  // post-apply as stored
+  REQUIRE(ltxvfs::base::load_be64(file.data() + file.size() - 16) == 0);  // post-apply as stored
   for (const auto& e : summary.index.entries) {
-    REQUIRE(load_be16(file.data() + e.offset + 4) == 0x0000);
+    REQUIRE(ltxvfs::base::load_be16(file.data() + e.offset + 4) == 0x0000);
   }
 }
 
@@ -147,8 +148,8 @@ TEST_CASE("native preset: zstd pages, checksums, the native-extensions header bi
   const Bytes page = ltxtest::random_page(4096, 1);
   const Bytes file = ltxtest::encode(ltxtest::make_header(4096, 1, 1, 1), {{1, page}}, opts,
                                      page_checksum(1, page));
-  REQUIRE(load_be32(file.data() + 4) == kHeaderFlagNativeExtensions);
-  REQUIRE(load_be16(file.data() + 100 + 4) == 0x0100);
+  REQUIRE(ltxvfs::base::load_be32(file.data() + 4) == kHeaderFlagNativeExtensions);
+  REQUIRE(ltxvfs::base::load_be16(file.data() + 100 + 4) == 0x0100);
 }
 
 TEST_CASE("fd sink and fd source round trip through a real file", "[roundtrip]") {

@@ -2,10 +2,10 @@
 
 #include <random>
 
+#include "base/byte_order.h"
 #include "ltx/checksum.h"
 #include "ltx/crc64.h"
 #include "ltx/decoder.h"
-#include "ltx/endian.h"
 #include "ltx/page_frame.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
@@ -90,8 +90,8 @@ Bytes RawFile::build() const {
   std::vector<PageIndexEntry> implied;
   for (const auto& f : frames) {
     std::uint8_t ph[6];
-    store_be32(ph, f.pgno);
-    store_be16(ph + 4, f.flags);
+    ltxvfs::base::store_be32(ph, f.pgno);
+    ltxvfs::base::store_be16(ph + 4, f.flags);
     implied.push_back(PageIndexEntry{f.pgno, out.size(), 6 + f.payload.size()});
     out.insert(out.end(), ph, ph + 6);
     out.insert(out.end(), f.payload.begin(), f.payload.end());
@@ -115,11 +115,12 @@ Bytes RawFile::build() const {
   out.push_back(0);
   const std::uint64_t area = out.size() - area_start;
   out.resize(out.size() + 16);
-  store_be64(out.data() + out.size() - 16, area);
-  store_be64(out.data() + out.size() - 8, post_apply);
+  ltxvfs::base::store_be64(out.data() + out.size() - 16, area);
+  ltxvfs::base::store_be64(out.data() + out.size() - 8, post_apply);
   crc.update(std::span(out).subspan(tail_start));
   out.resize(out.size() + 8);
-  store_be64(out.data() + out.size() - 8, file_checksum.value_or(kChecksumFlag | crc.value()));
+  ltxvfs::base::store_be64(out.data() + out.size() - 8,
+                           file_checksum.value_or(kChecksumFlag | crc.value()));
   return out;
 }
 

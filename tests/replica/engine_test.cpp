@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/time_spec.h"
 #include "ltx/compactor.h"
 #include "ltx/page_index.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
 #include "tests/replica/model_replica.h"
-#include "vfs/core/time_spec.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
 #include "vfs/replica/errors.h"
@@ -22,8 +22,8 @@
 #include "vfs/replica/snapshot.h"
 
 using namespace ltxvfs::replica;
-using ltxvfs::core::format_rfc3339_ms;
-using ltxvfs::core::parse_time_target;
+using ltxvfs::base::format_rfc3339_ms;
+using ltxvfs::base::parse_time_target;
 using ltxvfs::testing::ModelPrimary;
 namespace fs = std::filesystem;
 
@@ -69,19 +69,19 @@ ReplicaOptions options_for(const std::string& dir) {
 
 TEST_CASE("time targets: latest, RFC 3339, SQLite datetime, relative", "[replica][unit]") {
   const int64_t now = 1'800'000'000'000;
-  CHECK(parse_time_target("latest", now)->latest);
-  CHECK(parse_time_target(" LATEST ", now)->latest);
-  CHECK(parse_time_target("2026-11-20T10:00:00Z", now)->ms == 1795168800000);
-  CHECK(parse_time_target("2026-11-20T12:00:00+02:00", now)->ms == 1795168800000);
-  CHECK(parse_time_target("2026-11-20 10:00:00.250", now)->ms == 1795168800250);
-  CHECK(parse_time_target("5 minutes ago", now)->ms == now - 300000);
-  CHECK(parse_time_target("1 hour ago", now)->ms == now - 3600000);
-  CHECK(parse_time_target("2 days ago", now)->ms == now - 2 * 86400000LL);
-  CHECK_FALSE(parse_time_target("yesterday", now));
-  CHECK_FALSE(parse_time_target("5 fortnights ago", now));
-  CHECK_FALSE(parse_time_target("2026-13-01T00:00:00Z", now));
-  CHECK(format_rfc3339_ms(1795168800250) == "2026-11-20T10:00:00.250Z");
-  CHECK(format_rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(ltxvfs::base::parse_time_target("latest", now)->latest);
+  CHECK(ltxvfs::base::parse_time_target(" LATEST ", now)->latest);
+  CHECK(ltxvfs::base::parse_time_target("2026-11-20T10:00:00Z", now)->ms == 1795168800000);
+  CHECK(ltxvfs::base::parse_time_target("2026-11-20T12:00:00+02:00", now)->ms == 1795168800000);
+  CHECK(ltxvfs::base::parse_time_target("2026-11-20 10:00:00.250", now)->ms == 1795168800250);
+  CHECK(ltxvfs::base::parse_time_target("5 minutes ago", now)->ms == now - 300000);
+  CHECK(ltxvfs::base::parse_time_target("1 hour ago", now)->ms == now - 3600000);
+  CHECK(ltxvfs::base::parse_time_target("2 days ago", now)->ms == now - 2 * 86400000LL);
+  CHECK_FALSE(ltxvfs::base::parse_time_target("yesterday", now));
+  CHECK_FALSE(ltxvfs::base::parse_time_target("5 fortnights ago", now));
+  CHECK_FALSE(ltxvfs::base::parse_time_target("2026-13-01T00:00:00Z", now));
+  CHECK(ltxvfs::base::format_rfc3339_ms(1795168800250) == "2026-11-20T10:00:00.250Z");
+  CHECK(ltxvfs::base::format_rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
 }
 
 TEST_CASE("replica URI parameters: defaults, validation, messages", "[replica][unit]") {
@@ -275,7 +275,7 @@ TEST_CASE("snapshots: build, extend with shared chunks, shrink", "[replica][unit
   m.commit();
 
   IndexCache indexes(m.store());
-  auto files = ltxvfs::core::list_ltx_files(m.store(), ltxvfs::storage::LayoutStyle::kDirectory);
+  auto files = ltxvfs::history::list_ltx_files(m.store(), ltxvfs::storage::LayoutStyle::kDirectory);
   REQUIRE(files.size() == 3);
   auto idx = indexes.load({files[0]});
   auto s1 = build_snapshot(idx, indexes.header(*idx[0]), 0);

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "history/restore_plan.h"
 #include "ltx/compactor.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
@@ -17,7 +18,6 @@
 #include "storage/replica_layout.h"
 #include "tests/harness/s3_test_server.h"
 #include "tests/replica/replica_support.h"
-#include "vfs/core/restore_plan.h"
 
 using namespace ltxvfs::testing;
 namespace fs = std::filesystem;
@@ -234,7 +234,8 @@ TEST_CASE("an object deleted under a pinned snapshot: a retriable error, never w
 
   // Compaction: every file so far becomes one level-9 snapshot, the level-0 files are deleted.
   ltxvfs::storage::FileStore store(local_replica(dir));
-  const auto files = ltxvfs::core::list_ltx_files(store, ltxvfs::storage::LayoutStyle::kDirectory);
+  const auto files =
+      ltxvfs::history::list_ltx_files(store, ltxvfs::storage::LayoutStyle::kDirectory);
   REQUIRE(files.back().max_txid == txid);
   std::vector<std::vector<uint8_t>> bodies;
   for (const auto& f : files) bodies.push_back(store.get(f.key).body);

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "silent_server.h"
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "test_util.h"
 
 using namespace ltxvfs::storage;

@@ -11,7 +11,7 @@
 #include "silent_server.h"
 #include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_factory.h"
 #include "test_util.h"
 #include "tests/harness/s3_test_server.h"

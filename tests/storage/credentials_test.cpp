@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "storage/credentials.h"
 #include "storage/object_store.h"
-#include "storage/s3_store.h"
+#include "storage/s3/credentials.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_factory.h"
 #include "test_util.h"
 

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "base/posix_file.h"
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
 #include "test_util.h"
@@ -78,12 +79,12 @@ std::pair<int, int> check_tree(const std::string& root, mode_t file_mode, mode_t
 }  // namespace
 
 TEST_CASE("file modes: directory mode adds execute where read is set", "[file][mode]") {
-  CHECK(FileStore::directory_mode(0600) == 0700);
-  CHECK(FileStore::directory_mode(0640) == 0750);
-  CHECK(FileStore::directory_mode(0644) == 0755);
-  CHECK(FileStore::directory_mode(0660) == 0770);
-  CHECK(FileStore::directory_mode(0400) == 0500);
-  CHECK(FileStore::directory_mode(0666) == 0777);
+  CHECK(ltxvfs::base::directory_mode(0600) == 0700);
+  CHECK(ltxvfs::base::directory_mode(0640) == 0750);
+  CHECK(ltxvfs::base::directory_mode(0644) == 0755);
+  CHECK(ltxvfs::base::directory_mode(0660) == 0770);
+  CHECK(ltxvfs::base::directory_mode(0400) == 0500);
+  CHECK(ltxvfs::base::directory_mode(0666) == 0777);
 }
 
 TEST_CASE("file modes: exactly as configured under umask 0 and 0022", "[file][mode]") {
@@ -98,7 +99,7 @@ TEST_CASE("file modes: exactly as configured under umask 0 and 0022", "[file][mo
       settings.file_mode = file_mode;
       auto opened = open_store(root, settings);
       exercise(*opened.store);
-      const mode_t dir_mode = FileStore::directory_mode(file_mode);
+      const mode_t dir_mode = ltxvfs::base::directory_mode(file_mode);
       CHECK(octal(mode_of(dir.path() + "/app.db-ltx")) == octal(dir_mode));
       const auto [files, dirs] = check_tree(root, file_mode, dir_mode);
       // 4 objects (3 LTX files, lock.json), their 4 metadata sidecars, the store's lock file;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_factory.h"
 #include "store_error_of.h"
 #include "test_util.h"

@@ -8,7 +8,7 @@
 #include <chrono>
 
 #include "mini_http_server.h"
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "store_error_of.h"
 #include "test_util.h"
 

@@ -2,7 +2,7 @@
 // signer is right for awkward keys, and that bad credentials give a clear, secret-free error.
 #include <catch2/catch.hpp>
 
-#include "storage/s3_store.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_factory.h"
 #include "store_error_of.h"
 #include "test_util.h"

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "storage/s3_xml.h"
-#include "storage/time_util.h"
+#include "base/time_util.h"
+#include "storage/s3/s3_xml.h"
 
 using namespace ltxvfs::storage;
 
@@ -90,40 +90,42 @@ TEST_CASE("s3 xml: DeleteObjects request and result", "[xml]") {
 
 TEST_CASE("time formats of the S3 protocol", "[time]") {
   using namespace std::chrono;
-  CHECK(amz_date(system_clock::time_point(seconds(1440938160))) == "20150830T123600Z");
-  CHECK(amz_date(system_clock::time_point(seconds(0))) == "19700101T000000Z");
-  CHECK(amz_date(system_clock::time_point(seconds(951868799))) == "20000229T235959Z");
-  CHECK(parse_iso8601_ms("2009-10-12T17:50:30.123Z") == 1255369830123);
-  CHECK(parse_iso8601_ms("2009-10-12T17:50:30Z") == 1255369830000);
-  CHECK(parse_iso8601_ms("2024-02-29T00:00:00.5Z") == 1709164800500);
-  CHECK_FALSE(parse_iso8601_ms("20150830T123600Z").has_value());
-  CHECK_FALSE(parse_iso8601_ms("2009-10-12T17:50:30").has_value());
-  CHECK_FALSE(parse_iso8601_ms("2009-13-12T17:50:30Z").has_value());
-  CHECK(parse_http_date_ms("Mon, 12 Oct 2009 17:50:30 GMT") == 1255369830000);
-  CHECK(parse_http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777000);
-  CHECK_FALSE(parse_http_date_ms("2009-10-12T17:50:30Z").has_value());
-  CHECK_FALSE(parse_http_date_ms("Mon, 12 Foo 2009 17:50:30 GMT").has_value());
+  CHECK(ltxvfs::base::amz_date(system_clock::time_point(seconds(1440938160))) ==
+        "20150830T123600Z");
+  CHECK(ltxvfs::base::amz_date(system_clock::time_point(seconds(0))) == "19700101T000000Z");
+  CHECK(ltxvfs::base::amz_date(system_clock::time_point(seconds(951868799))) == "20000229T235959Z");
+  CHECK(ltxvfs::base::parse_iso8601_ms("2009-10-12T17:50:30.123Z") == 1255369830123);
+  CHECK(ltxvfs::base::parse_iso8601_ms("2009-10-12T17:50:30Z") == 1255369830000);
+  CHECK(ltxvfs::base::parse_iso8601_ms("2024-02-29T00:00:00.5Z") == 1709164800500);
+  CHECK_FALSE(ltxvfs::base::parse_iso8601_ms("20150830T123600Z").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_iso8601_ms("2009-10-12T17:50:30").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_iso8601_ms("2009-13-12T17:50:30Z").has_value());
+  CHECK(ltxvfs::base::parse_http_date_ms("Mon, 12 Oct 2009 17:50:30 GMT") == 1255369830000);
+  CHECK(ltxvfs::base::parse_http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777000);
+  CHECK_FALSE(ltxvfs::base::parse_http_date_ms("2009-10-12T17:50:30Z").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_http_date_ms("Mon, 12 Foo 2009 17:50:30 GMT").has_value());
 }
 
 TEST_CASE("time formats: RFC 3339", "[time]") {
-  CHECK(format_rfc3339_ms(1795168800250) == "2026-11-20T10:00:00.250Z");
-  CHECK(format_rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
-  CHECK(format_rfc3339_ms(951868799999) == "2000-02-29T23:59:59.999Z");
-  CHECK(format_rfc3339_ms(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(ltxvfs::base::format_rfc3339_ms(1795168800250) == "2026-11-20T10:00:00.250Z");
+  CHECK(ltxvfs::base::format_rfc3339_ms(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(ltxvfs::base::format_rfc3339_ms(951868799999) == "2000-02-29T23:59:59.999Z");
+  CHECK(ltxvfs::base::format_rfc3339_ms(-1) == "1969-12-31T23:59:59.999Z");
   for (int64_t ms : {int64_t{0}, int64_t{1795168800250}, int64_t{951868799999}, int64_t{-1}}) {
-    CHECK(parse_rfc3339_ms(format_rfc3339_ms(ms)) == ms);
+    CHECK(ltxvfs::base::parse_rfc3339_ms(ltxvfs::base::format_rfc3339_ms(ms)) == ms);
   }
-  CHECK(parse_rfc3339_ms("2026-11-20T10:00:00Z") == 1795168800000);
-  CHECK(parse_rfc3339_ms("2026-11-20t10:00:00z") == 1795168800000);
+  CHECK(ltxvfs::base::parse_rfc3339_ms("2026-11-20T10:00:00Z") == 1795168800000);
+  CHECK(ltxvfs::base::parse_rfc3339_ms("2026-11-20t10:00:00z") == 1795168800000);
   // Go's time.Time in JSON: nanoseconds (truncated to ms) and the local offset.
-  CHECK(parse_rfc3339_ms("2026-11-20T11:00:00.250999999+01:00") == 1795168800250);
-  CHECK(parse_rfc3339_ms("2026-11-20T04:30:00-05:30") == 1795168800000);
+  CHECK(ltxvfs::base::parse_rfc3339_ms("2026-11-20T11:00:00.250999999+01:00") == 1795168800250);
+  CHECK(ltxvfs::base::parse_rfc3339_ms("2026-11-20T04:30:00-05:30") == 1795168800000);
   // Go's zero time.
-  CHECK(parse_rfc3339_ms("0001-01-01T00:00:00Z") == -62135596800000);
-  CHECK_FALSE(parse_rfc3339_ms("2026-11-20T10:00:00").has_value());  // a zone is required
-  CHECK_FALSE(parse_rfc3339_ms("2026-11-20 10:00:00Z").has_value());
-  CHECK_FALSE(parse_rfc3339_ms("2026-11-20T10:00:00.Z").has_value());
-  CHECK_FALSE(parse_rfc3339_ms("2026-11-20T10:00:00+0100").has_value());
-  CHECK_FALSE(parse_rfc3339_ms("2026-11-20T10:00:00Zjunk").has_value());
-  CHECK_FALSE(parse_rfc3339_ms("2026-13-20T10:00:00Z").has_value());
+  CHECK(ltxvfs::base::parse_rfc3339_ms("0001-01-01T00:00:00Z") == -62135596800000);
+  CHECK_FALSE(
+      ltxvfs::base::parse_rfc3339_ms("2026-11-20T10:00:00").has_value());  // a zone is required
+  CHECK_FALSE(ltxvfs::base::parse_rfc3339_ms("2026-11-20 10:00:00Z").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_rfc3339_ms("2026-11-20T10:00:00.Z").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_rfc3339_ms("2026-11-20T10:00:00+0100").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_rfc3339_ms("2026-11-20T10:00:00Zjunk").has_value());
+  CHECK_FALSE(ltxvfs::base::parse_rfc3339_ms("2026-13-20T10:00:00Z").has_value());
 }

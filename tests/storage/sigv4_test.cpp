@@ -4,9 +4,9 @@
 // Header", examplebucket, 20130524T000000Z). Expected strings are the published ones.
 #include <catch2/catch.hpp>
 
-#include "storage/crypto.h"
-#include "storage/s3_store.h"
-#include "storage/sigv4.h"
+#include "storage/s3/crypto.h"
+#include "storage/s3/s3_store.h"
+#include "storage/s3/sigv4.h"
 #include "storage/uri_encoding.h"
 
 using namespace ltxvfs::storage;

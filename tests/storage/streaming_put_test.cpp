@@ -10,10 +10,10 @@
 
 #include "child_process.h"
 #include "mini_http_server.h"
-#include "storage/crypto.h"
 #include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
-#include "storage/s3_store.h"
+#include "storage/s3/crypto.h"
+#include "storage/s3/s3_store.h"
 #include "storage/store_factory.h"
 #include "store_error_of.h"
 #include "test_util.h"

@@ -1,8 +1,8 @@
-#include "vfs/core/batch_pacing.h"
+#include "vfs/writer/batch_pacing.h"
 
 #include <catch2/catch.hpp>
 
-using ltxvfs::core::BatchPacing;
+using ltxvfs::writer::BatchPacing;
 using std::chrono::microseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
 

@@ -8,17 +8,17 @@
 #include <filesystem>
 #include <map>
 
+#include "base/byte_order.h"
 #include "ltx/applier.h"
 #include "ltx/checksum.h"
 #include "ltx/decoder.h"
 #include "ltx/source.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/byte_order.h"
-#include "vfs/core/ltx_builder.h"
-#include "vfs/core/wal_format.h"
+#include "vfs/writer/ltx_builder.h"
+#include "vfs/writer/wal_format.h"
 
 using namespace ltxvfs;
-using namespace ltxvfs::core;
+using namespace ltxvfs::writer;
 
 namespace {
 
@@ -57,7 +57,7 @@ class FakeFiles final : public FileAccess {
   // Overwrites the page number in the header of frame `frame` (1-based), as a process writing
   // the WAL behind SQLite's back would.
   void set_frame_page(uint32_t frame, uint32_t pgno) {
-    store_be32(&wal_[wal_frame_offset(frame, page_size_)], pgno);
+    ltxvfs::base::store_be32(&wal_[wal_frame_offset(frame, page_size_)], pgno);
   }
 
   uint64_t wal_bytes_read = 0;
@@ -70,28 +70,28 @@ class FakeFiles final : public FileAccess {
   // Starts a WAL generation (what SQLite writes at offset 0).
   void start_wal(uint32_t salt1, uint32_t salt2) {
     wal_.assign(kWalHeaderSize, 0);
-    store_be32(&wal_[0], kWalMagicBigEndian);
-    store_be32(&wal_[4], 3007000);
-    store_be32(&wal_[8], page_size_);
-    store_be32(&wal_[16], salt1);
-    store_be32(&wal_[20], salt2);
+    ltxvfs::base::store_be32(&wal_[0], kWalMagicBigEndian);
+    ltxvfs::base::store_be32(&wal_[4], 3007000);
+    ltxvfs::base::store_be32(&wal_[8], page_size_);
+    ltxvfs::base::store_be32(&wal_[16], salt1);
+    ltxvfs::base::store_be32(&wal_[20], salt2);
     checksum_ = wal_checksum(std::span(wal_).first(24), true, {});
-    store_be32(&wal_[24], checksum_.s1);
-    store_be32(&wal_[28], checksum_.s2);
+    ltxvfs::base::store_be32(&wal_[24], checksum_.s1);
+    ltxvfs::base::store_be32(&wal_[28], checksum_.s2);
     salts_ = {salt1, salt2};
     frames_ = 0;
   }
   // Appends one frame; `commit` != 0 ends a transaction.
   void append_frame(uint32_t pgno, const std::vector<uint8_t>& page, uint32_t commit) {
     std::vector<uint8_t> header(kWalFrameHeaderSize, 0);
-    store_be32(&header[0], pgno);
-    store_be32(&header[4], commit);
-    store_be32(&header[8], salts_.salt1);
-    store_be32(&header[12], salts_.salt2);
+    ltxvfs::base::store_be32(&header[0], pgno);
+    ltxvfs::base::store_be32(&header[4], commit);
+    ltxvfs::base::store_be32(&header[8], salts_.salt1);
+    ltxvfs::base::store_be32(&header[12], salts_.salt2);
     checksum_ = wal_checksum(std::span(header).first(8), true, checksum_);
     checksum_ = wal_checksum(page, true, checksum_);
-    store_be32(&header[16], checksum_.s1);
-    store_be32(&header[20], checksum_.s2);
+    ltxvfs::base::store_be32(&header[16], checksum_.s1);
+    ltxvfs::base::store_be32(&header[20], checksum_.s2);
     wal_.insert(wal_.end(), header.begin(), header.end());
     wal_.insert(wal_.end(), page.begin(), page.end());
     ++frames_;
@@ -185,8 +185,8 @@ struct TwoPageDatabase {
                   const std::string& problem = "")
       : dir(testing::scratch_dir(name)),
         files(ps),
-        spool(dir + "/spool", kDefaultFileMode),
-        builder(files, spool, OutputFormat::kNative, 1) {
+        spool(dir + "/spool", ltxvfs::base::kDefaultFileMode),
+        builder(files, spool, ltxvfs::ltx::OutputFormat::kNative, 1) {
     files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
     builder.initial_sync(std::nullopt, problem, now_ms);
   }
@@ -200,8 +200,8 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   const std::string dir = testing::scratch_dir("builder-basic");
   FakeFiles files(ps);
   files.set_db(3, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}, {3, page_of(ps, 3)}});
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  Spool spool(dir + "/spool", ltxvfs::base::kDefaultFileMode);
+  LtxBuilder builder(files, spool, ltxvfs::ltx::OutputFormat::kNative, 1);
   builder.initial_sync(std::nullopt, "", 1000);
   REQUIRE(builder.txid() == 1);  // the existing database, as a snapshot
   REQUIRE(spool.entries().size() == 1);
@@ -256,7 +256,7 @@ TEST_CASE("builder: one TXID per transaction, last copy of a page, growth and sh
   ::close(fd);
   CHECK(state.txid == 3);
   CHECK(state.checksum == builder.state().checksum);
-  auto restored = ltx::read_file(out);
+  auto restored = ltxvfs::base::read_file(out);
   REQUIRE(restored.size() == 2 * ps);
   CHECK(std::vector<uint8_t>(restored.begin(), restored.begin() + ps) == page_of(ps, 0x11));
   CHECK(std::vector<uint8_t>(restored.begin() + ps, restored.end()) == page_of(ps, 0x22));
@@ -295,8 +295,8 @@ TEST_CASE("builder: a database growing past the lock page (1 GiB offset) never s
   FakeFiles files(ps);
   // A database ending just below the lock page (sparse: zeros but page 1).
   files.set_db(lock - 2, {{1, header_page(ps, 1)}});
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  Spool spool(dir + "/spool", ltxvfs::base::kDefaultFileMode);
+  LtxBuilder builder(files, spool, ltxvfs::ltx::OutputFormat::kNative, 1);
   builder.initial_sync(std::nullopt, "", 1);
   REQUIRE(builder.txid() == 1);
   // SQLite never writes the lock page; a transaction grows the database across it.
@@ -339,7 +339,7 @@ TEST_CASE("builder: commits queued together become one file covering their TXIDs
   for (uint32_t p = 3; p <= 7; ++p)
     CHECK(pages[p] == page_of(ps, static_cast<uint8_t>(0x30 + p - 3)));
   // The position after the batch is recorded with it: a spool reopened knows it.
-  Spool reopened(dir + "/spool", kDefaultFileMode);
+  Spool reopened(dir + "/spool", ltxvfs::base::kDefaultFileMode);
   REQUIRE(reopened.newest_state().has_value());
   CHECK(*reopened.newest_state() == builder.state());
 }
@@ -354,8 +354,8 @@ TEST_CASE("builder: a database recreated empty beside an old history starts a ne
   old.commit = 9;
   old.checksum = 0x8123456789abcdefULL;
   FakeFiles files(ps);  // the new database: empty
-  Spool spool(dir + "/spool", kDefaultFileMode);
-  LtxBuilder builder(files, spool, OutputFormat::kNative, 1);
+  Spool spool(dir + "/spool", ltxvfs::base::kDefaultFileMode);
+  LtxBuilder builder(files, spool, ltxvfs::ltx::OutputFormat::kNative, 1);
   builder.initial_sync(old, "", 1);
   CHECK(builder.txid() == 41);
   CHECK(spool.entries().empty());
@@ -392,7 +392,7 @@ TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash",
   bad.txid = 3;
   CHECK_THAT(validate(bad), Catch::Contains("page size 0"));
   const std::string path = dir + "/state.json";
-  write_local_state(path, bad, false, kDefaultFileMode);
+  write_local_state(path, bad, false, ltxvfs::base::kDefaultFileMode);
   CHECK_THROWS_WITH(read_local_state(path), Catch::Contains("invalid replication state"));
   bad.page_size = 3000;
   CHECK_THAT(validate(bad), Catch::Contains("power of two"));

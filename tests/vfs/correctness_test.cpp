@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "history/restore_plan.h"
 #include "storage/store_factory.h"
 #include "tests/harness/s3_test_server.h"
 #include "tests/storage/silent_server.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/restore_plan.h"
 
 using namespace ltxvfs::testing;
 namespace fs = std::filesystem;
@@ -72,8 +72,8 @@ void make_rollback_database(const std::string& path) {
 
 uint64_t newest_txid(const std::string& url) {
   auto opened = ltxvfs::storage::open_store(url);
-  return ltxvfs::core::newest_restorable_txid(
-      ltxvfs::core::list_ltx_files(*opened.store, opened.layout));
+  return ltxvfs::history::newest_restorable_txid(
+      ltxvfs::history::list_ltx_files(*opened.store, opened.layout));
 }
 
 void write_text(const std::string& path, const std::string& text) {

@@ -21,9 +21,9 @@
 #include <set>
 #include <thread>
 
+#include "history/restore_plan.h"
 #include "storage/store_factory.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/restore_plan.h"
 
 using namespace ltxvfs::testing;
 
@@ -115,9 +115,9 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
     // The replica as the dead writer left it: a state the writer really committed.
     {
       auto opened = ltxvfs::storage::open_store(replica);
-      auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+      auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
       uint64_t gap_after = 0;
-      const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
+      const uint64_t newest = ltxvfs::history::newest_restorable_txid(files, &gap_after);
       CHECK(gap_after == 0);
       if (newest > 0) {
         const auto bytes = restore_replica(replica, newest, dir);
@@ -158,9 +158,9 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
     REQUIRE(describe_difference(restore_replica(replica, txid, dir), expected) == "identical");
     // The history is one contiguous chain from TXID 1.
     auto opened = ltxvfs::storage::open_store(replica);
-    auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+    auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
     uint64_t gap_after = 0;
-    CHECK(ltxvfs::core::newest_restorable_txid(files, &gap_after) == txid);
+    CHECK(ltxvfs::history::newest_restorable_txid(files, &gap_after) == txid);
     CHECK(gap_after == 0);
   }
   // The check above must have had something to check most of the time.
@@ -191,7 +191,7 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
   // And the history engine worked meanwhile: compactions at every level, snapshots, and retention
   // keeping the store far smaller than one object per upload.
   auto opened = ltxvfs::storage::open_store(replica);
-  const auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  const auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
   std::set<uint32_t> levels;
   for (const auto& f : files) levels.insert(f.level);
   CHECK(levels.count(1) == 1);

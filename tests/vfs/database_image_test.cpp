@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "ltx/checksum.h"
-#include "vfs/core/database_image.h"
+#include "vfs/writer/database_image.h"
 
 using namespace ltxvfs;
 
@@ -23,7 +23,7 @@ uint64_t from_scratch(uint32_t page_size, const std::map<uint32_t, std::vector<u
 
 TEST_CASE("database image: growth, rewrites and shrinks keep the checksum exact", "[builder]") {
   const uint32_t ps = 512;
-  core::DatabaseImage image(ps);
+  ltxvfs::writer::DatabaseImage image(ps);
   std::map<uint32_t, std::vector<uint8_t>> pages;
   auto set = [&](uint32_t pgno, uint8_t fill) {
     pages[pgno] = std::vector<uint8_t>(ps, fill);
@@ -54,7 +54,7 @@ TEST_CASE("database image: growth, rewrites and shrinks keep the checksum exact"
 TEST_CASE("database image: the lock page is never counted, set or awaited", "[builder]") {
   const uint32_t ps = 65536;
   const uint32_t lock = ltx::lock_page(ps);  // 16385: the page holding the 1 GiB offset
-  core::DatabaseImage image(ps);
+  ltxvfs::writer::DatabaseImage image(ps);
   std::map<uint32_t, std::vector<uint8_t>> pages;
   image.resize(lock + 1);
   const std::vector<uint8_t> zero(ps, 0);

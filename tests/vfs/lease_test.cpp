@@ -6,11 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "history/restore_plan.h"
+#include "history/writer_lease.h"
 #include "storage/store_factory.h"
-#include "storage/writer_lease.h"
 #include "tests/harness/s3_test_server.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/restore_plan.h"
 
 using namespace ltxvfs::testing;
 using Clock = std::chrono::steady_clock;
@@ -82,9 +82,9 @@ void race_rounds(const std::string& name, int rounds, const std::function<std::s
     CHECK_THAT(loser.err, Catch::Contains("another writer") || Catch::Contains("did not write"));
     // One history: its newest state is the winner's database, reached without a gap.
     auto opened = ltxvfs::storage::open_store(url(round));
-    auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+    auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
     uint64_t gap_after = 0;
-    const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
+    const uint64_t newest = ltxvfs::history::newest_restorable_txid(files, &gap_after);
     CHECK(gap_after == 0);
     CHECK(outcomes[winner].out == "opened\ntxid " + std::to_string(newest) + "\n");
     CHECK(describe_difference(restore_replica(url(round), newest, dir),
@@ -133,9 +133,9 @@ TEST_CASE("a new process waits for the old one to close, then continues its hist
   CHECK(text_of(dir + "/old.out").rfind("opened\n", 0) == 0);
   // One continuous history, the new process's transactions after the old one's.
   auto opened = ltxvfs::storage::open_store(replica);
-  auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
   uint64_t gap_after = 0;
-  const uint64_t newest = ltxvfs::core::newest_restorable_txid(files, &gap_after);
+  const uint64_t newest = ltxvfs::history::newest_restorable_txid(files, &gap_after);
   CHECK(gap_after == 0);
   CHECK(text_of(dir + "/new.out") == "opened\ntxid " + std::to_string(newest) + "\n");
   size_t chains = 0;  // uploads starting at TXID 1 (compactions of them start there too)
@@ -156,7 +156,7 @@ TEST_CASE("a writer whose lease was taken over stops uploading", "[write][lease]
   CHECK_THAT(stats()["lease"].get<std::string>(), Catch::StartsWith("held"));
   // Someone else writes lock.json: a lease of its own, far in the future.
   auto opened = ltxvfs::storage::open_store(replica);
-  ltxvfs::storage::LeaseRecord foreign{99, wall_ms_from_now(std::chrono::minutes(5)),
+  ltxvfs::history::LeaseRecord foreign{99, wall_ms_from_now(std::chrono::minutes(5)),
                                        "elsewhere:1:0000000000000001"};
   const std::string json = foreign.to_json();
   opened.store->put(ltxvfs::storage::lock_key(opened.layout),
@@ -175,3 +175,4 @@ TEST_CASE("a writer whose lease was taken over stops uploading", "[write][lease]
   CHECK(stats()["uploaded_txid"].get<uint64_t>() == uploaded);
   CHECK(db.query_int("SELECT count(*) FROM t") == 2);
 }
+

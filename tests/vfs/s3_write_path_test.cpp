@@ -8,11 +8,11 @@
 #include <random>
 #include <thread>
 
+#include "history/restore_plan.h"
 #include "storage/store_factory.h"
 #include "tests/harness/s3_test_server.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/restore_plan.h"
 
 using namespace ltxvfs::testing;
 using Clock = std::chrono::steady_clock;
@@ -31,7 +31,7 @@ TEST_CASE("every commit reaches S3 and restores byte-identically", "[moto]") {
   }
   // Objects are plain S3 objects in Litestream's key layout.
   auto opened = ltxvfs::storage::open_store(url, bucket.settings);
-  auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
   // Level 0 holds the uploads. The history engine may add a level-1 compaction of them: its first
   // run (at open, or a second later when the lease was not yet held: a slow, sanitized build) and
   // every 30 s boundary of the wall clock compact whatever level 0 holds then.
@@ -221,7 +221,7 @@ TEST_CASE("concurrent committers with remote durability share uploads (group com
   // Every commit returned only once uploaded, yet far fewer objects than commits went up.
   CHECK(s["uploaded_txid"].get<uint64_t>() == s["txid"].get<uint64_t>());
   auto opened = ltxvfs::storage::open_store(bucket.url("app"), bucket.settings);
-  const auto objects = ltxvfs::core::list_ltx_files(*opened.store, opened.layout).size();
+  const auto objects = ltxvfs::history::list_ltx_files(*opened.store, opened.layout).size();
   INFO("objects: " << objects << " for " << writers * commits + 1 << " transactions");
   CHECK(objects < static_cast<size_t>(writers * commits));
   CHECK(describe_difference(restore_replica(bucket.url("app"), std::nullopt, dir),

@@ -15,10 +15,10 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "base/posix_file.h"
+#include "history/restore_plan.h"
+#include "history/restorer.h"
 #include "storage/store_factory.h"
-#include "vfs/core/posix_file.h"
-#include "vfs/core/restore_plan.h"
-#include "vfs/core/restorer.h"
 
 namespace ltxvfs::testing {
 
@@ -156,7 +156,7 @@ std::string scratch_dir(const std::string& name) {
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  return core::read_file(path);
+  return ltxvfs::base::read_file(path);
 }
 
 std::vector<uint8_t> restore_replica(const std::string& url, std::optional<uint64_t> txid,
@@ -165,12 +165,12 @@ std::vector<uint8_t> restore_replica(const std::string& url, std::optional<uint6
   storage::StoreSettings settings;
   settings.create_if_missing = false;
   auto opened = storage::open_store(url, settings);
-  auto files = core::list_ltx_files(*opened.store, opened.layout);
-  const uint64_t target = txid ? *txid : core::newest_restorable_txid(files);
-  auto plan = core::plan_restore(files, target);
+  auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
+  const uint64_t target = txid ? *txid : ltxvfs::history::newest_restorable_txid(files);
+  auto plan = ltxvfs::history::plan_restore(files, target);
   const std::string out = work_dir + "/restored-" + std::to_string(counter++) + ".db";
-  core::restore(*opened.store, plan, out);
-  auto bytes = core::read_file(out);
+  ltxvfs::history::restore(*opened.store, plan, out);
+  auto bytes = ltxvfs::base::read_file(out);
   ::unlink(out.c_str());
   return bytes;
 }

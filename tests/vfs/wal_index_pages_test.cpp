@@ -4,13 +4,13 @@
 #include <cstring>
 #include <vector>
 
+#include "base/byte_order.h"
+#include "base/posix_file.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/byte_order.h"
-#include "vfs/core/posix_file.h"
-#include "vfs/core/wal_format.h"
-#include "vfs/core/wal_index_pages.h"
+#include "vfs/writer/wal_format.h"
+#include "vfs/writer/wal_index_pages.h"
 
-using namespace ltxvfs::core;
+using namespace ltxvfs::writer;
 
 namespace {
 
@@ -75,10 +75,10 @@ TEST_CASE("wal-index pages: the -shm file of a real SQLite WAL names every frame
     db.exec("UPDATE t SET v = randomblob(290) WHERE k % 50 = " + std::to_string(i));
   }
   // The unix VFS maps the -shm file itself, so the file holds what SQLite's readers use.
-  const auto shm = ltxvfs::core::read_file(path + "-shm");
-  const auto wal = ltxvfs::core::read_file(path + "-wal");
+  const auto shm = ltxvfs::base::read_file(path + "-shm");
+  const auto wal = ltxvfs::base::read_file(path + "-wal");
   REQUIRE(wal.size() > kWalHeaderSize);
-  const uint32_t page_size = load_be32(&wal[8]);
+  const uint32_t page_size = ltxvfs::base::load_be32(&wal[8]);
   REQUIRE(page_size == 1024);
   const auto frames =
       static_cast<uint32_t>((wal.size() - kWalHeaderSize) / (kWalFrameHeaderSize + page_size));
@@ -92,7 +92,7 @@ TEST_CASE("wal-index pages: the -shm file of a real SQLite WAL names every frame
   REQUIRE(read_frame_pages(regions, 1, pages));
   size_t differing = 0;
   for (uint32_t f = 1; f <= frames; ++f) {
-    differing += pages[f - 1] != load_be32(&wal[wal_frame_offset(f, page_size)]);
+    differing += pages[f - 1] != ltxvfs::base::load_be32(&wal[wal_frame_offset(f, page_size)]);
   }
   CHECK(differing == 0);
 }

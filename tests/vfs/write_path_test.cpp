@@ -9,13 +9,13 @@
 #include <string>
 #include <thread>
 
+#include "base/time_spec.h"
+#include "history/restore_plan.h"
 #include "ltx/decoder.h"
 #include "ltx/header.h"
 #include "ltx/source.h"
 #include "storage/store_factory.h"
 #include "tests/vfs/sqlite_support.h"
-#include "vfs/core/restore_plan.h"
-#include "vfs/core/time_spec.h"
 
 using namespace ltxvfs::testing;
 namespace fs = std::filesystem;
@@ -298,7 +298,7 @@ TEST_CASE("reopening continues the same history without a new snapshot", "[write
   CHECK(db.query_int("SELECT ltx_txid()") == txid);
   CHECK_THAT(stats, Catch::Contains("\"full_files\":0"));
   auto opened = ltxvfs::storage::open_store(replica_dir(dir));
-  auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
   // Level 0 holds what was uploaded (the history engine adds compactions at higher levels): one
   // chain from TXID 1 to the last, without a second snapshot. Usually one file per TXID, but a
   // close whose upload ran out of close_timeout_ms (seen with the disk saturated by another
@@ -328,14 +328,14 @@ TEST_CASE("a replica location written by another database is refused", "[write][
   run_sqlite3_shell(
       ".open file:" + dir + "/b.db?vfs=ltx&replica=" + shared + "\nCREATE TABLE u(v);", &out);
   auto opened = ltxvfs::storage::open_store(shared);
-  const auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  const auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
   REQUIRE_FALSE(files.empty());
   CHECK_THAT(out, Catch::Contains("already holds a replica at TXID " +
                                   std::to_string(files.back().max_txid)) &&
                       Catch::Contains("did not write") && Catch::Contains("mode=ro"));
   // Nothing of b reached the replica: the files are a's (written before b's attempt).
   for (const auto& f : files) CHECK(f.last_modified_ms <= files.back().last_modified_ms);
-  CHECK(ltxvfs::core::list_ltx_files(*opened.store, opened.layout).size() == files.size());
+  CHECK(ltxvfs::history::list_ltx_files(*opened.store, opened.layout).size() == files.size());
 }
 
 TEST_CASE("format=litestream writes exactly what Litestream v0.5 reads", "[write]") {
@@ -345,7 +345,7 @@ TEST_CASE("format=litestream writes exactly what Litestream v0.5 reads", "[write
     db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (randomblob(10000))");
   }
   auto opened = ltxvfs::storage::open_store(replica_dir(dir));
-  auto files = ltxvfs::core::list_ltx_files(*opened.store, opened.layout);
+  auto files = ltxvfs::history::list_ltx_files(*opened.store, opened.layout);
   // The CREATE and the INSERT (and, depending on timing, the empty database WAL mode created).
   REQUIRE(files.size() >= 2);
   for (const auto& f : files) {
@@ -375,7 +375,7 @@ TEST_CASE("restore by timestamp and by TXID through the ltxvfs tool", "[write]")
   auto now_rfc3339 = [] {
     const auto now = std::chrono::system_clock::now();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-    return ltxvfs::core::format_rfc3339_ms(ms.count());
+    return ltxvfs::base::format_rfc3339_ms(ms.count());
   };
   std::vector<std::pair<std::string, std::vector<uint8_t>>> moments;  // time after each commit
   uint64_t txid_of_second = 0;

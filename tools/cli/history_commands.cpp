@@ -2,34 +2,34 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "base/time_spec.h"
+#include "history/history_engine.h"
+#include "history/history_policy.h"
+#include "history/restore_plan.h"
+#include "history/retention.h"
 #include "ltx/header.h"
 #include "storage/replica_layout.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/writer_lease.h"
-#include "vfs/core/history_engine.h"
-#include "vfs/core/history_policy.h"
-#include "vfs/core/restore_plan.h"
-#include "vfs/core/retention.h"
-#include "vfs/core/time_spec.h"
 
 namespace ltxvfs::cli {
 namespace {
 
 // The format of the replica: that of its newest file (one small ranged GET).
-core::OutputFormat detect_format(storage::ObjectStore& store,
-                                 const std::vector<core::RemoteFile>& files) {
-  const core::RemoteFile* newest = nullptr;
+ltx::OutputFormat detect_format(storage::ObjectStore& store,
+                                const std::vector<history::RemoteFile>& files) {
+  const history::RemoteFile* newest = nullptr;
   for (const auto& f : files) {
     if (newest == nullptr || f.max_txid > newest->max_txid) newest = &f;
   }
-  if (newest == nullptr) return core::OutputFormat::kNative;
+  if (newest == nullptr) return ltx::OutputFormat::kNative;
   const auto got = store.get(newest->key, storage::ByteRange::at(0, ltx::kHeaderSize));
   const ltx::Header h = ltx::Header::decode(got.body, newest->key);
-  return h.has_native_extensions() ? core::OutputFormat::kNative : core::OutputFormat::kLitestream;
+  return h.has_native_extensions() ? ltx::OutputFormat::kNative : ltx::OutputFormat::kLitestream;
 }
 
-std::string describe(const core::RemoteFile& f) {
+std::string describe(const history::RemoteFile& f) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "level %u, TXIDs %" PRIu64 "-%" PRIu64 ", %s", f.level, f.min_txid,
                 f.max_txid, human_bytes(f.size).c_str());
@@ -98,20 +98,20 @@ int run_compact(const std::vector<std::string>& args) {
                       : "unexpected argument '" + parsed->positional[1] + "'");
     return 2;
   }
-  core::HistoryPolicy policy;
+  history::HistoryPolicy policy;
   try {
     if (auto v = parsed->get("--levels"))
-      policy.level_intervals_ms = core::parse_levels("--levels", *v);
-  } catch (const core::HistoryPolicyError& e) {
+      policy.level_intervals_ms = history::parse_levels("--levels", *v);
+  } catch (const history::HistoryPolicyError& e) {
     fail(command, e.what());
     return 2;
   }
-  std::optional<core::OutputFormat> format;
+  std::optional<ltx::OutputFormat> format;
   if (auto v = parsed->get("--format")) {
     if (*v == "native") {
-      format = core::OutputFormat::kNative;
+      format = ltx::OutputFormat::kNative;
     } else if (*v == "litestream") {
-      format = core::OutputFormat::kLitestream;
+      format = ltx::OutputFormat::kLitestream;
     } else {
       fail(command, "--format '" + *v + "': expected native or litestream");
       return 2;
@@ -120,28 +120,28 @@ int run_compact(const std::vector<std::string>& args) {
   try {
     auto opened = open_replica(parsed->positional[0]);
     if (!lease_allows(command, *opened.store, opened.layout, parsed->has("--force"))) return 1;
-    const auto files = core::list_ltx_files(*opened.store, opened.layout);
+    const auto files = history::list_ltx_files(*opened.store, opened.layout);
     if (files.empty()) {
       fail(command, opened.url.to_string() + " holds no LTX files: nothing to compact");
       return 1;
     }
     if (!format) format = detect_format(*opened.store, files);
-    core::CompactionWork work;
+    history::CompactionWork work;
     work.temp_dir = parsed->get("--temp-dir").value_or("");
-    core::HistoryEngine engine(*opened.store, opened.layout, *format, policy, work);
-    const auto report =
-        engine.run_now(core::now_ms(), core::RunNowOptions{true, parsed->has("--snapshot"), false});
+    history::HistoryEngine engine(*opened.store, opened.layout, *format, policy, work);
+    const auto report = engine.run_now(
+        base::now_ms(), history::RunNowOptions{true, parsed->has("--snapshot"), false});
     for (const auto& w : report.written) {
       std::printf("%s %s from %" PRIu64 " bytes read%s\n",
                   w.file.level == storage::kSnapshotLevel ? "snapshot" : "compacted",
                   describe(w.file).c_str(), w.bytes_read,
                   w.already_there ? " (it was already there)" : "");
     }
-    const auto after = core::list_ltx_files(*opened.store, opened.layout);
+    const auto after = history::list_ltx_files(*opened.store, opened.layout);
     std::printf("%zu files written (%s); the newest TXID restores from %zu files\n",
                 report.written.size(),
-                *format == core::OutputFormat::kNative ? "native" : "litestream",
-                core::plan_restore(after, core::newest_restorable_txid(after)).size());
+                *format == ltx::OutputFormat::kNative ? "native" : "litestream",
+                history::plan_restore(after, history::newest_restorable_txid(after)).size());
     return 0;
   } catch (const std::exception& e) {
     fail(command, e.what());
@@ -164,15 +164,16 @@ int run_retention(const std::vector<std::string>& args) {
                       : "unexpected argument '" + parsed->positional[1] + "'");
     return 2;
   }
-  core::HistoryPolicy policy;
+  history::HistoryPolicy policy;
   try {
     if (auto v = parsed->get("--retention")) {
-      policy.retention_ms = core::parse_duration_ms("--retention", *v);
+      policy.retention_ms = history::parse_duration_ms("--retention", *v);
     }
     if (auto v = parsed->get("--retention-grace")) {
-      policy.retention_grace_ms = *v == "0" ? 0 : core::parse_duration_ms("--retention-grace", *v);
+      policy.retention_grace_ms =
+          *v == "0" ? 0 : history::parse_duration_ms("--retention-grace", *v);
     }
-  } catch (const core::HistoryPolicyError& e) {
+  } catch (const history::HistoryPolicyError& e) {
     fail(command, e.what());
     return 2;
   }
@@ -182,14 +183,14 @@ int run_retention(const std::vector<std::string>& args) {
     if (!dry_run && !lease_allows(command, *opened.store, opened.layout, parsed->has("--force"))) {
       return 1;
     }
-    const int64_t now = core::now_ms();
-    const auto files = core::list_ltx_files(*opened.store, opened.layout);
-    const core::RetentionPlan plan = core::plan_retention(files, now, policy);
+    const int64_t now = base::now_ms();
+    const auto files = history::list_ltx_files(*opened.store, opened.layout);
+    const history::RetentionPlan plan = history::plan_retention(files, now, policy);
     std::printf("%s: %zu LTX files; retention %s (window from %s), grace %s\n",
                 opened.url.to_string().c_str(), files.size(),
-                core::format_duration_ms(policy.retention_ms).c_str(),
-                core::format_rfc3339_ms(plan.window_start_ms).c_str(),
-                core::format_duration_ms(policy.retention_grace_ms).c_str());
+                history::format_duration_ms(policy.retention_ms).c_str(),
+                base::format_rfc3339_ms(plan.window_start_ms).c_str(),
+                history::format_duration_ms(policy.retention_grace_ms).c_str());
     if (!plan.note.empty()) std::printf("%s\n", plan.note.c_str());
     if (plan.kept_points > 0) {
       std::printf("keeps %zu files: %zu restore points from TXID %" PRIu64

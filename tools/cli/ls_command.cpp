@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <map>
 
+#include "base/time_spec.h"
+#include "history/restore_plan.h"
 #include "storage/replica_layout.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
-#include "vfs/core/restore_plan.h"
-#include "vfs/core/time_spec.h"
 
 namespace ltxvfs::cli {
 namespace {
@@ -61,9 +61,9 @@ int run_ls(const std::vector<std::string>& args) {
   }
   try {
     auto opened = open_replica(parsed->positional[0]);
-    const auto files = core::list_ltx_files(*opened.store, opened.layout);
+    const auto files = history::list_ltx_files(*opened.store, opened.layout);
     struct Level {
-      std::vector<const core::RemoteFile*> files;
+      std::vector<const history::RemoteFile*> files;
       uint64_t bytes = 0, min = UINT64_MAX, max = 0;
     };
     std::map<uint32_t, Level> levels;
@@ -87,11 +87,11 @@ int run_ls(const std::vector<std::string>& args) {
       for (const auto* f : l.files) {
         std::printf("  %20" PRIu64 " %20" PRIu64 " %10s  %s\n", f->min_txid, f->max_txid,
                     human_bytes(f->size).c_str(),
-                    core::format_rfc3339_ms(f->last_modified_ms).c_str());
+                    base::format_rfc3339_ms(f->last_modified_ms).c_str());
       }
     }
     if (only && levels.count(*only) == 0) std::printf("level %u: no files\n", *only);
-    const core::RestoreGraph graph(files);
+    const history::RestoreGraph graph(files);
     const auto points = graph.restorable_txids();
     if (points.empty()) {
       std::printf("restorable: nothing (no chain starts at a snapshot)\n");

@@ -6,11 +6,11 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "base/time_spec.h"
+#include "history/restore_plan.h"
+#include "history/restorer.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
-#include "vfs/core/restore_plan.h"
-#include "vfs/core/restorer.h"
-#include "vfs/core/time_spec.h"
 
 namespace ltxvfs::cli {
 namespace {
@@ -112,7 +112,7 @@ int run_restore(const std::vector<std::string>& args) {
   }
   std::optional<uint64_t> txid;
   if (auto v = parsed->get("--txid")) {
-    txid = core::parse_txid(*v);
+    txid = history::parse_txid(*v);
     if (!txid) {
       fail(kCommand, "--txid '" + *v +
                          "': expected a TXID from 1, in decimal (1234), hex (0x4d2) or as in "
@@ -122,9 +122,9 @@ int run_restore(const std::vector<std::string>& args) {
   }
   std::optional<int64_t> timestamp;
   if (auto v = parsed->get("--timestamp")) {
-    const auto when = core::parse_time_target(*v, core::now_ms());
+    const auto when = base::parse_time_target(*v, base::now_ms());
     if (!when || when->latest) {
-      fail(kCommand, "--timestamp '" + *v + "': " + std::string(core::kTimeSpecHelp) +
+      fail(kCommand, "--timestamp '" + *v + "': " + std::string(base::kTimeSpecHelp) +
                          " ('latest' is the default: omit --timestamp)");
       return 2;
     }
@@ -145,13 +145,13 @@ int run_restore(const std::vector<std::string>& args) {
   }
   try {
     auto opened = open_replica(url);
-    const auto files = core::list_ltx_files(*opened.store, opened.layout);
-    const core::RestoreGraph graph(files);
+    const auto files = history::list_ltx_files(*opened.store, opened.layout);
+    const history::RestoreGraph graph(files);
     uint64_t target = 0;
     if (txid) {
       target = *txid;
     } else if (timestamp) {
-      target = core::txid_at_time(*opened.store, files, *timestamp);
+      target = history::txid_at_time(*opened.store, files, *timestamp);
     } else {
       target = graph.newest();
       if (target == 0) {
@@ -169,20 +169,20 @@ int run_restore(const std::vector<std::string>& args) {
       }
     }
     const auto plan = graph.plan(target);
-    core::RestoreOptions options;
+    history::RestoreOptions options;
     options.parallelism = jobs;
     options.overwrite = parsed->has("--force");
     std::string check;
     options.verify = [&](const std::string& temp) {
       check = integrity_check(temp);
       if (check != "ok") {
-        throw core::RestoreError("the restored database fails PRAGMA integrity_check (" + check +
-                                 "); " + output + " was left as it was");
+        throw history::RestoreError("the restored database fails PRAGMA integrity_check (" + check +
+                                    "); " + output + " was left as it was");
       }
     };
     const bool tty = ::isatty(STDERR_FILENO) != 0;
     if (tty) {
-      options.progress = [](const core::RestoreProgress& p) {
+      options.progress = [](const history::RestoreProgress& p) {
         const int width = 30;
         const int filled =
             p.files_total == 0 ? width : static_cast<int>(width * p.files_done / p.files_total);
@@ -192,7 +192,7 @@ int run_restore(const std::vector<std::string>& args) {
         std::fflush(stderr);
       };
     }
-    const auto result = core::restore(*opened.store, plan, output, options);
+    const auto result = history::restore(*opened.store, plan, output, options);
     if (tty) std::fprintf(stderr, "\n");
     std::printf("restored %s at TXID %" PRIu64
                 " (%u pages of %u bytes) from %zu files, %s downloaded; integrity_check: %s\n",

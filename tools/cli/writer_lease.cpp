@@ -1,9 +1,10 @@
 #include "tools/cli/writer_lease.h"
 
-#include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "base/time_spec.h"
+#include "history/writer_lease.h"
 #include "tools/cli/cli_common.h"
-#include "vfs/core/time_spec.h"
 
 namespace ltxvfs::cli {
 
@@ -17,36 +18,36 @@ LeaseStatus read_writer_lease(storage::ObjectStore& store, storage::LayoutStyle 
     if (e.kind() == storage::StoreErrorKind::kNotFound) return s;
     throw;
   }
-  try {
-    const auto j = nlohmann::json::parse(got.body.begin(), got.body.end());
-    s.owner = j.value("owner", std::string("(unknown owner)"));
-    const std::string expires = j.at("expires_at").get<std::string>();
-    const auto when = core::parse_time_target(expires, now_ms);
-    if (!when || when->latest)
-      throw std::runtime_error("expires_at '" + expires + "' is not a time");
-    s.expires_at_ms = when->ms;
-    s.kind = s.expires_at_ms > now_ms ? LeaseStatus::Kind::kActive : LeaseStatus::Kind::kExpired;
-  } catch (const std::exception& e) {
+  // One reader of lock.json for the writer and this tool: history::LeaseRecord.
+  const auto record = history::LeaseRecord::from_json(
+      std::string_view(reinterpret_cast<const char*>(got.body.data()), got.body.size()));
+  if (!record) {
     s.kind = LeaseStatus::Kind::kUnreadable;
-    s.detail = e.what();
+    s.detail = "not a lease: expected {\"generation\", \"expires_at\", \"owner\"}";
+    return s;
   }
+  // Released by a writer that closed cleanly: nobody holds it.
+  if (record->released()) return s;
+  s.owner = record->owner;
+  s.expires_at_ms = record->expires_at_ms;
+  s.kind = s.expires_at_ms > now_ms ? LeaseStatus::Kind::kActive : LeaseStatus::Kind::kExpired;
   return s;
 }
 
 bool lease_allows(const std::string& command, storage::ObjectStore& store,
                   storage::LayoutStyle layout, bool force) {
-  const LeaseStatus lease = read_writer_lease(store, layout, core::now_ms());
+  const LeaseStatus lease = read_writer_lease(store, layout, base::now_ms());
   const std::string where = store.describe() + "/" + storage::lock_key(layout);
   switch (lease.kind) {
     case LeaseStatus::Kind::kNone:
       return true;
     case LeaseStatus::Kind::kExpired:
       warn(command, "the writer lease " + where + " (held by " + lease.owner + ") expired at " +
-                        core::format_rfc3339_ms(lease.expires_at_ms) + "; going ahead");
+                        base::format_rfc3339_ms(lease.expires_at_ms) + "; going ahead");
       return true;
     case LeaseStatus::Kind::kActive: {
       const std::string what = "the writer lease " + where + " is held by " + lease.owner +
-                               " until " + core::format_rfc3339_ms(lease.expires_at_ms) +
+                               " until " + base::format_rfc3339_ms(lease.expires_at_ms) +
                                ": a writer is running, and it compacts and prunes its replica "
                                "itself";
       if (force) {

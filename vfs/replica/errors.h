@@ -3,7 +3,7 @@
 // a bad parameter or an unreachable store.
 #pragma once
 
-#include "vfs/core/log_sink.h"
+#include "base/log_sink.h"
 
 #include <functional>
 #include <stdexcept>
@@ -32,7 +32,7 @@ class ReplicaError : public std::runtime_error {
 };
 
 // Where the engine reports what an operator should know: the same sink as the writer's.
-using LogSeverity = core::LogSeverity;
-using ReplicaLog = core::LogSink;
+using LogSeverity = base::LogSeverity;
+using ReplicaLog = base::LogSink;
 
 }  // namespace ltxvfs::replica

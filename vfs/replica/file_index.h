@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "history/restore_plan.h"
 #include "ltx/header.h"
 #include "ltx/page_index.h"
-#include "vfs/core/restore_plan.h"
 
 namespace ltxvfs::replica {
 
@@ -17,8 +17,8 @@ struct FileIndex {
   // Identity of this object version within one replica: the page cache key, so cached pages stay
   // valid across snapshots for as long as the object is the one that provides them.
   uint64_t serial = 0;
-  core::RemoteFile file;  // level, TXID range, key, size as listed
-  std::string etag;       // from the tail GET; empty when the store gives none
+  history::RemoteFile file;  // level, TXID range, key, size as listed
+  std::string etag;          // from the tail GET; empty when the store gives none
   ltx::PageIndex index;
   ltx::Trailer trailer;
   std::optional<ltx::Header> header;  // present when the tail GET covered the whole object

@@ -39,10 +39,10 @@ Hydrator::Hydrator(storage::ObjectStore& store, std::string path, std::string so
                            "another file name or remove that file");
   }
   // The marker first: a crash mid-download leaves a file that is recognisably ours.
-  core::write_file_atomically(
+  base::write_file_atomically(
       marker_, std::span(reinterpret_cast<const uint8_t*>(source_.data()), source_.size()), false);
-  fd_ = core::Fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd_) core::throw_errno("open for hydration", path_);
+  fd_ = base::Fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd_) base::throw_errno("open for hydration", path_);
 }
 
 Hydrator::~Hydrator() {
@@ -97,7 +97,7 @@ void Hydrator::write_pages(const Snapshot& snap, const std::vector<uint32_t>& pa
       const uint64_t at = uint64_t{f.pgno - 1} * ps;
       if (::pwrite(fd_.get(), page.data(), ps, static_cast<off_t>(at)) !=
           static_cast<ssize_t>(ps)) {
-        core::throw_errno("write", path_);
+        base::throw_errno("write", path_);
       }
     }
     std::lock_guard lock(mu_);
@@ -136,9 +136,9 @@ void Hydrator::run() {
         if (stop_) return;
       }
       if (::ftruncate(fd_.get(), static_cast<off_t>(target->size_bytes())) != 0) {
-        core::throw_errno("truncate", path_);
+        base::throw_errno("truncate", path_);
       }
-      if (::fsync(fd_.get()) != 0) core::throw_errno("fsync", path_);
+      if (::fsync(fd_.get()) != 0) base::throw_errno("fsync", path_);
       {
         std::lock_guard lock(mu_);
         hydrated_ = target;
@@ -148,8 +148,9 @@ void Hydrator::run() {
         stats_.txid = target->txid();
       }
       if (!base && log_) {
-        log_(LogSeverity::kInfo, "hydrated " + path_ + " from " + source_ + " at TXID " +
-                                     std::to_string(target->txid()) + "; reads are local now");
+        log_(base::LogSeverity::kInfo, "hydrated " + path_ + " from " + source_ + " at TXID " +
+                                           std::to_string(target->txid()) +
+                                           "; reads are local now");
       }
     }
   } catch (const std::exception& e) {
@@ -160,8 +161,8 @@ void Hydrator::run() {
     stats_.state = "failed";
     stats_.error = e.what();
     if (log_) {
-      log_(LogSeverity::kWarn, "hydration of " + path_ + " stopped: " + std::string(e.what()) +
-                                   "; reads continue from the store");
+      log_(base::LogSeverity::kWarn, "hydration of " + path_ + " stopped: " +
+                                         std::string(e.what()) + "; reads continue from the store");
     }
   }
 }
@@ -181,7 +182,7 @@ PageBytes Hydrator::read(const Snapshot& snap, uint32_t pgno) {
   auto page = std::make_shared<std::vector<uint8_t>>(snap.page_size());
   const uint64_t at = uint64_t{pgno - 1} * snap.page_size();
   try {
-    if (core::pread_full(fd_.get(), at, *page, path_) != page->size()) return nullptr;
+    if (base::pread_full(fd_.get(), at, *page, path_) != page->size()) return nullptr;
   } catch (const std::exception&) {
     return nullptr;  // the store still has it
   }

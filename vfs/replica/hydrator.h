@@ -23,8 +23,8 @@
 #include <string>
 #include <thread>
 
+#include "base/posix_file.h"
 #include "storage/object_store.h"
-#include "vfs/core/posix_file.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/page_cache.h"
 #include "vfs/replica/snapshot.h"
@@ -68,7 +68,7 @@ class Hydrator {
   std::string marker_;
   std::string source_;
   ReplicaLog log_;
-  core::Fd fd_;
+  base::Fd fd_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

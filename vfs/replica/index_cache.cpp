@@ -9,13 +9,13 @@
 
 namespace ltxvfs::replica {
 
-std::string IndexCache::identity(const core::RemoteFile& f) {
+std::string IndexCache::identity(const history::RemoteFile& f) {
   // Key plus what the listing says about the version: a key rewritten with other content (a
   // replica deleted and started again) is a different object.
   return f.key + '\n' + std::to_string(f.size) + '\n' + std::to_string(f.last_modified_ms);
 }
 
-std::shared_ptr<const FileIndex> IndexCache::fetch(const core::RemoteFile& file) {
+std::shared_ptr<const FileIndex> IndexCache::fetch(const history::RemoteFile& file) {
   auto out = std::make_shared<FileIndex>();
   out->file = file;
   // The listing gives the size; a tail read longer than the object would be refused by some
@@ -63,7 +63,7 @@ std::shared_ptr<const FileIndex> IndexCache::fetch(const core::RemoteFile& file)
 }
 
 std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
-    const std::vector<core::RemoteFile>& files) {
+    const std::vector<history::RemoteFile>& files) {
   std::vector<std::shared_ptr<const FileIndex>> out(files.size());
   std::vector<size_t> missing;
   {

@@ -33,7 +33,7 @@ class IndexCache {
 
   // The indexes of `files`, in order, fetching the missing ones in parallel. Throws the store's
   // StoreError (kNotFound when an object vanished since the listing) or LtxError for a bad tail.
-  std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<core::RemoteFile>& files);
+  std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files);
 
   // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated.
   ltx::Header header(const FileIndex& file);
@@ -45,8 +45,8 @@ class IndexCache {
   IndexCacheStats stats() const;
 
  private:
-  std::shared_ptr<const FileIndex> fetch(const core::RemoteFile& file);
-  static std::string identity(const core::RemoteFile& file);
+  std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file);
+  static std::string identity(const history::RemoteFile& file);
 
   storage::ObjectStore& store_;
   unsigned parallelism_;

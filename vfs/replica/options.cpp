@@ -4,15 +4,15 @@
 #include <charconv>
 #include <set>
 
-#include "vfs/core/time_spec.h"
+#include "base/time_spec.h"
 #include "vfs/replica/errors.h"
 
 namespace ltxvfs::replica {
 
-using core::format_rfc3339_ms;
-using core::kTimeSpecHelp;
-using core::now_ms;
-using core::parse_time_target;
+using base::format_rfc3339_ms;
+using base::kTimeSpecHelp;
+using base::now_ms;
+using base::parse_time_target;
 
 namespace {
 
@@ -109,8 +109,8 @@ ReplicaOptions parse_replica_options(const std::string& local_path,
     } else if (key == "txid") {
       o.txid = number(key, value, 1, UINT64_MAX);
     } else if (key == "time") {
-      if (!parse_time_target(value, 0)) {
-        bad("URI parameter 'time' = '" + value + "': " + std::string(kTimeSpecHelp));
+      if (!base::parse_time_target(value, 0)) {
+        bad("URI parameter 'time' = '" + value + "': " + std::string(base::kTimeSpecHelp));
       }
       o.time = value;
     } else if (key == "hydrate") {

@@ -4,26 +4,26 @@
 #include <cstring>
 #include <set>
 
+#include "base/time_spec.h"
+#include "history/restorer.h"
 #include "ltx/error.h"
 #include "ltx/lock_page.h"
 #include "storage/store_factory.h"
-#include "vfs/core/restorer.h"
-#include "vfs/core/time_spec.h"
 #include "vfs/replica/btree_page.h"
 
 namespace ltxvfs::replica {
 
-using core::format_rfc3339_ms;
-using core::kTimeSpecHelp;
-using core::now_ms;
-using core::parse_time_target;
+using base::format_rfc3339_ms;
+using base::kTimeSpecHelp;
+using base::now_ms;
+using base::parse_time_target;
 
 std::string Position::describe() const {
   switch (kind) {
     case Kind::kTxid:
       return "txid " + std::to_string(txid);
     case Kind::kTime:
-      return "time " + format_rfc3339_ms(time_ms) + " (TXID " + std::to_string(txid) + ")";
+      return "time " + base::format_rfc3339_ms(time_ms) + " (TXID " + std::to_string(txid) + ")";
     default:
       return "latest";
   }
@@ -56,7 +56,7 @@ Replica::Replica(ReplicaOptions options, ReplicaLog logger)
     pos.kind = Position::Kind::kTxid;
     pos.txid = *options_.txid;
   } else if (options_.time) {
-    auto t = parse_time_target(*options_.time, now_ms());
+    auto t = base::parse_time_target(*options_.time, now_ms());
     if (t && !t->latest) {
       pos.kind = Position::Kind::kTime;
       pos.time_ms = t->ms;
@@ -72,10 +72,10 @@ Replica::Replica(ReplicaOptions options, ReplicaLog logger)
   }
   poller_ =
       std::make_unique<Poller>(std::chrono::milliseconds(options_.poll_ms), [this] { poll(); });
-  log(LogSeverity::kInfo, "replica of " + source_ + " open at TXID " +
-                              std::to_string(snap->txid()) + " (" + pos.describe() + ", " +
-                              std::to_string(snap->files().size()) + " files, " +
-                              std::to_string(snap->size_bytes()) + " bytes)");
+  log(base::LogSeverity::kInfo, "replica of " + source_ + " open at TXID " +
+                                    std::to_string(snap->txid()) + " (" + pos.describe() + ", " +
+                                    std::to_string(snap->files().size()) + " files, " +
+                                    std::to_string(snap->size_bytes()) + " bytes)");
 }
 
 Replica::~Replica() {
@@ -85,7 +85,7 @@ Replica::~Replica() {
   hydrator_.reset();
 }
 
-void Replica::log(LogSeverity severity, const std::string& message) const {
+void Replica::log(base::LogSeverity severity, const std::string& message) const {
   if (log_) log_(severity, message);
 }
 
@@ -100,7 +100,7 @@ Position Replica::position() const {
 }
 
 std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
-  std::vector<core::RemoteFile> files = core::list_ltx_files(*store_, layout_);
+  std::vector<history::RemoteFile> files = history::list_ltx_files(*store_, layout_);
   if (files.empty()) {
     throw ReplicaError(ReplicaErrorKind::kEmpty,
                        "the replica " + source_ +
@@ -111,7 +111,7 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
   switch (pos.kind) {
     case Position::Kind::kLatest: {
       uint64_t gap = 0;
-      target = core::newest_restorable_txid(files, &gap);
+      target = history::newest_restorable_txid(files, &gap);
       std::lock_guard lock(mu_);
       waiting_after_ = gap;
       break;
@@ -121,11 +121,11 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
       break;
     case Position::Kind::kTime:
       try {
-        target = core::txid_at_time(*store_, files, pos.time_ms);
-      } catch (const core::RestoreError& e) {
+        target = history::txid_at_time(*store_, files, pos.time_ms);
+      } catch (const history::RestoreError& e) {
         throw ReplicaError(
             ReplicaErrorKind::kUnreachable,
-            "time " + format_rfc3339_ms(pos.time_ms) + " in " + source_ + ": " + e.what());
+            "time " + base::format_rfc3339_ms(pos.time_ms) + " in " + source_ + ": " + e.what());
       }
       pos.txid = target;
       break;
@@ -135,10 +135,10 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
         ReplicaErrorKind::kEmpty,
         "the replica " + source_ + " has no snapshot (a file starting at TXID 1) to start from");
   }
-  std::vector<core::RemoteFile> chain;
+  std::vector<history::RemoteFile> chain;
   try {
-    chain = core::plan_restore(files, target);
-  } catch (const core::RestoreError& e) {
+    chain = history::plan_restore(files, target);
+  } catch (const history::RestoreError& e) {
     throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what());
   }
   auto indexes = indexes_->load(chain);
@@ -166,7 +166,7 @@ void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {
 }
 
 std::shared_ptr<const Snapshot> Replica::extend(const std::shared_ptr<const Snapshot>& cur,
-                                                const std::vector<core::RemoteFile>& newer) {
+                                                const std::vector<history::RemoteFile>& newer) {
   auto indexes = indexes_->load(newer);
   const ltx::Header newest = indexes_->header(*indexes.back());
   // Native files chain their checksums: a file that does not start from the state shown now
@@ -175,10 +175,10 @@ std::shared_ptr<const Snapshot> Replica::extend(const std::shared_ptr<const Snap
   for (const auto& f : indexes) {
     if (f->header && f->header->has_checksums() && prev != 0 &&
         f->header->pre_apply_checksum != prev) {
-      log(LogSeverity::kWarn, f->file.key + " does not continue the state at TXID " +
-                                  std::to_string(f->file.min_txid - 1) +
-                                  " (pre-apply checksum differs): the replica's history was "
-                                  "replaced; re-planning from scratch");
+      log(base::LogSeverity::kWarn, f->file.key + " does not continue the state at TXID " +
+                                        std::to_string(f->file.min_txid - 1) +
+                                        " (pre-apply checksum differs): the replica's history was "
+                                        "replaced; re-planning from scratch");
       return nullptr;
     }
     prev = f->trailer.post_apply_checksum;
@@ -191,7 +191,7 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   // Keys sort by min TXID (fixed-width hex): everything after "<txid>-ffff…" starts later.
   const auto listed = store_->list(storage::level_prefix(layout_, 0),
                                    storage::ltx_key(layout_, 0, txid, UINT64_MAX));
-  std::vector<core::RemoteFile> found;
+  std::vector<history::RemoteFile> found;
   for (const auto& obj : listed) {
     auto k = storage::parse_ltx_key(layout_, obj.key);
     if (!k || k->level != 0 || k->min_txid <= txid) continue;
@@ -200,7 +200,7 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.min_txid != b.min_txid ? a.min_txid < b.min_txid : a.max_txid > b.max_txid;
   });
-  std::vector<core::RemoteFile> chain;
+  std::vector<history::RemoteFile> chain;
   uint64_t next = txid + 1;
   for (const auto& f : found) {
     if (f.min_txid == next) {
@@ -225,15 +225,15 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
 }
 
 void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
-  const auto files = core::list_ltx_files(*store_, layout_);
+  const auto files = history::list_ltx_files(*store_, layout_);
   uint64_t gap = 0;
-  const uint64_t newest = core::newest_restorable_txid(files, &gap);
+  const uint64_t newest = history::newest_restorable_txid(files, &gap);
   {
     std::lock_guard lock(mu_);
     if (gap != 0 && gap != waiting_after_) {
-      log(LogSeverity::kWarn, "replica " + source_ + " waits at TXID " + std::to_string(gap) +
-                                  ": no file starts at TXID " + std::to_string(gap + 1) +
-                                  " yet (a gap in the remote history)");
+      log(base::LogSeverity::kWarn, "replica " + source_ + " waits at TXID " + std::to_string(gap) +
+                                        ": no file starts at TXID " + std::to_string(gap + 1) +
+                                        " yet (a gap in the remote history)");
     }
     waiting_after_ = gap;
   }
@@ -243,9 +243,9 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
                                   [&](const auto& f) { return present.count(f->file.key) != 0; });
   if (newest < cur->txid() || !intact) {
     if (newest < cur->txid()) {
-      log(LogSeverity::kWarn, "the replica " + source_ + " went back from TXID " +
-                                  std::to_string(cur->txid()) + " to " + std::to_string(newest) +
-                                  " (history replaced?); following the new history");
+      log(base::LogSeverity::kWarn,
+          "the replica " + source_ + " went back from TXID " + std::to_string(cur->txid()) +
+              " to " + std::to_string(newest) + " (history replaced?); following the new history");
     }
     if (newest == 0) return;  // nothing restorable: keep serving what we have
     Position pos = position();
@@ -256,19 +256,19 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
   if (newest == cur->txid()) return;
   // Continue from our TXID through any level: a stand-in "snapshot" ending at our TXID lets the
   // restore planner pick the shortest continuation (compacted files included).
-  std::vector<core::RemoteFile> after;
+  std::vector<history::RemoteFile> after;
   for (const auto& f : files) {
     if (f.min_txid > cur->txid()) after.push_back(f);
   }
-  core::RemoteFile here;
+  history::RemoteFile here;
   here.min_txid = 1;
   here.max_txid = cur->txid();
   after.push_back(here);
-  std::vector<core::RemoteFile> chain;
+  std::vector<history::RemoteFile> chain;
   try {
-    chain = core::plan_restore(after, newest);
+    chain = history::plan_restore(after, newest);
     chain.erase(chain.begin());
-  } catch (const core::RestoreError&) {
+  } catch (const history::RestoreError&) {
     // Only files starting before our TXID lead on (a compaction spanning it): start over.
     chain.clear();
   }
@@ -284,8 +284,8 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
 void Replica::replan_lost() {
   Position pos = position();
   auto snap = plan(pos, ++epoch_);
-  log(LogSeverity::kInfo, "replica of " + source_ + " re-planned at TXID " +
-                              std::to_string(snap->txid()) + " after losing an object");
+  log(base::LogSeverity::kInfo, "replica of " + source_ + " re-planned at TXID " +
+                                    std::to_string(snap->txid()) + " after losing an object");
   publish(std::move(snap), true);
 }
 
@@ -320,9 +320,9 @@ void Replica::poll() {
     // The next poll lists everything: whatever went wrong may have been a file compacted away.
     polls_since_full_ = kFullCheckEvery;
     if (last_error_ != e.what()) {
-      log(LogSeverity::kWarn, "replica " + source_ + ": poll failed: " + e.what() +
-                                  " (still serving TXID " +
-                                  std::to_string(current_ ? current_->txid() : 0) + ")");
+      log(base::LogSeverity::kWarn, "replica " + source_ + ": poll failed: " + e.what() +
+                                        " (still serving TXID " +
+                                        std::to_string(current_ ? current_->txid() : 0) + ")");
     }
     last_error_ = e.what();
   }
@@ -341,8 +341,8 @@ void Replica::on_lost(const std::string& key) {
     }
   }
   if (first) {
-    log(LogSeverity::kWarn, "replica snapshot at TXID " + std::to_string(txid) + " lost object " +
-                                key + "; the next transaction re-plans");
+    log(base::LogSeverity::kWarn, "replica snapshot at TXID " + std::to_string(txid) +
+                                      " lost object " + key + "; the next transaction re-plans");
     if (poller_) poller_->wake();
   }
 }

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "history/restore_plan.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 #include "storage/store_stats.h"
-#include "vfs/core/restore_plan.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/hydrator.h"
 #include "vfs/replica/index_cache.h"
@@ -118,9 +118,9 @@ class Replica {
   void replan_lost();
   void on_lost(const std::string& key);
   std::shared_ptr<const Snapshot> extend(const std::shared_ptr<const Snapshot>& cur,
-                                         const std::vector<core::RemoteFile>& newer);
+                                         const std::vector<history::RemoteFile>& newer);
   PageBytes page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracker);
-  void log(LogSeverity severity, const std::string& message) const;
+  void log(base::LogSeverity severity, const std::string& message) const;
 
   ReplicaOptions options_;
   ReplicaLog log_;

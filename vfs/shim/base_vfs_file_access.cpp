@@ -61,18 +61,18 @@ uint64_t BaseVfsFileAccess::db_size() {
 bool BaseVfsFileAccess::wal_is_current() {
   struct stat st {};
   if (::stat(wal_path_.c_str(), &st) != 0) {
-    wal_ = core::Fd();
+    wal_ = base::Fd();
     return false;
   }
   if (wal_ && static_cast<uint64_t>(st.st_dev) == wal_dev_ &&
       static_cast<uint64_t>(st.st_ino) == wal_ino_) {
     return true;
   }
-  wal_ = core::Fd(::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC));
+  wal_ = base::Fd(::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!wal_) return false;
   struct stat fst {};
   if (::fstat(wal_.get(), &fst) != 0) {
-    wal_ = core::Fd();
+    wal_ = base::Fd();
     return false;
   }
   wal_dev_ = static_cast<uint64_t>(fst.st_dev);
@@ -88,7 +88,7 @@ void BaseVfsFileAccess::refresh() {
 size_t BaseVfsFileAccess::read_wal(uint64_t offset, std::span<uint8_t> out) {
   std::lock_guard lock(wal_mu_);
   if (!wal_open_) return 0;
-  return core::pread_full(wal_.get(), offset, out, wal_path_);
+  return base::pread_full(wal_.get(), offset, out, wal_path_);
 }
 
 }  // namespace ltxvfs::vfs

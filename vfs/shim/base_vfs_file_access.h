@@ -9,13 +9,13 @@
 #include <mutex>
 #include <string>
 
-#include "extension/sqlite_api.h"
-#include "vfs/core/file_access.h"
-#include "vfs/core/posix_file.h"
+#include "base/posix_file.h"
+#include "vfs/shim/sqlite_api.h"
+#include "vfs/writer/file_access.h"
 
 namespace ltxvfs::vfs {
 
-class BaseVfsFileAccess final : public core::FileAccess {
+class BaseVfsFileAccess final : public writer::FileAccess {
  public:
   // Throws SqliteError when the database file cannot be opened.
   BaseVfsFileAccess(sqlite3_vfs* base, const std::string& db_path);
@@ -35,7 +35,7 @@ class BaseVfsFileAccess final : public core::FileAccess {
   std::string wal_path_;
   sqlite3_file* db_ = nullptr;
   std::mutex wal_mu_;
-  core::Fd wal_;
+  base::Fd wal_;
   uint64_t wal_dev_ = 0, wal_ino_ = 0;
 };
 

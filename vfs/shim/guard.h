@@ -6,8 +6,8 @@
 #include <exception>
 #include <new>
 
-#include "extension/sqlite_api.h"
 #include "vfs/shim/log.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::vfs {
 

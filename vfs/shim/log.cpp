@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::vfs {
 namespace {
@@ -68,16 +68,16 @@ void log_at(LogLevel level, const char* format, ...) {
   va_end(args);
 }
 
-void log_from_core(core::LogSeverity severity, const std::string& message) {
+void log_from_core(base::LogSeverity severity, const std::string& message) {
   LogLevel level = LogLevel::kDebug;
   switch (severity) {
-    case core::LogSeverity::kError:
+    case base::LogSeverity::kError:
       level = LogLevel::kError;
       break;
-    case core::LogSeverity::kWarn:
+    case base::LogSeverity::kWarn:
       level = LogLevel::kWarn;
       break;
-    case core::LogSeverity::kInfo:
+    case base::LogSeverity::kInfo:
       level = LogLevel::kInfo;
       break;
     default:

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "vfs/core/log_sink.h"
+#include "base/log_sink.h"
 
 namespace ltxvfs::vfs {
 
@@ -40,13 +40,13 @@ void log_at(LogLevel level, const char* format, ...) __attribute__((format(print
 
 // The sink the SQLite-free engines (writer, replica, store) report through: stderr at LTXVFS_LOG's
 // level (see above).
-void log_from_core(core::LogSeverity severity, const std::string& message);
-inline core::LogSink core_log_sink() {
+void log_from_core(base::LogSeverity severity, const std::string& message);
+inline base::LogSink core_log_sink() {
   return log_from_core;
 }
 // For storage::StoreSettings::log (store warnings, e.g. TLS verification disabled).
 inline void log_store_warning(std::string_view message) {
-  log_from_core(core::LogSeverity::kWarn, std::string(message));
+  log_from_core(base::LogSeverity::kWarn, std::string(message));
 }
 
 }  // namespace ltxvfs::vfs

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "extension/sqlite_api.h"
-#include "vfs/core/wal_index_pages.h"
 #include "vfs/shim/log.h"
+#include "vfs/shim/sqlite_api.h"
+#include "vfs/writer/wal_index_pages.h"
 
 namespace ltxvfs::vfs {
 namespace {
@@ -27,9 +27,9 @@ void PrimaryConnection::on_shm_region(int region, const void* base) {
   regions_[region] = base;
 }
 
-std::optional<core::WalIndexHeader> PrimaryConnection::read_header() const {
+std::optional<writer::WalIndexHeader> PrimaryConnection::read_header() const {
   if (regions_.empty() || regions_[0] == nullptr) return std::nullopt;
-  return core::read_wal_index_header(regions_[0]);
+  return writer::read_wal_index_header(regions_[0]);
 }
 
 void PrimaryConnection::after_shm_lock(int offset, int n, bool exclusive) {
@@ -63,17 +63,17 @@ void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
   // rollback, or a TRUNCATE checkpoint's restart). Deciding from the header alone (not from
   // writes seen on the -wal file) also sees the commits of a VFS stacked on top of ltx.
   if (recovering_) return;
-  std::optional<core::WalIndexHeader> after = read_header();
+  std::optional<writer::WalIndexHeader> after = read_header();
   if (!after || (before_ && *after == *before_) || after->max_frame == 0) return;
-  core::CommitNotice notice;
+  writer::CommitNotice notice;
   notice.before = before_;
   notice.after = *after;
   notice.wal_restarted = wal_restarted_;
   // Which page each new frame holds, from the wal-index while it is still this commit's: the
   // builder then reads only the newest copy of each page instead of every frame.
   if (const uint32_t frames = notice.frame_count();
-      frames > 0 &&
-      !core::read_frame_pages(regions_, notice.first_frame(), notice.frame_pages.resize(frames))) {
+      frames > 0 && !writer::read_frame_pages(regions_, notice.first_frame(),
+                                              notice.frame_pages.resize(frames))) {
     notice.frame_pages.clear();
   }
   pending_seq_ = replicator_->commit(std::move(notice));
@@ -87,7 +87,7 @@ void PrimaryConnection::after_shm_unlock(int offset, int n, bool exclusive) {
   // most remote_timeout_ms). The lock is released first so other writers can join the same
   // upload (group commit). SQLite ignores this call's result, so a commit that was not
   // acknowledged makes the next write transaction fail instead (on_wal_write).
-  if (replicator_->config().durability == core::Durability::kRemote) {
+  if (replicator_->config().durability == writer::Durability::kRemote) {
     replicator_->wait_uploaded(seq);
   }
 }
@@ -144,7 +144,7 @@ void WalFileHooks::on_wal_write(int64_t offset, int) {
 
 bool PrimaryConnection::file_control(int op, void* arg, int& rc) {
   if (op == kFcntlLtxReplicator) {
-    *static_cast<core::Replicator**>(arg) = replicator_.get();
+    *static_cast<writer::Replicator**>(arg) = replicator_.get();
     rc = SQLITE_OK;
     return true;
   }

@@ -17,9 +17,9 @@
 #include <optional>
 #include <vector>
 
-#include "vfs/core/replicator.h"
-#include "vfs/core/wal_index_header.h"
 #include "vfs/shim/connection_hooks.h"
+#include "vfs/writer/replicator.h"
+#include "vfs/writer/wal_index_header.h"
 
 namespace ltxvfs::vfs {
 
@@ -29,7 +29,7 @@ inline constexpr int kFcntlLtxReplicator = 0x4c545801;  // 'L' 'T' 'X' 1
 
 class PrimaryConnection final : public ConnectionHooks {
  public:
-  explicit PrimaryConnection(std::shared_ptr<core::Replicator> replicator)
+  explicit PrimaryConnection(std::shared_ptr<writer::Replicator> replicator)
       : replicator_(std::move(replicator)) {}
 
   void on_shm_region(int region, const void* base) override;
@@ -44,9 +44,9 @@ class PrimaryConnection final : public ConnectionHooks {
   bool file_control(int op, void* arg, int& rc) override;
 
  private:
-  std::optional<core::WalIndexHeader> read_header() const;
+  std::optional<writer::WalIndexHeader> read_header() const;
 
-  std::shared_ptr<core::Replicator> replicator_;
+  std::shared_ptr<writer::Replicator> replicator_;
   std::vector<const void*> regions_;  // the wal-index regions mapped, by number
   bool write_locked_ = false;
   bool checkpointing_ = false;  // holds the checkpoint lock (its writes to the database are ours)
@@ -54,7 +54,7 @@ class PrimaryConnection final : public ConnectionHooks {
   bool recovering_ = false;     // this write-lock hold is a recovery
   bool wal_restarted_ = false;
   bool writing_ = false;  // this transaction has written to the WAL
-  std::optional<core::WalIndexHeader> before_;
+  std::optional<writer::WalIndexHeader> before_;
   uint64_t pending_seq_ = 0;
 };
 
@@ -64,7 +64,7 @@ class PrimaryConnection final : public ConnectionHooks {
 // usual, and this keeps the gates that protect WAL frames and the remote-durability refusal.
 class WalFileHooks final : public ConnectionHooks {
  public:
-  explicit WalFileHooks(std::shared_ptr<core::Replicator> replicator)
+  explicit WalFileHooks(std::shared_ptr<writer::Replicator> replicator)
       : replicator_(std::move(replicator)) {}
 
   void on_shm_region(int, const void*) override {}
@@ -79,7 +79,7 @@ class WalFileHooks final : public ConnectionHooks {
   bool file_control(int, void*, int&) override { return false; }
 
  private:
-  std::shared_ptr<core::Replicator> replicator_;
+  std::shared_ptr<writer::Replicator> replicator_;
 };
 
 }  // namespace ltxvfs::vfs

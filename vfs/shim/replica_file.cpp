@@ -16,9 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/time_spec.h"
 #include "ltx/error.h"
 #include "storage/object_store.h"
-#include "vfs/core/time_spec.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/options.h"
 #include "vfs/replica/read_tracker.h"
@@ -170,7 +170,7 @@ int replica_pragma(ReplicaFile& st, char** args) {
     } else {
       replica::Position pos;
       const std::string v = value;
-      const auto t = core::parse_time_target(v, core::now_ms());
+      const auto t = base::parse_time_target(v, base::now_ms());
       if (t && t->latest) {
         pos.kind = replica::Position::Kind::kLatest;
       } else if (txid_pragma) {
@@ -189,13 +189,13 @@ int replica_pragma(ReplicaFile& st, char** args) {
       } else {
         throw replica::ReplicaError(
             replica::ReplicaErrorKind::kInvalidArgument,
-            "PRAGMA ltx_time = '" + v + "': " + std::string(core::kTimeSpecHelp));
+            "PRAGMA ltx_time = '" + v + "': " + std::string(base::kTimeSpecHelp));
       }
       // A transaction already open keeps its snapshot; the next one sees the new position.
       snap = st.replica->move_to(pos);
     }
     const std::string result =
-        txid_pragma ? std::to_string(snap->txid()) : core::format_rfc3339_ms(snap->timestamp_ms());
+        txid_pragma ? std::to_string(snap->txid()) : base::format_rfc3339_ms(snap->timestamp_ms());
     args[0] = sqlite3_mprintf("%s", result.c_str());
     return SQLITE_OK;
   } catch (const std::exception& e) {

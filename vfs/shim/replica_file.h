@@ -7,7 +7,7 @@
 // deletes it. ShimFile itself gains nothing.
 #pragma once
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 #include "vfs/shim/vfs_context.h"
 
 namespace ltxvfs::replica {

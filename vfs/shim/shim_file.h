@@ -2,7 +2,7 @@
 // it; the wrapped VFS's own file object lives right after this header in the same allocation.
 #pragma once
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::vfs {
 

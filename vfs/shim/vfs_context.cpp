@@ -4,15 +4,15 @@
 #include <cstring>
 #include <set>
 
+#include "base/posix_file.h"
 #include "storage/store_factory.h"
-#include "vfs/core/config.h"
-#include "vfs/core/posix_file.h"
-#include "vfs/core/replicator.h"
 #include "vfs/shim/base_vfs_file_access.h"
 #include "vfs/shim/log.h"
 #include "vfs/shim/primary_connection.h"
 #include "vfs/shim/shim_file.h"
 #include "vfs/shim/wal_mode.h"
+#include "vfs/writer/config.h"
+#include "vfs/writer/replicator.h"
 
 namespace ltxvfs::vfs {
 namespace {
@@ -25,7 +25,7 @@ const std::set<std::string>& sqlite_uri_parameters() {
 }
 
 void check_uri_parameters(sqlite3_filename name) {
-  const auto& ours = core::known_uri_parameters();
+  const auto& ours = writer::known_uri_parameters();
   for (int i = 0;; ++i) {
     const char* key = sqlite3_uri_key(name, i);
     if (key == nullptr) break;
@@ -39,7 +39,7 @@ void check_uri_parameters(sqlite3_filename name) {
 }
 
 // Appends endpoint/region given as separate URI parameters to an s3:// replica URL.
-std::string with_store_options(std::string url, const core::Config& c) {
+std::string with_store_options(std::string url, const writer::Config& c) {
   if (url.rfind("s3://", 0) != 0) return url;
   auto add = [&](const char* key, const std::string& value) {
     if (value.empty() || url.find(std::string(key) + "=") != std::string::npos) return;
@@ -71,7 +71,7 @@ std::unique_ptr<ConnectionHooks> VfsContext::open_database_hooks(sqlite3_filenam
   return std::make_unique<PrimaryConnection>(std::move(replicator));
 }
 
-std::shared_ptr<core::Replicator> VfsContext::replicator_of_wal(const std::string& wal_path) {
+std::shared_ptr<writer::Replicator> VfsContext::replicator_of_wal(const std::string& wal_path) {
   constexpr std::string_view kSuffix = "-wal";
   if (wal_path.size() <= kSuffix.size() ||
       wal_path.compare(wal_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
@@ -86,14 +86,14 @@ void VfsContext::before_wal_delete(const std::string& wal_path) {
   if (auto replicator = replicator_of_wal(wal_path)) replicator->before_wal_overwrite();
 }
 
-std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& path,
-                                                             sqlite3_filename name,
-                                                             sqlite3_file* db_file) {
+std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string& path,
+                                                               sqlite3_filename name,
+                                                               sqlite3_file* db_file) {
   std::lock_guard lock(mu_);
   if (auto existing = replicators_[path].lock()) return existing;
-  core::Config config;
+  writer::Config config;
   try {
-    config = core::load_config(
+    config = writer::load_config(
         path,
         [&](const std::string& key) -> std::optional<std::string> {
           const char* v = sqlite3_uri_parameter(name, key.c_str());
@@ -103,7 +103,7 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
           const char* v = std::getenv(key.c_str());
           return v != nullptr && *v != '\0' ? std::optional<std::string>(v) : std::nullopt;
         });
-  } catch (const core::ConfigError& e) {
+  } catch (const writer::ConfigError& e) {
     throw SqliteError(SQLITE_CANTOPEN, e.what());
   }
   // Before the replicator exists, so it never reads a database in the middle of the switch.
@@ -117,8 +117,8 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
     return nullptr;
   }
   // Files beside the database get its permissions, as SQLite gives them to -wal and -shm.
-  config.file_mode = core::file_mode_of(path);
-  core::ReplicatorStores stores;
+  config.file_mode = base::file_mode_of(path);
+  writer::ReplicatorStores stores;
   try {
     const std::string url = with_store_options(config.replica_url, config);
     stores.cancel = std::make_shared<storage::Cancellation>();
@@ -146,11 +146,11 @@ std::shared_ptr<core::Replicator> VfsContext::replicator_for(const std::string& 
            "losing the disk",
            path.c_str(), config.replica_url.c_str());
   }
-  std::shared_ptr<core::Replicator> replicator;
+  std::shared_ptr<writer::Replicator> replicator;
   try {
-    replicator =
-        std::make_shared<core::Replicator>(config, std::make_unique<BaseVfsFileAccess>(base_, path),
-                                           std::move(stores), core_log_sink());
+    replicator = std::make_shared<writer::Replicator>(
+        config, std::make_unique<BaseVfsFileAccess>(base_, path), std::move(stores),
+        core_log_sink());
   } catch (const SqliteError&) {
     throw;
   } catch (const std::exception& e) {

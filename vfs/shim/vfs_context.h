@@ -8,10 +8,10 @@
 #include <mutex>
 #include <string>
 
-#include "extension/sqlite_api.h"
 #include "vfs/shim/connection_hooks.h"
+#include "vfs/shim/sqlite_api.h"
 
-namespace ltxvfs::core {
+namespace ltxvfs::writer {
 class Replicator;
 }
 
@@ -36,7 +36,7 @@ class VfsContext {
   std::unique_ptr<ConnectionHooks> open_database_hooks(sqlite3_filename name, int flags,
                                                        sqlite3_file* db_file);
   // The replicator of the database whose WAL is `wal_path`, if it is replicated in this process.
-  std::shared_ptr<core::Replicator> replicator_of_wal(const std::string& wal_path);
+  std::shared_ptr<writer::Replicator> replicator_of_wal(const std::string& wal_path);
   // SQLite is about to delete `wal_path`: if it is the WAL of a replicated database, waits until
   // its frames are spooled durably.
   void before_wal_delete(const std::string& wal_path);
@@ -44,8 +44,8 @@ class VfsContext {
  private:
   // The replicator of `path` (shared with other connections of this process), or null when the
   // file is not a database SQLite could write (it then reports so itself).
-  std::shared_ptr<core::Replicator> replicator_for(const std::string& path, sqlite3_filename name,
-                                                   sqlite3_file* db_file);
+  std::shared_ptr<writer::Replicator> replicator_for(const std::string& path, sqlite3_filename name,
+                                                     sqlite3_file* db_file);
 
   static constexpr size_t kShimHeaderSize = 64;
   sqlite3_vfs vfs_{};
@@ -53,7 +53,7 @@ class VfsContext {
   // One replicator per database file, shared by all connections of this process to it, and
   // destroyed (drained, stopped) when the last of them closes.
   std::mutex mu_;
-  std::map<std::string, std::weak_ptr<core::Replicator>> replicators_;
+  std::map<std::string, std::weak_ptr<writer::Replicator>> replicators_;
 };
 
 }  // namespace ltxvfs::vfs

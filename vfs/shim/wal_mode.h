@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "extension/sqlite_api.h"
+#include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::vfs {
 

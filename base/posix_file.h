@@ -1,0 +1,60 @@
+// Small RAII helpers over POSIX files for the spool and the state file.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ltxvfs::base {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Files the replicator creates beside a database (spool, state, lock, the default replica) get the
+// database file's own permission bits, as SQLite does for -wal and -shm: a 0600 database must not
+// leave 0644 copies of its pages next to it. Directories get the matching execute bits.
+inline constexpr uint32_t kDefaultFileMode = 0644;
+uint32_t directory_mode(uint32_t file_mode);  // 0600 -> 0700, 0640 -> 0750, 0644 -> 0755
+// The permission bits of an existing file (kDefaultFileMode when it cannot be read).
+uint32_t file_mode_of(const std::string& path);
+// Creates (O_CREAT | extra_flags) or opens `path`; a file it creates gets exactly `mode`,
+// whatever the umask. Throws naming `what` on failure.
+Fd create_file(const std::string& path, int extra_flags, uint32_t mode, const std::string& what);
+
+// Throws std::system_error naming `what` and `path`.
+[[noreturn]] void throw_errno(const std::string& what, const std::string& path);
+
+// Creates `path` and missing parents with directory_mode(file_mode), whatever the umask.
+void make_directories(const std::string& path, uint32_t file_mode = kDefaultFileMode);
+void fsync_path(const std::string& path);  // a file or a directory
+void write_all(int fd, std::span<const uint8_t> data, const std::string& path);
+// Reads up to out.size() bytes at offset; returns the count (short only at EOF).
+size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path);
+// temp file in the same directory + rename; with `durable`, fsync the file and the directory.
+void write_file_atomically(const std::string& path, std::span<const uint8_t> data, bool durable,
+                           uint32_t mode = kDefaultFileMode);
+std::vector<uint8_t> read_file(const std::string& path);
+std::string directory_of(const std::string& path);
+
+}  // namespace ltxvfs::base

@@ -1,0 +1,151 @@
+#include "history/history_engine.h"
+
+#include <algorithm>
+
+#include "history/level_compactor.h"
+#include "history/restore_plan.h"
+#include "history/snapshot_builder.h"
+
+namespace ltxvfs::history {
+namespace {
+
+constexpr int64_t kNever = INT64_MIN;
+constexpr size_t kDeleteBatch = 1000;  // S3's DeleteObjects limit
+
+// The start of the interval `now` is in: Litestream compacts at multiples of the interval.
+int64_t window_start(int64_t now_ms, int64_t interval_ms) {
+  const int64_t q = now_ms / interval_ms;
+  return (now_ms % interval_ms < 0 ? q - 1 : q) * interval_ms;
+}
+
+int64_t newest_write_at(const std::vector<RemoteFile>& files, uint32_t level) {
+  int64_t t = kNever;
+  for (const auto& f : files) {
+    if (f.level == level) t = std::max(t, f.last_modified_ms);
+  }
+  return t;
+}
+
+}  // namespace
+
+HistoryEngine::HistoryEngine(storage::ObjectStore& store, storage::LayoutStyle layout,
+                             ltx::OutputFormat format, HistoryPolicy policy, CompactionWork work)
+    : store_(store),
+      layout_(layout),
+      policy_(std::move(policy)),
+      work_(work),
+      compactor_(store, layout, format, std::move(work)),
+      attempted_ms_(storage::kSnapshotLevel + 1, kNever) {}
+
+HistoryRunReport HistoryEngine::run_due(int64_t now_ms) {
+  return run(now_ms, true, RunNowOptions{true, true, true});
+}
+
+HistoryRunReport HistoryEngine::run_now(int64_t now_ms, const RunNowOptions& what) {
+  return run(now_ms, false, what);
+}
+
+void HistoryEngine::compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
+                                  HistoryRunReport& report) {
+  // A long run of inputs is compacted in several files, each bounded in inputs and in memory.
+  for (;;) {
+    check_stop();
+    std::vector<RemoteFile> inputs = level_inputs(files, level);
+    uint64_t memory = 0;
+    size_t n = 0;
+    while (n < inputs.size() &&
+           (n == 0 || memory + compaction_memory_of(inputs[n], work_) <= kCompactionMemoryBudget)) {
+      memory += compaction_memory_of(inputs[n], work_);
+      ++n;
+    }
+    inputs.resize(n);
+    if (inputs.empty()) return;
+    WrittenFile w = compactor_.write(level, inputs, now_ms);
+    files.push_back(w.file);
+    report.written.push_back(std::move(w));
+  }
+}
+
+void HistoryEngine::check_stop() const {
+  if (work_.stop_requested && work_.stop_requested()) {
+    throw WorkStopped("history engine stopped between steps (asked to stop)");
+  }
+}
+
+void HistoryEngine::delete_files(const std::vector<RetentionDecision>& decisions) {
+  // Any subset of these deletions is safe (none is needed by a kept chain), so a failure or a
+  // crash between batches leaves a restorable store.
+  std::vector<std::string> keys;
+  for (const auto& d : decisions) {
+    keys.push_back(d.file.key);
+    if (keys.size() == kDeleteBatch) {
+      store_.remove(keys);
+      keys.clear();
+    }
+  }
+  if (!keys.empty()) store_.remove(keys);
+}
+
+HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowOptions& what) {
+  if (stopped_) throw HistoryConflict(*stopped_);
+  HistoryRunReport report;
+  std::vector<RemoteFile> files = list_ltx_files(store_, layout_);
+  report.files_listed = files.size();
+  try {
+    if (what.levels) {
+      for (uint32_t level = 1; level <= policy_.top_level(); ++level) {
+        const int64_t interval = policy_.level_intervals_ms[level - 1];
+        const int64_t window = window_start(now_ms, interval);
+        const int64_t last = std::max(attempted_ms_[level], newest_write_at(files, level));
+        if (!due_only || last < window) {
+          compact_level(level, files, now_ms, report);
+          attempted_ms_[level] = now_ms;
+        }
+        report.next_due_ms = std::min(report.next_due_ms, window + interval);
+      }
+    }
+    if (what.snapshot && (policy_.snapshot_interval_ms > 0 || !due_only)) {
+      const uint32_t level = storage::kSnapshotLevel;
+      bool due = !due_only;
+      if (due_only) {
+        const int64_t interval = policy_.snapshot_interval_ms;
+        const int64_t window = window_start(now_ms, interval);
+        int64_t last = std::max(attempted_ms_[level], newest_write_at(files, level));
+        if (last == kNever) {
+          // No snapshot yet: count from when the history began, so a new replica gets its first
+          // one at the first interval boundary, not at once (its first file is a snapshot).
+          for (const auto& f : files) {
+            last = last == kNever ? f.last_modified_ms : std::min(last, f.last_modified_ms);
+          }
+        }
+        due = last != kNever && last < window;
+        report.next_due_ms = std::min(report.next_due_ms, window + interval);
+      }
+      if (due) {
+        check_stop();
+        if (auto plan = plan_snapshot(files, policy_.top_level())) {
+          WrittenFile w = compactor_.write(level, plan->chain, now_ms);
+          files.push_back(w.file);
+          report.written.push_back(std::move(w));
+        }
+        attempted_ms_[level] = now_ms;
+      }
+    }
+  } catch (const HistoryConflict& e) {
+    stopped_ = e.what();
+    throw;
+  }
+  if (what.retention && policy_.retention_ms > 0) {
+    check_stop();
+    const RetentionPlan plan = plan_retention(files, now_ms, policy_);
+    delete_files(plan.remove);
+    report.deleted = plan.remove;
+    report.waiting = plan.waiting.size();
+    if (plan.next_change_ms > now_ms) {
+      report.next_due_ms = std::min(report.next_due_ms, plan.next_change_ms);
+    }
+  }
+  return report;
+}
+
+}  // namespace ltxvfs::history

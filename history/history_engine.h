@@ -1,0 +1,88 @@
+// HistoryEngine: keeps a replica's remote history bounded, as Litestream v0.5 does — compaction
+// levels, daily snapshots built from the remote chain, retention — working only through the
+// ObjectStore (the writer's lease is the caller's business: call it only while holding it).
+//
+// The writer calls run_due(now) from a background thread; it does whatever is due and says when
+// the next thing will be:
+//   - level n (1..N) every policy.level_intervals_ms[n-1], aligned to multiples of the interval
+//     like Litestream (a level that already has a file written in the current interval waits):
+//     the level n-1 files beyond what level n covers become one level-n file (level_compactor.h);
+//   - level 9 every snapshot_interval: the restore chain of the top level's newest TXID compacted
+//     into one snapshot (snapshot_builder.h);
+//   - retention (retention.h): deletes what no restore point inside the window needs, after the
+//     grace period.
+//
+// Crash safety: every file is written whole with a conditional PUT before anything that it
+// replaces may be deleted, and deletion only ever removes files no kept chain uses, so killing
+// the process at any point leaves every restore point restorable; the next run lists the store
+// and carries on from what is there.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "history/history_policy.h"
+#include "history/remote_compactor.h"
+#include "history/retention.h"
+#include "ltx/encoder.h"
+#include "storage/object_store.h"
+#include "storage/replica_layout.h"
+
+namespace ltxvfs::history {
+
+struct HistoryRunReport {
+  std::vector<WrittenFile> written;        // compactions and snapshots, in the order written
+  std::vector<RetentionDecision> deleted;  // what retention removed
+  size_t waiting = 0;                      // unneeded files kept for the grace period
+  size_t files_listed = 0;                 // LTX files in the store when the run began
+  int64_t next_due_ms = INT64_MAX;         // when run_due next has something to do
+};
+
+struct RunNowOptions {
+  bool levels = true;      // every level, whatever its interval
+  bool snapshot = false;   // a level-9 snapshot (when there is something newer to snapshot)
+  bool retention = false;  // then retention
+};
+
+class HistoryEngine {
+ public:
+  HistoryEngine(storage::ObjectStore& store, storage::LayoutStyle layout, ltx::OutputFormat format,
+                HistoryPolicy policy, CompactionWork work = {});
+
+  // Does what is due at `now_ms` (milliseconds since the Unix epoch, the clock the store's
+  // LastModified uses). One listing, then the due levels in order (so a higher level includes
+  // what a lower one has just compacted), the snapshot, retention. Throws storage::StoreError
+  // (retriable ones: call again after a backoff; nothing is half-done in a harmful way),
+  // ltx::LtxError when a remote file is corrupt, HistoryConflict when another writer's file is in
+  // the way (then the engine stops: every later call throws it again), WorkStopped when
+  // work.stop_requested asked it to stop (safe at any point; call again to carry on).
+  HistoryRunReport run_due(int64_t now_ms);
+
+  // What `ltxvfs compact` / `ltxvfs retention` do: the chosen steps now, ignoring intervals.
+  HistoryRunReport run_now(int64_t now_ms, const RunNowOptions& what);
+
+  const HistoryPolicy& policy() const { return policy_; }
+  // Why the engine stopped (a conflict), if it did.
+  const std::optional<std::string>& stopped() const { return stopped_; }
+
+ private:
+  HistoryRunReport run(int64_t now_ms, bool due_only, const RunNowOptions& what);
+  void compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
+                     HistoryRunReport& report);
+  void delete_files(const std::vector<RetentionDecision>& decisions);
+  void check_stop() const;
+
+  storage::ObjectStore& store_;
+  storage::LayoutStyle layout_;
+  HistoryPolicy policy_;
+  CompactionWork work_;
+  RemoteCompactor compactor_;
+  // When each level (index = level; 9 = snapshots) last ran in this process, found work or not,
+  // so that an idle level is not retried before its next interval.
+  std::vector<int64_t> attempted_ms_;
+  std::optional<std::string> stopped_;
+};
+
+}  // namespace ltxvfs::history

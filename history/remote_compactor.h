@@ -1,0 +1,84 @@
+// RemoteCompactor: compacts remote LTX files into one new remote file, working only through the
+// ObjectStore. Inputs are streamed with ranged GETs (remote_source.h), the output goes to an
+// anonymous temporary file (O_TMPFILE: a crash leaves nothing behind) and is uploaded from
+// there with a conditional PUT (If-None-Match: *), so memory stays bounded whatever the sizes.
+//
+// A PUT refused because the key exists is fine when the existing object holds the same
+// transactions (an earlier run uploaded it before it could record that); anything else is a
+// HistoryConflict: another writer is shaping this replica, and nothing may be overwritten.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "history/remote_source.h"
+#include "history/restore_plan.h"
+#include "ltx/encoder.h"
+#include "ltx/header.h"
+#include "ltx/source.h"
+#include "storage/object_store.h"
+#include "storage/replica_layout.h"
+
+namespace ltxvfs::history {
+
+class HistoryConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CompactionWork {
+  // Where outputs are written before they are uploaded; "" uses $TMPDIR (or /tmp). Needs room for
+  // the largest output (a snapshot is the size of the compressed database).
+  std::string temp_dir;
+  // Each input is read in chunks of this size (an input no larger is fetched in one GET). Small:
+  // compaction runs inside the writing process, whose memory over plain SQLite must stay within
+  // a few MiB (issue 9: +16 MiB at most); a 64 MiB input costs 256 GETs, in the background.
+  uint64_t chunk_bytes = 256u << 10;
+  // Small inputs are fetched this many at a time before the merge starts.
+  unsigned prefetch_threads = 8;
+  // Polled before every read and between steps: true makes the running compaction, snapshot or
+  // run throw WorkStopped (remote_source.h) at the next one. Nothing half-done is published, so
+  // a writer that is closing can stop a long snapshot build at once.
+  StopCheck stop_requested;
+};
+
+// What the inputs of one compaction may hold in memory at once, counted per input as
+// min(size, chunk + the decoder's read buffer): level_inputs() callers stop adding inputs there.
+// 4 MiB: about eight large inputs per output file (a long run of large level-0 files becomes
+// several level-1 files); small inputs, the usual case, count only their size.
+inline constexpr uint64_t kCompactionMemoryBudget = 4u << 20;
+uint64_t compaction_memory_of(const RemoteFile& input, const CompactionWork& work);
+
+struct WrittenFile {
+  RemoteFile file;
+  ltx::Header header;
+  bool already_there = false;  // the key existed with the same transactions
+  uint64_t bytes_read = 0;     // from the store, for the inputs
+  uint64_t gets = 0;
+  uint64_t pages_copied = 0;
+  uint64_t pages_reencoded = 0;
+};
+
+class RemoteCompactor {
+ public:
+  RemoteCompactor(storage::ObjectStore& store, storage::LayoutStyle layout,
+                  ltx::OutputFormat format, CompactionWork work = {});
+
+  // Compacts `inputs` (contiguous TXIDs, in order) into the file of `level` covering their range.
+  // The output is in the replica's format: Litestream's (LZ4 frames, no checksums) or native
+  // (zstd; with checksums when every input has them). `now_ms` becomes the result's
+  // last_modified_ms (the store's own is not known without another request). Throws
+  // storage::StoreError (retriable ones: try again later), ltx::LtxError for a corrupt input,
+  // HistoryConflict as above, WorkStopped when work.stop_requested says so.
+  WrittenFile write(uint32_t level, const std::vector<RemoteFile>& inputs, int64_t now_ms);
+
+ private:
+  storage::ObjectStore& store_;
+  storage::LayoutStyle layout_;
+  ltx::OutputFormat format_;
+  CompactionWork work_;
+};
+
+}  // namespace ltxvfs::history

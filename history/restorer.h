@@ -1,0 +1,59 @@
+// Restorer: downloads a restore plan's files in parallel and applies them in order to a new
+// database file, which appears under its final name only once every file has been verified
+// (file checksums, TXID continuity, pre/post-apply checksums where present).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "history/restore_plan.h"
+#include "storage/object_store.h"
+
+namespace ltxvfs::history {
+
+struct RestoreProgress {
+  size_t files_done = 0;
+  size_t files_total = 0;
+  uint64_t bytes_downloaded = 0;
+  uint64_t bytes_total = 0;
+};
+
+struct RestoreOptions {
+  unsigned parallelism = 8;  // concurrent downloads
+  // Replace an existing output file, removing its -wal, -shm and -journal files (which SQLite
+  // would otherwise replay onto the restored database). Without it, any of them existing is an
+  // error.
+  bool overwrite = false;
+  std::function<void(const RestoreProgress&)> progress;
+  // Called with the path of the complete, synced temporary file before it replaces anything
+  // (e.g. to run PRAGMA integrity_check on it); throwing aborts the restore and leaves the
+  // output untouched. It must not leave -wal/-shm files beside the temporary file.
+  std::function<void(const std::string& temp_path)> verify;
+};
+
+// The files SQLite keeps beside a database ("-wal", "-shm", "-journal"), which belong to the
+// database now at `db_path` and must not meet a restored one.
+std::vector<std::string> sqlite_sidecar_paths(const std::string& db_path);
+
+struct RestoreResult {
+  uint64_t txid = 0;
+  uint32_t page_size = 0;
+  uint32_t commit = 0;
+  uint64_t bytes_downloaded = 0;
+};
+
+// Restores `plan` into `output_path`. Throws RestoreError (or the store's / the format's error)
+// naming what failed; on failure nothing at `output_path` has changed.
+RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
+                      const std::string& output_path, const RestoreOptions& options = {});
+
+// The newest restorable TXID whose commit time is at or before `timestamp_ms`. Candidates are the
+// TXIDs a chain can restore (after compaction and retention, the ends of the levels' files);
+// their commit times are the LTX headers' timestamps (one small ranged GET each, binary search).
+// Throws RestoreError when everything restorable is newer.
+uint64_t txid_at_time(storage::ObjectStore& store, const std::vector<RemoteFile>& files,
+                      int64_t timestamp_ms);
+
+}  // namespace ltxvfs::history

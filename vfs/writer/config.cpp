@@ -1,0 +1,126 @@
+#include "vfs/writer/config.h"
+
+#include <charconv>
+
+namespace ltxvfs::writer {
+namespace {
+
+struct Setting {
+  const char* uri;
+  const char* env;
+};
+constexpr Setting kReplica{"replica", "LTX_REPLICA_URL"};
+constexpr Setting kFormat{"format", "LTX_FORMAT"};
+constexpr Setting kDurability{"durability", "LTX_DURABILITY"};
+constexpr Setting kUploadInterval{"upload_interval_ms", "LTX_UPLOAD_INTERVAL_MS"};
+constexpr Setting kSpoolLimit{"spool_limit_mb", "LTX_SPOOL_LIMIT_MB"};
+constexpr Setting kCloseTimeout{"close_timeout_ms", "LTX_CLOSE_TIMEOUT_MS"};
+constexpr Setting kRemoteTimeout{"remote_timeout_ms", "LTX_REMOTE_TIMEOUT_MS"};
+constexpr Setting kLeaseWait{"lease_wait_ms", "LTX_LEASE_WAIT_MS"};
+constexpr Setting kPageSize{"page_size", nullptr};
+// The store reads AWS_ENDPOINT_URL / AWS_REGION itself; these are URI-only overrides.
+constexpr Setting kEndpoint{"endpoint", nullptr};
+constexpr Setting kRegion{"region", nullptr};
+
+std::optional<std::string> get(const Setting& s, const Lookup& uri, const Lookup& env) {
+  if (auto v = uri(s.uri)) return v;
+  if (s.env == nullptr) return std::nullopt;
+  return env(s.env);
+}
+
+std::string source_of(const Setting& s, const Lookup& uri) {
+  return uri(s.uri) ? std::string("URI parameter '") + s.uri + "'"
+                    : std::string("environment variable ") + s.env;
+}
+
+uint64_t get_number(const Setting& s, const Lookup& uri, const Lookup& env, uint64_t fallback,
+                    uint64_t max) {
+  auto v = get(s, uri, env);
+  if (!v) return fallback;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n > max) {
+    throw ConfigError(source_of(s, uri) + " = '" + *v + "': expected a whole number from 0 to " +
+                      std::to_string(max));
+  }
+  return n;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_uri_parameters() {
+  static const std::vector<std::string> names = {kReplica.uri,
+                                                 kFormat.uri,
+                                                 kDurability.uri,
+                                                 kUploadInterval.uri,
+                                                 kSpoolLimit.uri,
+                                                 kCloseTimeout.uri,
+                                                 kRemoteTimeout.uri,
+                                                 kLeaseWait.uri,
+                                                 kEndpoint.uri,
+                                                 kRegion.uri,
+                                                 kPageSize.uri,
+                                                 std::string(history::kLevelsParam),
+                                                 std::string(history::kSnapshotIntervalParam),
+                                                 std::string(history::kRetentionParam),
+                                                 std::string(history::kRetentionGraceParam)};
+  return names;
+}
+
+Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& env) {
+  Config c;
+  c.db_path = db_path;
+  c.sidecar_dir = db_path + "-ltx";
+  if (auto v = get(kReplica, uri, env); v && !v->empty()) {
+    c.replica_url = *v;
+  } else {
+    c.replica_url = c.sidecar_dir + "/replica";
+    c.replica_is_default = true;
+  }
+  if (auto v = get(kFormat, uri, env)) {
+    if (*v == "native") {
+      c.format = ltx::OutputFormat::kNative;
+    } else if (*v == "litestream") {
+      c.format = ltx::OutputFormat::kLitestream;
+    } else {
+      throw ConfigError(source_of(kFormat, uri) + " = '" + *v +
+                        "': expected 'native' (zstd pages, checksums) or 'litestream' (what "
+                        "litestream restore v0.5 reads)");
+    }
+  }
+  if (auto v = get(kDurability, uri, env)) {
+    if (*v == "local") {
+      c.durability = Durability::kLocal;
+    } else if (*v == "remote") {
+      c.durability = Durability::kRemote;
+    } else {
+      throw ConfigError(source_of(kDurability, uri) + " = '" + *v +
+                        "': expected 'local' (commit returns once SQLite has it) or 'remote' "
+                        "(commit returns once the store has acknowledged it)");
+    }
+  }
+  c.upload_interval_ms =
+      static_cast<uint32_t>(get_number(kUploadInterval, uri, env, c.upload_interval_ms, 3600000));
+  c.spool_limit_bytes = get_number(kSpoolLimit, uri, env, 1024, uint64_t{1} << 30) << 20;
+  c.close_timeout_ms =
+      static_cast<uint32_t>(get_number(kCloseTimeout, uri, env, c.close_timeout_ms, 3600000));
+  c.remote_timeout_ms =
+      static_cast<uint32_t>(get_number(kRemoteTimeout, uri, env, c.remote_timeout_ms, 3600000));
+  c.lease_wait_ms =
+      static_cast<uint32_t>(get_number(kLeaseWait, uri, env, c.lease_wait_ms, 3600000));
+  c.page_size = static_cast<uint32_t>(get_number(kPageSize, uri, env, 0, 65536));
+  if (c.page_size != 0 && (c.page_size < 512 || (c.page_size & (c.page_size - 1)) != 0)) {
+    throw ConfigError("URI parameter 'page_size' = " + std::to_string(c.page_size) +
+                      ": expected a power of two from 512 to 65536");
+  }
+  try {
+    c.history = history::load_history_policy(uri, env);
+  } catch (const history::HistoryPolicyError& e) {
+    throw ConfigError(e.what());
+  }
+  c.endpoint = get(kEndpoint, uri, env).value_or("");
+  c.region = get(kRegion, uri, env).value_or("");
+  return c;
+}
+
+}  // namespace ltxvfs::writer

@@ -1,0 +1,182 @@
+#include "vfs/writer/uploader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/time_spec.h"
+#include "history/remote_source.h"
+#include "history/restore_plan.h"
+#include "history/same_transactions.h"
+#include "ltx/compactor.h"
+#include "ltx/decoder.h"
+#include "ltx/encoder.h"
+#include "ltx/header.h"
+#include "ltx/sink.h"
+
+namespace ltxvfs::writer {
+namespace {
+
+// A request body (a spooled record, the work file) as the LTX decoder reads it.
+class BodyAsSource final : public ltx::Source {
+ public:
+  explicit BodyAsSource(const storage::BodySource& body) : body_(body) {}
+  uint64_t size() const override { return body_.size(); }
+  void read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    body_.read_at(offset, out);
+  }
+
+ private:
+  const storage::BodySource& body_;
+};
+
+}  // namespace
+
+Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
+                   ltx::OutputFormat format, std::string work_path, uint32_t file_mode,
+                   UploadLimits limits)
+    : spool_(spool),
+      store_(store),
+      layout_(layout),
+      format_(format),
+      work_path_(std::move(work_path)),
+      file_mode_(file_mode),
+      limits_(limits) {}
+
+void Uploader::list_remote() {
+  uint64_t max = 0;
+  std::vector<RemoteRange> ranges;
+  for (const auto& f : history::list_ltx_files(store_, layout_)) {
+    ranges.push_back({f.min_txid, f.max_txid});
+    max = std::max(max, f.max_txid);
+  }
+  remote_ranges_ = std::move(ranges);
+  remote_max_ = max;
+}
+
+bool Uploader::covered_by_remote(const SpoolEntry& e) const {
+  for (const auto& r : remote_ranges_) {
+    if (r.min_txid <= e.min_txid && e.max_txid <= r.max_txid) return true;
+  }
+  return false;
+}
+
+Uploader::Outcome Uploader::step() {
+  if (!remote_max_) {
+    list_remote();
+    // Checked against the first listing only: from then on this process is the only writer, and
+    // conditional puts catch any other.
+    const uint64_t local = spool_.max_txid();
+    if (*remote_max_ > local && local != 0) {
+      const uint64_t remote = *remote_max_;
+      remote_max_.reset();  // list again next time: the user may have fixed it
+      throw RemoteConflict(store_.describe() + " holds TXID " + std::to_string(remote) +
+                           ", ahead of this database (TXID " + std::to_string(local) +
+                           "): another writer replicates there, or this database is older than "
+                           "its replica. Restore the replica (ltxvfs restore) or point replica= "
+                           "at a new location; nothing was uploaded");
+    }
+  }
+  const uint64_t remote = *remote_max_;
+  std::vector<SpoolEntry> entries = spool_.entries();
+  // Only durable records: after a crash the spool must still hold whatever the store has.
+  const uint64_t durable = spool_.durable_txid();
+  std::erase_if(entries, [&](const SpoolEntry& e) { return e.max_txid > durable; });
+  // A snapshot in the spool supersedes every older file.
+  for (size_t i = entries.size(); i-- > 0;) {
+    if (entries[i].min_txid == 1) {
+      for (size_t j = 0; j < i; ++j) spool_.remove(entries[j]);
+      entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  // Files the store already has (uploaded before a crash could record it).
+  while (!entries.empty() && entries.front().max_txid <= remote) {
+    const SpoolEntry& e = entries.front();
+    if (!covered_by_remote(e) && e.min_txid != 1) {
+      throw RemoteConflict(store_.describe() + " already has TXIDs up to " +
+                           std::to_string(remote) + " but not as the spooled TXIDs " +
+                           std::to_string(e.min_txid) + "-" + std::to_string(e.max_txid) +
+                           ": the replica was written by another writer. Point replica= at a new "
+                           "location; nothing was uploaded");
+    }
+    if (e.min_txid == 1 && !covered_by_remote(e)) break;  // a new snapshot: upload it anyway
+    spool_.remove(e);
+    entries.erase(entries.begin());
+  }
+  if (entries.empty()) return Outcome::kIdle;
+  const SpoolEntry& first = entries.front();
+  if (first.min_txid != remote + 1 && first.min_txid != 1) return Outcome::kNeedsSnapshot;
+
+  // The group: contiguous durable records from `first`.
+  std::vector<Spool::Record> group;
+  for (auto& r : spool_.durable_prefix(limits_.max_group_bytes)) {
+    if (group.empty() ? r.entry().min_txid != first.min_txid
+                      : r.entry().min_txid != group.back().entry().max_txid + 1) {
+      break;
+    }
+    group.push_back(std::move(r));
+  }
+  if (group.empty()) return Outcome::kIdle;  // removed meanwhile
+  const uint64_t min_txid = group.front().entry().min_txid;
+  const uint64_t max_txid = group.back().entry().max_txid;
+  const std::string key = storage::ltx_key(layout_, 0, min_txid, max_txid);
+  uint64_t size = 0;
+  if (group.size() == 1) {
+    put(key, group.front(), group.front().entry().timestamp_ms);
+    size = group.front().size();
+  } else {
+    size = compact_group(group);
+    storage::FileRangeBody body(work_.get(), 0, size, work_path_);
+    put(key, body, group.back().entry().timestamp_ms);
+  }
+  remote_max_ = max_txid;
+  remote_ranges_.push_back({min_txid, max_txid});
+  ++objects_;
+  bytes_ += size;
+  for (const auto& r : group) spool_.remove(r.entry());
+  return Outcome::kUploaded;
+}
+
+uint64_t Uploader::compact_group(const std::vector<Spool::Record>& group) {
+  if (!work_) work_ = base::create_file(work_path_, O_RDWR, file_mode_, "create upload work file");
+  if (::ftruncate(work_.get(), 0) != 0 || ::lseek(work_.get(), 0, SEEK_SET) != 0) {
+    base::throw_errno("reset", work_path_);
+  }
+  std::vector<BodyAsSource> sources;
+  sources.reserve(group.size());
+  std::vector<ltx::NamedSource> inputs;
+  inputs.reserve(group.size());
+  for (const auto& r : group) {
+    sources.emplace_back(r);
+    inputs.push_back({&sources.back(), "spooled " + r.describe()});
+  }
+  ltx::FdSink sink(work_.get(), work_path_);
+  ltx::compact(inputs, sink, ltx::EncodeOptions::of(format_), work_path_);
+  const off_t end = ::lseek(work_.get(), 0, SEEK_CUR);
+  if (end < 0) base::throw_errno("seek", work_path_);
+  return static_cast<uint64_t>(end);
+}
+
+void Uploader::put(const std::string& key, const storage::BodySource& body, int64_t timestamp_ms) {
+  storage::PutOptions options;
+  options.if_none_match = true;
+  options.metadata["litestream-timestamp"] = base::format_rfc3339_ms(timestamp_ms);
+  try {
+    store_.put_body(key, body, options);
+  } catch (const storage::StoreError& e) {
+    if (e.kind() != storage::StoreErrorKind::kPreconditionFailed) throw;
+    // The object exists: our own earlier attempt (the acknowledgement was lost, or a crash
+    // before the spool forgot the record) or a conflict. Compared streaming: it may be large.
+    const auto info = store_.head(key);
+    if (!info) throw;  // deleted again meanwhile: let the caller retry the PUT
+    history::RemoteSource theirs(store_, key, info->size);
+    BodyAsSource ours(body);
+    if (!same_transactions(theirs, ours)) {
+      throw RemoteConflict(store_.describe() + "/" + key +
+                           " already exists with different content: another writer replicates "
+                           "to this location. Nothing was overwritten; point replica= elsewhere");
+    }
+  }
+}
+
+}  // namespace ltxvfs::writer

@@ -1,0 +1,90 @@
+// Uploader: ships durable spooled records to the store as level-0 objects, in TXID order, never
+// skipping one. Contiguous records go up as one object (group upload) covering their TXID range:
+// with the default upload interval that is about one PUT per second whatever the commit rate.
+// Every PUT is conditional (If-None-Match: *), so it can never overwrite remote data.
+//
+// Memory stays bounded whatever the size of the database or the backlog: one record is streamed
+// from the spool log as it is; a group is compacted (compressed frames copied through) into a
+// temporary file beside the spool and streamed from there.
+//
+// Single-threaded: the replicator calls step() from its uploader thread and decides when to retry.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "base/posix_file.h"
+#include "ltx/source.h"
+#include "storage/object_store.h"
+#include "storage/replica_layout.h"
+#include "vfs/writer/config.h"
+#include "vfs/writer/spool.h"
+
+namespace ltxvfs::writer {
+
+// The store holds history this writer does not have: uploading would corrupt the replica.
+// Permanent until someone acts; the message says what to do.
+class RemoteConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct UploadLimits {
+  // Compact at most this much into one object. Records are batches of commits already, so there
+  // is no limit on their count: a group is whatever one upload interval spooled.
+  uint64_t max_group_bytes = 256u << 20;
+};
+
+class Uploader {
+ public:
+  // `work_path`: the temporary file groups are compacted into (created with `file_mode`).
+  Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
+           ltx::OutputFormat format, std::string work_path, uint32_t file_mode,
+           UploadLimits limits = {});
+
+  enum class Outcome {
+    kIdle,           // nothing durable to upload
+    kUploaded,       // one object went up; call again
+    kNeedsSnapshot,  // the store lacks the history before the spool: build a snapshot
+  };
+
+  // Learns the store's newest TXID (one listing) when not yet known, then uploads the next group
+  // of durable records. Throws storage::StoreError on store failures (the caller retries with
+  // backoff) and RemoteConflict when uploading is unsafe.
+  Outcome step();
+
+  // Newest TXID the store is known to hold (0: empty, nullopt: not listed yet).
+  std::optional<uint64_t> remote_txid() const { return remote_max_; }
+  uint64_t objects_uploaded() const { return objects_; }
+  uint64_t bytes_uploaded() const { return bytes_; }
+
+ private:
+  struct RemoteRange {
+    uint64_t min_txid;
+    uint64_t max_txid;
+  };
+  void list_remote();
+  bool covered_by_remote(const SpoolEntry& e) const;
+  // Compacts `group` into the work file; returns its size.
+  uint64_t compact_group(const std::vector<Spool::Record>& group);
+  void put(const std::string& key, const storage::BodySource& body, int64_t timestamp_ms);
+
+  Spool& spool_;
+  storage::ObjectStore& store_;
+  storage::LayoutStyle layout_;
+  ltx::OutputFormat format_;
+  std::string work_path_;
+  uint32_t file_mode_;
+  UploadLimits limits_;
+  base::Fd work_;
+  std::optional<uint64_t> remote_max_;
+  std::vector<RemoteRange> remote_ranges_;
+  uint64_t objects_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace ltxvfs::writer
