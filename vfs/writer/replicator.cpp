@@ -804,7 +804,9 @@ void Replicator::uploader_loop() {
           stats_.remote_failure.clear();
         }
         if (durability_waiters_ > 0) uploaded_cv_.notify_all();
-        if (builder_.overflowed()) work_cv_.notify_all();  // waiting for the spool to drain
+        // An idle builder may be waiting for the spool to drain after an overflow: it looks
+        // again (only its own thread reads LtxBuilder's state, which is not guarded by mu_).
+        if (builder_idle_) work_cv_.notify_all();
         if (outcome != Uploader::Outcome::kUploaded) {
           needs_snapshot = outcome == Uploader::Outcome::kNeedsSnapshot;
           break;
