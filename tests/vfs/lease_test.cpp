@@ -1,6 +1,7 @@
 // The writer lease (lock.json on the store): one writer per replica location, between processes
 // and machines, with real processes started at the same moment; a deploy that starts the new
 // process before the old one closes; a writer whose lease was taken over stops uploading.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -176,3 +177,42 @@ TEST_CASE("a writer whose lease was taken over stops uploading", "[write][lease]
   CHECK(db.query_int("SELECT count(*) FROM t") == 2);
 }
 
+// Opening a database waits for its own lease only: while one open waits (up to lease_wait_ms) for
+// a lease another writer holds, another database of the same process opens and commits. Before,
+// the process-wide lock was held through that wait and every `ltx` open stalled behind it.
+TEST_CASE("an open waiting for a lease does not hold up other databases", "[write][lease]") {
+  const std::string dir = scratch_dir("lease-wait-isolated");
+  const std::string held = dir + "/held-replica";
+  auto opened = ltxvfs::storage::open_store(held);
+  ltxvfs::history::LeaseRecord foreign{99, wall_ms_from_now(std::chrono::minutes(5)),
+                                       "elsewhere:1:0000000000000001"};
+  const std::string json = foreign.to_json();
+  opened.store->put(ltxvfs::storage::lock_key(opened.layout),
+                    std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+
+  std::atomic<bool> waiting_open_returned{false};
+  std::string waiting_error;
+  std::thread waiting([&] {
+    try {
+      Db db("file:" + dir + "/a.db?vfs=ltx&lease_wait_ms=10000&replica=" + held);
+    } catch (const std::exception& e) {
+      waiting_error = e.what();
+    }
+    waiting_open_returned = true;
+  });
+  // Give the first open time to reach its lease wait (it waits 10 s there).
+  std::this_thread::sleep_for(milliseconds(300));
+  REQUIRE_FALSE(waiting_open_returned);
+  const auto start = Clock::now();
+  {
+    Db other("file:" + dir + "/b.db?vfs=ltx&replica=" + dir + "/free-replica");
+    other.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+    CHECK(other.query_int("SELECT count(*) FROM t") == 1);
+  }
+  const auto other_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+  INFO("the other database opened, committed and closed in " << other_ms << " ms");
+  // The other database was done while the first open was still waiting for its lease.
+  CHECK_FALSE(waiting_open_returned);
+  waiting.join();
+  CHECK_FALSE(waiting_error.empty());  // refused: the lease stayed held (the reason is logged)
+}

@@ -79,7 +79,7 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_of_wal(const std::str
   }
   std::lock_guard lock(mu_);
   auto it = replicators_.find(wal_path.substr(0, wal_path.size() - kSuffix.size()));
-  return it != replicators_.end() ? it->second.lock() : nullptr;
+  return it != replicators_.end() ? it->second.replicator.lock() : nullptr;
 }
 
 void VfsContext::before_wal_delete(const std::string& wal_path) {
@@ -89,8 +89,33 @@ void VfsContext::before_wal_delete(const std::string& wal_path) {
 std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string& path,
                                                                sqlite3_filename name,
                                                                sqlite3_file* db_file) {
-  std::lock_guard lock(mu_);
-  if (auto existing = replicators_[path].lock()) return existing;
+  std::unique_lock lock(mu_);
+  // Another connection of this process may be building this path's replicator: wait for it, then
+  // share what it built (or, when it failed, try again: this open gets its own error).
+  opened_cv_.wait(lock, [&] { return !replicators_[path].opening; });
+  if (auto existing = replicators_[path].replicator.lock()) return existing;
+  replicators_[path].opening = true;
+  lock.unlock();
+  std::shared_ptr<writer::Replicator> built;
+  try {
+    built = build_replicator(path, name, db_file);
+  } catch (...) {
+    lock.lock();
+    replicators_[path].opening = false;
+    opened_cv_.notify_all();
+    throw;
+  }
+  lock.lock();
+  Entry& entry = replicators_[path];
+  entry.opening = false;
+  entry.replicator = built;
+  opened_cv_.notify_all();
+  return built;
+}
+
+std::shared_ptr<writer::Replicator> VfsContext::build_replicator(const std::string& path,
+                                                                 sqlite3_filename name,
+                                                                 sqlite3_file* db_file) {
   writer::Config config;
   try {
     config = writer::load_config(
@@ -156,7 +181,6 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string
   } catch (const std::exception& e) {
     throw SqliteError(SQLITE_CANTOPEN, e.what());
   }
-  replicators_[path] = replicator;
   return replicator;
 }
 

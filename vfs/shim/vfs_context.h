@@ -2,6 +2,7 @@
 // long-lived state of the extension; it lives as long as the process.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -43,17 +44,30 @@ class VfsContext {
 
  private:
   // The replicator of `path` (shared with other connections of this process), or null when the
-  // file is not a database SQLite could write (it then reports so itself).
+  // file is not a database SQLite could write (it then reports so itself). Builds it outside mu_:
+  // building waits for the writer's flock and lease (up to lease_wait_ms) and lists the store,
+  // and no other database's open may wait behind that.
   std::shared_ptr<writer::Replicator> replicator_for(const std::string& path, sqlite3_filename name,
                                                      sqlite3_file* db_file);
+  // Builds a new replicator for `path` (no lock held).
+  std::shared_ptr<writer::Replicator> build_replicator(const std::string& path,
+                                                       sqlite3_filename name,
+                                                       sqlite3_file* db_file);
 
   static constexpr size_t kShimHeaderSize = 64;
   sqlite3_vfs vfs_{};
   sqlite3_vfs* base_;
   // One replicator per database file, shared by all connections of this process to it, and
-  // destroyed (drained, stopped) when the last of them closes.
+  // destroyed (drained, stopped) when the last of them closes. While one connection builds the
+  // replicator of a path (`opening`), other opens of the same path wait on opened_cv_; opens of
+  // other paths do not wait at all.
+  struct Entry {
+    std::weak_ptr<writer::Replicator> replicator;
+    bool opening = false;
+  };
   std::mutex mu_;
-  std::map<std::string, std::weak_ptr<writer::Replicator>> replicators_;
+  std::condition_variable opened_cv_;         // an Entry's opening ended (built or failed)
+  std::map<std::string, Entry> replicators_;  // guarded by mu_
 };
 
 }  // namespace ltxvfs::vfs
