@@ -123,22 +123,22 @@ std::string WriterLease::describe() const {
 }
 
 bool WriterLease::held() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return held_;
 }
 
 bool WriterLease::needs_renewal(WallClock::time_point now) const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return held_ && now - renewed_at_ >= renew_interval_;
 }
 
 WallClock::time_point WriterLease::expires_at() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return from_ms(record_.expires_at_ms);
 }
 
 uint64_t WriterLease::generation() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return record_.generation;
 }
 
@@ -203,7 +203,7 @@ void WriterLease::adopt_locked(const LeaseRecord& record, std::string etag,
 }
 
 LeaseAttempt WriterLease::try_acquire() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   LeaseAttempt attempt;
   for (int round = 0; round < kAcquireRounds; ++round) {
     const auto current = read_locked();
@@ -242,7 +242,7 @@ LeaseAttempt WriterLease::try_acquire() {
 }
 
 void WriterLease::renew() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (!held_) throw std::logic_error(describe() + ": renew() of a lease that is not held");
   for (int round = 0; round < kRenewRounds; ++round) {
     const auto started = now();
@@ -278,7 +278,7 @@ void WriterLease::renew() {
 }
 
 void WriterLease::release() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (!held_) return;
   held_ = false;
   LeaseRecord released = record_;

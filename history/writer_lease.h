@@ -44,6 +44,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/mutex.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 
@@ -140,11 +141,12 @@ class WriterLease {
  private:
   WallClock::time_point now() const;
   // Reads lock.json: nullopt when absent. Throws kProtocol for something that is not a lease.
-  std::optional<std::pair<LeaseRecord, std::string>> read_locked();
+  std::optional<std::pair<LeaseRecord, std::string>> read_locked() REQUIRES(mutex_);
   // PUT of `record` with `conditions`; false when the condition failed (412, or 404 for If-Match).
   bool write_locked(const LeaseRecord& record, const storage::PutOptions& conditions,
-                    std::string* etag);
-  void adopt_locked(const LeaseRecord& record, std::string etag, WallClock::time_point started);
+                    std::string* etag) REQUIRES(mutex_);
+  void adopt_locked(const LeaseRecord& record, std::string etag, WallClock::time_point started)
+      REQUIRES(mutex_);
 
   storage::ObjectStore& store_;
   const std::string key_;
@@ -154,11 +156,11 @@ class WriterLease {
   const std::function<WallClock::time_point()> clock_;
   const std::function<bool(const LeaseRecord&)> holder_is_gone_;
 
-  mutable std::mutex mutex_;
-  bool held_ = false;
-  LeaseRecord record_;  // ours, while held
-  std::string etag_;
-  WallClock::time_point renewed_at_{};  // when the last successful write began
+  mutable base::Mutex mutex_;
+  bool held_ GUARDED_BY(mutex_) = false;
+  LeaseRecord record_ GUARDED_BY(mutex_);  // ours, while held
+  std::string etag_ GUARDED_BY(mutex_);
+  WallClock::time_point renewed_at_ GUARDED_BY(mutex_){};  // when the last successful write began
 };
 
 // "host:pid:<16 hex digits>", random per call: unique per holder and per process incarnation.

@@ -18,6 +18,8 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 stage "floors: no include climbs a floor (scripts/check-floors.py)"
 python3 scripts/check-floors.py
+stage "thread safety: clang -Wthread-safety over the library (scripts/check-thread-safety.sh)"
+bash scripts/check-thread-safety.sh
 
 stage "release build"
 # -g1 (line tables: enough for backtraces) instead of -g: full debug info nearly doubles the

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev libzstd-dev liblz4-dev
-  nlohmann-json3-dev catch2 python3 nodejs npm clang-format
+  nlohmann-json3-dev catch2 python3 nodejs npm clang-format clang
   tcl-dev dpkg-dev xz-utils procps)  # the last line: SQLite's TCL suite (tests/tcl)
 
 missing=()

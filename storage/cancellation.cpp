@@ -7,15 +7,15 @@ namespace ltxvfs::storage {
 void Cancellation::cancel() {
   {
     // Under the mutex, so a sleeper cannot check the flag, miss the store and then wait.
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     cancelled_.store(true, std::memory_order_release);
   }
   woken_.notify_all();
 }
 
 bool Cancellation::sleep_for(std::chrono::nanoseconds duration) const {
-  std::unique_lock lock(mutex_);
-  return !woken_.wait_for(lock, duration, [this] { return cancelled(); });
+  base::MutexLock lock(mutex_);
+  return !lock.wait_for(woken_, duration, [this] { return cancelled(); });
 }
 
 StoreError cancelled_error(const std::string& operation) {

@@ -18,6 +18,8 @@
 #include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+
 namespace ltxvfs::storage {
 
 class StoreError;
@@ -35,9 +37,9 @@ class Cancellation {
   bool sleep_for(std::chrono::nanoseconds duration) const;
 
  private:
-  std::atomic<bool> cancelled_{false};
-  mutable std::mutex mutex_;
-  mutable std::condition_variable woken_;
+  std::atomic<bool> cancelled_{false};  // set under mutex_, read without it
+  mutable base::Mutex mutex_;
+  mutable std::condition_variable woken_;  // cancel() -> sleepers
 };
 
 // The error a cancelled call throws; `operation` names it ("PUT s3://bucket/key").

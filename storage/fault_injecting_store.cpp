@@ -9,37 +9,37 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<ObjectStore> inner, uin
     : inner_(std::move(inner)), rng_(seed) {}
 
 void FaultInjectingStore::set_latency(std::chrono::microseconds latency) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   latency_ = latency;
 }
 
 void FaultInjectingStore::set_cancellation(std::shared_ptr<Cancellation> cancel) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   cancel_ = std::move(cancel);
 }
 
 void FaultInjectingStore::fail_next(int requests) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   fail_next_ = std::max(0, requests);
 }
 
 void FaultInjectingStore::set_failure_probability(double probability) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   probability_ = std::clamp(probability, 0.0, 1.0);
 }
 
 void FaultInjectingStore::vanish(const std::string& key) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   vanished_.insert(key);
 }
 
 void FaultInjectingStore::restore(const std::string& key) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   vanished_.erase(key);
 }
 
 uint64_t FaultInjectingStore::injected_failures() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return injected_;
 }
 
@@ -49,7 +49,7 @@ bool FaultInjectingStore::before(const char* op, const std::string& key) {
   bool fail = false;
   bool vanished = false;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     latency = latency_;
     cancel = cancel_;
     if (fail_next_ > 0) {
@@ -108,8 +108,9 @@ std::vector<ObjectInfo> FaultInjectingStore::list(const std::string& prefix,
                                                   const std::string& start_after) {
   before("LIST", prefix);
   auto objects = inner_->list(prefix, start_after);
-  std::lock_guard lock(mutex_);
-  std::erase_if(objects, [&](const ObjectInfo& o) { return vanished_.count(o.key) > 0; });
+  base::MutexLock lock(mutex_);
+  std::erase_if(objects,
+                [&](const ObjectInfo& o) REQUIRES(mutex_) { return vanished_.count(o.key) > 0; });
   return objects;
 }
 

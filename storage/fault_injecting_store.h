@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 
+#include "base/mutex.h"
 #include "storage/cancellation.h"
 #include "storage/object_store.h"
 
@@ -55,14 +56,14 @@ class FaultInjectingStore : public ObjectStore {
   // Applies latency and maybe throws; returns whether `key` has vanished.
   bool before(const char* op, const std::string& key);
 
-  std::unique_ptr<ObjectStore> inner_;
-  mutable std::mutex mutex_;
-  std::mt19937_64 rng_;
-  std::chrono::microseconds latency_{0};
-  int fail_next_ = 0;
-  double probability_ = 0.0;
-  uint64_t injected_ = 0;
-  std::set<std::string> vanished_;
+  std::unique_ptr<ObjectStore> inner_;  // constant after construction; thread-safe itself
+  mutable base::Mutex mutex_;
+  std::mt19937_64 rng_ GUARDED_BY(mutex_);
+  std::chrono::microseconds latency_ GUARDED_BY(mutex_){0};
+  int fail_next_ GUARDED_BY(mutex_) = 0;
+  double probability_ GUARDED_BY(mutex_) = 0.0;
+  uint64_t injected_ GUARDED_BY(mutex_) = 0;
+  std::set<std::string> vanished_ GUARDED_BY(mutex_);
   std::shared_ptr<Cancellation> cancel_;
 };
 

@@ -67,7 +67,7 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
   std::vector<std::shared_ptr<const FileIndex>> out(files.size());
   std::vector<size_t> missing;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     for (size_t i = 0; i < files.size(); ++i) {
       auto it = by_identity_.find(identity(files[i]));
       if (it != by_identity_.end()) {
@@ -109,7 +109,7 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
     for (auto& t : pool) t.join();
   }
   if (error) std::rethrow_exception(error);
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   for (size_t i : missing) {
     auto [it, inserted] = by_identity_.emplace(identity(files[i]), out[i]);
     if (!inserted)
@@ -122,7 +122,7 @@ ltx::Header IndexCache::header(const FileIndex& file) {
   if (file.header) return *file.header;
   const std::string id = identity(file.file);
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = headers_.find(id);
     if (it != headers_.end()) return it->second;
   }
@@ -135,13 +135,13 @@ ltx::Header IndexCache::header(const FileIndex& file) {
                         "header says TXIDs " + std::to_string(h.min_txid) + "-" +
                             std::to_string(h.max_txid) + ", the object's name says otherwise");
   }
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   headers_[id] = h;
   return h;
 }
 
 void IndexCache::retain_only(const std::set<std::string>& keep) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   for (auto it = by_identity_.begin(); it != by_identity_.end();) {
     if (keep.count(it->second->file.key) == 0) {
       headers_.erase(it->first);
@@ -153,7 +153,7 @@ void IndexCache::retain_only(const std::set<std::string>& keep) {
 }
 
 IndexCacheStats IndexCache::stats() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return {tails_fetched_.load(), headers_fetched_.load(), by_identity_.size()};
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "storage/object_store.h"
 #include "vfs/replica/file_index.h"
 
@@ -48,11 +49,13 @@ class IndexCache {
   std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file);
   static std::string identity(const history::RemoteFile& file);
 
+  // Constant after construction.
   storage::ObjectStore& store_;
-  unsigned parallelism_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const FileIndex>> by_identity_;
-  std::map<std::string, ltx::Header> headers_;  // by identity
+  const unsigned parallelism_;
+
+  mutable base::Mutex mu_;
+  std::map<std::string, std::shared_ptr<const FileIndex>> by_identity_ GUARDED_BY(mu_);
+  std::map<std::string, ltx::Header> headers_ GUARDED_BY(mu_);  // by identity
   std::atomic<uint64_t> next_serial_{1};
   std::atomic<uint64_t> tails_fetched_{0};
   std::atomic<uint64_t> headers_fetched_{0};

@@ -3,7 +3,7 @@
 namespace ltxvfs::replica {
 
 PageBytes PageCache::get(const PageKey& key) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = map_.find(key);
   if (it == map_.end()) {
     ++misses_;
@@ -15,13 +15,13 @@ PageBytes PageCache::get(const PageKey& key) {
 }
 
 bool PageCache::contains(const PageKey& key) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return map_.count(key) != 0;
 }
 
 void PageCache::put(const PageKey& key, PageBytes page) {
   if (!page) return;
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = map_.find(key);
   if (it != map_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second);
@@ -41,7 +41,7 @@ void PageCache::put(const PageKey& key, PageBytes page) {
 }
 
 PageCacheStats PageCache::stats() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return {hits_, misses_, evictions_, map_.size(), bytes_, capacity_};
 }
 

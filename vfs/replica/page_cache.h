@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
+
 namespace ltxvfs::replica {
 
 using PageBytes = std::shared_ptr<const std::vector<uint8_t>>;
@@ -49,12 +51,15 @@ class PageCache {
 
  private:
   using Lru = std::list<std::pair<PageKey, PageBytes>>;
-  uint64_t capacity_;
-  mutable std::mutex mu_;
-  Lru lru_;  // most recently used first
-  std::unordered_map<PageKey, Lru::iterator, PageKeyHash> map_;
-  uint64_t bytes_ = 0;
-  uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
+  const uint64_t capacity_;
+  // Shared by every reader and the prefetch workers.
+  mutable base::Mutex mu_;
+  Lru lru_ GUARDED_BY(mu_);  // most recently used first
+  std::unordered_map<PageKey, Lru::iterator, PageKeyHash> map_ GUARDED_BY(mu_);
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t hits_ GUARDED_BY(mu_) = 0;
+  uint64_t misses_ GUARDED_BY(mu_) = 0;
+  uint64_t evictions_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ltxvfs::replica

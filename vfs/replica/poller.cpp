@@ -9,7 +9,7 @@ Poller::Poller(std::chrono::milliseconds interval, std::function<void()> task)
 
 Poller::~Poller() {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -18,7 +18,7 @@ Poller::~Poller() {
 
 void Poller::wake() {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     woken_ = true;
   }
   cv_.notify_all();
@@ -26,7 +26,7 @@ void Poller::wake() {
 
 void Poller::set_fast(bool fast) {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     fast_ += fast ? 1 : -1;
     woken_ = woken_ || fast;
   }
@@ -34,13 +34,13 @@ void Poller::set_fast(bool fast) {
 }
 
 void Poller::loop() {
-  std::unique_lock lock(mu_);
+  base::MutexLock lock(mu_);
   for (;;) {
     // While someone waits for a TXID, poll ten times as often, but every 20..100 ms.
     const auto fast =
         std::clamp(interval_ / 10, std::chrono::milliseconds(20), std::chrono::milliseconds(100));
     const auto interval = fast_ > 0 ? std::min(interval_, fast) : interval_;
-    cv_.wait_for(lock, interval, [&] { return stop_ || woken_; });
+    lock.wait_for(cv_, interval, [&]() REQUIRES(mu_) { return stop_ || woken_; });
     if (stop_) return;
     woken_ = false;
     lock.unlock();

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/mutex.h"
+
 namespace ltxvfs::replica {
 
 class Poller {
@@ -24,13 +26,15 @@ class Poller {
  private:
   void loop();
 
-  std::chrono::milliseconds interval_;
-  std::function<void()> task_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool woken_ = false;
-  int fast_ = 0;
+  // Constant after construction.
+  const std::chrono::milliseconds interval_;
+  const std::function<void()> task_;
+
+  base::Mutex mu_;
+  std::condition_variable cv_;  // -> the poller thread: stop, wake, fast
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool woken_ GUARDED_BY(mu_) = false;
+  int fast_ GUARDED_BY(mu_) = 0;
   std::thread thread_;  // last: starts once everything above is initialised
 };
 

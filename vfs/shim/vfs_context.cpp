@@ -77,7 +77,7 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_of_wal(const std::str
       wal_path.compare(wal_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
     return nullptr;
   }
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = replicators_.find(wal_path.substr(0, wal_path.size() - kSuffix.size()));
   return it != replicators_.end() ? it->second.replicator.lock() : nullptr;
 }
@@ -89,10 +89,10 @@ void VfsContext::before_wal_delete(const std::string& wal_path) {
 std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string& path,
                                                                sqlite3_filename name,
                                                                sqlite3_file* db_file) {
-  std::unique_lock lock(mu_);
+  base::MutexLock lock(mu_);
   // Another connection of this process may be building this path's replicator: wait for it, then
   // share what it built (or, when it failed, try again: this open gets its own error).
-  opened_cv_.wait(lock, [&] { return !replicators_[path].opening; });
+  lock.wait(opened_cv_, [&]() REQUIRES(mu_) { return !replicators_[path].opening; });
   if (auto existing = replicators_[path].replicator.lock()) return existing;
   replicators_[path].opening = true;
   lock.unlock();

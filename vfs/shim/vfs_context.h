@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "vfs/shim/connection_hooks.h"
 #include "vfs/shim/sqlite_api.h"
 
@@ -65,9 +66,9 @@ class VfsContext {
     std::weak_ptr<writer::Replicator> replicator;
     bool opening = false;
   };
-  std::mutex mu_;
-  std::condition_variable opened_cv_;         // an Entry's opening ended (built or failed)
-  std::map<std::string, Entry> replicators_;  // guarded by mu_
+  base::Mutex mu_;
+  std::condition_variable opened_cv_;  // an Entry's opening ended (built or failed)
+  std::map<std::string, Entry> replicators_ GUARDED_BY(mu_);
 };
 
 }  // namespace ltxvfs::vfs

@@ -1,0 +1,60 @@
+// Mutex and MutexLock: std::mutex and a scoped lock that clang's thread-safety analysis
+// understands (libstdc++'s own types carry no annotations, so GUARDED_BY(a std::mutex) checks
+// nothing). MutexLock also waits on a std::condition_variable; a wait's predicate is a lambda
+// that touches guarded members, so it is written `[&]() REQUIRES(mu_) { ... }`.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "base/thread_annotations.h"
+
+namespace ltxvfs::base {
+
+class CAPABILITY("mutex") Mutex {
+ public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void lock() ACQUIRE() { mu_.lock(); }
+  void unlock() RELEASE() { mu_.unlock(); }
+
+ private:
+  friend class MutexLock;
+  std::mutex mu_;
+};
+
+// Holds `mu` from construction to destruction (or between unlock() and lock() in the middle).
+class SCOPED_CAPABILITY MutexLock {
+ public:
+  explicit MutexLock(Mutex& mu) ACQUIRE(mu) : lock_(mu.mu_) {}
+  ~MutexLock() RELEASE() = default;
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+  void unlock() RELEASE() { lock_.unlock(); }
+  void lock() ACQUIRE() { lock_.lock(); }
+
+  // std::condition_variable's waits, with this lock held before and after.
+  template <class Predicate>
+  void wait(std::condition_variable& cv, Predicate ready) {
+    cv.wait(lock_, std::move(ready));
+  }
+  template <class Rep, class Period, class Predicate>
+  bool wait_for(std::condition_variable& cv, std::chrono::duration<Rep, Period> timeout,
+                Predicate ready) {
+    return cv.wait_for(lock_, timeout, std::move(ready));
+  }
+  template <class Clock, class Duration, class Predicate>
+  bool wait_until(std::condition_variable& cv, std::chrono::time_point<Clock, Duration> deadline,
+                  Predicate ready) {
+    return cv.wait_until(lock_, deadline, std::move(ready));
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+}  // namespace ltxvfs::base
