@@ -453,7 +453,12 @@ GetResult FileStore::read_object(const std::string& key, const std::optional<Byt
       if (range->length == 0) invalid_range();
       begin = end - std::min(range->length, end);
     } else {
-      if (range->offset >= result.object_size && range->length > 0) invalid_range();
+      // Starting past the end is unsatisfiable even for an empty range (as S3Store answers);
+      // an empty range exactly at the end is the empty tail.
+      if (range->offset > result.object_size ||
+          (range->offset == result.object_size && range->length > 0)) {
+        invalid_range();
+      }
       begin = std::min(range->offset, result.object_size);
       end = begin + std::min(range->length, result.object_size - begin);
     }
