@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -131,6 +133,44 @@ struct Rig {
   ltx::OutputFormat format;
   UploadLimits limits;
   std::unique_ptr<Uploader> uploader;
+};
+
+// A store whose GETs fail (as a GET does once the store's own retries are spent) while
+// `fail_gets` is set; everything else goes to the directory store.
+class FailingGets final : public storage::ObjectStore {
+ public:
+  explicit FailingGets(storage::ObjectStore& inner) : inner_(inner) {}
+  bool fail_gets = false;
+  uint64_t failed = 0;
+
+  storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
+                         const storage::PutOptions& options) override {
+    return inner_.put(key, body, options);
+  }
+  storage::PutResult put_body(const std::string& key, const storage::BodySource& body,
+                              const storage::PutOptions& options) override {
+    return inner_.put_body(key, body, options);
+  }
+  storage::GetResult get(const std::string& key, std::optional<storage::ByteRange> range) override {
+    if (fail_gets) {
+      ++failed;
+      throw storage::StoreError(storage::StoreErrorKind::kUnavailable,
+                                "GET " + key + ": 503 SlowDown (test)");
+    }
+    return inner_.get(key, range);
+  }
+  std::optional<storage::ObjectInfo> head(const std::string& key) override {
+    return inner_.head(key);
+  }
+  std::vector<storage::ObjectInfo> list(const std::string& prefix,
+                                        const std::string& start_after) override {
+    return inner_.list(prefix, start_after);
+  }
+  void remove(const std::vector<std::string>& keys) override { inner_.remove(keys); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  storage::ObjectStore& inner_;
 };
 
 std::string conflict_of(Uploader& u) {
@@ -286,6 +326,42 @@ TEST_CASE("uploader: an object already at the key with the same transactions cou
   CHECK(spool->count() == 0);
   CHECK(store.get(key(2, 2)).body == theirs);  // never overwritten
   CHECK(uploader->step() == Outcome::kIdle);
+}
+
+// The object found at the key must be read to compare it. A store that fails that read has
+// said nothing about the object: the failure must reach the caller as the store error it is
+// (retried with backoff), never as a RemoteConflict, which stops replication for good.
+TEST_CASE("uploader: a store failure while comparing an existing object is retried, not a conflict",
+          "[uploader][unit]") {
+  Rig rig({/*max_group_bytes=*/1});
+  auto& history = rig.history;
+  auto& spool = rig.spool;
+  FailingGets flaky(rig.store);
+  auto up = rig.make_uploader(flaky);
+  rig.add(1, 1);
+  rig.add(2, 2);
+  spool->make_durable();
+  CHECK(up->step() == Outcome::kUploaded);
+  // Our earlier attempt at 2-2 is in the store (its answer was lost).
+  ltx::Header h = header_of(history.file(2));
+  h.timestamp_ms += 12345;
+  rig.files->put(key(2, 2),
+                 ltxtest::encode(h, ltxtest::decode_pages(history.file(2)),
+                                 ltx::EncodeOptions::native(), history.state(2).checksum));
+  flaky.fail_gets = true;
+  try {
+    up->step();
+    FAIL("the failed GET must reach the caller");
+  } catch (const RemoteConflict& e) {
+    FAIL("a failed GET was reported as a conflict: " << e.what());
+  } catch (const storage::StoreError& e) {
+    CHECK(e.kind() == storage::StoreErrorKind::kUnavailable);
+  }
+  CHECK(flaky.failed > 0);
+  CHECK(ranges_of(spool->entries()) == Ranges{{2, 2}});
+  flaky.fail_gets = false;
+  CHECK(up->step() == Outcome::kUploaded);
+  CHECK(spool->count() == 0);
 }
 
 TEST_CASE("uploader: a conflicting remote history stops uploading", "[uploader][unit]") {
