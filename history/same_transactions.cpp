@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ltx/decoder.h"
+#include "ltx/error.h"
 
 namespace ltxvfs::history {
 
@@ -23,8 +24,8 @@ bool same_transactions(const ltx::Source& a, const ltx::Source& b) {
         return false;
       }
     }
-  } catch (const std::exception&) {
-    return false;
+  } catch (const ltx::LtxError&) {
+    return false;  // does not decode: not the same
   }
 }
 
