@@ -84,9 +84,13 @@ TEST_CASE("bounded calls: a probe against a silent server ends within its budget
     CHECK(took >= milliseconds(450));
     CHECK(took < milliseconds(1000 + 3000));
     CHECK_THAT(message, Catch::Contains("timed out"));
-    CHECK_THAT(message, Catch::Contains("gave up after 1 attempt"));
+    // The first attempt's timeout (500 ms) is the whole retry window (500 ms): whether a second
+    // attempt starts depends on whether curl's clock or ours says 500 first (CI saw both). Either
+    // way the call ended within its budget (above); never a third.
+    CHECK_THAT(message, Catch::Contains("gave up after 1 attempt") ||
+                            Catch::Contains("gave up after 2 attempts"));
   }
-  CHECK(server.connections() >= 2);  // one attempt per call (the message says so)
+  CHECK(server.connections() >= 2);  // at least one attempt per call
 }
 
 TEST_CASE("bounded calls: with no request timeout, the stall abort ends a silent attempt",
