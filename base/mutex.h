@@ -47,6 +47,12 @@ class SCOPED_CAPABILITY MutexLock {
                 Predicate ready) {
     return cv.wait_for(lock_, timeout, std::move(ready));
   }
+  // One wait, however it ends (a notification, the deadline, or spuriously): callers that look
+  // at their state between short waits (BatchPacing's polling).
+  template <class Clock, class Duration>
+  void wait_until(std::condition_variable& cv, std::chrono::time_point<Clock, Duration> deadline) {
+    cv.wait_until(lock_, deadline);
+  }
   template <class Clock, class Duration, class Predicate>
   bool wait_until(std::condition_variable& cv, std::chrono::time_point<Clock, Duration> deadline,
                   Predicate ready) {

@@ -1,13 +1,13 @@
 // Replicator: the replication of one database file, shared by every connection of the process
-// that opens it through `ltx`.
+// that opens it through `ltx`. It checks the store at open, then runs a pipeline of stages, each
+// owning its state and its thread:
 //
-//   SQLite thread (commit) --CommitNotice--> builder --spool--> syncer --durable--> uploader -->
-//   store
+//   SQLite thread (commit) --CommitNotice--> BuildStage --spool--> SyncStage --durable-->
+//   UploadStage --> store;  HistoryStage shapes the store's history;  LeaseKeeper renews the
+//   writer lease on the process's scheduler
 //
-// The commit path only queues a notice (a mutex and a deque; the builder is woken only when it
-// sleeps). The builder takes everything queued at once and spools it as one LTX file; the syncer
-// makes the spool durable in the background; the uploader ships durable records, grouped per
-// upload interval. SQLite waits for the pipeline only where it must:
+// The commit path only queues a notice (BuildStage::commit). SQLite waits for the pipeline only
+// where it must:
 //
 //   - a checkpoint (before_checkpoint): until every committed transaction is built, because a
 //     checkpoint rewrites database pages the builder may still need to read; then a background
@@ -17,34 +17,36 @@
 //   - remote durability (wait_uploaded): until the store has the commit, at most
 //     remote_timeout_ms; a commit the store did not acknowledge in time makes the next write
 //     transaction fail (write_refusal) until the store has caught up.
+//
+// Stages never call one another while holding their own mutex; they are wired together here with
+// hooks (a batch was spooled, a sync finished, the spool shrank, a snapshot is needed, the lease
+// was lost). Every public method may be called from any thread.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/log_sink.h"
-#include "history/history_engine.h"
+#include "base/scheduler.h"
 #include "history/restore_plan.h"
-#include "history/writer_lease.h"
 #include "storage/cancellation.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 #include "storage/store_factory.h"
-#include "vfs/writer/batch_pacing.h"
+#include "vfs/writer/build_stage.h"
 #include "vfs/writer/commit_notice.h"
 #include "vfs/writer/config.h"
+#include "vfs/writer/error_note.h"
 #include "vfs/writer/file_access.h"
+#include "vfs/writer/history_stage.h"
+#include "vfs/writer/lease_keeper.h"
 #include "vfs/writer/ltx_builder.h"
 #include "vfs/writer/spool.h"
+#include "vfs/writer/sync_stage.h"
+#include "vfs/writer/upload_stage.h"
 #include "vfs/writer/uploader.h"
 #include "vfs/writer/writer_lock.h"
 
@@ -60,6 +62,7 @@ struct ReplicatorStores {
   std::shared_ptr<storage::Cancellation> cancel;
 };
 
+// What ltx_stats() shows: copies of each stage's counters, output only.
 struct ReplicatorStats {
   uint64_t txid = 0;           // newest TXID built
   uint64_t durable_txid = 0;   // newest TXID spooled durably
@@ -85,7 +88,7 @@ struct ReplicatorStats {
   std::string last_error;      // the newest store or build error, cleared by success
   std::string conflict;        // non-empty: uploading stopped because it would be unsafe
   std::string remote_failure;  // non-empty: a remote-durability commit was not acknowledged
-  std::string lease;           // the writer lease: "held (generation N)", "not held: ..."
+  std::string lease;           // the writer lease: "held (generation N, until ...)", "not held"
   // The remote history (history_engine.h): files written by compactions and snapshots, files
   // deleted by retention, and the engine's newest error (a stop on a conflict included).
   uint64_t compactions = 0;
@@ -98,12 +101,12 @@ class Replicator {
  public:
   // Takes the local writer lock and the writer lease on the store (waiting up to lease_wait_ms
   // for another writer to release it), checks the store is not ahead of the local state (when
-  // reachable), and starts the threads. Throws std::runtime_error with a message for the user when
-  // the open must be refused.
+  // reachable), and starts the stages; the lease is renewed on `scheduler`. Throws
+  // std::runtime_error with a message for the user when the open must be refused.
   Replicator(Config config, std::unique_ptr<FileAccess> files, ReplicatorStores stores,
-             base::LogSink sink);
-  // Drains the builder, gives the uploader up to close_timeout_ms to empty the spool (then cancels
-  // whatever the stores are still doing), releases the lease, stops.
+             base::LogSink sink, base::Scheduler& scheduler = base::Scheduler::process());
+  // Stops the history, drains the builder, gives the uploader up to close_timeout_ms to empty
+  // the spool (then cancels whatever the stores are still doing), releases the lease.
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -111,62 +114,43 @@ class Replicator {
   const Config& config() const { return config_; }
 
   // Hot path: queue a commit; returns its sequence number. Never blocks on I/O.
-  uint64_t commit(CommitNotice notice);
+  uint64_t commit(CommitNotice notice) { return build_.commit(std::move(notice)); }
   // Waits until the commit `seq` is built; returns the newest TXID at that point.
-  uint64_t wait_built(uint64_t seq);
+  uint64_t wait_built(uint64_t seq) { return build_.wait_built(seq); }
   // Remote durability: waits until the store acknowledged the object holding commit `seq`, at
   // most remote_timeout_ms. Returns false (and records the failure, see write_refusal()) when it
   // was not acknowledged in time or uploading stopped.
   bool wait_uploaded(uint64_t seq);
   // Non-empty when a new write transaction must be refused, saying why: with remote durability,
   // a commit the store has not acknowledged (until it has).
-  std::string write_refusal();
+  std::string write_refusal() { return upload_.write_refusal(); }
   // The database file was written outside a checkpoint: the next commit ships the whole database.
-  void note_write_outside_wal();
+  void note_write_outside_wal() { build_.note_write_outside_wal(); }
   // SQLite is about to checkpoint: waits until every queued commit is built.
   void before_checkpoint();
   // SQLite is about to overwrite, truncate or delete the WAL: waits until every queued commit is
   // built and the spool holding it is durable.
   void before_wal_overwrite();
   // The newest TXID, after building everything committed so far.
-  uint64_t flush_txid();
+  uint64_t flush_txid() { return build_.wait_all_built(); }
   ReplicatorStats stats() const;
   // Requests and bytes the store has handled for this database.
   storage::StoreStatsSnapshot store_stats() const { return store_stats_->snapshot(); }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
-  void wait_until_built_locked(std::unique_lock<std::mutex>& lock);
-  // Asks the syncer for a sync of everything spooled so far; returns the request's number.
-  uint64_t request_sync_locked();
-  void builder_loop();
-  // Moves the next batch of queued commits into `batch`, bounded by the spool limit (mu_ held).
-  void take_batch_within_spool_limit(std::vector<CommitNotice>& batch);
-  void syncer_loop();
-  void uploader_loop();
-  // Compaction levels, snapshots and retention, while this process holds the writer lease.
-  void history_loop();
-  void acquire_lease_at_open();
-  // Before uploading: the lease is held and fresh (acquires or renews it). Throws StoreError when
-  // the store failed (retry later) and RemoteConflict when another writer holds it.
-  void ensure_lease();
-  // When the lease must next be renewed (for the uploader's waits). Needs mu_.
-  Clock::time_point next_lease_renewal() const;
-  // Copies the lease's state into stats_ (needs mu_; only the uploader thread changes the lease).
-  void note_lease_locked();
-  void check_remote_at_open(storage::ObjectStore& probe);
+  // Checks the store at open; returns the newest TXID it holds (0 when unreachable or empty).
+  uint64_t check_remote_at_open(storage::ObjectStore& probe);
   // The store holds a history and this database none: "" when the database is the store's
   // newest state (then that history is adopted), otherwise why it cannot continue it.
   std::string continue_remote_history(storage::ObjectStore& probe,
                                       const std::vector<history::RemoteFile>& files);
-  // Where the builder resumes after a failed run: the spool's newest record or the recorded state.
-  std::optional<LocalState> position_to_resume() const;
+  std::unique_ptr<history::WriterLease> make_lease();
   void log(base::LogSeverity severity, const std::string& message) const;
-  int64_t now_ms() const;
 
-  Config config_;
-  base::LogSink log_;
+  // Constant after construction (the stages below are thread-safe themselves).
+  const Config config_;
+  const base::LogSink log_;
+  base::Scheduler& scheduler_;
   std::unique_ptr<FileAccess> files_;
   std::unique_ptr<storage::ObjectStore> store_;
   std::unique_ptr<storage::ObjectStore> quick_;
@@ -174,58 +158,28 @@ class Replicator {
   storage::LayoutStyle layout_;
   std::shared_ptr<storage::StoreStats> store_stats_;
   WriterLock lock_;
-  std::unique_ptr<history::WriterLease> lease_;  // on quick_
   Spool spool_;
-  LtxBuilder builder_;
-  Uploader uploader_;
   // The position recorded when the replicator opened (spool or state file), for the builder's
-  // first run; `recorded_problem_` says why a recorded state was unusable.
+  // first run; `recorded_problem_` says why a recorded state was unusable. Set before the stages
+  // start, read only then.
   std::optional<LocalState> recorded_;
   std::string recorded_problem_;
-
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;      // -> builder (queue, snapshot requests, stop)
-  std::condition_variable built_cv_;     // builder -> build waiters
-  std::condition_variable sync_cv_;      // -> syncer (requests, stop)
-  std::condition_variable synced_cv_;    // syncer -> durability waiters
-  std::condition_variable upload_cv_;    // -> uploader (new durable records, waiters, stop)
-  std::condition_variable uploaded_cv_;  // uploader -> remote durability waiters
-  std::condition_variable history_cv_;   // -> history thread (stop, the lease)
-  std::vector<CommitNotice> queue_;
-  uint64_t queued_frames_ = 0;  // WAL frames of the commits in queue_
-  uint64_t next_seq_ = 1;
-  uint64_t processed_seq_ = 0;
-  uint64_t seq_txid_ = 0;  // newest TXID when processed_seq_ was reached
-  bool builder_idle_ = false;
-  bool builder_napping_ = false;    // letting commits gather after a batch (BatchPacing)
-  BatchPacing::Pace builder_pace_;  // ... and how: wake it when full? batch size?
-  bool uploader_idle_ = false;      // waiting for something to upload (not in its window)
-  bool initial_sync_done_ = false;  // the builder knows the position (after its first run)
-  bool snapshot_requested_ = false;
-  bool written_outside_wal_ = false;
-  bool stop_builder_ = false;
-  bool stop_syncer_ = false;
-  bool stop_uploader_ = false;
-  bool stop_history_ = false;
+  ErrorNote errors_;
   std::atomic<bool> closing_{false};  // a long compaction or snapshot build stops at once
-  uint64_t built_waiters_ = 0;
-  uint64_t sync_requested_ = 0;  // requests made ...
-  uint64_t sync_done_ = 0;       // ... and served
-  bool syncer_idle_ = false;
-  uint64_t durable_waiters_ = 0;
-  uint64_t durability_waiters_ = 0;  // remote durability
-  // Written under mu_; atomic so that write_refusal() can see "nothing refused" without mu_ (it
-  // runs at the start of every write transaction).
-  std::atomic<uint64_t> remote_failure_txid_{0};
-  bool lease_held_ = false;
-  history::WallClock::time_point lease_expires_{};
-  ReplicatorStats stats_;
+  // Checkpoint and WAL-overwrite waits, output only (atomics: SQLite's threads add to them).
+  std::atomic<uint64_t> checkpoint_waits_{0}, checkpoint_wait_us_{0};
+  std::atomic<uint64_t> overwrite_waits_{0}, overwrite_wait_us_{0};
 
-  std::thread builder_thread_;
-  std::thread syncer_thread_;
-  std::thread uploader_thread_;
-  std::unique_ptr<history::HistoryEngine> history_;
-  std::thread history_thread_;
+  // Each used by one stage's thread alone.
+  LtxBuilder builder_;
+  Uploader uploader_;
+
+  // The pipeline; declared in the order they are built (each may name those above it).
+  LeaseKeeper lease_;
+  SyncStage sync_;
+  BuildStage build_;
+  UploadStage upload_;
+  std::unique_ptr<HistoryStage> history_;
 };
 
 }  // namespace ltxvfs::writer

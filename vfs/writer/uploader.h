@@ -7,7 +7,7 @@
 // from the spool log as it is; a group is compacted (compressed frames copied through) into a
 // temporary file beside the spool and streamed from there.
 //
-// Single-threaded: the replicator calls step() from its uploader thread and decides when to retry.
+// Single-threaded: UploadStage calls step() from the ltx-upload thread and decides when to retry.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,304 @@
+#include "vfs/writer/build_stage.h"
+
+#include <pthread.h>
+
+#include <cassert>
+#include <utility>
+
+namespace ltxvfs::writer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Upper bound of what one queued commit adds to the spool: its WAL frames, uncompressed.
+uint64_t frame_bytes_of(const CommitNotice& n) {
+  return uint64_t{n.frame_count()} * n.after.page_size;  // read_wal_index_header: 65536, not 1
+}
+
+}  // namespace
+
+BuildStage::BuildStage(const Config& config, LtxBuilder& builder, Spool& spool, ErrorNote& errors,
+                       base::LogSink log, AfterBatch after_batch)
+    : config_(config),
+      spool_(spool),
+      errors_(errors),
+      log_(std::move(log)),
+      after_batch_(std::move(after_batch)),
+      builder_(builder) {}
+
+BuildStage::~BuildStage() {
+  stop();
+}
+
+void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_problem,
+                       uint64_t txid) {
+  recorded_ = std::move(recorded);
+  recorded_problem_ = std::move(recorded_problem);
+  {
+    base::MutexLock lock(mu_);
+    stats_.txid = txid;
+  }
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ltx-build");
+    loop();
+  });
+}
+
+void BuildStage::stop() {
+  {
+    base::MutexLock lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BuildStage::log(base::LogSeverity severity, const std::string& message) const {
+  if (log_) log_(severity, message);
+}
+
+void BuildStage::note_write_outside_wal() {
+  base::MutexLock lock(mu_);
+  written_outside_wal_ = true;
+}
+
+uint64_t BuildStage::commit(CommitNotice notice) {
+  base::MutexLock lock(mu_);
+  notice.seq = next_seq_++;
+  notice.database_written_outside_wal = std::exchange(written_outside_wal_, false);
+  notice.time_ms = wall_ms();
+  ++stats_.commits;
+  const uint64_t frames = notice.frame_count();
+  queue_.push_back(std::move(notice));
+  queued_frames_ += frames;
+  // A busy builder takes it with the next batch. A gathering one looks at the queue by itself
+  // while commits come fast (BatchPacing: waking it here would cost this thread a futex call per
+  // batch), and is woken by the commit that fills the batch while they come slowly; one
+  // gathering far more than a batch (a burst of large transactions) is woken at once.
+  const size_t scale = pace_.scale;
+  const bool filled = BatchPacing::full(queue_.size(), queued_frames_, scale) &&
+                      !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames, scale);
+  const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
+                        queued_frames_ - frames < BatchPacing::kWakeFrames;
+  const bool wake = idle_ || (napping_ && (overfull || (pace_.wake_when_full && filled)));
+  if (wake) work_cv_.notify_one();
+  return queue_.back().seq;
+}
+
+void BuildStage::wait_until_built(base::MutexLock& lock, uint64_t seq) {
+  if (initial_sync_done_ && processed_seq_ >= seq) return;
+  ++built_waiters_;
+  if (napping_) work_cv_.notify_all();  // someone waits: build now
+  lock.wait(built_cv_, [&]() REQUIRES(mu_) { return initial_sync_done_ && processed_seq_ >= seq; });
+  --built_waiters_;
+}
+
+uint64_t BuildStage::wait_built(uint64_t seq) {
+  base::MutexLock lock(mu_);
+  wait_until_built(lock, seq);
+  return seq_txid_;
+}
+
+uint64_t BuildStage::wait_all_built() {
+  base::MutexLock lock(mu_);
+  wait_until_built(lock, next_seq_ - 1);
+  return stats_.txid;
+}
+
+bool BuildStage::request_snapshot() {
+  base::MutexLock lock(mu_);
+  snapshot_requested_ = true;
+  work_cv_.notify_all();
+  ++built_waiters_;
+  lock.wait(built_cv_, [&]() REQUIRES(mu_) { return !snapshot_requested_ || stop_; });
+  --built_waiters_;
+  return !snapshot_requested_;
+}
+
+void BuildStage::wake() {
+  base::MutexLock lock(mu_);
+  if (idle_) work_cv_.notify_all();
+}
+
+BuildStats BuildStage::stats() const {
+  base::MutexLock lock(mu_);
+  return stats_;
+}
+
+std::optional<LocalState> BuildStage::position_to_resume() const {
+  // After a failed build: whatever the spool holds is built; the recorded state covers the rest.
+  const std::optional<LocalState> spooled = spool_.newest_state();
+  if (spooled && (!recorded_ || spooled->txid >= recorded_->txid)) return spooled;
+  return recorded_;
+}
+
+void BuildStage::take_batch_within_spool_limit(std::vector<CommitNotice>& batch) {
+  // One batch is one spool record, so a batch drained whole could cross the spool limit by the
+  // whole backlog. Near the limit, take only what fits (always at least one commit), so the
+  // overflow check before the next batch bounds the spool at the limit plus one transaction.
+  if (builder_.overflowed()) {
+    batch.swap(queue_);  // not spooled one by one anyway
+    queued_frames_ = 0;
+    return;
+  }
+  uint64_t budget =
+      config_.spool_limit_bytes > spool_.bytes() ? config_.spool_limit_bytes - spool_.bytes() : 0;
+  size_t n = 0;
+  while (n < queue_.size()) {
+    const uint64_t bytes = frame_bytes_of(queue_[n]);
+    if (n > 0 && bytes > budget) break;
+    budget = bytes > budget ? 0 : budget - bytes;
+    ++n;
+  }
+  if (n == queue_.size()) {
+    batch.swap(queue_);
+  } else {
+    batch.assign(std::make_move_iterator(queue_.begin()),
+                 std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  queued_frames_ = 0;
+  for (const CommitNotice& left : queue_) queued_frames_ += left.frame_count();
+}
+
+void BuildStage::gather(base::MutexLock& lock, BatchPacing::LastBatch& last_batch) {
+  // Commits keep coming: let the next ones gather into a batch instead of building them one or
+  // two at a time, looking at the queue every kPoll while commits come fast, or woken by the
+  // commit that fills a larger batch while they come slowly (as the last gathering measured).
+  // Anyone waiting for the build (a checkpoint, a WAL restart, a flush) ends it at once.
+  napping_ = true;
+  pace_ = BatchPacing::next_pace(last_batch);
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end = start + BatchPacing::kMaxGather;
+  const auto waited_for = [&]() REQUIRES(mu_) {
+    return stop_ || built_waiters_ > 0 || snapshot_requested_;
+  };
+  const auto batch_full = [&]() REQUIRES(mu_) {
+    return BatchPacing::full(queue_.size(), queued_frames_, pace_.scale);
+  };
+  Clock::time_point now = start;
+  for (; !(waited_for() || batch_full()) && now < end; now = Clock::now()) {
+    lock.wait_until(work_cv_, pace_.wake_when_full ? end : BatchPacing::next_look(start, now));
+  }
+  // How long a whole batch took to gather (unknown when someone cut it short).
+  if (batch_full() || now >= end) {
+    last_batch = {std::chrono::duration_cast<std::chrono::microseconds>(now - start), queue_.size(),
+                  queued_frames_, pace_.scale};
+  }
+  napping_ = false;
+}
+
+void BuildStage::loop() {
+  base::MutexLock lock(mu_);
+  std::vector<CommitNotice> batch;
+  BatchPacing::LastBatch last_batch;
+  for (;;) {
+    // The spool drained below half its limit after an overflow: time to bridge the gap.
+    auto may_resume = [&] {
+      return builder_.overflowed() && spool_.bytes() <= config_.spool_limit_bytes / 2;
+    };
+    idle_ = true;
+    lock.wait(work_cv_, [&]() REQUIRES(mu_) {
+      return stop_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() || may_resume();
+    });
+    idle_ = false;
+    if (builder_.synced() && !builder_.overflowed() && !queue_.empty() &&
+        spool_.bytes() > config_.spool_limit_bytes) {
+      builder_.set_overflow();
+      ++stats_.spool_overflows;
+      log(base::LogSeverity::kWarn,
+          "the spool (" + spool_.dir() + ") reached its limit of " +
+              std::to_string(config_.spool_limit_bytes >> 20) +
+              " MiB while the store is unreachable: commits are no longer spooled one by one; "
+              "when the store is back the whole database is uploaded at the next TXID");
+    }
+    const bool first = !builder_.synced();
+    const bool resume = !first && may_resume();
+    if (stop_ && !first && queue_.empty() && !snapshot_requested_) break;
+    batch.clear();
+    if (!first) take_batch_within_spool_limit(batch);
+    const bool snapshot = !first && batch.empty() && !resume && snapshot_requested_;
+    // The first run reads the database as it is now: writes outside the WAL before it are in
+    // what it reads.
+    if (first) written_outside_wal_ = false;
+    const std::optional<LocalState> recorded = first ? position_to_resume() : std::nullopt;
+    lock.unlock();
+    std::string error;
+    try {
+      if (first) {
+        builder_.initial_sync(recorded, recorded_problem_, wall_ms());
+      } else if (resume) {
+        builder_.resume_after_overflow(wall_ms());
+        builder_.build(batch);
+      } else if (!batch.empty()) {
+        builder_.build(batch);
+      } else if (snapshot) {
+        builder_.write_snapshot(wall_ms(), "the store lacks the history before the spool");
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (error.empty()) {
+      recorded_problem_.clear();
+    } else {
+      // Start over from the recorded position at the next opportunity: it decides between
+      // continuing and a full-database file, so nothing half-built is ever trusted. The WAL still
+      // holds what this run failed to build.
+      error = "building LTX: " + error;
+      errors_.set(error);
+      log(base::LogSeverity::kWarn, error);
+      builder_.reset();
+      recorded_problem_.clear();
+    }
+    const auto events = builder_.take_events();
+    lock.lock();
+    if (snapshot) snapshot_requested_ = false;
+    for (const auto& ev : events) {
+      ++stats_.batches;
+      if (ev.kind != BuildEvent::Kind::kIncremental) {
+        ++stats_.full_files;
+        log(base::LogSeverity::kInfo, "TXID " + std::to_string(ev.max_txid) + ": full file (" +
+                                          std::to_string(ev.pages) + " pages), " + ev.reason);
+      }
+    }
+    if (!error.empty()) {
+      if (first && !stop_) {
+        // Do not spin on a persistent error (an unreadable database, a full disk).
+        lock.wait_for(work_cv_, milliseconds(1000), [&]() REQUIRES(mu_) { return stop_; });
+      }
+      if (stop_ && queue_.empty()) {
+        processed_seq_ = next_seq_ - 1;
+        initial_sync_done_ = true;
+        built_cv_.notify_all();
+        break;
+      }
+    }
+    stats_.txid = builder_.txid();
+    stats_.wal_scans = builder_.wal_scans();
+    // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,
+    // and the next run ships them, as a full file if their frames are gone by then).
+    initial_sync_done_ = true;
+    if (!batch.empty()) processed_seq_ = batch.back().seq;
+    if (queue_.empty()) processed_seq_ = next_seq_ - 1;
+    seq_txid_ = stats_.txid;
+    if (built_waiters_ > 0) built_cv_.notify_all();
+    // Remote durability and upload_interval_ms=0 ship at once: make the batch durable now.
+    const bool eager = config_.durability == Durability::kRemote || config_.upload_interval_ms == 0;
+    const bool spooled = error.empty() && (!batch.empty() || first || resume || snapshot);
+    if (after_batch_) {
+      lock.unlock();
+      after_batch_(eager && spooled);
+      lock.lock();
+    }
+    if (!eager && !batch.empty() && error.empty()) gather(lock, last_batch);
+  }
+}
+
+}  // namespace ltxvfs::writer

@@ -1,0 +1,121 @@
+// BuildStage: the commit queue and the ltx-build thread. SQLite's committing thread queues a
+// CommitNotice (commit(): a mutex and a vector push, a wake-up only when the builder sleeps);
+// the builder takes every queued notice at once, paced by BatchPacing, and LtxBuilder spools
+// them as one LTX file. SQLite waits here before a checkpoint and a WAL overwrite
+// (wait_all_built), and with remote durability (wait_built).
+//
+// Concurrency contract: commit(), wait_built(), wait_all_built(), note_write_outside_wal(),
+// request_snapshot(), wake() and stats() may be called from any thread. The LtxBuilder belongs
+// to the ltx-build thread alone (it is single-threaded) from start() to stop(). The hook
+// after_batch is called on the ltx-build thread with no lock of this stage held.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/log_sink.h"
+#include "base/mutex.h"
+#include "vfs/writer/batch_pacing.h"
+#include "vfs/writer/commit_notice.h"
+#include "vfs/writer/config.h"
+#include "vfs/writer/error_note.h"
+#include "vfs/writer/local_state.h"
+#include "vfs/writer/ltx_builder.h"
+#include "vfs/writer/spool.h"
+
+namespace ltxvfs::writer {
+
+struct BuildStats {
+  uint64_t txid = 0;        // newest TXID built
+  uint64_t commits = 0;     // commit notices seen
+  uint64_t batches = 0;     // LTX files built (one per batch of commits)
+  uint64_t full_files = 0;  // full-database files written (snapshots and resyncs)
+  uint64_t wal_scans = 0;   // batches read back from the WAL (no wal-index page numbers)
+  uint64_t spool_overflows = 0;
+};
+
+class BuildStage {
+ public:
+  // After a batch was spooled: `eager` (remote durability, or upload_interval_ms=0) asks for it
+  // to be made durable and uploaded at once.
+  using AfterBatch = std::function<void(bool eager)>;
+
+  BuildStage(const Config& config, LtxBuilder& builder, Spool& spool, ErrorNote& errors,
+             base::LogSink log, AfterBatch after_batch);
+  ~BuildStage();  // stop()s
+  BuildStage(const BuildStage&) = delete;
+  BuildStage& operator=(const BuildStage&) = delete;
+
+  // Starts the thread; its first run resumes from `recorded` (the spool or state.json), or
+  // writes a snapshot when there is none (`recorded_problem` says why a recorded state was
+  // unusable).
+  void start(std::optional<LocalState> recorded, std::string recorded_problem, uint64_t txid)
+      EXCLUDES(mu_);
+  // Builds everything queued, then ends the thread.
+  void stop() EXCLUDES(mu_);
+
+  // Hot path: queues a commit; returns its sequence number. Never blocks on I/O.
+  uint64_t commit(CommitNotice notice) EXCLUDES(mu_);
+  // Waits until commit `seq` is built; returns the newest TXID at that point.
+  uint64_t wait_built(uint64_t seq) EXCLUDES(mu_);
+  // Waits until every commit queued so far is built; returns the newest TXID.
+  uint64_t wait_all_built() EXCLUDES(mu_);
+  // The database file was written outside a checkpoint: the next commit ships the whole database.
+  void note_write_outside_wal() EXCLUDES(mu_);
+  // The store lacks the history before the spool: builds a snapshot at the next TXID. Returns
+  // when it is spooled (true), or false when the stage stopped first.
+  bool request_snapshot() EXCLUDES(mu_);
+  // The spool shrank: an idle builder looks again (an overflow may end).
+  void wake() EXCLUDES(mu_);
+  BuildStats stats() const EXCLUDES(mu_);
+
+ private:
+  void loop() EXCLUDES(mu_);
+  void wait_until_built(base::MutexLock& lock, uint64_t seq) REQUIRES(mu_);
+  // Moves the next batch of queued commits into `batch`, bounded by the spool limit.
+  void take_batch_within_spool_limit(std::vector<CommitNotice>& batch) REQUIRES(mu_);
+  // Lets commits gather into the next batch (BatchPacing), unless someone waits for the build.
+  void gather(base::MutexLock& lock, BatchPacing::LastBatch& last_batch) REQUIRES(mu_);
+  // Where the builder resumes after a failed run: the spool's newest record or the recorded
+  // state.
+  std::optional<LocalState> position_to_resume() const;
+  void log(base::LogSeverity severity, const std::string& message) const;
+
+  // Constant after construction.
+  const Config& config_;
+  Spool& spool_;
+  ErrorNote& errors_;
+  const base::LogSink log_;
+  const AfterBatch after_batch_;
+
+  // The ltx-build thread's alone (between start() and stop()).
+  LtxBuilder& builder_;
+  std::optional<LocalState> recorded_;
+  std::string recorded_problem_;
+
+  mutable base::Mutex mu_;
+  std::condition_variable work_cv_;   // -> the builder: the queue, a snapshot request, stop
+  std::condition_variable built_cv_;  // the builder -> build waiters
+  std::vector<CommitNotice> queue_ GUARDED_BY(mu_);
+  uint64_t queued_frames_ GUARDED_BY(mu_) = 0;  // WAL frames of the commits in queue_
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  uint64_t processed_seq_ GUARDED_BY(mu_) = 0;
+  uint64_t seq_txid_ GUARDED_BY(mu_) = 0;           // newest TXID when processed_seq_ was reached
+  bool initial_sync_done_ GUARDED_BY(mu_) = false;  // the builder knows the position
+  bool idle_ GUARDED_BY(mu_) = false;
+  bool napping_ GUARDED_BY(mu_) = false;    // letting commits gather after a batch
+  BatchPacing::Pace pace_ GUARDED_BY(mu_);  // ... and how: wake it when full? batch size?
+  bool snapshot_requested_ GUARDED_BY(mu_) = false;
+  bool written_outside_wal_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
+  uint64_t built_waiters_ GUARDED_BY(mu_) = 0;
+  BuildStats stats_ GUARDED_BY(mu_);  // output only
+  std::thread thread_;
+};
+
+}  // namespace ltxvfs::writer

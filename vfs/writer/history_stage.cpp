@@ -1,0 +1,117 @@
+#include "vfs/writer/history_stage.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "storage/replica_layout.h"
+
+namespace ltxvfs::writer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
+                           std::function<bool()> may_run)
+    : log_(std::move(log)), may_run_(std::move(may_run)), engine_(std::move(engine)) {}
+
+HistoryStage::~HistoryStage() {
+  stop();
+}
+
+void HistoryStage::start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ltx-history");
+    loop();
+  });
+}
+
+void HistoryStage::stop() {
+  {
+    base::MutexLock lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+HistoryStats HistoryStage::stats() const {
+  base::MutexLock lock(mu_);
+  return stats_;
+}
+
+bool HistoryStage::note_run(const history::HistoryRunReport& report, const std::string& error,
+                            bool stopped_for_good) {
+  base::MutexLock lock(mu_);
+  for (const auto& written : report.written) {
+    if (written.file.level == storage::kSnapshotLevel) {
+      ++stats_.snapshots;
+    } else {
+      ++stats_.compactions;
+    }
+  }
+  stats_.deleted_files += report.deleted.size();
+  if (error.empty()) {
+    stats_.history_error.clear();
+    return true;
+  }
+  if (stats_.history_error != error && log_) {
+    log_(stopped_for_good ? base::LogSeverity::kError : base::LogSeverity::kWarn,
+         std::string("remote history ") +
+             (stopped_for_good ? "stopped: " : "failed, will retry: ") + error);
+  }
+  stats_.history_error = error;
+  return !stopped_for_good;
+}
+
+void HistoryStage::loop() {
+  auto backoff = milliseconds(1000);
+  auto next = Clock::now();
+  for (;;) {
+    {
+      base::MutexLock lock(mu_);
+      lock.wait_until(cv_, next, [&]() REQUIRES(mu_) { return stop_; });
+      if (stop_) return;
+    }
+    // Only the lease holder shapes the remote history.
+    if (!may_run_()) {
+      next = Clock::now() + milliseconds(1000);
+      continue;
+    }
+    history::HistoryRunReport report;
+    std::string error;
+    bool stopped_for_good = false;
+    try {
+      report = engine_->run_due(wall_ms());
+    } catch (const history::WorkStopped&) {
+      return;  // closing
+    } catch (const history::HistoryConflict& e) {
+      error = e.what();
+      stopped_for_good = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!note_run(report, error, stopped_for_good)) return;
+    if (!error.empty()) {
+      next = Clock::now() + backoff;
+      backoff = std::min(backoff * 2, milliseconds(60000));
+      continue;
+    }
+    backoff = milliseconds(1000);
+    // When something is due next (wall clock), at least a second from now.
+    const int64_t wait_ms = std::clamp<int64_t>(report.next_due_ms - wall_ms(), 1000, 3'600'000);
+    next = Clock::now() + milliseconds(wait_ms);
+  }
+}
+
+}  // namespace ltxvfs::writer

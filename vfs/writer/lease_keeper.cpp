@@ -1,0 +1,189 @@
+#include "vfs/writer/lease_keeper.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "base/time_util.h"
+#include "storage/object_store.h"
+#include "vfs/writer/uploader.h"
+
+namespace ltxvfs::writer {
+namespace {
+
+using Clock = base::Scheduler::Clock;
+using std::chrono::milliseconds;
+
+}  // namespace
+
+LeaseKeeper::LeaseKeeper(std::unique_ptr<history::WriterLease> lease, std::string where,
+                         base::LogSink log, std::function<void(const std::string&)> on_lost)
+    : lease_(std::move(lease)),
+      where_(std::move(where)),
+      log_(std::move(log)),
+      on_lost_(std::move(on_lost)) {}
+
+LeaseKeeper::~LeaseKeeper() {
+  stop_renewing();
+}
+
+void LeaseKeeper::acquire_at_open(milliseconds wait) {
+  const auto deadline = Clock::now() + wait;
+  for (;;) {
+    history::LeaseAttempt attempt;
+    try {
+      attempt = lease_->try_acquire();
+    } catch (const storage::StoreError& e) {
+      if (!e.retriable()) {
+        throw std::runtime_error(std::string("cannot take the writer lease: ") + e.what());
+      }
+      // Unreachable store: open anyway; the upload stage takes the lease before it uploads.
+      if (log_) {
+        log_(base::LogSeverity::kWarn,
+             std::string("cannot reach the replica at open to take the writer lease, will keep "
+                         "trying: ") +
+                 e.what());
+      }
+      return;
+    }
+    note();
+    if (attempt.acquired) return;
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error(where_ + " is being replicated by another writer (its lease is " +
+                               attempt.holder +
+                               "); one writer per replica location. Close the other writer, "
+                               "wait for it longer (lease_wait_ms=" +
+                               std::to_string(wait.count()) + " now), or point replica= elsewhere");
+    }
+    std::this_thread::sleep_until(std::min(deadline, Clock::now() + milliseconds(250)));
+  }
+}
+
+void LeaseKeeper::start_renewing(base::Scheduler& scheduler) {
+  base::MutexLock lock(mu_);
+  scheduler_ = &scheduler;
+  job_ = scheduler.add(Clock::now() + milliseconds(100), [this] { return renew_job(); });
+}
+
+void LeaseKeeper::stop_renewing() {
+  base::Scheduler* scheduler;
+  uint64_t job;
+  {
+    base::MutexLock lock(mu_);
+    scheduler = std::exchange(scheduler_, nullptr);
+    job = std::exchange(job_, 0);
+  }
+  if (scheduler != nullptr) scheduler->cancel(job);
+}
+
+Clock::time_point LeaseKeeper::renew_job() {
+  if (!conflict().empty()) return Clock::time_point::max();  // stopped for good
+  try {
+    if (!lease_->held()) {
+      const auto attempt = lease_->try_acquire();
+      note();
+      if (!attempt.acquired) {
+        lost(where_ + " is being replicated by another writer (its lease is " + attempt.holder +
+             "): this process stopped uploading. Close it; the other writer continues the "
+             "replica");
+        return Clock::time_point::max();
+      }
+    } else if (lease_->needs_renewal(history::WallClock::now())) {
+      lease_->renew();
+      note();
+    }
+  } catch (const history::LeaseLost& e) {
+    note();
+    lost(e.what());
+    return Clock::time_point::max();
+  } catch (const std::exception&) {
+    // The store failed: try again soon (the lease stays held until it expires; uploads stop
+    // after that until a renewal gets through).
+    note();
+  }
+  base::MutexLock lock(mu_);
+  if (!held_) return Clock::now() + milliseconds(1000);
+  // Renewals are due every TTL/3; looking again at half the time left keeps them on time.
+  const auto left = expires_ - history::WallClock::now();
+  const auto wait = std::clamp<history::WallClock::duration>(left / 2, milliseconds(100),
+                                                             std::chrono::seconds(10));
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
+}
+
+void LeaseKeeper::check_for_upload() {
+  if (std::string why = conflict(); !why.empty()) throw RemoteConflict(why);
+  if (!lease_->held()) {
+    const auto attempt = lease_->try_acquire();
+    note();
+    if (!attempt.acquired) {
+      const std::string why = where_ + " is being replicated by another writer (its lease is " +
+                              attempt.holder +
+                              "): this process stopped uploading. Close it; the other writer "
+                              "continues the replica";
+      lost(why);
+      throw RemoteConflict(why);
+    }
+    return;
+  }
+  if (history::WallClock::now() >= lease_->expires_at()) {
+    // Could not renew in time: another writer may hold it by now. Uploading waits until a
+    // renewal succeeds (or shows the lease was taken).
+    throw storage::StoreError(storage::StoreErrorKind::kUnavailable,
+                              "the writer lease expired before it could be renewed");
+  }
+}
+
+bool LeaseKeeper::fresh() const {
+  base::MutexLock lock(mu_);
+  return held_ && conflict_.empty() && history::WallClock::now() < expires_;
+}
+
+std::string LeaseKeeper::conflict() const {
+  base::MutexLock lock(mu_);
+  return conflict_;
+}
+
+std::string LeaseKeeper::describe() const {
+  base::MutexLock lock(mu_);
+  if (!held_) return "not held";
+  const int64_t until_ms =
+      std::chrono::duration_cast<milliseconds>(expires_.time_since_epoch()).count();
+  return "held (generation " + std::to_string(generation_) + ", until " +
+         base::format_rfc3339_ms(until_ms) + ")";
+}
+
+void LeaseKeeper::release() {
+  stop_renewing();
+  try {
+    lease_->release();  // the next writer need not wait for it to expire
+  } catch (const std::exception& e) {
+    if (log_) {
+      log_(base::LogSeverity::kInfo,
+           std::string("closing: the writer lease was not released (it expires by itself): ") +
+               e.what());
+    }
+  }
+  note();
+}
+
+void LeaseKeeper::note() {
+  // Read outside mu_: the lease's calls take its own mutex, which is held during store calls.
+  const bool held = lease_->held();
+  const auto expires = lease_->expires_at();
+  const uint64_t generation = lease_->generation();
+  base::MutexLock lock(mu_);
+  held_ = held;
+  expires_ = expires;
+  generation_ = generation;
+}
+
+void LeaseKeeper::lost(const std::string& why) {
+  {
+    base::MutexLock lock(mu_);
+    if (!conflict_.empty()) return;
+    conflict_ = why;
+  }
+  if (log_) log_(base::LogSeverity::kError, "replication stopped: " + why);
+  if (on_lost_) on_lost_(why);
+}
+
+}  // namespace ltxvfs::writer

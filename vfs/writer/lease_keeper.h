@@ -1,0 +1,80 @@
+// LeaseKeeper: the writer's side of the writer lease (history::WriterLease on lock.json). Taken
+// at open (waiting up to lease_wait_ms for a holder to release it), renewed by a job on the
+// process's base::Scheduler, so a renewal never waits behind an upload or a compaction, checked
+// before every upload and every history run, released at close.
+//
+// A renewal that finds another owner, or an acquisition (after the store was unreachable at
+// open) that finds one, is a conflict: it is permanent for this writer, and on_lost is called
+// once so the upload stage stops and tells its waiters.
+//
+// Concurrency contract: every method may be called from any thread. WriterLease serialises its
+// own store calls; this class keeps a copy of the lease's state under its own mutex, so that
+// stats and checks never wait behind a store call. on_lost is called with no lock held.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/log_sink.h"
+#include "base/mutex.h"
+#include "base/scheduler.h"
+#include "history/writer_lease.h"
+
+namespace ltxvfs::writer {
+
+class LeaseKeeper {
+ public:
+  // `where`: the replica location, for messages.
+  LeaseKeeper(std::unique_ptr<history::WriterLease> lease, std::string where, base::LogSink log,
+              std::function<void(const std::string& why)> on_lost);
+  ~LeaseKeeper();  // stops renewing (does not release)
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+  // At open: takes the lease, waiting up to `wait` for another holder. Throws
+  // std::runtime_error (for the user) when another writer keeps it; returns without it when the
+  // store is unreachable (the upload stage takes it before its first upload).
+  void acquire_at_open(std::chrono::milliseconds wait);
+  // Renews (or takes) the lease on `scheduler` from now on, until stop_renewing().
+  void start_renewing(base::Scheduler& scheduler) EXCLUDES(mu_);
+  void stop_renewing() EXCLUDES(mu_);
+
+  // Before an upload: returns when the lease is held and fresh (taking it if it is not held).
+  // Throws RemoteConflict when another writer holds it, StoreError when the store failed or the
+  // lease ran out before a renewal got through (try again later).
+  void check_for_upload() EXCLUDES(mu_);
+  // Held, unexpired and no conflict: the history engine may shape the store.
+  bool fresh() const EXCLUDES(mu_);
+  // Non-empty: another writer holds the lease; this one stopped for good.
+  std::string conflict() const EXCLUDES(mu_);
+  // "held (generation N, until ...)" or "not held", for ltx_stats().
+  std::string describe() const EXCLUDES(mu_);
+  // Gives the lease up (closing); a failure is logged (the lease then runs out by itself).
+  void release();
+
+ private:
+  // The scheduler's job: renews when due; returns when to look again.
+  base::Scheduler::Clock::time_point renew_job() EXCLUDES(mu_);
+  // Copies the lease's state (after a call on the lease).
+  void note() EXCLUDES(mu_);
+  void lost(const std::string& why) EXCLUDES(mu_);
+
+  // Constant after construction.
+  const std::unique_ptr<history::WriterLease> lease_;
+  const std::string where_;
+  const base::LogSink log_;
+  const std::function<void(const std::string&)> on_lost_;
+
+  mutable base::Mutex mu_;
+  bool held_ GUARDED_BY(mu_) = false;
+  history::WallClock::time_point expires_ GUARDED_BY(mu_){};
+  uint64_t generation_ GUARDED_BY(mu_) = 0;
+  std::string conflict_ GUARDED_BY(mu_);
+  base::Scheduler* scheduler_ GUARDED_BY(mu_) = nullptr;
+  uint64_t job_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace ltxvfs::writer

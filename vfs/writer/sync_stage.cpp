@@ -1,0 +1,81 @@
+#include "vfs/writer/sync_stage.h"
+
+#include <pthread.h>
+
+#include <cassert>
+
+namespace ltxvfs::writer {
+
+SyncStage::SyncStage(Spool& spool, ErrorNote& errors, base::LogSink log,
+                     std::function<void()> on_synced)
+    : spool_(spool), errors_(errors), log_(std::move(log)), on_synced_(std::move(on_synced)) {}
+
+SyncStage::~SyncStage() {
+  stop();
+}
+
+void SyncStage::start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ltx-sync");
+    loop();
+  });
+}
+
+void SyncStage::stop() {
+  {
+    base::MutexLock lock(mu_);
+    stop_ = true;
+  }
+  requested_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  served_cv_.notify_all();
+}
+
+uint64_t SyncStage::request() {
+  base::MutexLock lock(mu_);
+  const uint64_t ticket = ++requested_;
+  if (idle_) requested_cv_.notify_one();
+  return ticket;
+}
+
+void SyncStage::wait(uint64_t ticket) {
+  base::MutexLock lock(mu_);
+  ++waiters_;
+  lock.wait(served_cv_, [&]() REQUIRES(mu_) { return served_ >= ticket || stop_; });
+  --waiters_;
+}
+
+uint64_t SyncStage::syncs() const {
+  base::MutexLock lock(mu_);
+  return syncs_;
+}
+
+void SyncStage::loop() {
+  base::MutexLock lock(mu_);
+  for (;;) {
+    idle_ = true;
+    lock.wait(requested_cv_, [&]() REQUIRES(mu_) { return stop_ || requested_ > served_; });
+    idle_ = false;
+    if (requested_ == served_) break;  // stopping, nothing asked
+    const uint64_t serving = requested_;
+    lock.unlock();
+    try {
+      spool_.make_durable();
+    } catch (const std::exception& e) {
+      // Waiters are released anyway (SQLite must not hang on a broken disk); the records stay
+      // undurable, so they are not uploaded, and the WAL or a full file makes up for them.
+      const std::string error = std::string("making the spool durable: ") + e.what();
+      if (errors_.set(error) && log_) log_(base::LogSeverity::kWarn, error);
+    }
+    lock.lock();
+    ++syncs_;
+    assert(serving > served_);
+    served_ = serving;
+    if (waiters_ > 0) served_cv_.notify_all();
+    lock.unlock();
+    if (on_synced_) on_synced_();
+    lock.lock();
+  }
+}
+
+}  // namespace ltxvfs::writer

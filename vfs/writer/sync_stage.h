@@ -1,0 +1,62 @@
+// SyncStage: the ltx-sync thread, which makes the spool durable (fdatasync of the logs written
+// since the last sync) when asked: after a checkpoint (in the background), before a WAL
+// overwrite and before an upload (waited for), and after each batch with remote durability.
+//
+// Concurrency contract: request(), wait() and stats() may be called from any thread. A record
+// is durable once a sync that began after it was appended has finished; wait(ticket) returns
+// when the sync serving `ticket` has finished (or the stage stopped). on_synced is called on the
+// ltx-sync thread after each sync, with no lock of this stage held.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "base/log_sink.h"
+#include "base/mutex.h"
+#include "vfs/writer/error_note.h"
+#include "vfs/writer/spool.h"
+
+namespace ltxvfs::writer {
+
+class SyncStage {
+ public:
+  SyncStage(Spool& spool, ErrorNote& errors, base::LogSink log, std::function<void()> on_synced);
+  ~SyncStage();  // stop()s
+  SyncStage(const SyncStage&) = delete;
+  SyncStage& operator=(const SyncStage&) = delete;
+
+  void start();
+  // Ends the thread once the syncs asked for are served; later waits return at once.
+  void stop() EXCLUDES(mu_);
+
+  // Asks for a sync of everything spooled so far; returns the request's ticket.
+  uint64_t request() EXCLUDES(mu_);
+  // Waits until the sync serving `ticket` finished (or the stage stopped).
+  void wait(uint64_t ticket) EXCLUDES(mu_);
+  uint64_t syncs() const EXCLUDES(mu_);
+
+ private:
+  void loop() EXCLUDES(mu_);
+
+  // Constant after construction.
+  Spool& spool_;
+  ErrorNote& errors_;
+  const base::LogSink log_;
+  const std::function<void()> on_synced_;
+
+  mutable base::Mutex mu_;
+  std::condition_variable requested_cv_;    // -> the syncer: a request, stop
+  std::condition_variable served_cv_;       // the syncer -> waiters
+  uint64_t requested_ GUARDED_BY(mu_) = 0;  // tickets handed out ...
+  uint64_t served_ GUARDED_BY(mu_) = 0;     // ... and served (a sync began after them, finished)
+  bool idle_ GUARDED_BY(mu_) = false;       // the syncer waits for a request
+  uint64_t waiters_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
+  uint64_t syncs_ GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+}  // namespace ltxvfs::writer

@@ -1,0 +1,244 @@
+#include "vfs/writer/upload_stage.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace ltxvfs::writer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+UploadStage::UploadStage(const Config& config, Uploader& uploader, Spool& spool, SyncStage& sync,
+                         LeaseKeeper& lease, ErrorNote& errors, base::LogSink log, Hooks hooks)
+    : config_(config),
+      spool_(spool),
+      sync_(sync),
+      lease_(lease),
+      errors_(errors),
+      log_(std::move(log)),
+      hooks_(std::move(hooks)),
+      uploader_(uploader) {}
+
+UploadStage::~UploadStage() {
+  stop();
+}
+
+void UploadStage::start(uint64_t uploaded_txid) {
+  {
+    base::MutexLock lock(mu_);
+    uploaded_txid_ = uploaded_txid;
+  }
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ltx-upload");
+    loop();
+  });
+}
+
+void UploadStage::stop() {
+  {
+    base::MutexLock lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  uploaded_cv_.notify_all();
+}
+
+void UploadStage::log(base::LogSeverity severity, const std::string& message) const {
+  if (log_) log_(severity, message);
+}
+
+bool UploadStage::pending() const {
+  return spool_.count() != 0;
+}
+
+void UploadStage::notify() {
+  base::MutexLock lock(mu_);
+  // Only an idle uploader is told: in its window it would wake for nothing.
+  if (idle_) cv_.notify_one();
+}
+
+void UploadStage::stop_for_conflict(const std::string& why) {
+  {
+    base::MutexLock lock(mu_);
+    if (!conflict_.empty()) return;
+    conflict_ = why;
+  }
+  uploaded_cv_.notify_all();
+  cv_.notify_all();
+}
+
+bool UploadStage::wait_uploaded(uint64_t txid) {
+  base::MutexLock lock(mu_);
+  const auto deadline = Clock::now() + milliseconds(config_.remote_timeout_ms);
+  ++durability_waiters_;
+  cv_.notify_all();  // ends the uploader's batching window
+  lock.wait_until(uploaded_cv_, deadline, [&]() REQUIRES(mu_) {
+    return uploaded_txid_ >= txid || !conflict_.empty() || stop_;
+  });
+  --durability_waiters_;
+  if (uploaded_txid_ >= txid) return true;
+  const std::string last_error = errors_.get();
+  const std::string why =
+      !conflict_.empty() ? conflict_
+                         : (last_error.empty() ? std::string("no acknowledgement within ") +
+                                                     std::to_string(config_.remote_timeout_ms) +
+                                                     " ms (remote_timeout_ms)"
+                                               : last_error);
+  remote_failure_txid_ = std::max(remote_failure_txid_.load(), txid);
+  remote_failure_ = "TXID " + std::to_string(txid) +
+                    " is committed locally but the store has not acknowledged it: " + why;
+  log(base::LogSeverity::kError, "durability=remote: " + remote_failure_);
+  return false;
+}
+
+std::string UploadStage::write_refusal() {
+  // The common case without the mutex the uploader also takes: a failure recorded before this
+  // call is seen, one recorded at the same moment may or may not be (as with the mutex).
+  if (remote_failure_txid_.load() == 0) return {};
+  base::MutexLock lock(mu_);
+  if (remote_failure_txid_ == 0) return {};
+  if (uploaded_txid_ >= remote_failure_txid_) {
+    remote_failure_txid_ = 0;
+    remote_failure_.clear();
+    return {};
+  }
+  return "durability=remote: writes are refused until the store has acknowledged earlier "
+         "commits (" +
+         remote_failure_ + "). They resume by themselves once it has; ltx_stats() shows " +
+         "the upload's progress";
+}
+
+UploadStats UploadStage::stats() const {
+  base::MutexLock lock(mu_);
+  UploadStats s = stats_;
+  s.uploaded_txid = uploaded_txid_;
+  s.conflict = conflict_;
+  s.remote_failure = remote_failure_;
+  return s;
+}
+
+Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
+  lease_.check_for_upload();
+  for (;;) {
+    const auto outcome = uploader_.step();
+    {
+      base::MutexLock lock(mu_);
+      if (uploader_.remote_txid()) {
+        uploaded_txid_ = std::max(uploaded_txid_, *uploader_.remote_txid());
+      }
+      stats_.objects_uploaded = uploader_.objects_uploaded();
+      stats_.bytes_uploaded = uploader_.bytes_uploaded();
+      if (remote_failure_txid_ != 0 && uploaded_txid_ >= remote_failure_txid_) {
+        remote_failure_txid_ = 0;
+        remote_failure_.clear();
+      }
+      if (durability_waiters_ > 0) uploaded_cv_.notify_all();
+      if (outcome == Uploader::Outcome::kUploaded) stats_.last_upload_ms = wall_ms();
+    }
+    if (hooks_.spool_shrank) hooks_.spool_shrank();
+    if (outcome != Uploader::Outcome::kUploaded) return outcome;
+    errors_.clear();
+    if (uploader_.remote_txid().value_or(0) >= pass_target) return outcome;
+  }
+}
+
+void UploadStage::loop() {
+  const auto interval = config_.durability == Durability::kRemote
+                            ? milliseconds(0)
+                            : milliseconds(config_.upload_interval_ms);
+  auto backoff = milliseconds(100);
+  uint64_t failure_streak = 0;
+  std::optional<Clock::time_point> close_deadline;
+  base::MutexLock lock(mu_);
+  auto closing_expired = [&]() REQUIRES(mu_) {
+    if (!stop_) return false;
+    if (!close_deadline) close_deadline = Clock::now() + milliseconds(config_.close_timeout_ms);
+    return Clock::now() >= *close_deadline;
+  };
+  for (;;) {
+    // 1. Wait for something to upload. (The lease is renewed meanwhile by LeaseKeeper's job.)
+    idle_ = true;
+    lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_ || pending() || !conflict_.empty(); });
+    idle_ = false;
+    if (!conflict_.empty()) {
+      // Uploading is unsafe: stay stopped (waiters have been told) until the writer closes.
+      if (stop_) break;
+      lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_; });
+      continue;
+    }
+    if (stop_ && !pending()) break;
+    // 2. The batching window: what is spooled meanwhile goes up together as one object. Skipped
+    //    when a commit waits for remote durability or the writer is closing.
+    if (!stop_ && durability_waiters_ == 0 && interval.count() > 0) {
+      lock.wait_for(cv_, interval,
+                    [&]() REQUIRES(mu_) { return stop_ || durability_waiters_ > 0; });
+    }
+    if (closing_expired()) break;
+    // 3. Only durable records go up: make what is spooled durable.
+    if (spool_.durable_txid() < spool_.max_txid()) {
+      lock.unlock();
+      sync_.wait(sync_.request());
+      lock.lock();
+    }
+    // 4. Upload what is durable now. Not what becomes durable meanwhile (checkpoints make more
+    //    durable all the time under a high commit rate): that waits for the next window, or the
+    //    uploads would follow each other back to back, one PUT per upload's duration.
+    const uint64_t pass_target = spool_.durable_txid();
+    lock.unlock();
+    Uploader::Outcome outcome = Uploader::Outcome::kIdle;
+    std::string error, conflict;
+    try {
+      outcome = upload_pass(pass_target);
+    } catch (const RemoteConflict& e) {
+      conflict = e.what();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!conflict.empty()) {
+      errors_.set(conflict);
+      if (lease_.conflict().empty())
+        log(base::LogSeverity::kError, "replication stopped: " + conflict);
+      stop_for_conflict(conflict);
+      lock.lock();
+      continue;
+    }
+    lock.lock();
+    if (!error.empty()) {
+      // Retry for as long as it takes (with backoff); the application keeps committing and the
+      // spool keeps everything meanwhile.
+      ++stats_.upload_failures;
+      ++failure_streak;
+      if (errors_.set(error)) log(base::LogSeverity::kWarn, "upload failed, will retry: " + error);
+      if (closing_expired()) break;
+      lock.wait_for(cv_, backoff, [&]() REQUIRES(mu_) { return stop_ && closing_expired(); });
+      backoff = std::min(backoff * 2, milliseconds(30000));
+      continue;
+    }
+    backoff = milliseconds(100);
+    if (failure_streak > 0) {
+      log(base::LogSeverity::kInfo,
+          "uploading again after " + std::to_string(failure_streak) + " failed attempts");
+      failure_streak = 0;
+    }
+    if (outcome == Uploader::Outcome::kNeedsSnapshot) {
+      lock.unlock();
+      const bool written = hooks_.request_snapshot && hooks_.request_snapshot();
+      lock.lock();
+      if (!written && stop_) break;
+    }
+  }
+}
+
+}  // namespace ltxvfs::writer

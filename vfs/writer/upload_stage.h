@@ -1,0 +1,110 @@
+// UploadStage: the ltx-upload thread. It waits for spooled records, lets an upload interval's
+// worth gather (none with remote durability, or when a commit waits for the store), makes them
+// durable (SyncStage), checks the writer lease (LeaseKeeper) and has the Uploader ship them as
+// level-0 objects, retrying failures with backoff for as long as it takes. A conflict (another
+// writer, a store ahead of the spool) stops it for good.
+//
+// Concurrency contract: notify(), wait_uploaded(), write_refusal(), stop_for_conflict() and
+// stats() may be called from any thread; the Uploader belongs to the ltx-upload thread. The
+// hooks are called on the ltx-upload thread with no lock of this stage held. Lock order: this
+// stage's mutex before the spool's (pending records are looked at under it); never before
+// another stage's.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "base/log_sink.h"
+#include "base/mutex.h"
+#include "vfs/writer/config.h"
+#include "vfs/writer/error_note.h"
+#include "vfs/writer/lease_keeper.h"
+#include "vfs/writer/spool.h"
+#include "vfs/writer/sync_stage.h"
+#include "vfs/writer/uploader.h"
+
+namespace ltxvfs::writer {
+
+struct UploadStats {
+  uint64_t uploaded_txid = 0;  // newest TXID the store acknowledged
+  uint64_t objects_uploaded = 0;
+  uint64_t bytes_uploaded = 0;
+  uint64_t upload_failures = 0;
+  int64_t last_upload_ms = 0;
+  std::string conflict;        // non-empty: uploading stopped because it would be unsafe
+  std::string remote_failure;  // non-empty: a remote-durability commit was not acknowledged
+};
+
+class UploadStage {
+ public:
+  struct Hooks {
+    // The store lacks the history before the spool: build a snapshot; false when stopping.
+    std::function<bool()> request_snapshot;
+    // Uploaded records left the spool: an overflowed builder may resume.
+    std::function<void()> spool_shrank;
+  };
+
+  UploadStage(const Config& config, Uploader& uploader, Spool& spool, SyncStage& sync,
+              LeaseKeeper& lease, ErrorNote& errors, base::LogSink log, Hooks hooks);
+  ~UploadStage();  // stop()s
+  UploadStage(const UploadStage&) = delete;
+  UploadStage& operator=(const UploadStage&) = delete;
+
+  // `uploaded_txid`: what the store already holds (listed at open).
+  void start(uint64_t uploaded_txid) EXCLUDES(mu_);
+  // Closing: uploads what is left for at most close_timeout_ms, then ends the thread (the
+  // caller cancels the store's calls at that deadline).
+  void stop() EXCLUDES(mu_);
+
+  // Records were spooled or made durable.
+  void notify() EXCLUDES(mu_);
+  // Remote durability: waits until the store acknowledged `txid`, at most remote_timeout_ms.
+  // False (and the failure recorded for write_refusal()) when it was not acknowledged in time
+  // or uploading stopped.
+  bool wait_uploaded(uint64_t txid) EXCLUDES(mu_);
+  // Non-empty when a new write transaction must be refused, saying why.
+  std::string write_refusal() EXCLUDES(mu_);
+  // Another writer took over (LeaseKeeper): stop uploading for good.
+  void stop_for_conflict(const std::string& why) EXCLUDES(mu_);
+  UploadStats stats() const EXCLUDES(mu_);
+
+ private:
+  void loop() EXCLUDES(mu_);
+  // One pass: uploads what was durable when it began. Returns the outcome of the last step.
+  Uploader::Outcome upload_pass(uint64_t pass_target) EXCLUDES(mu_);
+  bool pending() const;  // spooled records not yet acknowledged
+  void log(base::LogSeverity severity, const std::string& message) const;
+
+  // Constant after construction.
+  const Config& config_;
+  Spool& spool_;
+  SyncStage& sync_;
+  LeaseKeeper& lease_;
+  ErrorNote& errors_;
+  const base::LogSink log_;
+  const Hooks hooks_;
+
+  Uploader& uploader_;  // the ltx-upload thread's alone
+
+  mutable base::Mutex mu_;
+  std::condition_variable cv_;           // -> the uploader: records, durability waiters, stop
+  std::condition_variable uploaded_cv_;  // the uploader -> remote durability waiters
+  bool idle_ GUARDED_BY(mu_) = false;    // waiting for something to upload (not in its window)
+  bool stop_ GUARDED_BY(mu_) = false;
+  uint64_t durability_waiters_ GUARDED_BY(mu_) = 0;
+  uint64_t uploaded_txid_ GUARDED_BY(mu_) = 0;
+  std::string conflict_ GUARDED_BY(mu_);
+  std::string remote_failure_ GUARDED_BY(mu_);
+  // Written under mu_; atomic so that write_refusal() can see "nothing refused" without mu_ (it
+  // runs at the start of every write transaction).
+  std::atomic<uint64_t> remote_failure_txid_{0};
+  UploadStats stats_ GUARDED_BY(mu_);  // output only (copies of the fields above and counters)
+  std::thread thread_;
+};
+
+}  // namespace ltxvfs::writer
