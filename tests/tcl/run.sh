@@ -1,38 +1,39 @@
-#!/ usr / bin / env bash
-#Runs a subset of SQLite's TCL test suite twice, one testfixture process per script and run:
-#unix : the default VFS, every connection put in WAL mode(the baseline);
-#ltx : the same, with libltxvfs.so loaded and `ltx` the default VFS(LTXVFS_DEFAULT_VFS = 1).
-#Then compares, per script, the failing test names and the error count(compare.py).Fails on any
-#difference not listed in expected - differences.txt, on a listed script that no longer differs, and
-#on any crash or hang(a script that outlives its timeout).
+#!/usr/bin/env bash
+# Runs a subset of SQLite's TCL test suite twice, one testfixture process per script and run:
+#   unix: the default VFS, every connection put in WAL mode (the baseline);
+#   ltx:  the same, with libltxvfs.so loaded and `ltx` the default VFS (LTXVFS_DEFAULT_VFS=1).
+# Then compares, per script, the failing test names and the error count (compare.py). Fails on any
+# difference not listed in expected-differences.txt, on a listed script that no longer differs, and
+# on any crash or hang (a script that outlives its timeout).
 #
-#bash tests / tcl / run.sh #the scripts listed in scripts.txt
-#bash tests / tcl / run.sh wal2.test... #only these(their expected differences still apply)
+#   bash tests/tcl/run.sh                 # the scripts listed in scripts.txt
+#   bash tests/tcl/run.sh wal2.test ...   # only these (their expected differences still apply)
 #
-#Environment : LTXVFS_SO(default build / libltxvfs.so), LTXVFS_TCL_TIMEOUT(seconds per script and
-#run, default 90), LTXVFS_JOBS(parallel processes, default 2), LTXVFS_TCL_KEEP = 1(keep the
-#scratch directory).As root, scripts run as the user `ltxtest` (created if missing) : SQLite's
-#tests of read - only files and permissions mean nothing as root.
-set - euo pipefail export LC_ALL = C #EPOCHREALTIME with a decimal point here =
-    $(cd "$(dirname " $0 ")" && pwd) root = $(cd "$here/../.." && pwd) jobs =
-${LTXVFS_JOBS : -2} timeout_s =
-${LTXVFS_TCL_TIMEOUT : -90} so = $(realpath "${LTXVFS_SO:-$root/build/libltxvfs.so}")[-f "$so"] || {
-  echo "tcl: $so does not exist; build it first (cmake --build build --target ltxvfs)" > &2;
-  exit 1;
-}
+# Environment: LTXVFS_SO (default build/libltxvfs.so), LTXVFS_TCL_TIMEOUT (seconds per script and
+# run, default 90), LTXVFS_JOBS (parallel processes, default 2), LTXVFS_TCL_KEEP=1 (keep the
+# scratch directory). As root, scripts run as the user `ltxtest` (created if missing): SQLite's
+# tests of read-only files and permissions mean nothing as root.
+set -euo pipefail
+export LC_ALL=C  # EPOCHREALTIME with a decimal point
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+jobs=${LTXVFS_JOBS:-2}
+timeout_s=${LTXVFS_TCL_TIMEOUT:-90}
+so=$(realpath "${LTXVFS_SO:-$root/build/libltxvfs.so}")
+[ -f "$so" ] || { echo "tcl: $so does not exist; build it first (cmake --build build --target ltxvfs)" >&2; exit 1; }
 
-bash "$here/build-testfixture.sh" src =
-    $(ls - d "$root" /.cache / tcl / src / sqlite3 - * / | head - n 1) src = $ {
-  src % /
-}
+bash "$here/build-testfixture.sh"
+src=$(ls -d "$root"/.cache/tcl/src/sqlite3-*/ | head -n 1)
+src=${src%/}
 
-if (($ #))
-  ;
-then scripts = ("$@") else mapfile - t scripts < <
-               (sed - e 's/#.*//' - e 's/[[:space:]]*$//' "$here/scripts.txt" | grep - v '^$') fi
-#A script is named relative to test / (sort.test), or to the source tree when it lives elsewhere
-#(ext / recover / recoverold.test).
-               script_rel() {
+if (($#)); then
+  scripts=("$@")
+else
+  mapfile -t scripts < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/scripts.txt" | grep -v '^$')
+fi
+# A script is named relative to test/ (sort.test), or to the source tree when it lives elsewhere
+# (ext/recover/recoverold.test).
+script_rel() {
   case $1 in
   */*) echo "$1" ;;
   *) echo "test/$1" ;;
@@ -114,7 +115,7 @@ if [ -n "$pids" ]; then
   leftover=1
 fi
 
-#compare ALL SCRIPT... : ALL = 1 also checks that every listed difference was run.
+# compare ALL SCRIPT...: ALL=1 also checks that every listed difference was run.
 compare() {
   local all=$1
   shift
@@ -124,11 +125,11 @@ compare() {
 }
 rc=0
 compare "$( (($#)) && echo 0 || echo 1)" "${scripts[@]}" || rc=$?
-#SQLite's scripts time things and race their own connections; on a loaded 2-core machine one of
-# 180 occasionally fails a test once(delete3.test : "disk I/O error" from the unix layer, once in
-#some ten CI runs, never again in 50 runs by hand).A script whose only problem is an unexpected
-#difference runs again, both ways; it fails the stage only if it differs again.Crashes, hangs
-#and everything else are never retried.
+# SQLite's scripts time things and race their own connections; on a loaded 2-core machine one of
+# 180 occasionally fails a test once (delete3.test: "disk I/O error" from the unix layer, once in
+# some ten CI runs, never again in 50 runs by hand). A script whose only problem is an unexpected
+# difference runs again, both ways; it fails the stage only if it differs again. Crashes, hangs
+# and everything else are never retried.
 if ((rc)) && [ -s "$scratch/retryable" ] && [ "$(wc -l <"$scratch/retryable")" -le 3 ]; then
   mapfile -t again <"$scratch/retryable"
   echo
@@ -147,8 +148,8 @@ if ((rc)) && [ -s "$scratch/retryable" ] && [ "$(wc -l <"$scratch/retryable")" -
 fi
 [ "${leftover:-0}" = 1 ] && rc=1
 if ((rc)) && [ "${LTXVFS_TCL_KEEP:-0}" != 1 ]; then
-#Keep the logs of a failed run where CI(and a person) can read them(not the databases:
-#walbig.test's alone is a 5 GB sparse file).
+  # Keep the logs of a failed run where CI (and a person) can read them (not the databases:
+  # walbig.test's alone is a 5 GB sparse file).
   rm -rf "$root/build/tcl-runs"
   mkdir -p "$root/build/tcl-runs"
   (cd "$scratch/runs" && find . -mindepth 3 -maxdepth 5 \( -name out -o -name rc -o -name micros \) \
