@@ -65,6 +65,14 @@ ReplicaOptions options_for(const std::string& dir) {
   return o;
 }
 
+// As the shim does: the store opened with the replica's settings, handed to the engine.
+Replica open_replica(const ReplicaOptions& options) {
+  return Replica(
+      options,
+      ltxvfs::storage::open_store(options.store_url(), ltxvfs::replica::replica_store_settings()),
+      nullptr);
+}
+
 }  // namespace
 
 TEST_CASE("time targets: latest, RFC 3339, SQLite datetime, relative", "[replica][unit]") {
@@ -311,7 +319,7 @@ TEST_CASE("replica engine: reads, follows, travels in time, survives lost object
   m.set(3, 2);
   m.commit();
 
-  Replica r(options_for(dir), nullptr);
+  Replica r = open_replica(options_for(dir));
   auto s = r.pin();
   CHECK(s->txid() == 2);
   for (uint32_t p : {1u, 2u, 3u, 150u, 200u}) CHECK(read_page(r, *s, p) == expected_page(m, *s, p));
@@ -382,7 +390,7 @@ TEST_CASE("replica engine: a TXID gap holds the replica back until it is filled"
   const auto two = m.key(0, 2, 2);
   const auto body = m.store().get(two).body;
   m.store().remove({two});
-  Replica r(options_for(dir), nullptr);
+  Replica r = open_replica(options_for(dir));
   CHECK(r.current()->txid() == 1);
   CHECK(r.stats().waiting_after == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -402,7 +410,7 @@ TEST_CASE("replica engine: a replaced history is detected and re-planned", "[rep
   a->commit();
   a->set(2, 2);
   a->commit();
-  Replica r(options_for(dir), nullptr);
+  Replica r = open_replica(options_for(dir));
   auto before = r.pin();
   CHECK(before->txid() == 2);
   // Someone deletes the replica and a new primary starts over with other content.
@@ -433,7 +441,7 @@ TEST_CASE("replica engine: a compaction spanning the replica's TXID is followed"
   }
   auto options = options_for(dir);
   options.poll_ms = 3600000;  // no poll sees the level-0 files below before they are gone
-  Replica r(options, nullptr);
+  Replica r = open_replica(options);
   REQUIRE(r.current()->txid() == 3);
   // TXIDs 4 and 5 reach the store only inside a level-1 file covering 2..5.
   for (uint32_t t = 4; t <= 5; ++t) {

@@ -29,8 +29,7 @@ std::string Position::describe() const {
   }
 }
 
-Replica::Replica(ReplicaOptions options, ReplicaLog logger)
-    : options_(std::move(options)), log_(std::move(logger)) {
+storage::StoreSettings replica_store_settings() {
   storage::StoreSettings settings;
   // A reader must not invent an empty replica directory: a typo should fail loudly.
   settings.create_if_missing = false;
@@ -39,7 +38,11 @@ Replica::Replica(ReplicaOptions options, ReplicaLog logger)
   settings.retry.max_attempts = 3;
   settings.retry.max_total = std::chrono::milliseconds(10000);
   settings.http.connect_timeout_ms = 3000;
-  storage::OpenedStore opened = storage::open_store(options_.store_url(), settings);
+  return settings;
+}
+
+Replica::Replica(ReplicaOptions options, storage::OpenedStore opened, ReplicaLog logger)
+    : options_(std::move(options)), log_(std::move(logger)) {
   source_ = opened.url.to_string();
   store_ = std::move(opened.store);
   layout_ = opened.layout;

@@ -27,6 +27,8 @@
 #include "history/restore_plan.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
+#include "storage/store_factory.h"
+#include "storage/store_settings.h"
 #include "storage/store_stats.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/hydrator.h"
@@ -74,11 +76,17 @@ struct ReplicaStats {
   HydrationStats hydration;
 };
 
+// How a replica's store is opened (its creator opens it with these and hands it over): a reader
+// never creates a missing location (a typo should fail loudly), and its retry budget is short (a
+// read that cannot be served fails the statement within seconds; the poller simply tries again).
+storage::StoreSettings replica_store_settings();
+
 class Replica {
  public:
-  // Opens the store and plans the starting snapshot. Throws ReplicaError (kEmpty,
-  // kUnreachable, kInvalidArgument), storage::StoreError or ltx::LtxError naming the problem.
-  Replica(ReplicaOptions options, ReplicaLog logger);
+  // Plans the starting snapshot from `store` (opened at options.store_url(), see
+  // replica_store_settings()). Throws ReplicaError (kEmpty, kUnreachable, kInvalidArgument),
+  // storage::StoreError or ltx::LtxError naming the problem.
+  Replica(ReplicaOptions options, storage::OpenedStore store, ReplicaLog logger);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;

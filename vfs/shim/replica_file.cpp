@@ -268,7 +268,9 @@ int open_replica_file(VfsContext& ctx, sqlite3_filename name, sqlite3_file* file
   }
   std::unique_ptr<replica::Replica> r;
   try {
-    r = std::make_unique<replica::Replica>(options, core_log_sink());
+    r = std::make_unique<replica::Replica>(
+        options, storage::open_store(options.store_url(), replica::replica_store_settings()),
+        core_log_sink());
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {
