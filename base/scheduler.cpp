@@ -1,12 +1,12 @@
 #include "base/scheduler.h"
 
-#include <pthread.h>
-
 #include <cassert>
+
+#include "base/named_thread.h"
 
 namespace ltxvfs::base {
 
-Scheduler::Scheduler() : thread_([this] { loop(); }) {}
+Scheduler::Scheduler() : thread_(start_named_thread("ltx-scheduler", [this] { loop(); })) {}
 
 Scheduler::~Scheduler() {
   {
@@ -50,7 +50,6 @@ void Scheduler::cancel(uint64_t id) {
 }
 
 void Scheduler::loop() {
-  pthread_setname_np(pthread_self(), "ltx-scheduler");
   MutexLock lock(mu_);
   while (!stop_) {
     if (due_.empty()) {

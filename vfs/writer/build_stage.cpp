@@ -1,21 +1,16 @@
 #include "vfs/writer/build_stage.h"
 
-#include <pthread.h>
-
 #include <cassert>
 #include <utility>
+
+#include "base/named_thread.h"
+#include "base/time_spec.h"
 
 namespace ltxvfs::writer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Upper bound of what one queued commit adds to the spool: its WAL frames, uncompressed.
 uint64_t frame_bytes_of(const CommitNotice& n) {
@@ -45,10 +40,7 @@ void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_
     base::MutexLock lock(mu_);
     stats_.txid = txid;
   }
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ltx-build");
-    loop();
-  });
+  thread_ = base::start_named_thread("ltx-build", [this] { loop(); });
 }
 
 void BuildStage::stop() {
@@ -73,7 +65,7 @@ uint64_t BuildStage::commit(CommitNotice notice) {
   base::MutexLock lock(mu_);
   notice.seq = next_seq_++;
   notice.database_written_outside_wal = std::exchange(written_outside_wal_, false);
-  notice.time_ms = wall_ms();
+  notice.time_ms = base::now_ms();
   ++stats_.commits;
   const uint64_t frames = notice.frame_count();
   queue_.push_back(std::move(notice));
@@ -195,6 +187,51 @@ void BuildStage::gather(base::MutexLock& lock, BatchPacing::LastBatch& last_batc
   napping_ = false;
 }
 
+std::string BuildStage::build_unlocked(Run kind, const std::vector<CommitNotice>& batch,
+                                       const std::optional<LocalState>& recorded) {
+  std::string error;
+  try {
+    switch (kind) {
+      case Run::kFirst:
+        builder_.initial_sync(recorded, recorded_problem_, base::now_ms());
+        break;
+      case Run::kResume:
+        builder_.resume_after_overflow(base::now_ms());
+        builder_.build(batch);
+        break;
+      case Run::kBatch:
+        if (!batch.empty()) builder_.build(batch);
+        break;
+      case Run::kSnapshot:
+        builder_.write_snapshot(base::now_ms(), "the store lacks the history before the spool");
+        break;
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  recorded_problem_.clear();
+  if (error.empty()) return error;
+  // Start over from the recorded position at the next opportunity: it decides between continuing
+  // and a full-database file, so nothing half-built is ever trusted. The WAL still holds what this
+  // run failed to build.
+  error = "building LTX: " + error;
+  errors_.set(error);
+  log(base::LogSeverity::kWarn, error);
+  builder_.reset();
+  return error;
+}
+
+void BuildStage::note_events(const std::vector<BuildEvent>& events) {
+  for (const auto& ev : events) {
+    ++stats_.batches;
+    if (ev.kind != BuildEvent::Kind::kIncremental) {
+      ++stats_.full_files;
+      log(base::LogSeverity::kInfo, "TXID " + std::to_string(ev.max_txid) + ": full file (" +
+                                        std::to_string(ev.pages) + " pages), " + ev.reason);
+    }
+  }
+}
+
 void BuildStage::loop() {
   base::MutexLock lock(mu_);
   std::vector<CommitNotice> batch;
@@ -224,50 +261,24 @@ void BuildStage::loop() {
     if (stop_ && !first && queue_.empty() && !snapshot_requested_) break;
     batch.clear();
     if (!first) take_batch_within_spool_limit(batch);
+    // Commits are taken in the order they were queued, none skipped or taken twice.
+    assert(batch.empty() || batch.front().seq == processed_seq_ + 1);
+    assert(batch.empty() || batch.back().seq == batch.front().seq + batch.size() - 1);
     const bool snapshot = !first && batch.empty() && !resume && snapshot_requested_;
+    const Run kind = first      ? Run::kFirst
+                     : resume   ? Run::kResume
+                     : snapshot ? Run::kSnapshot
+                                : Run::kBatch;
     // The first run reads the database as it is now: writes outside the WAL before it are in
     // what it reads.
     if (first) written_outside_wal_ = false;
     const std::optional<LocalState> recorded = first ? position_to_resume() : std::nullopt;
     lock.unlock();
-    std::string error;
-    try {
-      if (first) {
-        builder_.initial_sync(recorded, recorded_problem_, wall_ms());
-      } else if (resume) {
-        builder_.resume_after_overflow(wall_ms());
-        builder_.build(batch);
-      } else if (!batch.empty()) {
-        builder_.build(batch);
-      } else if (snapshot) {
-        builder_.write_snapshot(wall_ms(), "the store lacks the history before the spool");
-      }
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (error.empty()) {
-      recorded_problem_.clear();
-    } else {
-      // Start over from the recorded position at the next opportunity: it decides between
-      // continuing and a full-database file, so nothing half-built is ever trusted. The WAL still
-      // holds what this run failed to build.
-      error = "building LTX: " + error;
-      errors_.set(error);
-      log(base::LogSeverity::kWarn, error);
-      builder_.reset();
-      recorded_problem_.clear();
-    }
+    const std::string error = build_unlocked(kind, batch, recorded);
     const auto events = builder_.take_events();
     lock.lock();
     if (snapshot) snapshot_requested_ = false;
-    for (const auto& ev : events) {
-      ++stats_.batches;
-      if (ev.kind != BuildEvent::Kind::kIncremental) {
-        ++stats_.full_files;
-        log(base::LogSeverity::kInfo, "TXID " + std::to_string(ev.max_txid) + ": full file (" +
-                                          std::to_string(ev.pages) + " pages), " + ev.reason);
-      }
-    }
+    note_events(events);
     if (!error.empty()) {
       if (first && !stop_) {
         // Do not spin on a persistent error (an unreadable database, a full disk).

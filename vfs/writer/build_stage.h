@@ -75,7 +75,13 @@ class BuildStage {
   BuildStats stats() const EXCLUDES(mu_);
 
  private:
+  enum class Run { kFirst, kResume, kBatch, kSnapshot };
   void loop() EXCLUDES(mu_);
+  // The builder's work for one run, without mu_; returns the error ("" when none), already
+  // noted and logged, after which the builder starts over from the recorded position.
+  std::string build_unlocked(Run kind, const std::vector<CommitNotice>& batch,
+                             const std::optional<LocalState>& recorded);
+  void note_events(const std::vector<BuildEvent>& events) REQUIRES(mu_);
   void wait_until_built(base::MutexLock& lock, uint64_t seq) REQUIRES(mu_);
   // Moves the next batch of queued commits into `batch`, bounded by the spool limit.
   void take_batch_within_spool_limit(std::vector<CommitNotice>& batch) REQUIRES(mu_);

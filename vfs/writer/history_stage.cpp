@@ -1,10 +1,10 @@
 #include "vfs/writer/history_stage.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <chrono>
 
+#include "base/named_thread.h"
+#include "base/time_spec.h"
 #include "storage/replica_layout.h"
 
 namespace ltxvfs::writer {
@@ -12,12 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -30,10 +24,7 @@ HistoryStage::~HistoryStage() {
 }
 
 void HistoryStage::start() {
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ltx-history");
-    loop();
-  });
+  thread_ = base::start_named_thread("ltx-history", [this] { loop(); });
 }
 
 void HistoryStage::stop() {
@@ -92,7 +83,7 @@ void HistoryStage::loop() {
     std::string error;
     bool stopped_for_good = false;
     try {
-      report = engine_->run_due(wall_ms());
+      report = engine_->run_due(base::now_ms());
     } catch (const history::WorkStopped&) {
       return;  // closing
     } catch (const history::HistoryConflict& e) {
@@ -109,7 +100,8 @@ void HistoryStage::loop() {
     }
     backoff = milliseconds(1000);
     // When something is due next (wall clock), at least a second from now.
-    const int64_t wait_ms = std::clamp<int64_t>(report.next_due_ms - wall_ms(), 1000, 3'600'000);
+    const int64_t wait_ms =
+        std::clamp<int64_t>(report.next_due_ms - base::now_ms(), 1000, 3'600'000);
     next = Clock::now() + milliseconds(wait_ms);
   }
 }

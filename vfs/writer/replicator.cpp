@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/time_spec.h"
 #include "history/restore_plan.h"
 #include "ltx/header.h"
 
@@ -26,12 +27,6 @@ uint64_t micros_since(Clock::time_point start) {
 
 std::string state_path(const Config& c) {
   return c.sidecar_dir + "/state.json";
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -203,7 +198,7 @@ std::string Replicator::continue_remote_history(storage::ObjectStore& probe,
     return "its files carry no database checksums (format=litestream), so ltx cannot tell "
            "whether this database is its newest state";
   }
-  const std::optional<LocalState> here = builder_.describe_current(wall_ms());
+  const std::optional<LocalState> here = builder_.describe_current(base::now_ms());
   if (!here || here->page_size != header.page_size || here->commit != header.commit ||
       here->checksum != trailer.post_apply_checksum) {
     return "this database's content differs from the replica's newest state, TXID " +
@@ -243,36 +238,19 @@ void Replicator::before_wal_overwrite() {
 
 ReplicatorStats Replicator::stats() const {
   ReplicatorStats s;
-  const BuildStats built = build_.stats();
-  s.txid = built.txid;
-  s.commits = built.commits;
-  s.batches = built.batches;
-  s.full_files = built.full_files;
-  s.wal_scans = built.wal_scans;
-  s.spool_overflows = built.spool_overflows;
+  s.build = build_.stats();
+  s.upload = upload_.stats();
+  s.history = history_->stats();
+  s.durable_txid = spool_.durable_txid();
   s.syncs = sync_.syncs();
   s.checkpoint_waits = checkpoint_waits_;
   s.checkpoint_wait_us = checkpoint_wait_us_;
   s.overwrite_waits = overwrite_waits_;
   s.overwrite_wait_us = overwrite_wait_us_;
-  const UploadStats up = upload_.stats();
-  s.uploaded_txid = up.uploaded_txid;
-  s.objects_uploaded = up.objects_uploaded;
-  s.bytes_uploaded = up.bytes_uploaded;
-  s.upload_failures = up.upload_failures;
-  s.last_upload_ms = up.last_upload_ms;
-  s.conflict = up.conflict;
-  s.remote_failure = up.remote_failure;
-  s.last_error = errors_.get();
-  s.lease = lease_.describe();
-  const HistoryStats hist = history_->stats();
-  s.compactions = hist.compactions;
-  s.snapshots = hist.snapshots;
-  s.deleted_files = hist.deleted_files;
-  s.history_error = hist.history_error;
   s.spool_files = spool_.count();
   s.spool_bytes = spool_.bytes();
-  s.durable_txid = spool_.durable_txid();
+  s.last_error = errors_.get();
+  s.lease = lease_.describe();
   return s;
 }
 

@@ -64,14 +64,11 @@ struct ReplicatorStores {
 
 // What ltx_stats() shows: copies of each stage's counters, output only.
 struct ReplicatorStats {
-  uint64_t txid = 0;           // newest TXID built
-  uint64_t durable_txid = 0;   // newest TXID spooled durably
-  uint64_t uploaded_txid = 0;  // newest TXID the store acknowledged
-  uint64_t commits = 0;        // commit notices seen
-  uint64_t batches = 0;        // LTX files built (one per batch of commits)
-  uint64_t full_files = 0;     // full-database files written (snapshots and resyncs)
-  uint64_t syncs = 0;          // fdatasyncs of the spool
-  uint64_t wal_scans = 0;      // batches read back from the WAL (no wal-index page numbers)
+  BuildStats build;
+  UploadStats upload;
+  HistoryStats history;
+  uint64_t durable_txid = 0;  // newest TXID spooled durably
+  uint64_t syncs = 0;         // fdatasyncs of the spool
   // Time SQLite's threads spent waiting for the pipeline: at checkpoints (until built) and before
   // the WAL is restarted, truncated or deleted (until durable).
   uint64_t checkpoint_waits = 0;
@@ -80,21 +77,8 @@ struct ReplicatorStats {
   uint64_t overwrite_wait_us = 0;
   uint64_t spool_files = 0;  // spooled records not yet acknowledged
   uint64_t spool_bytes = 0;
-  uint64_t objects_uploaded = 0;
-  uint64_t bytes_uploaded = 0;
-  uint64_t upload_failures = 0;
-  uint64_t spool_overflows = 0;  // times the spool limit was reached
-  int64_t last_upload_ms = 0;
-  std::string last_error;      // the newest store or build error, cleared by success
-  std::string conflict;        // non-empty: uploading stopped because it would be unsafe
-  std::string remote_failure;  // non-empty: a remote-durability commit was not acknowledged
-  std::string lease;           // the writer lease: "held (generation N, until ...)", "not held"
-  // The remote history (history_engine.h): files written by compactions and snapshots, files
-  // deleted by retention, and the engine's newest error (a stop on a conflict included).
-  uint64_t compactions = 0;
-  uint64_t snapshots = 0;
-  uint64_t deleted_files = 0;
-  std::string history_error;
+  std::string last_error;  // the newest store or build error, cleared by a successful upload
+  std::string lease;       // the writer lease: "held (generation N, until ...)", "not held"
 };
 
 class Replicator {

@@ -1,8 +1,8 @@
 #include "vfs/writer/sync_stage.h"
 
-#include <pthread.h>
-
 #include <cassert>
+
+#include "base/named_thread.h"
 
 namespace ltxvfs::writer {
 
@@ -15,10 +15,7 @@ SyncStage::~SyncStage() {
 }
 
 void SyncStage::start() {
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ltx-sync");
-    loop();
-  });
+  thread_ = base::start_named_thread("ltx-sync", [this] { loop(); });
 }
 
 void SyncStage::stop() {

@@ -1,21 +1,16 @@
 #include "vfs/writer/upload_stage.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <optional>
+
+#include "base/named_thread.h"
+#include "base/time_spec.h"
 
 namespace ltxvfs::writer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -39,10 +34,7 @@ void UploadStage::start(uint64_t uploaded_txid) {
     base::MutexLock lock(mu_);
     uploaded_txid_ = uploaded_txid;
   }
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "ltx-upload");
-    loop();
-  });
+  thread_ = base::start_named_thread("ltx-upload", [this] { loop(); });
 }
 
 void UploadStage::stop() {
@@ -145,7 +137,7 @@ Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
         remote_failure_.clear();
       }
       if (durability_waiters_ > 0) uploaded_cv_.notify_all();
-      if (outcome == Uploader::Outcome::kUploaded) stats_.last_upload_ms = wall_ms();
+      if (outcome == Uploader::Outcome::kUploaded) stats_.last_upload_ms = base::now_ms();
     }
     if (hooks_.spool_shrank) hooks_.spool_shrank();
     if (outcome != Uploader::Outcome::kUploaded) return outcome;
@@ -154,19 +146,29 @@ Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
   }
 }
 
+bool UploadStage::closing_expired() {
+  if (!stop_) return false;
+  if (!close_deadline_) close_deadline_ = Clock::now() + milliseconds(config_.close_timeout_ms);
+  return Clock::now() >= *close_deadline_;
+}
+
+bool UploadStage::back_off(base::MutexLock& lock, const std::string& error) {
+  // Retry for as long as it takes (with backoff); the application keeps committing and the spool
+  // keeps everything meanwhile.
+  ++stats_.upload_failures;
+  ++failure_streak_;
+  if (errors_.set(error)) log(base::LogSeverity::kWarn, "upload failed, will retry: " + error);
+  if (closing_expired()) return false;
+  lock.wait_for(cv_, backoff_, [&]() REQUIRES(mu_) { return stop_ && closing_expired(); });
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  return true;
+}
+
 void UploadStage::loop() {
   const auto interval = config_.durability == Durability::kRemote
                             ? milliseconds(0)
                             : milliseconds(config_.upload_interval_ms);
-  auto backoff = milliseconds(100);
-  uint64_t failure_streak = 0;
-  std::optional<Clock::time_point> close_deadline;
   base::MutexLock lock(mu_);
-  auto closing_expired = [&]() REQUIRES(mu_) {
-    if (!stop_) return false;
-    if (!close_deadline) close_deadline = Clock::now() + milliseconds(config_.close_timeout_ms);
-    return Clock::now() >= *close_deadline;
-  };
   for (;;) {
     // 1. Wait for something to upload. (The lease is renewed meanwhile by LeaseKeeper's job.)
     idle_ = true;
@@ -216,21 +218,14 @@ void UploadStage::loop() {
     }
     lock.lock();
     if (!error.empty()) {
-      // Retry for as long as it takes (with backoff); the application keeps committing and the
-      // spool keeps everything meanwhile.
-      ++stats_.upload_failures;
-      ++failure_streak;
-      if (errors_.set(error)) log(base::LogSeverity::kWarn, "upload failed, will retry: " + error);
-      if (closing_expired()) break;
-      lock.wait_for(cv_, backoff, [&]() REQUIRES(mu_) { return stop_ && closing_expired(); });
-      backoff = std::min(backoff * 2, milliseconds(30000));
+      if (!back_off(lock, error)) break;
       continue;
     }
-    backoff = milliseconds(100);
-    if (failure_streak > 0) {
+    if (failure_streak_ > 0) {
       log(base::LogSeverity::kInfo,
-          "uploading again after " + std::to_string(failure_streak) + " failed attempts");
-      failure_streak = 0;
+          "uploading again after " + std::to_string(failure_streak_) + " failed attempts");
+      failure_streak_ = 0;
+      backoff_ = kFirstBackoff;
     }
     if (outcome == Uploader::Outcome::kNeedsSnapshot) {
       lock.unlock();

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -78,6 +79,13 @@ class UploadStage {
   // One pass: uploads what was durable when it began. Returns the outcome of the last step.
   Uploader::Outcome upload_pass(uint64_t pass_target) EXCLUDES(mu_);
   bool pending() const;  // spooled records not yet acknowledged
+  // Closing: true once close_timeout_ms passed since stop() was first seen.
+  bool closing_expired() REQUIRES(mu_);
+  // After a failed pass: counts and logs it, waits the backoff; false when closing ran out.
+  bool back_off(base::MutexLock& lock, const std::string& error) REQUIRES(mu_);
+
+  static constexpr std::chrono::milliseconds kFirstBackoff{100};
+  static constexpr std::chrono::milliseconds kMaxBackoff{30000};
   void log(base::LogSeverity severity, const std::string& message) const;
 
   // Constant after construction.
@@ -103,6 +111,10 @@ class UploadStage {
   // Written under mu_; atomic so that write_refusal() can see "nothing refused" without mu_ (it
   // runs at the start of every write transaction).
   std::atomic<uint64_t> remote_failure_txid_{0};
+  // The ltx-upload thread's retry state.
+  std::chrono::milliseconds backoff_ GUARDED_BY(mu_) = kFirstBackoff;
+  uint64_t failure_streak_ GUARDED_BY(mu_) = 0;
+  std::optional<std::chrono::steady_clock::time_point> close_deadline_ GUARDED_BY(mu_);
   UploadStats stats_ GUARDED_BY(mu_);  // output only (copies of the fields above and counters)
   std::thread thread_;
 };
