@@ -15,6 +15,7 @@
 #include "history/writer_lease.h"
 #include "storage/file_store.h"
 #include "storage/replica_layout.h"
+#include "tests/storage/forwarding_store.h"
 #include "tests/storage/test_util.h"
 #include "tests/vfs/writer_test_support.h"
 #include "vfs/writer/lease_keeper.h"
@@ -36,9 +37,9 @@ constexpr auto kLayout = storage::LayoutStyle::kDirectory;
 
 // Holds every PUT of an LTX object until released (at most 20 s: a test never hangs); the rest
 // goes straight to the directory store.
-class HeldPuts final : public storage::ObjectStore {
+class HeldPuts final : public ltxvfs::testing::ForwardingStore {
  public:
-  explicit HeldPuts(storage::ObjectStore& inner) : inner_(inner) {}
+  using ForwardingStore::ForwardingStore;
 
   void release() {
     {
@@ -62,18 +63,6 @@ class HeldPuts final : public storage::ObjectStore {
     hold(key);
     return inner_.put_body(key, body, options);
   }
-  storage::GetResult get(const std::string& key, std::optional<storage::ByteRange> range) override {
-    return inner_.get(key, range);
-  }
-  std::optional<storage::ObjectInfo> head(const std::string& key) override {
-    return inner_.head(key);
-  }
-  std::vector<storage::ObjectInfo> list(const std::string& prefix,
-                                        const std::string& start_after) override {
-    return inner_.list(prefix, start_after);
-  }
-  void remove(const std::vector<std::string>& keys) override { inner_.remove(keys); }
-  std::string describe() const override { return inner_.describe(); }
 
  private:
   void hold(const std::string& key) {
@@ -83,7 +72,6 @@ class HeldPuts final : public storage::ObjectStore {
     cv_.wait_for(lock, std::chrono::seconds(20), [&] { return released_; });
   }
 
-  storage::ObjectStore& inner_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool released_ = false;

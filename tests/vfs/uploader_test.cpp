@@ -18,6 +18,7 @@
 #include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
 #include "storage/replica_layout.h"
+#include "tests/storage/forwarding_store.h"
 #include "tests/storage/test_util.h"
 #include "tests/vfs/writer_test_support.h"
 #include "vfs/writer/spool.h"
@@ -137,20 +138,12 @@ struct Rig {
 
 // A store whose GETs fail (as a GET does once the store's own retries are spent) while
 // `fail_gets` is set; everything else goes to the directory store.
-class FailingGets final : public storage::ObjectStore {
+class FailingGets final : public ltxvfs::testing::ForwardingStore {
  public:
-  explicit FailingGets(storage::ObjectStore& inner) : inner_(inner) {}
+  using ForwardingStore::ForwardingStore;
   bool fail_gets = false;
   uint64_t failed = 0;
 
-  storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
-                         const storage::PutOptions& options) override {
-    return inner_.put(key, body, options);
-  }
-  storage::PutResult put_body(const std::string& key, const storage::BodySource& body,
-                              const storage::PutOptions& options) override {
-    return inner_.put_body(key, body, options);
-  }
   storage::GetResult get(const std::string& key, std::optional<storage::ByteRange> range) override {
     if (fail_gets) {
       ++failed;
@@ -159,18 +152,6 @@ class FailingGets final : public storage::ObjectStore {
     }
     return inner_.get(key, range);
   }
-  std::optional<storage::ObjectInfo> head(const std::string& key) override {
-    return inner_.head(key);
-  }
-  std::vector<storage::ObjectInfo> list(const std::string& prefix,
-                                        const std::string& start_after) override {
-    return inner_.list(prefix, start_after);
-  }
-  void remove(const std::vector<std::string>& keys) override { inner_.remove(keys); }
-  std::string describe() const override { return inner_.describe(); }
-
- private:
-  storage::ObjectStore& inner_;
 };
 
 std::string conflict_of(Uploader& u) {
