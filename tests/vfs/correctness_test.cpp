@@ -129,6 +129,12 @@ TEST_CASE("an impossible or corrupted state file costs a new snapshot, never a c
       R"({"version":1,"page_size":3000,"txid":3,"checksum":1,"commit":5,"wal":{"salt1":0,)"
       R"("salt2":0,"big_endian":false,"offset":32,"cksum1":0,"cksum2":0},"timestamp_ms":0})",
       "{ not json",
+      // A TXID that wraps (issue 16: ltx_txid() looped) or passes SQL's signed 64-bit integers.
+      R"({"version":1,"page_size":4096,"txid":-5,"checksum":1,"commit":2,"wal":{"salt1":0,)"
+      R"("salt2":0,"big_endian":false,"offset":32,"cksum1":0,"cksum2":0},"timestamp_ms":0})",
+      R"({"version":1,"page_size":4096,"txid":9223372036854775808,"checksum":1,"commit":2,)"
+      R"("wal":{"salt1":0,"salt2":0,"big_endian":false,"offset":32,"cksum1":0,"cksum2":0},)"
+      R"("timestamp_ms":0})",
   };
   for (const auto& text : bad) {
     // Without the spool (which would tell the position), the state file is all there is.
@@ -357,4 +363,38 @@ TEST_CASE("LTXVFS_LOG=off silences every layer", "[write][shell]") {
   CHECK_THAT(warn_text, Catch::Contains("cannot reach the replica"));
   // Both runs really opened the database through ltx.
   CHECK(Db("file:" + dir + "/app.db?vfs=unix").query_int("SELECT count(*) FROM t") == 0);
+}
+
+// Cause (issue 16, found by SQLite's nockpt.test): the replicator of a path was reused for a new
+// file created at that path while a connection still had the old one open, so the new file's
+// commits were never shipped and the replica silently differed. A replicator is bound to one
+// file: such an open is refused, and once the old connection is gone the new file replicates.
+TEST_CASE("a database replaced while an old connection is open is not replicated as the old one",
+          "[write]") {
+  const std::string dir = scratch_dir("replaced-while-open");
+  {
+    Db old_connection(primary_uri(dir));
+    old_connection.exec("CREATE TABLE t1(x); INSERT INTO t1 VALUES (1)");
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(dir + "/app.db" + suffix);
+    {
+      Db plain("file:" + dir + "/app.db?vfs=unix");
+      plain.exec("PRAGMA journal_mode=WAL; CREATE TABLE y1(a); INSERT INTO y1 VALUES (1), (2)");
+    }
+    std::string refused;
+    try {
+      Db replaced(primary_uri(dir));
+    } catch (const std::exception& e) {
+      refused = e.what();
+    }
+    CHECK_FALSE(refused.empty());
+    // The old connection keeps working on its (deleted) file.
+    old_connection.exec("INSERT INTO t1 VALUES (2)");
+    CHECK(old_connection.query_int("SELECT count(*) FROM t1") == 2);
+  }
+  // The old connection closed: the new file continues the replica with a full file, and a
+  // restore gives exactly the new database.
+  Db db(primary_uri(dir));
+  db.exec("INSERT INTO y1 VALUES (3)");
+  CHECK(db.query_int("SELECT count(*) FROM y1") == 3);
+  check_restores_to(db, replica_dir(dir), dir);
 }

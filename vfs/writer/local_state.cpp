@@ -1,6 +1,7 @@
 #include "vfs/writer/local_state.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -14,6 +15,7 @@ std::string validate(const LocalState& s) {
   if (ps != 0 && (ps < 512 || ps > 65536 || (ps & (ps - 1)) != 0)) {
     return "page size " + std::to_string(ps) + " is not a power of two from 512 to 65536";
   }
+  if (s.txid > kMaxTxid) return "TXID " + std::to_string(s.txid) + " is beyond any history";
   if (ps == 0 && s.commit != 0) {
     return "page size 0 with " + std::to_string(s.commit) + " pages";
   }
@@ -24,6 +26,32 @@ std::string validate(const LocalState& s) {
   return {};
 }
 
+namespace {
+
+// A JSON number that fits `T` exactly: nlohmann's get<uint64_t>() turns -5 into 2^64-5 and
+// get<uint32_t>() truncates, so a hand-edited or corrupted file would pass as a huge TXID.
+template <class T>
+T unsigned_field(const nlohmann::json& j, const char* name, uint64_t max) {
+  const auto& v = j.at(name);
+  if (!v.is_number_unsigned()) {
+    throw std::runtime_error(std::string("'") + name + "' is " + v.dump() +
+                             ", not a non-negative integer");
+  }
+  const uint64_t n = v.get<uint64_t>();
+  if (n > max) {
+    throw std::runtime_error(std::string("'") + name + "' is " + std::to_string(n) + ", above " +
+                             std::to_string(max));
+  }
+  return static_cast<T>(n);
+}
+
+template <class T>
+T unsigned_field(const nlohmann::json& j, const char* name) {
+  return unsigned_field<T>(j, name, std::numeric_limits<T>::max());
+}
+
+}  // namespace
+
 std::optional<LocalState> read_local_state(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
@@ -33,16 +61,17 @@ std::optional<LocalState> read_local_state(const std::string& path) {
   try {
     auto j = nlohmann::json::parse(buf.str());
     if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown version");
-    s.page_size = j.at("page_size").get<uint32_t>();
-    s.txid = j.at("txid").get<uint64_t>();
-    s.checksum = j.at("checksum").get<uint64_t>();
-    s.commit = j.at("commit").get<uint32_t>();
+    s.page_size = unsigned_field<uint32_t>(j, "page_size");
+    // TXIDs reach SQL as signed 64-bit integers (ltx_txid(), PRAGMA ltx_txid).
+    s.txid = unsigned_field<uint64_t>(j, "txid", kMaxTxid);
+    s.checksum = unsigned_field<uint64_t>(j, "checksum");
+    s.commit = unsigned_field<uint32_t>(j, "commit");
     const auto& w = j.at("wal");
-    s.wal.salts = {w.at("salt1").get<uint32_t>(), w.at("salt2").get<uint32_t>()};
+    s.wal.salts = {unsigned_field<uint32_t>(w, "salt1"), unsigned_field<uint32_t>(w, "salt2")};
     s.wal.page_size = s.page_size;
     s.wal.big_endian_checksums = w.at("big_endian").get<bool>();
-    s.wal.offset = w.at("offset").get<uint64_t>();
-    s.wal.checksum = {w.at("cksum1").get<uint32_t>(), w.at("cksum2").get<uint32_t>()};
+    s.wal.offset = unsigned_field<uint64_t>(w, "offset");
+    s.wal.checksum = {unsigned_field<uint32_t>(w, "cksum1"), unsigned_field<uint32_t>(w, "cksum2")};
     s.timestamp_ms = j.at("timestamp_ms").get<int64_t>();
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": unreadable replication state (" + e.what() + ")");

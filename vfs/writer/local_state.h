@@ -10,12 +10,17 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
 #include "vfs/writer/wal_scanner.h"
 
 namespace ltxvfs::writer {
+
+// The largest TXID a state may record: TXIDs reach SQL as signed 64-bit integers (ltx_txid(),
+// PRAGMA ltx_txid), and no real history comes near it.
+inline constexpr uint64_t kMaxTxid = std::numeric_limits<int64_t>::max();
 
 struct LocalState {
   uint32_t page_size = 0;  // 0: the database was empty (no page yet) at `txid`
@@ -29,8 +34,8 @@ struct LocalState {
 };
 
 // "" when `state` is usable; otherwise what is wrong with it (for a message). Checks the page
-// size (0, or a power of two from 512 to 65536), that an empty state has no pages, and that the
-// WAL offset is a frame boundary of that page size.
+// size (0, or a power of two from 512 to 65536), the TXID (at most kMaxTxid), that an empty state
+// has no pages, and that the WAL offset is a frame boundary of that page size.
 std::string validate(const LocalState& state);
 
 // Reads the state file; nullopt when there is none. Throws std::runtime_error when it exists but
