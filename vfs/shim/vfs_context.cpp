@@ -1,5 +1,8 @@
 #include "vfs/shim/vfs_context.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -89,11 +92,28 @@ void VfsContext::before_wal_delete(const std::string& wal_path) {
 std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string& path,
                                                                sqlite3_filename name,
                                                                sqlite3_file* db_file) {
+  // The file SQLite has just opened at `path` (it is still there: nothing removed it meanwhile).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw SqliteError(SQLITE_CANTOPEN, "cannot stat " + path + ": " + std::strerror(errno));
+  }
   base::MutexLock lock(mu_);
   // Another connection of this process may be building this path's replicator: wait for it, then
   // share what it built (or, when it failed, try again: this open gets its own error).
   lock.wait(opened_cv_, [&]() REQUIRES(mu_) { return !replicators_[path].opening; });
-  if (auto existing = replicators_[path].replicator.lock()) return existing;
+  if (auto existing = replicators_[path].replicator.lock()) {
+    const Entry& entry = replicators_[path];
+    if (entry.device == st.st_dev && entry.inode == st.st_ino) return existing;
+    // The database was deleted and created again at the same path while a connection of this
+    // process still has the old file open. That connection's replicator owns the replica
+    // location and ships the old file's pages: sharing it would replicate the wrong file, and a
+    // second replicator would be a second writer of the same location.
+    throw SqliteError(SQLITE_CANTOPEN,
+                      path +
+                          " was replaced by another file while a connection of this process "
+                          "still has the old one open (and replicates it); close that "
+                          "connection first, then open the new file");
+  }
   replicators_[path].opening = true;
   lock.unlock();
   std::shared_ptr<writer::Replicator> built;
@@ -109,6 +129,8 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string
   Entry& entry = replicators_[path];
   entry.opening = false;
   entry.replicator = built;
+  entry.device = st.st_dev;
+  entry.inode = st.st_ino;
   opened_cv_.notify_all();
   return built;
 }

@@ -2,6 +2,8 @@
 // long-lived state of the extension; it lives as long as the process.
 #pragma once
 
+#include <sys/types.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <map>
@@ -65,6 +67,9 @@ class VfsContext {
   struct Entry {
     std::weak_ptr<writer::Replicator> replicator;
     bool opening = false;
+    // The file the replicator was built for: a path names a file only until it is replaced.
+    dev_t device = 0;
+    ino_t inode = 0;
   };
   base::Mutex mu_;
   std::condition_variable opened_cv_;  // an Entry's opening ended (built or failed)
