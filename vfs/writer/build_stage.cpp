@@ -280,6 +280,17 @@ void BuildStage::loop() {
     if (snapshot) snapshot_requested_ = false;
     note_events(events);
     if (!error.empty()) {
+      if (first) {
+        // The next first run reads the database and the WAL as they are then and ships them as a
+        // full file from the recorded position: whatever is queued now is in it. Nobody may wait
+        // for these commits meanwhile, or a checkpoint would hang for as long as the error lasts
+        // (a full disk under <db>-ltx held COMMIT for as long as it stayed full).
+        queue_.clear();
+        queued_frames_ = 0;
+        processed_seq_ = next_seq_ - 1;
+        initial_sync_done_ = true;
+        if (built_waiters_ > 0) built_cv_.notify_all();
+      }
       if (first && !stop_) {
         // Do not spin on a persistent error (an unreadable database, a full disk).
         lock.wait_for(work_cv_, milliseconds(1000), [&]() REQUIRES(mu_) { return stop_; });
