@@ -232,6 +232,29 @@ void BuildStage::note_events(const std::vector<BuildEvent>& events) {
   }
 }
 
+bool BuildStage::after_failure(base::MutexLock& lock, bool first) {
+  if (first) {
+    // The next first run reads the database and the WAL as they are then and ships them as a
+    // full file from the recorded position: whatever is queued now is in it. Nobody may wait for
+    // these commits meanwhile, or a checkpoint would hang for as long as the error lasts (a full
+    // disk under <db>-ltx held COMMIT for as long as it stayed full).
+    queue_.clear();
+    queued_frames_ = 0;
+    processed_seq_ = next_seq_ - 1;
+    initial_sync_done_ = true;
+    if (built_waiters_ > 0) built_cv_.notify_all();
+    // Do not spin on a persistent error (an unreadable database, a full disk).
+    if (!stop_) lock.wait_for(work_cv_, milliseconds(1000), [&]() REQUIRES(mu_) { return stop_; });
+  }
+  if (stop_ && queue_.empty()) {
+    processed_seq_ = next_seq_ - 1;
+    initial_sync_done_ = true;
+    built_cv_.notify_all();
+    return false;
+  }
+  return true;
+}
+
 void BuildStage::loop() {
   base::MutexLock lock(mu_);
   std::vector<CommitNotice> batch;
@@ -279,29 +302,7 @@ void BuildStage::loop() {
     lock.lock();
     if (snapshot) snapshot_requested_ = false;
     note_events(events);
-    if (!error.empty()) {
-      if (first) {
-        // The next first run reads the database and the WAL as they are then and ships them as a
-        // full file from the recorded position: whatever is queued now is in it. Nobody may wait
-        // for these commits meanwhile, or a checkpoint would hang for as long as the error lasts
-        // (a full disk under <db>-ltx held COMMIT for as long as it stayed full).
-        queue_.clear();
-        queued_frames_ = 0;
-        processed_seq_ = next_seq_ - 1;
-        initial_sync_done_ = true;
-        if (built_waiters_ > 0) built_cv_.notify_all();
-      }
-      if (first && !stop_) {
-        // Do not spin on a persistent error (an unreadable database, a full disk).
-        lock.wait_for(work_cv_, milliseconds(1000), [&]() REQUIRES(mu_) { return stop_; });
-      }
-      if (stop_ && queue_.empty()) {
-        processed_seq_ = next_seq_ - 1;
-        initial_sync_done_ = true;
-        built_cv_.notify_all();
-        break;
-      }
-    }
+    if (!error.empty() && !after_failure(lock, first)) break;
     stats_.txid = builder_.txid();
     stats_.wal_scans = builder_.wal_scans();
     // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,

@@ -82,6 +82,9 @@ class BuildStage {
   std::string build_unlocked(Run kind, const std::vector<CommitNotice>& batch,
                              const std::optional<LocalState>& recorded);
   void note_events(const std::vector<BuildEvent>& events) REQUIRES(mu_);
+  // After a failed run: releases what a failed first run leaves queued and waits a moment
+  // before the next one; false when the stage is stopping and nothing is left.
+  bool after_failure(base::MutexLock& lock, bool first) REQUIRES(mu_);
   void wait_until_built(base::MutexLock& lock, uint64_t seq) REQUIRES(mu_);
   // Moves the next batch of queued commits into `batch`, bounded by the spool limit.
   void take_batch_within_spool_limit(std::vector<CommitNotice>& batch) REQUIRES(mu_);
