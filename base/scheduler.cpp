@@ -35,6 +35,10 @@ uint64_t Scheduler::add(Clock::time_point first, Job job) {
 }
 
 void Scheduler::cancel(uint64_t id) {
+  cancel_until(id, Clock::time_point::max());
+}
+
+bool Scheduler::cancel_until(uint64_t id, Clock::time_point deadline) {
   MutexLock lock(mu_);
   jobs_.erase(id);
   for (auto it = due_.begin(); it != due_.end(); ++it) {
@@ -45,8 +49,8 @@ void Scheduler::cancel(uint64_t id) {
   }
   // A job cancelled while it runs finishes its run (it is not rescheduled: it left jobs_); the
   // caller must not see it running after cancel() returns, unless the caller is that job.
-  if (std::this_thread::get_id() == thread_.get_id()) return;
-  lock.wait(changed_, [&]() REQUIRES(mu_) { return running_ != id; });
+  if (std::this_thread::get_id() == thread_.get_id()) return true;
+  return lock.wait_until(changed_, deadline, [&]() REQUIRES(mu_) { return running_ != id; });
 }
 
 void Scheduler::loop() {

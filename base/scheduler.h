@@ -34,6 +34,9 @@ class Scheduler {
   uint64_t add(Clock::time_point first, Job job) EXCLUDES(mu_);
   // After it returns, the job does not run again and is not running (unless called from it).
   void cancel(uint64_t id) EXCLUDES(mu_);
+  // The same, but waits for a running job only until `deadline`: false when it is still running
+  // then (it will not run again; cancel() waits for it to end).
+  bool cancel_until(uint64_t id, Clock::time_point deadline) EXCLUDES(mu_);
 
   // The process's scheduler, started at first use and never destroyed (the extension lives as
   // long as the process; a static destructor would have to join a thread at exit).

@@ -64,15 +64,20 @@ void LeaseKeeper::start_renewing(base::Scheduler& scheduler) {
   job_ = scheduler.add(Clock::now() + milliseconds(100), [this] { return renew_job(); });
 }
 
-void LeaseKeeper::stop_renewing() {
+bool LeaseKeeper::stop_renewing(Clock::time_point deadline) {
   base::Scheduler* scheduler;
   uint64_t job;
   {
     base::MutexLock lock(mu_);
-    scheduler = std::exchange(scheduler_, nullptr);
-    job = std::exchange(job_, 0);
+    scheduler = scheduler_;
+    job = job_;
   }
-  if (scheduler != nullptr) scheduler->cancel(job);
+  if (scheduler == nullptr) return true;
+  if (!scheduler->cancel_until(job, deadline)) return false;
+  base::MutexLock lock(mu_);
+  scheduler_ = nullptr;
+  job_ = 0;
+  return true;
 }
 
 Clock::time_point LeaseKeeper::renew_job() {

@@ -40,7 +40,10 @@ class LeaseKeeper {
   void acquire_at_open(std::chrono::milliseconds wait);
   // Renews (or takes) the lease on `scheduler` from now on, until stop_renewing().
   void start_renewing(base::Scheduler& scheduler) EXCLUDES(mu_);
-  void stop_renewing() EXCLUDES(mu_);
+  // Stops renewing; a renewal in progress (a store call) is waited for until `deadline`: false
+  // when it still runs then (cancel the store's calls, then call stop_renewing() again).
+  bool stop_renewing(base::Scheduler::Clock::time_point deadline =
+                         base::Scheduler::Clock::time_point::max()) EXCLUDES(mu_);
 
   // Before an upload: returns when the lease is held and fresh (taking it if it is not held).
   // Throws RemoteConflict when another writer holds it, StoreError when the store failed or the

@@ -100,12 +100,11 @@ Replicator::~Replicator() {
   history_->stop();
   build_.stop();
   // From here on the store gets close_timeout_ms: then whatever it is still doing is cancelled
-  // (a store that is down or silent cannot hold the close).
-  const uint64_t canceller =
-      scheduler_.add(Clock::now() + milliseconds(config_.close_timeout_ms), [this] {
-        cancel_->cancel();
-        return base::Scheduler::Clock::time_point::max();
-      });
+  // (a store that is down or silent cannot hold the close). The closing thread itself is the
+  // canceller: it waits for the upload stage until the deadline, then cancels.
+  const auto deadline = Clock::now() + milliseconds(config_.close_timeout_ms);
+  upload_.request_stop();
+  if (!upload_.wait_stopped_until(deadline)) cancel_->cancel();
   upload_.stop();
   sync_.stop();
   try {
@@ -116,6 +115,17 @@ Replicator::~Replicator() {
   } catch (const std::exception& e) {
     log(base::LogSeverity::kWarn, std::string("closing: ") + e.what());
   }
+  // A renewal in progress (on the process's scheduler) is a store call too.
+  if (!lease_.stop_renewing(deadline)) {
+    cancel_->cancel();
+    lease_.stop_renewing();
+  }
+  // The release is a store call too: past the deadline it is cancelled (a job on the process's
+  // scheduler, whose own jobs for this database have ended).
+  const uint64_t canceller = scheduler_.add(deadline, [this] {
+    cancel_->cancel();
+    return base::Scheduler::Clock::time_point::max();
+  });
   lease_.release();
   scheduler_.cancel(canceller);
 }

@@ -34,15 +34,32 @@ void UploadStage::start(uint64_t uploaded_txid) {
     base::MutexLock lock(mu_);
     uploaded_txid_ = uploaded_txid;
   }
-  thread_ = base::start_named_thread("ltx-upload", [this] { loop(); });
+  thread_ = base::start_named_thread("ltx-upload", [this] {
+    loop();
+    {
+      base::MutexLock lock(mu_);
+      stopped_ = true;
+    }
+    stopped_cv_.notify_all();
+  });
 }
 
-void UploadStage::stop() {
+void UploadStage::request_stop() {
   {
     base::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
+}
+
+bool UploadStage::wait_stopped_until(std::chrono::steady_clock::time_point deadline) {
+  base::MutexLock lock(mu_);
+  if (!thread_.joinable()) return true;
+  return lock.wait_until(stopped_cv_, deadline, [&]() REQUIRES(mu_) { return stopped_; });
+}
+
+void UploadStage::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
   uploaded_cv_.notify_all();
 }

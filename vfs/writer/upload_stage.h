@@ -58,8 +58,11 @@ class UploadStage {
 
   // `uploaded_txid`: what the store already holds (listed at open).
   void start(uint64_t uploaded_txid) EXCLUDES(mu_);
-  // Closing: uploads what is left for at most close_timeout_ms, then ends the thread (the
-  // caller cancels the store's calls at that deadline).
+  // Closing: uploads what is left for at most close_timeout_ms, then ends the thread.
+  // request_stop() starts that and returns; wait_stopped_until() waits for the thread to be done
+  // (false at `deadline`: cancel the store's calls, then stop()); stop() requests and joins.
+  void request_stop() EXCLUDES(mu_);
+  bool wait_stopped_until(std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_);
   void stop() EXCLUDES(mu_);
 
   // Records were spooled or made durable.
@@ -104,6 +107,8 @@ class UploadStage {
   std::condition_variable uploaded_cv_;  // the uploader -> remote durability waiters
   bool idle_ GUARDED_BY(mu_) = false;    // waiting for something to upload (not in its window)
   bool stop_ GUARDED_BY(mu_) = false;
+  bool stopped_ GUARDED_BY(mu_) = false;  // the thread's loop has ended
+  std::condition_variable stopped_cv_;    // the uploader -> wait_stopped_until()
   uint64_t durability_waiters_ GUARDED_BY(mu_) = 0;
   uint64_t uploaded_txid_ GUARDED_BY(mu_) = 0;
   std::string conflict_ GUARDED_BY(mu_);
