@@ -240,19 +240,21 @@ bool BuildStage::after_failure(base::MutexLock& lock, bool first) {
     // disk under <db>-ltx held COMMIT for as long as it stayed full).
     queue_.clear();
     queued_frames_ = 0;
-    processed_seq_ = next_seq_ - 1;
-    initial_sync_done_ = true;
-    if (built_waiters_ > 0) built_cv_.notify_all();
+    release_waiters();
     // Do not spin on a persistent error (an unreadable database, a full disk).
     if (!stop_) lock.wait_for(work_cv_, milliseconds(1000), [&]() REQUIRES(mu_) { return stop_; });
   }
   if (stop_ && queue_.empty()) {
-    processed_seq_ = next_seq_ - 1;
-    initial_sync_done_ = true;
-    built_cv_.notify_all();
+    release_waiters();
     return false;
   }
   return true;
+}
+
+void BuildStage::release_waiters() {
+  processed_seq_ = next_seq_ - 1;
+  initial_sync_done_ = true;
+  if (built_waiters_ > 0) built_cv_.notify_all();
 }
 
 void BuildStage::loop() {

@@ -85,6 +85,9 @@ class BuildStage {
   // After a failed run: releases what a failed first run leaves queued and waits a moment
   // before the next one; false when the stage is stopping and nothing is left.
   bool after_failure(base::MutexLock& lock, bool first) REQUIRES(mu_);
+  // Every commit queued so far counts as processed: waiters return (nothing is left to build,
+  // or the next first run ships it).
+  void release_waiters() REQUIRES(mu_);
   void wait_until_built(base::MutexLock& lock, uint64_t seq) REQUIRES(mu_);
   // Moves the next batch of queued commits into `batch`, bounded by the spool limit.
   void take_batch_within_spool_limit(std::vector<CommitNotice>& batch) REQUIRES(mu_);

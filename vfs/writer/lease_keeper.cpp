@@ -84,14 +84,7 @@ Clock::time_point LeaseKeeper::renew_job() {
   if (!conflict().empty()) return Clock::time_point::max();  // stopped for good
   try {
     if (!lease_->held()) {
-      const auto attempt = lease_->try_acquire();
-      note();
-      if (!attempt.acquired) {
-        lost(where_ + " is being replicated by another writer (its lease is " + attempt.holder +
-             "): this process stopped uploading. Close it; the other writer continues the "
-             "replica");
-        return Clock::time_point::max();
-      }
+      if (!acquire_or_lose()) return Clock::time_point::max();
     } else if (lease_->needs_renewal(history::WallClock::now())) {
       lease_->renew();
       note();
@@ -114,19 +107,19 @@ Clock::time_point LeaseKeeper::renew_job() {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
 }
 
+bool LeaseKeeper::acquire_or_lose() {
+  const auto attempt = lease_->try_acquire();
+  note();
+  if (attempt.acquired) return true;
+  lost(where_ + " is being replicated by another writer (its lease is " + attempt.holder +
+       "): this process stopped uploading. Close it; the other writer continues the replica");
+  return false;
+}
+
 void LeaseKeeper::check_for_upload() {
   if (std::string why = conflict(); !why.empty()) throw RemoteConflict(why);
   if (!lease_->held()) {
-    const auto attempt = lease_->try_acquire();
-    note();
-    if (!attempt.acquired) {
-      const std::string why = where_ + " is being replicated by another writer (its lease is " +
-                              attempt.holder +
-                              "): this process stopped uploading. Close it; the other writer "
-                              "continues the replica";
-      lost(why);
-      throw RemoteConflict(why);
-    }
+    if (!acquire_or_lose()) throw RemoteConflict(conflict());
     return;
   }
   if (history::WallClock::now() >= lease_->expires_at()) {

@@ -61,6 +61,9 @@ class LeaseKeeper {
  private:
   // The scheduler's job: renews when due; returns when to look again.
   base::Scheduler::Clock::time_point renew_job() EXCLUDES(mu_);
+  // The lease is not held (the store was unreachable at open): takes it; when another writer
+  // holds it, records the conflict (lost()) and returns false. Throws StoreError.
+  bool acquire_or_lose() EXCLUDES(mu_);
   // Copies the lease's state (after a call on the lease).
   void note() EXCLUDES(mu_);
   void lost(const std::string& why) EXCLUDES(mu_);
