@@ -148,7 +148,8 @@ TEST_CASE("a new process waits for the old one to close, then continues its hist
 
 // Another writer took the lease over (legitimately only after this one failed to renew it for
 // its whole TTL): at its next renewal this writer learns it and stops uploading for good.
-TEST_CASE("a writer whose lease was taken over stops uploading", "[write][lease]") {
+TEST_CASE("a writer whose lease was taken over stops uploading and refuses writes",
+          "[write][lease]") {
   const std::string dir = scratch_dir("lease-lost");
   const std::string replica = dir + "/replica";
   Db db("file:" + dir + "/app.db?vfs=ltx&upload_interval_ms=0&replica=" + replica);
@@ -169,12 +170,15 @@ TEST_CASE("a writer whose lease was taken over stops uploading", "[write][lease]
   }
   const std::string conflict = stats()["conflict"];
   CHECK_THAT(conflict, Catch::Contains("took the lease over"));
-  // From then on nothing more goes up; the database itself keeps working.
+  // From then on nothing more goes up, and the application hears of it at its next write: a
+  // commit here could never reach the replica (issue 16: before, commits went on without an
+  // error while the store stayed behind). Reads go on.
   const uint64_t uploaded = stats()["uploaded_txid"];
-  db.exec("INSERT INTO t VALUES (2)");
+  CHECK_THAT(db.try_exec("INSERT INTO t VALUES (2)"), Catch::Contains("I/O error"));
   std::this_thread::sleep_for(milliseconds(500));
   CHECK(stats()["uploaded_txid"].get<uint64_t>() == uploaded);
-  CHECK(db.query_int("SELECT count(*) FROM t") == 2);
+  CHECK(db.query_int("SELECT count(*) FROM t") == 1);
+  CHECK_THAT(stats()["last_error"].get<std::string>(), Catch::Contains("took the lease over"));
 }
 
 // Opening a database waits for its own lease only: while one open waits (up to lease_wait_ms) for

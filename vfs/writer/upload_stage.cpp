@@ -83,7 +83,9 @@ void UploadStage::stop_for_conflict(const std::string& why) {
     base::MutexLock lock(mu_);
     if (!conflict_.empty()) return;
     conflict_ = why;
+    lost_ownership_ = true;
   }
+  errors_.set(why);
   uploaded_cv_.notify_all();
   cv_.notify_all();
 }
@@ -113,6 +115,14 @@ bool UploadStage::wait_uploaded(uint64_t txid) {
 }
 
 std::string UploadStage::write_refusal() {
+  // Another writer owns the replica now: a commit here could never reach it, and the database
+  // would silently drift from its replica. Refused in every durability mode (reads go on).
+  if (lost_ownership_.load()) {
+    base::MutexLock lock(mu_);
+    return "writes are refused: " + conflict_ +
+           ". This database no longer matches its replica's owner; close it, then restore the "
+           "replica (`ltxvfs restore`) to continue from it, or point replica= elsewhere";
+  }
   // The common case without the mutex the uploader also takes: a failure recorded before this
   // call is seen, one recorded at the same moment may or may not be (as with the mutex).
   if (remote_failure_txid_.load() == 0) return {};

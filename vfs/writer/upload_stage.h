@@ -116,6 +116,8 @@ class UploadStage {
   // Written under mu_; atomic so that write_refusal() can see "nothing refused" without mu_ (it
   // runs at the start of every write transaction).
   std::atomic<uint64_t> remote_failure_txid_{0};
+  // Set (under mu_) with conflict_, never cleared: write_refusal() reads it without mu_.
+  std::atomic<bool> lost_ownership_{false};
   // The ltx-upload thread's retry state.
   std::chrono::milliseconds backoff_ GUARDED_BY(mu_) = kFirstBackoff;
   uint64_t failure_streak_ GUARDED_BY(mu_) = 0;
