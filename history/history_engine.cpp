@@ -75,15 +75,20 @@ void HistoryEngine::check_stop() const {
 void HistoryEngine::delete_files(const std::vector<RetentionDecision>& decisions) {
   // Any subset of these deletions is safe (none is needed by a kept chain), so a failure or a
   // crash between batches leaves a restorable store.
+  // Each batch is preceded by the owner check: a delete is the one step no later check can undo.
+  const auto remove = [&](const std::vector<std::string>& batch) {
+    if (work_.confirm_owner) work_.confirm_owner();
+    store_.remove(batch);
+  };
   std::vector<std::string> keys;
   for (const auto& d : decisions) {
     keys.push_back(d.file.key);
     if (keys.size() == kDeleteBatch) {
-      store_.remove(keys);
+      remove(keys);
       keys.clear();
     }
   }
-  if (!keys.empty()) store_.remove(keys);
+  if (!keys.empty()) remove(keys);
 }
 
 HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowOptions& what) {
@@ -131,19 +136,19 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
         attempted_ms_[level] = now_ms;
       }
     }
+    if (what.retention && policy_.retention_ms > 0) {
+      check_stop();
+      const RetentionPlan plan = plan_retention(files, now_ms, policy_);
+      delete_files(plan.remove);
+      report.deleted = plan.remove;
+      report.waiting = plan.waiting.size();
+      if (plan.next_change_ms > now_ms) {
+        report.next_due_ms = std::min(report.next_due_ms, plan.next_change_ms);
+      }
+    }
   } catch (const HistoryConflict& e) {
     stopped_ = e.what();
     throw;
-  }
-  if (what.retention && policy_.retention_ms > 0) {
-    check_stop();
-    const RetentionPlan plan = plan_retention(files, now_ms, policy_);
-    delete_files(plan.remove);
-    report.deleted = plan.remove;
-    report.waiting = plan.waiting.size();
-    if (plan.next_change_ms > now_ms) {
-      report.next_due_ms = std::min(report.next_due_ms, plan.next_change_ms);
-    }
   }
   return report;
 }

@@ -114,6 +114,7 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
   put.if_none_match = true;
   put.metadata["litestream-timestamp"] = base::format_rfc3339_ms(r.header.timestamp_ms);
   const storage::FileRangeBody body(fd.get(), 0, size, "compacted " + key);
+  if (work_.confirm_owner) work_.confirm_owner();
   try {
     store_.put_body(key, body, put);
   } catch (const storage::StoreError& e) {

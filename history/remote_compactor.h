@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,6 +43,13 @@ struct CompactionWork {
   // run throw WorkStopped (remote_source.h) at the next one. Nothing half-done is published, so
   // a writer that is closing can stop a long snapshot build at once.
   StopCheck stop_requested;
+  // Called right before every write to the store (an output's PUT) and every batch of deletes:
+  // throws (HistoryConflict) when this writer may no longer shape the replica. The writer makes
+  // it a conditional write of the lease (history/writer_lease.h), so a process paused in the
+  // middle of a run for longer than its lease never writes or deletes on a stale belief that it
+  // still owns the replica (issue 16: a paused writer deleted its successor's files). Empty: no
+  // check (the CLI, which takes no lease).
+  std::function<void()> confirm_owner;
 };
 
 // What the inputs of one compaction may hold in memory at once, counted per input as

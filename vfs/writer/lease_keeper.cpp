@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "base/time_util.h"
+#include "history/remote_compactor.h"
 #include "storage/object_store.h"
 #include "vfs/writer/uploader.h"
 
@@ -128,6 +129,22 @@ void LeaseKeeper::check_for_upload() {
     throw storage::StoreError(storage::StoreErrorKind::kUnavailable,
                               "the writer lease expired before it could be renewed");
   }
+}
+
+void LeaseKeeper::confirm_owner() {
+  if (std::string why = conflict(); !why.empty()) throw history::HistoryConflict(why);
+  try {
+    if (!lease_->held()) {
+      if (!acquire_or_lose()) throw history::HistoryConflict(conflict());
+    } else {
+      lease_->renew();
+    }
+  } catch (const history::LeaseLost& e) {
+    note();
+    lost(e.what());
+    throw history::HistoryConflict(e.what());
+  }
+  note();
 }
 
 bool LeaseKeeper::fresh() const {

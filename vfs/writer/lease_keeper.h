@@ -49,6 +49,11 @@ class LeaseKeeper {
   // Throws RemoteConflict when another writer holds it, StoreError when the store failed or the
   // lease ran out before a renewal got through (try again later).
   void check_for_upload() EXCLUDES(mu_);
+  // Right before the history engine writes or deletes (CompactionWork::confirm_owner): a
+  // renewal now, a conditional write of the lease, so no cached "held" survives a pause of the
+  // process. Throws history::HistoryConflict (and records the conflict) when another writer took
+  // the lease, StoreError when the store failed (the run retries later).
+  void confirm_owner() EXCLUDES(mu_);
   // Held, unexpired and no conflict: the history engine may shape the store.
   bool fresh() const EXCLUDES(mu_);
   // Non-empty: another writer holds the lease; this one stopped for good.

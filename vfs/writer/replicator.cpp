@@ -81,6 +81,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   history::CompactionWork work;
   work.temp_dir = config_.sidecar_dir;  // room for the largest output (a snapshot)
   work.stop_requested = [this] { return closing_.load(); };
+  work.confirm_owner = [this] { lease_.confirm_owner(); };
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),

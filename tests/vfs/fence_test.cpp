@@ -1,0 +1,121 @@
+// Fencing the history engine (issue 16, item 2): a writer paused in the middle of a history run,
+// for longer than its lease, must not write or delete anything once another writer took the
+// lease over. Before, the engine acted on the "lease held" it had checked when the run began:
+// a SIGSTOPped writer, continued, sent compaction PUTs and deleted its successor's level-0 files.
+// Here the pause is simulated deterministically: the store hands the lease to another owner at
+// the run's listing, i.e. after the run's own check, before its first write.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/time_spec.h"
+#include "history/history_engine.h"
+#include "history/restore_plan.h"
+#include "history/writer_lease.h"
+#include "storage/file_store.h"
+#include "storage/replica_layout.h"
+#include "tests/storage/forwarding_store.h"
+#include "tests/storage/test_util.h"
+#include "tests/vfs/writer_test_support.h"
+#include "vfs/writer/lease_keeper.h"
+
+using namespace ltxvfs;
+using ltxvfs::testing::LtxHistory;
+using ltxvfs::testing::TempDir;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr auto kLayout = storage::LayoutStyle::kDirectory;
+
+// At the first listing of LTX files after arm(), another owner takes the lease: what a writer
+// paused at that moment finds when it resumes.
+class TakeoverAtList final : public ltxvfs::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void arm() { armed_ = true; }
+  int puts = 0, removes = 0;
+
+  std::vector<storage::ObjectInfo> list(const std::string& prefix,
+                                        const std::string& start_after) override {
+    if (armed_) {
+      armed_ = false;
+      const auto now = std::chrono::system_clock::now() + std::chrono::minutes(5);
+      history::LeaseRecord theirs{
+          99, std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count(),
+          "elsewhere:1:0000000000000001"};
+      const std::string json = theirs.to_json();
+      inner_.put(storage::lock_key(kLayout),
+                 std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()), {});
+    }
+    return inner_.list(prefix, start_after);
+  }
+  storage::PutResult put_body(const std::string& key, const storage::BodySource& body,
+                              const storage::PutOptions& options) override {
+    ++puts;
+    return inner_.put_body(key, body, options);
+  }
+  void remove(const std::vector<std::string>& keys) override {
+    ++removes;
+    inner_.remove(keys);
+  }
+
+ private:
+  bool armed_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("history: a writer that lost its lease during a run writes and deletes nothing",
+          "[stages][fence]") {
+  const bool takeover = GENERATE(false, true);
+  TempDir tmp;
+  LtxHistory history;
+  storage::FileStore files(tmp.path() + "/replica");
+  for (uint64_t t = 1; t <= 6; ++t) {
+    files.put(storage::ltx_key(kLayout, 0, t, t), history.file(t), {});
+  }
+  TakeoverAtList store(files);
+  std::string lost;
+  writer::LeaseKeeper keeper(std::make_unique<history::WriterLease>(files, kLayout),
+                             files.describe(), nullptr,
+                             [&](const std::string& why) { lost = why; });
+  keeper.acquire_at_open(milliseconds(0));
+  REQUIRE(keeper.fresh());
+
+  history::HistoryPolicy policy;
+  policy.level_intervals_ms = {1000};
+  policy.snapshot_interval_ms = 0;
+  policy.retention_ms = 1000;
+  policy.retention_grace_ms = 0;
+  history::CompactionWork work;
+  work.temp_dir = tmp.path();
+  work.confirm_owner = [&] { keeper.confirm_owner(); };
+  history::HistoryEngine engine(store, kLayout, ltx::OutputFormat::kNative, policy, work);
+  const auto before = history::list_ltx_files(files, kLayout);
+  REQUIRE(before.size() == 6);
+
+  const history::RunNowOptions what{.levels = true, .snapshot = false, .retention = true};
+  const int64_t later = base::now_ms() + 60'000;  // everything is past the window and the grace
+  if (!takeover) {
+    // The owner compacts (one level-1 file) and removes what it covers: the check lets it.
+    const auto report = engine.run_now(later, what);
+    CHECK(report.written.size() == 1);
+    CHECK(store.puts == 1);
+    CHECK(store.removes >= 1);
+    CHECK(lost.empty());
+    return;
+  }
+  store.arm();
+  CHECK_THROWS_AS(engine.run_now(later, what), history::HistoryConflict);
+  CHECK(store.puts == 0);
+  CHECK(store.removes == 0);
+  const auto after = history::list_ltx_files(files, kLayout);
+  CHECK(after.size() == before.size());
+  CHECK_THAT(lost, Catch::Contains("took the lease over"));
+  CHECK_FALSE(keeper.conflict().empty());
+  // The engine stays stopped: a later run does nothing either.
+  CHECK_THROWS_AS(engine.run_now(later, what), history::HistoryConflict);
+  CHECK(store.puts == 0);
+}
