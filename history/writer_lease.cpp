@@ -71,6 +71,24 @@ std::string LeaseRecord::describe() const {
   return "held by " + owner + " until " + base::format_rfc3339_ms(expires_at_ms) + gen;
 }
 
+std::chrono::milliseconds holder_ttl(const LeaseRecord& record, int64_t last_modified_ms,
+                                     std::chrono::milliseconds min_ttl) {
+  // expires_at - LastModified mixes the holder's clock with the store's, so it only ever
+  // lengthens the TTL we assume, within kMaxHolderTtl.
+  if (last_modified_ms <= 0 || record.expires_at_ms <= last_modified_ms) return min_ttl;
+  return std::clamp(std::chrono::milliseconds(record.expires_at_ms - last_modified_ms), min_ttl,
+                    std::max(min_ttl, kMaxHolderTtl));
+}
+
+std::optional<bool> expired_by_store_clock(const LeaseRecord& record, int64_t last_modified_ms,
+                                           int64_t store_time_ms,
+                                           std::chrono::milliseconds min_ttl) {
+  if (record.released()) return true;
+  if (store_time_ms <= 0 || last_modified_ms <= 0) return std::nullopt;
+  const auto age = std::chrono::milliseconds(store_time_ms - last_modified_ms);
+  return age >= holder_ttl(record, last_modified_ms, min_ttl) + kStoreClockResolution;
+}
+
 std::optional<LeaseOwner> parse_lease_owner(std::string_view owner) {
   // The host may itself contain ':' (an IPv6 literal): pid and random part are the last two.
   const auto last = owner.rfind(':');
@@ -107,6 +125,7 @@ WriterLease::WriterLease(storage::ObjectStore& store, storage::LayoutStyle layou
       renew_interval_(options.renew_interval.count() > 0 ? options.renew_interval
                                                          : options.ttl / 3),
       clock_(options.clock ? options.clock : [] { return WallClock::now(); }),
+      steady_(options.steady ? options.steady : [] { return SteadyClock::now(); }),
       holder_is_gone_(std::move(options.holder_is_gone)) {
   if (ttl_.count() <= 0) {
     throw storage::StoreError(storage::StoreErrorKind::kInvalidArgument,
@@ -118,6 +137,10 @@ WallClock::time_point WriterLease::now() const {
   return clock_();
 }
 
+SteadyClock::time_point WriterLease::steady_now() const {
+  return steady_();
+}
+
 std::string WriterLease::describe() const {
   return "lease " + store_.describe() + "/" + key_;
 }
@@ -127,9 +150,14 @@ bool WriterLease::held() const {
   return held_;
 }
 
-bool WriterLease::needs_renewal(WallClock::time_point now) const {
+bool WriterLease::needs_renewal() const {
   base::MutexLock lock(mutex_);
-  return held_ && now - renewed_at_ >= renew_interval_;
+  return held_ && steady_now() - renewed_at_ >= renew_interval_;
+}
+
+SteadyClock::time_point WriterLease::valid_until() const {
+  base::MutexLock lock(mutex_);
+  return renewed_at_ + ttl_;
 }
 
 WallClock::time_point WriterLease::expires_at() const {
@@ -142,7 +170,7 @@ uint64_t WriterLease::generation() const {
   return record_.generation;
 }
 
-std::optional<std::pair<LeaseRecord, std::string>> WriterLease::read_locked() {
+std::optional<WriterLease::Observed> WriterLease::read_locked() {
   storage::GetResult got;
   try {
     got = store_.get(key_);
@@ -161,7 +189,22 @@ std::optional<std::pair<LeaseRecord, std::string>> WriterLease::read_locked() {
             " bytes) — another program wrote it; if no writer uses this replica, " + "delete " +
             key_ + " and try again");
   }
-  return std::make_pair(std::move(*record), std::move(got.etag));
+  return Observed{std::move(*record), std::move(got.etag), got.last_modified_ms, got.store_time_ms};
+}
+
+bool WriterLease::holder_expired_locked(const Observed& theirs) {
+  if (const auto by_store = expired_by_store_clock(theirs.record, theirs.last_modified_ms,
+                                                   theirs.store_time_ms, ttl_)) {
+    return *by_store;
+  }
+  // No time from the store: watch the record on our own clock. Any change restarts the count.
+  const auto steady = steady_now();
+  if (theirs.etag.empty() || theirs.etag != watched_etag_) {
+    watched_etag_ = theirs.etag;
+    watched_since_ = steady;
+    return false;
+  }
+  return steady - watched_since_ >= holder_ttl(theirs.record, theirs.last_modified_ms, ttl_);
 }
 
 bool WriterLease::write_locked(const LeaseRecord& record, const storage::PutOptions& conditions,
@@ -180,21 +223,21 @@ bool WriterLease::write_locked(const LeaseRecord& record, const storage::PutOpti
     // Without an etag the lease cannot be renewed conditionally. Read it back, and only take
     // it when the record there is the one just written (someone may have replaced it since).
     auto current = read_locked();
-    if (!current || current->first.owner != record.owner ||
-        current->first.generation != record.generation ||
-        current->first.expires_at_ms != record.expires_at_ms || current->second.empty()) {
+    if (!current || current->record.owner != record.owner ||
+        current->record.generation != record.generation ||
+        current->record.expires_at_ms != record.expires_at_ms || current->etag.empty()) {
       throw storage::StoreError(
           storage::StoreErrorKind::kProtocol,
           describe() + ": the store returned no ETag for the lease, which needs " +
               "conditional writes (If-Match) — use a store that supports them");
     }
-    *etag = current->second;
+    *etag = current->etag;
   }
   return true;
 }
 
 void WriterLease::adopt_locked(const LeaseRecord& record, std::string etag,
-                               WallClock::time_point started) {
+                               SteadyClock::time_point started) {
   held_ = true;
   record_ = record;
   etag_ = std::move(etag);
@@ -207,22 +250,22 @@ LeaseAttempt WriterLease::try_acquire() {
   LeaseAttempt attempt;
   for (int round = 0; round < kAcquireRounds; ++round) {
     const auto current = read_locked();
-    const auto started = now();
-    LeaseRecord mine{1, to_ms(started + ttl_), owner_};
+    const auto started = steady_now();
+    LeaseRecord mine{1, to_ms(now() + ttl_), owner_};
     storage::PutOptions conditions;
     if (!current) {
       conditions.if_none_match = true;
     } else {
-      const LeaseRecord& theirs = current->first;
-      if (theirs.owner != owner_ && !theirs.expired_at(started) &&
-          !(holder_is_gone_ && holder_is_gone_(theirs))) {
+      const LeaseRecord& theirs = current->record;
+      if (theirs.owner != owner_ && !theirs.released() &&
+          !(holder_is_gone_ && holder_is_gone_(theirs)) && !holder_expired_locked(*current)) {
         held_ = false;
         attempt.record = theirs;
         attempt.holder = theirs.describe();
         return attempt;
       }
       mine.generation = theirs.generation + 1;
-      conditions.if_match = current->second;
+      conditions.if_match = current->etag;
     }
     std::string etag;
     if (write_locked(mine, conditions, &etag)) {
@@ -235,8 +278,8 @@ LeaseAttempt WriterLease::try_acquire() {
   }
   held_ = false;
   const auto current = read_locked();
-  if (current) attempt.record = current->first;
-  attempt.holder = (current ? current->first.describe() : std::string("absent")) +
+  if (current) attempt.record = current->record;
+  attempt.holder = (current ? current->record.describe() : std::string("absent")) +
                    "; it changed under every attempt to take it — another writer is contending";
   return attempt;
 }
@@ -245,9 +288,9 @@ void WriterLease::renew() {
   base::MutexLock lock(mutex_);
   if (!held_) throw std::logic_error(describe() + ": renew() of a lease that is not held");
   for (int round = 0; round < kRenewRounds; ++round) {
-    const auto started = now();
+    const auto started = steady_now();
     LeaseRecord mine = record_;
-    mine.expires_at_ms = to_ms(started + ttl_);
+    mine.expires_at_ms = to_ms(now() + ttl_);
     storage::PutOptions conditions;
     conditions.if_match = etag_;
     std::string etag;
@@ -258,18 +301,18 @@ void WriterLease::renew() {
     // Someone replaced the record — or an earlier write of ours landed after its answer was
     // lost. Only the record itself tells which. (A StoreError here leaves the lease held.)
     const auto current = read_locked();
-    if (!current || current->first.owner != owner_ ||
-        current->first.generation != record_.generation || current->first.released()) {
+    if (!current || current->record.owner != owner_ ||
+        current->record.generation != record_.generation || current->record.released()) {
       held_ = false;
       throw LeaseLost(
           describe() + ": another writer took the lease over (" +
-          (current ? current->first.describe() : std::string("the object was deleted")) +
+          (current ? current->record.describe() : std::string("the object was deleted")) +
           "; ours was generation " + std::to_string(record_.generation) + ", " + owner_ +
           ") — this process must stop writing the replica");
     }
     // Ours: go on from its etag, so the expiry written is a fresh one.
-    record_ = current->first;
-    etag_ = current->second;
+    record_ = current->record;
+    etag_ = current->etag;
   }
   throw storage::StoreError(storage::StoreErrorKind::kProtocol,
                             describe() +

@@ -13,17 +13,30 @@
 // record with expires_at at the Unix epoch (If-Match again), so it can never clobber the lease of
 // a writer that took over meanwhile.
 //
+// Expiry never compares two hosts' wall clocks (issue 16: a taker whose clock ran 45 s ahead
+// took a live writer's lease at once). Another holder's lease has expired when the record is
+// older than its TTL by the store's own clock — the store's time when it answered the read minus
+// the object's LastModified, plus a second for their whole-second resolution on S3 — or, on a
+// store that reports no time, when the taker has seen the same record (etag) unchanged for the
+// TTL on its own monotonic clock. The holder's TTL is read from the record as expires_at minus
+// LastModified, at least our own TTL and at most kMaxHolderTtl (a lease "until year 9999"
+// does not block a replica for ever). expires_at itself is written for Litestream and for people;
+// the holder judges its own lease on its monotonic clock: valid for the TTL from when its last
+// write began (the store applied it later, so a taker's count starts later still). This rests on
+// clock rates, not offsets; a holder too slow to act on its own expiry (paused, swapped out) is
+// stopped by the conditional writes it must make before it writes history (history/
+// remote_compactor.h CompactionWork::confirm_owner).
+//
 // "Ours" is the owner string, unique per WriterLease object: host name, pid and 64 random bits,
 // so a new process that got a dead one's pid is not mistaken for it. It also settles the one
 // ambiguity of retried writes: when a conditional PUT reached the store but its answer was lost,
 // the store's retry fails with 412, and the record read back is ours — adopted, not lost.
 //
-// Timing is the caller's: acquire once, renew whenever needs_renewal(now) says so (every TTL/3
-// by default, so two renewals may fail before the lease runs out), release when done. A holder
-// that cannot renew before expires_at() must stop writing: from then on another process may take
-// the lease. A renewal after expiry still succeeds when nobody took the lease meanwhile (the
-// unchanged etag proves it). Expiry compares wall clocks of different machines; the conditional
-// writes of the replica's objects remain the last line of defence against a clock that is far off.
+// Timing is the caller's: acquire once, renew whenever needs_renewal() says so (every TTL/3 by
+// default, so two renewals may fail before the lease runs out), release when done. A holder that
+// cannot renew before valid_until() must stop writing: from then on another process may take the
+// lease. A renewal after that still succeeds when nobody took the lease meanwhile (the unchanged
+// etag proves it).
 //
 // The lease's calls are small: give it a store bounded with StoreSettings::limit_calls_to. To
 // release it while closing, use a store that is not cancelled (a cancelled one throws
@@ -51,6 +64,15 @@
 namespace ltxvfs::history {
 
 using WallClock = std::chrono::system_clock;
+using SteadyClock = std::chrono::steady_clock;
+
+// The TTL of a writer's lease unless configured otherwise.
+inline constexpr std::chrono::milliseconds kDefaultTtl{30'000};
+// The longest TTL a holder's record is believed to ask for (see the header comment).
+inline constexpr std::chrono::milliseconds kMaxHolderTtl{600'000};
+// What the store's two times (LastModified, and the time of its answer) may each be rounded
+// down by: S3 gives both in whole seconds.
+inline constexpr std::chrono::milliseconds kStoreClockResolution{1'000};
 
 // The owner string's parts ("host:pid:random"); nullopt when it is not in that form.
 struct LeaseOwner {
@@ -78,13 +100,16 @@ struct LeaseRecord {
 
 struct WriterLeaseOptions {
   // How long a lease lasts after each acquisition or renewal.
-  std::chrono::milliseconds ttl{30'000};
+  std::chrono::milliseconds ttl = kDefaultTtl;
   // How often needs_renewal() asks for a renewal; zero: ttl / 3.
   std::chrono::milliseconds renew_interval{0};
   // This holder's identity; empty: make_lease_owner().
   std::string owner;
-  // The wall clock, for expires_at and for judging others' leases. Empty: system_clock::now.
+  // The wall clock, for the expires_at written. Empty: system_clock::now.
   std::function<WallClock::time_point()> clock;
+  // The monotonic clock, for our own lease's validity and for watching another holder's record
+  // on a store that reports no time. Empty: steady_clock::now.
+  std::function<SteadyClock::time_point()> steady;
   // Asked about another owner's unexpired lease: true when that owner is known to have stopped
   // writing (e.g. the previous writer of the same database on this host, which died without
   // releasing it), so the lease may be taken over at once instead of after its expiry. Empty:
@@ -128,9 +153,11 @@ class WriterLease {
 
   bool held() const;
   // True when held and the last acquisition or renewal began renew_interval ago or more.
-  bool needs_renewal(WallClock::time_point now) const;
-  // The expiry written in our record (meaningful while held): stop writing after it unless
-  // renewed.
+  bool needs_renewal() const;
+  // When our lease runs out by our monotonic clock (meaningful while held): stop writing then
+  // unless renewed.
+  SteadyClock::time_point valid_until() const;
+  // The expiry written in our record (for people and Litestream; decisions use valid_until()).
   WallClock::time_point expires_at() const;
   uint64_t generation() const;
   const std::string& owner() const { return owner_; }
@@ -139,13 +166,24 @@ class WriterLease {
   std::string describe() const;
 
  private:
+  // lock.json as read: the record, its etag and the store's times (0: not reported).
+  struct Observed {
+    LeaseRecord record;
+    std::string etag;
+    int64_t last_modified_ms = 0;
+    int64_t store_time_ms = 0;
+  };
+
   WallClock::time_point now() const;
+  SteadyClock::time_point steady_now() const;
   // Reads lock.json: nullopt when absent. Throws kProtocol for something that is not a lease.
-  std::optional<std::pair<LeaseRecord, std::string>> read_locked() REQUIRES(mutex_);
+  std::optional<Observed> read_locked() REQUIRES(mutex_);
+  // Another owner's unreleased lease: has it run out? (See the header comment.)
+  bool holder_expired_locked(const Observed& theirs) REQUIRES(mutex_);
   // PUT of `record` with `conditions`; false when the condition failed (412, or 404 for If-Match).
   bool write_locked(const LeaseRecord& record, const storage::PutOptions& conditions,
                     std::string* etag) REQUIRES(mutex_);
-  void adopt_locked(const LeaseRecord& record, std::string etag, WallClock::time_point started)
+  void adopt_locked(const LeaseRecord& record, std::string etag, SteadyClock::time_point started)
       REQUIRES(mutex_);
 
   storage::ObjectStore& store_;
@@ -154,14 +192,29 @@ class WriterLease {
   const std::chrono::milliseconds ttl_;
   const std::chrono::milliseconds renew_interval_;
   const std::function<WallClock::time_point()> clock_;
+  const std::function<SteadyClock::time_point()> steady_;
   const std::function<bool(const LeaseRecord&)> holder_is_gone_;
 
   mutable base::Mutex mutex_;
   bool held_ GUARDED_BY(mutex_) = false;
   LeaseRecord record_ GUARDED_BY(mutex_);  // ours, while held
   std::string etag_ GUARDED_BY(mutex_);
-  WallClock::time_point renewed_at_ GUARDED_BY(mutex_){};  // when the last successful write began
+  SteadyClock::time_point renewed_at_ GUARDED_BY(mutex_){};  // when our last good write began
+  // Another holder's record being watched (stores without times): its etag, and since when.
+  std::string watched_etag_ GUARDED_BY(mutex_);
+  SteadyClock::time_point watched_since_ GUARDED_BY(mutex_){};
 };
+
+// The TTL another holder's record asks for, judged without its clock: expires_at minus the
+// store's LastModified, at least `min_ttl` (ours) and at most kMaxHolderTtl.
+std::chrono::milliseconds holder_ttl(const LeaseRecord& record, int64_t last_modified_ms,
+                                     std::chrono::milliseconds min_ttl);
+// Whether a lease record read from the store has run out, by the store's clock alone (its answer's
+// time minus the object's LastModified, against holder_ttl): nullopt when the store reported no
+// time (then only watching the record for a TTL tells). A released record has run out.
+std::optional<bool> expired_by_store_clock(const LeaseRecord& record, int64_t last_modified_ms,
+                                           int64_t store_time_ms,
+                                           std::chrono::milliseconds min_ttl);
 
 // "host:pid:<16 hex digits>", random per call: unique per holder and per process incarnation.
 std::string make_lease_owner();

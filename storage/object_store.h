@@ -86,6 +86,10 @@ struct GetResult {
   uint64_t object_size = 0;  // the size of the whole object, even for a ranged get
   std::string etag;
   int64_t last_modified_ms = 0;
+  // The store's own clock when it answered (S3: the Date header; a directory: the local clock),
+  // the clock last_modified_ms comes from: their difference is an object's age that no other
+  // host's clock enters. 0: unknown.
+  int64_t store_time_ms = 0;
   std::map<std::string, std::string> metadata;
 };
 

@@ -1,19 +1,23 @@
 // WriterLease against a FileStore and against moto: the lifecycle (acquire, renew, release), the
-// JSON it writes, takeover after expiry, LeaseLost, answers lost in transit, and races between
-// threads and between processes in which exactly one contender may win.
+// JSON it writes, takeover after expiry judged by the store's clock (or by watching the record),
+// never by the taker's wall clock, LeaseLost, answers lost in transit, and races between threads
+// and between processes in which exactly one contender may win.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <latch>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "history/writer_lease.h"
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
 #include "tests/harness/s3_test_server.h"
+#include "tests/storage/forwarding_store.h"
 #include "tests/storage/test_util.h"
 
 using namespace ltxvfs::storage;
@@ -37,9 +41,15 @@ class TestClock {
   void set(int64_t ms) { ms_->store(ms); }
   void advance(milliseconds d) { ms_->fetch_add(d.count()); }
   WallClock::time_point now() const { return WallClock::time_point(milliseconds(ms_->load())); }
+  int64_t now_ms() const { return ms_->load(); }
   std::function<WallClock::time_point()> fn() const {
     auto ms = ms_;
     return [ms] { return WallClock::time_point(milliseconds(ms->load())); };
+  }
+  // The same time as a monotonic clock (the lease's own validity and its watching).
+  std::function<SteadyClock::time_point()> steady_fn() const {
+    auto ms = ms_;
+    return [ms] { return SteadyClock::time_point(milliseconds(ms->load())); };
   }
 
  private:
@@ -50,8 +60,40 @@ WriterLeaseOptions options_for(const std::string& owner, const TestClock& clock)
   WriterLeaseOptions o;
   o.owner = owner;
   o.clock = clock.fn();
+  o.steady = clock.steady_fn();
   return o;  // TTL 30 s, renewal every 10 s: the defaults
 }
+
+// The store's clock follows the test's: LastModified is the test time of the last write, and
+// every answer carries the test time as the store's time. With `report_times` false the store
+// reports no time at all (takers must watch the record).
+class StoreOnTestClock final : public ltxvfs::testing::ForwardingStore {
+ public:
+  StoreOnTestClock(ObjectStore& inner, const TestClock& clock, bool report_times = true)
+      : ForwardingStore(inner), clock_(clock), report_times_(report_times) {}
+
+  PutResult put(const std::string& key, std::span<const uint8_t> body,
+                const PutOptions& options) override {
+    const int64_t at = clock_.now_ms();
+    auto result = inner_.put(key, body, options);
+    std::lock_guard lock(mu_);
+    written_at_[key] = at;
+    return result;
+  }
+  GetResult get(const std::string& key, std::optional<ByteRange> range) override {
+    auto got = inner_.get(key, range);
+    std::lock_guard lock(mu_);
+    got.last_modified_ms = report_times_ ? written_at_[key] : 0;
+    got.store_time_ms = report_times_ ? clock_.now_ms() : 0;
+    return got;
+  }
+
+ private:
+  const TestClock clock_;
+  const bool report_times_;
+  std::mutex mu_;
+  std::map<std::string, int64_t> written_at_;
+};
 
 LeaseRecord stored_record(ObjectStore& store) {
   auto record = LeaseRecord::from_json(text(store.get("lock.json").body));
@@ -81,15 +123,18 @@ void check_lifecycle(ObjectStore& store, LayoutStyle layout) {
   CHECK(refused.holder == "held by host-a:1:aaaa until 2026-11-20T10:00:30.000Z (generation 1)");
   CHECK(refused.record.owner == "host-a:1:aaaa");
 
-  CHECK_FALSE(a.needs_renewal(clock.now() + milliseconds(9999)));
-  CHECK(a.needs_renewal(clock.now() + seconds(10)));
-  CHECK_FALSE(b.needs_renewal(clock.now() + seconds(60)));  // not held: nothing to renew
+  clock.advance(milliseconds(9999));
+  CHECK_FALSE(a.needs_renewal());
+  clock.advance(milliseconds(1));
+  CHECK(a.needs_renewal());
+  CHECK_FALSE(b.needs_renewal());  // not held: nothing to renew
+  CHECK(a.valid_until() == SteadyClock::time_point(milliseconds(kT0 + 30'000)));
 
-  clock.advance(seconds(10));
   a.renew();
   CHECK(a.generation() == 1);  // a renewal is the same tenure
   CHECK(a.expires_at() == clock.now() + seconds(30));
-  CHECK_FALSE(a.needs_renewal(clock.now()));
+  CHECK_FALSE(a.needs_renewal());
+  CHECK(a.valid_until() == SteadyClock::time_point(milliseconds(kT0 + 40'000)));
   CHECK(stored_record(store).expires_at_ms == kT0 + 40'000);
   CHECK_FALSE(b.try_acquire().acquired);
 
@@ -112,15 +157,17 @@ void check_lifecycle(ObjectStore& store, LayoutStyle layout) {
   b.release();
 }
 
-void check_expiry_and_takeover(ObjectStore& store, LayoutStyle layout) {
+void check_expiry_and_takeover(ObjectStore& inner, LayoutStyle layout) {
   TestClock clock;
+  StoreOnTestClock store(inner, clock);
   WriterLease a(store, layout, options_for("host-a:1:aaaa", clock));
   WriterLease b(store, layout, options_for("host-b:2:bbbb", clock));
   WriterLease c(store, layout, options_for("host-c:3:cccc", clock));
   REQUIRE(a.try_acquire().acquired);
 
-  // A holder that stopped renewing (crashed, partitioned): its lease runs out at expires_at.
-  clock.advance(milliseconds(29'999));
+  // A holder that stopped renewing (crashed, partitioned): its lease runs out when the record is
+  // older than the TTL by the store's clock, plus the second the store's times may be rounded by.
+  clock.advance(milliseconds(30'999));
   CHECK_FALSE(b.try_acquire().acquired);
   clock.advance(milliseconds(1));
   REQUIRE(b.try_acquire().acquired);
@@ -150,6 +197,83 @@ void check_expiry_and_takeover(ObjectStore& store, LayoutStyle layout) {
   CHECK_FALSE(b.held());
   CHECK(stored_record(store).owner == "host-c:3:cccc");
   c.release();
+}
+
+// Issue 16, item 1: a taker whose wall clock runs 45 s ahead of the holder's judged the live
+// lease expired and took it at once, forking the history. Expiry is now the store's to tell.
+void check_skewed_taker_waits(ObjectStore& inner, LayoutStyle layout) {
+  TestClock clock, ahead;
+  ahead.advance(seconds(45));
+  StoreOnTestClock store(inner, clock);
+  WriterLease a(store, layout, options_for("host-a:1:aaaa", clock));
+  WriterLease b(store, layout, options_for("host-b:2:bbbb", ahead));
+  REQUIRE(a.try_acquire().acquired);
+  clock.advance(seconds(1));
+  ahead.advance(seconds(1));
+  const auto refused = b.try_acquire();
+  CHECK_FALSE(refused.acquired);
+  CHECK(refused.record.owner == "host-a:1:aaaa");
+  // A renews every 10 s: however long B keeps trying, the lease stays A's.
+  for (int i = 0; i < 9; ++i) {
+    clock.advance(seconds(10));
+    ahead.advance(seconds(10));
+    a.renew();
+    CHECK_FALSE(b.try_acquire().acquired);
+  }
+  CHECK(stored_record(store).owner == "host-a:1:aaaa");
+  CHECK(stored_record(store).generation == 1);
+  // A stops renewing: B takes over once the record is a TTL old by the store's clock.
+  clock.advance(seconds(31));
+  ahead.advance(seconds(31));
+  REQUIRE(b.try_acquire().acquired);
+  CHECK(b.generation() == 2);
+  b.release();
+}
+
+// A store that reports no time: the taker watches the record on its monotonic clock, and every
+// renewal of the holder restarts the count.
+void check_watching_without_store_times(ObjectStore& inner, LayoutStyle layout) {
+  TestClock clock;
+  StoreOnTestClock store(inner, clock, /*report_times=*/false);
+  WriterLease a(store, layout, options_for("host-a:1:aaaa", clock));
+  WriterLease b(store, layout, options_for("host-b:2:bbbb", clock));
+  REQUIRE(a.try_acquire().acquired);
+  CHECK_FALSE(b.try_acquire().acquired);  // first sight: the count starts
+  clock.advance(seconds(20));
+  CHECK_FALSE(b.try_acquire().acquired);
+  a.renew();  // a new etag: the count starts again when B sees it
+  clock.advance(seconds(20));
+  CHECK_FALSE(b.try_acquire().acquired);
+  clock.advance(milliseconds(29'999));
+  CHECK_FALSE(b.try_acquire().acquired);
+  clock.advance(milliseconds(1));
+  REQUIRE(b.try_acquire().acquired);
+  b.release();
+}
+
+// Issue 16, item 7: a lease "until year 9999" blocks for at most kMaxHolderTtl after it was
+// written; a holder asking for a longer TTL than ours (expires_at well after LastModified) is
+// given it.
+void check_long_leases(ObjectStore& inner, LayoutStyle layout) {
+  TestClock clock;
+  StoreOnTestClock store(inner, clock);
+  LeaseRecord forever{5, 253402300799000, "elsewhere:9:0000000000000009"};  // 9999-12-31
+  store.put("lock.json", span_of(forever.to_json()), {});
+  WriterLease b(store, layout, options_for("host-b:2:bbbb", clock));
+  clock.advance(kMaxHolderTtl);
+  CHECK_FALSE(b.try_acquire().acquired);
+  clock.advance(kStoreClockResolution);
+  REQUIRE(b.try_acquire().acquired);
+  CHECK(b.generation() == 6);
+  b.release();
+
+  LeaseRecord minute{7, clock.now_ms() + 120'000, "elsewhere:9:0000000000000009"};  // 2 min TTL
+  store.put("lock.json", span_of(minute.to_json()), {});
+  clock.advance(seconds(60));
+  CHECK_FALSE(b.try_acquire().acquired);  // past our 30 s, not past its 2 min
+  clock.advance(seconds(61));
+  REQUIRE(b.try_acquire().acquired);
+  b.release();
 }
 
 void check_lost_answers_are_adopted(ObjectStore& store, LayoutStyle layout) {
@@ -326,6 +450,27 @@ TEST_CASE("lease on a file store: expiry, takeover, LeaseLost", "[lease][file]")
   check_expiry_and_takeover(store, LayoutStyle::kDirectory);
 }
 
+TEST_CASE("lease on a file store: a taker whose clock runs 45 s ahead waits for the store's",
+          "[lease][file]") {
+  TempDir dir;
+  FileStore store(dir.path());
+  check_skewed_taker_waits(store, LayoutStyle::kDirectory);
+}
+
+TEST_CASE("lease on a file store: without the store's times the taker watches the record",
+          "[lease][file]") {
+  TempDir dir;
+  FileStore store(dir.path());
+  check_watching_without_store_times(store, LayoutStyle::kDirectory);
+}
+
+TEST_CASE("lease on a file store: a far-future lease blocks for at most kMaxHolderTtl",
+          "[lease][file]") {
+  TempDir dir;
+  FileStore store(dir.path());
+  check_long_leases(store, LayoutStyle::kDirectory);
+}
+
 TEST_CASE("lease on a file store: answers lost in transit are recognised", "[lease][file]") {
   TempDir dir;
   FileStore store(dir.path());
@@ -414,6 +559,14 @@ TEST_CASE("lease on S3 (moto): acquire, renew, release, takeover, lost answers",
   {
     auto opened = open_store(server.url("lost"), server.settings);
     check_lost_answers_are_adopted(*opened.store, opened.layout);
+  }
+  {
+    auto opened = open_store(server.url("skew"), server.settings);
+    check_skewed_taker_waits(*opened.store, opened.layout);
+  }
+  {
+    auto opened = open_store(server.url("watch"), server.settings);
+    check_watching_without_store_times(*opened.store, opened.layout);
   }
   {
     auto opened = open_store(server.url("foreign"), server.settings);

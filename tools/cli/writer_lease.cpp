@@ -30,7 +30,12 @@ LeaseStatus read_writer_lease(storage::ObjectStore& store, storage::LayoutStyle 
   if (record->released()) return s;
   s.owner = record->owner;
   s.expires_at_ms = record->expires_at_ms;
-  s.kind = s.expires_at_ms > now_ms ? LeaseStatus::Kind::kActive : LeaseStatus::Kind::kExpired;
+  // The store's clock when it reports one (a wall clock that is off must not make a live
+  // writer's lease look expired); this host's clock against expires_at otherwise.
+  const auto by_store = history::expired_by_store_clock(*record, got.last_modified_ms,
+                                                        got.store_time_ms, history::kDefaultTtl);
+  const bool expired = by_store ? *by_store : s.expires_at_ms <= now_ms;
+  s.kind = expired ? LeaseStatus::Kind::kExpired : LeaseStatus::Kind::kActive;
   return s;
 }
 

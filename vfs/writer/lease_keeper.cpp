@@ -86,7 +86,7 @@ Clock::time_point LeaseKeeper::renew_job() {
   try {
     if (!lease_->held()) {
       if (!acquire_or_lose()) return Clock::time_point::max();
-    } else if (lease_->needs_renewal(history::WallClock::now())) {
+    } else if (lease_->needs_renewal()) {
       lease_->renew();
       note();
     }
@@ -102,9 +102,9 @@ Clock::time_point LeaseKeeper::renew_job() {
   base::MutexLock lock(mu_);
   if (!held_) return Clock::now() + milliseconds(1000);
   // Renewals are due every TTL/3; looking again at half the time left keeps them on time.
-  const auto left = expires_ - history::WallClock::now();
-  const auto wait = std::clamp<history::WallClock::duration>(left / 2, milliseconds(100),
-                                                             std::chrono::seconds(10));
+  const auto left = valid_until_ - history::SteadyClock::now();
+  const auto wait = std::clamp<history::SteadyClock::duration>(left / 2, milliseconds(100),
+                                                               std::chrono::seconds(10));
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
 }
 
@@ -123,7 +123,7 @@ void LeaseKeeper::check_for_upload() {
     if (!acquire_or_lose()) throw RemoteConflict(conflict());
     return;
   }
-  if (history::WallClock::now() >= lease_->expires_at()) {
+  if (history::SteadyClock::now() >= lease_->valid_until()) {
     // Could not renew in time: another writer may hold it by now. Uploading waits until a
     // renewal succeeds (or shows the lease was taken).
     throw storage::StoreError(storage::StoreErrorKind::kUnavailable,
@@ -149,7 +149,7 @@ void LeaseKeeper::confirm_owner() {
 
 bool LeaseKeeper::fresh() const {
   base::MutexLock lock(mu_);
-  return held_ && conflict_.empty() && history::WallClock::now() < expires_;
+  return held_ && conflict_.empty() && history::SteadyClock::now() < valid_until_;
 }
 
 std::string LeaseKeeper::conflict() const {
@@ -184,10 +184,12 @@ void LeaseKeeper::note() {
   // Read outside mu_: the lease's calls take its own mutex, which is held during store calls.
   const bool held = lease_->held();
   const auto expires = lease_->expires_at();
+  const auto valid_until = lease_->valid_until();
   const uint64_t generation = lease_->generation();
   base::MutexLock lock(mu_);
   held_ = held;
   expires_ = expires;
+  valid_until_ = valid_until;
   generation_ = generation;
 }
 

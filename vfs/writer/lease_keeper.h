@@ -81,7 +81,8 @@ class LeaseKeeper {
 
   mutable base::Mutex mu_;
   bool held_ GUARDED_BY(mu_) = false;
-  history::WallClock::time_point expires_ GUARDED_BY(mu_){};
+  history::WallClock::time_point expires_ GUARDED_BY(mu_){};        // written in lock.json
+  history::SteadyClock::time_point valid_until_ GUARDED_BY(mu_){};  // what decisions use
   uint64_t generation_ GUARDED_BY(mu_) = 0;
   std::string conflict_ GUARDED_BY(mu_);
   base::Scheduler* scheduler_ GUARDED_BY(mu_) = nullptr;
