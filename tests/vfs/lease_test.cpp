@@ -220,3 +220,45 @@ TEST_CASE("an open waiting for a lease does not hold up other databases", "[writ
   waiting.join();
   CHECK_FALSE(waiting_error.empty());  // refused: the lease stayed held (the reason is logged)
 }
+
+// Issue 16, item 1, with a real clock shift: a second writer whose wall clock runs 45 s ahead
+// (an LD_PRELOAD library moves its clock_gettime, gettimeofday and time) tries the replica while
+// the first writer holds the lease. Before, it judged the lease expired by its own clock, took it
+// over (generation 2) and the history forked. Now expiry is the store's to tell: it is refused,
+// and the first writer goes on.
+TEST_CASE("a writer whose clock runs 45 s ahead does not take a live writer's lease",
+          "[write][lease][preload]") {
+  load_ltx_extension();
+  const std::string dir = scratch_dir("lease-skew");
+  const std::string replica = dir + "/replica";
+  Db a("file:" + dir + "/a.db?vfs=ltx&upload_interval_ms=0&replica=" + replica);
+  a.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  auto opened = ltxvfs::storage::open_store(replica);
+  auto lease = [&] {
+    const auto got = opened.store->get(ltxvfs::storage::lock_key(opened.layout));
+    const auto record = ltxvfs::history::LeaseRecord::from_json(
+        std::string_view(reinterpret_cast<const char*>(got.body.data()), got.body.size()));
+    REQUIRE(record);
+    return *record;
+  };
+  const auto before = lease();
+
+  const std::string command = "LD_PRELOAD=" LTXVFS_CLOCK_SHIFT_PATH
+                              " LTXVFS_CLOCK_SHIFT_MS=45000 " LTXVFS_LEASE_WRITER_PATH " '" +
+                              dir + "/b.db' '" + replica + "' " +
+                              std::to_string(wall_ms_from_now(milliseconds(0))) +
+                              " 3 0 '&lease_wait_ms=2000' >" + dir + "/b.out 2>" + dir +
+                              "/b.err; echo $? >" + dir + "/b.rc";
+  REQUIRE(run_command(command) == 0);
+  const std::string err = text_of(dir + "/b.err");
+  INFO("b: " << err);
+  CHECK(std::stoi(text_of(dir + "/b.rc")) == 3);
+  CHECK_THAT(err, Catch::Contains("being replicated by another writer"));
+  const auto after = lease();
+  CHECK(after.owner == before.owner);
+  CHECK(after.generation == before.generation);
+  // The first writer never lost the replica: it still commits and uploads.
+  a.exec("INSERT INTO t VALUES (2)");
+  const auto stats = nlohmann::json::parse(a.query_text("SELECT ltx_stats()"));
+  CHECK(stats["conflict"] == "");
+}
