@@ -149,8 +149,11 @@ UploadStats UploadStage::stats() const {
 }
 
 Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
-  lease_.check_for_upload();
   for (;;) {
+    // Before every PUT, not once per pass (issue 16, item 3): a pass that uploads a backlog
+    // takes many PUTs, and the lease may run out or change hands between them. No store call
+    // while the lease is valid.
+    lease_.check_for_upload();
     const auto outcome = uploader_.step();
     {
       base::MutexLock lock(mu_);
