@@ -1,12 +1,9 @@
 #include "history/remote_source.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <exception>
-#include <mutex>
-#include <thread>
 
+#include "base/parallel_for.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::history {
@@ -72,32 +69,8 @@ void RemoteSource::prefetch() const {
 }
 
 void prefetch_all(std::span<RemoteSource* const> sources, unsigned threads) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::exception_ptr failure;
-  auto work = [&] {
-    for (;;) {
-      const size_t i = next.fetch_add(1);
-      if (i >= sources.size()) return;
-      {
-        std::lock_guard lock(mu);
-        if (failure) return;
-      }
-      try {
-        sources[i]->prefetch();
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!failure) failure = std::current_exception();
-      }
-    }
-  };
-  const unsigned n =
-      std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(sources.size())));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  base::parallel_for(sources.size(), threads, "ltx-merge-get",
+                     [&](size_t i) { sources[i]->prefetch(); });
 }
 
 }  // namespace ltxvfs::history

@@ -75,7 +75,8 @@ class RemoteSource final : public ltx::Source {
   mutable RemoteReadStats stats_;
 };
 
-// Runs prefetch() of every source on up to `threads` threads; rethrows the first failure.
+// Runs prefetch() of every source on up to `threads` threads (base::parallel_for: the caller
+// and threads - 1 named ltx-merge-get); rethrows the first failure, skipping the rest.
 void prefetch_all(std::span<RemoteSource* const> sources, unsigned threads);
 
 }  // namespace ltxvfs::history

@@ -1,10 +1,9 @@
 #include "vfs/replica/index_cache.h"
 
 #include <algorithm>
-#include <exception>
-#include <thread>
 #include <variant>
 
+#include "base/parallel_for.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::replica {
@@ -81,34 +80,8 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
 
   // Tails are independent small GETs: fetch them side by side, so opening a replica with many
   // level-0 files costs a few round trips rather than one per file.
-  std::atomic<size_t> next{0};
-  std::mutex error_mu;
-  std::exception_ptr error;
-  auto worker = [&] {
-    for (;;) {
-      const size_t j = next.fetch_add(1);
-      if (j >= missing.size()) return;
-      {
-        std::lock_guard lock(error_mu);
-        if (error) return;
-      }
-      try {
-        out[missing[j]] = fetch(files[missing[j]]);
-      } catch (...) {
-        std::lock_guard lock(error_mu);
-        if (!error) error = std::current_exception();
-      }
-    }
-  };
-  const size_t threads = std::min<size_t>(parallelism_, missing.size());
-  if (threads <= 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-  }
-  if (error) std::rethrow_exception(error);
+  base::parallel_for(missing.size(), parallelism_, "ltx-tail-get",
+                     [&](size_t j) { out[missing[j]] = fetch(files[missing[j]]); });
   base::MutexLock lock(mu_);
   for (size_t i : missing) {
     auto [it, inserted] = by_identity_.emplace(identity(files[i]), out[i]);

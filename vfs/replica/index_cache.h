@@ -4,13 +4,18 @@
 // One suffix-range GET of kDefaultTailFetch bytes per object; a second GET only when the index is
 // longer than that. Headers cost a 100-byte GET, and only for objects whose tail did not cover
 // them (in practice: the newest file of a chain when it is a large snapshot).
+//
+// Thread-safe: the poller, SQLite's threads re-planning in Replica::pin() and time travel all
+// call it (Replica serialises them with its plan_mu_; this class does not rely on that). mu_ is
+// held only to look up and insert, never during a GET; load() fetches missing tails on up to
+// `parallelism` threads at once (base::parallel_for, threads named ltx-tail-get), the caller's
+// included.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,9 +58,11 @@ class IndexCache {
   storage::ObjectStore& store_;
   const unsigned parallelism_;
 
+  // Protected by mu_.
   mutable base::Mutex mu_;
   std::map<std::string, std::shared_ptr<const FileIndex>> by_identity_ GUARDED_BY(mu_);
   std::map<std::string, ltx::Header> headers_ GUARDED_BY(mu_);  // by identity
+  // Atomic: any thread, no lock.
   std::atomic<uint64_t> next_serial_{1};
   std::atomic<uint64_t> tails_fetched_{0};
   std::atomic<uint64_t> headers_fetched_{0};
