@@ -5,14 +5,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <condition_variable>
 #include <exception>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "base/mutex.h"
+#include "base/named_thread.h"
 #include "base/posix_file.h"
 #include "base/time_spec.h"
 #include "history/remote_source.h"
@@ -25,6 +27,134 @@ namespace {
 
 // Files larger than this are streamed in chunks instead of downloaded whole ahead of applying.
 constexpr uint64_t kStreamAbove = 16u << 20;
+
+// The downloads of a restore: up to `parallelism` threads (ltx-restore-get) fetch the plan's files
+// in plan order, at most that many files ahead of the applier, while the caller's thread applies
+// them in order. Large files (a snapshot of a big database) are not downloaded ahead: the applier
+// streams them in chunks, so memory stays bounded by parallelism x kStreamAbove.
+//
+// Not base::parallel_for: this is a pipeline, not a fan-out. The caller consumes file i while
+// later files download, and a download waits for the applier to free a slot; parallel_for returns
+// only once every item is done, so it would hold every body at once or serialise the two.
+//
+// Threads: the workers (work()) and the applying thread (take(), applied(), bytes_downloaded());
+// the destructor stops the workers and joins them.
+class Downloads {
+ public:
+  Downloads(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
+            const RestoreOptions& options)
+      : store_(store),
+        plan_(plan),
+        options_(options),
+        workers_(std::max(
+            1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))) {
+    progress_.files_total = plan.size();
+    for (const auto& f : plan) progress_.bytes_total += f.size;
+    try {
+      for (unsigned t = 0; t < workers_; ++t) {
+        threads_.push_back(base::start_named_thread("ltx-restore-get", [this] { work(); }));
+      }
+    } catch (...) {
+      stop_and_join();
+      throw;
+    }
+  }
+  ~Downloads() { stop_and_join(); }
+  Downloads(const Downloads&) = delete;
+  Downloads& operator=(const Downloads&) = delete;
+
+  // Waits for file i's body (nullopt: stream it) and hands it over; rethrows a download's error.
+  // Called with i = 0, 1, 2, ... in order.
+  std::optional<std::vector<uint8_t>> take(size_t i) EXCLUDES(mu_) {
+    base::MutexLock lock(mu_);
+    assert(i == next_apply_);
+    lock.wait(cv_, [&]() REQUIRES(mu_) { return failure_ || ready_.count(i) != 0; });
+    if (failure_) std::rethrow_exception(failure_);
+    auto body = std::move(ready_.at(i));
+    ready_.erase(i);
+    return body;
+  }
+
+  // File i is applied (`streamed` bytes were read while applying it): frees its slot for a
+  // download and reports progress.
+  void applied(size_t i, uint64_t streamed) EXCLUDES(mu_) {
+    {
+      base::MutexLock lock(mu_);
+      progress_.bytes_downloaded += streamed;
+      next_apply_ = i + 1;
+      progress_.files_done = i + 1;
+      if (options_.progress) options_.progress(progress_);
+    }
+    cv_.notify_all();
+  }
+
+  uint64_t bytes_downloaded() const EXCLUDES(mu_) {
+    base::MutexLock lock(mu_);
+    return progress_.bytes_downloaded;
+  }
+
+ private:
+  void work() EXCLUDES(mu_) {
+    for (;;) {
+      size_t i;
+      {
+        base::MutexLock lock(mu_);
+        lock.wait(cv_, [&]() REQUIRES(mu_) {
+          return stop_ || failure_ || next_download_ >= plan_.size() ||
+                 next_download_ < next_apply_ + workers_;
+        });
+        if (stop_ || failure_ || next_download_ >= plan_.size()) return;
+        i = next_download_++;
+        // The window: downloads run at most workers_ files ahead of the applier.
+        assert(next_download_ <= next_apply_ + workers_);
+      }
+      try {
+        if (plan_[i].size > kStreamAbove) {
+          base::MutexLock lock(mu_);
+          ready_.emplace(i, std::nullopt);
+        } else {
+          auto got = store_.get(plan_[i].key);
+          base::MutexLock lock(mu_);
+          progress_.bytes_downloaded += got.body.size();
+          ready_.emplace(i, std::move(got.body));
+          // Only files inside the window wait here: memory is bounded by it.
+          assert(ready_.size() <= workers_);
+        }
+      } catch (...) {
+        base::MutexLock lock(mu_);
+        if (!failure_) failure_ = std::current_exception();
+      }
+      cv_.notify_all();
+    }
+  }
+
+  void stop_and_join() EXCLUDES(mu_) {
+    {
+      base::MutexLock lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Constant after construction.
+  storage::ObjectStore& store_;
+  const std::vector<RemoteFile>& plan_;
+  const RestoreOptions& options_;
+  const unsigned workers_;
+
+  // Protected by mu_.
+  mutable base::Mutex mu_;
+  std::condition_variable cv_;  // a download ended, a file was applied, or stop
+  std::map<size_t, std::optional<std::vector<uint8_t>>> ready_ GUARDED_BY(mu_);  // by plan index
+  size_t next_download_ GUARDED_BY(mu_) = 0;
+  size_t next_apply_ GUARDED_BY(mu_) = 0;
+  std::exception_ptr failure_ GUARDED_BY(mu_);  // the first download that failed
+  bool stop_ GUARDED_BY(mu_) = false;
+  RestoreProgress progress_ GUARDED_BY(mu_);
+
+  std::vector<std::thread> threads_;  // started last, in the constructor's body
+};
 
 }  // namespace
 
@@ -62,62 +192,13 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     }
   } guard{temp};
 
-  // Downloads run ahead of the applier by at most `parallelism` files, in plan order. Large
-  // files (a snapshot of a big database) are not downloaded ahead: the applier streams them in
-  // chunks, so memory stays bounded by parallelism x kStreamAbove.
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<size_t, std::optional<std::vector<uint8_t>>> ready;  // nullopt: stream it
-  size_t next_download = 0, next_apply = 0;
-  std::exception_ptr failure;
-  RestoreProgress progress;
-  progress.files_total = plan.size();
-  for (const auto& f : plan) progress.bytes_total += f.size;
-  const unsigned workers =
-      std::max(1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())));
-  auto worker = [&] {
-    for (;;) {
-      size_t i;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] {
-          return failure || next_download >= plan.size() || next_download < next_apply + workers;
-        });
-        if (failure || next_download >= plan.size()) return;
-        i = next_download++;
-      }
-      try {
-        if (plan[i].size > kStreamAbove) {
-          std::lock_guard lock(mu);
-          ready.emplace(i, std::nullopt);
-        } else {
-          auto got = store.get(plan[i].key);
-          std::lock_guard lock(mu);
-          progress.bytes_downloaded += got.body.size();
-          ready.emplace(i, std::move(got.body));
-        }
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!failure) failure = std::current_exception();
-      }
-      cv.notify_all();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned t = 0; t < workers; ++t) threads.emplace_back(worker);
-
   ltx::FdPageWriter writer(fd.get(), temp);
   ltx::ChainApplier applier(writer);
-  try {
+  uint64_t bytes_downloaded = 0;
+  {
+    Downloads downloads(store, plan, options);  // stops and joins its threads however we leave
     for (size_t i = 0; i < plan.size(); ++i) {
-      std::optional<std::vector<uint8_t>> body;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return failure || ready.count(i) != 0; });
-        if (failure) std::rethrow_exception(failure);
-        body = std::move(ready.at(i));
-        ready.erase(i);
-      }
+      std::optional<std::vector<uint8_t>> body = downloads.take(i);
       uint64_t streamed = 0;
       if (body) {
         ltx::MemorySource source(*body);
@@ -127,25 +208,10 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
         applier.apply(source, plan[i].key);
         streamed = source.stats().bytes;
       }
-      {
-        std::lock_guard lock(mu);
-        progress.bytes_downloaded += streamed;
-        next_apply = i + 1;
-        progress.files_done = i + 1;
-        if (options.progress) options.progress(progress);
-      }
-      cv.notify_all();
+      downloads.applied(i, streamed);
     }
-  } catch (...) {
-    {
-      std::lock_guard lock(mu);
-      if (!failure) failure = std::current_exception();
-    }
-    cv.notify_all();
-    for (auto& t : threads) t.join();
-    throw;
+    bytes_downloaded = downloads.bytes_downloaded();
   }
-  for (auto& t : threads) t.join();
 
   if (::fsync(fd.get()) != 0) base::throw_errno("fsync", temp);
   if (options.verify) options.verify(temp);
@@ -161,7 +227,7 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
   guard.keep = true;
   base::fsync_path(base::directory_of(output_path));
   const auto& s = applier.state();
-  return {s.txid, s.page_size, s.commit, progress.bytes_downloaded};
+  return {s.txid, s.page_size, s.commit, bytes_downloaded};
 }
 
 uint64_t txid_at_time(storage::ObjectStore& store, const std::vector<RemoteFile>& files,
