@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstring>
 
+#include "base/named_thread.h"
 #include "ltx/page_frame.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
@@ -47,7 +49,7 @@ Hydrator::Hydrator(storage::ObjectStore& store, std::string path, std::string so
 
 Hydrator::~Hydrator() {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -56,16 +58,16 @@ Hydrator::~Hydrator() {
 
 void Hydrator::start(std::shared_ptr<const Snapshot> snapshot) {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     wanted_ = std::move(snapshot);
     stats_.state = "running";
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = base::start_named_thread("ltx-hydrate", [this] { run(); });
 }
 
 void Hydrator::offer(std::shared_ptr<const Snapshot> newer) {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (stats_.state == "failed") return;
     wanted_ = std::move(newer);
   }
@@ -82,7 +84,7 @@ void Hydrator::write_pages(const Snapshot& snap, const std::vector<uint32_t>& pa
   ltx::PageDecompressor decompressor;
   for (const auto& range : coalesce(std::move(frames), 0, kHydrateRequestBytes)) {
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       if (stop_) return;
     }
     const std::string& key = range.file->file.key;
@@ -100,7 +102,7 @@ void Hydrator::write_pages(const Snapshot& snap, const std::vector<uint32_t>& pa
         base::throw_errno("write", path_);
       }
     }
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     stats_.pages_done += range.frames.size();
     stats_.bytes += got.body.size();
   }
@@ -111,8 +113,8 @@ void Hydrator::run() {
     for (;;) {
       std::shared_ptr<const Snapshot> target, base;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || (wanted_ && wanted_ != hydrated_); });
+        base::MutexLock lock(mu_);
+        lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_ || (wanted_ && wanted_ != hydrated_); });
         if (stop_) return;
         target = wanted_;
         base = hydrated_;
@@ -125,14 +127,15 @@ void Hydrator::run() {
         }
       }
       {
-        std::lock_guard lock(mu_);
+        base::MutexLock lock(mu_);
+        assert(dirty_.empty());  // a pass ends by clearing it (or the thread stops)
         dirty_.insert(pages.begin(), pages.end());
         stats_.pages_done = 0;
         stats_.pages_total = pages.size();
       }
       write_pages(*target, pages);
       {
-        std::lock_guard lock(mu_);
+        base::MutexLock lock(mu_);
         if (stop_) return;
       }
       if (::ftruncate(fd_.get(), static_cast<off_t>(target->size_bytes())) != 0) {
@@ -140,7 +143,7 @@ void Hydrator::run() {
       }
       if (::fsync(fd_.get()) != 0) base::throw_errno("fsync", path_);
       {
-        std::lock_guard lock(mu_);
+        base::MutexLock lock(mu_);
         hydrated_ = target;
         dirty_.clear();
         ++version_;
@@ -154,7 +157,7 @@ void Hydrator::run() {
       }
     }
   } catch (const std::exception& e) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     // Stop serving locally: the file may be half-rewritten. Reads keep working from the store.
     hydrated_.reset();
     ++version_;
@@ -171,7 +174,7 @@ PageBytes Hydrator::read(const Snapshot& snap, uint32_t pgno) {
   std::shared_ptr<const Snapshot> h;
   uint64_t version;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (!hydrated_ || dirty_.count(pgno) != 0) return nullptr;
     h = hydrated_;
     version = version_;
@@ -188,7 +191,7 @@ PageBytes Hydrator::read(const Snapshot& snap, uint32_t pgno) {
   }
   {
     // A rewrite that started after our first check invalidates what we read.
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (version_ != version || dirty_.count(pgno) != 0) return nullptr;
   }
   local_reads_.fetch_add(1, std::memory_order_relaxed);
@@ -196,7 +199,7 @@ PageBytes Hydrator::read(const Snapshot& snap, uint32_t pgno) {
 }
 
 HydrationStats Hydrator::stats() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   HydrationStats s = stats_;
   s.local_reads = local_reads_.load(std::memory_order_relaxed);
   return s;

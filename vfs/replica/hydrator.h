@@ -12,17 +12,21 @@
 // The file is a plain SQLite database in rollback mode at H's TXID once hydration is done (a
 // marker file <path>-ltx-hydrated says so). An existing file at <path> without that marker is
 // never overwritten.
+//
+// Threads: one hydration thread (ltx-hydrate, run()) started by start(); offer() from the
+// poller (Replica::publish), read() from SQLite's connections, stats() from any thread. mu_ is
+// never held during a GET, a pread or a pwrite.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
 #include "base/posix_file.h"
 #include "storage/object_store.h"
 #include "vfs/replica/errors.h"
@@ -61,25 +65,30 @@ class Hydrator {
  private:
   void run();
   // Downloads the frames of `pages` (as `snap` locates them) into the local file.
-  void write_pages(const Snapshot& snap, const std::vector<uint32_t>& pages);
+  void write_pages(const Snapshot& snap, const std::vector<uint32_t>& pages) EXCLUDES(mu_);
 
+  // Constant after construction. fd_ is read (pread) by readers and written (pwrite) by the
+  // hydration thread at once: dirty_ and version_ tell a reader whether what it read is good.
   storage::ObjectStore& store_;
-  std::string path_;
-  std::string marker_;
-  std::string source_;
-  ReplicaLog log_;
+  const std::string path_;
+  const std::string marker_;
+  const std::string source_;
+  const ReplicaLog log_;
   base::Fd fd_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<const Snapshot> hydrated_;  // what the local file holds (null until done)
-  std::shared_ptr<const Snapshot> wanted_;    // newest snapshot offered
-  std::set<uint32_t> dirty_;                  // pages being rewritten
-  uint64_t version_ = 0;                      // bumped whenever hydrated_ changes
-  bool stop_ = false;
-  HydrationStats stats_;
-  std::atomic<uint64_t> local_reads_{0};
-  std::thread thread_;
+  // Protected by mu_.
+  mutable base::Mutex mu_;
+  std::condition_variable cv_;  // a snapshot was offered, or stop
+  // What the local file holds (null until done).
+  std::shared_ptr<const Snapshot> hydrated_ GUARDED_BY(mu_);
+  std::shared_ptr<const Snapshot> wanted_ GUARDED_BY(mu_);  // newest snapshot offered
+  std::set<uint32_t> dirty_ GUARDED_BY(mu_);                // pages being rewritten
+  uint64_t version_ GUARDED_BY(mu_) = 0;                    // bumped whenever hydrated_ changes
+  bool stop_ GUARDED_BY(mu_) = false;
+  HydrationStats stats_ GUARDED_BY(mu_);
+
+  std::atomic<uint64_t> local_reads_{0};  // any thread, no lock
+  std::thread thread_;                    // set once by start(), joined by the destructor
 };
 
 }  // namespace ltxvfs::replica

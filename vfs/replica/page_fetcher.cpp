@@ -1,7 +1,9 @@
 #include "vfs/replica/page_fetcher.h"
 
 #include <algorithm>
+#include <cassert>
 
+#include "base/named_thread.h"
 #include "ltx/error.h"
 #include "ltx/page_frame.h"
 #include "vfs/replica/errors.h"
@@ -20,14 +22,14 @@ PageFetcher::PageFetcher(storage::ObjectStore& store, PageCache& cache, FetcherS
     : store_(store), cache_(cache), settings_(settings), on_lost_(std::move(on_lost)) {
   if (settings_.prefetch_pages > 0) {
     for (unsigned i = 0; i < std::max(1u, settings_.prefetch_workers); ++i) {
-      workers_.emplace_back([this] { worker_loop(); });
+      workers_.push_back(base::start_named_thread("ltx-prefetch", [this] { worker_loop(); }));
     }
   }
 }
 
 PageFetcher::~PageFetcher() {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
@@ -65,7 +67,7 @@ PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& 
     Slots slots;
     std::vector<FrameRef> rest;
     {
-      std::unique_lock lock(mu_);
+      base::MutexLock lock(mu_);
       auto it = inflight_.find(key);
       if (it != inflight_.end()) {
         wait_for = it->second;
@@ -95,8 +97,8 @@ PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& 
     }
     if (wait_for) {
       shared_waits_.fetch_add(1, std::memory_order_relaxed);
-      std::unique_lock lock(mu_);
-      done_cv_.wait(lock, [&] { return wait_for->done; });
+      base::MutexLock lock(mu_);
+      lock.wait(done_cv_, [&]() REQUIRES(mu_) { return wait_for->done; });
       if (!wait_for->error) return wait_for->page;
       // A failed prefetch should not fail this read by itself: try once more ourselves, unless
       // the object is gone (then every attempt fails the same way).
@@ -125,7 +127,8 @@ void PageFetcher::complete(const FrameRef& frame, const std::shared_ptr<InFlight
                            PageBytes page, std::exception_ptr error) {
   if (page) cache_.put(key_of(frame), page);
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
+    assert(!slot->done);  // each claimed frame completes once
     slot->page = std::move(page);
     slot->error = std::move(error);
     slot->done = true;
@@ -185,7 +188,7 @@ void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
   if (workers_.empty() || frames.empty()) return;
   size_t queued = 0;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     for (const auto& f : frames) {
       const PageKey k = key_of(f);
       if (queued_.count(k) != 0 || inflight_.count(k) != 0 || cache_.contains(k)) continue;
@@ -197,6 +200,8 @@ void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
       queued_.emplace(k, true);
       ++queued;
     }
+    assert(queue_.size() <= 2 * size_t{settings_.prefetch_pages});
+    assert(queued_.size() == queue_.size());
   }
   if (queued > 0) work_cv_.notify_all();
 }
@@ -206,8 +211,8 @@ void PageFetcher::worker_loop() {
     FetchRange mine;
     Slots slots;
     {
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      base::MutexLock lock(mu_);
+      lock.wait(work_cv_, [&]() REQUIRES(mu_) { return stop_ || !queue_.empty(); });
       if (stop_) return;
       std::vector<FrameRef> queued(queue_.begin(), queue_.end());
       queue_.clear();
@@ -222,6 +227,7 @@ void PageFetcher::worker_loop() {
           queued_.emplace(key_of(f), true);
         }
       }
+      assert(queued_.size() == queue_.size());
       if (!queue_.empty()) work_cv_.notify_one();
     }
     if (mine.frames.empty()) continue;

@@ -10,6 +10,12 @@
 //
 // Decoded pages go into the PageCache. A frame whose object is gone (kNotFound) or was replaced
 // (another etag) raises ReplicaError(kSnapshotLost) and is reported through `on_lost`.
+//
+// Threads: get(), prefetch() and stats() from any thread (SQLite's connections reading the
+// replica, the hydrator); the prefetch workers (`prefetch_workers` threads named ltx-prefetch,
+// worker_loop()) live as long as the fetcher. They are a pool fed over time, not a one-shot
+// fan-out, so base::parallel_for does not fit them. mu_ is never held during a GET or a decode;
+// PageCache's own mutex may be taken while holding it (cache_.contains), never the reverse.
 #pragma once
 
 #include <atomic>
@@ -18,12 +24,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "storage/object_store.h"
 #include "vfs/replica/coalesce.h"
 #include "vfs/replica/page_cache.h"
@@ -71,6 +77,8 @@ class PageFetcher {
   FetcherStats stats() const;
 
  private:
+  // One claimed frame. Its fields are guarded by PageFetcher::mu_ (an annotation cannot name
+  // the enclosing object's mutex); the claiming thread sets them once, in complete().
   struct InFlight {
     bool done = false;
     PageBytes page;
@@ -80,29 +88,34 @@ class PageFetcher {
 
   // Claims the frames of `range` not yet cached or in flight (under mu_). Returns the frames
   // claimed (with their slots) as a range, or an empty range when nothing was left.
-  FetchRange claim(const FetchRange& range, Slots& slots);
+  FetchRange claim(const FetchRange& range, Slots& slots) REQUIRES(mu_);
   // Fetches and decodes a claimed range, completing every slot (on error: with the error).
   void run(const FetchRange& range, const Slots& slots);
   void complete(const FrameRef& frame, const std::shared_ptr<InFlight>& slot, PageBytes page,
-                std::exception_ptr error);
-  void worker_loop();
+                std::exception_ptr error) EXCLUDES(mu_);
+  void worker_loop() EXCLUDES(mu_);
 
+  // Constant after construction.
   storage::ObjectStore& store_;
   PageCache& cache_;
-  FetcherSettings settings_;
-  LostHandler on_lost_;
+  const FetcherSettings settings_;
+  const LostHandler on_lost_;
 
-  mutable std::mutex mu_;
-  std::condition_variable done_cv_;
-  std::condition_variable work_cv_;
-  std::unordered_map<PageKey, std::shared_ptr<InFlight>, PageKeyHash> inflight_;
-  std::deque<FrameRef> queue_;
-  std::unordered_map<PageKey, bool, PageKeyHash> queued_;  // keys in queue_
-  bool stop_ = false;
-  std::vector<std::thread> workers_;
+  // Protected by mu_.
+  mutable base::Mutex mu_;
+  std::condition_variable done_cv_;  // an InFlight completed
+  std::condition_variable work_cv_;  // frames were queued, or stop
+  std::unordered_map<PageKey, std::shared_ptr<InFlight>, PageKeyHash> inflight_ GUARDED_BY(mu_);
+  std::deque<FrameRef> queue_ GUARDED_BY(mu_);  // at most 2 x prefetch_pages frames
+  std::unordered_map<PageKey, bool, PageKeyHash> queued_ GUARDED_BY(mu_);  // keys in queue_
+  bool stop_ GUARDED_BY(mu_) = false;
 
+  // Counters: any thread, no lock.
   std::atomic<uint64_t> requests_{0}, bytes_{0}, pages_{0}, readahead_pages_{0},
       prefetch_requests_{0}, prefetch_pages_{0}, prefetch_dropped_{0}, shared_waits_{0}, errors_{0};
+
+  // Started last in the constructor, joined first in the destructor; constant in between.
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace ltxvfs::replica

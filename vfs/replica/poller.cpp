@@ -2,10 +2,14 @@
 
 #include <algorithm>
 
+#include "base/named_thread.h"
+
 namespace ltxvfs::replica {
 
 Poller::Poller(std::chrono::milliseconds interval, std::function<void()> task)
-    : interval_(interval), task_(std::move(task)), thread_([this] { loop(); }) {}
+    : interval_(interval),
+      task_(std::move(task)),
+      thread_(base::start_named_thread("ltx-poll", [this] { loop(); })) {}
 
 Poller::~Poller() {
   {

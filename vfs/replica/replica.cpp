@@ -1,6 +1,7 @@
 #include "vfs/replica/replica.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <set>
 
@@ -93,12 +94,13 @@ void Replica::log(base::LogSeverity severity, const std::string& message) const 
 }
 
 std::shared_ptr<const Snapshot> Replica::current() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
+  assert(current_);
   return current_;
 }
 
 Position Replica::position() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return position_;
 }
 
@@ -115,7 +117,7 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
     case Position::Kind::kLatest: {
       uint64_t gap = 0;
       target = history::newest_restorable_txid(files, &gap);
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       waiting_after_ = gap;
       break;
     }
@@ -150,8 +152,9 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
 }
 
 void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {
+  assert(snap);  // current_ is never null
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     current_ = snap;
     ++snapshots_;
     if (rebuilt) ++replans_;
@@ -232,7 +235,7 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
   uint64_t gap = 0;
   const uint64_t newest = history::newest_restorable_txid(files, &gap);
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (gap != 0 && gap != waiting_after_) {
       log(base::LogSeverity::kWarn, "replica " + source_ + " waits at TXID " + std::to_string(gap) +
                                         ": no file starts at TXID " + std::to_string(gap + 1) +
@@ -294,12 +297,12 @@ void Replica::replan_lost() {
 
 void Replica::poll() {
   try {
-    std::lock_guard plan_lock(plan_mu_);
+    base::MutexLock plan_lock(plan_mu_);
     bool lost;
     Position pos;
     std::shared_ptr<const Snapshot> cur;
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       lost = lost_;
       pos = position_;
       cur = current_;
@@ -315,10 +318,10 @@ void Replica::poll() {
         poll_level0(cur);
       }
     }
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     last_poll_ok_ms_ = now_ms();
   } catch (const std::exception& e) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     ++poll_errors_;
     // The next poll lists everything: whatever went wrong may have been a file compacted away.
     polls_since_full_ = kFullCheckEvery;
@@ -335,7 +338,7 @@ void Replica::on_lost(const std::string& key) {
   bool first = false;
   uint64_t txid = 0;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     ++lost_count_;
     if (current_ && current_->uses(key) && !lost_) {
       lost_ = true;
@@ -352,12 +355,12 @@ void Replica::on_lost(const std::string& key) {
 
 std::shared_ptr<const Snapshot> Replica::pin() {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (!lost_) return current_;
   }
-  std::lock_guard plan_lock(plan_mu_);
+  base::MutexLock plan_lock(plan_mu_);
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (!lost_) return current_;  // the poller re-planned meanwhile
   }
   replan_lost();
@@ -440,7 +443,7 @@ uint64_t Replica::wait_for(uint64_t txid, std::chrono::milliseconds timeout) {
                            std::to_string(txid) + "; PRAGMA ltx_time = 'latest' follows again");
   }
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (current_->txid() >= txid) return current_->txid();
   }
   // A waiter is worth one full listing: the next TXIDs may be inside a compacted file already.
@@ -450,8 +453,9 @@ uint64_t Replica::wait_for(uint64_t txid, std::chrono::milliseconds timeout) {
     Poller& p;
     ~Slow() { p.set_fast(false); }
   } slow{*poller_};
-  std::unique_lock lock(mu_);
-  if (published_cv_.wait_for(lock, timeout, [&] { return current_->txid() >= txid; })) {
+  base::MutexLock lock(mu_);
+  if (lock.wait_for(published_cv_, timeout,
+                    [&]() REQUIRES(mu_) { return current_->txid() >= txid; })) {
     return current_->txid();
   }
   std::string why = last_error_.empty() ? "" : " (last poll error: " + last_error_ + ")";
@@ -465,11 +469,11 @@ uint64_t Replica::wait_for(uint64_t txid, std::chrono::milliseconds timeout) {
 }
 
 std::shared_ptr<const Snapshot> Replica::move_to(const Position& target) {
-  std::lock_guard plan_lock(plan_mu_);
+  base::MutexLock plan_lock(plan_mu_);
   Position pos = target;
   auto snap = plan(pos, epoch_);
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     position_ = pos;
   }
   polls_since_full_ = 0;
@@ -481,7 +485,7 @@ ReplicaStats Replica::stats() const {
   ReplicaStats s;
   s.source = source_;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     s.position = position_;
     s.txid = current_->txid();
     s.page_size = current_->page_size();

@@ -11,6 +11,13 @@
 //   lost object a GET that finds an object gone marks the current snapshot lost; the next pin()
 //               (or the poller, first) re-plans from a fresh listing.
 //   time travel move_to(): a fixed TXID or time; the poller then stops following.
+//
+// Threads: SQLite's connections call pin(), current(), read(), wait_for(), move_to(),
+// position() and stats(), from any thread; the poller's thread runs poll(); the prefetch
+// workers report lost objects (on_lost()). Two locks, plan_mu_ before mu_: plan_mu_ lets one
+// planner run at a time (poll(), pin()'s re-plan, move_to()) and is held across the store's LIST
+// and GETs and the IndexCache's lock; mu_ guards what is published and is held only to copy or
+// swap it (and to log a warning), never across a request or another class's lock.
 #pragma once
 
 #include <atomic>
@@ -18,12 +25,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "history/restore_plan.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
@@ -118,18 +125,20 @@ class Replica {
   const std::string& source() const { return source_; }
 
  private:
-  std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch);
-  void publish(std::shared_ptr<const Snapshot> snap, bool rebuilt);
-  void poll();  // the poller's task
-  void poll_level0(const std::shared_ptr<const Snapshot>& cur);
-  void full_check(const std::shared_ptr<const Snapshot>& cur);
-  void replan_lost();
-  void on_lost(const std::string& key);
+  std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch) EXCLUDES(mu_);
+  void publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) EXCLUDES(mu_);
+  void poll() EXCLUDES(plan_mu_, mu_);  // the poller's task
+  void poll_level0(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
+  void full_check(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
+  void replan_lost() REQUIRES(plan_mu_) EXCLUDES(mu_);
+  void on_lost(const std::string& key) EXCLUDES(mu_);
   std::shared_ptr<const Snapshot> extend(const std::shared_ptr<const Snapshot>& cur,
                                          const std::vector<history::RemoteFile>& newer);
   PageBytes page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracker);
   void log(base::LogSeverity severity, const std::string& message) const;
 
+  // Constant after construction (the destructor stops the fetcher, the poller and the hydrator
+  // in that order).
   ReplicaOptions options_;
   ReplicaLog log_;
   std::string source_;
@@ -141,20 +150,29 @@ class Replica {
   std::unique_ptr<PageFetcher> fetcher_;
   std::unique_ptr<Hydrator> hydrator_;
 
-  std::mutex plan_mu_;  // one planner at a time (poller, pin's re-plan, move_to)
-  mutable std::mutex mu_;
-  std::condition_variable published_cv_;
-  std::shared_ptr<const Snapshot> current_;
-  Position position_;
-  bool lost_ = false;
-  uint64_t epoch_ = 0;
-  uint64_t polls_ = 0, poll_errors_ = 0, snapshots_ = 0, replans_ = 0, lost_count_ = 0;
+  // Protected by plan_mu_ (taken before mu_).
+  base::Mutex plan_mu_;
+  uint64_t epoch_ GUARDED_BY(plan_mu_) = 0;  // of the newest plan; a re-plan increments it
+  // Polls since the last full listing; atomic because wait_for() and a failed poll ask for a
+  // full listing next without taking plan_mu_.
   std::atomic<uint64_t> polls_since_full_{0};
-  uint64_t waiting_after_ = 0;
-  int64_t last_poll_ok_ms_ = -1;
-  std::string last_error_;
 
-  std::unique_ptr<Poller> poller_;  // last: stopped first
+  // Protected by mu_.
+  mutable base::Mutex mu_;
+  std::condition_variable published_cv_;                     // a snapshot was published
+  std::shared_ptr<const Snapshot> current_ GUARDED_BY(mu_);  // never null after construction
+  Position position_ GUARDED_BY(mu_);
+  bool lost_ GUARDED_BY(mu_) = false;  // current_ lost an object: the next pin() re-plans
+  uint64_t polls_ GUARDED_BY(mu_) = 0;
+  uint64_t poll_errors_ GUARDED_BY(mu_) = 0;
+  uint64_t snapshots_ GUARDED_BY(mu_) = 0;
+  uint64_t replans_ GUARDED_BY(mu_) = 0;
+  uint64_t lost_count_ GUARDED_BY(mu_) = 0;
+  uint64_t waiting_after_ GUARDED_BY(mu_) = 0;  // the TXID before a gap in the history, or 0
+  int64_t last_poll_ok_ms_ GUARDED_BY(mu_) = -1;
+  std::string last_error_ GUARDED_BY(mu_);
+
+  std::unique_ptr<Poller> poller_;  // constant after construction; started last
 };
 
 }  // namespace ltxvfs::replica
