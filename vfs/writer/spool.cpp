@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
@@ -132,7 +133,7 @@ SpoolWriter::SpoolWriter(Spool& spool, uint64_t min_txid, uint64_t max_txid)
     : spool_(spool), append_lock_(spool.append_mu_), min_txid_(min_txid), max_txid_(max_txid) {
   std::shared_ptr<Spool::Log> log;
   {
-    std::lock_guard lock(spool_.mu_);
+    base::MutexLock lock(spool_.mu_);
     spool_.active_log_locked();
     log = spool_.active_;
   }
@@ -146,7 +147,7 @@ SpoolWriter::SpoolWriter(Spool& spool, uint64_t min_txid, uint64_t max_txid)
 
 SpoolWriter::~SpoolWriter() {
   if (committed_) return;
-  std::lock_guard lock(spool_.mu_);
+  base::MutexLock lock(spool_.mu_);
   // Cut the unfinished record off; an error here leaves a bad tail the next open cuts anyway.
   [[maybe_unused]] int ignored = ::ftruncate(fd_, static_cast<off_t>(record_offset_));
 }
@@ -160,7 +161,7 @@ void SpoolWriter::commit(const LocalState& after) {
       static_cast<ssize_t>(header.size())) {
     base::throw_errno("write", name_);
   }
-  std::lock_guard lock(spool_.mu_);
+  base::MutexLock lock(spool_.mu_);
   spool_.active_->size = static_cast<uint64_t>(end);
   committed_ = true;
   Spool::Item item;
@@ -231,7 +232,7 @@ void Spool::load_log(const std::string& path) {
     ::unlink(path.c_str());
     return;
   }
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   logs_.emplace(path, log);
   for (auto& [item, state] : found) add_locked(std::move(item), state);
 }
@@ -259,8 +260,8 @@ Spool::Log& Spool::active_log_locked() {
 }
 
 void Spool::append(const LocalState& after, uint64_t min_txid, std::span<const uint8_t> ltx) {
-  std::lock_guard append(append_mu_);
-  std::lock_guard lock(mu_);
+  base::MutexLock append(append_mu_);
+  base::MutexLock lock(mu_);
   Log& log = active_log_locked();
   const auto header = encode_header(min_txid, after.txid, ltx.size(), after);
   std::array<iovec, 2> parts{iovec{const_cast<uint8_t*>(header.data()), header.size()},
@@ -306,7 +307,7 @@ void Spool::release_locked(const std::shared_ptr<Log>& log) {
 }
 
 std::vector<SpoolEntry> Spool::entries() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   std::vector<SpoolEntry> out;
   out.reserve(items_.size());
   for (const auto& [key, item] : items_) out.push_back(item.entry);
@@ -314,7 +315,7 @@ std::vector<SpoolEntry> Spool::entries() const {
 }
 
 std::vector<Spool::Record> Spool::durable_prefix(uint64_t max_bytes) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   std::vector<Record> out;
   uint64_t bytes = 0;
   for (const auto& [key, item] : items_) {
@@ -331,12 +332,12 @@ std::vector<Spool::Record> Spool::durable_prefix(uint64_t max_bytes) const {
 }
 
 size_t Spool::count() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return items_.size();
 }
 
 std::optional<Spool::Record> Spool::record(const SpoolEntry& entry) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = items_.find(entry.min_txid);
   if (it == items_.end() || it->second.entry.max_txid != entry.max_txid) return std::nullopt;
   Record r;
@@ -359,22 +360,22 @@ std::vector<uint8_t> Spool::read(const SpoolEntry& entry) const {
 }
 
 uint64_t Spool::bytes() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return bytes_;
 }
 
 uint64_t Spool::max_txid() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return items_.empty() ? 0 : items_.rbegin()->second.entry.max_txid;
 }
 
 std::optional<LocalState> Spool::newest_state() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return newest_;
 }
 
 void Spool::remove(const SpoolEntry& entry) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = items_.find(entry.min_txid);
   if (it == items_.end() || it->second.entry.max_txid != entry.max_txid) return;
   bytes_ -= it->second.entry.size;
@@ -384,7 +385,7 @@ void Spool::remove(const SpoolEntry& entry) {
 }
 
 uint64_t Spool::durable_txid() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return durable_txid_;
 }
 
@@ -394,7 +395,7 @@ uint64_t Spool::make_durable() {
   uint64_t txid = 0, supersedes = 0;
   {
     // Appends are ordered: everything appended up to `txid` lies within these sizes.
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     for (auto& [path, log] : logs_) {
       if (log->synced < log->size) to_sync.emplace_back(log, log->size);
     }
@@ -407,11 +408,12 @@ uint64_t Spool::make_durable() {
     if (::fdatasync(log->fd.get()) != 0) base::throw_errno("fdatasync", log->path);
   }
   if (dir_dirty) base::fsync_path(dir_);
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   for (const auto& [log, size] : to_sync) log->synced = std::max(log->synced, size);
   // A rebuild that superseded records meanwhile moved the position back: what was appended up to
   // `txid` is not all live any more.
   if (supersedes == supersedes_) durable_txid_ = std::max(durable_txid_, txid);
+  assert(durable_txid_ <= appended_txid_);  // only what was appended becomes durable
   // Logs whose records were all uploaded, when a newer durable record exists elsewhere: the
   // newest durable position must always survive in some log.
   for (auto it = logs_.begin(); it != logs_.end();) {

@@ -19,18 +19,25 @@
 // the WAL still holds. Uploaded records are removed from memory (remove()); a log whose records
 // were all uploaded is deleted once a newer durable record exists elsewhere, so the newest
 // position always survives in some log. A record supersedes live records whose TXID range starts
-// at or after its own (the builder rebuilt from there). Thread-safe; bookkeeping is O(log n).
+// at or after its own (the builder rebuilt from there). Bookkeeping is O(log n).
+//
+// Threads: every method may be called from any thread; in practice the ltx-build thread appends
+// (SpoolWriter, append()), ltx-sync calls make_durable(), ltx-upload reads and remove()s, and
+// SQLite's threads ask for counts. Two locks, append_mu_ before mu_: append_mu_ lets one record be
+// written at a time (held by a SpoolWriter for the whole build of a batch, and by append()); mu_
+// guards the bookkeeping and is never held during an fdatasync. A leaf: no other lock is taken
+// under either.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/posix_file.h"
 #include "storage/body_source.h"
 #include "vfs/writer/local_state.h"
@@ -44,30 +51,7 @@ struct SpoolEntry {
   int64_t timestamp_ms = 0;
 };
 
-class Spool;
-
-// One LTX file being appended (streamed) to the spool; invisible until commit(), cut off again if
-// destroyed without commit(). Holds the spool's append lock meanwhile.
-class SpoolWriter {
- public:
-  SpoolWriter(Spool& spool, uint64_t min_txid, uint64_t max_txid);
-  ~SpoolWriter();
-  SpoolWriter(const SpoolWriter&) = delete;
-  SpoolWriter& operator=(const SpoolWriter&) = delete;
-
-  int fd() const { return fd_; }  // write the LTX bytes here, in order (at the file position)
-  const std::string& name() const { return name_; }
-  void commit(const LocalState& after);
-
- private:
-  Spool& spool_;
-  std::unique_lock<std::mutex> append_lock_;
-  uint64_t min_txid_, max_txid_;
-  int fd_ = -1;
-  uint64_t record_offset_ = 0;
-  std::string name_;
-  bool committed_ = false;
-};
+class SpoolWriter;
 
 class Spool {
  private:
@@ -93,10 +77,13 @@ class Spool {
   // verifying every record. New logs get `file_mode`.
   Spool(std::string dir, uint32_t file_mode);
   ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
 
   const std::string& dir() const { return dir_; }
   // Appends one complete LTX file and the position after it.
-  void append(const LocalState& after, uint64_t min_txid, std::span<const uint8_t> ltx);
+  void append(const LocalState& after, uint64_t min_txid, std::span<const uint8_t> ltx)
+      EXCLUDES(append_mu_, mu_);
 
   // Live records, ascending.
   std::vector<SpoolEntry> entries() const;
@@ -122,6 +109,8 @@ class Spool {
 
  private:
   friend class SpoolWriter;
+  // One log file. path and fd are constant once it is listed in logs_ (a Record reads fd without
+  // a lock); the counters are guarded by Spool::mu_ (an annotation cannot name it from here).
   struct Log {
     std::string path;
     base::Fd fd;
@@ -135,24 +124,55 @@ class Spool {
     std::shared_ptr<Log> log;
     uint64_t offset = 0;  // of the LTX bytes in the log
   };
-  void load_log(const std::string& path);
-  Log& active_log_locked();  // the log appends go to (rotates, creates)
-  void add_locked(Item item, const LocalState& after);
-  void release_locked(const std::shared_ptr<Log>& log);
+  void load_log(const std::string& path) EXCLUDES(mu_);
+  Log& active_log_locked() REQUIRES(mu_);  // the log appends go to (rotates, creates)
+  void add_locked(Item item, const LocalState& after) REQUIRES(mu_);
+  void release_locked(const std::shared_ptr<Log>& log) REQUIRES(mu_);
 
-  std::string dir_;
-  uint32_t file_mode_;
-  mutable std::mutex mu_;  // everything below
-  std::mutex append_mu_;   // one append at a time (held by SpoolWriter)
-  std::map<std::string, std::shared_ptr<Log>> logs_;
-  std::shared_ptr<Log> active_;
-  bool dir_dirty_ = false;          // a log was created since make_durable()
-  std::map<uint64_t, Item> items_;  // live records by min TXID
-  uint64_t bytes_ = 0;
-  std::optional<LocalState> newest_;  // position after the newest record appended or loaded
-  uint64_t appended_txid_ = 0;        // max TXID of the newest record appended
-  uint64_t durable_txid_ = 0;
-  uint64_t supersedes_ = 0;  // records superseded so far (a rebuild moved the position back)
+  // Constant after construction.
+  const std::string dir_;
+  const uint32_t file_mode_;
+
+  // One record written at a time: its holder owns the active log's bytes past active_->size.
+  base::Mutex append_mu_;
+
+  // Protected by mu_.
+  mutable base::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Log>> logs_ GUARDED_BY(mu_);
+  std::shared_ptr<Log> active_ GUARDED_BY(mu_);
+  bool dir_dirty_ GUARDED_BY(mu_) = false;          // a log was created since make_durable()
+  std::map<uint64_t, Item> items_ GUARDED_BY(mu_);  // live records by min TXID
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;              // of items_
+  // Position after the newest record appended or loaded.
+  std::optional<LocalState> newest_ GUARDED_BY(mu_);
+  uint64_t appended_txid_ GUARDED_BY(mu_) = 0;  // max TXID of the newest record appended
+  uint64_t durable_txid_ GUARDED_BY(mu_) = 0;   // at most appended_txid_
+  // Records superseded so far (a rebuild moved the position back).
+  uint64_t supersedes_ GUARDED_BY(mu_) = 0;
+};
+
+// One LTX file being appended (streamed) to the spool; invisible until commit(), cut off again if
+// destroyed without commit(). Holds the spool's append lock meanwhile (a scoped capability, as
+// base::MutexLock: the analysis knows that a live SpoolWriter holds it). Used by one thread.
+class SCOPED_CAPABILITY SpoolWriter {
+ public:
+  SpoolWriter(Spool& spool, uint64_t min_txid, uint64_t max_txid) ACQUIRE(spool.append_mu_);
+  ~SpoolWriter() RELEASE();
+  SpoolWriter(const SpoolWriter&) = delete;
+  SpoolWriter& operator=(const SpoolWriter&) = delete;
+
+  int fd() const { return fd_; }  // write the LTX bytes here, in order (at the file position)
+  const std::string& name() const { return name_; }
+  void commit(const LocalState& after);
+
+ private:
+  Spool& spool_;
+  base::MutexLock append_lock_;
+  uint64_t min_txid_, max_txid_;
+  int fd_ = -1;
+  uint64_t record_offset_ = 0;
+  std::string name_;
+  bool committed_ = false;
 };
 
 }  // namespace ltxvfs::writer
