@@ -81,12 +81,12 @@ bool BaseVfsFileAccess::wal_is_current() {
 }
 
 void BaseVfsFileAccess::refresh() {
-  std::lock_guard lock(wal_mu_);
+  base::MutexLock lock(wal_mu_);
   wal_open_ = wal_is_current();
 }
 
 size_t BaseVfsFileAccess::read_wal(uint64_t offset, std::span<uint8_t> out) {
-  std::lock_guard lock(wal_mu_);
+  base::MutexLock lock(wal_mu_);
   if (!wal_open_) return 0;
   return base::pread_full(wal_.get(), offset, out, wal_path_);
 }

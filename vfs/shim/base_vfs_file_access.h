@@ -4,11 +4,16 @@
 // plain descriptor would drop every POSIX lock the process holds on the file (SQLite's locks
 // included), while the unix VFS shares and defers such closes correctly. The WAL is opened with
 // open(2) (SQLite takes no POSIX locks on it) and reopened when SQLite has replaced it.
+//
+// Threads: the replicator's LtxBuilder reads through it (the opening thread while the replicator
+// is built, then ltx-build), one thread at a time in practice; wal_mu_ makes refresh() and
+// read_wal() safe from any thread regardless. read_db() and db_size() take no lock: the private
+// database handle is only read (pread and fstat in the unix VFS).
 #pragma once
 
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "base/posix_file.h"
 #include "vfs/shim/sqlite_api.h"
 #include "vfs/writer/file_access.h"
@@ -27,16 +32,20 @@ class BaseVfsFileAccess final : public writer::FileAccess {
   void refresh() override;
 
  private:
-  bool wal_is_current();
-  bool wal_open_ = false;  // as of the last refresh()
+  bool wal_is_current() REQUIRES(wal_mu_);
 
-  sqlite3_vfs* base_;
-  std::string db_path_;
-  std::string wal_path_;
+  // Constant after construction.
+  sqlite3_vfs* const base_;
+  const std::string db_path_;
+  const std::string wal_path_;
   sqlite3_file* db_ = nullptr;
-  std::mutex wal_mu_;
-  base::Fd wal_;
-  uint64_t wal_dev_ = 0, wal_ino_ = 0;
+
+  // Protected by wal_mu_.
+  base::Mutex wal_mu_;
+  bool wal_open_ GUARDED_BY(wal_mu_) = false;  // as of the last refresh()
+  base::Fd wal_ GUARDED_BY(wal_mu_);
+  uint64_t wal_dev_ GUARDED_BY(wal_mu_) = 0;  // identity of the file wal_ has open
+  uint64_t wal_ino_ GUARDED_BY(wal_mu_) = 0;
 };
 
 }  // namespace ltxvfs::vfs
