@@ -13,9 +13,10 @@
 // marker file <path>-ltx-hydrated says so). An existing file at <path> without that marker is
 // never overwritten.
 //
-// Threads: one hydration thread (ltx-hydrate, run()) started by start(); offer() from the
-// poller (Replica::publish), read() from SQLite's connections, stats() from any thread. mu_ is
-// never held during a GET, a pread or a pwrite.
+// Threads: one hydration thread (ltx-hydrate, run()) started by start(); offer() from whichever
+// thread publishes a snapshot (Replica::publish: the poller, a re-planning pin(), move_to()),
+// read() from SQLite's connections, stats() from any thread. mu_ is never held during a GET, a
+// pread or a pwrite.
 #pragma once
 
 #include <atomic>

@@ -12,7 +12,7 @@
 // (another etag) raises ReplicaError(kSnapshotLost) and is reported through `on_lost`.
 //
 // Threads: get(), prefetch() and stats() from any thread (SQLite's connections reading the
-// replica, the hydrator); the prefetch workers (`prefetch_workers` threads named ltx-prefetch,
+// replica); the prefetch workers (`prefetch_workers` threads named ltx-prefetch,
 // worker_loop()) live as long as the fetcher. They are a pool fed over time, not a one-shot
 // fan-out, so base::parallel_for does not fit them. mu_ is never held during a GET or a decode;
 // PageCache's own mutex may be taken while holding it (cache_.contains), never the reverse.
