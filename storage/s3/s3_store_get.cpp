@@ -1,0 +1,143 @@
+// S3Store's GET and HEAD: an object, a byte range of it (cut out locally when a server ignores
+// Range), or its size, etag, date and metadata.
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+
+#include "base/time_util.h"
+#include "storage/s3/s3_store.h"
+#include "storage/s3/s3_store_op.h"
+#include "storage/validation.h"
+
+namespace ltxvfs::storage {
+namespace {
+
+std::map<std::string, std::string> metadata_from(const HttpResponse& response) {
+  std::map<std::string, std::string> out;
+  static constexpr std::string_view kMetaPrefix = "x-amz-meta-";
+  for (const auto& [name, value] : response.headers) {
+    if (name.rfind(kMetaPrefix, 0) == 0) out[name.substr(kMetaPrefix.size())] = value;
+  }
+  return out;
+}
+
+int64_t last_modified_of(const HttpResponse& response) {
+  const std::string* value = response.header("last-modified");
+  return value ? base::parse_http_date_ms(*value).value_or(0) : 0;
+}
+
+std::optional<uint64_t> parse_u64(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::strtoull(s.c_str(), nullptr, 10);
+}
+
+}  // namespace
+
+GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
+  try {
+    StoreStats::add(stats_->gets);
+    validate_key(key, "GET " + describe() + "/" + key);
+    Op op;
+    op.verb = "GET";
+    op.method = "GET";
+    op.full_key = full_key(key);
+    op.ok_statuses = {200, 206};
+    auto invalid_range = [&](uint64_t size) {
+      throw StoreError(StoreErrorKind::kInvalidRange,
+                       "GET " + where(op.full_key) + ": 416 InvalidRange: range " +
+                           (range->suffix ? "last " + std::to_string(range->length) + " bytes"
+                                          : "offset " + std::to_string(range->offset)) +
+                           " is outside the object of " + std::to_string(size) + " bytes");
+    };
+    if (range && range->length == 0) {
+      // HTTP cannot express an empty range; answer from a HEAD.
+      op.verb = "HEAD";
+      op.method = "HEAD";
+      op.ok_statuses = {200};
+      HttpResponse response = execute(op);
+      GetResult result;
+      const std::string* length = response.header("content-length");
+      result.object_size = length ? parse_u64(*length).value_or(0) : 0;
+      if (range->suffix || range->offset > result.object_size) invalid_range(result.object_size);
+      result.etag = response.header("etag") ? *response.header("etag") : "";
+      result.last_modified_ms = last_modified_of(response);
+      result.metadata = metadata_from(response);
+      return result;
+    }
+    if (range) {
+      const std::string spec = range->suffix
+                                   ? "bytes=-" + std::to_string(range->length)
+                                   : "bytes=" + std::to_string(range->offset) + "-" +
+                                         std::to_string(range->offset + range->length - 1);
+      op.headers.emplace_back("range", spec);
+    }
+    HttpResponse response = execute(op);
+
+    GetResult result;
+    result.etag = response.header("etag") ? *response.header("etag") : "";
+    result.last_modified_ms = last_modified_of(response);
+    result.metadata = metadata_from(response);
+    if (response.status == 206) {
+      // "bytes 0-9/443": the total after the slash is the object's size.
+      const std::string* content_range = response.header("content-range");
+      const auto slash = content_range ? content_range->rfind('/') : std::string::npos;
+      auto total =
+          slash == std::string::npos ? std::nullopt : parse_u64(content_range->substr(slash + 1));
+      if (!total) {
+        throw StoreError(StoreErrorKind::kProtocol,
+                         "GET " + where(op.full_key) + ": 206 without a usable Content-Range (" +
+                             (content_range ? *content_range : "missing") + ")");
+      }
+      result.object_size = *total;
+      result.body = std::move(response.body);
+    } else {
+      // A 200 to a ranged request: the server ignored Range; cut the range out ourselves.
+      result.object_size = response.body.size();
+      if (range) {
+        const uint64_t size = result.object_size;
+        uint64_t begin = 0, end = size;
+        if (range->suffix) {
+          begin = size - std::min(range->length, size);
+        } else {
+          if (range->offset >= size) invalid_range(size);
+          begin = range->offset;
+          end = begin + std::min(range->length, size - begin);
+        }
+        result.body.assign(response.body.begin() + static_cast<std::ptrdiff_t>(begin),
+                           response.body.begin() + static_cast<std::ptrdiff_t>(end));
+      } else {
+        result.body = std::move(response.body);
+      }
+    }
+    return result;
+  } catch (const StoreError&) {
+    StoreStats::add(stats_->failures);
+    throw;
+  }
+}
+
+std::optional<ObjectInfo> S3Store::head(const std::string& key) {
+  try {
+    StoreStats::add(stats_->heads);
+    validate_key(key, "HEAD " + describe() + "/" + key);
+    Op op;
+    op.verb = "HEAD";
+    op.method = "HEAD";
+    op.full_key = full_key(key);
+    op.ok_statuses = {200, 404};
+    HttpResponse response = execute(op);
+    if (response.status == 404) return std::nullopt;
+    ObjectInfo info;
+    info.key = key;
+    const std::string* length = response.header("content-length");
+    info.size = length ? parse_u64(*length).value_or(0) : 0;
+    info.etag = response.header("etag") ? *response.header("etag") : "";
+    info.last_modified_ms = last_modified_of(response);
+    return info;
+  } catch (const StoreError&) {
+    StoreStats::add(stats_->failures);
+    throw;
+  }
+}
+
+}  // namespace ltxvfs::storage
