@@ -122,9 +122,7 @@ void FileStore::check_key(const std::string& op, const std::string& key) const {
 
 void FileStore::fail_errno(const std::string& op, const std::string& key, const std::string& what,
                            int err) const {
-  throw StoreError(kind_for_errno(err), op + " " + describe() + (key.empty() ? "" : "/" + key) +
-                                            ": " + what + ": " + errno_text(err) +
-                                            hint_for_errno(err));
+  throw_errno(op + " " + describe() + (key.empty() ? "" : "/" + key), what, err);
 }
 
 std::optional<ObjectInfo> FileStore::head(const std::string& key) {

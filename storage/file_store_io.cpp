@@ -46,11 +46,35 @@ std::string unique_temp_name() {
   return buf;
 }
 
-}  // namespace
-
-std::string errno_text(int err) {
-  return std::generic_category().message(err);
+StoreErrorKind kind_for_errno(int err) {
+  switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return StoreErrorKind::kAccessDenied;
+    case ENOENT:
+      return StoreErrorKind::kNotFound;
+    default:
+      return StoreErrorKind::kIo;
+  }
 }
+
+std::string hint_for_errno(int err) {
+  switch (err) {
+    case EACCES:
+    case EPERM:
+      return " — check the permissions of the replica directory";
+    case EROFS:
+      return " — the replica directory is on a read-only file system";
+    case ENOSPC:
+    case EDQUOT:
+      return " — free some disk space (or quota) for the replica directory";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
 
 std::string dirname_of(const std::string& path) {
   auto slash = path.rfind('/');
@@ -126,32 +150,10 @@ int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
   return 0;
 }
 
-StoreErrorKind kind_for_errno(int err) {
-  switch (err) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return StoreErrorKind::kAccessDenied;
-    case ENOENT:
-      return StoreErrorKind::kNotFound;
-    default:
-      return StoreErrorKind::kIo;
-  }
-}
-
-std::string hint_for_errno(int err) {
-  switch (err) {
-    case EACCES:
-    case EPERM:
-      return " — check the permissions of the replica directory";
-    case EROFS:
-      return " — the replica directory is on a read-only file system";
-    case ENOSPC:
-    case EDQUOT:
-      return " — free some disk space (or quota) for the replica directory";
-    default:
-      return "";
-  }
+void throw_errno(const std::string& subject, const std::string& what, int err) {
+  throw StoreError(
+      kind_for_errno(err),
+      subject + ": " + what + ": " + std::generic_category().message(err) + hint_for_errno(err));
 }
 
 }  // namespace ltxvfs::storage::file_io

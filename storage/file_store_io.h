@@ -64,9 +64,9 @@ int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
                const Cancellation* cancel, const std::string& operation, TempFile& temp,
                struct stat* st);
 
-std::string errno_text(int err);
-StoreErrorKind kind_for_errno(int err);
-std::string hint_for_errno(int err);
+// Throws the StoreError for errno `err`: "<subject>: <what>: <strerror>", its kind (access
+// denied, not found, else I/O) and, for permissions, read-only or full disks, what to do.
+[[noreturn]] void throw_errno(const std::string& subject, const std::string& what, int err);
 
 // Counts a failure when a public operation ends in a StoreError.
 template <typename F>

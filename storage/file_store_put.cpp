@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "storage/cancellation.h"
 #include "storage/file_store.h"
@@ -16,6 +18,76 @@
 namespace ltxvfs::storage {
 
 using namespace file_io;
+
+namespace {
+
+// What the steps of one put share.
+struct PutSteps {
+  const std::string& subject;  // "PUT file://<root>/<key>": what every message names
+  mode_t file_mode;
+  mode_t dir_mode;
+
+  // Creates `dir` if needed and writes `body` to a new temporary file in it, fsynced but not yet
+  // published (write_temp); `failure` starts the message when the file cannot be written.
+  void write_unpublished(const std::string& dir, const BodySource& body, const Cancellation* cancel,
+                         const std::string& failure, TempFile& temp, struct stat* st) const {
+    if (int err = ensure_dirs(dir, dir_mode)) {
+      throw_errno(subject, "cannot create directory " + dir, err);
+    }
+    if (int err = write_temp(dir, body, file_mode, cancel, subject, temp, st)) {
+      throw_errno(subject, failure + dir, err);
+    }
+  }
+
+  // If-None-Match: link() fails if the name exists, so the check and the publish are one atomic
+  // step (even against writers that do not take the lock).
+  void publish_if_absent(TempFile& temp, const std::string& path) const {
+    if (::link(temp.path().c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) {
+        throw StoreError(
+            StoreErrorKind::kPreconditionFailed,
+            subject + ": 412 PreconditionFailed: the object already exists (If-None-Match)");
+      }
+      throw_errno(subject, "cannot publish the object", errno);
+    }
+    ::unlink(temp.path().c_str());
+    temp.release();
+  }
+
+  // If-Match: the object must exist with this etag (checked under the store's lock).
+  void check_etag(const std::string& path, const std::string& expected) const {
+    struct stat current {};
+    if (::stat(path.c_str(), &current) != 0) {
+      if (errno == ENOENT) {
+        throw StoreError(StoreErrorKind::kNotFound,
+                         subject + ": 404 NoSuchKey: If-Match given but the object does not exist");
+      }
+      throw_errno(subject, "cannot stat the object", errno);
+    }
+    if (etag_of(current) != expected) {
+      throw StoreError(StoreErrorKind::kPreconditionFailed,
+                       subject + ": 412 PreconditionFailed: the object's etag is " +
+                           etag_of(current) + ", not " + expected + " (If-Match)");
+    }
+  }
+
+  // Renames the temporary file over `path`: readers see the old file or the new one.
+  void publish(TempFile& temp, const std::string& path, const std::string& failure) const {
+    if (::rename(temp.path().c_str(), path.c_str()) != 0) throw_errno(subject, failure, errno);
+    temp.release();
+  }
+
+  void sync_dir(const std::string& dir) const {
+    if (int err = fsync_dir(dir)) throw_errno(subject, "cannot fsync " + dir, err);
+  }
+};
+
+// The sidecar records the etag it belongs to, so a reader can tell a stale or orphaned one.
+std::string sidecar_text(const std::string& etag, const std::map<std::string, std::string>& meta) {
+  return nlohmann::json{{"etag", etag}, {"metadata", meta}}.dump();
+}
+
+}  // namespace
 
 PutResult FileStore::put(const std::string& key, std::span<const uint8_t> body,
                          const PutOptions& options) {
@@ -30,81 +102,38 @@ PutResult FileStore::put_body(const std::string& key, const BodySource& body,
     check_key("PUT", key);
     const std::string operation = "PUT " + describe() + "/" + key;
     throw_if_cancelled(cancel_.get(), operation);
-    validate_metadata(options.metadata, "PUT " + describe() + "/" + key);
+    validate_metadata(options.metadata, operation);
+    const PutSteps put{operation, file_mode_, dir_mode_};
 
+    // 1. The object, then its sidecar, written under temporary names beside their targets.
     const std::string path = path_of(key);
     const std::string dir = dirname_of(path);
-    if (int err = ensure_dirs(dir, dir_mode_)) {
-      fail_errno("PUT", key, "cannot create directory " + dir, err);
-    }
     TempFile object_temp;
     struct stat st {};
-    if (int err = write_temp(dir, body, file_mode_, cancel_.get(), operation, object_temp, &st)) {
-      fail_errno("PUT", key, "cannot write a temporary file in " + dir, err);
-    }
+    put.write_unpublished(dir, body, cancel_.get(), "cannot write a temporary file in ",
+                          object_temp, &st);
     const std::string etag = etag_of(st);
-
     const std::string sidecar = sidecar_of(key);
     const std::string sidecar_dir = dirname_of(sidecar);
-    nlohmann::json meta = {{"etag", etag}, {"metadata", options.metadata}};
-    const std::string meta_text = meta.dump();
+    const std::string meta_text = sidecar_text(etag, options.metadata);
     TempFile sidecar_temp;
-    if (int err = ensure_dirs(sidecar_dir, dir_mode_)) {
-      fail_errno("PUT", key, "cannot create directory " + sidecar_dir, err);
-    }
-    const MemoryBody meta_body(
-        {reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()});
-    if (int err = write_temp(sidecar_dir, meta_body, file_mode_, nullptr, operation, sidecar_temp,
-                             nullptr)) {
-      fail_errno("PUT", key, "cannot write metadata in " + sidecar_dir, err);
-    }
+    put.write_unpublished(
+        sidecar_dir,
+        MemoryBody({reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()}), nullptr,
+        "cannot write metadata in ", sidecar_temp, nullptr);
 
-    // Past this point the put completes: cancelling between publishing the object and its
-    // metadata would leave the object without it.
+    // 2. Publish both under the lock. Past this point the put completes: cancelling between
+    //    publishing the object and its metadata would leave the object without it.
     Lock lock(*this, LOCK_EX);
     if (options.if_none_match) {
-      // link() fails if the name exists: the check and the publish are one atomic step.
-      if (::link(object_temp.path().c_str(), path.c_str()) != 0) {
-        if (errno == EEXIST) {
-          throw StoreError(
-              StoreErrorKind::kPreconditionFailed,
-              "PUT " + describe() + "/" + key +
-                  ": 412 PreconditionFailed: the object already exists (If-None-Match)");
-        }
-        fail_errno("PUT", key, "cannot publish the object", errno);
-      }
-      ::unlink(object_temp.path().c_str());
-      object_temp.release();
+      put.publish_if_absent(object_temp, path);
     } else {
-      if (options.if_match) {
-        struct stat current {};
-        if (::stat(path.c_str(), &current) != 0) {
-          if (errno == ENOENT) {
-            throw StoreError(StoreErrorKind::kNotFound,
-                             "PUT " + describe() + "/" + key +
-                                 ": 404 NoSuchKey: If-Match given but the object does not exist");
-          }
-          fail_errno("PUT", key, "cannot stat the object", errno);
-        }
-        if (etag_of(current) != *options.if_match) {
-          throw StoreError(StoreErrorKind::kPreconditionFailed,
-                           "PUT " + describe() + "/" + key +
-                               ": 412 PreconditionFailed: the object's etag is " +
-                               etag_of(current) + ", not " + *options.if_match + " (If-Match)");
-        }
-      }
-      if (::rename(object_temp.path().c_str(), path.c_str()) != 0) {
-        fail_errno("PUT", key, "cannot publish the object", errno);
-      }
-      object_temp.release();
+      if (options.if_match) put.check_etag(path, *options.if_match);
+      put.publish(object_temp, path, "cannot publish the object");
     }
-    if (::rename(sidecar_temp.path().c_str(), sidecar.c_str()) != 0) {
-      fail_errno("PUT", key, "cannot publish metadata", errno);
-    }
-    sidecar_temp.release();
-    if (int err = fsync_dir(dir)) fail_errno("PUT", key, "cannot fsync " + dir, err);
-    if (int err = fsync_dir(sidecar_dir))
-      fail_errno("PUT", key, "cannot fsync " + sidecar_dir, err);
+    put.publish(sidecar_temp, sidecar, "cannot publish metadata");
+    put.sync_dir(dir);
+    put.sync_dir(sidecar_dir);
     StoreStats::add(stats_->bytes_sent, body.size());
     return PutResult{etag};
   });
