@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "base/posix_file.h"
 #include "storage/cancellation.h"
@@ -19,59 +23,88 @@ namespace ltxvfs::storage {
 using base::Fd;
 using namespace file_io;
 
-GetResult FileStore::read_object(const std::string& key, const std::optional<ByteRange>& range,
-                                 bool* metadata_consistent) const {
-  const std::string path = path_of(key);
+namespace {
+
+// The bytes [begin, end) of the object that `range` selects, as S3 answers it; throws
+// kInvalidRange when S3 would answer 416.
+std::pair<uint64_t, uint64_t> bounds_of(const std::optional<ByteRange>& range, uint64_t size,
+                                        const std::string& subject) {
+  if (!range) return {0, size};
+  auto invalid_range = [&] {
+    throw StoreError(StoreErrorKind::kInvalidRange,
+                     subject + ": 416 InvalidRange: range " +
+                         (range->suffix ? "last " + std::to_string(range->length) + " bytes"
+                                        : "offset " + std::to_string(range->offset)) +
+                         " is outside the object of " + std::to_string(size) + " bytes");
+  };
+  if (range->suffix) {
+    // As HTTP "bytes=-N": N = 0 selects nothing and is unsatisfiable.
+    if (range->length == 0) invalid_range();
+    return {size - std::min(range->length, size), size};
+  }
+  // Starting past the end is unsatisfiable even for an empty range (as S3Store answers); an
+  // empty range exactly at the end is the empty tail.
+  if (range->offset > size || (range->offset == size && range->length > 0)) invalid_range();
+  const uint64_t begin = std::min(range->offset, size);
+  return {begin, begin + std::min(range->length, size - begin)};
+}
+
+// The metadata in the sidecar at `path` when it belongs to the version whose etag is `etag`
+// (else nullopt: none, unreadable, or another version's).
+std::optional<std::map<std::string, std::string>> sidecar_metadata(const std::string& path,
+                                                                   const std::string& etag) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st {};
+  if (!fd) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  auto meta = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object() || meta.value("etag", "") != etag) return std::nullopt;
+  std::map<std::string, std::string> out;
+  if (meta.contains("metadata") && meta["metadata"].is_object()) {
+    for (const auto& [name, value] : meta["metadata"].items()) {
+      if (value.is_string()) out[name] = value.get<std::string>();
+    }
+  }
+  return out;
+}
+
+// Opens the object at `path` for reading: kNotFound when there is none (a directory is not an
+// object), kNoSuchBucket when the store's directory `root` itself is gone.
+Fd open_object(const std::string& path, const std::string& root, const std::string& subject,
+               struct stat* st) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   int err = 0;
-  if (!fd || ::fstat(fd.get(), &st) != 0)
+  if (!fd || ::fstat(fd.get(), st) != 0)
     err = errno;
-  else if (!S_ISREG(st.st_mode))
-    err = ENOENT;  // a directory is not an object
+  else if (!S_ISREG(st->st_mode))
+    err = ENOENT;
   if (err == ENOENT || err == ENOTDIR) {
     struct stat root_st {};
-    if (::stat(root_.c_str(), &root_st) != 0) {
+    if (::stat(root.c_str(), &root_st) != 0) {
       throw StoreError(StoreErrorKind::kNoSuchBucket,
-                       "GET " + describe() + "/" + key +
-                           ": the replica directory does not exist — check the path");
+                       subject + ": the replica directory does not exist — check the path");
     }
-    throw StoreError(StoreErrorKind::kNotFound,
-                     "GET " + describe() + "/" + key + ": 404 NoSuchKey: no such object");
+    throw StoreError(StoreErrorKind::kNotFound, subject + ": 404 NoSuchKey: no such object");
   }
-  if (err != 0) fail_errno("GET", key, "cannot open", err);
+  if (err != 0) throw_errno(subject, "cannot open", err);
+  return fd;
+}
 
+}  // namespace
+
+GetResult FileStore::read_object(const std::string& key, const std::optional<ByteRange>& range,
+                                 bool* metadata_consistent) const {
+  const std::string subject = "GET " + describe() + "/" + key;
+  struct stat st {};
+  const Fd fd = open_object(path_of(key), root_, subject, &st);
   GetResult result;
   result.object_size = static_cast<uint64_t>(st.st_size);
   result.etag = etag_of(st);
   result.last_modified_ms = mtime_ms(st);
 
-  uint64_t begin = 0;
-  uint64_t end = result.object_size;
-  if (range) {
-    auto invalid_range = [&] {
-      throw StoreError(StoreErrorKind::kInvalidRange,
-                       "GET " + describe() + "/" + key + ": 416 InvalidRange: range " +
-                           (range->suffix ? "last " + std::to_string(range->length) + " bytes"
-                                          : "offset " + std::to_string(range->offset)) +
-                           " is outside the object of " + std::to_string(result.object_size) +
-                           " bytes");
-    };
-    if (range->suffix) {
-      // As HTTP "bytes=-N": N = 0 selects nothing and is unsatisfiable.
-      if (range->length == 0) invalid_range();
-      begin = end - std::min(range->length, end);
-    } else {
-      // Starting past the end is unsatisfiable even for an empty range (as S3Store answers);
-      // an empty range exactly at the end is the empty tail.
-      if (range->offset > result.object_size ||
-          (range->offset == result.object_size && range->length > 0)) {
-        invalid_range();
-      }
-      begin = std::min(range->offset, result.object_size);
-      end = begin + std::min(range->length, result.object_size - begin);
-    }
-  }
+  const auto [begin, end] = bounds_of(range, result.object_size, subject);
   result.body.resize(end - begin);
   size_t done = 0;
   while (done < result.body.size()) {
@@ -84,24 +117,9 @@ GetResult FileStore::read_object(const std::string& key, const std::optional<Byt
   }
   result.body.resize(done);
 
-  *metadata_consistent = false;
-  Fd meta_fd(::open(sidecar_of(key).c_str(), O_RDONLY | O_CLOEXEC));
-  if (meta_fd) {
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(meta_fd.get(), buf, sizeof buf)) > 0)
-      text.append(buf, static_cast<size_t>(n));
-    auto meta = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (meta.is_object() && meta.value("etag", "") == result.etag) {
-      *metadata_consistent = true;
-      if (meta.contains("metadata") && meta["metadata"].is_object()) {
-        for (const auto& [name, value] : meta["metadata"].items()) {
-          if (value.is_string()) result.metadata[name] = value.get<std::string>();
-        }
-      }
-    }
-  }
+  auto metadata = sidecar_metadata(sidecar_of(key), result.etag);
+  *metadata_consistent = metadata.has_value();
+  if (metadata) result.metadata = std::move(*metadata);
   return result;
 }
 
