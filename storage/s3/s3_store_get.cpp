@@ -1,8 +1,11 @@
 // S3Store's GET and HEAD: an object, a byte range of it (cut out locally when a server ignores
 // Range), or its size, etag, date and metadata.
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "base/time_util.h"
 #include "storage/s3/s3_store.h"
@@ -31,6 +34,72 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
   return std::strtoull(s.c_str(), nullptr, 10);
 }
 
+// What an answer to a GET or HEAD says about the object besides its body and size.
+GetResult described_by(const HttpResponse& response) {
+  GetResult result;
+  result.etag = response.header("etag") ? *response.header("etag") : "";
+  result.last_modified_ms = last_modified_of(response);
+  result.metadata = metadata_from(response);
+  return result;
+}
+
+StoreError invalid_range(const std::string& subject, const ByteRange& range, uint64_t size) {
+  return StoreError(StoreErrorKind::kInvalidRange,
+                    subject + ": 416 InvalidRange: range " +
+                        (range.suffix ? "last " + std::to_string(range.length) + " bytes"
+                                      : "offset " + std::to_string(range.offset)) +
+                        " is outside the object of " + std::to_string(size) + " bytes");
+}
+
+// The Range header for a non-empty range.
+std::string range_header(const ByteRange& range) {
+  return range.suffix ? "bytes=-" + std::to_string(range.length)
+                      : "bytes=" + std::to_string(range.offset) + "-" +
+                            std::to_string(range.offset + range.length - 1);
+}
+
+// An empty range, answered from a HEAD: HTTP cannot express one. Empty, or 416 as S3 would.
+GetResult empty_range_from_head(const HttpResponse& head, const ByteRange& range,
+                                const std::string& subject) {
+  GetResult result = described_by(head);
+  const std::string* length = head.header("content-length");
+  result.object_size = length ? parse_u64(*length).value_or(0) : 0;
+  if (range.suffix || range.offset > result.object_size) {
+    throw invalid_range(subject, range, result.object_size);
+  }
+  return result;
+}
+
+// A 206's object size: "bytes 0-9/443", the total after the slash.
+uint64_t size_from_content_range(const HttpResponse& response, const std::string& subject) {
+  const std::string* content_range = response.header("content-range");
+  const auto slash = content_range ? content_range->rfind('/') : std::string::npos;
+  auto total =
+      slash == std::string::npos ? std::nullopt : parse_u64(content_range->substr(slash + 1));
+  if (!total) {
+    throw StoreError(StoreErrorKind::kProtocol, subject + ": 206 without a usable Content-Range (" +
+                                                    (content_range ? *content_range : "missing") +
+                                                    ")");
+  }
+  return *total;
+}
+
+// A 200 to a ranged request: the server ignored Range; cut the range out of the whole `body`.
+std::vector<uint8_t> cut_range(const std::vector<uint8_t>& body, const ByteRange& range,
+                               const std::string& subject) {
+  const uint64_t size = body.size();
+  uint64_t begin = 0, end = size;
+  if (range.suffix) {
+    begin = size - std::min(range.length, size);
+  } else {
+    if (range.offset >= size) throw invalid_range(subject, range, size);
+    begin = range.offset;
+    end = begin + std::min(range.length, size - begin);
+  }
+  return {body.begin() + static_cast<std::ptrdiff_t>(begin),
+          body.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
 }  // namespace
 
 GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
@@ -42,72 +111,23 @@ GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
     op.method = "GET";
     op.full_key = full_key(key);
     op.ok_statuses = {200, 206};
-    auto invalid_range = [&](uint64_t size) {
-      throw StoreError(StoreErrorKind::kInvalidRange,
-                       "GET " + where(op.full_key) + ": 416 InvalidRange: range " +
-                           (range->suffix ? "last " + std::to_string(range->length) + " bytes"
-                                          : "offset " + std::to_string(range->offset)) +
-                           " is outside the object of " + std::to_string(size) + " bytes");
-    };
+    const std::string subject = "GET " + where(op.full_key);
     if (range && range->length == 0) {
-      // HTTP cannot express an empty range; answer from a HEAD.
       op.verb = "HEAD";
       op.method = "HEAD";
       op.ok_statuses = {200};
-      HttpResponse response = execute(op);
-      GetResult result;
-      const std::string* length = response.header("content-length");
-      result.object_size = length ? parse_u64(*length).value_or(0) : 0;
-      if (range->suffix || range->offset > result.object_size) invalid_range(result.object_size);
-      result.etag = response.header("etag") ? *response.header("etag") : "";
-      result.last_modified_ms = last_modified_of(response);
-      result.metadata = metadata_from(response);
-      return result;
+      return empty_range_from_head(execute(op), *range, subject);
     }
-    if (range) {
-      const std::string spec = range->suffix
-                                   ? "bytes=-" + std::to_string(range->length)
-                                   : "bytes=" + std::to_string(range->offset) + "-" +
-                                         std::to_string(range->offset + range->length - 1);
-      op.headers.emplace_back("range", spec);
-    }
+    if (range) op.headers.emplace_back("range", range_header(*range));
     HttpResponse response = execute(op);
 
-    GetResult result;
-    result.etag = response.header("etag") ? *response.header("etag") : "";
-    result.last_modified_ms = last_modified_of(response);
-    result.metadata = metadata_from(response);
+    GetResult result = described_by(response);
     if (response.status == 206) {
-      // "bytes 0-9/443": the total after the slash is the object's size.
-      const std::string* content_range = response.header("content-range");
-      const auto slash = content_range ? content_range->rfind('/') : std::string::npos;
-      auto total =
-          slash == std::string::npos ? std::nullopt : parse_u64(content_range->substr(slash + 1));
-      if (!total) {
-        throw StoreError(StoreErrorKind::kProtocol,
-                         "GET " + where(op.full_key) + ": 206 without a usable Content-Range (" +
-                             (content_range ? *content_range : "missing") + ")");
-      }
-      result.object_size = *total;
+      result.object_size = size_from_content_range(response, subject);
       result.body = std::move(response.body);
     } else {
-      // A 200 to a ranged request: the server ignored Range; cut the range out ourselves.
       result.object_size = response.body.size();
-      if (range) {
-        const uint64_t size = result.object_size;
-        uint64_t begin = 0, end = size;
-        if (range->suffix) {
-          begin = size - std::min(range->length, size);
-        } else {
-          if (range->offset >= size) invalid_range(size);
-          begin = range->offset;
-          end = begin + std::min(range->length, size - begin);
-        }
-        result.body.assign(response.body.begin() + static_cast<std::ptrdiff_t>(begin),
-                           response.body.begin() + static_cast<std::ptrdiff_t>(end));
-      } else {
-        result.body = std::move(response.body);
-      }
+      result.body = range ? cut_range(response.body, *range, subject) : std::move(response.body);
     }
     return result;
   } catch (const StoreError&) {
