@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 
 namespace ltxvfs::storage {
 namespace {
@@ -92,6 +93,136 @@ void append(Slist& list, const std::string& line) {
   list.reset(grown);
 }
 
+// What every request gets, from the client's options: the protocols, timeouts and stall abort,
+// TLS verification, the proxy. Returns the CONNECT_TO list, which must outlive the transfer.
+Slist set_connection_options(CURL* curl, const HttpOptions& options) {
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM: we are in someone else's process
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+  // S3 keys are signed exactly as sent; without this libcurl would squash "/../" and "/./".
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options.low_speed_time_s);
+  if (options.request_timeout_ms > 0) {
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options.request_timeout_ms);
+  }
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options.insecure_skip_tls_verify ? 0L : 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options.insecure_skip_tls_verify ? 0L : 2L);
+  if (!options.ca_bundle.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_bundle.c_str());
+  }
+  // An explicit empty proxy stops libcurl from reading http_proxy & co. from the environment.
+  curl_easy_setopt(curl, CURLOPT_PROXY, options.proxy.c_str());
+  if (!options.no_proxy.empty()) {
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, options.no_proxy.c_str());
+  }
+  Slist connect_to;
+  for (const auto& entry : options.connect_to) append(connect_to, entry);
+  if (connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to.get());
+  return connect_to;
+}
+
+// The caller's headers, and two of libcurl's defaults turned off.
+Slist header_list(const HttpRequest& request) {
+  Slist headers;
+  for (const auto& [name, value] : request.headers) append(headers, name + ": " + value);
+  append(headers, "Expect:");  // no 100-continue round trip before every upload
+  append(headers, "Accept:");
+  return headers;
+}
+
+// The method; PUT and POST read their body through `upload`, with its size as Content-Length.
+void set_method(CURL* curl, const HttpRequest& request, UploadState* upload) {
+  const uint64_t body_size = request.body == nullptr ? 0 : request.body->size();
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "PUT" || request.method == "POST") {
+    if (request.method == "PUT") {
+      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
+    } else {
+      // With a read callback and a size, POST sends Content-Length and reads from the callback
+      // (never from libcurl's default source, stdin).
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_size));
+    }
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_body);
+    curl_easy_setopt(curl, CURLOPT_READDATA, upload);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, seek_body);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, upload);
+  } else if (request.method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+}
+
+// Where the answer's headers and body go, and the progress callback that looks at `cancel`.
+void set_receivers(CURL* curl, HttpResponse* response, const Cancellation* cancel) {
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response->body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, write_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response->headers);
+  if (cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, cancel);
+  }
+}
+
+// How a transfer ended: libcurl's result, or the caller's cancellation, or a failure of the
+// multi interface itself (multi_error, with rc CURLE_FAILED_INIT).
+struct TransferEnd {
+  CURLcode rc = CURLE_OK;
+  bool cancelled = false;
+  std::string multi_error;
+};
+
+// Runs the transfer set up on `curl`. The multi interface instead of curl_easy_perform: the loop
+// wakes every kCancelPollMs to look at the cancellation even while the server sends nothing
+// (libcurl's own progress callback slows to about once a second then).
+TransferEnd run_transfer(CURLM* multi, CURL* curl, const Cancellation* cancel) {
+  TransferEnd end;
+  bool done = false;
+  if (CURLMcode mc = curl_multi_add_handle(multi, curl); mc != CURLM_OK) {
+    curl_easy_reset(curl);
+    throw HttpTransportError(std::string("libcurl: ") + curl_multi_strerror(mc), 0, false);
+  }
+  while (true) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl) {
+        end.rc = msg->data.result;
+        done = true;
+      }
+    }
+    if (done) break;
+    if (mc == CURLM_OK && running == 0) mc = CURLM_INTERNAL_ERROR;  // ended without a result
+    if (mc == CURLM_OK && cancel != nullptr && cancel->cancelled()) {
+      end.cancelled = true;
+      break;
+    }
+    if (mc == CURLM_OK) mc = curl_multi_poll(multi, nullptr, 0, kCancelPollMs, nullptr);
+    if (mc != CURLM_OK) {
+      end.multi_error = std::string("libcurl: ") + curl_multi_strerror(mc);
+      end.rc = CURLE_FAILED_INIT;
+      break;
+    }
+  }
+  // Removing a transfer still running abandons it and closes its connection.
+  curl_multi_remove_handle(multi, curl);
+  if (end.rc == CURLE_ABORTED_BY_CALLBACK && cancel != nullptr && cancel->cancelled()) {
+    end.cancelled = true;
+  }
+  return end;
+}
+
 }  // namespace
 
 void ensure_curl_initialized() {
@@ -161,135 +292,37 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
 
   HttpResponse response;
   UploadState upload{request.body, 0, nullptr};
-  const uint64_t body_size = request.body == nullptr ? 0 : request.body->size();
   char error_buffer[CURL_ERROR_SIZE] = {0};
-
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM: we are in someone else's process
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
-  // S3 keys are signed exactly as sent; without this libcurl would squash "/../" and "/./".
-  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.low_speed_time_s);
-  if (options_.request_timeout_ms > 0) {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options_.request_timeout_ms);
-  }
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.insecure_skip_tls_verify ? 0L : 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.insecure_skip_tls_verify ? 0L : 2L);
-  if (!options_.ca_bundle.empty()) {
-    curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_bundle.c_str());
-  }
-  // An explicit empty proxy stops libcurl from reading http_proxy & co. from the environment.
-  curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxy.c_str());
-  if (!options_.no_proxy.empty()) {
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, options_.no_proxy.c_str());
-  }
-  Slist connect_to;
-  for (const auto& entry : options_.connect_to) append(connect_to, entry);
-  if (connect_to) curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to.get());
-
-  Slist headers;
-  for (const auto& [name, value] : request.headers) append(headers, name + ": " + value);
-  append(headers, "Expect:");  // no 100-continue round trip before every upload
-  append(headers, "Accept:");
-
-  if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else if (request.method == "PUT" || request.method == "POST") {
-    if (request.method == "PUT") {
-      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
-    } else {
-      // With a read callback and a size, POST sends Content-Length and reads from the callback
-      // (never from libcurl's default source, stdin).
-      curl_easy_setopt(curl, CURLOPT_POST, 1L);
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_size));
-    }
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_body);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
-    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, seek_body);
-    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &upload);
-  } else if (request.method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
+  const Slist connect_to = set_connection_options(curl, options_);
+  const Slist headers = header_list(request);
+  set_method(curl, request, &upload);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, write_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-  if (request.cancel != nullptr) {
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, request.cancel);
-  }
+  set_receivers(curl, &response, request.cancel);
 
-  // The multi interface instead of curl_easy_perform: the loop wakes every kCancelPollMs to look
-  // at the cancellation even while the server sends nothing (libcurl's own progress callback
-  // slows to about once a second then).
-  CURLcode rc = CURLE_OK;
-  bool cancelled = false;
-  bool done = false;
-  if (CURLMcode mc = curl_multi_add_handle(handle->multi, curl); mc != CURLM_OK) {
-    curl_easy_reset(curl);
-    throw HttpTransportError(std::string("libcurl: ") + curl_multi_strerror(mc), 0, false);
-  }
-  std::string multi_error;
-  while (true) {
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(handle->multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(handle->multi, &queued)) {
-      if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl) {
-        rc = msg->data.result;
-        done = true;
-      }
-    }
-    if (done) break;
-    if (mc == CURLM_OK && running == 0) mc = CURLM_INTERNAL_ERROR;  // ended without a result
-    if (mc == CURLM_OK && request.cancel != nullptr && request.cancel->cancelled()) {
-      cancelled = true;
-      break;
-    }
-    if (mc == CURLM_OK) mc = curl_multi_poll(handle->multi, nullptr, 0, kCancelPollMs, nullptr);
-    if (mc != CURLM_OK) {
-      multi_error = std::string("libcurl: ") + curl_multi_strerror(mc);
-      rc = CURLE_FAILED_INIT;
-      break;
-    }
-  }
-  // Removing a transfer still running abandons it and closes its connection.
-  curl_multi_remove_handle(handle->multi, curl);
-  if (rc == CURLE_ABORTED_BY_CALLBACK && request.cancel != nullptr && request.cancel->cancelled()) {
-    cancelled = true;
-  }
+  const TransferEnd end = run_transfer(handle->multi, curl, request.cancel);
 
   curl_off_t uploaded = 0;
   curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &uploaded);
   response.bytes_sent = static_cast<uint64_t>(uploaded);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  const std::string detail = !multi_error.empty() ? multi_error
-                             : error_buffer[0]    ? error_buffer
-                                                  : curl_easy_strerror(rc);
+  const std::string detail = !end.multi_error.empty() ? end.multi_error
+                             : error_buffer[0]        ? error_buffer
+                                                      : curl_easy_strerror(end.rc);
   // Reset drops the pointers into this call's stack before the handle goes back to the pool. A
   // failed or abandoned transfer leaves the handle reusable: libcurl closes a broken connection.
   curl_easy_reset(curl);
   release(std::move(handle));
   if (upload.error) std::rethrow_exception(upload.error);
-  if (cancelled) {
+  if (end.cancelled) {
     throw HttpTransportError("cancelled by the caller", static_cast<int>(CURLE_ABORTED_BY_CALLBACK),
                              false, true);
   }
-  if (rc != CURLE_OK) {
-    throw HttpTransportError(detail + " (curl error " + std::to_string(static_cast<int>(rc)) + ")",
-                             static_cast<int>(rc), rc == CURLE_OPERATION_TIMEDOUT);
+  if (end.rc != CURLE_OK) {
+    throw HttpTransportError(
+        detail + " (curl error " + std::to_string(static_cast<int>(end.rc)) + ")",
+        static_cast<int>(end.rc), end.rc == CURLE_OPERATION_TIMEDOUT);
   }
   return response;
 }
