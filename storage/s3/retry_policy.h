@@ -5,11 +5,11 @@
 // 429 (Too Many Requests, sent by several S3-compatible stores) and 400 RequestTimeout (S3 gave up
 // waiting for the request body). Every other 4xx is final: repeating a bad request cannot help.
 //
-// Delays use exponential backoff with "full jitter" (a uniform draw in [0, min(cap, base*2^n)]),
-// so many clients retrying at once spread out instead of stampeding. Attempts are bounded both by
-// count and by total elapsed time; each attempt is bounded by HttpOptions (connect timeout, stall
-// abort, optional cap), so a call never hangs (StoreSettings::silent_store_bound says how long
-// it can take at worst). Backoff sleeps end at once when the store is cancelled.
+// Delays use exponential backoff (base::Backoff) with "full jitter" (a uniform draw in [0, min(cap,
+// base*2^n)]), so many clients retrying at once spread out instead of stampeding. Attempts are
+// bounded both by count and by total elapsed time; each attempt is bounded by HttpOptions (connect
+// timeout, stall abort, optional cap), so a call never hangs (StoreSettings::silent_store_bound
+// says how long it can take at worst). Backoff sleeps end at once when the store is cancelled.
 //
 // The budget is short on purpose: the store only smooths over blips. Callers that must not give
 // up (the uploader) retry whole operations on their own schedule, and a caller that is closing
@@ -18,9 +18,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
-#include <random>
+#include <memory>
 #include <string_view>
+
+#include "base/backoff.h"
 
 namespace ltxvfs::storage {
 
@@ -36,18 +37,8 @@ struct RetryPolicy {
 // True when an HTTP answer with this status and S3 error code may succeed if repeated.
 bool is_retriable_http(long status, std::string_view s3_error_code);
 
-// Draws jittered delays; one per store, shared by its threads.
-class Backoff {
- public:
-  explicit Backoff(RetryPolicy policy, uint64_t seed = std::random_device{}());
-  // The delay after `failed_attempts` attempts have failed (1 after the first failure).
-  std::chrono::milliseconds delay(int failed_attempts);
-  const RetryPolicy& policy() const { return policy_; }
-
- private:
-  RetryPolicy policy_;
-  std::mutex mutex_;
-  std::mt19937_64 rng_;
-};
+// The policy's delays as a base::Backoff with full jitter: one per store, shared by its threads
+// (S3Store::execute asks it for delay(attempt)).
+std::unique_ptr<base::Backoff> make_backoff(const RetryPolicy& policy);
 
 }  // namespace ltxvfs::storage

@@ -72,7 +72,8 @@ S3Store::S3Store(const ReplicaUrl& url, const StoreSettings& settings)
   if (http.no_proxy.empty()) http.no_proxy = env.first_of({"NO_PROXY", "no_proxy"}).value_or("");
   LogFn log = settings.log ? settings.log : LogFn(log_to_stderr);
   http_ = std::make_unique<HttpClient>(std::move(http), log);
-  backoff_ = std::make_unique<Backoff>(settings.retry);
+  retry_ = settings.retry;
+  backoff_ = make_backoff(retry_);
 }
 
 S3Store::~S3Store() = default;

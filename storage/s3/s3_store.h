@@ -94,8 +94,9 @@ class S3Store : public ObjectStore {
   int list_page_size_ = 1000;
   std::shared_ptr<StoreStats> stats_;
   std::unique_ptr<HttpClient> http_;
-  std::unique_ptr<Backoff> backoff_;
-  std::shared_ptr<Cancellation> cancel_;  // may be null
+  RetryPolicy retry_;
+  std::unique_ptr<base::Backoff> backoff_;  // retry_'s delays
+  std::shared_ptr<Cancellation> cancel_;    // may be null
 };
 
 }  // namespace ltxvfs::storage

@@ -108,7 +108,7 @@ StoreErrorKind s3_error_kind(long status, const std::string& code) {
 }
 
 HttpResponse S3Store::execute(const Op& op) {
-  const RetryPolicy& policy = backoff_->policy();
+  const RetryPolicy& policy = retry_;
   const int max_attempts = std::max(1, policy.max_attempts);
   const Target target = target_for(op.full_key);
   const std::string query = sigv4::canonical_query(op.query);
