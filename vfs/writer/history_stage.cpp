@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/backoff.h"
 #include "base/named_thread.h"
 #include "base/time_spec.h"
 #include "storage/replica_layout.h"
@@ -66,7 +67,8 @@ bool HistoryStage::note_run(const history::HistoryRunReport& report, const std::
 }
 
 void HistoryStage::loop() {
-  auto backoff = milliseconds(1000);
+  // Failed runs are retried after 1 s, doubling to at most 60 s.
+  base::Backoff backoff(milliseconds(1000), milliseconds(60000));
   auto next = Clock::now();
   for (;;) {
     {
@@ -94,11 +96,10 @@ void HistoryStage::loop() {
     }
     if (!note_run(report, error, stopped_for_good)) return;
     if (!error.empty()) {
-      next = Clock::now() + backoff;
-      backoff = std::min(backoff * 2, milliseconds(60000));
+      next = Clock::now() + backoff.next();
       continue;
     }
-    backoff = milliseconds(1000);
+    backoff.reset();
     // When something is due next (wall clock), at least a second from now.
     const int64_t wait_ms =
         std::clamp<int64_t>(report.next_due_ms - base::now_ms(), 1000, 3'600'000);

@@ -189,8 +189,7 @@ bool UploadStage::back_off(base::MutexLock& lock, const std::string& error) {
   ++failure_streak_;
   if (errors_.set(error)) log(base::LogSeverity::kWarn, "upload failed, will retry: " + error);
   if (closing_expired()) return false;
-  lock.wait_for(cv_, backoff_, [&]() REQUIRES(mu_) { return stop_ && closing_expired(); });
-  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  lock.wait_for(cv_, backoff_.next(), [&]() REQUIRES(mu_) { return stop_ && closing_expired(); });
   return true;
 }
 
@@ -255,7 +254,7 @@ void UploadStage::loop() {
       log(base::LogSeverity::kInfo,
           "uploading again after " + std::to_string(failure_streak_) + " failed attempts");
       failure_streak_ = 0;
-      backoff_ = kFirstBackoff;
+      backoff_.reset();
     }
     if (outcome == Uploader::Outcome::kNeedsSnapshot) {
       lock.unlock();

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "base/backoff.h"
 #include "base/log_sink.h"
 #include "base/mutex.h"
 #include "vfs/writer/config.h"
@@ -87,6 +88,7 @@ class UploadStage {
   // After a failed pass: counts and logs it, waits the backoff; false when closing ran out.
   bool back_off(base::MutexLock& lock, const std::string& error) REQUIRES(mu_);
 
+  // Upload retries wait 100 ms, doubling to at most 30 s (no jitter: one writer per replica).
   static constexpr std::chrono::milliseconds kFirstBackoff{100};
   static constexpr std::chrono::milliseconds kMaxBackoff{30000};
   void log(base::LogSeverity severity, const std::string& message) const;
@@ -119,7 +121,7 @@ class UploadStage {
   // Set (under mu_) with conflict_, never cleared: write_refusal() reads it without mu_.
   std::atomic<bool> lost_ownership_{false};
   // The ltx-upload thread's retry state.
-  std::chrono::milliseconds backoff_ GUARDED_BY(mu_) = kFirstBackoff;
+  base::Backoff backoff_ GUARDED_BY(mu_){kFirstBackoff, kMaxBackoff};
   uint64_t failure_streak_ GUARDED_BY(mu_) = 0;
   std::optional<std::chrono::steady_clock::time_point> close_deadline_ GUARDED_BY(mu_);
   UploadStats stats_ GUARDED_BY(mu_);  // output only (copies of the fields above and counters)
