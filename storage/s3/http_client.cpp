@@ -263,7 +263,7 @@ HttpClient::~HttpClient() = default;
 
 std::unique_ptr<HttpClient::Handle> HttpClient::acquire() {
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mu_);
     if (!idle_.empty()) {
       auto h = std::move(idle_.back());
       idle_.pop_back();
@@ -280,7 +280,7 @@ std::unique_ptr<HttpClient::Handle> HttpClient::acquire() {
 }
 
 void HttpClient::release(std::unique_ptr<Handle> handle) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mu_);
   if (idle_.size() < options_.max_idle_handles) idle_.push_back(std::move(handle));
 }
 

@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -30,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "storage/body_source.h"
 #include "storage/cancellation.h"
 
@@ -113,19 +114,20 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  HttpResponse perform(const HttpRequest& request);
+  HttpResponse perform(const HttpRequest& request) EXCLUDES(mu_);
   const HttpOptions& options() const { return options_; }
 
  private:
   // A multi handle with its one easy handle; the multi handle owns the connection cache.
   struct Handle;
 
-  std::unique_ptr<Handle> acquire();
-  void release(std::unique_ptr<Handle> handle);
+  std::unique_ptr<Handle> acquire() EXCLUDES(mu_);
+  void release(std::unique_ptr<Handle> handle) EXCLUDES(mu_);
 
-  HttpOptions options_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<Handle>> idle_;
+  const HttpOptions options_;
+  base::Mutex mu_;
+  // Handles not in use, at most options_.max_idle_handles; perform() takes one for its request.
+  std::vector<std::unique_ptr<Handle>> idle_ GUARDED_BY(mu_);
 };
 
 // libcurl's process-wide initialisation, done exactly once and thread-safely. Never undone:
