@@ -103,6 +103,7 @@ GetResult FileStore::read_object(const std::string& key, const std::optional<Byt
   result.object_size = static_cast<uint64_t>(st.st_size);
   result.etag = etag_of(st);
   result.last_modified_ms = mtime_ms(st);
+  result.store_time_ms = file_system_now_ms();
 
   const auto [begin, end] = bounds_of(range, result.object_size, subject);
   result.body.resize(end - begin);

@@ -51,6 +51,11 @@ class TempFile {
 std::string dirname_of(const std::string& path);
 std::string etag_of(const struct stat& st);
 int64_t mtime_ms(const struct stat& st);
+// The clock a local file system stamps mtimes with: the kernel's realtime clock, read with the
+// system call itself (not through libc, which a process may interpose). With mtime_ms, an
+// object's age on one clock (history/writer_lease.h judges leases by it). On a network file
+// system the server stamps mtimes: ages are then off by the server's clock offset.
+int64_t file_system_now_ms();
 
 // These return errno, or 0.
 int fsync_dir(const std::string& dir);

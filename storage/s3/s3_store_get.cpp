@@ -29,6 +29,13 @@ int64_t last_modified_of(const HttpResponse& response) {
   return value ? base::parse_http_date_ms(*value).value_or(0) : 0;
 }
 
+// The server's clock when it answered (Date, RFC 7231): with Last-Modified, an object's age that
+// no other host's clock enters (history/writer_lease.h judges leases by it).
+int64_t date_of(const HttpResponse& response) {
+  const std::string* value = response.header("date");
+  return value ? base::parse_http_date_ms(*value).value_or(0) : 0;
+}
+
 std::optional<uint64_t> parse_u64(const std::string& s) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::strtoull(s.c_str(), nullptr, 10);
@@ -39,6 +46,7 @@ GetResult described_by(const HttpResponse& response) {
   GetResult result;
   result.etag = response.header("etag") ? *response.header("etag") : "";
   result.last_modified_ms = last_modified_of(response);
+  result.store_time_ms = date_of(response);
   result.metadata = metadata_from(response);
   return result;
 }

@@ -230,6 +230,24 @@ void check_skewed_taker_waits(ObjectStore& inner, LayoutStyle layout) {
   b.release();
 }
 
+// The same against the store's real clock (no test clock on the store side): B's wall clock is
+// 45 s ahead, yet the store says A's record is fresh.
+void check_skewed_taker_on_store_clock(ObjectStore& store, LayoutStyle layout) {
+  WriterLease a(store, layout);
+  WriterLeaseOptions ahead;
+  ahead.clock = [] { return WallClock::now() + seconds(45); };
+  WriterLease b(store, layout, ahead);
+  REQUIRE(a.try_acquire().acquired);
+  const auto got = store.get("lock.json");
+  CHECK(got.store_time_ms > 0);  // the store reports its time: the watching fallback is unused
+  CHECK(got.last_modified_ms > 0);
+  CHECK_FALSE(b.try_acquire().acquired);
+  CHECK(stored_record(store).generation == 1);
+  a.release();
+  REQUIRE(b.try_acquire().acquired);  // released: no wait
+  b.release();
+}
+
 // A store that reports no time: the taker watches the record on its monotonic clock, and every
 // renewal of the holder restarts the count.
 void check_watching_without_store_times(ObjectStore& inner, LayoutStyle layout) {
@@ -457,6 +475,13 @@ TEST_CASE("lease on a file store: a taker whose clock runs 45 s ahead waits for 
   check_skewed_taker_waits(store, LayoutStyle::kDirectory);
 }
 
+TEST_CASE("lease on a file store: the store's own clock says a skewed taker's holder is live",
+          "[lease][file]") {
+  TempDir dir;
+  FileStore store(dir.path());
+  check_skewed_taker_on_store_clock(store, LayoutStyle::kDirectory);
+}
+
 TEST_CASE("lease on a file store: without the store's times the taker watches the record",
           "[lease][file]") {
   TempDir dir;
@@ -563,6 +588,10 @@ TEST_CASE("lease on S3 (moto): acquire, renew, release, takeover, lost answers",
   {
     auto opened = open_store(server.url("skew"), server.settings);
     check_skewed_taker_waits(*opened.store, opened.layout);
+  }
+  {
+    auto opened = open_store(server.url("skew-real"), server.settings);
+    check_skewed_taker_on_store_clock(*opened.store, opened.layout);
   }
   {
     auto opened = open_store(server.url("watch"), server.settings);
