@@ -185,9 +185,9 @@ std::optional<WriterLease::Observed> WriterLease::read_locked() {
         storage::StoreErrorKind::kProtocol,
         describe() + ": the object is not a lease record (expected " +
             "{\"generation\":N,\"expires_at\":\"RFC 3339\",\"owner\":\"...\"}, " + "found " +
-            std::to_string(text.size()) +
-            " bytes) — another program wrote it; if no writer uses this replica, " + "delete " +
-            key_ + " and try again");
+            std::to_string(text.size()) + " bytes) — another program wrote it. `ltxvfs lease " +
+            store_.describe() + "` shows it; if no writer uses this replica, `ltxvfs lease " +
+            store_.describe() + " --break` replaces it by a released lease");
   }
   return Observed{std::move(*record), std::move(got.etag), got.last_modified_ms, got.store_time_ms};
 }
@@ -332,6 +332,26 @@ void WriterLease::release() {
   // A failed condition means another writer holds it now (or our release already landed):
   // either way there is nothing of ours left to give up.
   write_locked(released, conditions, &etag);
+}
+
+std::string break_lease(storage::ObjectStore& store, storage::LayoutStyle layout,
+                        const std::string& breaker) {
+  const std::string key = storage::lock_key(layout);
+  storage::GetResult got;
+  try {
+    got = store.get(key);
+  } catch (const storage::StoreError& e) {
+    if (e.kind() == storage::StoreErrorKind::kNotFound) return "absent";
+    throw;
+  }
+  const auto theirs = LeaseRecord::from_json(
+      std::string_view(reinterpret_cast<const char*>(got.body.data()), got.body.size()));
+  LeaseRecord released{theirs ? theirs->generation + 1 : 1, 0, breaker};
+  storage::PutOptions conditions;
+  conditions.if_match = got.etag;
+  store.put(key, bytes_of(released.to_json()), conditions);
+  return theirs ? theirs->describe()
+                : "an object that is not a lease (" + std::to_string(got.body.size()) + " bytes)";
 }
 
 }  // namespace ltxvfs::history

@@ -216,6 +216,14 @@ std::optional<bool> expired_by_store_clock(const LeaseRecord& record, int64_t la
                                            int64_t store_time_ms,
                                            std::chrono::milliseconds min_ttl);
 
+// What `ltxvfs lease --break` does: replaces lock.json — a lease, released or not, or an object
+// that is not one — by a released record of generation + 1 owned by `breaker`, with If-Match of
+// the etag read, so a holder's renewal after it fails (LeaseLost) and the next writer takes the
+// lease at once. Returns the replaced record's description ("absent": nothing written). Throws
+// StoreError (kPreconditionFailed: lock.json changed meanwhile; look again).
+std::string break_lease(storage::ObjectStore& store, storage::LayoutStyle layout,
+                        const std::string& breaker);
+
 // "host:pid:<16 hex digits>", random per call: unique per holder and per process incarnation.
 std::string make_lease_owner();
 

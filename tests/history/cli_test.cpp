@@ -14,6 +14,7 @@
 
 #include "base/time_spec.h"
 #include "harness/s3_test_server.h"
+#include "history/writer_lease.h"
 #include "history_support.h"
 #include "ltx/checksum.h"
 #include "ltx/encoder.h"
@@ -384,6 +385,53 @@ TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
   CHECK_THAT(r.output, Catch::Contains("exists but is unreadable"));
 }
 
+// Issue 16, item 7: a garbage lock.json made the primary refuse to open, with no tool to look at
+// it or fix it. `ltxvfs lease` shows the lease as a writer judges it and breaks it.
+TEST_CASE("cli: lease shows the writer lease and breaks a garbage or abandoned one", "[cli]") {
+  const std::string dir = scratch_dir("cli-lease-break");
+  const std::string url = dir + "/replica";
+  storage::FileStore store(url);
+  SqliteReplica replica(dir, store, LayoutStyle::kDirectory, OutputFormat::kNative);
+  fill(replica, 2);
+  CliResult r = cli({"lease", url});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("absent"));
+
+  // Not a lease: a writer refuses it, naming this command; --break replaces it.
+  const std::string junk = "{\"hello\": 1}";
+  store.put("lock.json", std::span(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()));
+  ltxvfs::history::WriterLease writer(store, LayoutStyle::kDirectory);
+  try {
+    writer.try_acquire();
+    FAIL("a garbage lock.json was taken");
+  } catch (const storage::StoreError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("ltxvfs lease " + store.describe()));
+  }
+  r = cli({"lease", url});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("not a lease record"));
+  r = cli({"lease", url, "--break"});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("broken: an object that is not a lease"));
+  REQUIRE(writer.try_acquire().acquired);  // at once: the record is released
+
+  // A live lease: shown as live, not broken without --force; broken with it, and its holder
+  // learns at its next renewal.
+  r = cli({"lease", url});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("held by " + writer.owner()) && Catch::Contains("live"));
+  r = cli({"lease", url, "--break"});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("looks live") && Catch::Contains("--force"));
+  writer.renew();  // still ours
+  r = cli({"lease", url, "--break", "--force"});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("broken: held by " + writer.owner()));
+  CHECK_THROWS_AS(writer.renew(), ltxvfs::history::LeaseLost);
+  r = cli({"lease", url});
+  CHECK_THAT(r.output, Catch::Contains("released"));
+}
+
 TEST_CASE("cli: --help for every command", "[cli]") {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"--help"},
@@ -393,7 +441,8 @@ TEST_CASE("cli: --help for every command", "[cli]") {
                                              {"restore", "--help"},
                                              {"ls", "--help"},
                                              {"compact", "--help"},
-                                             {"retention", "-h"}}) {
+                                             {"retention", "-h"},
+                                             {"lease", "--help"}}) {
     const CliResult r = cli(args);
     INFO(args.front() << " -> " << r.output);
     CHECK(r.status == 0);

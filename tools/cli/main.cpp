@@ -20,6 +20,8 @@ void print_usage(std::FILE* out) {
       "  compact <replica-url>               run every compaction level now (and a snapshot)\n"
       "  retention <replica-url> --dry-run   list (or delete) what the retention window no\n"
       "                                      longer needs, and why\n"
+      "  lease <replica-url> [--break]       show the writer lease as a writer judges it;\n"
+      "                                      break it when its holder is gone\n"
       "\n"
       "ltxvfs <command> --help (or ltxvfs help <command>) describes a command.\n"
       "%s",
@@ -38,7 +40,8 @@ int main(int argc, char** argv) {
   static const Command kCommands[] = {{"restore", run_restore, print_restore_usage},
                                       {"ls", run_ls, print_ls_usage},
                                       {"compact", run_compact, print_compact_usage},
-                                      {"retention", run_retention, print_retention_usage}};
+                                      {"retention", run_retention, print_retention_usage},
+                                      {"lease", run_lease, print_lease_usage}};
   if (argc < 2) {
     print_usage(stderr);
     return 2;
