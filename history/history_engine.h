@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,11 @@ struct RunNowOptions {
   bool levels = true;      // every level, whatever its interval
   bool snapshot = false;   // a level-9 snapshot (when there is something newer to snapshot)
   bool retention = false;  // then retention
+  // Level n takes only inputs whose newest commit is before the start of its current interval,
+  // as the writer's schedule would have by now, so the restore points the schedule keeps stay
+  // (`ltxvfs compact` without --all). False: everything beyond each level, which coarsens the
+  // restore points of the whole history to the top level's.
+  bool keep_schedule_points = false;
 };
 
 class HistoryEngine {
@@ -69,8 +75,13 @@ class HistoryEngine {
 
  private:
   HistoryRunReport run(int64_t now_ms, bool due_only, const RunNowOptions& what);
+  // Compacts level - 1 into `level`, taking inputs whose content_time() is before
+  // `content_before_ms`.
   void compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
-                     HistoryRunReport& report);
+                     int64_t content_before_ms, HistoryRunReport& report);
+  // When a file's newest commit happened, at the latest: its LastModified, or for a file this
+  // engine compacted, its inputs' newest content time.
+  int64_t content_time(const RemoteFile& file) const;
   void delete_files(const std::vector<RetentionDecision>& decisions);
   void check_stop() const;
 
@@ -82,6 +93,8 @@ class HistoryEngine {
   // When each level (index = level; 9 = snapshots) last ran in this process, found work or not,
   // so that an idle level is not retried before its next interval.
   std::vector<int64_t> attempted_ms_;
+  // Content times (see content_time()) of the files this engine wrote.
+  std::map<std::string, int64_t> content_times_;
   std::optional<std::string> stopped_;
 };
 

@@ -266,8 +266,13 @@ TEST_CASE("cli: --txid in decimal or hex, ls in decimal, errors with the real re
   CHECK_THAT(r.output, Catch::Contains("TXID 40 cannot be reached: it is newer than anything in "
                                        "the replica (the newest stored TXID is 16)") &&
                            Catch::Contains("Nearest restorable TXIDs: 16 (before), none after."));
+  // By default a compaction keeps the schedule's restore points (issue 16, item 8): with a
+  // 1-hour level, uploads of the current hour stay as they are.
+  r = cli({"compact", dir + "/replica", "--levels", "1h"});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::StartsWith("0 files written"));
   // Inside a compacted range no file ends at: says so (not "no file starts at ...").
-  REQUIRE(cli({"compact", dir + "/replica", "--levels", "1h"}).status == 0);
+  REQUIRE(cli({"compact", "--all", dir + "/replica", "--levels", "1h"}).status == 0);
   store.remove({storage::ltx_key(LayoutStyle::kDirectory, 0, 5, 5)});
   r = cli({"restore", dir + "/replica", "-o", dir + "/inner.db", "--txid", "5"});
   CHECK(r.status == 1);
@@ -289,7 +294,7 @@ TEST_CASE("cli: compact, ls by level, retention --dry-run and retention", "[cli]
     SqliteReplica replica(dir, store, LayoutStyle::kDirectory, format);
     fill(replica, 40);
 
-    CliResult r = cli({"compact", url, "--snapshot"});
+    CliResult r = cli({"compact", "--all", url, "--snapshot"});
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK_THAT(r.output,
@@ -304,12 +309,12 @@ TEST_CASE("cli: compact, ls by level, retention --dry-run and retention", "[cli]
                               Catch::Contains("level 3 (compactions): 1 files") &&
                               Catch::Contains("level 9 (snapshots): 1 files"));
     // Nothing new: a second run writes nothing.
-    r = cli({"compact", url});
+    r = cli({"compact", "--all", url});
     CHECK_THAT(r.output, Catch::Contains("0 files written"));
     // More transactions, compacted again: level 1 continues where it stopped.
     for (int i = 0; i < 5; ++i)
       replica.exec("DELETE FROM t WHERE k = " + std::to_string(i * 3 + 1));
-    REQUIRE(cli({"compact", url}).status == 0);
+    REQUIRE(cli({"compact", "--all", url}).status == 0);
     CHECK(exists(url + "/ltx/1/000000000000002a-000000000000002e.ltx"));
 
     // Retention: a dry run lists what would go and why, and deletes nothing.
@@ -355,7 +360,7 @@ TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
     store.put("lock.json", std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
   };
   lease(ltxvfs::base::now_ms() + 60'000);
-  CliResult r = cli({"compact", url});
+  CliResult r = cli({"compact", "--all", url});
   CHECK(r.status == 1);
   CHECK_THAT(r.output,
              Catch::Contains("held by otherhost:4242 until") && Catch::Contains("--force"));
@@ -364,7 +369,7 @@ TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
   CHECK(r.status == 1);
   // A dry run changes nothing: it does not need the lease.
   CHECK(cli({"retention", url, "--dry-run"}).status == 0);
-  r = cli({"compact", url, "--force"});
+  r = cli({"compact", "--all", url, "--force"});
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("going ahead because of --force"));
   CHECK(exists(url + "/ltx/1"));
@@ -374,13 +379,13 @@ TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
   lease(ltxvfs::base::now_ms() - 31'000);
   std::filesystem::last_write_time(
       url + "/lock.json", std::filesystem::file_time_type::clock::now() - std::chrono::seconds(61));
-  r = cli({"compact", url});
+  r = cli({"compact", "--all", url});
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("expired at"));
 
   const std::string junk = "not json";
   store.put("lock.json", std::span(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()));
-  r = cli({"compact", url});
+  r = cli({"compact", "--all", url});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Catch::Contains("exists but is unreadable"));
 }
@@ -469,7 +474,7 @@ TEST_CASE("cli: compact and ls on S3 (moto)", "[cli][moto]") {
   SqliteReplica replica(dir, *opened.store, opened.layout, OutputFormat::kLitestream);
   fill(replica, 10);
   const std::string env = "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1";
-  CliResult r = cli({"compact", bucket.url("app"), "--snapshot"}, env);
+  CliResult r = cli({"compact", "--all", bucket.url("app"), "--snapshot"}, env);
   INFO(r.output);
   REQUIRE(r.status == 0);
   std::set<std::string> levels;

@@ -41,20 +41,28 @@ std::string describe(const history::RemoteFile& f) {
 void print_compact_usage(std::FILE* out) {
   std::fprintf(
       out,
-      "usage: ltxvfs compact <replica-url> [--snapshot] [--levels LIST] [--format FORMAT]\n"
-      "                      [--temp-dir DIR] [--force]\n"
+      "usage: ltxvfs compact <replica-url> [--snapshot] [--all] [--levels LIST]\n"
+      "                      [--format FORMAT] [--temp-dir DIR] [--force]\n"
       "\n"
-      "Runs the history engine once, now, whatever the intervals: each compaction level in turn\n"
-      "(level n merges the level n-1 files beyond what level n covers into one file), then with\n"
-      "--snapshot a level-9 snapshot built from the remote chain. Deletes nothing (see ltxvfs\n"
-      "retention). A running writer does this itself: while its lease (lock.json) is held by\n"
-      "another process this refuses.\n"
+      "Runs the history engine once, now: each compaction level in turn (level n merges the\n"
+      "level n-1 files beyond what level n covers), then with --snapshot a level-9 snapshot built\n"
+      "from the remote chain. Deletes nothing (see ltxvfs retention). A running writer does this\n"
+      "itself: while its lease (lock.json) is held by another process this refuses.\n"
+      "\n"
+      "What it coarsens: level n takes only files whose newest commit is before the start of\n"
+      "level n's current interval (multiples of it, as the writer's schedule), so the restore\n"
+      "points the schedule keeps stay: every upload of the current level-1 interval, one per\n"
+      "level-1 interval within the current level-2 interval, and so on. Once retention runs, a\n"
+      "point older than that is kept only at the granularity of the level that covers it.\n"
+      "With --all, every level takes everything beyond it: once retention runs, the only restore\n"
+      "points left are the top level's and the snapshots'.\n"
       "\n"
       "  --snapshot       also build a level-9 snapshot (when there is something newer to "
       "snapshot)\n"
-      "  --levels LIST    the compaction levels, as the writer's levels= (default 30s,5m,1h: "
-      "levels\n"
-      "                   1 to 3; only their number matters here)\n"
+      "  --all            compact everything, whatever the intervals (coarsens the restore "
+      "points)\n"
+      "  --levels LIST    the compaction levels and intervals, as the writer's levels= (default\n"
+      "                   30s,5m,1h: levels 1 to 3)\n"
       "  --format FORMAT  native or litestream (default: the format of the replica's newest file)\n"
       "  --temp-dir DIR   where outputs are written before they are uploaded (default $TMPDIR or\n"
       "                   /tmp; a snapshot needs room for the compressed database)\n"
@@ -89,8 +97,8 @@ int run_compact(const std::vector<std::string>& args) {
     print_compact_usage(stdout);
     return 0;
   }
-  auto parsed =
-      parse_args(command, args, {"--snapshot", "--force"}, {"--levels", "--format", "--temp-dir"});
+  auto parsed = parse_args(command, args, {"--snapshot", "--all", "--force"},
+                           {"--levels", "--format", "--temp-dir"});
   if (!parsed) return 2;
   if (parsed->positional.size() != 1) {
     fail(command, parsed->positional.empty()
@@ -130,7 +138,10 @@ int run_compact(const std::vector<std::string>& args) {
     work.temp_dir = parsed->get("--temp-dir").value_or("");
     history::HistoryEngine engine(*opened.store, opened.layout, *format, policy, work);
     const auto report = engine.run_now(
-        base::now_ms(), history::RunNowOptions{true, parsed->has("--snapshot"), false});
+        base::now_ms(), history::RunNowOptions{.levels = true,
+                                               .snapshot = parsed->has("--snapshot"),
+                                               .retention = false,
+                                               .keep_schedule_points = !parsed->has("--all")});
     for (const auto& w : report.written) {
       std::printf("%s %s from %" PRIu64 " bytes read%s\n",
                   w.file.level == storage::kSnapshotLevel ? "snapshot" : "compacted",
