@@ -249,15 +249,137 @@ bool last_token_is_canonical(std::span<const std::uint8_t> block) {
   return (block[last] & 0x0f) == 0;
 }
 
+// Decodes one LZ4 frame of `input` into `page` with a reset `dctx`; returns the bytes it took.
+// The frame has no size prefix: LZ4F says where it ends, and that end must fall inside `input`
+// and produce exactly one page (64 spare bytes catch any output beyond it).
+std::size_t decompress_lz4_frame(LZ4F_dctx* dctx, std::span<const std::uint8_t> input,
+                                 std::span<std::uint8_t> page, bool input_ends_file,
+                                 std::string_view file, std::uint32_t pgno) {
+  const std::string_view name = to_string(PageEncoding::kLz4Frame);
+  LZ4F_resetDecompressionContext(dctx);  // a previous error may have left it mid-frame
+  std::size_t in_pos = 0;
+  std::size_t out_pos = 0;
+  std::uint8_t overflow[64];  // catches output beyond one page
+  for (;;) {
+    const bool page_full = out_pos == page.size();
+    std::uint8_t* dst = page_full ? overflow : page.data() + out_pos;
+    std::size_t dst_size = page_full ? sizeof overflow : page.size() - out_pos;
+    std::size_t src_size = input.size() - in_pos;
+    const std::size_t hint =
+        LZ4F_decompress(dctx, dst, &dst_size, input.data() + in_pos, &src_size, nullptr);
+    if (LZ4F_isError(hint)) {
+      decompress_error(file, pgno, name,
+                       std::string("is corrupt (") + LZ4F_getErrorName(hint) + ")");
+    }
+    in_pos += src_size;
+    if (page_full && dst_size > 0) {
+      decompress_error(file, pgno, name,
+                       "decompresses to more than " + std::to_string(page.size()) + " bytes");
+    }
+    out_pos += page_full ? 0 : dst_size;
+    if (hint == 0) break;  // end of frame: LZ4F stops exactly there
+    if (src_size == 0 && dst_size == 0) {
+      if (in_pos < input.size()) decompress_error(file, pgno, name, "makes no progress");
+      if (input_ends_file) {
+        throw LtxError(LtxErrorKind::kTruncated, file,
+                       page_str(pgno) + "file ends inside the LZ4 frame");
+      }
+      decompress_error(file, pgno, name,
+                       "does not end within " + std::to_string(input.size()) + " bytes");
+    }
+  }
+  if (out_pos != page.size()) {
+    decompress_error(file, pgno, name,
+                     "decompresses to " + std::to_string(out_pos) + " bytes, expected " +
+                         std::to_string(page.size()));
+  }
+  return in_pos;
+}
+
+// Decodes one size-prefixed LZ4 block of `input` into `page`; returns the bytes it took.
+std::size_t decompress_lz4_block(std::span<const std::uint8_t> input, std::span<std::uint8_t> page,
+                                 bool input_ends_file, std::string_view file, std::uint32_t pgno) {
+  const std::string_view name = to_string(PageEncoding::kLz4Block);
+  const std::string expected = std::to_string(page.size());
+  const auto payload = sized_payload(input, page.size(), input_ends_file, file, pgno, name);
+  const int n = LZ4_decompress_safe(
+      reinterpret_cast<const char*>(payload.data()), reinterpret_cast<char*>(page.data()),
+      static_cast<int>(payload.size()), static_cast<int>(page.size()));
+  if (n < 0) {
+    decompress_error(file, pgno, name,
+                     "is corrupt or decompresses to more than " + expected + " bytes");
+  }
+  if (static_cast<std::size_t>(n) != page.size()) {
+    decompress_error(file, pgno, name,
+                     "decompresses to " + std::to_string(n) + " bytes, expected " + expected);
+  }
+  if (!last_token_is_canonical(payload)) {
+    decompress_error(file, pgno, name, "ends with a token whose unused match-length bits are set");
+  }
+  return kSizePrefix + payload.size();
+}
+
+// Checks that a zstd payload is exactly one frame of our encoder's shape, recording one page:
+// the magic, the unused header bit clear, the frame filling the payload, the content size
+// declared. zstd's own decoder tolerates each of these, so a flipped bit there would go unseen.
+void check_zstd_frame(std::span<const std::uint8_t> payload, std::size_t page_size,
+                      std::string_view file, std::uint32_t pgno) {
+  const std::string_view name = to_string(PageEncoding::kZstd);
+  if (payload.size() < 5 || base::load_le32(payload.data()) != kZstdMagic) {
+    decompress_error(file, pgno, name, "does not start with the zstd frame magic");
+  }
+  if ((payload[4] & kZstdUnusedBit) != 0) {
+    decompress_error(file, pgno, name, "has the unused frame-header bit set");
+  }
+  const std::size_t frame_size = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
+  if (ZSTD_isError(frame_size)) {
+    decompress_error(file, pgno, name,
+                     std::string("is corrupt (") + ZSTD_getErrorName(frame_size) + ")");
+  }
+  if (frame_size != payload.size()) {
+    decompress_error(file, pgno, name,
+                     "holds a " + std::to_string(frame_size) + "-byte frame in " +
+                         std::to_string(payload.size()) + " bytes (exactly one frame expected)");
+  }
+  const unsigned long long content = ZSTD_getFrameContentSize(payload.data(), payload.size());
+  if (content != page_size) {
+    decompress_error(file, pgno, name,
+                     content == ZSTD_CONTENTSIZE_UNKNOWN || content == ZSTD_CONTENTSIZE_ERROR
+                         ? "does not record its decompressed size"
+                         : "declares " + std::to_string(content) + " bytes, expected " +
+                               std::to_string(page_size));
+  }
+}
+
+// Decodes one size-prefixed zstd frame of `input` into `page` with `dctx`; returns the bytes it
+// took.
+std::size_t decompress_zstd(ZSTD_DCtx* dctx, std::span<const std::uint8_t> input,
+                            std::span<std::uint8_t> page, bool input_ends_file,
+                            std::string_view file, std::uint32_t pgno) {
+  const std::string_view name = to_string(PageEncoding::kZstd);
+  const auto payload = sized_payload(input, page.size(), input_ends_file, file, pgno, name);
+  check_zstd_frame(payload, page.size(), file, pgno);
+  const std::size_t n =
+      ZSTD_decompressDCtx(dctx, page.data(), page.size(), payload.data(), payload.size());
+  if (ZSTD_isError(n)) {
+    decompress_error(file, pgno, name, std::string("is corrupt (") + ZSTD_getErrorName(n) + ")");
+  }
+  if (n != page.size()) {
+    decompress_error(
+        file, pgno, name,
+        "decompresses to " + std::to_string(n) + " bytes, expected " + std::to_string(page.size()));
+  }
+  return kSizePrefix + payload.size();
+}
+
 }  // namespace
 
 std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const std::uint8_t> input,
                                          std::span<std::uint8_t> page, bool input_ends_file,
                                          std::string_view file, std::uint32_t pgno) {
-  const std::string_view name = to_string(encoding);
-  auto expected = [&] { return std::to_string(page.size()); };
+  // Each context is made on first use: a decoder of one file meets one encoding.
   switch (encoding) {
-    case PageEncoding::kLz4Frame: {
+    case PageEncoding::kLz4Frame:
       if (!ctx_->lz4f) {
         LZ4F_dctx* d = nullptr;
         if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION))) {
@@ -265,107 +387,15 @@ std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const 
         }
         ctx_->lz4f.reset(d);
       }
-      LZ4F_dctx* dctx = ctx_->lz4f.get();
-      LZ4F_resetDecompressionContext(dctx);  // a previous error may have left it mid-frame
-      std::size_t in_pos = 0;
-      std::size_t out_pos = 0;
-      std::uint8_t overflow[64];  // catches output beyond one page
-      for (;;) {
-        const bool page_full = out_pos == page.size();
-        std::uint8_t* dst = page_full ? overflow : page.data() + out_pos;
-        std::size_t dst_size = page_full ? sizeof overflow : page.size() - out_pos;
-        std::size_t src_size = input.size() - in_pos;
-        const std::size_t hint =
-            LZ4F_decompress(dctx, dst, &dst_size, input.data() + in_pos, &src_size, nullptr);
-        if (LZ4F_isError(hint)) {
-          decompress_error(file, pgno, name,
-                           std::string("is corrupt (") + LZ4F_getErrorName(hint) + ")");
-        }
-        in_pos += src_size;
-        if (page_full && dst_size > 0) {
-          decompress_error(file, pgno, name, "decompresses to more than " + expected() + " bytes");
-        }
-        out_pos += page_full ? 0 : dst_size;
-        if (hint == 0) break;  // end of frame: LZ4F stops exactly there
-        if (src_size == 0 && dst_size == 0) {
-          if (in_pos < input.size()) decompress_error(file, pgno, name, "makes no progress");
-          if (input_ends_file) {
-            throw LtxError(LtxErrorKind::kTruncated, file,
-                           page_str(pgno) + "file ends inside the LZ4 frame");
-          }
-          decompress_error(file, pgno, name,
-                           "does not end within " + std::to_string(input.size()) + " bytes");
-        }
-      }
-      if (out_pos != page.size()) {
-        decompress_error(
-            file, pgno, name,
-            "decompresses to " + std::to_string(out_pos) + " bytes, expected " + expected());
-      }
-      return in_pos;
-    }
-    case PageEncoding::kLz4Block: {
-      const auto payload = sized_payload(input, page.size(), input_ends_file, file, pgno, name);
-      const int n = LZ4_decompress_safe(
-          reinterpret_cast<const char*>(payload.data()), reinterpret_cast<char*>(page.data()),
-          static_cast<int>(payload.size()), static_cast<int>(page.size()));
-      if (n < 0) {
-        decompress_error(file, pgno, name,
-                         "is corrupt or decompresses to more than " + expected() + " bytes");
-      }
-      if (static_cast<std::size_t>(n) != page.size()) {
-        decompress_error(file, pgno, name,
-                         "decompresses to " + std::to_string(n) + " bytes, expected " + expected());
-      }
-      if (!last_token_is_canonical(payload)) {
-        decompress_error(file, pgno, name,
-                         "ends with a token whose unused match-length bits are set");
-      }
-      return kSizePrefix + payload.size();
-    }
-    case PageEncoding::kZstd: {
-      const auto payload = sized_payload(input, page.size(), input_ends_file, file, pgno, name);
-      if (payload.size() < 5 || base::load_le32(payload.data()) != kZstdMagic) {
-        decompress_error(file, pgno, name, "does not start with the zstd frame magic");
-      }
-      if ((payload[4] & kZstdUnusedBit) != 0) {
-        decompress_error(file, pgno, name, "has the unused frame-header bit set");
-      }
-      const std::size_t frame_size = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
-      if (ZSTD_isError(frame_size)) {
-        decompress_error(file, pgno, name,
-                         std::string("is corrupt (") + ZSTD_getErrorName(frame_size) + ")");
-      }
-      if (frame_size != payload.size()) {
-        decompress_error(file, pgno, name,
-                         "holds a " + std::to_string(frame_size) + "-byte frame in " +
-                             std::to_string(payload.size()) +
-                             " bytes (exactly one frame expected)");
-      }
-      const unsigned long long content = ZSTD_getFrameContentSize(payload.data(), payload.size());
-      if (content != page.size()) {
-        decompress_error(
-            file, pgno, name,
-            content == ZSTD_CONTENTSIZE_UNKNOWN || content == ZSTD_CONTENTSIZE_ERROR
-                ? "does not record its decompressed size"
-                : "declares " + std::to_string(content) + " bytes, expected " + expected());
-      }
+      return decompress_lz4_frame(ctx_->lz4f.get(), input, page, input_ends_file, file, pgno);
+    case PageEncoding::kLz4Block:
+      return decompress_lz4_block(input, page, input_ends_file, file, pgno);
+    case PageEncoding::kZstd:
       if (!ctx_->zstd) {
         ctx_->zstd.reset(ZSTD_createDCtx());
         if (!ctx_->zstd) throw std::bad_alloc();
       }
-      const std::size_t n = ZSTD_decompressDCtx(ctx_->zstd.get(), page.data(), page.size(),
-                                                payload.data(), payload.size());
-      if (ZSTD_isError(n)) {
-        decompress_error(file, pgno, name,
-                         std::string("is corrupt (") + ZSTD_getErrorName(n) + ")");
-      }
-      if (n != page.size()) {
-        decompress_error(file, pgno, name,
-                         "decompresses to " + std::to_string(n) + " bytes, expected " + expected());
-      }
-      return kSizePrefix + payload.size();
-    }
+      return decompress_zstd(ctx_->zstd.get(), input, page, input_ends_file, file, pgno);
   }
   throw LtxError(LtxErrorKind::kUnsupportedEncoding, file, page_str(pgno) + "unknown encoding");
 }
