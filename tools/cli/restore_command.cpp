@@ -61,6 +61,109 @@ std::string integrity_check(const std::string& path) {
   return result;
 }
 
+// What the command line asks for, checked.
+struct RestoreRequest {
+  std::string url;
+  std::string output;
+  std::optional<uint64_t> txid;
+  std::optional<int64_t> timestamp;  // ms since the epoch
+  unsigned jobs = 8;                 // parallel downloads
+  bool force = false;
+};
+
+// The request `args` make, or nullopt once the mistake is reported (exit status 2).
+std::optional<RestoreRequest> parse_request(const std::vector<std::string>& args) {
+  auto parsed = parse_args(kCommand, args, {"--force"},
+                           {"-o", "--output", "--txid", "--timestamp", "--jobs"});
+  if (!parsed) return std::nullopt;
+  if (parsed->positional.size() != 1) {
+    fail(kCommand, parsed->positional.empty()
+                       ? "which replica? (ltxvfs restore --help)"
+                       : "unexpected argument '" + parsed->positional[1] + "'");
+    return std::nullopt;
+  }
+  RestoreRequest request;
+  request.url = parsed->positional[0];
+  if (parsed->has("-o") && parsed->has("--output")) {
+    fail(kCommand, "give -o or --output, not both");
+    return std::nullopt;
+  }
+  request.output = parsed->get("-o").value_or(parsed->get("--output").value_or(""));
+  if (request.output.empty()) {
+    fail(kCommand, "where to? -o <out.db> is required");
+    return std::nullopt;
+  }
+  if (auto v = parsed->get("--txid")) {
+    request.txid = history::parse_txid(*v);
+    if (!request.txid) {
+      fail(kCommand, "--txid '" + *v +
+                         "': expected a TXID from 1, in decimal (1234), hex (0x4d2) or as in "
+                         "file names (00000000000004d2)");
+      return std::nullopt;
+    }
+  }
+  if (auto v = parsed->get("--timestamp")) {
+    const auto when = base::parse_time_target(*v, base::now_ms());
+    if (!when || when->latest) {
+      fail(kCommand, "--timestamp '" + *v + "': " + std::string(base::kTimeSpecHelp) +
+                         " ('latest' is the default: omit --timestamp)");
+      return std::nullopt;
+    }
+    request.timestamp = when->ms;
+  }
+  if (request.txid && request.timestamp) {
+    fail(kCommand, "give --txid or --timestamp, not both");
+    return std::nullopt;
+  }
+  if (auto v = parsed->get("--jobs")) {
+    const auto n = parse_count(*v, 1, 64);
+    if (!n) {
+      fail(kCommand, "--jobs '" + *v + "': expected 1 to 64");
+      return std::nullopt;
+    }
+    request.jobs = static_cast<unsigned>(*n);
+  }
+  request.force = parsed->has("--force");
+  return request;
+}
+
+// The TXID to restore: the one asked for, the last committed at the time asked for, or else the
+// newest restorable one. nullopt once the reason is reported (exit status 1): nothing is
+// restorable, or a gap hides newer files (restoring short of them silently would lose commits).
+std::optional<uint64_t> choose_target(const RestoreRequest& request,
+                                      const storage::OpenedStore& opened,
+                                      const std::vector<history::RemoteFile>& files,
+                                      const history::RestoreGraph& graph) {
+  if (request.txid) return *request.txid;
+  if (request.timestamp) return history::txid_at_time(*opened.store, files, *request.timestamp);
+  const uint64_t target = graph.newest();
+  if (target == 0) {
+    fail(kCommand, opened.url.to_string() + " holds no restorable LTX files" +
+                       (files.empty() ? "" : " (no chain starts at a snapshot)"));
+    return std::nullopt;
+  }
+  if (graph.newest_stored() > target) {
+    fail(kCommand, "the replica has a gap after TXID " + std::to_string(target) +
+                       ": files up to TXID " + std::to_string(graph.newest_stored()) +
+                       " exist but cannot be applied. Restore the newest consistent state "
+                       "with --txid " +
+                       std::to_string(target));
+    return std::nullopt;
+  }
+  return target;
+}
+
+// A progress bar on stderr, redrawn in place: 30 columns of files done, and bytes downloaded.
+void show_progress(const history::RestoreProgress& p) {
+  const int width = 30;
+  const int filled =
+      p.files_total == 0 ? width : static_cast<int>(width * p.files_done / p.files_total);
+  std::fprintf(stderr, "\r[%-*s] %zu/%zu files, %s", width,
+               std::string(static_cast<size_t>(filled), '#').c_str(), p.files_done, p.files_total,
+               human_bytes(p.bytes_downloaded).c_str());
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 void print_restore_usage(std::FILE* out) {
@@ -91,112 +194,33 @@ int run_restore(const std::vector<std::string>& args) {
     print_restore_usage(stdout);
     return 0;
   }
-  auto parsed = parse_args(kCommand, args, {"--force"},
-                           {"-o", "--output", "--txid", "--timestamp", "--jobs"});
-  if (!parsed) return 2;
-  if (parsed->positional.size() != 1) {
-    fail(kCommand, parsed->positional.empty()
-                       ? "which replica? (ltxvfs restore --help)"
-                       : "unexpected argument '" + parsed->positional[1] + "'");
-    return 2;
-  }
-  const std::string url = parsed->positional[0];
-  if (parsed->has("-o") && parsed->has("--output")) {
-    fail(kCommand, "give -o or --output, not both");
-    return 2;
-  }
-  const std::string output = parsed->get("-o").value_or(parsed->get("--output").value_or(""));
-  if (output.empty()) {
-    fail(kCommand, "where to? -o <out.db> is required");
-    return 2;
-  }
-  std::optional<uint64_t> txid;
-  if (auto v = parsed->get("--txid")) {
-    txid = history::parse_txid(*v);
-    if (!txid) {
-      fail(kCommand, "--txid '" + *v +
-                         "': expected a TXID from 1, in decimal (1234), hex (0x4d2) or as in "
-                         "file names (00000000000004d2)");
-      return 2;
-    }
-  }
-  std::optional<int64_t> timestamp;
-  if (auto v = parsed->get("--timestamp")) {
-    const auto when = base::parse_time_target(*v, base::now_ms());
-    if (!when || when->latest) {
-      fail(kCommand, "--timestamp '" + *v + "': " + std::string(base::kTimeSpecHelp) +
-                         " ('latest' is the default: omit --timestamp)");
-      return 2;
-    }
-    timestamp = when->ms;
-  }
-  if (txid && timestamp) {
-    fail(kCommand, "give --txid or --timestamp, not both");
-    return 2;
-  }
-  unsigned jobs = 8;
-  if (auto v = parsed->get("--jobs")) {
-    const auto n = parse_count(*v, 1, 64);
-    if (!n) {
-      fail(kCommand, "--jobs '" + *v + "': expected 1 to 64");
-      return 2;
-    }
-    jobs = static_cast<unsigned>(*n);
-  }
+  const auto request = parse_request(args);
+  if (!request) return 2;
   try {
-    auto opened = open_replica(url);
+    auto opened = open_replica(request->url);
     const auto files = history::list_ltx_files(*opened.store, opened.layout);
     const history::RestoreGraph graph(files);
-    uint64_t target = 0;
-    if (txid) {
-      target = *txid;
-    } else if (timestamp) {
-      target = history::txid_at_time(*opened.store, files, *timestamp);
-    } else {
-      target = graph.newest();
-      if (target == 0) {
-        fail(kCommand, opened.url.to_string() + " holds no restorable LTX files" +
-                           (files.empty() ? "" : " (no chain starts at a snapshot)"));
-        return 1;
-      }
-      if (graph.newest_stored() > target) {
-        fail(kCommand, "the replica has a gap after TXID " + std::to_string(target) +
-                           ": files up to TXID " + std::to_string(graph.newest_stored()) +
-                           " exist but cannot be applied. Restore the newest consistent state "
-                           "with --txid " +
-                           std::to_string(target));
-        return 1;
-      }
-    }
-    const auto plan = graph.plan(target);
+    const auto target = choose_target(*request, opened, files, graph);
+    if (!target) return 1;
+    const auto plan = graph.plan(*target);
     history::RestoreOptions options;
-    options.parallelism = jobs;
-    options.overwrite = parsed->has("--force");
+    options.parallelism = request->jobs;
+    options.overwrite = request->force;
     std::string check;
     options.verify = [&](const std::string& temp) {
       check = integrity_check(temp);
       if (check != "ok") {
         throw history::RestoreError("the restored database fails PRAGMA integrity_check (" + check +
-                                    "); " + output + " was left as it was");
+                                    "); " + request->output + " was left as it was");
       }
     };
     const bool tty = ::isatty(STDERR_FILENO) != 0;
-    if (tty) {
-      options.progress = [](const history::RestoreProgress& p) {
-        const int width = 30;
-        const int filled =
-            p.files_total == 0 ? width : static_cast<int>(width * p.files_done / p.files_total);
-        std::fprintf(stderr, "\r[%-*s] %zu/%zu files, %s", width,
-                     std::string(static_cast<size_t>(filled), '#').c_str(), p.files_done,
-                     p.files_total, human_bytes(p.bytes_downloaded).c_str());
-        std::fflush(stderr);
-      };
-    }
-    const auto result = history::restore(*opened.store, plan, output, options);
+    if (tty) options.progress = show_progress;
+    const auto result = history::restore(*opened.store, plan, request->output, options);
     if (tty) std::fprintf(stderr, "\n");
     std::printf("restored %s at TXID %" PRIu64
                 " (%u pages of %u bytes) from %zu files, %s downloaded; integrity_check: %s\n",
-                output.c_str(), result.txid, result.commit, result.page_size, plan.size(),
+                request->output.c_str(), result.txid, result.commit, result.page_size, plan.size(),
                 human_bytes(result.bytes_downloaded).c_str(), check.c_str());
     return 0;
   } catch (const std::exception& e) {
