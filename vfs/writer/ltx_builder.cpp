@@ -54,6 +54,40 @@ class BufferedFdSink final : public ltx::Sink {
   std::vector<uint8_t>& buffer_;
 };
 
+// The run starting at notices[first]: the following commits that start where the previous one
+// ended, in the same WAL generation. Returns the index of its last notice.
+size_t last_of_run(std::span<const CommitNotice> notices, size_t first) {
+  size_t last = first;
+  while (last + 1 < notices.size()) {
+    const CommitNotice& next = notices[last + 1];
+    if (next.database_written_outside_wal || !next.before ||
+        !(*next.before == notices[last].after) || next.after.salts != notices[first].after.salts) {
+      break;
+    }
+    ++last;
+  }
+  return last;
+}
+
+// The pages a batch writes, each with its newest frame's data offset (0: read it as SQLite would,
+// from an older frame or the database file). The newest copy of each page, at most the final
+// commit: a page dropped by a shrink and regrown later keeps its newest frame (SQLite's own WAL
+// lookup ignores the shrink too). When the database grew, the file must carry every new page.
+std::map<uint32_t, uint64_t> pages_to_write(std::span<const WalTransaction> txns,
+                                            uint32_t old_commit, uint32_t page_size) {
+  const uint32_t commit = txns.back().commit;
+  std::map<uint32_t, uint64_t> pages;
+  for (const auto& t : txns) {
+    for (const auto& f : t.frames) pages[f.pgno] = f.data_offset;
+  }
+  pages.erase(pages.upper_bound(commit), pages.end());
+  const uint32_t lock = ltx::lock_page(page_size);
+  for (uint32_t pgno = old_commit + 1; pgno <= commit; ++pgno) {
+    if (pgno != lock) pages.emplace(pgno, 0);
+  }
+  return pages;
+}
+
 }  // namespace
 
 LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format, int zstd_level)
@@ -167,97 +201,109 @@ void LtxBuilder::initial_sync(const std::optional<LocalState>& recorded,
                               const std::string& recorded_problem, int64_t now_ms) {
   files_.refresh();
   wal_map_.clear();
-  std::optional<WalHeader> header = read_wal_header();
-  const uint32_t page_size = header ? header->page_size : page_size_from_db();
+  FoundWal wal;
+  wal.header = read_wal_header();
+  const uint32_t page_size = wal.header ? wal.header->page_size : page_size_from_db();
   synced_ = true;
   restart_chain_ = false;
   if (page_size == 0) {
-    // An empty database: its first transaction starts the history (a snapshot at the next TXID).
-    state_ = LocalState{};
-    state_.txid = recorded ? recorded->txid : 0;
-    wal_generation_unknown_ = true;
-    image_ = DatabaseImage(0);
-    if (recorded && recorded->page_size != 0) {
-      restart_chain_ = true;
-      restart_reason_ =
-          "the database was deleted and recreated: the history recorded beside it belongs to "
-          "the old one, so a new chain starts";
-    } else if (!recorded_problem.empty()) {
-      restart_chain_ = true;
-      restart_reason_ = recorded_problem;
-    }
+    sync_empty(recorded, recorded_problem);
     return;
   }
-
-  std::vector<WalTransaction> txns;
-  if (header) txns = rescan_wal(*header, kNoLimit);
-  const WalPosition wal_start = header ? WalPosition::at_start(*header) : WalPosition{};
-  const WalPosition wal_end = txns.empty() ? wal_start : txns.back().end;
-  const uint32_t db_file_pages = static_cast<uint32_t>(files_.db_size() / page_size);
-  const uint32_t end_commit = txns.empty() ? db_file_pages : txns.back().commit;
+  if (wal.header) wal.txns = rescan_wal(*wal.header, kNoLimit);
+  wal.start = wal.header ? WalPosition::at_start(*wal.header) : WalPosition{};
+  wal.end = wal.txns.empty() ? wal.start : wal.txns.back().end;
+  wal.db_file_pages = static_cast<uint32_t>(files_.db_size() / page_size);
+  wal.end_commit = wal.txns.empty() ? wal.db_file_pages : wal.txns.back().commit;
 
   if (!recorded || recorded->page_size != page_size) {
-    state_ = LocalState{};
-    state_.page_size = page_size;
-    state_.txid = recorded ? recorded->txid : 0;
-    wal_generation_unknown_ = !header;
-    std::string reason = "no replication state yet: initial snapshot";
-    if (!recorded_problem.empty()) {
-      reason = recorded_problem + ": a new snapshot";
-    } else if (recorded && recorded->page_size == 0) {
-      reason = "the history recorded beside the database was of an empty database";
-    } else if (recorded) {
-      reason = "the page size changed";
-    }
-    build_full(FullKind::kSnapshot, end_commit, wal_end, now_ms, reason);
+    sync_without_recorded_state(recorded, recorded_problem, wal, page_size, now_ms);
     return;
   }
   state_ = *recorded;
   state_.wal.page_size = page_size;
+  if (resume_in_wal(*recorded, wal, now_ms)) return;
+  if (resume_at_db_file(*recorded, wal, now_ms)) return;
+  // Case 3: the database is not where the replica left it.
+  if (wal.header) rescan_wal(*wal.header, kNoLimit);
+  wal_generation_unknown_ = !wal.header;
+  build_full(FullKind::kIncremental, wal.end_commit, wal.end, now_ms,
+             "the database changed while it was not open through ltx");
+}
 
+void LtxBuilder::sync_empty(const std::optional<LocalState>& recorded,
+                            const std::string& recorded_problem) {
+  // An empty database: its first transaction starts the history (a snapshot at the next TXID).
+  state_ = LocalState{};
+  state_.txid = recorded ? recorded->txid : 0;
+  wal_generation_unknown_ = true;
+  image_ = DatabaseImage(0);
+  if (recorded && recorded->page_size != 0) {
+    restart_chain_ = true;
+    restart_reason_ =
+        "the database was deleted and recreated: the history recorded beside it belongs to "
+        "the old one, so a new chain starts";
+  } else if (!recorded_problem.empty()) {
+    restart_chain_ = true;
+    restart_reason_ = recorded_problem;
+  }
+}
+
+void LtxBuilder::sync_without_recorded_state(const std::optional<LocalState>& recorded,
+                                             const std::string& recorded_problem,
+                                             const FoundWal& wal, uint32_t page_size,
+                                             int64_t now_ms) {
+  state_ = LocalState{};
+  state_.page_size = page_size;
+  state_.txid = recorded ? recorded->txid : 0;
+  wal_generation_unknown_ = !wal.header;
+  std::string reason = "no replication state yet: initial snapshot";
+  if (!recorded_problem.empty()) {
+    reason = recorded_problem + ": a new snapshot";
+  } else if (recorded && recorded->page_size == 0) {
+    reason = "the history recorded beside the database was of an empty database";
+  } else if (recorded) {
+    reason = "the page size changed";
+  }
+  build_full(FullKind::kSnapshot, wal.end_commit, wal.end, now_ms, reason);
+}
+
+bool LtxBuilder::resume_in_wal(const LocalState& recorded, const FoundWal& wal, int64_t now_ms) {
   // Case 1: the recorded position is a commit in the current WAL generation.
-  if (header && recorded->wal.salts == header->salts) {
-    std::optional<size_t> at;  // index of the transaction ending at the position
-    bool found = recorded->wal.offset == kWalHeaderSize;
-    for (size_t i = 0; i < txns.size() && !found; ++i) {
-      if (txns[i].end.offset == recorded->wal.offset) {
-        at = i;
-        found = true;
-      }
-    }
-    if (found) {
-      // Rebuild the map as of the recorded position and check the database there.
-      rescan_wal(*header, at ? txns[*at].end.offset : kWalHeaderSize);
-      image_ = image_of_current_state(at ? txns[*at].commit : db_file_pages);
-      if (image_.checksum() == recorded->checksum) {
-        wal_generation_unknown_ = false;
-        state_.wal = at ? txns[*at].end : wal_start;
-        const size_t next = at ? *at + 1 : 0;
-        if (next < txns.size()) {
-          build_batch(std::span(txns).subspan(next), state_.wal, now_ms);
-        }
-        return;
-      }
+  if (!wal.header || recorded.wal.salts != wal.header->salts) return false;
+  const auto& txns = wal.txns;
+  std::optional<size_t> at;  // index of the transaction ending at the position
+  bool found = recorded.wal.offset == kWalHeaderSize;
+  for (size_t i = 0; i < txns.size() && !found; ++i) {
+    if (txns[i].end.offset == recorded.wal.offset) {
+      at = i;
+      found = true;
     }
   }
+  if (!found) return false;
+  // Rebuild the map as of the recorded position and check the database there.
+  rescan_wal(*wal.header, at ? txns[*at].end.offset : kWalHeaderSize);
+  image_ = image_of_current_state(at ? txns[*at].commit : wal.db_file_pages);
+  if (image_.checksum() != recorded.checksum) return false;
+  wal_generation_unknown_ = false;
+  state_.wal = at ? txns[*at].end : wal.start;
+  const size_t next = at ? *at + 1 : 0;
+  if (next < txns.size()) build_batch(std::span(txns).subspan(next), state_.wal, now_ms);
+  return true;
+}
 
+bool LtxBuilder::resume_at_db_file(const LocalState& recorded, const FoundWal& wal,
+                                   int64_t now_ms) {
   // Case 2: the database file alone is the recorded state (the WAL was checkpointed and
   // restarted or removed since): every transaction in the current WAL is new.
   wal_map_.clear();
-  image_ = image_of_current_state(db_file_pages);
-  if (image_.checksum() == recorded->checksum) {
-    wal_generation_unknown_ = !header;
-    state_.wal = wal_start;
-    state_.commit = db_file_pages;
-    if (!txns.empty()) build_batch(txns, wal_start, now_ms);
-    return;
-  }
-
-  // Case 3: the database is not where the replica left it.
-  if (header) rescan_wal(*header, kNoLimit);
-  wal_generation_unknown_ = !header;
-  build_full(FullKind::kIncremental, end_commit, wal_end, now_ms,
-             "the database changed while it was not open through ltx");
+  image_ = image_of_current_state(wal.db_file_pages);
+  if (image_.checksum() != recorded.checksum) return false;
+  wal_generation_unknown_ = !wal.header;
+  state_.wal = wal.start;
+  state_.commit = wal.db_file_pages;
+  if (!wal.txns.empty()) build_batch(wal.txns, wal.start, now_ms);
+  return true;
 }
 
 std::optional<LocalState> LtxBuilder::describe_current(int64_t now_ms) {
@@ -295,16 +341,7 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
   for (size_t i = 0; i < notices.size();) {
     const CommitNotice& n = notices[i];
     const WalIndexHeader& after = n.after;
-    if (state_.page_size == 0) {
-      // The first commit of an empty database (or of one recreated empty): its page size is in
-      // the wal-index header, which SQLite has validated.
-      state_.page_size = after.page_size;
-      if (validate(state_) != "") {
-        throw std::runtime_error("the wal-index header reports page size " +
-                                 std::to_string(after.page_size));
-      }
-      image_ = DatabaseImage(state_.page_size);
-    }
+    if (state_.page_size == 0) adopt_page_size(after);
     const WalPosition& pos = state_.wal;
     // Already built: the initial sync (or a full file) saw this commit in the WAL.
     if (!wal_generation_unknown_ && after.salts == pos.salts && after.end_offset() <= pos.offset) {
@@ -340,34 +377,37 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
       from = WalPosition::at_start(*header);
       wal_generation_unknown_ = false;
     }
-    // The run: the following commits that start where the previous one ended.
-    size_t last = i;
-    while (last + 1 < notices.size()) {
-      const CommitNotice& next = notices[last + 1];
-      if (next.database_written_outside_wal || !next.before ||
-          !(*next.before == notices[last].after) || next.after.salts != after.salts) {
-        break;
-      }
-      ++last;
-    }
-    const uint64_t end = notices[last].after.end_offset();
-    // The wal-index told the shim which page each frame holds: no need to read the frames back.
-    // Without that (a notice from an older path, a region not mapped), scan and verify the WAL.
-    std::vector<WalTransaction> txns =
-        transactions_from_notices(notices.subspan(i, last - i + 1), from);
-    if (txns.empty()) {
-      auto read = [this](uint64_t off, std::span<uint8_t> out) {
-        return files_.read_wal(off, out);
-      };
-      txns = scan_committed(read, from, end);
-      ++wal_scans_;
-    }
-    if (txns.empty() || txns.back().end.offset != end) {
-      discontinuity("the WAL frames of a commit did not verify", notices[last].time_ms, end);
-    } else {
-      build_batch(txns, from, notices[last].time_ms);
-    }
+    const size_t last = last_of_run(notices, i);
+    build_run(notices.subspan(i, last - i + 1), from);
     i = last + 1;
+  }
+}
+
+void LtxBuilder::adopt_page_size(const WalIndexHeader& after) {
+  // The first commit of an empty database (or of one recreated empty): its page size is in the
+  // wal-index header, which SQLite has validated.
+  state_.page_size = after.page_size;
+  if (validate(state_) != "") {
+    throw std::runtime_error("the wal-index header reports page size " +
+                             std::to_string(after.page_size));
+  }
+  image_ = DatabaseImage(state_.page_size);
+}
+
+void LtxBuilder::build_run(std::span<const CommitNotice> run, const WalPosition& from) {
+  const uint64_t end = run.back().after.end_offset();
+  // The wal-index told the shim which page each frame holds: no need to read the frames back.
+  // Without that (a notice from an older path, a region not mapped), scan and verify the WAL.
+  std::vector<WalTransaction> txns = transactions_from_notices(run, from);
+  if (txns.empty()) {
+    auto read = [this](uint64_t off, std::span<uint8_t> out) { return files_.read_wal(off, out); };
+    txns = scan_committed(read, from, end);
+    ++wal_scans_;
+  }
+  if (txns.empty() || txns.back().end.offset != end) {
+    discontinuity("the WAL frames of a commit did not verify", run.back().time_ms, end);
+  } else {
+    build_batch(txns, from, run.back().time_ms);
   }
 }
 
@@ -406,20 +446,7 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
     return;
   }
   const uint32_t page_size = state_.page_size;
-  const uint32_t old_commit = image_.commit();
-  // The newest copy of each page, at most the final commit. A page dropped by a shrink and
-  // regrown later keeps its newest frame: SQLite's own WAL lookup ignores the shrink too.
-  std::map<uint32_t, uint64_t> pages;
-  for (const auto& t : txns) {
-    for (const auto& f : t.frames) pages[f.pgno] = f.data_offset;
-  }
-  pages.erase(pages.upper_bound(last.commit), pages.end());
-  // When the database grew, the file must carry every new page; unwritten ones are read as
-  // SQLite would read them (an older frame, or the database file).
-  const uint32_t lock = ltx::lock_page(page_size);
-  for (uint32_t pgno = old_commit + 1; pgno <= last.commit; ++pgno) {
-    if (pgno != lock) pages.emplace(pgno, 0);
-  }
+  const std::map<uint32_t, uint64_t> pages = pages_to_write(txns, image_.commit(), page_size);
 
   ltx::Header h;
   h.page_size = page_size;
@@ -443,24 +470,12 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
   // in this WAL generation).
   std::vector<uint8_t> frame(kWalFrameHeaderSize + page_size);
   const std::span<uint8_t> page = std::span(frame).subspan(kWalFrameHeaderSize);
-  const auto check_frame = [&](uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
-                               std::optional<uint32_t> commit) {
-    if (files_.read_wal(data_offset - kWalFrameHeaderSize, bytes) != bytes.size()) {
-      throw std::runtime_error("WAL ended inside the frame of page " + std::to_string(pgno));
-    }
-    const WalFrameHeader fh = parse_wal_frame_header(bytes.first<kWalFrameHeaderSize>());
-    if (fh.pgno != pgno || fh.salts != last.end.salts || (commit && fh.commit != *commit)) {
-      throw std::runtime_error("the WAL frame at offset " + std::to_string(data_offset) +
-                               " does not hold page " + std::to_string(pgno) +
-                               " as the commit said: the WAL changed under the replicator");
-    }
-  };
   if (last.frames.empty()) throw std::runtime_error("a commit without frames");
-  check_frame(last.frames.back().data_offset, std::span(frame).first(kWalFrameHeaderSize),
-              last.frames.back().pgno, last.commit);
+  read_checked_frame(last.frames.back().data_offset, std::span(frame).first(kWalFrameHeaderSize),
+                     last.frames.back().pgno, last.end.salts, last.commit);
   for (const auto& [pgno, offset] : pages) {
     if (offset != 0) {
-      check_frame(offset, frame, pgno, std::nullopt);
+      read_checked_frame(offset, frame, pgno, last.end.salts, std::nullopt);
     } else {
       read_page(pgno, page);
     }
@@ -479,6 +494,19 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
                      static_cast<uint32_t>(pages.size()),
                      enc.bytes_written(),
                      {}});
+}
+
+void LtxBuilder::read_checked_frame(uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
+                                    const WalSalts& salts, std::optional<uint32_t> commit) {
+  if (files_.read_wal(data_offset - kWalFrameHeaderSize, bytes) != bytes.size()) {
+    throw std::runtime_error("WAL ended inside the frame of page " + std::to_string(pgno));
+  }
+  const WalFrameHeader fh = parse_wal_frame_header(bytes.first<kWalFrameHeaderSize>());
+  if (fh.pgno != pgno || fh.salts != salts || (commit && fh.commit != *commit)) {
+    throw std::runtime_error("the WAL frame at offset " + std::to_string(data_offset) +
+                             " does not hold page " + std::to_string(pgno) +
+                             " as the commit said: the WAL changed under the replicator");
+  }
 }
 
 void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& end, int64_t time_ms,

@@ -102,10 +102,39 @@ class LtxBuilder {
   // The image of the database file overlaid with the frame map.
   DatabaseImage image_of_current_state(uint32_t commit);
 
+  // What initial_sync() finds: the WAL's committed transactions and the database file's size.
+  struct FoundWal {
+    std::optional<WalHeader> header;   // nullopt: no WAL, or none SQLite would read
+    std::vector<WalTransaction> txns;  // committed, from the WAL's start
+    WalPosition start;                 // the WAL's first frame (WalPosition{} without one)
+    WalPosition end;                   // after its last commit
+    uint32_t db_file_pages = 0;
+    uint32_t end_commit = 0;  // the database's size in pages as SQLite sees it
+  };
+  // The parts of initial_sync(): an empty database; a database with no usable recorded state
+  // (none, or of another page size); the two ways a recorded state is found again, each
+  // returning false when the database is not there.
+  void sync_empty(const std::optional<LocalState>& recorded, const std::string& recorded_problem);
+  void sync_without_recorded_state(const std::optional<LocalState>& recorded,
+                                   const std::string& recorded_problem, const FoundWal& wal,
+                                   uint32_t page_size, int64_t now_ms);
+  bool resume_in_wal(const LocalState& recorded, const FoundWal& wal, int64_t now_ms);
+  bool resume_at_db_file(const LocalState& recorded, const FoundWal& wal, int64_t now_ms);
+
+  // The first commit of an empty database: takes its page size from the wal-index header.
+  void adopt_page_size(const WalIndexHeader& after);
+  // One LTX file for a run of consecutive commits starting at `from` (or a full file, when their
+  // WAL frames do not verify).
+  void build_run(std::span<const CommitNotice> run, const WalPosition& from);
   // One LTX file for consecutive transactions starting at `from`.
   void build_batch(std::span<const WalTransaction> txns, const WalPosition& from, int64_t time_ms);
   void build_full(FullKind kind, uint32_t commit, const WalPosition& end, int64_t time_ms,
                   const std::string& reason);
+  // Reads the WAL frame (header, and as much of the page as `bytes` holds) whose page data is at
+  // `data_offset` into `bytes`, and checks that it holds `pgno` in the generation of `salts` (and,
+  // with `commit`, that it commits that database size); throws if not.
+  void read_checked_frame(uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
+                          const WalSalts& salts, std::optional<uint32_t> commit);
   void discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit);
   void record(const WalPosition& end, uint32_t commit, int64_t time_ms);
   void add_to_map(std::span<const WalTransaction> txns);
