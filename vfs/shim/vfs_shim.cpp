@@ -229,6 +229,74 @@ const sqlite3_io_methods* pass_through_methods(int real_version) {
 
 // ---- the VFS ---------------------------------------------------------------------------
 
+// A rollback journal of a database we replicate means the database left WAL mode (another
+// process switched it): its commits would bypass the WAL, and so the replica. Throws then.
+void refuse_rollback_journal(sqlite3_filename name) {
+  sqlite3_file* db_file = sqlite3_database_file_object(name);
+  if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
+    throw SqliteError(SQLITE_CANTOPEN,
+                      std::string("the replicated database ") + name +
+                          " is no longer in WAL mode (another process changed its "
+                          "journal_mode); ltx cannot replicate rollback-journal "
+                          "transactions. Close it and open it again through ltx, which "
+                          "puts it back in WAL mode");
+  }
+}
+
+// The WAL of a database we replicate gets its replicator's hooks: kPrimaryWal. Any other WAL is
+// passed through.
+FileRole attach_wal_hooks(VfsContext& ctx, ShimFile& s, sqlite3_filename name) {
+  sqlite3_file* db_file = sqlite3_database_file_object(name);
+  if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
+    s.hooks = shim(db_file).hooks;  // borrowed from the database file
+    return FileRole::kPrimaryWal;
+  }
+  if (auto replicator = ctx.replicator_of_wal(name)) {
+    // A VFS stacked on ltx opened it: its database file object is not ours.
+    s.hooks = new WalFileHooks(std::move(replicator));
+    s.owns_hooks = true;
+    return FileRole::kPrimaryWal;
+  }
+  return FileRole::kPassThrough;
+}
+
+// A main database, just opened by the default VFS (`opened_flags`, methods of `real_version`):
+// kPrimaryDb when the context replicates it (the file exists now, so the replicator can open it
+// too).
+FileRole attach_database_hooks(VfsContext& ctx, ShimFile& s, sqlite3_filename name, int flags,
+                               int opened_flags, int real_version) {
+  if (real_version < 3 && (flags & SQLITE_OPEN_READONLY) == 0) {
+    throw SqliteError(SQLITE_CANTOPEN, "the default VFS '" + std::string(ctx.base()->zName) +
+                                           "' has no shared-memory support; ltx needs WAL mode");
+  }
+  // A read-write open of a file this process may only read falls back to read-only: it
+  // commits nothing, so it is not replicated (as for mode=ro).
+  const int effective = (opened_flags & SQLITE_OPEN_READONLY) != 0
+                            ? (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY
+                            : flags;
+  std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, effective, s.real);
+  if (!hooks) return FileRole::kPassThrough;
+  s.hooks = hooks.release();
+  return FileRole::kPrimaryDb;
+}
+
+void drop_hooks(ShimFile& s) {
+  if (s.owns_hooks) delete s.hooks;
+  s.hooks = nullptr;
+  s.owns_hooks = false;
+}
+
+const sqlite3_io_methods* methods_of(FileRole role, int real_version) {
+  switch (role) {
+    case FileRole::kPrimaryDb:
+      return &kPrimaryDbMethods;
+    case FileRole::kPrimaryWal:
+      return &kPrimaryWalMethods;
+    default:
+      return pass_through_methods(real_version);
+  }
+}
+
 int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
              int* out_flags) {
   VfsContext& ctx = context_of(vfs);
@@ -248,80 +316,27 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
         (flags & SQLITE_OPEN_READONLY) != 0) {
       return open_replica_file(ctx, name, file, flags, out_flags);
     }
-    if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0 && name != nullptr) {
-      sqlite3_file* db_file = sqlite3_database_file_object(name);
-      if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
-        // A rollback journal means the database left WAL mode (another process switched it):
-        // its commits would bypass the WAL, and so the replica.
-        throw SqliteError(SQLITE_CANTOPEN,
-                          std::string("the replicated database ") + name +
-                              " is no longer in WAL mode (another process changed its "
-                              "journal_mode); ltx cannot replicate rollback-journal "
-                              "transactions. Close it and open it again through ltx, which "
-                              "puts it back in WAL mode");
-      }
-    }
-    if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) {
-      sqlite3_file* db_file = sqlite3_database_file_object(name);
-      if (db_file != nullptr && db_file->pMethods == &kPrimaryDbMethods) {
-        s.hooks = shim(db_file).hooks;  // borrowed from the database file
-        role = FileRole::kPrimaryWal;
-      } else if (auto replicator = ctx.replicator_of_wal(name)) {
-        // A VFS stacked on ltx opened it: its database file object is not ours.
-        s.hooks = new WalFileHooks(std::move(replicator));
-        s.owns_hooks = true;
-        role = FileRole::kPrimaryWal;
-      }
-    }
+    if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0 && name != nullptr) refuse_rollback_journal(name);
+    if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) role = attach_wal_hooks(ctx, s, name);
 
     int opened_flags = 0;
     int rc = ctx.base()->xOpen(ctx.base(), name, s.real, flags, &opened_flags);
     if (out_flags != nullptr) *out_flags = opened_flags;
     if (rc != SQLITE_OK) {
-      if (s.owns_hooks) delete s.hooks;
-      s.hooks = nullptr;
-      s.owns_hooks = false;
+      drop_hooks(s);
       return rc;
     }
     // From here on, a failure must close the real file again.
     try {
       const int real_version = s.real->pMethods->iVersion;
-      if (main_db) {
-        // After the real open: the file exists now, so the replicator can open it too.
-        if (real_version < 3 && (flags & SQLITE_OPEN_READONLY) == 0) {
-          throw SqliteError(SQLITE_CANTOPEN,
-                            "the default VFS '" + std::string(ctx.base()->zName) +
-                                "' has no shared-memory support; ltx needs WAL mode");
-        }
-        // A read-write open of a file this process may only read falls back to read-only: it
-        // commits nothing, so it is not replicated (as for mode=ro).
-        const int effective = (opened_flags & SQLITE_OPEN_READONLY) != 0
-                                  ? (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY
-                                  : flags;
-        std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, effective, s.real);
-        if (hooks) {
-          s.hooks = hooks.release();
-          role = FileRole::kPrimaryDb;
-        }
-      }
+      if (main_db) role = attach_database_hooks(ctx, s, name, flags, opened_flags, real_version);
       s.role = role;
-      switch (role) {
-        case FileRole::kPrimaryDb:
-          s.base.pMethods = &kPrimaryDbMethods;
-          break;
-        case FileRole::kPrimaryWal:
-          s.base.pMethods = &kPrimaryWalMethods;
-          break;
-        default:
-          s.base.pMethods = pass_through_methods(real_version);
-      }
+      s.base.pMethods = methods_of(role, real_version);
       return SQLITE_OK;
     } catch (...) {
       s.real->pMethods->xClose(s.real);
       s.real->pMethods = nullptr;
-      if (s.owns_hooks) delete s.hooks;
-      s.hooks = nullptr;
-      s.owns_hooks = false;
+      drop_hooks(s);
       throw;
     }
   });
