@@ -18,6 +18,8 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 stage "floors: no include climbs a floor (scripts/check-floors.py)"
 python3 scripts/check-floors.py
+stage "code size: files within 600 lines, functions within 80 or saying why (scripts/check-code-size.py)"
+python3 scripts/check-code-size.py
 stage "thread safety: clang -Wthread-safety over the library (scripts/check-thread-safety.sh)"
 bash scripts/check-thread-safety.sh
 
