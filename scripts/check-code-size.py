@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails on a source file over 600 lines or a function body over 80 lines without a stated reason.
+"""Fails on a source file over 600 lines or a function over 80 lines without a stated reason.
 
 Scope: the C++ sources (`git ls-files`) of the library and the tools: base ltx storage history
 vfs extension tools; tests/ and bench/ are not checked. Run from anywhere:
