@@ -80,6 +80,11 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::trunc) << text;
 }
 
+std::string read_text(const std::string& path) {
+  const auto bytes = read_file_bytes(path);
+  return {bytes.begin(), bytes.end()};
+}
+
 }  // namespace
 
 // Cause: the opening connection switched the database to WAL mode in the auto-extension hook,
@@ -145,6 +150,31 @@ TEST_CASE("an impossible or corrupted state file costs a new snapshot, never a c
     db.exec("INSERT INTO t VALUES (2)");
     check_restores_to(db, replica_dir(dir), dir);
   }
+}
+
+// Issue 16, item 5: a wrong checksum in an otherwise valid state file made the writer ship a full
+// file whose pre-apply checksum was that wrong value: no restore could apply it (nor anything
+// after it) until the next snapshot, a day later, while `ls` said it could. A recorded state the
+// database does not match now costs a snapshot, its own start of history.
+TEST_CASE("a state file with a wrong checksum costs a new snapshot, every TXID stays restorable",
+          "[write]") {
+  const std::string dir = scratch_dir("bad-checksum");
+  const std::string state = dir + "/app.db-ltx/state.json";
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  }
+  const std::string text = read_text(state);
+  const auto at = text.find("\"checksum\":");
+  REQUIRE(at != std::string::npos);
+  const auto end = text.find_first_of(",}", at);
+  write_text(state, text.substr(0, at) + "\"checksum\":12345" + text.substr(end));
+  fs::remove_all(dir + "/app.db-ltx/spool");  // the state file is all there is
+  Db db(primary_uri(dir));
+  db.exec("INSERT INTO t VALUES (2)");
+  check_restores_to(db, replica_dir(dir), dir);
+  db.exec("INSERT INTO t VALUES (3)");
+  check_restores_to(db, replica_dir(dir), dir);
 }
 
 // Cause: an empty database kept the old history's TXID and checksum, so its first file was an

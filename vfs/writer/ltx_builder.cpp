@@ -224,11 +224,15 @@ void LtxBuilder::initial_sync(const std::optional<LocalState>& recorded,
   state_.wal.page_size = page_size;
   if (resume_in_wal(*recorded, wal, now_ms)) return;
   if (resume_at_db_file(*recorded, wal, now_ms)) return;
-  // Case 3: the database is not where the replica left it.
+  // Case 3: the database is not where the recorded state says: it changed while not open
+  // through ltx, or the record is wrong. Only the record vouches for its checksum, so a full
+  // file continuing from it (pre-apply = the recorded checksum) could be one no restore can
+  // apply (issue 16, item 5). A snapshot needs no earlier state: its own start of history.
   if (wal.header) rescan_wal(*wal.header, kNoLimit);
   wal_generation_unknown_ = !wal.header;
-  build_full(FullKind::kIncremental, wal.end_commit, wal.end, now_ms,
-             "the database changed while it was not open through ltx");
+  build_full(FullKind::kSnapshot, wal.end_commit, wal.end, now_ms,
+             "the database does not match the state recorded beside it (it changed while not "
+             "open through ltx, or the record is wrong): a new snapshot");
 }
 
 void LtxBuilder::sync_empty(const std::optional<LocalState>& recorded,
