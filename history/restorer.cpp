@@ -19,6 +19,7 @@
 #include "base/time_spec.h"
 #include "history/remote_source.h"
 #include "ltx/applier.h"
+#include "ltx/error.h"
 #include "ltx/header.h"
 #include "ltx/source.h"
 
@@ -200,13 +201,18 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     for (size_t i = 0; i < plan.size(); ++i) {
       std::optional<std::vector<uint8_t>> body = downloads.take(i);
       uint64_t streamed = 0;
-      if (body) {
-        ltx::MemorySource source(*body);
-        applier.apply(source, plan[i].key);
-      } else {
-        RemoteSource source(store, plan[i].key, plan[i].size);
-        applier.apply(source, plan[i].key);
-        streamed = source.stats().bytes;
+      try {
+        if (body) {
+          ltx::MemorySource source(*body);
+          applier.apply(source, plan[i].key);
+        } else {
+          RemoteSource source(store, plan[i].key, plan[i].size);
+          applier.apply(source, plan[i].key);
+          streamed = source.stats().bytes;
+        }
+      } catch (const ltx::LtxError& e) {
+        if (e.kind() == ltx::LtxErrorKind::kIo) throw;  // ours (the output), not the file's
+        throw BadFileError(plan[i].key, e.what());
       }
       downloads.applied(i, streamed);
     }
@@ -227,7 +233,32 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
   guard.keep = true;
   base::fsync_path(base::directory_of(output_path));
   const auto& s = applier.state();
-  return {s.txid, s.page_size, s.commit, bytes_downloaded};
+  return {s.txid, s.page_size, s.commit, bytes_downloaded, plan.size()};
+}
+
+RestoreResult restore_around_bad_files(
+    storage::ObjectStore& store, std::vector<RemoteFile> files, uint64_t txid,
+    const std::string& output_path, const RestoreOptions& options,
+    const std::function<void(const std::string& key, const std::string& why)>& set_aside) {
+  std::string aside;  // for the final error
+  for (;;) {
+    const RestoreGraph graph(files);
+    if (!graph.restorable(txid) && !aside.empty()) {
+      throw RestoreError("TXID " + std::to_string(txid) +
+                         " cannot be restored: no chain to it verifies without the files set "
+                         "aside (" +
+                         aside + ")");
+    }
+    const auto plan = graph.plan(txid);  // throws RestoreError saying why it cannot be reached
+    try {
+      return restore(store, plan, output_path, options);
+    } catch (const BadFileError& e) {
+      // Nothing was written at output_path; plan again without the file.
+      if (set_aside) set_aside(e.key, e.what());
+      aside += (aside.empty() ? "" : "; ") + e.key + ": " + e.what();
+      std::erase_if(files, [&](const RemoteFile& f) { return f.key == e.key; });
+    }
+  }
 }
 
 uint64_t txid_at_time(storage::ObjectStore& store, const std::vector<RemoteFile>& files,

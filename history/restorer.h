@@ -42,12 +42,31 @@ struct RestoreResult {
   uint32_t page_size = 0;
   uint32_t commit = 0;
   uint64_t bytes_downloaded = 0;
+  size_t files = 0;  // in the chain applied
 };
 
 // Restores `plan` into `output_path`. Throws RestoreError (or the store's / the format's error)
 // naming what failed; on failure nothing at `output_path` has changed.
 RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
                       const std::string& output_path, const RestoreOptions& options = {});
+
+// A file of the plan failed verification (corrupt bytes, or a pre-apply checksum of another
+// history): restore_around_bad_files() plans around it.
+class BadFileError : public RestoreError {
+ public:
+  BadFileError(std::string file_key, const std::string& what)
+      : RestoreError(what), key(std::move(file_key)) {}
+  const std::string key;
+};
+
+// Restores `txid` by the chain RestoreGraph plans from `files`; when a file of it fails
+// verification, plans again without that file (e.g. the level-0 chain under a corrupt compacted
+// file or snapshot, issue 16 item 7) until a chain verifies or none is left, which throws
+// naming every file set aside. `set_aside` receives each such file's key and why.
+RestoreResult restore_around_bad_files(
+    storage::ObjectStore& store, std::vector<RemoteFile> files, uint64_t txid,
+    const std::string& output_path, const RestoreOptions& options = {},
+    const std::function<void(const std::string& key, const std::string& why)>& set_aside = {});
 
 // The newest restorable TXID whose commit time is at or before `timestamp_ms`. Candidates are the
 // TXIDs a chain can restore (after compaction and retention, the ends of the levels' files);

@@ -202,7 +202,6 @@ int run_restore(const std::vector<std::string>& args) {
     const history::RestoreGraph graph(files);
     const auto target = choose_target(*request, opened, files, graph);
     if (!target) return 1;
-    const auto plan = graph.plan(*target);
     history::RestoreOptions options;
     options.parallelism = request->jobs;
     options.overwrite = request->force;
@@ -216,11 +215,20 @@ int run_restore(const std::vector<std::string>& args) {
     };
     const bool tty = ::isatty(STDERR_FILENO) != 0;
     if (tty) options.progress = show_progress;
-    const auto result = history::restore(*opened.store, plan, request->output, options);
+    // A file that fails verification is set aside and another chain tried (a corrupt compacted
+    // file or snapshot need not stop a restore the level-0 files can still do).
+    const auto result = history::restore_around_bad_files(
+        *opened.store, files, *target, request->output, options,
+        [&](const std::string& key, const std::string& why) {
+          if (tty) std::fprintf(stderr, "\n");
+          warn(kCommand, key + " fails verification (" + why +
+                             "); trying another chain without it. Replace or delete it: "
+                             "compaction and replicas may stop on it");
+        });
     if (tty) std::fprintf(stderr, "\n");
     std::printf("restored %s at TXID %" PRIu64
                 " (%u pages of %u bytes) from %zu files, %s downloaded; integrity_check: %s\n",
-                request->output.c_str(), result.txid, result.commit, result.page_size, plan.size(),
+                request->output.c_str(), result.txid, result.commit, result.page_size, result.files,
                 human_bytes(result.bytes_downloaded).c_str(), check.c_str());
     return 0;
   } catch (const std::exception& e) {
