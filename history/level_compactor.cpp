@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "history/restore_plan.h"
+
 namespace ltxvfs::history {
 
 uint64_t level_max_txid(const std::vector<RemoteFile>& files, uint32_t level) {
@@ -22,10 +24,16 @@ std::vector<RemoteFile> level_inputs(const std::vector<RemoteFile>& files, uint3
   const bool dst_empty = std::none_of(files.begin(), files.end(),
                                       [&](const RemoteFile& f) { return f.level == level; });
 
-  // Source files by min TXID; the longest first where several start together.
+  // Source files by min TXID; the longest first where several start together. The losing side
+  // of a fork (restore_plan.h RestoreGraph::forked) is no input: compacting it would put a
+  // fenced-out writer's transactions into the history.
+  const RestoreGraph graph(files);
+  std::vector<bool> forked(files.size(), false);
+  for (size_t i : graph.forked()) forked[i] = true;
   std::multimap<uint64_t, const RemoteFile*> by_min;
-  for (const auto& f : files) {
-    if (f.level == src && f.max_txid > covered) by_min.emplace(f.min_txid, &f);
+  for (size_t i = 0; i < files.size(); ++i) {
+    const RemoteFile& f = files[i];
+    if (f.level == src && f.max_txid > covered && !forked[i]) by_min.emplace(f.min_txid, &f);
   }
   if (by_min.empty()) return out;
   auto longest_from = [&](uint64_t min) -> const RemoteFile* {

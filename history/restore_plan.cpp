@@ -40,13 +40,21 @@ std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::Lay
 }
 
 RestoreGraph::RestoreGraph(std::vector<RemoteFile> files) : files_(std::move(files)) {
+  for (const auto& f : files_) newest_stored_ = std::max(newest_stored_, f.max_txid);
+  search();
+  if (find_forks()) search();
+}
+
+void RestoreGraph::search() {
+  via_.clear();
+  std::vector<bool> out_of_graph(files_.size(), false);
+  for (size_t i : forked_) out_of_graph[i] = true;
   // Edges out of each TXID, in the order the search should prefer them: larger jumps first
   // (fewer files later on), then higher levels (they outlive the files they replace).
   std::map<uint64_t, std::vector<size_t>> by_start;  // min - 1 -> files
   for (size_t i = 0; i < files_.size(); ++i) {
     const RemoteFile& f = files_[i];
-    newest_stored_ = std::max(newest_stored_, f.max_txid);
-    if (f.min_txid == 0 || f.max_txid < f.min_txid) continue;  // not a valid range
+    if (f.min_txid == 0 || f.max_txid < f.min_txid || out_of_graph[i]) continue;
     by_start[f.min_txid - 1].push_back(i);
   }
   for (auto& [start, out] : by_start) {
@@ -70,6 +78,42 @@ RestoreGraph::RestoreGraph(std::vector<RemoteFile> files) : files_(std::move(fil
       queue.push_back(to);
     }
   }
+}
+
+bool RestoreGraph::find_forks() {
+  // Within a level, files never overlap in one history: each upload or compaction starts after
+  // the previous one. Snapshots (min TXID 1, at level 9 or at level 0 when a writer starts a
+  // new chain) overlap what came before by design and are no fork. Of two overlapping files,
+  // the one on the chain to the newest TXID is the history; the other is left out. When
+  // neither is on it, nothing tells which is right: both stay.
+  std::map<uint32_t, std::vector<size_t>> by_level;
+  for (size_t i = 0; i < files_.size(); ++i) {
+    const RemoteFile& f = files_[i];
+    if (f.min_txid > 1 && f.max_txid >= f.min_txid) by_level[f.level].push_back(i);
+  }
+  std::vector<bool> live(files_.size(), false);
+  bool live_known = false;
+  for (auto& [level, indexes] : by_level) {
+    std::sort(indexes.begin(), indexes.end(),
+              [&](size_t a, size_t b) { return files_[a].min_txid < files_[b].min_txid; });
+    for (size_t x = 0; x < indexes.size(); ++x) {
+      for (size_t y = x + 1; y < indexes.size(); ++y) {
+        const RemoteFile& a = files_[indexes[x]];
+        const RemoteFile& b = files_[indexes[y]];
+        if (b.min_txid > a.max_txid) break;  // sorted by min: no later one overlaps a
+        if (!live_known) {
+          for (size_t i : chain_indexes(newest())) live[i] = true;
+          live_known = true;
+        }
+        if (live[indexes[x]] != live[indexes[y]]) {
+          forked_.push_back(live[indexes[x]] ? indexes[y] : indexes[x]);
+        }
+      }
+    }
+  }
+  std::sort(forked_.begin(), forked_.end());
+  forked_.erase(std::unique(forked_.begin(), forked_.end()), forked_.end());
+  return !forked_.empty();
 }
 
 std::vector<uint64_t> RestoreGraph::restorable_txids() const {

@@ -59,15 +59,25 @@ class RestoreGraph {
   std::optional<size_t> chain_end(uint64_t txid) const;
   // Indexes into files() of the chain restoring `txid`, in apply order; empty if not restorable.
   std::vector<size_t> chain_indexes(uint64_t txid) const;
+  // Indexes into files() of the files left out as the losing side of a fork: a file (not a
+  // snapshot) that overlaps another of its level, where only the other lies on the chain to the
+  // newest TXID. A writer that lost the lease while its PUT was in flight leaves such a file
+  // (issue 16, item 3: A's ...2a-...2a beside B's ...2a-...33); its TXIDs are not B's history.
+  const std::vector<size_t>& forked() const { return forked_; }
   // The chain restoring `txid`. Throws RestoreError saying why it cannot be restored and which
   // TXIDs nearby can.
   std::vector<RemoteFile> plan(uint64_t txid) const;
 
  private:
   std::string why_unreachable(uint64_t txid) const;
+  // The breadth-first search over files_ minus forked_.
+  void search();
+  // Files of a level that overlap (forks), losers as forked() says; true when any was found.
+  bool find_forks();
 
   std::vector<RemoteFile> files_;
   std::map<uint64_t, size_t> via_;  // restorable TXID -> the last file of its chain
+  std::vector<size_t> forked_;
   uint64_t newest_stored_ = 0;
 };
 

@@ -2,6 +2,7 @@
 // largest compactions), and errors that give the real reason and the nearest restorable TXIDs.
 #include <catch2/catch.hpp>
 
+#include "history/level_compactor.h"
 #include "history/restore_plan.h"
 #include "storage/replica_layout.h"
 
@@ -138,4 +139,65 @@ TEST_CASE("restore plan: TXIDs in decimal, 0x hex or the 16 hex digits of file n
     INFO(bad);
     CHECK_FALSE(parse_txid(bad));
   }
+}
+
+// Issue 16, item 3: writer A's upload PUT was held while B took the lease over, then landed: A's
+// 42-42 beside B's 42-51. By names alone a restore of TXID 42 took A's file, a TXID B's history
+// never had. Of two overlapping files of a level, the one on the chain to the newest TXID is the
+// history; the other is left out (and no restore point of its own remains).
+TEST_CASE("restore plan: the losing side of a fork is left out", "[plan]") {
+  std::vector<RemoteFile> files;
+  for (uint64_t t = 1; t <= 41; ++t) files.push_back(file(0, t, t));
+  const RemoteFile stray = file(0, 42, 42);  // A's, late
+  files.push_back(file(0, 42, 51));          // B's
+  files.push_back(stray);
+  files.push_back(file(0, 52, 60));
+  const RestoreGraph graph(files);
+  REQUIRE(graph.forked().size() == 1);
+  CHECK(graph.files()[graph.forked()[0]].key == stray.key);
+  CHECK(graph.newest() == 60);
+  CHECK_FALSE(graph.restorable(42));
+  CHECK(graph.restorable(41));
+  CHECK(graph.restorable(51));
+  CHECK(chain_of(plan_restore(files, 60)).find("L0:42-42") == std::string::npos);
+  CHECK_THAT(error_of(files, 42), Catch::Contains("42"));
+
+  // A stray that overlaps from the middle (43-43 inside 42-51) is left out too.
+  files.push_back(file(0, 43, 43));
+  CHECK(RestoreGraph(files).forked().size() == 2);
+  CHECK_FALSE(RestoreGraph(files).restorable(43));
+}
+
+TEST_CASE("restore plan: a new chain's snapshot is no fork, and unresolvable forks stay",
+          "[plan]") {
+  // A writer that started a new chain uploads a snapshot (min TXID 1) at level 0: it overlaps
+  // the older files by design, and every older point stays restorable.
+  std::vector<RemoteFile> files;
+  for (uint64_t t = 1; t <= 10; ++t) files.push_back(file(0, t, t));
+  files.push_back(file(0, 1, 11));
+  files.push_back(file(0, 12, 12));
+  RestoreGraph graph(files);
+  CHECK(graph.forked().empty());
+  for (uint64_t t = 1; t <= 12; ++t) CHECK(graph.restorable(t));
+  // Two overlapping dead ends past the newest chain's reach: nothing tells which is right, both
+  // stay (their TXIDs are not restorable anyway: the chain is broken before them).
+  files.push_back(file(0, 20, 21));
+  files.push_back(file(0, 20, 20));
+  graph = RestoreGraph(files);
+  CHECK(graph.forked().empty());
+  CHECK(graph.newest() == 12);
+}
+
+// The losing side of a fork is no compaction input either, even where it is the longer file
+// starting at the level's next TXID (compacting it would put the fenced-out writer's
+// transactions into the history).
+TEST_CASE("level inputs: a forked file is never compacted", "[plan]") {
+  std::vector<RemoteFile> files;
+  for (uint64_t t = 1; t <= 41; ++t) files.push_back(file(0, t, t));
+  files.push_back(file(1, 1, 41));
+  files.push_back(file(0, 42, 45));  // A's, late: longer than B's first file
+  files.push_back(file(0, 42, 42));  // B's
+  files.push_back(file(0, 43, 50));
+  files.push_back(file(0, 51, 60));
+  CHECK(chain_of(level_inputs(files, 1)) == "L0:42-42 L0:43-50 L0:51-60");
 }

@@ -99,6 +99,13 @@ int run_ls(const std::vector<std::string>& args) {
       std::printf("restorable: %zu TXIDs from %" PRIu64 " to %" PRIu64 "; newest %" PRIu64 "\n",
                   points.size(), points.front(), points.back(), graph.newest());
     }
+    for (size_t i : graph.forked()) {
+      std::printf(
+          "left out: %s overlaps the history's chain to the newest TXID (a writer that "
+          "lost the lease while uploading left it); no restore uses it, retention "
+          "deletes it\n",
+          graph.files()[i].key.c_str());
+    }
     if (graph.newest_stored() > graph.newest()) {
       std::printf("warning: gap after TXID %" PRIu64 ": files up to TXID %" PRIu64
                   " cannot be applied\n",
