@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "history/restore_plan.h"
+#include "storage/file_store.h"
 #include "storage/store_factory.h"
 #include "tests/harness/s3_test_server.h"
 #include "tests/storage/silent_server.h"
@@ -175,6 +176,33 @@ TEST_CASE("a state file with a wrong checksum costs a new snapshot, every TXID s
   check_restores_to(db, replica_dir(dir), dir);
   db.exec("INSERT INTO t VALUES (3)");
   check_restores_to(db, replica_dir(dir), dir);
+}
+
+// Issue 16, item 7: a junk object (no LTX file at all) named past the newest TXID made the
+// primary refuse to open its own database ("a replica ahead of this database"), and one at the
+// key of its next upload would have stopped replication for good. Junk is part of no history:
+// it is ignored at open and replaced by the upload that goes to its name.
+TEST_CASE("a junk object named past the newest TXID neither blocks the writer nor its uploads",
+          "[write]") {
+  const std::string dir = scratch_dir("junk-next");
+  {
+    Db db(primary_uri(dir));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  }
+  const uint64_t newest = newest_txid(replica_dir(dir));
+  REQUIRE(newest > 0);
+  ltxvfs::storage::FileStore store(replica_dir(dir));
+  const std::string junk_key =
+      ltxvfs::storage::ltx_key(ltxvfs::storage::LayoutStyle::kDirectory, 0, newest + 1, newest + 1);
+  const std::string junk = "<html>503 Service Unavailable</html>";
+  store.put(junk_key, std::span(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()), {});
+  Db db(primary_uri(dir));  // refused before
+  const std::string error = db.try_exec("INSERT INTO t VALUES (2)");
+  INFO(error << "\n" << db.query_text("SELECT ltx_stats()"));
+  REQUIRE(error.empty());
+  check_restores_to(db, replica_dir(dir), dir);
+  const auto now_there = store.get(junk_key, std::nullopt);
+  CHECK(std::string(now_there.body.begin(), now_there.body.begin() + 4) == "LTX1");
 }
 
 // Cause: an empty database kept the old history's TXID and checksum, so its first file was an

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/time_spec.h"
+#include "history/junk_object.h"
 #include "history/restore_plan.h"
 #include "ltx/header.h"
 
@@ -166,6 +167,19 @@ uint64_t Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   }
   uint64_t remote = 0;
   for (const auto& f : files) remote = std::max(remote, f.max_txid);
+  if (remote > local) {
+    // Past our own position: objects that are no LTX file at all are junk, not a newer history
+    // (the uploader replaces one where its upload goes). One small GET each, only here.
+    std::erase_if(files, [&](const history::RemoteFile& f) {
+      if (f.max_txid <= local || !history::is_junk_object(probe, f.key, f.size)) return false;
+      log(base::LogSeverity::kWarn, store_->describe() + "/" + f.key +
+                                        " is not an LTX file (no LTX1 magic): ignored as junk; "
+                                        "an upload to that name replaces it");
+      return true;
+    });
+    remote = 0;
+    for (const auto& f : files) remote = std::max(remote, f.max_txid);
+  }
   if (remote <= local) return remote;  // what the store already holds is acknowledged
   if (local == 0) {
     // No history beside the database (or an unreadable one), a history in the store: a database

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/time_spec.h"
+#include "history/junk_object.h"
 #include "history/remote_source.h"
 #include "history/restore_plan.h"
 #include "history/same_transactions.h"
@@ -43,9 +44,15 @@ Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutSty
       limits_(limits) {}
 
 void Uploader::list_remote() {
+  // Files at or past what the spool still holds could collide with our uploads or look like them
+  // (covered_by_remote would take a spooled record as uploaded). Junk there, no LTX file at all,
+  // is part of no history and is left out. Normally there is no such file: no extra request.
+  const std::vector<SpoolEntry> spooled = spool_.entries();
+  const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
   uint64_t max = 0;
   std::vector<RemoteRange> ranges;
   for (const auto& f : history::list_ltx_files(store_, layout_)) {
+    if (f.max_txid >= from && history::is_junk_object(store_, f.key, f.size)) continue;
     ranges.push_back({f.min_txid, f.max_txid});
     max = std::max(max, f.max_txid);
   }
@@ -171,6 +178,15 @@ void Uploader::put(const std::string& key, const storage::BodySource& body, int6
     if (!info) throw;  // deleted again meanwhile: let the caller retry the PUT
     history::RemoteSource theirs(store_, key, info->size);
     BodyAsSource ours(body);
+    if (!same_transactions(theirs, ours) && history::is_junk_object(store_, key, info->size)) {
+      // Not an LTX file at all: part of no history, so ours replaces it (only that version of
+      // it: If-Match), rather than stop replication for good.
+      storage::PutOptions replace = options;
+      replace.if_none_match = false;
+      replace.if_match = info->etag;
+      store_.put_body(key, body, replace);
+      return;
+    }
     if (!same_transactions(theirs, ours)) {
       throw RemoteConflict(store_.describe() + "/" + key +
                            " already exists with different content: another writer replicates "
