@@ -19,5 +19,6 @@
 #define RELEASE(...) LTX_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define REQUIRES(...) LTX_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
 #define EXCLUDES(...) LTX_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+#define ACQUIRED_BEFORE(...) LTX_THREAD_ANNOTATION(acquired_before(__VA_ARGS__))
 #define RETURN_CAPABILITY(x) LTX_THREAD_ANNOTATION(lock_returned(x))
 #define NO_THREAD_SAFETY_ANALYSIS LTX_THREAD_ANNOTATION(no_thread_safety_analysis)

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "base/time_spec.h"
 #include "history/history_engine.h"
@@ -118,4 +119,77 @@ TEST_CASE("history: a writer that lost its lease during a run writes and deletes
   // The engine stays stopped: a later run does nothing either.
   CHECK_THROWS_AS(engine.run_now(later, what), history::HistoryConflict);
   CHECK(store.puts == 0);
+}
+
+namespace {
+
+// Counts the lease's PUTs; fails them on demand (an outage).
+class LeaseStoreProbe final : public ltxvfs::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  int puts = 0;
+  bool failing = false;
+  storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
+                         const storage::PutOptions& options) override {
+    ++puts;
+    if (failing) throw storage::StoreError(storage::StoreErrorKind::kUnavailable, "outage");
+    return inner_.put(key, body, options);
+  }
+};
+
+void take_lease_elsewhere(storage::ObjectStore& store) {
+  const auto until = std::chrono::system_clock::now() + std::chrono::minutes(5);
+  history::LeaseRecord theirs{
+      99, std::chrono::duration_cast<milliseconds>(until.time_since_epoch()).count(),
+      "elsewhere:1:0000000000000001"};
+  const std::string json = theirs.to_json();
+  store.put(storage::lock_key(kLayout),
+            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()), {});
+}
+
+}  // namespace
+
+// The soak found it: a writer paused past its lease, whose lease was taken meanwhile, committed
+// once more after it was continued — the application's first write raced the renewal job, and
+// only the second was refused. A write now renews first when the lease ran out with no renewal
+// attempt since (the job did not run: a pause). Renewals are not started here: the job "never
+// ran", as in a pause; the TTL is short and slept past (setup, not an assertion).
+TEST_CASE("lease: the first write after a pause past the TTL learns of a takeover",
+          "[stages][fence]") {
+  const std::string scenario = GENERATE(as<std::string>{}, "takeover", "no takeover", "outage");
+  INFO(scenario);
+  TempDir tmp;
+  storage::FileStore files(tmp.path() + "/replica");
+  LeaseStoreProbe store(files);
+  history::WriterLeaseOptions options;
+  options.ttl = milliseconds(200);
+  std::string lost;
+  writer::LeaseKeeper keeper(std::make_unique<history::WriterLease>(store, kLayout, options),
+                             files.describe(), nullptr,
+                             [&](const std::string& why) { lost = why; });
+  keeper.acquire_at_open(milliseconds(0));
+  REQUIRE(keeper.fresh());
+  const int puts_at_open = store.puts;
+
+  keeper.check_before_write();  // valid: no store call
+  CHECK(store.puts == puts_at_open);
+  std::this_thread::sleep_for(milliseconds(300));  // "paused" past the TTL
+  if (scenario == "takeover") take_lease_elsewhere(files);
+  store.failing = scenario == "outage";
+  keeper.check_before_write();
+  CHECK(store.puts == puts_at_open + 1);  // one renewal attempt
+  if (scenario == "takeover") {
+    CHECK_THAT(lost, Catch::Contains("took the lease over"));
+    CHECK_FALSE(keeper.conflict().empty());
+  } else if (scenario == "no takeover") {
+    CHECK(lost.empty());
+    CHECK(keeper.fresh());
+  } else {
+    // An outage refuses nothing, and costs one store call per expiry, not one per write.
+    CHECK(lost.empty());
+    CHECK(keeper.conflict().empty());
+    keeper.check_before_write();
+    keeper.check_before_write();
+    CHECK(store.puts == puts_at_open + 1);
+  }
 }

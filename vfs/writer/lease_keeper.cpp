@@ -83,6 +83,11 @@ bool LeaseKeeper::stop_renewing(Clock::time_point deadline) {
 
 Clock::time_point LeaseKeeper::renew_job() {
   if (!conflict().empty()) return Clock::time_point::max();  // stopped for good
+  base::MutexLock renewing(renew_mu_);
+  {
+    base::MutexLock lock(mu_);
+    last_attempt_ = history::SteadyClock::now();
+  }
   try {
     if (!lease_->held()) {
       if (!acquire_or_lose()) return Clock::time_point::max();
@@ -120,6 +125,8 @@ bool LeaseKeeper::acquire_or_lose() {
 void LeaseKeeper::check_for_upload() {
   if (std::string why = conflict(); !why.empty()) throw RemoteConflict(why);
   if (!lease_->held()) {
+    base::MutexLock renewing(renew_mu_);
+    if (std::string why = conflict(); !why.empty()) throw RemoteConflict(why);
     if (!acquire_or_lose()) throw RemoteConflict(conflict());
     return;
   }
@@ -132,6 +139,7 @@ void LeaseKeeper::check_for_upload() {
 }
 
 void LeaseKeeper::confirm_owner() {
+  base::MutexLock renewing(renew_mu_);
   if (std::string why = conflict(); !why.empty()) throw history::HistoryConflict(why);
   try {
     if (!lease_->held()) {
@@ -145,6 +153,34 @@ void LeaseKeeper::confirm_owner() {
     throw history::HistoryConflict(e.what());
   }
   note();
+}
+
+void LeaseKeeper::check_before_write() {
+  const auto due = [this]() REQUIRES(mu_) {
+    return conflict_.empty() && held_ && history::SteadyClock::now() >= valid_until_ &&
+           last_attempt_ < valid_until_;
+  };
+  {
+    base::MutexLock lock(mu_);
+    if (!due()) return;  // the common case: one uncontended lock, no store call
+  }
+  // A renewal in flight (the job's, just woken after the pause) ends first, with its verdict
+  // recorded; only if none was attempted since the expiry does this one call the store.
+  base::MutexLock renewing(renew_mu_);
+  {
+    base::MutexLock lock(mu_);
+    if (!due()) return;
+    last_attempt_ = history::SteadyClock::now();
+  }
+  try {
+    lease_->renew();
+    note();
+  } catch (const history::LeaseLost& e) {
+    note();
+    lost(e.what());
+  } catch (const std::exception&) {
+    note();  // the store failed: the renewal job goes on trying
+  }
 }
 
 bool LeaseKeeper::fresh() const {

@@ -48,12 +48,17 @@ class LeaseKeeper {
   // Before an upload: returns when the lease is held and fresh (taking it if it is not held).
   // Throws RemoteConflict when another writer holds it, StoreError when the store failed or the
   // lease ran out before a renewal got through (try again later).
-  void check_for_upload() EXCLUDES(mu_);
+  void check_for_upload() EXCLUDES(renew_mu_, mu_);
   // Right before the history engine writes or deletes (CompactionWork::confirm_owner): a
   // renewal now, a conditional write of the lease, so no cached "held" survives a pause of the
   // process. Throws history::HistoryConflict (and records the conflict) when another writer took
   // the lease, StoreError when the store failed (the run retries later).
-  void confirm_owner() EXCLUDES(mu_);
+  void confirm_owner() EXCLUDES(renew_mu_, mu_);
+  // Before the application's write transaction: when the lease ran out with no renewal attempt
+  // since (the process was paused, or the scheduler is late), renews now, so that a takeover
+  // during a pause refuses the first write after it (on_lost), not a later one. At most one
+  // store call per expiry; a store error refuses nothing (an outage must not stop local commits).
+  void check_before_write() EXCLUDES(renew_mu_, mu_);
   // Held, unexpired and no conflict: the history engine may shape the store.
   bool fresh() const EXCLUDES(mu_);
   // Non-empty: another writer holds the lease; this one stopped for good.
@@ -65,10 +70,10 @@ class LeaseKeeper {
 
  private:
   // The scheduler's job: renews when due; returns when to look again.
-  base::Scheduler::Clock::time_point renew_job() EXCLUDES(mu_);
+  base::Scheduler::Clock::time_point renew_job() EXCLUDES(renew_mu_, mu_);
   // The lease is not held (the store was unreachable at open): takes it; when another writer
   // holds it, records the conflict (lost()) and returns false. Throws StoreError.
-  bool acquire_or_lose() EXCLUDES(mu_);
+  bool acquire_or_lose() REQUIRES(renew_mu_) EXCLUDES(mu_);
   // Copies the lease's state (after a call on the lease).
   void note() EXCLUDES(mu_);
   void lost(const std::string& why) EXCLUDES(mu_);
@@ -79,10 +84,15 @@ class LeaseKeeper {
   const base::LogSink log_;
   const std::function<void(const std::string&)> on_lost_;
 
+  // Serialises the decisions that renew or take the lease — the scheduler's job, the history's
+  // confirmation, the check before a write — across their store call, so that one sees the
+  // verdict (renewed, lost) of another that was in flight. Taken before mu_, never inside it.
+  base::Mutex renew_mu_ ACQUIRED_BEFORE(mu_);
   mutable base::Mutex mu_;
   bool held_ GUARDED_BY(mu_) = false;
-  history::WallClock::time_point expires_ GUARDED_BY(mu_){};        // written in lock.json
-  history::SteadyClock::time_point valid_until_ GUARDED_BY(mu_){};  // what decisions use
+  history::WallClock::time_point expires_ GUARDED_BY(mu_){};         // written in lock.json
+  history::SteadyClock::time_point valid_until_ GUARDED_BY(mu_){};   // what decisions use
+  history::SteadyClock::time_point last_attempt_ GUARDED_BY(mu_){};  // of a renewal
   uint64_t generation_ GUARDED_BY(mu_) = 0;
   std::string conflict_ GUARDED_BY(mu_);
   base::Scheduler* scheduler_ GUARDED_BY(mu_) = nullptr;

@@ -115,6 +115,9 @@ bool UploadStage::wait_uploaded(uint64_t txid) {
 }
 
 std::string UploadStage::write_refusal() {
+  // A lease that ran out while the process was paused is looked at first (no store call
+  // otherwise), so the first write after a takeover is refused, not the second.
+  lease_.check_before_write();
   // Another writer owns the replica now: a commit here could never reach it, and the database
   // would silently drift from its replica. Refused in every durability mode (reads go on).
   if (lost_ownership_.load()) {
