@@ -84,13 +84,11 @@ bool LeaseKeeper::stop_renewing(Clock::time_point deadline) {
 Clock::time_point LeaseKeeper::renew_job() {
   if (!conflict().empty()) return Clock::time_point::max();  // stopped for good
   base::MutexLock renewing(renew_mu_);
-  {
-    base::MutexLock lock(mu_);
-    last_attempt_ = history::SteadyClock::now();
-  }
+  const auto started = history::SteadyClock::now();
+  bool stopped = false;
   try {
     if (!lease_->held()) {
-      if (!acquire_or_lose()) return Clock::time_point::max();
+      stopped = !acquire_or_lose();
     } else if (lease_->needs_renewal()) {
       lease_->renew();
       note();
@@ -98,13 +96,17 @@ Clock::time_point LeaseKeeper::renew_job() {
   } catch (const history::LeaseLost& e) {
     note();
     lost(e.what());
-    return Clock::time_point::max();
+    stopped = true;
   } catch (const std::exception&) {
     // The store failed: try again soon (the lease stays held until it expires; uploads stop
     // after that until a renewal gets through).
     note();
   }
   base::MutexLock lock(mu_);
+  // Recorded when the attempt has ended, its verdict noted: a write check that finds an attempt
+  // since the expiry knows its outcome is in (check_before_write).
+  last_attempt_ = started;
+  if (stopped) return Clock::time_point::max();
   if (!held_) return Clock::now() + milliseconds(1000);
   // Renewals are due every TTL/3; looking again at half the time left keeps them on time.
   const auto left = valid_until_ - history::SteadyClock::now();
@@ -170,8 +172,8 @@ void LeaseKeeper::check_before_write() {
   {
     base::MutexLock lock(mu_);
     if (!due()) return;
-    last_attempt_ = history::SteadyClock::now();
   }
+  const auto started = history::SteadyClock::now();
   try {
     lease_->renew();
     note();
@@ -181,6 +183,8 @@ void LeaseKeeper::check_before_write() {
   } catch (const std::exception&) {
     note();  // the store failed: the renewal job goes on trying
   }
+  base::MutexLock lock(mu_);
+  last_attempt_ = started;
 }
 
 bool LeaseKeeper::fresh() const {

@@ -90,9 +90,10 @@ class LeaseKeeper {
   base::Mutex renew_mu_ ACQUIRED_BEFORE(mu_);
   mutable base::Mutex mu_;
   bool held_ GUARDED_BY(mu_) = false;
-  history::WallClock::time_point expires_ GUARDED_BY(mu_){};         // written in lock.json
-  history::SteadyClock::time_point valid_until_ GUARDED_BY(mu_){};   // what decisions use
-  history::SteadyClock::time_point last_attempt_ GUARDED_BY(mu_){};  // of a renewal
+  history::WallClock::time_point expires_ GUARDED_BY(mu_){};        // written in lock.json
+  history::SteadyClock::time_point valid_until_ GUARDED_BY(mu_){};  // what decisions use
+  // When the newest *finished* renewal attempt began (the job's or a write check's).
+  history::SteadyClock::time_point last_attempt_ GUARDED_BY(mu_){};
   uint64_t generation_ GUARDED_BY(mu_) = 0;
   std::string conflict_ GUARDED_BY(mu_);
   base::Scheduler* scheduler_ GUARDED_BY(mu_) = nullptr;
