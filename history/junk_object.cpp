@@ -21,4 +21,13 @@ bool is_junk_object(storage::ObjectStore& store, const std::string& key, uint64_
   return false;
 }
 
+void drop_junk_objects(storage::ObjectStore& store, std::vector<RemoteFile>& files,
+                       uint64_t from_txid, const std::function<void(const RemoteFile&)>& on_junk) {
+  std::erase_if(files, [&](const RemoteFile& f) {
+    if (f.max_txid < from_txid || !is_junk_object(store, f.key, f.size)) return false;
+    if (on_junk) on_junk(f);
+    return true;
+  });
+}
+
 }  // namespace ltxvfs::history

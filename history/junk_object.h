@@ -7,8 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "history/restore_plan.h"
 #include "storage/object_store.h"
 
 namespace ltxvfs::history {
@@ -16,5 +19,11 @@ namespace ltxvfs::history {
 // `size`: the object's, from a listing or a HEAD. One ranged GET of at most the header's bytes
 // (none for an empty object). Store errors propagate (kNotFound included).
 bool is_junk_object(storage::ObjectStore& store, const std::string& key, uint64_t size);
+
+// Leaves the junk objects out of `files`, looking only at those ending at or after `from_txid`
+// (one small GET each; normally there are none there). `on_junk` hears of each one left out.
+void drop_junk_objects(storage::ObjectStore& store, std::vector<RemoteFile>& files,
+                       uint64_t from_txid,
+                       const std::function<void(const RemoteFile&)>& on_junk = {});
 
 }  // namespace ltxvfs::history

@@ -30,6 +30,17 @@ namespace {
 
 constexpr auto kLayout = storage::LayoutStyle::kDirectory;
 
+// Another owner writes lock.json: a lease of its own, 5 minutes long (a takeover).
+void take_lease_elsewhere(storage::ObjectStore& store) {
+  const auto until = std::chrono::system_clock::now() + std::chrono::minutes(5);
+  history::LeaseRecord theirs{
+      99, std::chrono::duration_cast<milliseconds>(until.time_since_epoch()).count(),
+      "elsewhere:1:0000000000000001"};
+  const std::string json = theirs.to_json();
+  store.put(storage::lock_key(kLayout),
+            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()), {});
+}
+
 // At the first listing of LTX files after arm(), another owner takes the lease: what a writer
 // paused at that moment finds when it resumes.
 class TakeoverAtList final : public ltxvfs::testing::ForwardingStore {
@@ -42,13 +53,7 @@ class TakeoverAtList final : public ltxvfs::testing::ForwardingStore {
                                         const std::string& start_after) override {
     if (armed_) {
       armed_ = false;
-      const auto now = std::chrono::system_clock::now() + std::chrono::minutes(5);
-      history::LeaseRecord theirs{
-          99, std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count(),
-          "elsewhere:1:0000000000000001"};
-      const std::string json = theirs.to_json();
-      inner_.put(storage::lock_key(kLayout),
-                 std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()), {});
+      take_lease_elsewhere(inner_);
     }
     return inner_.list(prefix, start_after);
   }
@@ -136,16 +141,6 @@ class LeaseStoreProbe final : public ltxvfs::testing::ForwardingStore {
     return inner_.put(key, body, options);
   }
 };
-
-void take_lease_elsewhere(storage::ObjectStore& store) {
-  const auto until = std::chrono::system_clock::now() + std::chrono::minutes(5);
-  history::LeaseRecord theirs{
-      99, std::chrono::duration_cast<milliseconds>(until.time_since_epoch()).count(),
-      "elsewhere:1:0000000000000001"};
-  const std::string json = theirs.to_json();
-  store.put(storage::lock_key(kLayout),
-            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()), {});
-}
 
 }  // namespace
 

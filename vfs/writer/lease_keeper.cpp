@@ -87,20 +87,10 @@ Clock::time_point LeaseKeeper::renew_job() {
   const auto started = history::SteadyClock::now();
   bool stopped = false;
   try {
-    if (!lease_->held()) {
-      stopped = !acquire_or_lose();
-    } else if (lease_->needs_renewal()) {
-      lease_->renew();
-      note();
-    }
-  } catch (const history::LeaseLost& e) {
-    note();
-    lost(e.what());
-    stopped = true;
+    if (!lease_->held() || lease_->needs_renewal()) stopped = !renew_or_lose();
   } catch (const std::exception&) {
     // The store failed: try again soon (the lease stays held until it expires; uploads stop
     // after that until a renewal gets through).
-    note();
   }
   base::MutexLock lock(mu_);
   // Recorded when the attempt has ended, its verdict noted: a write check that finds an attempt
@@ -113,6 +103,22 @@ Clock::time_point LeaseKeeper::renew_job() {
   const auto wait = std::clamp<history::SteadyClock::duration>(left / 2, milliseconds(100),
                                                                std::chrono::seconds(10));
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
+}
+
+bool LeaseKeeper::renew_or_lose() {
+  try {
+    if (!lease_->held()) return acquire_or_lose();
+    lease_->renew();
+  } catch (const history::LeaseLost& e) {
+    note();
+    lost(e.what());
+    return false;
+  } catch (...) {
+    note();
+    throw;
+  }
+  note();
+  return true;
 }
 
 bool LeaseKeeper::acquire_or_lose() {
@@ -129,7 +135,7 @@ void LeaseKeeper::check_for_upload() {
   if (!lease_->held()) {
     base::MutexLock renewing(renew_mu_);
     if (std::string why = conflict(); !why.empty()) throw RemoteConflict(why);
-    if (!acquire_or_lose()) throw RemoteConflict(conflict());
+    if (!renew_or_lose()) throw RemoteConflict(conflict());
     return;
   }
   if (history::SteadyClock::now() >= lease_->valid_until()) {
@@ -143,18 +149,7 @@ void LeaseKeeper::check_for_upload() {
 void LeaseKeeper::confirm_owner() {
   base::MutexLock renewing(renew_mu_);
   if (std::string why = conflict(); !why.empty()) throw history::HistoryConflict(why);
-  try {
-    if (!lease_->held()) {
-      if (!acquire_or_lose()) throw history::HistoryConflict(conflict());
-    } else {
-      lease_->renew();
-    }
-  } catch (const history::LeaseLost& e) {
-    note();
-    lost(e.what());
-    throw history::HistoryConflict(e.what());
-  }
-  note();
+  if (!renew_or_lose()) throw history::HistoryConflict(conflict());
 }
 
 void LeaseKeeper::check_before_write() {
@@ -175,13 +170,9 @@ void LeaseKeeper::check_before_write() {
   }
   const auto started = history::SteadyClock::now();
   try {
-    lease_->renew();
-    note();
-  } catch (const history::LeaseLost& e) {
-    note();
-    lost(e.what());
+    renew_or_lose();  // a loss is recorded (conflict()): the caller's refusal follows
   } catch (const std::exception&) {
-    note();  // the store failed: the renewal job goes on trying
+    // The store failed: refuse nothing; the renewal job goes on trying.
   }
   base::MutexLock lock(mu_);
   last_attempt_ = started;

@@ -74,6 +74,10 @@ class LeaseKeeper {
   // The lease is not held (the store was unreachable at open): takes it; when another writer
   // holds it, records the conflict (lost()) and returns false. Throws StoreError.
   bool acquire_or_lose() REQUIRES(renew_mu_) EXCLUDES(mu_);
+  // One renewal (or, when the lease is not held, acquisition), its outcome noted: false when
+  // another writer holds the lease (recorded: conflict()). Throws StoreError when the store
+  // failed.
+  bool renew_or_lose() REQUIRES(renew_mu_) EXCLUDES(mu_);
   // Copies the lease's state (after a call on the lease).
   void note() EXCLUDES(mu_);
   void lost(const std::string& why) EXCLUDES(mu_);

@@ -170,12 +170,10 @@ uint64_t Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   if (remote > local) {
     // Past our own position: objects that are no LTX file at all are junk, not a newer history
     // (the uploader replaces one where its upload goes). One small GET each, only here.
-    std::erase_if(files, [&](const history::RemoteFile& f) {
-      if (f.max_txid <= local || !history::is_junk_object(probe, f.key, f.size)) return false;
+    history::drop_junk_objects(probe, files, local + 1, [&](const history::RemoteFile& f) {
       log(base::LogSeverity::kWarn, store_->describe() + "/" + f.key +
                                         " is not an LTX file (no LTX1 magic): ignored as junk; "
                                         "an upload to that name replaces it");
-      return true;
     });
     remote = 0;
     for (const auto& f : files) remote = std::max(remote, f.max_txid);

@@ -49,10 +49,11 @@ void Uploader::list_remote() {
   // is part of no history and is left out. Normally there is no such file: no extra request.
   const std::vector<SpoolEntry> spooled = spool_.entries();
   const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
+  std::vector<history::RemoteFile> files = history::list_ltx_files(store_, layout_);
+  history::drop_junk_objects(store_, files, from);
   uint64_t max = 0;
   std::vector<RemoteRange> ranges;
-  for (const auto& f : history::list_ltx_files(store_, layout_)) {
-    if (f.max_txid >= from && history::is_junk_object(store_, f.key, f.size)) continue;
+  for (const auto& f : files) {
     ranges.push_back({f.min_txid, f.max_txid});
     max = std::max(max, f.max_txid);
   }
@@ -178,7 +179,8 @@ void Uploader::put(const std::string& key, const storage::BodySource& body, int6
     if (!info) throw;  // deleted again meanwhile: let the caller retry the PUT
     history::RemoteSource theirs(store_, key, info->size);
     BodyAsSource ours(body);
-    if (!same_transactions(theirs, ours) && history::is_junk_object(store_, key, info->size)) {
+    if (same_transactions(theirs, ours)) return;
+    if (history::is_junk_object(store_, key, info->size)) {
       // Not an LTX file at all: part of no history, so ours replaces it (only that version of
       // it: If-Match), rather than stop replication for good.
       storage::PutOptions replace = options;
@@ -187,11 +189,9 @@ void Uploader::put(const std::string& key, const storage::BodySource& body, int6
       store_.put_body(key, body, replace);
       return;
     }
-    if (!same_transactions(theirs, ours)) {
-      throw RemoteConflict(store_.describe() + "/" + key +
-                           " already exists with different content: another writer replicates "
-                           "to this location. Nothing was overwritten; point replica= elsewhere");
-    }
+    throw RemoteConflict(store_.describe() + "/" + key +
+                         " already exists with different content: another writer replicates "
+                         "to this location. Nothing was overwritten; point replica= elsewhere");
   }
 }
 
