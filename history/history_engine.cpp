@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "history/committed_history.h"
 #include "history/level_compactor.h"
 #include "history/restore_plan.h"
 #include "history/snapshot_builder.h"
@@ -102,7 +103,8 @@ void HistoryEngine::delete_files(const std::vector<RetentionDecision>& decisions
 HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowOptions& what) {
   if (stopped_) throw HistoryConflict(*stopped_);
   HistoryRunReport report;
-  std::vector<RemoteFile> files = list_ltx_files(store_, layout_);
+  History history = read_history(store_, layout_);
+  std::vector<RemoteFile> files = std::move(history.files);
   report.files_listed = files.size();
   try {
     if (what.levels) {
@@ -151,7 +153,15 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
     }
     if (what.retention && policy_.retention_ms > 0) {
       check_stop();
-      const RetentionPlan plan = plan_retention(files, now_ms, policy_);
+      RetentionPlan plan = plan_retention(files, now_ms, policy_);
+      // A fenced-out writer's late upload (history/head_record.h) is part of no history: it goes
+      // after the grace period, as any file no restore point needs.
+      for (auto& f : history.strays) {
+        if (now_ms - f.last_modified_ms >= policy_.retention_grace_ms) {
+          plan.remove.push_back(
+              {std::move(f), "a fenced-out writer's upload (not in head.json)", 0});
+        }
+      }
       delete_files(plan.remove);
       report.deleted = plan.remove;
       report.waiting = plan.waiting.size();

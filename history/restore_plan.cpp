@@ -25,20 +25,6 @@ std::string range_of(const RemoteFile& f) {
 
 }  // namespace
 
-std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout) {
-  std::vector<RemoteFile> out;
-  for (const auto& obj : store.list(storage::ltx_root_prefix(layout))) {
-    auto key = storage::parse_ltx_key(layout, obj.key);
-    if (!key) continue;
-    out.push_back(
-        {key->level, key->min_txid, key->max_txid, obj.key, obj.size, obj.last_modified_ms});
-  }
-  std::sort(out.begin(), out.end(), [](const RemoteFile& a, const RemoteFile& b) {
-    return std::tie(a.level, a.min_txid, a.max_txid) < std::tie(b.level, b.min_txid, b.max_txid);
-  });
-  return out;
-}
-
 RestoreGraph::RestoreGraph(std::vector<RemoteFile> files) : files_(std::move(files)) {
   for (const auto& f : files_) newest_stored_ = std::max(newest_stored_, f.max_txid);
   search();

@@ -33,7 +33,8 @@ class RestoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Every LTX file of the replica (one listing), sorted by level, then min TXID.
+// The LTX files of the replica's history (head.json, then one listing), sorted by level, then min
+// TXID: files its head does not commit are left out (history/committed_history.h).
 std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout);
 
 // The fewest-files chain to every TXID the files can restore (a breadth-first search over TXIDs:

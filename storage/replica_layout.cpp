@@ -101,4 +101,8 @@ std::string lock_key(LayoutStyle /*style*/) {
   return "lock.json";
 }
 
+std::string head_key(LayoutStyle /*style*/) {
+  return "head.json";
+}
+
 }  // namespace ltxvfs::storage

@@ -7,7 +7,7 @@
 //
 // Keys are relative to the store root (bucket+prefix, or the directory), which the store adds.
 // Level 0 holds the newest small files, 1..3 compactions, 9 snapshots. The lease object
-// "lock.json" sits at the root in both styles.
+// "lock.json" and the head "head.json" sit at the root in both styles.
 #pragma once
 
 #include <cstdint>
@@ -42,5 +42,7 @@ std::string ltx_root_prefix(LayoutStyle style);
 std::optional<LtxKey> parse_ltx_key(LayoutStyle style, std::string_view key);
 // The writer lease object.
 std::string lock_key(LayoutStyle style);
+// The history's head: the newest TXID its owner committed (history/head_record.h).
+std::string head_key(LayoutStyle style);
 
 }  // namespace ltxvfs::storage

@@ -79,6 +79,8 @@ class L0Writer {
   // Commits `count` transactions (each changes a few pages, now and then grows or shrinks the
   // database) and uploads them as one level-0 object, stamped `now_ms`. Returns the new TXID.
   uint64_t commit(int64_t now_ms, int count = 1);
+  // From now on the transactions differ from another writer's with the same seed (a fork).
+  void reseed(uint64_t seed) { rng_.seed(seed); }
 
   uint64_t txid() const { return txid_; }
   uint32_t page_size() const { return options_.page_size; }

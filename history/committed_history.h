@@ -1,0 +1,38 @@
+// Which LTX files of a replica location are its history: those its head (head.json,
+// history/head_record.h) commits. Every reader — restore, replicas, `ltxvfs ls`, the history
+// engine's compaction and retention — goes through read_history (or list_ltx_files, its files),
+// so a file a fenced-out writer PUT after losing ownership is part of no restore (issue 16,
+// item 3).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "history/head_record.h"
+#include "history/restore_plan.h"
+#include "storage/object_store.h"
+#include "storage/replica_layout.h"
+
+namespace ltxvfs::history {
+
+struct History {
+  std::vector<RemoteFile> files;      // the history, sorted as list_ltx_files sorts
+  std::vector<RemoteFile> past_head;  // files past head.txid: PUT, not committed (yet)
+  std::vector<RemoteFile> strays;     // level-0 files across a takeover point not named there
+  std::optional<HeadRecord> head;     // nullopt: no head.json, or not a head (garbage)
+  bool head_garbage = false;          // head.json exists but is no head
+  std::string head_etag;
+};
+
+// Splits `all` (one listing) by `head` as described in head_record.h. Pure: tested alone.
+History committed_history(std::vector<RemoteFile> all, const std::optional<ObservedHead>& head);
+
+// Reads head.json, then lists: in that order, so every file the head commits is in the listing
+// (S3 and directories list what was written before). Throws StoreError.
+History read_history(storage::ObjectStore& store, storage::LayoutStyle layout);
+
+// Every LTX object under the location, committed or not, sorted by level, then min TXID.
+std::vector<RemoteFile> list_all_ltx_files(storage::ObjectStore& store,
+                                           storage::LayoutStyle layout);
+
+}  // namespace ltxvfs::history

@@ -1,0 +1,103 @@
+#include "history/head_keeper.h"
+
+#include <algorithm>
+#include <span>
+
+namespace ltxvfs::history {
+namespace {
+
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+constexpr int kTakeAttempts = 5;
+
+}  // namespace
+
+HeadKeeper::HeadKeeper(storage::ObjectStore& store, storage::LayoutStyle layout,
+                       std::function<HeadIdentity()> identity)
+    : store_(store), layout_(layout), identity_(std::move(identity)) {}
+
+bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>& if_match) {
+  storage::PutOptions conditions;
+  if (if_match) {
+    conditions.if_match = *if_match;
+  } else {
+    conditions.if_none_match = true;
+  }
+  try {
+    const storage::PutResult put =
+        store_.put(storage::head_key(layout_), bytes_of(next.to_json()), conditions);
+    record_ = next;
+    etag_ = put.etag;
+    return true;
+  } catch (const storage::StoreError& e) {
+    // 404: an If-Match on an object deleted meanwhile (directories say so).
+    if (e.kind() == storage::StoreErrorKind::kPreconditionFailed ||
+        (if_match && e.kind() == storage::StoreErrorKind::kNotFound)) {
+      return false;
+    }
+    throw;
+  }
+}
+
+uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide) {
+  if (!lost_.empty()) throw HeadLost(lost_);
+  for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
+    const History history = read_history(store_, layout_);
+    const uint64_t txid = decide(history);
+    const HeadIdentity me = identity_();
+    HeadRecord next = history.head.value_or(HeadRecord{});
+    next.txid = txid;
+    next.owner = me.owner;
+    next.generation = me.generation;
+    // A point at txid + 1, unless the newest already is (a takeover before any upload).
+    if (next.points.empty() || next.points.back().txid != txid + 1) {
+      next.points.push_back({txid + 1, {}});
+    }
+    if (next.points.size() > HeadRecord::kMaxPoints) {
+      next.points.erase(next.points.begin(),
+                        next.points.end() - static_cast<std::ptrdiff_t>(HeadRecord::kMaxPoints));
+    }
+    // Garbage at head.json is replaced like a head (If-Match of its etag).
+    const bool exists = history.head || history.head_garbage;
+    if (write(next, exists ? std::optional<std::string>(history.head_etag) : std::nullopt)) {
+      return txid;
+    }
+  }
+  throw HeadLost(store_.describe() + "/" + storage::head_key(layout_) + " changed " +
+                 std::to_string(kTakeAttempts) +
+                 " times while this writer was taking it: another writer is uploading there");
+}
+
+void HeadKeeper::advance(const RemoteFile& file) {
+  if (!lost_.empty()) throw HeadLost(lost_);
+  if (!etag_) throw std::logic_error("HeadKeeper::advance before take");
+  HeadRecord next = record_;
+  next.txid = std::max(next.txid, file.max_txid);
+  const HeadIdentity me = identity_();
+  next.generation = me.generation;
+  for (auto& p : next.points) {
+    if (file.level != 0 || file.min_txid > p.txid || p.txid > file.max_txid) continue;
+    if (std::find(p.keys.begin(), p.keys.end(), file.key) != p.keys.end()) continue;
+    p.keys.push_back(file.key);
+    if (p.keys.size() > HeadRecord::kMaxKeysPerPoint) p.keys.erase(p.keys.begin());
+  }
+  if (write(next, etag_)) return;
+  // The condition failed. Our own write may have landed with its answer lost (the store's retry
+  // then fails the condition): the head then is exactly what we wrote.
+  const auto seen = read_head(store_, layout_);
+  if (seen && seen->record && seen->record->to_json() == next.to_json()) {
+    record_ = next;
+    etag_ = seen->etag;
+    return;
+  }
+  const std::string who = seen && seen->record ? seen->record->describe()
+                                               : std::string(seen ? "not a head" : "deleted");
+  lost_ = store_.describe() + "/" + storage::head_key(layout_) +
+          " was written by another writer (now " + who +
+          "): it owns this replica's history, and this writer's uploads no longer count";
+  throw HeadLost(lost_);
+}
+
+}  // namespace ltxvfs::history

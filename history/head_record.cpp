@@ -1,0 +1,82 @@
+#include "history/head_record.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ltxvfs::history {
+namespace {
+
+constexpr uint64_t kMaxTxid = uint64_t{1} << 63;  // as state.json: SQLite's int64 and LTX's range
+
+std::optional<uint64_t> txid_of(const nlohmann::json& j, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+  const auto v = it->get<uint64_t>();
+  if (v >= kMaxTxid) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string HeadRecord::to_json() const {
+  nlohmann::ordered_json j;
+  j["txid"] = txid;
+  j["generation"] = generation;
+  j["owner"] = owner;
+  j["points"] = nlohmann::ordered_json::array();
+  for (const auto& p : points) {
+    nlohmann::ordered_json point;
+    point["txid"] = p.txid;
+    point["keys"] = p.keys;
+    j["points"].push_back(std::move(point));
+  }
+  return j.dump();
+}
+
+std::optional<HeadRecord> HeadRecord::from_json(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  HeadRecord r;
+  const auto txid = txid_of(j, "txid");
+  const auto generation = txid_of(j, "generation");
+  const auto owner = j.find("owner");
+  const auto points = j.find("points");
+  if (!txid || !generation || owner == j.end() || !owner->is_string() || points == j.end() ||
+      !points->is_array()) {
+    return std::nullopt;
+  }
+  r.txid = *txid;
+  r.generation = *generation;
+  r.owner = owner->get<std::string>();
+  for (const auto& p : *points) {
+    if (!p.is_object()) return std::nullopt;
+    const auto at = txid_of(p, "txid");
+    const auto keys = p.find("keys");
+    if (!at || *at == 0 || keys == p.end() || !keys->is_array()) return std::nullopt;
+    TakeoverPoint point{*at, {}};
+    for (const auto& k : *keys) {
+      if (!k.is_string()) return std::nullopt;
+      point.keys.push_back(k.get<std::string>());
+    }
+    r.points.push_back(std::move(point));
+  }
+  return r;
+}
+
+std::string HeadRecord::describe() const {
+  return "TXID " + std::to_string(txid) + ", owner " + owner + " (generation " +
+         std::to_string(generation) + ")";
+}
+
+std::optional<ObservedHead> read_head(storage::ObjectStore& store, storage::LayoutStyle layout) {
+  storage::GetResult got;
+  try {
+    got = store.get(storage::head_key(layout));
+  } catch (const storage::StoreError& e) {
+    if (e.kind() == storage::StoreErrorKind::kNotFound) return std::nullopt;
+    throw;
+  }
+  const std::string_view text(reinterpret_cast<const char*>(got.body.data()), got.body.size());
+  return ObservedHead{HeadRecord::from_json(text), got.etag};
+}
+
+}  // namespace ltxvfs::history

@@ -1,0 +1,65 @@
+// The head of a replica's history: head.json at the store root, the one object that says which
+// LTX files are the history (issue 16, item 3). The lease says who *should* write; the head is
+// what makes a write count, and only the current owner can change it.
+//
+//   {"txid":66,"generation":7,"owner":"host:123:9f2c…",
+//    "points":[{"txid":43,"keys":["0000/000000000000002b-0000000000000033.ltx"]}]}
+//
+// - txid: the newest committed TXID. A level-0 file past it is not (yet) history: its writer
+//   PUT it and then advances the head with If-Match of the etag it last wrote; a writer that lost
+//   ownership meanwhile fails that condition, so its file is never committed.
+// - points: takeover points. When a writer takes over at head TXID T, a writer fenced out at T
+//   may still land one upload spanning T+1 (a PUT held in flight, issue 16 item 3: A's
+//   `2a-2a` beside B's `2a-33`). Every level-0 file the owner commits across a point is
+//   named under it, so a level-0 file spanning a point but not named there is the fenced
+//   writer's, and readers leave it out. The newest kMaxPoints are kept; an older stray has
+//   long been deleted by the owner's retention (history_engine.cpp).
+// - generation, owner: the lease's, for people (`ltxvfs ls`) and messages; fencing uses etags.
+//
+// No head (a replica written before head.json, or by Litestream): every file counts, and
+// overlapping files of a level are settled by RestoreGraph::forked alone.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/object_store.h"
+#include "storage/replica_layout.h"
+
+namespace ltxvfs::history {
+
+struct TakeoverPoint {
+  uint64_t txid = 0;              // the first TXID of a new owner's tenure (head TXID + 1)
+  std::vector<std::string> keys;  // level-0 files its owners committed across it
+};
+
+struct HeadRecord {
+  static constexpr size_t kMaxPoints = 32;
+  static constexpr size_t kMaxKeysPerPoint = 8;
+
+  uint64_t txid = 0;
+  uint64_t generation = 0;
+  std::string owner;
+  std::vector<TakeoverPoint> points;  // oldest first
+
+  std::string to_json() const;
+  // nullopt when `text` is not such an object (missing or mistyped fields, TXIDs past 2^63).
+  static std::optional<HeadRecord> from_json(std::string_view text);
+  // "TXID 66, owner host:123:9f2c… (generation 7)".
+  std::string describe() const;
+};
+
+// head.json as read. `record` is nullopt when the object is there but is no head (garbage):
+// readers then count every file, as without a head, and the next owner replaces it.
+struct ObservedHead {
+  std::optional<HeadRecord> record;
+  std::string etag;
+};
+
+// nullopt when there is no head.json. Throws StoreError.
+std::optional<ObservedHead> read_head(storage::ObjectStore& store, storage::LayoutStyle layout);
+
+}  // namespace ltxvfs::history

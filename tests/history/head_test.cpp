@@ -1,0 +1,184 @@
+// head.json (history/head_record.h, head_keeper.h, committed_history.h): only what the current
+// owner commits is history, whatever a fenced-out writer's late PUT lands (issue 16, item 3).
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "history/committed_history.h"
+#include "history/head_keeper.h"
+#include "history/restore_plan.h"
+#include "storage/file_store.h"
+#include "tests/history/history_support.h"
+
+namespace {
+
+using ltxvfs::history::committed_history;
+using ltxvfs::history::HeadIdentity;
+using ltxvfs::history::HeadKeeper;
+using ltxvfs::history::HeadLost;
+using ltxvfs::history::HeadRecord;
+using ltxvfs::history::ObservedHead;
+using ltxvfs::history::RemoteFile;
+using ltxvfs::storage::LayoutStyle;
+using ltxvfs::storage::ObjectStore;
+
+constexpr LayoutStyle kLayout = LayoutStyle::kDirectory;
+
+RemoteFile file(uint32_t level, uint64_t min, uint64_t max) {
+  return {level, min, max, ltxvfs::storage::ltx_key(kLayout, level, min, max), 100, 0};
+}
+
+std::vector<std::string> keys_of(const std::vector<RemoteFile>& files) {
+  std::vector<std::string> out;
+  for (const auto& f : files) out.push_back(f.key);
+  return out;
+}
+
+// Forwards to one store, then (point_to) another: a writer whose first transactions went
+// elsewhere (a restored copy of the replica) and who then continues this location.
+class SwitchStore final : public ObjectStore {
+ public:
+  explicit SwitchStore(ObjectStore& first) : to_(&first) {}
+  void point_to(ObjectStore& s) { to_ = &s; }
+  ltxvfs::storage::PutResult put(const std::string& k, std::span<const uint8_t> b,
+                                 const ltxvfs::storage::PutOptions& o) override {
+    return to_->put(k, b, o);
+  }
+  ltxvfs::storage::GetResult get(const std::string& k,
+                                 std::optional<ltxvfs::storage::ByteRange> r) override {
+    return to_->get(k, r);
+  }
+  std::optional<ltxvfs::storage::ObjectInfo> head(const std::string& k) override {
+    return to_->head(k);
+  }
+  std::vector<ltxvfs::storage::ObjectInfo> list(const std::string& p,
+                                                const std::string& a) override {
+    return to_->list(p, a);
+  }
+  void remove(const std::vector<std::string>& k) override { to_->remove(k); }
+  std::string describe() const override { return to_->describe(); }
+
+ private:
+  ObjectStore* to_;
+};
+
+uint64_t head_txid(const ltxvfs::history::History& h) {
+  return h.head ? h.head->txid : 0;
+}
+
+}  // namespace
+
+TEST_CASE("head record: round trip, and what is not a head", "[head]") {
+  HeadRecord r;
+  r.txid = 66;
+  r.generation = 7;
+  r.owner = "host:1:ab";
+  r.points = {{43, {"ltx/0/000000000000002b-0000000000000033.ltx"}}, {60, {}}};
+  const auto back = HeadRecord::from_json(r.to_json());
+  REQUIRE(back);
+  CHECK(back->to_json() == r.to_json());
+  CHECK(back->describe() == "TXID 66, owner host:1:ab (generation 7)");
+  for (const char* bad :
+       {"", "garbage", "[]", R"({"txid":-5,"generation":1,"owner":"o","points":[]})",
+        R"({"txid":9223372036854775808,"generation":1,"owner":"o","points":[]})",
+        R"({"txid":1,"generation":1,"owner":"o"})",
+        R"({"txid":1,"generation":1,"owner":"o","points":[{"txid":0,"keys":[]}]})",
+        R"({"txid":1,"generation":1,"owner":"o","points":[{"txid":2,"keys":[3]}]})"}) {
+    INFO(bad);
+    CHECK_FALSE(HeadRecord::from_json(bad));
+  }
+}
+
+TEST_CASE("committed history: past the head and strays at a takeover point are left out",
+          "[head]") {
+  const std::vector<RemoteFile> all = {file(0, 41, 41), file(0, 42, 42), file(0, 42, 51),
+                                       file(0, 52, 60), file(0, 61, 61), file(1, 1, 41),
+                                       file(0, 1, 55),  file(9, 1, 41)};
+  SECTION("no head: every file counts") {
+    CHECK(committed_history(all, std::nullopt).files.size() == all.size());
+  }
+  SECTION("garbage at head.json: every file counts, and it says so") {
+    const auto h = committed_history(all, ObservedHead{std::nullopt, "e"});
+    CHECK(h.files.size() == all.size());
+    CHECK(h.head_garbage);
+  }
+  SECTION("a head") {
+    HeadRecord head;
+    head.txid = 60;
+    // A took over at 41; B at 41 too... B's first upload was 42-51, then a level-0 snapshot.
+    head.points = {{42, {file(0, 42, 51).key, file(0, 1, 55).key}}};
+    const auto h = committed_history(all, ObservedHead{head, "e"});
+    CHECK(keys_of(h.past_head) == keys_of({file(0, 61, 61)}));
+    CHECK(keys_of(h.strays) == keys_of({file(0, 42, 42)}));
+    CHECK(h.files.size() == all.size() - 2);
+  }
+}
+
+TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[head]") {
+  const std::string dir = historytest::scratch_dir("head-keeper");
+  ltxvfs::storage::FileStore store(dir + "/replica");
+  HeadKeeper a(store, kLayout, [] { return HeadIdentity{"a:1:1", 1}; });
+  const auto decide = [](const ltxvfs::history::History& h) { return head_txid(h); };
+  CHECK(a.take(decide) == 0);
+  a.advance(file(0, 1, 3));
+  CHECK(a.txid() == 3);
+  a.advance(file(0, 1, 3));  // again (a retried step): still fine
+  HeadKeeper b(store, kLayout, [] { return HeadIdentity{"b:2:2", 2}; });
+  CHECK(b.take(decide) == 3);
+  CHECK_THROWS_AS(a.advance(file(0, 4, 4)), HeadLost);
+  CHECK_THROWS_AS(a.take(decide), HeadLost);  // never taken back from its new owner
+  b.advance(file(0, 4, 9));
+  const auto h = ltxvfs::history::read_history(store, kLayout);
+  REQUIRE(h.head);
+  CHECK(h.head->txid == 9);
+  CHECK(h.head->owner == "b:2:2");
+  REQUIRE(h.head->points.size() == 2);
+  CHECK(h.head->points.back().txid == 4);
+  CHECK(h.head->points.back().keys == std::vector<std::string>{file(0, 4, 9).key});
+}
+
+TEST_CASE("head: a fenced-out writer's late upload is part of no restore", "[head]") {
+  // Issue 16, item 3: A's PUT of TXID 42 was held in flight while B took over at 41; it landed
+  // under a key B does not use. Without the head, a replica or restore saw A's 42 as the newest
+  // state until B's first upload, and `restore --txid 42` returned A's row afterwards.
+  const std::string dir = historytest::scratch_dir("head-fence");
+  ltxvfs::storage::FileStore shared(dir + "/replica");
+  ltxvfs::storage::FileStore elsewhere(dir + "/restored-copy");
+  const auto decide = [](const ltxvfs::history::History& h) { return head_txid(h); };
+
+  historytest::L0Writer a(shared, kLayout, {});
+  HeadKeeper a_head(shared, kLayout, [] { return HeadIdentity{"a:1:1", 1}; });
+  a_head.take(decide);
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t t = a.commit(1000 + i);
+    a_head.advance(file(0, t, t));
+  }
+  // B: a copy of the database at TXID 3 (the same three transactions).
+  SwitchStore b_store(elsewhere);
+  historytest::L0Writer b(b_store, kLayout, {});
+  for (int i = 0; i < 3; ++i) b.commit(1000 + i);
+  HeadKeeper b_head(shared, kLayout, [] { return HeadIdentity{"b:2:2", 2}; });
+  CHECK(b_head.take(decide) == 3);
+
+  // A's held PUT lands now, before B's first upload.
+  CHECK(a.commit(2000) == 4);
+  CHECK(ltxvfs::history::RestoreGraph(ltxvfs::history::list_ltx_files(shared, kLayout)).newest() ==
+        3);
+  // What every reader saw before head.json: A's TXID 4 as the newest state.
+  CHECK(ltxvfs::history::RestoreGraph(ltxvfs::history::list_all_ltx_files(shared, kLayout))
+            .newest() == 4);
+  CHECK_THROWS_AS(a_head.advance(file(0, 4, 4)), HeadLost);
+
+  // B continues with its own transactions 4-5.
+  b.reseed(99);
+  b_store.point_to(shared);
+  CHECK(b.commit(3000, 2) == 5);
+  b_head.advance(file(0, 4, 5));
+  const auto h = ltxvfs::history::read_history(shared, kLayout);
+  CHECK(keys_of(h.strays) == keys_of({file(0, 4, 4)}));
+  const ltxvfs::history::RestoreGraph graph(h.files);
+  CHECK(graph.newest() == 5);
+  CHECK_FALSE(graph.restorable(4));
+  CHECK(historytest::restore_in_memory(shared, kLayout, 5).checksum == b.checksum(5));
+  CHECK(b.checksum(4) != a.checksum(4));
+}
