@@ -127,7 +127,8 @@ TEST_CASE("stages: the lease is renewed while an upload is held in a PUT", "[sta
   config.upload_interval_ms = 0;
   config.close_timeout_ms = 5000;
   Spool spool(tmp.path() + "/db-ltx/spool", base::kDefaultFileMode);
-  Uploader uploader(spool, held, kLayout, ltx::OutputFormat::kNative,
+  history::HeadKeeper head(held, kLayout, [] { return history::HeadIdentity{"test-host:1:0", 1}; });
+  Uploader uploader(spool, held, kLayout, head, ltx::OutputFormat::kNative,
                     tmp.path() + "/db-ltx/upload.tmp", 0600);
   ErrorNote errors;
   base::Scheduler scheduler;

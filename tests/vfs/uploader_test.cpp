@@ -13,6 +13,7 @@
 
 #include "base/posix_file.h"
 #include "base/time_spec.h"
+#include "history/head_keeper.h"
 #include "history/restore_plan.h"
 #include "ltx/header.h"
 #include "storage/fault_injecting_store.h"
@@ -104,8 +105,13 @@ struct Rig {
     uploader = make_uploader(store);
   }
 
+  // A new writer incarnation: its own head keeper (history/head_keeper.h) on `s`.
   std::unique_ptr<Uploader> make_uploader(storage::ObjectStore& s) {
-    return std::make_unique<Uploader>(*spool, s, kLayout, format, work_path(), 0600, limits);
+    heads.push_back(std::make_unique<history::HeadKeeper>(s, kLayout, [] {
+      return history::HeadIdentity{"test-host:1:0", 1};
+    }));
+    return std::make_unique<Uploader>(*spool, s, kLayout, *heads.back(), format, work_path(), 0600,
+                                      limits);
   }
   std::string work_path() const { return tmp.path() + "/db-ltx/upload.tmp"; }
 
@@ -133,6 +139,7 @@ struct Rig {
   std::unique_ptr<Spool> spool;
   ltx::OutputFormat format;
   UploadLimits limits;
+  std::vector<std::unique_ptr<history::HeadKeeper>> heads;
   std::unique_ptr<Uploader> uploader;
 };
 
@@ -266,7 +273,7 @@ TEST_CASE("uploader: records the store already holds are dropped without a PUT",
   const uint64_t puts = rig.puts();
   CHECK(uploader->step() == Outcome::kUploaded);
   CHECK(uploader->remote_txid() == 4u);
-  CHECK(rig.puts() == puts + 1);  // only 4-4
+  CHECK(rig.puts() == puts + 3);  // only 4-4, and head.json: taken, then advanced to 4
   CHECK(objects(store) == Objects{{0, 1, 1}, {0, 2, 3}, {0, 4, 4}});
   CHECK(store.head(key(2, 3))->etag == etag);  // untouched
   CHECK(spool->count() == 0);
@@ -381,12 +388,15 @@ TEST_CASE("uploader: a conflicting remote history stops uploading", "[uploader][
     const auto message = conflict_of(*uploader);
     CHECK_THAT(message, Catch::Contains("not as the spooled TXIDs 2-3") &&
                             Catch::Contains("another writer"));
-    CHECK(rig.puts() == puts);
+    CHECK(rig.puts() == puts + 1);  // no LTX file: only the head's takeover (TXID unchanged)
     CHECK(ranges_of(spool->entries()) == Ranges{{2, 3}, {4, 4}});
     CHECK_THROWS_AS(uploader->step(), RemoteConflict);  // stays stopped
     CHECK(objects(store) == Objects{{0, 1, 2}, {0, 3, 3}});
   }
-  SECTION("another object at the key: compared, refused, never overwritten") {
+  SECTION("another object at the key, past the head: part of no history, so ours replaces it") {
+    // Before head.json this was a conflict that stopped replication for good; now an object past
+    // the head is something no reader counts (a fenced-out writer's late PUT, or junk), and the
+    // head's advance commits ours.
     Rig rig({/*max_group_bytes=*/1});
     auto& history = rig.history;
     auto& store = rig.store;
@@ -396,19 +406,28 @@ TEST_CASE("uploader: a conflicting remote history stops uploading", "[uploader][
     rig.add(2, 2);
     spool->make_durable();
     CHECK(uploader->step() == Outcome::kUploaded);
-    // Another writer's TXID 2, put after our listing.
     LtxHistory other(ltx::EncodeOptions::native(), history.page_size(), /*seed=*/3);
-    const Bytes theirs = other.file(2);
-    rig.files->put(key(2, 2), theirs);
-    const auto message = conflict_of(*uploader);
-    CHECK_THAT(message, Catch::Contains(key(2, 2)) &&
-                            Catch::Contains("already exists with different content") &&
-                            Catch::Contains("Nothing was overwritten"));
-    CHECK(store.get(key(2, 2)).body == theirs);
-    CHECK(ranges_of(spool->entries()) == Ranges{{2, 2}});
-    CHECK(uploader->remote_txid() == 1u);
-    CHECK(conflict_of(*uploader).find("different content") != std::string::npos);
-    CHECK(store.get(key(2, 2)).body == theirs);
+    rig.files->put(key(2, 2), other.file(2));
+    CHECK(history::RestoreGraph(history::list_ltx_files(store, kLayout)).newest() == 1);
+    CHECK(uploader->step() == Outcome::kUploaded);
+    CHECK(store.get(key(2, 2)).body == history.file(2));
+    CHECK(history::RestoreGraph(history::list_ltx_files(store, kLayout)).newest() == 2);
+    CHECK(spool->count() == 0);
+  }
+  SECTION("another writer took the head: nothing more is committed, replication stops") {
+    Rig rig({/*max_group_bytes=*/1});
+    auto& store = rig.store;
+    rig.add(1, 1);
+    rig.add(2, 2);
+    rig.spool->make_durable();
+    CHECK(rig.uploader->step() == Outcome::kUploaded);
+    history::HeadKeeper other(store, kLayout, [] { return history::HeadIdentity{"b:2:2", 2}; });
+    CHECK(other.take([](const history::History& h) { return h.head->txid; }) == 1);
+    const auto message = conflict_of(*rig.uploader);
+    CHECK_THAT(message, Catch::Contains("head.json") && Catch::Contains("b:2:2"));
+    // 2-2 was PUT, but the head was not advanced: no reader counts it.
+    CHECK(history::RestoreGraph(history::list_ltx_files(store, kLayout)).newest() == 1);
+    CHECK_THROWS_AS(rig.uploader->step(), RemoteConflict);  // stays stopped
   }
 }
 
@@ -425,7 +444,7 @@ TEST_CASE("uploader: a spool that does not continue the store needs a snapshot",
   const uint64_t puts = rig.puts();
   CHECK(uploader->step() == Outcome::kNeedsSnapshot);
   CHECK(uploader->remote_txid() == 3u);
-  CHECK(rig.puts() == puts);
+  CHECK(rig.puts() == puts + 1);  // the head's takeover alone
   CHECK(ranges_of(spool->entries()) == Ranges{{6, 6}});
   CHECK(uploader->step() == Outcome::kNeedsSnapshot);  // until one is spooled
   // The builder writes a snapshot at TXID 6: it replaces 6-6 and goes up.
@@ -553,7 +572,7 @@ TEST_CASE("uploader: after a restart, uploaded records are recognised and the re
   const uint64_t puts = rig.puts();
   CHECK(rig.uploader->step() == Outcome::kUploaded);
   CHECK(rig.uploader->remote_txid() == 3u);
-  CHECK(rig.puts() == puts + 1);
+  CHECK(rig.puts() == puts + 3);  // 3-3, and the new incarnation's head: taken, advanced
   CHECK(rig.uploader->step() == Outcome::kUploaded);
   CHECK(rig.uploader->step() == Outcome::kIdle);
   CHECK(restore_level0(store, history.page_size()) == history.image(4));

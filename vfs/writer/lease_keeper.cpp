@@ -188,6 +188,11 @@ std::string LeaseKeeper::conflict() const {
   return conflict_;
 }
 
+history::HeadIdentity LeaseKeeper::identity() const {
+  base::MutexLock lock(mu_);
+  return {lease_->owner(), generation_};
+}
+
 std::string LeaseKeeper::describe() const {
   base::MutexLock lock(mu_);
   if (!held_) return "not held";

@@ -21,6 +21,7 @@
 #include "base/log_sink.h"
 #include "base/mutex.h"
 #include "base/scheduler.h"
+#include "history/head_keeper.h"
 #include "history/writer_lease.h"
 
 namespace ltxvfs::writer {
@@ -63,6 +64,8 @@ class LeaseKeeper {
   bool fresh() const EXCLUDES(mu_);
   // Non-empty: another writer holds the lease; this one stopped for good.
   std::string conflict() const EXCLUDES(mu_);
+  // The lease's owner and generation, written into the history's head (history/head_keeper.h).
+  history::HeadIdentity identity() const EXCLUDES(mu_);
   // "held (generation N, until ...)" or "not held", for ltx_stats().
   std::string describe() const EXCLUDES(mu_);
   // Gives the lease up (closing); a failure is logged (the lease then runs out by itself).

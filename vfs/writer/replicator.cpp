@@ -46,8 +46,10 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       lock_(config_.sidecar_dir + "/lock", config_.file_mode, milliseconds(config_.lease_wait_ms)),
       spool_(config_.sidecar_dir + "/spool", config_.file_mode),
       builder_(*files_, spool_, config_.format, kWriteZstdLevel),
-      uploader_(spool_, *store_, layout_, config_.format, config_.sidecar_dir + "/upload.tmp",
-                config_.file_mode),
+      // The lease is asked only when the head is written, by then it is built.
+      head_(*store_, layout_, [this] { return lease_.identity(); }),
+      uploader_(spool_, *store_, layout_, head_, config_.format,
+                config_.sidecar_dir + "/upload.tmp", config_.file_mode),
       lease_(make_lease(), store_->describe(), log_,
              [this](const std::string& why) { upload_.stop_for_conflict(why); }),
       sync_(spool_, errors_, log_, [this] { upload_.notify(); }),

@@ -31,6 +31,7 @@
 
 #include "base/log_sink.h"
 #include "base/scheduler.h"
+#include "history/head_keeper.h"
 #include "history/restore_plan.h"
 #include "storage/cancellation.h"
 #include "storage/object_store.h"
@@ -154,8 +155,9 @@ class Replicator {
   std::atomic<uint64_t> checkpoint_waits_{0}, checkpoint_wait_us_{0};
   std::atomic<uint64_t> overwrite_waits_{0}, overwrite_wait_us_{0};
 
-  // Each used by one stage's thread alone.
+  // Each used by one stage's thread alone (the head by the upload stage's, through uploader_).
   LtxBuilder builder_;
+  history::HeadKeeper head_;
   Uploader uploader_;
 
   // The pipeline; declared in the order they are built (each may name those above it).

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/time_spec.h"
+#include "history/head_keeper.h"
 #include "history/junk_object.h"
 #include "history/remote_source.h"
 #include "history/restore_plan.h"
@@ -33,32 +34,42 @@ class BodyAsSource final : public ltx::Source {
 }  // namespace
 
 Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
-                   ltx::OutputFormat format, std::string work_path, uint32_t file_mode,
-                   UploadLimits limits)
+                   history::HeadKeeper& head, ltx::OutputFormat format, std::string work_path,
+                   uint32_t file_mode, UploadLimits limits)
     : spool_(spool),
       store_(store),
       layout_(layout),
+      head_(head),
       format_(format),
       work_path_(std::move(work_path)),
       file_mode_(file_mode),
       limits_(limits) {}
 
-void Uploader::list_remote() {
-  // Files at or past what the spool still holds could collide with our uploads or look like them
-  // (covered_by_remote would take a spooled record as uploaded). Junk there, no LTX file at all,
-  // is part of no history and is left out. Normally there is no such file: no extra request.
-  const std::vector<SpoolEntry> spooled = spool_.entries();
-  const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
-  std::vector<history::RemoteFile> files = history::list_ltx_files(store_, layout_);
-  history::drop_junk_objects(store_, files, from);
-  uint64_t max = 0;
-  std::vector<RemoteRange> ranges;
-  for (const auto& f : files) {
-    ranges.push_back({f.min_txid, f.max_txid});
-    max = std::max(max, f.max_txid);
+uint64_t Uploader::take_head(const history::History& h) {
+  std::vector<history::RemoteFile> files = h.files;
+  uint64_t max = h.head ? h.head->txid : 0;
+  if (!h.head) {
+    // No head yet (a replica from before head.json, or a new one): the listing decides, as it
+    // did then. Files at or past what the spool still holds could collide with our uploads or
+    // look like them (covered_by_remote would take a spooled record as uploaded); junk there, no
+    // LTX file at all, is part of no history and is left out.
+    const std::vector<SpoolEntry> spooled = spool_.entries();
+    const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
+    history::drop_junk_objects(store_, files, from);
+    for (const auto& f : files) max = std::max(max, f.max_txid);
   }
+  const uint64_t local = spool_.max_txid();
+  if (max > local && local != 0) {
+    throw RemoteConflict(store_.describe() + " holds TXID " + std::to_string(max) +
+                         ", ahead of this database (TXID " + std::to_string(local) +
+                         "): another writer replicates there, or this database is older than "
+                         "its replica. Restore the replica (ltxvfs restore) or point replica= "
+                         "at a new location; nothing was uploaded");
+  }
+  std::vector<RemoteRange> ranges;
+  for (const auto& f : files) ranges.push_back({f.min_txid, f.max_txid});
   remote_ranges_ = std::move(ranges);
-  remote_max_ = max;
+  return max;
 }
 
 bool Uploader::covered_by_remote(const SpoolEntry& e) const {
@@ -70,18 +81,13 @@ bool Uploader::covered_by_remote(const SpoolEntry& e) const {
 
 Uploader::Outcome Uploader::step() {
   if (!remote_max_) {
-    list_remote();
-    // Checked against the first listing only: from then on this process is the only writer, and
-    // conditional puts catch any other.
-    const uint64_t local = spool_.max_txid();
-    if (*remote_max_ > local && local != 0) {
-      const uint64_t remote = *remote_max_;
-      remote_max_.reset();  // list again next time: the user may have fixed it
-      throw RemoteConflict(store_.describe() + " holds TXID " + std::to_string(remote) +
-                           ", ahead of this database (TXID " + std::to_string(local) +
-                           "): another writer replicates there, or this database is older than "
-                           "its replica. Restore the replica (ltxvfs restore) or point replica= "
-                           "at a new location; nothing was uploaded");
+    // Once per writer, before its first upload: the head becomes ours at the TXID the store
+    // holds, after checking that this database continues it. From then on every upload is
+    // committed by advancing the head, which fails once another writer took it.
+    try {
+      remote_max_ = head_.take([this](const history::History& h) { return take_head(h); });
+    } catch (const history::HeadLost& e) {
+      throw RemoteConflict(e.what());
     }
   }
   const uint64_t remote = *remote_max_;
@@ -137,6 +143,11 @@ Uploader::Outcome Uploader::step() {
     storage::FileRangeBody body(work_.get(), 0, size, work_path_);
     put(key, body, group.back().entry().timestamp_ms);
   }
+  try {
+    head_.advance({0, min_txid, max_txid, key, size, 0});
+  } catch (const history::HeadLost& e) {
+    throw RemoteConflict(e.what());
+  }
   remote_max_ = max_txid;
   remote_ranges_.push_back({min_txid, max_txid});
   ++objects_;
@@ -180,18 +191,13 @@ void Uploader::put(const std::string& key, const storage::BodySource& body, int6
     history::RemoteSource theirs(store_, key, info->size);
     BodyAsSource ours(body);
     if (same_transactions(theirs, ours)) return;
-    if (history::is_junk_object(store_, key, info->size)) {
-      // Not an LTX file at all: part of no history, so ours replaces it (only that version of
-      // it: If-Match), rather than stop replication for good.
-      storage::PutOptions replace = options;
-      replace.if_none_match = false;
-      replace.if_match = info->etag;
-      store_.put_body(key, body, replace);
-      return;
-    }
-    throw RemoteConflict(store_.describe() + "/" + key +
-                         " already exists with different content: another writer replicates "
-                         "to this location. Nothing was overwritten; point replica= elsewhere");
+    // Another object at our key is past the head (our uploads start right after it), so it is
+    // part of no history: a fenced-out writer's upload that landed late, or junk. Ours replaces
+    // exactly that version of it (If-Match) and is committed by the head's advance.
+    storage::PutOptions replace = options;
+    replace.if_none_match = false;
+    replace.if_match = info->etag;
+    store_.put_body(key, body, replace);
   }
 }
 

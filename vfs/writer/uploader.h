@@ -1,7 +1,9 @@
 // Uploader: ships durable spooled records to the store as level-0 objects, in TXID order, never
 // skipping one. Contiguous records go up as one object (group upload) covering their TXID range:
 // with the default upload interval that is about one PUT per second whatever the commit rate.
-// Every PUT is conditional (If-None-Match: *), so it can never overwrite remote data.
+// Every PUT is conditional (If-None-Match: *, or If-Match of an uncommitted object it replaces),
+// and each is committed by advancing the history's head (history/head_keeper.h) with If-Match:
+// once another writer has taken the head, nothing this one uploads counts.
 //
 // Memory stays bounded whatever the size of the database or the backlog: one record is streamed
 // from the spool log as it is; a group is compacted (compressed frames copied through) into a
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "base/posix_file.h"
+#include "history/head_keeper.h"
 #include "ltx/source.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
@@ -42,9 +45,10 @@ struct UploadLimits {
 class Uploader {
  public:
   // `work_path`: the temporary file groups are compacted into (created with `file_mode`).
+  // `head` commits each upload (history/head_keeper.h); it is taken before the first.
   Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
-           ltx::OutputFormat format, std::string work_path, uint32_t file_mode,
-           UploadLimits limits = {});
+           history::HeadKeeper& head, ltx::OutputFormat format, std::string work_path,
+           uint32_t file_mode, UploadLimits limits = {});
 
   enum class Outcome {
     kIdle,           // nothing durable to upload
@@ -52,7 +56,7 @@ class Uploader {
     kNeedsSnapshot,  // the store lacks the history before the spool: build a snapshot
   };
 
-  // Learns the store's newest TXID (one listing) when not yet known, then uploads the next group
+  // Takes the head (reads it and the listing) when not yet done, then uploads the next group
   // of durable records. Throws storage::StoreError on store failures (the caller retries with
   // backoff) and RemoteConflict when uploading is unsafe.
   Outcome step();
@@ -67,7 +71,9 @@ class Uploader {
     uint64_t min_txid;
     uint64_t max_txid;
   };
-  void list_remote();
+  // The takeover's decision (HeadKeeper::take): the TXID the store holds for this database;
+  // throws RemoteConflict when it holds history this database does not have.
+  uint64_t take_head(const history::History& h);
   bool covered_by_remote(const SpoolEntry& e) const;
   // Compacts `group` into the work file; returns its size.
   uint64_t compact_group(const std::vector<Spool::Record>& group);
@@ -76,6 +82,7 @@ class Uploader {
   Spool& spool_;
   storage::ObjectStore& store_;
   storage::LayoutStyle layout_;
+  history::HeadKeeper& head_;
   ltx::OutputFormat format_;
   std::string work_path_;
   uint32_t file_mode_;
