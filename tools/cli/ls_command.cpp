@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/time_spec.h"
+#include "history/committed_history.h"
 #include "history/restore_plan.h"
 #include "storage/replica_layout.h"
 #include "tools/cli/cli_common.h"
@@ -18,6 +19,53 @@ const char* level_role(uint32_t level) {
   if (level == 0) return "uploads";
   if (level == storage::kSnapshotLevel) return "snapshots";
   return "compactions";
+}
+
+void print_head(const history::History& h) {
+  if (h.head_garbage) {
+    std::printf(
+        "warning: head.json is not a head: every file counts until the next writer "
+        "replaces it (it does so when it takes over)\n");
+  } else if (h.head) {
+    std::printf("head: %s\n", h.head->describe().c_str());
+  }
+  for (const auto& f : h.past_head) {
+    std::printf(
+        "not committed: %s is past the head (an upload in flight, or one a writer "
+        "left when it lost ownership); no restore uses it\n",
+        f.key.c_str());
+  }
+  for (const auto& f : h.strays) {
+    std::printf(
+        "left out: %s is a fenced-out writer's upload (not named in head.json); no "
+        "restore uses it, retention deletes it\n",
+        f.key.c_str());
+  }
+}
+
+// What can be restored, what is left out and why.
+void print_restorable(const history::History& h) {
+  const history::RestoreGraph graph(h.files);
+  const auto points = graph.restorable_txids();
+  if (points.empty()) {
+    std::printf("restorable: nothing (no chain starts at a snapshot)\n");
+  } else {
+    std::printf("restorable: %zu TXIDs from %" PRIu64 " to %" PRIu64 "; newest %" PRIu64 "\n",
+                points.size(), points.front(), points.back(), graph.newest());
+  }
+  for (size_t i : graph.forked()) {
+    std::printf(
+        "left out: %s overlaps the history's chain to the newest TXID (a writer that "
+        "lost the lease while uploading left it); no restore uses it, retention "
+        "deletes it\n",
+        graph.files()[i].key.c_str());
+  }
+  print_head(h);
+  if (graph.newest_stored() > graph.newest()) {
+    std::printf("warning: gap after TXID %" PRIu64 ": files up to TXID %" PRIu64
+                " cannot be applied\n",
+                graph.newest(), graph.newest_stored());
+  }
 }
 
 }  // namespace
@@ -61,7 +109,8 @@ int run_ls(const std::vector<std::string>& args) {
   }
   try {
     auto opened = open_replica(parsed->positional[0]);
-    const auto files = history::list_ltx_files(*opened.store, opened.layout);
+    const history::History h = history::read_history(*opened.store, opened.layout);
+    const auto& files = h.files;
     struct Level {
       std::vector<const history::RemoteFile*> files;
       uint64_t bytes = 0, min = UINT64_MAX, max = 0;
@@ -91,26 +140,7 @@ int run_ls(const std::vector<std::string>& args) {
       }
     }
     if (only && levels.count(*only) == 0) std::printf("level %u: no files\n", *only);
-    const history::RestoreGraph graph(files);
-    const auto points = graph.restorable_txids();
-    if (points.empty()) {
-      std::printf("restorable: nothing (no chain starts at a snapshot)\n");
-    } else {
-      std::printf("restorable: %zu TXIDs from %" PRIu64 " to %" PRIu64 "; newest %" PRIu64 "\n",
-                  points.size(), points.front(), points.back(), graph.newest());
-    }
-    for (size_t i : graph.forked()) {
-      std::printf(
-          "left out: %s overlaps the history's chain to the newest TXID (a writer that "
-          "lost the lease while uploading left it); no restore uses it, retention "
-          "deletes it\n",
-          graph.files()[i].key.c_str());
-    }
-    if (graph.newest_stored() > graph.newest()) {
-      std::printf("warning: gap after TXID %" PRIu64 ": files up to TXID %" PRIu64
-                  " cannot be applied\n",
-                  graph.newest(), graph.newest_stored());
-    }
+    print_restorable(h);
     return 0;
   } catch (const std::exception& e) {
     fail(kCommand, e.what());
