@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include "base/time_spec.h"
 #include "harness/s3_test_server.h"
+#include "history/head_keeper.h"
 #include "history/writer_lease.h"
 #include "history_support.h"
 #include "ltx/checksum.h"
@@ -480,6 +482,53 @@ TEST_CASE("cli: restore goes around a corrupt compacted file", "[cli]") {
   CHECK_FALSE(exists(dir + "/none.db"));
 }
 
+// Issue 18: a writer's state seen from outside its process, from the store alone.
+TEST_CASE("cli: status shows the head, the lease, the levels and what no restore uses", "[cli]") {
+  const std::string dir = scratch_dir("cli-status");
+  const std::string url = dir + "/replica";
+  storage::FileStore store(url);
+  CliResult r = cli({"status", url, "--json"});
+  REQUIRE(r.status == 0);
+  auto j = nlohmann::json::parse(r.output);
+  CHECK(j["head"].get<std::string>().find("absent") == 0);
+  CHECK(j["lease"]["state"] == "absent");
+  CHECK(j["newest_restorable_txid"] == 0);
+
+  ltxvfs::history::WriterLease lease(store, LayoutStyle::kDirectory);
+  REQUIRE(lease.try_acquire().acquired);
+  L0Writer a(store, LayoutStyle::kDirectory, {});
+  ltxvfs::history::HeadKeeper head(store, LayoutStyle::kDirectory, [&] {
+    return ltxvfs::history::HeadIdentity{lease.owner(), lease.generation()};
+  });
+  head.take([](const ltxvfs::history::History&) { return uint64_t{0}; });
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t t = a.commit(1000);
+    head.advance({0, t, t, storage::ltx_key(LayoutStyle::kDirectory, 0, t, t), 0, 0});
+  }
+  a.commit(1000);  // TXID 4: PUT, never committed
+  r = cli({"status", url, "--json"});
+  REQUIRE(r.status == 0);
+  j = nlohmann::json::parse(r.output);
+  CHECK(j["head"]["txid"] == 3);
+  CHECK(j["head"]["owner"] == lease.owner());
+  CHECK(j["head"]["age_ms"].get<int64_t>() >= 0);
+  CHECK(j["lease"]["state"] == "live");
+  CHECK(j["lease"]["owner"] == lease.owner());
+  REQUIRE(j["levels"].size() == 1);
+  CHECK(j["levels"][0]["files"] == 3);
+  CHECK(j["newest_restorable_txid"] == 3);
+  CHECK(j["uncommitted_files"] == 1);
+  r = cli({"status", url});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("head: TXID 3, owner " + lease.owner()) &&
+                           Catch::Contains("lease: live") &&
+                           Catch::Contains("uncommitted files: 1"));
+  lease.release();
+  CHECK(nlohmann::json::parse(cli({"status", url, "--json"}).output)["lease"]["state"] ==
+        "released");
+  CHECK(cli({"status"}).status == 2);
+}
+
 TEST_CASE("cli: --help for every command", "[cli]") {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"--help"},
@@ -490,7 +539,8 @@ TEST_CASE("cli: --help for every command", "[cli]") {
                                              {"ls", "--help"},
                                              {"compact", "--help"},
                                              {"retention", "-h"},
-                                             {"lease", "--help"}}) {
+                                             {"lease", "--help"},
+                                             {"status", "--help"}}) {
     const CliResult r = cli(args);
     INFO(args.front() << " -> " << r.output);
     CHECK(r.status == 0);

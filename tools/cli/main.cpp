@@ -22,6 +22,8 @@ void print_usage(std::FILE* out) {
       "                                      longer needs, and why\n"
       "  lease <replica-url> [--break]       show the writer lease as a writer judges it;\n"
       "                                      break it when its holder is gone\n"
+      "  status <replica-url> [--json]       the head, the lease, the levels: where a\n"
+      "                                      replica location stands, from the store alone\n"
       "\n"
       "ltxvfs <command> --help (or ltxvfs help <command>) describes a command.\n"
       "%s",
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
                                       {"ls", run_ls, print_ls_usage},
                                       {"compact", run_compact, print_compact_usage},
                                       {"retention", run_retention, print_retention_usage},
-                                      {"lease", run_lease, print_lease_usage}};
+                                      {"lease", run_lease, print_lease_usage},
+                                      {"status", run_status, print_status_usage}};
   if (argc < 2) {
     print_usage(stderr);
     return 2;
