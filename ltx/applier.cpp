@@ -19,14 +19,19 @@ namespace {
 }  // namespace
 
 void FdPageWriter::write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
-  auto offset = static_cast<off_t>(pgno - 1) * static_cast<off_t>(page.size());
-  while (!page.empty()) {
-    const ssize_t n = ::pwrite(fd_, page.data(), page.size(), offset);
+  write_pages(pgno, page, static_cast<std::uint32_t>(page.size()));
+}
+
+void FdPageWriter::write_pages(std::uint32_t first_pgno, std::span<const std::uint8_t> pages,
+                               std::uint32_t page_size) {
+  auto offset = static_cast<off_t>(first_pgno - 1) * static_cast<off_t>(page_size);
+  while (!pages.empty()) {
+    const ssize_t n = ::pwrite(fd_, pages.data(), pages.size(), offset);
     if (n < 0) {
       if (errno == EINTR) continue;
-      io_error(name_, "writing page " + std::to_string(pgno));
+      io_error(name_, "writing page " + std::to_string(first_pgno));
     }
-    page = page.subspan(static_cast<std::size_t>(n));
+    pages = pages.subspan(static_cast<std::size_t>(n));
     offset += n;
   }
 }
@@ -37,29 +42,28 @@ void FdPageWriter::truncate(std::uint32_t commit, std::uint32_t page_size) {
   }
 }
 
-void ChainApplier::check_continuity(const Decoder& dec) const {
-  const Header& h = dec.header();
+void ChainApplier::check_continuity(const Header& h, const std::string& name) const {
   if (state_.txid == 0) {
     if (!h.is_snapshot()) {
-      throw LtxError(LtxErrorKind::kTxidGap, dec.name(),
+      throw LtxError(LtxErrorKind::kTxidGap, name,
                      "a chain starts with a snapshot (min TXID 1), this file starts at TXID " +
                          std::to_string(h.min_txid));
     }
     return;
   }
   if (h.min_txid != state_.txid + 1) {
-    throw LtxError(LtxErrorKind::kTxidGap, dec.name(),
+    throw LtxError(LtxErrorKind::kTxidGap, name,
                    "starts at TXID " + std::to_string(h.min_txid) +
                        " but the database is at TXID " + std::to_string(state_.txid) +
                        " (expected " + std::to_string(state_.txid + 1) + ")");
   }
   if (h.page_size != state_.page_size) {
-    throw LtxError(LtxErrorKind::kBadPageSize, dec.name(),
+    throw LtxError(LtxErrorKind::kBadPageSize, name,
                    "page size " + std::to_string(h.page_size) + " differs from the database's " +
                        std::to_string(state_.page_size));
   }
   if (h.has_checksums() && h.pre_apply_checksum != checksum_.value()) {
-    throw LtxError(LtxErrorKind::kPreApplyMismatch, dec.name(),
+    throw LtxError(LtxErrorKind::kPreApplyMismatch, name,
                    "pre-apply checksum " + hex64(h.pre_apply_checksum) +
                        " does not match the database at TXID " + std::to_string(state_.txid) +
                        ", " + hex64(checksum_.value()) +
@@ -67,58 +71,86 @@ void ChainApplier::check_continuity(const Decoder& dec) const {
   }
 }
 
-void ChainApplier::apply(const Source& source, std::string name) {
-  Decoder dec(source, std::move(name));
-  check_continuity(dec);
-  const Header& h = dec.header();
-  const std::uint32_t old_commit = state_.commit;
+void ChainApplier::growth_error(const Header& h, const std::string& name,
+                                std::uint32_t old_commit, std::uint64_t missing) const {
+  throw LtxError(LtxErrorKind::kIncompleteGrowth, name,
+                 "grows the database from " + std::to_string(old_commit) + " to " +
+                     std::to_string(h.commit) + " pages but does not carry page " +
+                     std::to_string(missing));
+}
 
-  const std::uint32_t lock = lock_page(h.page_size);
-  auto growth_error = [&](std::uint64_t missing) {
-    return LtxError(LtxErrorKind::kIncompleteGrowth, dec.name(),
-                    "grows the database from " + std::to_string(old_commit) + " to " +
-                        std::to_string(h.commit) + " pages but does not carry page " +
-                        std::to_string(missing));
-  };
-
+void ChainApplier::add_page(std::uint32_t pgno, std::uint64_t sum, const Header& h,
+                            const std::string& name, std::uint32_t old_commit) {
   // page_sums_ grows one page at a time with the pages actually present, never by what a header
   // or page number claims: a corrupt field must not become a huge allocation before the file
   // checksum (at the end) is known. A growing file carries its new pages in ascending order, so a
   // page past the end must be the very next one.
-  while (auto page = dec.next()) {
-    if (page->pgno > page_sums_.size()) {
-      std::uint64_t next = page_sums_.size() + 1;
-      if (next == lock) ++next;
-      if (page->pgno != next) throw growth_error(next);
-      page_sums_.resize(page->pgno, 0);
-    }
-    std::uint64_t& slot = page_sums_[page->pgno - 1];
-    if (slot != 0) checksum_.toggle(slot);
-    slot = page_checksum(page->pgno, page->data);
-    checksum_.toggle(slot);
-    writer_.write_page(page->pgno, page->data);
+  if (pgno > page_sums_.size()) {
+    std::uint64_t next = page_sums_.size() + 1;
+    if (next == lock_page(h.page_size)) ++next;
+    if (pgno != next) growth_error(h, name, old_commit, next);
+    page_sums_.resize(pgno, 0);
   }
+  std::uint64_t& slot = page_sums_[pgno - 1];
+  if (slot != 0) checksum_.toggle(slot);
+  slot = sum;
+  checksum_.toggle(slot);
+}
 
+void ChainApplier::finish_file(const Header& h, const Trailer& t, const std::string& name,
+                               std::uint32_t old_commit) {
   // The file is verified. Shrinking drops pages; growing must have brought every new page.
   for (std::size_t i = h.commit; i < page_sums_.size(); ++i) {
     if (page_sums_[i] != 0) checksum_.toggle(page_sums_[i]);
   }
   if (page_sums_.size() > h.commit) page_sums_.resize(h.commit);
+  const std::uint32_t lock = lock_page(h.page_size);
   for (std::uint64_t pgno = std::uint64_t{old_commit} + 1; pgno <= h.commit; ++pgno) {
     if (pgno != lock && (pgno > page_sums_.size() || page_sums_[pgno - 1] == 0)) {
-      throw growth_error(pgno);
+      growth_error(h, name, old_commit, pgno);
     }
   }
   page_sums_.resize(h.commit, 0);  // only the lock page can still be missing at the end
   writer_.truncate(h.commit, h.page_size);
 
-  if (h.has_checksums() && dec.trailer().post_apply_checksum != checksum_.value()) {
-    throw LtxError(LtxErrorKind::kPostApplyMismatch, dec.name(),
-                   "post-apply checksum " + hex64(dec.trailer().post_apply_checksum) +
+  if (h.has_checksums() && t.post_apply_checksum != checksum_.value()) {
+    throw LtxError(LtxErrorKind::kPostApplyMismatch, name,
+                   "post-apply checksum " + hex64(t.post_apply_checksum) +
                        " does not match the database after applying it, " +
                        hex64(checksum_.value()));
   }
   state_ = DatabaseState{h.max_txid, h.commit, h.page_size, checksum_.value()};
+}
+
+void ChainApplier::apply(const Source& source, std::string name) {
+  Decoder dec(source, std::move(name));
+  check_continuity(dec.header(), dec.name());
+  const std::uint32_t old_commit = state_.commit;
+  while (auto page = dec.next()) {
+    const std::uint64_t sum =
+        page->checksum != 0 ? page->checksum : page_checksum(page->pgno, page->data);
+    add_page(page->pgno, sum, dec.header(), dec.name(), old_commit);
+    writer_.write_page(page->pgno, page->data);
+  }
+  finish_file(dec.header(), dec.trailer(), dec.name(), old_commit);
+}
+
+void ChainApplier::apply(const DecodedFile& file, const std::string& name) {
+  const Header& h = file.header;
+  check_continuity(h, name);
+  const std::uint32_t old_commit = state_.commit;
+  const std::size_t n = file.pgnos.size();
+  for (std::size_t i = 0; i < n; ++i) add_page(file.pgnos[i], file.sums[i], h, name, old_commit);
+  // Runs of consecutive pages go out in one write each.
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && file.pgnos[j] == file.pgnos[j - 1] + 1) ++j;
+    writer_.write_pages(file.pgnos[i],
+                        std::span(file.pages).subspan(i * h.page_size, (j - i) * h.page_size),
+                        h.page_size);
+    i = j;
+  }
+  finish_file(h, file.trailer, name, old_commit);
 }
 
 DatabaseState restore_to_fd(std::span<const NamedSource> chain, int fd, std::string name) {

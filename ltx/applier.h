@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ltx/checksum.h"
+#include "ltx/decoded_file.h"
 #include "ltx/source.h"
 
 namespace ltxvfs::ltx {
@@ -23,6 +24,13 @@ class PageWriter {
  public:
   virtual ~PageWriter() = default;
   virtual void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) = 0;
+  // Pages first_pgno, first_pgno + 1, ... back to back in `pages` (a multiple of page_size).
+  virtual void write_pages(std::uint32_t first_pgno, std::span<const std::uint8_t> pages,
+                           std::uint32_t page_size) {
+    for (std::size_t i = 0; i * page_size < pages.size(); ++i) {
+      write_page(first_pgno + static_cast<std::uint32_t>(i), pages.subspan(i * page_size, page_size));
+    }
+  }
   // The database is now `commit` pages of `page_size` bytes: drop anything beyond.
   virtual void truncate(std::uint32_t commit, std::uint32_t page_size) = 0;
 };
@@ -33,6 +41,9 @@ class FdPageWriter final : public PageWriter {
  public:
   explicit FdPageWriter(int fd, std::string name = {}) : fd_(fd), name_(std::move(name)) {}
   void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override;
+  // One pwrite for the run (a snapshot's pages are one run: ~30 k pwrites fewer for 121 MiB).
+  void write_pages(std::uint32_t first_pgno, std::span<const std::uint8_t> pages,
+                   std::uint32_t page_size) override;
   void truncate(std::uint32_t commit, std::uint32_t page_size) override;
 
  private:
@@ -58,11 +69,23 @@ class ChainApplier {
   // the database's after it (kPostApplyMismatch); a file that grows the database must carry every
   // new page (kIncompleteGrowth). Plus everything the decoder checks.
   void apply(const Source& source, std::string name = {});
+  // The same for a file decode_file() has already decoded and verified (on another thread):
+  // every check above that involves the database happens here, in chain order.
+  void apply(const DecodedFile& file, const std::string& name);
 
   const DatabaseState& state() const { return state_; }
 
  private:
-  void check_continuity(const class Decoder& dec) const;
+  void check_continuity(const Header& h, const std::string& name) const;
+  // Accounts for page `pgno` (checksum `sum`) of a file whose header is `h`, before it is written.
+  void add_page(std::uint32_t pgno, std::uint64_t sum, const Header& h, const std::string& name,
+                std::uint32_t old_commit);
+  // After a file's last page: drops pages past its commit, checks growth and the post-apply
+  // checksum, and moves state_ on.
+  void finish_file(const Header& h, const Trailer& t, const std::string& name,
+                   std::uint32_t old_commit);
+  [[noreturn]] void growth_error(const Header& h, const std::string& name,
+                                 std::uint32_t old_commit, std::uint64_t missing) const;
 
   PageWriter& writer_;
   DatabaseState state_;

@@ -115,10 +115,14 @@ std::optional<DecodedPage> Decoder::next() {
   file_crc_.update(page_);
   reader_.consume(used);
 
-  if (header_.is_snapshot() && header_.has_checksums()) pages_checksum_.toggle(hdr.pgno, page_);
+  std::uint64_t sum = 0;
+  if (header_.is_snapshot() && header_.has_checksums()) {
+    sum = page_checksum(hdr.pgno, page_);
+    pages_checksum_.toggle(sum);
+  }
   index_.entries.push_back(PageIndexEntry{hdr.pgno, offset, kPageHeaderSize + used});
   // consume() leaves the reader's buffer in place, so the payload stays valid until next().
-  return DecodedPage{hdr.pgno, page_, *encoding, window.first(used)};
+  return DecodedPage{hdr.pgno, page_, *encoding, window.first(used), sum};
 }
 
 void Decoder::finish() {

@@ -33,6 +33,9 @@ struct DecodedPage {
   // compactor copy the frame instead of compressing `data` again. Valid until the next call.
   PageEncoding encoding = PageEncoding::kLz4Frame;
   std::span<const std::uint8_t> payload;
+  // page_checksum(pgno, data) when the decoder computed it anyway (checksummed snapshots check
+  // their post-apply checksum with it), else 0: an applier need not hash the page a third time.
+  std::uint64_t checksum = 0;
 };
 
 class Decoder {

@@ -1,0 +1,125 @@
+// decode_file() and ChainApplier::apply(DecodedFile): the restore's path, where workers decode
+// and verify whole files and one thread applies them. It must accept and refuse exactly what the
+// streaming path does.
+#include <catch2/catch.hpp>
+
+#include "ltx/applier.h"
+#include "ltx/decoded_file.h"
+#include "ltx/source.h"
+#include "test_support.h"
+
+using namespace ltxvfs::ltx;
+using ltxtest::Bytes;
+using ltxtest::ModelDb;
+
+namespace {
+
+class MemoryPageWriter final : public PageWriter {
+ public:
+  void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override {
+    const std::size_t offset = std::size_t{pgno - 1} * page.size();
+    if (db.size() < offset + page.size()) db.resize(offset + page.size(), 0);
+    std::copy(page.begin(), page.end(), db.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
+  void write_pages(std::uint32_t first, std::span<const std::uint8_t> pages,
+                   std::uint32_t page_size) override {
+    ++runs;
+    PageWriter::write_pages(first, pages, page_size);
+  }
+  void truncate(std::uint32_t commit, std::uint32_t page_size) override {
+    db.resize(std::size_t{commit} * page_size, 0);
+  }
+  Bytes db;
+  int runs = 0;
+};
+
+DecodedFile decoded(const Bytes& file, std::size_t budget = 1 << 30) {
+  PageDecompressor d;
+  auto f = decode_file(MemorySource(file), "f", d, budget);
+  REQUIRE(f);
+  return std::move(*f);
+}
+
+}  // namespace
+
+TEST_CASE("decoded files: a chain with overwrites, growth and shrinking", "[applier]") {
+  for (const auto& opts : {EncodeOptions::native(), EncodeOptions::litestream()}) {
+    INFO(to_string(opts.encoding));
+    ModelDb db(512, opts);
+    auto pg = [&](std::uint64_t seed) { return ltxtest::compressible_page(512, seed); };
+    std::vector<Bytes> files;
+    files.push_back(db.commit({{1, pg(1)}, {2, pg(2)}, {3, pg(3)}, {4, pg(4)}}, 4));
+    files.push_back(db.commit({{2, pg(22)}, {4, pg(44)}}, 4));
+    files.push_back(db.commit({{1, pg(111)}, {5, pg(5)}, {6, pg(6)}, {7, pg(7)}}, 7));
+    files.push_back(db.commit({{2, pg(222)}}, 3));
+    files.push_back(db.commit({{3, pg(333)}, {4, pg(444)}, {5, pg(555)}}, 5));
+    MemoryPageWriter w;
+    ChainApplier applier(w);
+    for (const auto& f : files) applier.apply(decoded(f), "f");
+    REQUIRE(w.db == db.image());
+    REQUIRE(applier.state().checksum == db.checksum());
+    REQUIRE(applier.state().txid == 5);
+    // One write per run of consecutive pages: 1, 2+2 (2 and 4), 1+1 (1, 5..7), 1, 1 (3..5).
+    REQUIRE(w.runs == 1 + 2 + 2 + 1 + 1);
+  }
+}
+
+TEST_CASE("decoded files: a bit flip is refused exactly when the decoder refuses it",
+          "[applier]") {
+  ModelDb db(512, EncodeOptions::native());
+  const Bytes file = db.commit(
+      {{1, ltxtest::compressible_page(512, 1)}, {2, ltxtest::compressible_page(512, 2)}}, 2);
+  PageDecompressor d;
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes bad = file;
+      bad[i] ^= static_cast<std::uint8_t>(1u << bit);
+      INFO("byte " << i << " bit " << bit);
+      const auto expected = ltxtest::decode_error(bad);
+      if (expected) {
+        REQUIRE_LTX_ERROR(decode_file(MemorySource(bad), "bad", d, 1 << 20), *expected);
+      } else {
+        REQUIRE(decode_file(MemorySource(bad), "bad", d, 1 << 20));
+      }
+    }
+  }
+  // Two pages of 512 bytes do not fit 1000 bytes: not decoded ahead (the caller streams it).
+  REQUIRE_FALSE(decode_file(MemorySource(file), "f", d, 1000));
+  REQUIRE(decode_file(MemorySource(file), "f", d, 1024));
+}
+
+TEST_CASE("decoded files: continuity, checksums and growth are checked in chain order",
+          "[applier]") {
+  ModelDb db(512, EncodeOptions::native());
+  const Bytes snap = db.commit({{1, ltxtest::random_page(512, 1)}}, 1);
+  {  // a file of another history: refused before anything is written
+    ModelDb other(512, EncodeOptions::native());
+    other.commit({{1, ltxtest::random_page(512, 7)}}, 1);
+    const Bytes foreign = other.commit({{1, ltxtest::random_page(512, 8)}}, 1);
+    MemoryPageWriter w;
+    ChainApplier a(w);
+    REQUIRE_LTX_ERROR(a.apply(decoded(foreign), "foreign"), LtxErrorKind::kTxidGap);
+    a.apply(decoded(snap), "snap");
+    const int runs = w.runs;
+    REQUIRE_LTX_ERROR(a.apply(decoded(foreign), "foreign"), LtxErrorKind::kPreApplyMismatch);
+    REQUIRE(w.runs == runs);
+  }
+  {  // a wrong post-apply checksum
+    const Bytes next = ltxtest::encode(ltxtest::make_header(512, 1, 2, 2, db.checksum()),
+                                       {{1, ltxtest::random_page(512, 2)}}, EncodeOptions::native(),
+                                       kChecksumFlag | 77);
+    MemoryPageWriter w;
+    ChainApplier a(w);
+    a.apply(decoded(snap), "snap");
+    REQUIRE_LTX_ERROR(a.apply(decoded(next), "next"), LtxErrorKind::kPostApplyMismatch);
+  }
+  {  // growth without the new pages
+    const Bytes grow =
+        ltxtest::encode(ltxtest::make_header(512, 3, 2, 2), {{3, ltxtest::random_page(512, 3)}},
+                        EncodeOptions::litestream());
+    MemoryPageWriter w;
+    ChainApplier a(w);
+    a.apply(decoded(snap), "snap");
+    REQUIRE_LTX_ERROR(a.apply(decoded(grow), "grow"), LtxErrorKind::kIncompleteGrowth);
+  }
+}
