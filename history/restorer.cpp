@@ -36,17 +36,18 @@ constexpr size_t kDecodeAheadBytes = 64u << 20;
 
 // File i of the plan, as the applier gets it.
 struct Fetched {
-  std::optional<ltx::DecodedFile> decoded;  // decoded and verified by a worker
+  std::optional<ltx::DecodedFile> decoded;   // decoded and verified by a worker
   std::optional<std::vector<uint8_t>> body;  // or the raw bytes (too many pages to decode ahead)
-  std::exception_ptr bad;                     // or why decoding it failed (the file is bad)
+  std::exception_ptr bad;                    // or why decoding it failed (the file is bad)
   // None of them: a large file, which the applier streams.
 };
 
 // The downloads of a restore: up to `parallelism` threads (ltx-restore-get) fetch the plan's files
 // in plan order, at most that many files ahead of the applier, and decode and verify each one
 // (decompression and CRCs: nearly all of a restore's CPU, which a single thread could do at only
-// ~300 MB/s of objects), while the caller's thread applies them in order. Large files (a snapshot of a big database) are not downloaded ahead: the applier
-// streams them in chunks, so memory stays bounded by parallelism x kStreamAbove.
+// ~300 MB/s of objects), while the caller's thread applies them in order. Large files (a snapshot
+// of a big database) are not downloaded ahead: the applier streams them in chunks, so memory stays
+// bounded by parallelism x kStreamAbove.
 //
 // Not base::parallel_for: this is a pipeline, not a fan-out. The caller consumes file i while
 // later files download, and a download waits for the applier to free a slot; parallel_for returns

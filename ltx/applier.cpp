@@ -71,8 +71,8 @@ void ChainApplier::check_continuity(const Header& h, const std::string& name) co
   }
 }
 
-void ChainApplier::growth_error(const Header& h, const std::string& name,
-                                std::uint32_t old_commit, std::uint64_t missing) const {
+void ChainApplier::growth_error(const Header& h, const std::string& name, std::uint32_t old_commit,
+                                std::uint64_t missing) const {
   throw LtxError(LtxErrorKind::kIncompleteGrowth, name,
                  "grows the database from " + std::to_string(old_commit) + " to " +
                      std::to_string(h.commit) + " pages but does not carry page " +

@@ -28,7 +28,8 @@ class PageWriter {
   virtual void write_pages(std::uint32_t first_pgno, std::span<const std::uint8_t> pages,
                            std::uint32_t page_size) {
     for (std::size_t i = 0; i * page_size < pages.size(); ++i) {
-      write_page(first_pgno + static_cast<std::uint32_t>(i), pages.subspan(i * page_size, page_size));
+      write_page(first_pgno + static_cast<std::uint32_t>(i),
+                 pages.subspan(i * page_size, page_size));
     }
   }
   // The database is now `commit` pages of `page_size` bytes: drop anything beyond.
@@ -84,8 +85,8 @@ class ChainApplier {
   // checksum, and moves state_ on.
   void finish_file(const Header& h, const Trailer& t, const std::string& name,
                    std::uint32_t old_commit);
-  [[noreturn]] void growth_error(const Header& h, const std::string& name,
-                                 std::uint32_t old_commit, std::uint64_t missing) const;
+  [[noreturn]] void growth_error(const Header& h, const std::string& name, std::uint32_t old_commit,
+                                 std::uint64_t missing) const;
 
   PageWriter& writer_;
   DatabaseState state_;

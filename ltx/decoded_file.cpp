@@ -8,8 +8,7 @@
 namespace ltxvfs::ltx {
 
 std::optional<DecodedFile> decode_file(const Source& source, std::string name,
-                                       PageDecompressor& decompressor,
-                                       std::size_t max_page_bytes) {
+                                       PageDecompressor& decompressor, std::size_t max_page_bytes) {
   Decoder dec(source, std::move(name), decompressor);
   DecodedFile file;
   file.header = dec.header();

@@ -62,6 +62,7 @@ void run_large_replica_figures(const Context& ctx) {
     measure_restore(ctx, replica, "restore " + size + " DB (" + replica.shaping + ")", w5);
   }
   if (w5) measure_decode(ctx, replica);
+  if (w5) measure_hydrate(ctx, replica);
   if (w4) run_w4_cold_replica(ctx, replica);
   if (w7) run_w7_replica_memory(ctx, replica);
   if (!w5) {

@@ -36,6 +36,11 @@ void measure_restore(const Context& ctx, LargeReplica& replica, const std::strin
                      bool report = true);
 // W5: CPU time of decoding every object of the plan from memory.
 void measure_decode(const Context& ctx, const LargeReplica& replica);
+// W5: the same decoding on all cores, as the restore's workers do it (after measure_decode).
+void measure_parallel_decode(const Context& ctx, const LargeReplica& replica,
+                             const std::vector<std::vector<uint8_t>>& objects, double one_thread);
+// W5: hydrate=1 through the proxy, against replica.raw_download_s.
+void measure_hydrate(const Context& ctx, const LargeReplica& replica);
 
 void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica);
 // W7's second half: peak RSS of a process scanning the replica, by cache setting.

@@ -36,8 +36,8 @@ TEST_CASE("restorer: a long chain of small files, pages superseded, restores byt
     const auto plan = history::plan_restore(files, txid);
     for (const unsigned parallelism : {1u, 3u, 8u}) {
       INFO("TXID " << txid << ", parallelism " << parallelism);
-      const std::string out = dir + "/out-" + std::to_string(txid) + "-" +
-                              std::to_string(parallelism) + ".db";
+      const std::string out =
+          dir + "/out-" + std::to_string(txid) + "-" + std::to_string(parallelism) + ".db";
       history::RestoreOptions options;
       options.parallelism = parallelism;
       const auto result = history::restore(fs, plan, out, options);

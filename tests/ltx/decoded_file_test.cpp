@@ -64,8 +64,7 @@ TEST_CASE("decoded files: a chain with overwrites, growth and shrinking", "[appl
   }
 }
 
-TEST_CASE("decoded files: a bit flip is refused exactly when the decoder refuses it",
-          "[applier]") {
+TEST_CASE("decoded files: a bit flip is refused exactly when the decoder refuses it", "[applier]") {
   ModelDb db(512, EncodeOptions::native());
   const Bytes file = db.commit(
       {{1, ltxtest::compressible_page(512, 1)}, {2, ltxtest::compressible_page(512, 2)}}, 2);

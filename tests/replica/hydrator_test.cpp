@@ -241,7 +241,8 @@ TEST_CASE("hydrator: a failure is reported and nothing is served from the partia
       CHECK(stats.pages_done < stats.pages_total);
     } else {
       CHECK_THAT(stats.error, Catch::Contains("injected fault"));
-      CHECK(stats.pages_done == 0);
+      // The ranges are fetched in parallel: the one that did not meet the fault may be written.
+      CHECK(stats.pages_done < stats.pages_total);
     }
     // The partial file is never read from: every page comes from the store.
     for (uint32_t p : {1u, 2u, 55u, 100u}) CHECK_FALSE(h.read(*s2, p));

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 
 #include "base/named_thread.h"
+#include "base/parallel_for.h"
 #include "ltx/page_frame.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
@@ -16,10 +18,25 @@ namespace ltxvfs::replica {
 namespace {
 
 constexpr uint64_t kHydrateRequestBytes = uint64_t{8} << 20;
+// GETs in flight, as a restore's default (--jobs 8): enough to fill a link whose every request
+// waits ~20 ms before its first byte.
+constexpr unsigned kHydrateParallelism = 8;
 
 bool same_frame(const std::optional<FrameRef>& a, const std::optional<FrameRef>& b) {
   if (!a || !b) return !a && !b;
   return a->file->serial == b->file->serial && a->offset == b->offset;
+}
+
+void pwrite_all(int fd, uint64_t offset, std::span<const uint8_t> data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      base::throw_errno("write", path);
+    }
+    data = data.subspan(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
 }
 
 }  // namespace
@@ -79,33 +96,47 @@ void Hydrator::write_pages(const Snapshot& snap, const std::vector<uint32_t>& pa
   for (uint32_t pgno : pages) {
     if (auto f = snap.locate(pgno)) frames.push_back(*f);
   }
-  const uint32_t ps = snap.page_size();
-  std::vector<uint8_t> page(ps);
-  ltx::PageDecompressor decompressor;
-  for (const auto& range : coalesce(std::move(frames), 0, kHydrateRequestBytes)) {
-    {
-      base::MutexLock lock(mu_);
-      if (stop_) return;
-    }
-    const std::string& key = range.file->file.key;
-    auto got = store_.get(key, storage::ByteRange::at(range.begin, range.end - range.begin));
-    if (got.body.size() != range.end - range.begin) {
-      throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
-    }
-    for (const auto& f : range.frames) {
-      ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page,
-                        decompressor, key);
-      if (f.pgno == 1) present_header(page, 0, snap.change_counter(), snap.commit());
-      const uint64_t at = uint64_t{f.pgno - 1} * ps;
-      if (::pwrite(fd_.get(), page.data(), ps, static_cast<off_t>(at)) !=
-          static_cast<ssize_t>(ps)) {
-        base::throw_errno("write", path_);
-      }
-    }
+  const auto ranges = coalesce(std::move(frames), 0, kHydrateRequestBytes);
+  // Ranges are independent (distinct pages, so distinct offsets of the file): each is fetched,
+  // decoded and written on one of kHydrateParallelism threads. One range after another left the
+  // link idle while a thread decompressed (~300 MB/s of objects on one core) and the CPU idle
+  // during each GET.
+  base::parallel_for(ranges.size(), kHydrateParallelism, "ltx-hydrate-get",
+                     [&](size_t i) { write_range(snap, ranges[i]); });
+}
+
+void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
+  {
     base::MutexLock lock(mu_);
-    stats_.pages_done += range.frames.size();
-    stats_.bytes += got.body.size();
+    if (stop_) return;
   }
+  const std::string& key = range.file->file.key;
+  auto got = store_.get(key, storage::ByteRange::at(range.begin, range.end - range.begin));
+  if (got.body.size() != range.end - range.begin) {
+    throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
+  }
+  const uint32_t ps = snap.page_size();
+  ltx::PageDecompressor decompressor;
+  // Consecutive pages are decoded side by side and written with one pwrite.
+  std::vector<uint8_t> run;
+  uint32_t first = 0;
+  auto flush = [&] {
+    if (!run.empty()) pwrite_all(fd_.get(), uint64_t{first - 1} * ps, run, path_);
+    run.clear();
+  };
+  for (const auto& f : range.frames) {
+    if (!run.empty() && f.pgno != first + run.size() / ps) flush();
+    if (run.empty()) first = f.pgno;
+    run.resize(run.size() + ps);
+    const auto page = std::span(run).last(ps);
+    ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page,
+                      decompressor, key);
+    if (f.pgno == 1) present_header(page, 0, snap.change_counter(), snap.commit());
+  }
+  flush();
+  base::MutexLock lock(mu_);
+  stats_.pages_done += range.frames.size();
+  stats_.bytes += got.body.size();
 }
 
 void Hydrator::run() {

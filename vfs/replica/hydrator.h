@@ -13,7 +13,8 @@
 // marker file <path>-ltx-hydrated says so). An existing file at <path> without that marker is
 // never overwritten.
 //
-// Threads: one hydration thread (ltx-hydrate, run()) started by start(); offer() from whichever
+// Threads: one hydration thread (ltx-hydrate, run()) started by start(), which fans each pass's
+// GETs out to up to 8 threads (ltx-hydrate-get, write_range()) for the pass; offer() from whichever
 // thread publishes a snapshot (Replica::publish: the poller, a re-planning pin(), move_to()),
 // read() from SQLite's connections, stats() from any thread. mu_ is never held during a GET, a
 // pread or a pwrite.
@@ -35,6 +36,8 @@
 #include "vfs/replica/snapshot.h"
 
 namespace ltxvfs::replica {
+
+struct FetchRange;
 
 struct HydrationStats {
   std::string state = "off";  // off, running, done, failed
@@ -67,6 +70,7 @@ class Hydrator {
   void run();
   // Downloads the frames of `pages` (as `snap` locates them) into the local file.
   void write_pages(const Snapshot& snap, const std::vector<uint32_t>& pages) EXCLUDES(mu_);
+  void write_range(const Snapshot& snap, const FetchRange& range) EXCLUDES(mu_);
 
   // Constant after construction. fd_ is read (pread) by readers and written (pwrite) by the
   // hydration thread at once: dirty_ and version_ tell a reader whether what it read is good.
