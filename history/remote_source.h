@@ -58,6 +58,8 @@ class RemoteSource final : public ltx::Source {
   void prefetch() const;
 
   const std::string& key() const { return key_; }
+  // The etag of the chunks read so far (empty before the first, or when the store gives none).
+  const std::string& etag() const { return etag_; }
   const RemoteReadStats& stats() const { return stats_; }
 
  private:

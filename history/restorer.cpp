@@ -17,7 +17,7 @@
 #include "base/named_thread.h"
 #include "base/posix_file.h"
 #include "base/time_spec.h"
-#include "history/remote_source.h"
+#include "history/read_ahead_source.h"
 #include "ltx/applier.h"
 #include "ltx/decoded_file.h"
 #include "ltx/error.h"
@@ -27,7 +27,8 @@
 namespace ltxvfs::history {
 namespace {
 
-// Files larger than this are streamed in chunks instead of downloaded whole ahead of applying.
+// Files larger than this are streamed in chunks (ReadAheadSource: up to `parallelism` ranged GETs
+// ahead of the decoder) instead of downloaded whole ahead of applying.
 constexpr uint64_t kStreamAbove = 16u << 20;
 // A file downloaded ahead is decoded ahead too unless its pages exceed this (zero pages compress
 // ~200:1 in zstd, so a 16 MiB object can stand for GBs of pages): then the applier decodes it.
@@ -240,9 +241,9 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
           ltx::MemorySource source(*file.body);
           applier.apply(source, plan[i].key);
         } else {
-          RemoteSource source(store, plan[i].key, plan[i].size);
+          ReadAheadSource source(store, plan[i].key, plan[i].size, options.parallelism);
           applier.apply(source, plan[i].key);
-          streamed = source.stats().bytes;
+          streamed = source.bytes();
         }
       } catch (const ltx::LtxError& e) {
         if (e.kind() == ltx::LtxErrorKind::kIo) throw;  // ours (the output), not the file's
