@@ -73,13 +73,14 @@ int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
 // denied, not found, else I/O) and, for permissions, read-only or full disks, what to do.
 [[noreturn]] void throw_errno(const std::string& subject, const std::string& what, int err);
 
-// Counts a failure when a public operation ends in a StoreError.
+// Counts a failure when a public operation ends in a StoreError that is one
+// (StoreError::counts_as_failure).
 template <typename F>
 auto counted(StoreStats& stats, F&& body) -> decltype(body()) {
   try {
     return body();
-  } catch (const StoreError&) {
-    StoreStats::add(stats.failures);
+  } catch (const StoreError& e) {
+    if (e.counts_as_failure()) StoreStats::add(stats.failures);
     throw;
   }
 }

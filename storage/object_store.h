@@ -45,6 +45,12 @@ class StoreError : public std::runtime_error {
   StoreErrorKind kind() const { return kind_; }
   // True for failures that may go away by themselves (network, 5xx, throttling).
   bool retriable() const { return kind_ == StoreErrorKind::kUnavailable; }
+  // False for the answers a caller asks for and expects (an absent key, a conditional write that
+  // lost): StoreStats::failures counts the rest, so a healthy writer shows 0 (issue 18: a fresh
+  // writer showed "failures": 1, its GET of an absent lock.json).
+  bool counts_as_failure() const {
+    return kind_ != StoreErrorKind::kNotFound && kind_ != StoreErrorKind::kPreconditionFailed;
+  }
 
  private:
   StoreErrorKind kind_;

@@ -10,7 +10,7 @@ namespace ltxvfs::storage {
 struct StoreStatsSnapshot {
   uint64_t requests = 0;  // requests sent (S3: HTTP requests incl. retries; file: calls)
   uint64_t retries = 0;   // of which repeats after a transient failure
-  uint64_t failures = 0;  // calls that ended in a StoreError
+  uint64_t failures = 0;  // calls that failed (not an absent key or a lost condition)
   uint64_t puts = 0;      // calls per operation, not counting retries
   uint64_t gets = 0;
   uint64_t heads = 0;

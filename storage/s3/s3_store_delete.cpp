@@ -79,8 +79,8 @@ void S3Store::remove(const std::vector<std::string>& keys) {
       if (failures.size() > 5) message += "; and " + std::to_string(failures.size() - 5) + " more";
       throw StoreError(first_kind, message);
     }
-  } catch (const StoreError&) {
-    StoreStats::add(stats_->failures);
+  } catch (const StoreError& e) {
+    if (e.counts_as_failure()) StoreStats::add(stats_->failures);
     throw;
   }
 }

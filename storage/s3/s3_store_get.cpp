@@ -138,8 +138,8 @@ GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
       result.body = range ? cut_range(response.body, *range, subject) : std::move(response.body);
     }
     return result;
-  } catch (const StoreError&) {
-    StoreStats::add(stats_->failures);
+  } catch (const StoreError& e) {
+    if (e.counts_as_failure()) StoreStats::add(stats_->failures);
     throw;
   }
 }
@@ -162,8 +162,8 @@ std::optional<ObjectInfo> S3Store::head(const std::string& key) {
     info.etag = response.header("etag") ? *response.header("etag") : "";
     info.last_modified_ms = last_modified_of(response);
     return info;
-  } catch (const StoreError&) {
-    StoreStats::add(stats_->failures);
+  } catch (const StoreError& e) {
+    if (e.counts_as_failure()) StoreStats::add(stats_->failures);
     throw;
   }
 }

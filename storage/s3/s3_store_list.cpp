@@ -60,8 +60,8 @@ std::vector<ObjectInfo> S3Store::list(const std::string& prefix, const std::stri
       std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
     }
     return out;
-  } catch (const StoreError&) {
-    StoreStats::add(stats_->failures);
+  } catch (const StoreError& e) {
+    if (e.counts_as_failure()) StoreStats::add(stats_->failures);
     throw;
   }
 }

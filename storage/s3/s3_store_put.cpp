@@ -38,8 +38,8 @@ PutResult S3Store::put_body(const std::string& key, const BodySource& body,
     HttpResponse response = execute(op);
     const std::string* etag = response.header("etag");
     return PutResult{etag ? *etag : ""};
-  } catch (const StoreError&) {
-    StoreStats::add(stats_->failures);
+  } catch (const StoreError& e) {
+    if (e.counts_as_failure()) StoreStats::add(stats_->failures);
     throw;
   }
 }
