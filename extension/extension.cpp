@@ -3,6 +3,7 @@
 #include <string>
 
 #include "extension/connection_init.h"
+#include "extension/metrics_file.h"
 #include "vfs/shim/vfs_shim.h"
 
 #include <sqlite3ext.h>
@@ -14,6 +15,8 @@ extern "C" __attribute__((visibility("default"))) int sqlite3_ltxvfs_init(
   std::string message;
   int rc = ltxvfs::vfs::register_ltx_vfs(message);
   if (rc == SQLITE_OK) rc = ltxvfs::extension::install(db, message);
+  if (rc == SQLITE_OK && !ltxvfs::extension::start_metrics_file_from_env(message))
+    rc = SQLITE_ERROR;
   if (rc != SQLITE_OK) {
     if (error != nullptr) *error = sqlite3_mprintf("%s", message.c_str());
     return rc;

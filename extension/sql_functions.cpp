@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "extension/metrics_text.h"
 #include "extension/replica_functions.h"
 #include "extension/stats_json.h"
+#include "vfs/shim/open_databases.h"
 #include "vfs/shim/primary_connection.h"
 #include "vfs/writer/replicator.h"
 
@@ -76,6 +78,16 @@ void ltx_stats(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3_result_text(ctx, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
+// ltx_metrics(): every database of the process, Prometheus text format (metrics_text.h).
+void ltx_metrics(sqlite3_context* ctx, int, sqlite3_value**) {
+  try {
+    const std::string text = prometheus_text(vfs::OpenDatabases::process().collect());
+    sqlite3_result_text(ctx, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  } catch (const std::exception& e) {
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
+
 }  // namespace
 
 int register_sql_functions(sqlite3* db) {
@@ -84,6 +96,10 @@ int register_sql_functions(sqlite3* db) {
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function_v2(db, "ltx_stats", 0, SQLITE_UTF8, nullptr, ltx_stats, nullptr,
                                     nullptr, nullptr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "ltx_metrics", 0, SQLITE_UTF8, nullptr, ltx_metrics,
+                                    nullptr, nullptr, nullptr);
   }
   if (rc == SQLITE_OK) rc = register_replica_functions(db);
   return rc;

@@ -7,7 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev libzstd-dev liblz4-dev
   nlohmann-json3-dev catch2 python3 nodejs npm clang-format clang
-  tcl-dev dpkg-dev xz-utils procps)  # the last line: SQLite's TCL suite (tests/tcl)
+  tcl-dev dpkg-dev xz-utils procps  # SQLite's TCL suite (tests/tcl)
+  python3-prometheus-client)  # the reference parser of ltx_metrics() in tests/vfs/metrics_test.cpp
 
 missing=()
 for p in "${packages[@]}"; do

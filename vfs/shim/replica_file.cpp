@@ -25,6 +25,7 @@
 #include "vfs/replica/replica.h"
 #include "vfs/shim/guard.h"
 #include "vfs/shim/log.h"
+#include "vfs/shim/open_databases.h"
 #include "vfs/shim/shim_file.h"
 
 namespace ltxvfs::vfs {
@@ -41,7 +42,11 @@ struct ReplicaFile {
   std::string name;
 
   ReplicaFile(std::unique_ptr<replica::Replica> r, uint32_t budget, std::string n)
-      : replica(std::move(r)), tracker(budget), name(std::move(n)) {}
+      : replica(std::move(r)), tracker(budget), name(std::move(n)) {
+    OpenDatabases::process().add_replica(name, replica.get());
+  }
+  // Out of the process's registry (ltx_metrics()) before the replica goes.
+  ~ReplicaFile() { OpenDatabases::process().remove_replica(replica.get()); }
 
   // The snapshot a read outside any lock sees: the pinned one, or the current one.
   std::shared_ptr<const replica::Snapshot> view() {

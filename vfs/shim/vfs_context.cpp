@@ -11,6 +11,7 @@
 #include "storage/store_factory.h"
 #include "vfs/shim/base_vfs_file_access.h"
 #include "vfs/shim/log.h"
+#include "vfs/shim/open_databases.h"
 #include "vfs/shim/primary_connection.h"
 #include "vfs/shim/shim_file.h"
 #include "vfs/shim/wal_mode.h"
@@ -195,9 +196,16 @@ std::shared_ptr<writer::Replicator> VfsContext::build_replicator(const std::stri
   }
   std::shared_ptr<writer::Replicator> replicator;
   try {
-    replicator = std::make_shared<writer::Replicator>(
-        config, std::make_unique<BaseVfsFileAccess>(base_, path), std::move(stores),
-        core_log_sink());
+    // Leaves the process's registry (ltx_metrics()) before it is destroyed, under its lock, so
+    // a metrics call never reads a closing replicator.
+    replicator = std::shared_ptr<writer::Replicator>(
+        new writer::Replicator(config, std::make_unique<BaseVfsFileAccess>(base_, path),
+                               std::move(stores), core_log_sink()),
+        [](writer::Replicator* r) {
+          OpenDatabases::process().remove_writer(r);
+          delete r;
+        });
+    OpenDatabases::process().add_writer(path, replicator.get());
   } catch (const SqliteError&) {
     throw;
   } catch (const std::exception& e) {
