@@ -88,11 +88,24 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
       {"replans", s.replans},
       {"lost_reads", s.lost},
       {"waiting_after_txid", s.waiting_after},
+      {"waiting_reason", s.waiting_reason},
       {"last_error", s.last_error},
       {"requests", s.store.requests},
       {"bytes", s.store.bytes_received},
       {"errors", s.store.failures + s.poll_errors},
   };
+  nlohmann::json bad = nlohmann::json::array();
+  for (const auto& b : s.bad_objects) {
+    bad.push_back({{"key", b.file.key},
+                   {"level", b.file.level},
+                   {"min_txid", b.file.min_txid},
+                   {"max_txid", b.file.max_txid},
+                   {"size", b.file.size},
+                   {"junk", b.junk},
+                   {"unavoidable", b.unavoidable},
+                   {"error", b.why}});
+  }
+  j["bad_objects"] = bad;
   j["cache"] = {{"hits", s.cache.hits},           {"misses", s.cache.misses},
                 {"evictions", s.cache.evictions}, {"pages", s.cache.pages},
                 {"bytes", s.cache.bytes},         {"capacity_bytes", s.cache.capacity_bytes}};

@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "base/parallel_for.h"
+#include "history/restorer.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::replica {
@@ -15,6 +16,14 @@ std::string IndexCache::identity(const history::RemoteFile& f) {
 }
 
 std::shared_ptr<const FileIndex> IndexCache::fetch(const history::RemoteFile& file) {
+  try {
+    return fetch_unchecked(file);
+  } catch (const ltx::LtxError& e) {
+    throw history::BadFileError(file.key, e.what());
+  }
+}
+
+std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::RemoteFile& file) {
   auto out = std::make_shared<FileIndex>();
   out->file = file;
   // The listing gives the size; a tail read longer than the object would be refused by some
@@ -92,6 +101,14 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
 }
 
 ltx::Header IndexCache::header(const FileIndex& file) {
+  try {
+    return header_unchecked(file);
+  } catch (const ltx::LtxError& e) {
+    throw history::BadFileError(file.file.key, e.what());
+  }
+}
+
+ltx::Header IndexCache::header_unchecked(const FileIndex& file) {
   if (file.header) return *file.header;
   const std::string id = identity(file.file);
   {

@@ -38,10 +38,12 @@ class IndexCache {
       : store_(store), parallelism_(parallelism) {}
 
   // The indexes of `files`, in order, fetching the missing ones in parallel. Throws the store's
-  // StoreError (kNotFound when an object vanished since the listing) or LtxError for a bad tail.
+  // StoreError (kNotFound when an object vanished since the listing), or history::BadFileError
+  // naming an object whose tail fails verification (junk, truncated, a corrupt index or header).
   std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files);
 
-  // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated.
+  // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated; throws
+  // history::BadFileError when it is not the header of that object.
   ltx::Header header(const FileIndex& file);
 
   // Drops every cached object not named in `keep` (called after a new chain is in use; snapshots
@@ -52,6 +54,8 @@ class IndexCache {
 
  private:
   std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file);
+  std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file);
+  ltx::Header header_unchecked(const FileIndex& file);
   static std::string identity(const history::RemoteFile& file);
 
   // Constant after construction.

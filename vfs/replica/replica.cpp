@@ -105,22 +105,40 @@ Position Replica::position() const {
 }
 
 std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
-  std::vector<history::RemoteFile> files = history::list_ltx_files(*store_, layout_);
-  if (files.empty()) {
+  const std::vector<history::RemoteFile> listed = history::list_ltx_files(*store_, layout_);
+  if (listed.empty()) {
     throw ReplicaError(ReplicaErrorKind::kEmpty,
                        "the replica " + source_ +
                            " holds no LTX files: nothing has been replicated there yet (is the "
                            "primary running, and is the replica URL right?)");
   }
+  bad_.forget_unlisted(listed);
+  // A bad object in the chain is set aside and the plan made again without it (issue 16, item
+  // 7): a junk object at the next TXID or a corrupt snapshot must not stop the replica.
+  constexpr int kMaxBadPerPlan = 16;
+  for (int round = 0;; ++round) {
+    std::vector<history::RemoteFile> files = listed;
+    bad_.remove_from(files);
+    try {
+      return plan_chain(pos, epoch, listed, files);
+    } catch (const history::BadFileError& e) {
+      if (round == kMaxBadPerPlan) {
+        throw ReplicaError(ReplicaErrorKind::kCorrupt, source_ + ": " + e.what() + bad_note());
+      }
+      set_aside(listed, e);
+    }
+  }
+}
+
+std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoch,
+                                                    const std::vector<history::RemoteFile>& listed,
+                                                    const std::vector<history::RemoteFile>& files) {
   uint64_t target = 0;
   switch (pos.kind) {
-    case Position::Kind::kLatest: {
-      uint64_t gap = 0;
-      target = history::newest_restorable_txid(files, &gap);
-      base::MutexLock lock(mu_);
-      waiting_after_ = gap;
+    case Position::Kind::kLatest:
+      target = history::RestoreGraph(files).newest();
+      hold(hold_at(target, listed, bad_.all(), source_));
       break;
-    }
     case Position::Kind::kTxid:
       target = pos.txid;
       break;
@@ -136,15 +154,16 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
       break;
   }
   if (target == 0) {
-    throw ReplicaError(
-        ReplicaErrorKind::kEmpty,
-        "the replica " + source_ + " has no snapshot (a file starting at TXID 1) to start from");
+    throw ReplicaError(ReplicaErrorKind::kEmpty,
+                       "the replica " + source_ +
+                           " has no snapshot (a file starting at TXID 1) to start from" +
+                           bad_note());
   }
   std::vector<history::RemoteFile> chain;
   try {
     chain = history::plan_restore(files, target);
   } catch (const history::RestoreError& e) {
-    throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what());
+    throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what() + bad_note());
   }
   auto indexes = indexes_->load(chain);
   const ltx::Header newest = indexes_->header(*indexes.back());
@@ -159,7 +178,10 @@ void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {
     ++snapshots_;
     if (rebuilt) ++replans_;
     lost_ = false;
-    if (waiting_after_ != 0 && snap->txid() > waiting_after_) waiting_after_ = 0;
+    if (waiting_after_ != 0 && snap->txid() > waiting_after_) {
+      waiting_after_ = 0;
+      waiting_reason_.clear();
+    }
   }
   published_cv_.notify_all();
   if (hydrator_) hydrator_->offer(snap);
@@ -173,8 +195,15 @@ void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {
 
 std::shared_ptr<const Snapshot> Replica::extend(const std::shared_ptr<const Snapshot>& cur,
                                                 const std::vector<history::RemoteFile>& newer) {
-  auto indexes = indexes_->load(newer);
-  const ltx::Header newest = indexes_->header(*indexes.back());
+  std::vector<std::shared_ptr<const FileIndex>> indexes;
+  ltx::Header newest;
+  try {
+    indexes = indexes_->load(newer);
+    newest = indexes_->header(*indexes.back());
+  } catch (const history::BadFileError& e) {
+    set_aside(newer, e);
+    throw;  // poll() polls again at once, without it
+  }
   // Native files chain their checksums: a file that does not start from the state shown now
   // belongs to another history (the replica was replaced). Litestream files carry none.
   uint64_t prev = cur->post_apply_checksum();
@@ -197,12 +226,20 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   // Keys sort by min TXID (fixed-width hex): everything after "<txid>-ffff…" starts later.
   const auto listed = store_->list(storage::level_prefix(layout_, 0),
                                    storage::ltx_key(layout_, 0, txid, UINT64_MAX));
-  std::vector<history::RemoteFile> found;
+  std::vector<history::RemoteFile> found, bad;
   for (const auto& obj : listed) {
     auto k = storage::parse_ltx_key(layout_, obj.key);
     if (!k || k->level != 0 || k->min_txid <= txid) continue;
-    found.push_back({0, k->min_txid, k->max_txid, obj.key, obj.size, obj.last_modified_ms});
+    const history::RemoteFile f{0,       k->min_txid, k->max_txid,
+                                obj.key, obj.size,    obj.last_modified_ms};
+    (bad_.find(f) ? bad : found).push_back(f);
   }
+  // A bad object where the chain ends holds the replica there; a full listing (every
+  // kFullCheckEvery polls) looks for another way on.
+  auto hold_at_bad = [&](uint64_t end) {
+    if (std::any_of(bad.begin(), bad.end(), [&](const auto& f) { return f.min_txid == end + 1; }))
+      hold(hold_at(end, bad, bad_.all(), source_));
+  };
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.min_txid != b.min_txid ? a.min_txid < b.min_txid : a.max_txid > b.max_txid;
   });
@@ -217,7 +254,11 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   if (chain.empty()) {
     // Files exist but none continues our TXID: a gap, or compaction moved the next ones to a
     // higher level. Only a full listing can tell.
-    if (!found.empty()) full_check(cur);
+    if (!found.empty()) {
+      full_check(cur);
+    } else {
+      hold_at_bad(txid);
+    }
     return;
   }
   auto snap = extend(cur, chain);
@@ -227,22 +268,18 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
     publish(std::move(snap), true);
     return;
   }
+  const uint64_t end = snap->txid();
   publish(std::move(snap), false);
+  hold_at_bad(end);
 }
 
 void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
-  const auto files = history::list_ltx_files(*store_, layout_);
-  uint64_t gap = 0;
-  const uint64_t newest = history::newest_restorable_txid(files, &gap);
-  {
-    base::MutexLock lock(mu_);
-    if (gap != 0 && gap != waiting_after_) {
-      log(base::LogSeverity::kWarn, "replica " + source_ + " waits at TXID " + std::to_string(gap) +
-                                        ": no file starts at TXID " + std::to_string(gap + 1) +
-                                        " yet (a gap in the remote history)");
-    }
-    waiting_after_ = gap;
-  }
+  const auto listed = history::list_ltx_files(*store_, layout_);
+  bad_.forget_unlisted(listed);
+  auto files = listed;
+  bad_.remove_from(files);
+  const uint64_t newest = history::RestoreGraph(files).newest();
+  hold(hold_at(newest, listed, bad_.all(), source_));
   std::set<std::string> present;
   for (const auto& f : files) present.insert(f.key);
   const bool intact = std::all_of(cur->files().begin(), cur->files().end(),
@@ -308,14 +345,22 @@ void Replica::poll() {
       cur = current_;
       ++polls_;
     }
-    if (lost) {
-      replan_lost();
-    } else if (pos.kind == Position::Kind::kLatest) {
-      if (++polls_since_full_ >= kFullCheckEvery) {
-        polls_since_full_ = 0;
-        full_check(cur);
-      } else {
-        poll_level0(cur);
+    for (int round = 0;; ++round) {
+      try {
+        if (lost) {
+          replan_lost();
+        } else if (pos.kind == Position::Kind::kLatest) {
+          if (++polls_since_full_ >= kFullCheckEvery) {
+            polls_since_full_ = 0;
+            full_check(cur);
+          } else {
+            poll_level0(cur);
+          }
+        }
+        break;
+      } catch (const history::BadFileError&) {
+        // Set aside (extend() did): poll again without it, a full listing first.
+        if (round == 3) throw;
       }
     }
     base::MutexLock lock(mu_);
@@ -388,13 +433,25 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
     }
   }
   PageBytes bytes;
-  try {
-    bytes = fetcher_->get(*frame, along, if_miss);
-  } catch (const ReplicaError& e) {
-    if (e.kind() != ReplicaErrorKind::kSnapshotLost) throw;
-    throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
-                       "replica snapshot at TXID " + std::to_string(snap.txid()) + ": " + e.what() +
-                           "; retry the transaction (the next one re-plans)");
+  std::shared_ptr<const Snapshot> around;  // serves the page when snap's object is damaged
+  for (int round = 0;; ++round) {
+    try {
+      bytes = fetcher_->get(*frame, along, if_miss);
+      break;
+    } catch (const ReplicaError& e) {
+      if (e.kind() != ReplicaErrorKind::kSnapshotLost) throw;
+      throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
+                         "replica snapshot at TXID " + std::to_string(snap.txid()) + ": " +
+                             e.what() + "; retry the transaction (the next one re-plans)");
+    } catch (const ltx::LtxError& e) {
+      // The frame does not decode: the same page of the same TXID from a chain without it.
+      if (e.kind() == ltx::LtxErrorKind::kIo || round == 3) throw;
+      around = around_damaged(around ? *around : snap, frame->file->file, e.what());
+      frame = around->locate(pgno);
+      if (!frame) throw;
+      along.clear();
+      if_miss.clear();
+    }
   }
   if (tracker != nullptr) {
     std::vector<FrameRef> kids;
@@ -460,7 +517,7 @@ uint64_t Replica::wait_for(uint64_t txid, std::chrono::milliseconds timeout) {
   }
   std::string why = last_error_.empty() ? "" : " (last poll error: " + last_error_ + ")";
   if (waiting_after_ != 0) {
-    why += " (the remote history has a gap after TXID " + std::to_string(waiting_after_) + ")";
+    why += " (it waits at TXID " + std::to_string(waiting_after_) + ": " + waiting_reason_ + ")";
   }
   throw ReplicaError(ReplicaErrorKind::kTimeout,
                      "the replica is at TXID " + std::to_string(current_->txid()) +
@@ -499,11 +556,13 @@ ReplicaStats Replica::stats() const {
     s.replans = replans_;
     s.lost = lost_count_;
     s.waiting_after = waiting_after_;
+    s.waiting_reason = waiting_reason_;
     s.last_error = last_error_;
     const int64_t now = now_ms();
     s.lag_ms = std::max<int64_t>(0, now - s.txid_time_ms);
     s.since_poll_ms = last_poll_ok_ms_ < 0 ? -1 : now - last_poll_ok_ms_;
   }
+  s.bad_objects = bad_.all();
   s.store = store_stats_->snapshot();
   s.cache = cache_->stats();
   s.fetch = fetcher_->stats();

@@ -11,6 +11,10 @@
 //   lost object a GET that finds an object gone marks the current snapshot lost; the next pin()
 //               (or the poller, first) re-plans from a fresh listing.
 //   time travel move_to(): a fixed TXID or time; the poller then stops following.
+//   bad objects junk or a corrupt LTX file (a tail that fails verification at planning, a page
+//               frame that does not decode at a read) is set aside (BadObjects): plans go
+//               through another chain, a read is served by a chain to the same TXID; when the
+//               bad object is the only way on, the replica waits at the TXID before it (Hold).
 //
 // Threads: SQLite's connections call pin(), current(), read(), wait_for(), move_to(),
 // position() and stats(), from any thread; the poller's thread runs poll(); the prefetch
@@ -32,11 +36,13 @@
 
 #include "base/mutex.h"
 #include "history/restore_plan.h"
+#include "history/restorer.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 #include "storage/store_factory.h"
 #include "storage/store_settings.h"
 #include "storage/store_stats.h"
+#include "vfs/replica/bad_objects.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/hydrator.h"
 #include "vfs/replica/index_cache.h"
@@ -74,8 +80,10 @@ struct ReplicaStats {
   uint64_t snapshots = 0;      // snapshots published
   uint64_t replans = 0;        // full re-plans (lost objects, gaps, history changes, moves)
   uint64_t lost = 0;           // reads that found an object of their snapshot gone
-  uint64_t waiting_after = 0;  // TXID after which a gap holds the replica back (0: none)
+  uint64_t waiting_after = 0;  // TXID after which a gap or a bad object holds it back (0: none)
+  std::string waiting_reason;  // which one, and what fixes it ("" when waiting_after is 0)
   std::string last_error;
+  std::vector<BadObject> bad_objects;  // set aside (still listed)
   storage::StoreStatsSnapshot store;
   PageCacheStats cache;
   FetcherStats fetch;
@@ -91,8 +99,8 @@ storage::StoreSettings replica_store_settings();
 class Replica {
  public:
   // Plans the starting snapshot from `store` (opened at options.store_url(), see
-  // replica_store_settings()). Throws ReplicaError (kEmpty, kUnreachable, kInvalidArgument),
-  // storage::StoreError or ltx::LtxError naming the problem.
+  // replica_store_settings()), around bad objects. Throws ReplicaError (kEmpty, kUnreachable,
+  // kInvalidArgument, kCorrupt), storage::StoreError or ltx::LtxError naming the problem.
   Replica(ReplicaOptions options, storage::OpenedStore store, ReplicaLog logger);
   ~Replica();
   Replica(const Replica&) = delete;
@@ -109,7 +117,8 @@ class Replica {
   // Fills `out` with bytes [offset, offset + out.size()) of the database as `snap` shows it
   // (page 1 presented per btree_page.h). Returns false when the range passes the end of the
   // database (the rest is zero-filled). Throws ReplicaError(kSnapshotLost) when an object of
-  // `snap` is gone: the transaction must be retried.
+  // `snap` is gone: the transaction must be retried; kCorrupt when a page frame does not decode
+  // and no other chain reaches snap's TXID.
   bool read(const Snapshot& snap, uint64_t offset, std::span<uint8_t> out, ReadTracker* tracker);
 
   // Waits until the published TXID is at least `txid`; returns it. Throws kTimeout, or kPinned
@@ -126,6 +135,23 @@ class Replica {
 
  private:
   std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch) EXCLUDES(mu_);
+  std::shared_ptr<const Snapshot> plan_chain(Position& position, uint64_t epoch,
+                                             const std::vector<history::RemoteFile>& listed,
+                                             const std::vector<history::RemoteFile>& files)
+      EXCLUDES(mu_);
+  // Records the object `e` names (one of `candidates`) as bad and logs what fixes it.
+  void set_aside(const std::vector<history::RemoteFile>& candidates,
+                 const history::BadFileError& e);
+  void hold(const Hold& h) EXCLUDES(mu_);
+  std::string bad_note() const;
+  // A frame of `file` in `snap` did not decode: sets the object aside and returns a snapshot of
+  // the same state (TXID) without it, publishing one as current when the current one uses it.
+  // Throws ReplicaError(kCorrupt) when no other chain reaches snap's TXID.
+  std::shared_ptr<const Snapshot> around_damaged(const Snapshot& snap,
+                                                 const history::RemoteFile& file,
+                                                 const std::string& why) EXCLUDES(plan_mu_, mu_);
+  std::shared_ptr<const Snapshot> same_state_without(const Snapshot& snap, const std::string& key)
+      REQUIRES(plan_mu_) EXCLUDES(mu_);
   void publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) EXCLUDES(mu_);
   void poll() EXCLUDES(plan_mu_, mu_);  // the poller's task
   void poll_level0(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
@@ -149,6 +175,7 @@ class Replica {
   std::unique_ptr<PageCache> cache_;
   std::unique_ptr<PageFetcher> fetcher_;
   std::unique_ptr<Hydrator> hydrator_;
+  BadObjects bad_;  // its own lock (a leaf)
 
   // Protected by plan_mu_ (taken before mu_).
   base::Mutex plan_mu_;
@@ -168,7 +195,8 @@ class Replica {
   uint64_t snapshots_ GUARDED_BY(mu_) = 0;
   uint64_t replans_ GUARDED_BY(mu_) = 0;
   uint64_t lost_count_ GUARDED_BY(mu_) = 0;
-  uint64_t waiting_after_ GUARDED_BY(mu_) = 0;  // the TXID before a gap in the history, or 0
+  uint64_t waiting_after_ GUARDED_BY(mu_) = 0;  // the TXID before a gap or bad object, or 0
+  std::string waiting_reason_ GUARDED_BY(mu_);
   int64_t last_poll_ok_ms_ GUARDED_BY(mu_) = -1;
   std::string last_error_ GUARDED_BY(mu_);
 
