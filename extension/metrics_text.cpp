@@ -155,6 +155,12 @@ std::string prometheus_text(const vfs::ProcessMetrics& m) {
              [](const ReplicaMetrics& x) { return n(x.stats.txid); });
   w.replicas("ltx_replica_commit_age_seconds", "gauge",
              "Age of the commit the replica serves (grows while the primary is idle).",
+             [](const ReplicaMetrics& x) { return x.stats.commit_age_ms / 1000.0; });
+  w.replicas("ltx_replica_lag_txids", "gauge",
+             "Committed TXIDs the replica has seen but does not serve yet (0: caught up).",
+             [](const ReplicaMetrics& x) { return n(x.stats.lag_txids); });
+  w.replicas("ltx_replica_lag_seconds", "gauge",
+             "How long the replica has been behind the primary (0: caught up).",
              [](const ReplicaMetrics& x) { return x.stats.lag_ms / 1000.0; });
   w.replicas("ltx_replica_polls_total", "counter", "Polls of the store for new transactions.",
              [](const ReplicaMetrics& x) { return n(x.stats.polls); });

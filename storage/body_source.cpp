@@ -42,4 +42,14 @@ PutResult ObjectStore::put_body(const std::string& key, const BodySource& body,
   return put(key, bytes, options);
 }
 
+std::optional<GetResult> ObjectStore::get_if_changed(const std::string& key,
+                                                     const std::string& etag) {
+  const auto info = head(key);
+  if (!info) throw StoreError(StoreErrorKind::kNotFound, describe() + "/" + key + ": not found");
+  if (!etag.empty() && info->etag == etag) return std::nullopt;
+  GetResult got = get(key);
+  if (!etag.empty() && got.etag == etag) return std::nullopt;  // changed back meanwhile
+  return got;
+}
+
 }  // namespace ltxvfs::storage

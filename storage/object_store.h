@@ -116,6 +116,11 @@ class ObjectStore {
   // starts past the end. A range that runs past the end is truncated to the object.
   virtual GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) = 0;
   virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
+  // The whole object when its etag is no longer `etag`; nullopt while it still is. For polling a
+  // small object that rarely changes (a replica's head.json): S3Store sends one GET with
+  // If-None-Match (a 304 costs no body); the default asks head() first, then get(). Throws
+  // kNotFound when the key does not exist.
+  virtual std::optional<GetResult> get_if_changed(const std::string& key, const std::string& etag);
   // Every object whose key starts with `prefix` and sorts after `start_after`, in key order
   // (all pages of the listing are fetched).
   virtual std::vector<ObjectInfo> list(const std::string& prefix,

@@ -51,6 +51,7 @@ class S3Store : public ObjectStore {
   PutResult put_body(const std::string& key, const BodySource& body,
                      const PutOptions& options = {}) override;
   GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) override;
+  std::optional<GetResult> get_if_changed(const std::string& key, const std::string& etag) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& prefix,
                                const std::string& start_after = "") override;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/time_spec.h"
+#include "history/head_keeper.h"
 #include "ltx/compactor.h"
 #include "ltx/page_index.h"
 #include "ltx/sink.h"
@@ -17,6 +18,7 @@
 #include "vfs/replica/index_cache.h"
 #include "vfs/replica/options.h"
 #include "vfs/replica/page_cache.h"
+#include "vfs/replica/poller.h"
 #include "vfs/replica/read_tracker.h"
 #include "vfs/replica/replica.h"
 #include "vfs/replica/snapshot.h"
@@ -460,4 +462,61 @@ TEST_CASE("replica engine: a compaction spanning the replica's TXID is followed"
   CHECK(r.wait_for(5, std::chrono::milliseconds(10000)) == 5);
   auto s = r.pin();
   for (uint32_t p = 1; p <= 10; ++p) CHECK(read_page(r, *s, p) == expected_page(m, *s, p));
+}
+
+TEST_CASE("replica polling: slows down after a minute of nothing new, at most to 10 s",
+          "[replica][unit]") {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const milliseconds base(1000);
+  CHECK(next_poll_interval(base, base, seconds(59)) == base);
+  CHECK(next_poll_interval(base, base, seconds(60)) == milliseconds(2000));
+  CHECK(next_poll_interval(base, milliseconds(8000), seconds(90)) == milliseconds(10000));
+  CHECK(next_poll_interval(base, milliseconds(10000), seconds(900)) == milliseconds(10000));
+  // A change (quiet 0) returns to the configured interval at once.
+  CHECK(next_poll_interval(base, milliseconds(10000), seconds(0)) == base);
+  // A poll_ms above 10 s is kept.
+  CHECK(next_poll_interval(seconds(30), seconds(30), seconds(600)) == seconds(30));
+}
+
+TEST_CASE("replica engine: polls the head, lists only when it changed, follows what it commits",
+          "[replica][unit]") {
+  const std::string dir = fresh_dir("head");
+  ModelPrimary m(dir, 512);
+  for (uint32_t p = 1; p <= 20; ++p) m.set(p, 1);
+  m.commit();
+  ltxvfs::history::HeadKeeper head(m.store(), ltxvfs::storage::LayoutStyle::kDirectory, [] {
+    return ltxvfs::history::HeadIdentity{"w:1:1", 1};
+  });
+  REQUIRE(head.take([](const ltxvfs::history::History&) { return uint64_t{1}; }) == 1);
+  Replica r = open_replica(options_for(dir));
+  REQUIRE(r.current()->txid() == 1);
+  const auto polls_past = [&](uint64_t n) {
+    for (int i = 0; i < 500 && r.stats().polls < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(r.stats().polls >= n);
+  };
+  // Nothing new: each poll is one GET of head.json (a directory answers "unchanged" from a
+  // stat), no listing. Before head.json, every poll listed level 0.
+  polls_past(2);
+  const auto before = r.stats();
+  polls_past(before.polls + 10);
+  const auto idle = r.stats();
+  CHECK(idle.store.lists - before.store.lists <= 1);  // a full listing may fall in (1 in 30)
+  CHECK(idle.lag_txids == 0);
+  CHECK(idle.lag_ms == 0);
+
+  // TXID 2 is PUT but not committed (a writer between its upload and its head's advance, or a
+  // fenced-out writer's late upload): the replica does not follow it.
+  m.set(2, 2);
+  m.commit();
+  polls_past(r.stats().polls + 5);
+  CHECK(r.current()->txid() == 1);
+  // The head commits it: followed.
+  head.advance({0, 2, 2, m.key(0, 2, 2), 0, 0});
+  CHECK(r.wait_for(2, std::chrono::milliseconds(5000)) == 2);
+  auto s = r.pin();
+  CHECK(read_page(r, *s, 2) == expected_page(m, *s, 2));
+  CHECK(r.stats().lag_txids == 0);
 }

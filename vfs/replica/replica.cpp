@@ -74,8 +74,12 @@ Replica::Replica(ReplicaOptions options, storage::OpenedStore opened, ReplicaLog
     hydrator_ = std::make_unique<Hydrator>(*store_, options_.local_path, source_, log_);
     hydrator_->start(snap);
   }
-  poller_ =
-      std::make_unique<Poller>(std::chrono::milliseconds(options_.poll_ms), [this] { poll(); });
+  {
+    base::MutexLock plan_lock(plan_mu_);
+    head_ = std::make_unique<HeadWatch>(*store_, layout_);
+  }
+  poller_ = std::make_unique<Poller>(std::chrono::milliseconds(options_.poll_ms),
+                                     [this] { return poll(); });
   log(base::LogSeverity::kInfo, "replica of " + source_ + " open at TXID " +
                                     std::to_string(snap->txid()) + " (" + pos.describe() + ", " +
                                     std::to_string(snap->files().size()) + " files, " +
@@ -221,8 +225,16 @@ std::shared_ptr<const Snapshot> Replica::extend(const std::shared_ptr<const Snap
   return extend_snapshot(*cur, std::move(indexes), newest);
 }
 
-void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
+bool Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   const uint64_t txid = cur->txid();
+  // The head first: unchanged means nothing was committed since the last poll, and no listing is
+  // needed (issue 18: one LIST per poll was ~86,000 a day for an idle replica).
+  const HeadWatch::Seen seen = head_->look();
+  if (seen == HeadWatch::Seen::kUnchanged) return false;
+  if (const auto head_txid = head_->txid()) {
+    saw_newest(*head_txid);
+    if (*head_txid <= txid) return true;
+  }
   // Keys sort by min TXID (fixed-width hex): everything after "<txid>-ffff…" starts later.
   const auto listed = store_->list(storage::level_prefix(layout_, 0),
                                    storage::ltx_key(layout_, 0, txid, UINT64_MAX));
@@ -233,6 +245,11 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
     const history::RemoteFile f{0,       k->min_txid, k->max_txid,
                                 obj.key, obj.size,    obj.last_modified_ms};
     (bad_.find(f) ? bad : found).push_back(f);
+  }
+  // Only what the head commits: a file past it, or a fenced-out writer's stray, is no history.
+  found = head_->committed(std::move(found));
+  if (!head_->txid()) {
+    for (const auto& f : found) saw_newest(f.max_txid);
   }
   // A bad object where the chain ends holds the replica there; a full listing (every
   // kFullCheckEvery polls) looks for another way on.
@@ -259,26 +276,30 @@ void Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
     } else {
       hold_at_bad(txid);
     }
-    return;
+    return true;
   }
   auto snap = extend(cur, chain);
   if (!snap) {
     Position pos = position();
     snap = plan(pos, ++epoch_);
     publish(std::move(snap), true);
-    return;
+    return true;
   }
   const uint64_t end = snap->txid();
   publish(std::move(snap), false);
   hold_at_bad(end);
+  return true;
 }
 
 void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
-  const auto listed = history::list_ltx_files(*store_, layout_);
+  head_->recheck();  // a location that had no head may have one now
+  head_->look();
+  const auto listed = head_->committed(history::list_all_ltx_files(*store_, layout_));
   bad_.forget_unlisted(listed);
   auto files = listed;
   bad_.remove_from(files);
   const uint64_t newest = history::RestoreGraph(files).newest();
+  saw_newest(head_->txid().value_or(newest));
   hold(hold_at(newest, listed, bad_.all(), source_));
   std::set<std::string> present;
   for (const auto& f : files) present.insert(f.key);
@@ -332,7 +353,8 @@ void Replica::replan_lost() {
   publish(std::move(snap), true);
 }
 
-void Replica::poll() {
+bool Replica::poll() {
+  bool changed = true;
   try {
     base::MutexLock plan_lock(plan_mu_);
     bool lost;
@@ -354,7 +376,7 @@ void Replica::poll() {
             polls_since_full_ = 0;
             full_check(cur);
           } else {
-            poll_level0(cur);
+            changed = poll_level0(cur);
           }
         }
         break;
@@ -377,6 +399,13 @@ void Replica::poll() {
     }
     last_error_ = e.what();
   }
+  return changed;
+}
+
+void Replica::saw_newest(uint64_t txid) {
+  base::MutexLock lock(mu_);
+  newest_seen_ = std::max(newest_seen_, txid);
+  if (newest_seen_ > current_->txid() && behind_since_ms_ < 0) behind_since_ms_ = now_ms();
 }
 
 void Replica::on_lost(const std::string& key) {
@@ -559,7 +588,9 @@ ReplicaStats Replica::stats() const {
     s.waiting_reason = waiting_reason_;
     s.last_error = last_error_;
     const int64_t now = now_ms();
-    s.lag_ms = std::max<int64_t>(0, now - s.txid_time_ms);
+    s.commit_age_ms = std::max<int64_t>(0, now - s.txid_time_ms);
+    s.lag_txids = newest_seen_ > s.txid ? newest_seen_ - s.txid : 0;
+    s.lag_ms = s.lag_txids > 0 && behind_since_ms_ >= 0 ? now - behind_since_ms_ : 0;
     s.since_poll_ms = last_poll_ok_ms_ < 0 ? -1 : now - last_poll_ok_ms_;
   }
   s.bad_objects = bad_.all();

@@ -6,8 +6,10 @@
 //   pin()       the snapshot a read transaction uses, from its SHARED lock to its unlock.
 //   read()      page bytes of a snapshot: page cache, then the store (PageFetcher), with
 //               read-ahead and interior-page prefetch advice from the caller's ReadTracker.
-//   poller      every poll_ms: new level-0 files after the current TXID → extended snapshot,
-//               published atomically; every kFullCheckEvery polls, or on a gap, a full listing.
+//   poller      every poll_ms: head.json with If-None-Match (HeadWatch: a 304 means nothing
+//               new, no listing), then new level-0 files after the current TXID that the head
+//               commits → extended snapshot, published atomically; every kFullCheckEvery polls,
+//               or on a gap, a full listing. Polls slow down while nothing changes (Poller).
 //   lost object a GET that finds an object gone marks the current snapshot lost; the next pin()
 //               (or the poller, first) re-plans from a fresh listing.
 //   time travel move_to(): a fixed TXID or time; the poller then stops following.
@@ -44,6 +46,7 @@
 #include "storage/store_stats.h"
 #include "vfs/replica/bad_objects.h"
 #include "vfs/replica/errors.h"
+#include "vfs/replica/head_watch.h"
 #include "vfs/replica/hydrator.h"
 #include "vfs/replica/index_cache.h"
 #include "vfs/replica/options.h"
@@ -72,8 +75,13 @@ struct ReplicaStats {
   uint32_t commit = 0;
   size_t files = 0;  // LTX files in the current chain
   uint64_t epoch = 0;
-  int64_t txid_time_ms = 0;    // commit time of the TXID shown
-  int64_t lag_ms = 0;          // now - txid_time_ms
+  int64_t txid_time_ms = 0;   // commit time of the TXID shown
+  int64_t commit_age_ms = 0;  // now - txid_time_ms (grows while the primary is idle)
+  // Behind the primary: the newest committed TXID the replica has seen (head.json, or the newest
+  // listed without one) minus the TXID shown, and for how long it has been behind (its own
+  // clock, from the poll that first saw a newer TXID). Both 0 when caught up.
+  uint64_t lag_txids = 0;
+  int64_t lag_ms = 0;
   int64_t since_poll_ms = -1;  // since the last successful poll (-1: none yet)
   uint64_t polls = 0;
   uint64_t poll_errors = 0;
@@ -153,8 +161,12 @@ class Replica {
   std::shared_ptr<const Snapshot> same_state_without(const Snapshot& snap, const std::string& key)
       REQUIRES(plan_mu_) EXCLUDES(mu_);
   void publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) EXCLUDES(mu_);
-  void poll() EXCLUDES(plan_mu_, mu_);  // the poller's task
-  void poll_level0(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
+  // The poller's task: true when something changed (a new head, a new snapshot).
+  bool poll() EXCLUDES(plan_mu_, mu_);
+  // False when the head says nothing was committed since the last look (no listing was made).
+  bool poll_level0(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
+  // The newest committed TXID seen by a poll (lag).
+  void saw_newest(uint64_t txid) EXCLUDES(mu_);
   void full_check(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
   void replan_lost() REQUIRES(plan_mu_) EXCLUDES(mu_);
   void on_lost(const std::string& key) EXCLUDES(mu_);
@@ -180,6 +192,7 @@ class Replica {
   // Protected by plan_mu_ (taken before mu_).
   base::Mutex plan_mu_;
   uint64_t epoch_ GUARDED_BY(plan_mu_) = 0;  // of the newest plan; a re-plan increments it
+  std::unique_ptr<HeadWatch> head_ GUARDED_BY(plan_mu_);  // set in the constructor
   // Polls since the last full listing; atomic because wait_for() and a failed poll ask for a
   // full listing next without taking plan_mu_.
   std::atomic<uint64_t> polls_since_full_{0};
@@ -198,6 +211,8 @@ class Replica {
   uint64_t waiting_after_ GUARDED_BY(mu_) = 0;  // the TXID before a gap or bad object, or 0
   std::string waiting_reason_ GUARDED_BY(mu_);
   int64_t last_poll_ok_ms_ GUARDED_BY(mu_) = -1;
+  uint64_t newest_seen_ GUARDED_BY(mu_) = 0;      // the newest committed TXID polls saw
+  int64_t behind_since_ms_ GUARDED_BY(mu_) = -1;  // since when current_ is older (-1: it is not)
   std::string last_error_ GUARDED_BY(mu_);
 
   std::unique_ptr<Poller> poller_;  // constant after construction; started last
