@@ -113,6 +113,7 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
                 {"bytes", s.cache.bytes},         {"capacity_bytes", s.cache.capacity_bytes}};
   j["fetch"] = {{"requests", s.fetch.requests},
                 {"bytes", s.fetch.bytes},
+                {"gap_bytes", s.fetch.gap_bytes},
                 {"pages", s.fetch.pages},
                 {"readahead_pages", s.fetch.readahead_pages},
                 {"prefetch_requests", s.fetch.prefetch_requests},

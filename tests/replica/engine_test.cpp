@@ -100,7 +100,7 @@ TEST_CASE("replica URI parameters: defaults, validation, messages", "[replica][u
   CHECK(o.url == "/r");
   CHECK(o.poll_ms == 1000);
   CHECK(o.cache_bytes == 64u << 20);
-  CHECK(o.prefetch_pages == 128);
+  CHECK(o.prefetch_pages == 4096);  // a quarter of the default 64 MiB cache in 4 KiB pages
   CHECK_FALSE(o.txid);
   CHECK_FALSE(o.hydrate);
   o = parse_replica_options("/x", {{"replica", "s3://b/p"},
@@ -152,6 +152,15 @@ TEST_CASE("coalescing: adjacent frames of one object become one request", "[repl
   // A gap allowance merges across a hole; a byte cap splits.
   CHECK(coalesce({fr(a, 1, 100, 100), fr(a, 3, 300, 100)}, 100, 1 << 20).size() == 1);
   CHECK(coalesce({fr(a, 1, 100, 100), fr(a, 2, 200, 100)}, 0, 150).size() == 2);
+  // The fetcher's default hole (256 KiB) joins table leaves around a few index frames, not
+  // frames a megabyte apart.
+  const FetcherSettings defaults;
+  CHECK(coalesce({fr(a, 1, 0, 4000), fr(a, 9, 40'000, 4000)}, defaults.max_gap,
+                 defaults.max_request_bytes)
+            .size() == 1);
+  CHECK(coalesce({fr(a, 1, 0, 4000), fr(a, 9, 1'000'000, 4000)}, defaults.max_gap,
+                 defaults.max_request_bytes)
+            .size() == 2);
 }
 
 TEST_CASE("page cache: LRU by bytes, keyed by object version and page", "[replica][unit]") {
@@ -238,9 +247,30 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   scan.after_read(40, root);
   CHECK(scan.after_read(100, leaf).empty());
   const auto ahead = scan.after_read(102, leaf);  // adjacent children: a scan
-  REQUIRE(ahead.size() == 16);
+  REQUIRE(ahead.size() == 8);                     // the first window of children is 8
   CHECK(ahead.front() == 104);
-  CHECK(ahead.back() == 134);
+  CHECK(ahead.back() == 118);
+  CHECK(scan.after_read(104, leaf).empty());  // 7 of 8 still ahead
+  CHECK(scan.after_read(106, leaf).empty());
+  CHECK(scan.after_read(108, leaf).empty());
+  CHECK(scan.after_read(110, leaf).empty());        // 4 of 8 still ahead
+  const auto doubled = scan.after_read(112, leaf);  // 3 left: the next window, 16
+  REQUIRE(doubled.size() == 13);                    // children after 118 up to 112's + 16
+  CHECK(doubled.front() == 120);
+  CHECK(doubled.back() == 144);
+  // An interior page that is the next child of a scanned parent: its first children at once.
+  {
+    std::vector<uint32_t> top_kids{40, 41, 42, 43};
+    ReadTracker tree(64);
+    tree.after_read(2, interior(top_kids));
+    tree.after_read(40, interior({300, 301, 302}));
+    tree.after_read(300, leaf);
+    tree.after_read(301, leaf);
+    tree.after_read(302, leaf);
+    const auto next = tree.after_read(41, root);  // child 1 of page 2 after child 0: entered
+    CHECK(std::find(next.begin(), next.end(), 100) != next.end());
+    CHECK(std::find(next.begin(), next.end(), 42) != next.end());  // and page 2's next child
+  }
 
   ReadTracker seq(64);
   auto step = [&](uint32_t p, uint32_t commit = 1000) {
@@ -270,6 +300,23 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   // A miss in a run fetches the window after it, whatever was handed out before.
   CHECK(seq.window(20, 1000).size() == 16);
   CHECK(seq.window(20, 1000).front() == 21);
+
+  // Leaves in runs with other pages between (a table written along with an index): short
+  // forward jumps and an interior page read in between keep the run going.
+  ReadTracker jumps(64);
+  auto jstep = [&](uint32_t p, const std::vector<uint8_t>& page) {
+    auto out = jumps.readahead(p, 1000);
+    jumps.after_read(p, page);
+    return out;
+  };
+  CHECK(jstep(100, leaf).empty());
+  CHECK(jstep(101, leaf).empty());
+  CHECK(jstep(120, leaf).size() == 4);  // third leaf, 19 pages on: still a run
+  CHECK(jstep(500, root).empty());      // the next parent, far away: neither extends nor breaks
+  CHECK(jstep(125, leaf).size() == 8);  // the run goes on, the window doubled
+  CHECK(jstep(400, leaf).empty());      // a leaf far away: a new run
+  CHECK(jstep(401, leaf).empty());
+  CHECK(jstep(402, leaf).size() == 4);
 }
 
 TEST_CASE("snapshots: build, extend with shared chunks, shrink", "[replica][unit]") {

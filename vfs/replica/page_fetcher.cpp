@@ -153,6 +153,10 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
     }
     requests_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(got.body.size(), std::memory_order_relaxed);
+    uint64_t framed = 0;
+    for (const auto& f : range.frames) framed += f.size;
+    gap_bytes_.fetch_add(got.body.size() - std::min<uint64_t>(framed, got.body.size()),
+                         std::memory_order_relaxed);
     if (!range.file->etag.empty() && !got.etag.empty() && got.etag != range.file->etag) {
       if (on_lost_) on_lost_(key);
       throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
@@ -243,15 +247,11 @@ void PageFetcher::worker_loop() {
 
 FetcherStats PageFetcher::stats() const {
   auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-  return {r(requests_),
-          r(bytes_),
-          r(pages_),
-          r(readahead_pages_),
-          r(prefetch_requests_),
-          r(prefetch_pages_),
-          r(prefetch_dropped_),
-          r(shared_waits_),
-          r(errors_)};
+  return {r(requests_),        r(bytes_),
+          r(gap_bytes_),       r(pages_),
+          r(readahead_pages_), r(prefetch_requests_),
+          r(prefetch_pages_),  r(prefetch_dropped_),
+          r(shared_waits_),    r(errors_)};
 }
 
 }  // namespace ltxvfs::replica

@@ -8,14 +8,14 @@ namespace ltxvfs::replica {
 
 std::vector<uint32_t> ReadTracker::readahead(uint32_t pgno, uint32_t commit) {
   std::vector<uint32_t> out;
-  if (pgno == last_ + 1 && last_was_data_) {
-    ++run_;
-  } else if (pgno != last_) {
-    run_ = 0;
-    ahead_until_ = 0;
-    window_ = 0;
-  }
+  if (pgno == last_) return out;
   last_ = pgno;
+  // Whether a page that does not continue the run breaks it depends on what it is: after_read()
+  // decides (a data page starts a new run, an interior page leaves the run as it was).
+  continues_ = last_data_ != 0 && pgno > last_data_ && pgno - last_data_ <= kMaxJump;
+  if (!continues_) return out;
+  ++run_;
+  last_data_ = pgno;
   // Only runs through data pages (leaves, overflow) count: a lookup's path of interior pages
   // may be numbered consecutively by chance, a scan moves from leaf to leaf.
   if (budget_ == 0 || run_ < 2) return out;
@@ -33,73 +33,109 @@ std::vector<uint32_t> ReadTracker::readahead(uint32_t pgno, uint32_t commit) {
 
 std::vector<uint32_t> ReadTracker::window(uint32_t pgno, uint32_t commit) const {
   std::vector<uint32_t> out;
-  if (budget_ == 0 || run_ < 1 || pgno != last_) return out;
+  if (budget_ == 0 || run_ < 1 || !continues_ || pgno != last_) return out;
   const uint32_t n = std::max<uint32_t>(std::min<uint32_t>(budget_, 4), window_);
   const auto to = static_cast<uint32_t>(std::min<uint64_t>(commit, uint64_t{pgno} + n));
   for (uint32_t p = pgno + 1; p <= to; ++p) out.push_back(p);
   return out;
 }
 
+std::vector<uint32_t> ReadTracker::scan_step(Parent& p, size_t i) {
+  std::vector<uint32_t> out;
+  const auto ii = static_cast<int64_t>(i);
+  const bool step = p.last_index >= 0 && (ii == p.last_index + 1 || ii + 1 == p.last_index);
+  const bool forward = ii > p.last_index;
+  p.last_index = ii;
+  if (!step) return out;
+  p.scanned = true;
+  const size_t n = p.children.size();
+  if (forward) {
+    // Windows of children that double (8, 16, .. budget), asked for once less than half of the
+    // last one is left: a 100-row range query crossing a few leaves fetches ~8 more, not the
+    // parent's ~400 children; a scan soon has `budget` children in flight.
+    if (p.ahead_hi < i + 1 + p.window / 2) {
+      p.window = p.window == 0 ? std::min<uint32_t>(budget_, 8) : std::min(budget_, p.window * 2);
+      const size_t from = std::max(i + 1, p.ahead_hi);
+      const size_t to = std::min(n, i + 1 + p.window);
+      for (size_t k = from; k < to; ++k) out.push_back(p.children[k]);
+      p.ahead_hi = std::max(p.ahead_hi, to);
+    }
+  } else {  // right to left (ORDER BY ... DESC)
+    const size_t want_lo = i > budget_ ? i - budget_ : 0;
+    if (!p.lo_set || p.ahead_lo + budget_ / 4 > i) {
+      const size_t to = p.lo_set ? std::min(i, p.ahead_lo) : i;
+      for (size_t k = to; k > want_lo; --k) out.push_back(p.children[k - 1]);
+      p.ahead_lo = p.lo_set ? std::min(p.ahead_lo, want_lo) : want_lo;
+      p.lo_set = true;
+    }
+  }
+  return out;
+}
+
+void ReadTracker::remember(uint32_t pgno, std::vector<uint32_t> children) {
+  if (parents_.size() >= kMaxParents) {
+    const uint32_t old = parent_order_.front();
+    parent_order_.pop_front();
+    auto oit = parents_.find(old);
+    if (oit != parents_.end()) {
+      for (uint32_t c : oit->second.children) {
+        auto cit = child_of_.find(c);
+        if (cit != child_of_.end() && cit->second.first == old) child_of_.erase(cit);
+      }
+      parents_.erase(oit);
+    }
+  }
+  for (size_t k = 0; k < children.size(); ++k) child_of_[children[k]] = {pgno, k};
+  Parent p;
+  p.children = std::move(children);
+  parents_.emplace(pgno, std::move(p));
+  parent_order_.push_back(pgno);
+}
+
 std::vector<uint32_t> ReadTracker::after_read(uint32_t pgno, std::span<const uint8_t> page) {
   std::vector<uint32_t> out;
   if (budget_ == 0) return out;
   const size_t h = pgno == 1 ? kDbHeaderSize : 0;
-  last_was_data_ = pgno != 1 && page.size() > h && page[h] != 0x05 && page[h] != 0x02;
+  const bool data = pgno != 1 && page.size() > h && page[h] != 0x05 && page[h] != 0x02;
+  if (data && !continues_ && pgno != last_data_) {  // a data page elsewhere: a new run
+    run_ = 0;
+    window_ = 0;
+    ahead_until_ = 0;
+    last_data_ = pgno;
+  }
+  bool entered = false;  // pgno is the next child of a parent being scanned
   auto it = child_of_.find(pgno);
   if (it != child_of_.end()) {
     auto pit = parents_.find(it->second.first);
     if (pit != parents_.end()) {
-      Parent& p = pit->second;
-      const size_t i = it->second.second;
-      const auto ii = static_cast<int64_t>(i);
-      if (p.last_index >= 0 && (ii == p.last_index + 1 || ii + 1 == p.last_index)) {
-        const size_t n = p.children.size();
-        if (ii > p.last_index) {  // scanning left to right
-          if (p.ahead_hi < i + 1 + budget_ / 4) {
-            const size_t from = std::max(i + 1, p.ahead_hi);
-            const size_t to = std::min(n, i + 1 + budget_);
-            for (size_t k = from; k < to; ++k) out.push_back(p.children[k]);
-            p.ahead_hi = std::max(p.ahead_hi, to);
-          }
-        } else {  // right to left (ORDER BY ... DESC)
-          const size_t want_lo = i > budget_ ? i - budget_ : 0;
-          if (!p.lo_set || p.ahead_lo + budget_ / 4 > i) {
-            const size_t to = p.lo_set ? std::min(i, p.ahead_lo) : i;
-            for (size_t k = to; k > want_lo; --k) out.push_back(p.children[k - 1]);
-            p.ahead_lo = p.lo_set ? std::min(p.ahead_lo, want_lo) : want_lo;
-            p.lo_set = true;
-          }
-        }
-      }
-      p.last_index = ii;
+      const int64_t before = pit->second.last_index;
+      out = scan_step(pit->second, it->second.second);
+      entered = static_cast<int64_t>(it->second.second) == before + 1 && before >= 0;
     }
   }
   std::vector<uint32_t> children = interior_children(page, pgno);
   if (!children.empty() && parents_.count(pgno) == 0) {
-    if (parents_.size() >= kMaxParents) {
-      const uint32_t old = parent_order_.front();
-      parent_order_.pop_front();
-      auto oit = parents_.find(old);
-      if (oit != parents_.end()) {
-        for (uint32_t c : oit->second.children) {
-          auto cit = child_of_.find(c);
-          if (cit != child_of_.end() && cit->second.first == old) child_of_.erase(cit);
-        }
-        parents_.erase(oit);
-      }
+    if (entered) {
+      // The scan goes through this subtree next, from its first child: fetch those now rather
+      // than after two of them were read (a stall of a round trip at each of the ~55 interior
+      // pages of W4's table).
+      const uint32_t window = std::min<uint32_t>(budget_, 32);
+      const size_t n = std::min<size_t>(children.size(), window);
+      out.insert(out.end(), children.begin(), children.begin() + static_cast<ptrdiff_t>(n));
+      remember(pgno, std::move(children));
+      parents_[pgno].ahead_hi = n;
+      parents_[pgno].window = window;
+    } else {
+      remember(pgno, std::move(children));
     }
-    for (size_t k = 0; k < children.size(); ++k) child_of_[children[k]] = {pgno, k};
-    Parent p;
-    p.children = std::move(children);
-    parents_.emplace(pgno, std::move(p));
-    parent_order_.push_back(pgno);
   }
   return out;
 }
 
 void ReadTracker::reset() {
   window_ = 0;
-  last_was_data_ = false;
+  last_data_ = 0;
+  continues_ = false;
   last_ = 0;
   run_ = 0;
   ahead_until_ = 0;
