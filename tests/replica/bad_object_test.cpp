@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "history/head_record.h"
 #include "history/restore_plan.h"
 #include "ltx/compactor.h"
 #include "ltx/sink.h"
@@ -52,6 +53,18 @@ struct Place {
     store->put(key, std::span(bytes.data(), bytes.size()));
   }
   std::vector<uint8_t> get(const std::string& key) const { return store->get(key).body; }
+  // Rewrites head.json as if its owner had committed up to `txid` (a committed file that rotted
+  // in the store afterwards). A writer still running takes this for another writer's head.
+  void commit_in_head(uint64_t txid) const {
+    const std::string key = ltxvfs::storage::head_key(layout);
+    const auto body = get(key);
+    auto head = ltxvfs::history::HeadRecord::from_json(
+        std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
+    REQUIRE(head);
+    head->txid = txid;
+    const std::string text = head->to_json();
+    store->put(key, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  }
 };
 
 Place directory_place(const std::string& name) {
@@ -123,7 +136,8 @@ nlohmann::json stats_when(Db& db, Pred pred) {
 }
 
 // (a) A garbage object at the next TXID: the replica opens at the last good TXID, reads its
-// state, and says what holds it back.
+// state, and, when the head commits that TXID (the file rotted in the store), says what holds it
+// back. Past the head it is no history at all (head_record.h): ignored, nothing holds the replica.
 void junk_at_next_txid(Place& p, bool truncated_ltx) {
   auto primary = p.open_primary();
   const int64_t good = fill(*primary, 3);
@@ -139,6 +153,16 @@ void junk_at_next_txid(Place& p, bool truncated_ltx) {
     p.put(bad_key, body);
   } else {
     p.put(bad_key, random_bytes(100, 7));
+    {
+      auto uncommitted = p.open_replica("uncommitted.db", "&poll_ms=50");
+      CHECK(dump(*uncommitted, kQuery) == expected);
+      const auto stats = replica_stats(*uncommitted);
+      INFO(stats.dump());
+      CHECK(stats["bad_objects"].empty());
+      CHECK(stats["waiting_after_txid"].get<int64_t>() == 0);
+    }
+    primary.reset();  // it would take the forged head for another writer's
+    p.commit_in_head(good + 1);
   }
   auto r = p.open_replica("cache.db", "&poll_ms=50");  // refused before
   CHECK(dump(*r, kQuery) == expected);
@@ -210,8 +234,9 @@ void corrupt_snapshot(Place& p, Damage damage) {
   CHECK(old->query_int("SELECT count(*) FROM t") == 3);
 }
 
-// (c) Following: a garbage object appears at the next TXID after open. The replica keeps serving
-// the last good state and says why; once the writer's upload replaces it, the replica advances.
+// (c) Following: a garbage object appears at the next TXID after open. Past the head it is no
+// history: the replica keeps following and the writer's upload replaces it. Once committed and
+// rotten, the replica keeps serving the last good state and says why.
 void junk_while_following(Place& p) {
   auto primary = p.open_primary();
   const int64_t good = fill(*primary, 2);
@@ -221,34 +246,40 @@ void junk_while_following(Place& p) {
   REQUIRE(r->query_int("PRAGMA ltx_txid") == good);
   const std::string bad_key = p.key(0, good + 1, good + 1);
   p.put(bad_key, random_bytes(100, 11));
-  // The poller meets it: still the last good state, and the reason in the stats.
-  auto stats = stats_when(*r, [&](const auto& s) {
-    return names_bad_object(s, bad_key) && s["waiting_after_txid"].template get<int64_t>() != 0;
-  });
+  // Past the head it is no history: the replica does not even list (the head did not change).
+  const uint64_t polls = replica_stats(*r)["polls"].get<uint64_t>();
+  auto stats = stats_when(*r, [&](const auto& s) { return s["polls"] >= polls + 5; });
   INFO(stats.dump());
-  CHECK(names_bad_object(stats, bad_key));
-  CHECK(stats["bad_objects"][0]["junk"] == true);
-  CHECK(stats["waiting_after_txid"].get<int64_t>() == good);
-  CHECK_THAT(stats["waiting_reason"].get<std::string>(), Catch::Contains(bad_key));
-  CHECK(dump(*r, kQuery) == expected);
-  CHECK(r->query_int("PRAGMA ltx_txid") == good);
-  const std::string error = r->try_exec("SELECT ltx_wait(" + std::to_string(good + 1) + ", 300)");
-  CHECK_THAT(error, Catch::Contains(bad_key));
-  // A full listing does not change the verdict (ltx_wait asked for one).
+  CHECK(stats["bad_objects"].empty());
+  CHECK(stats["waiting_after_txid"].get<int64_t>() == 0);
   CHECK(dump(*r, kQuery) == expected);
 
-  // The writer's next upload goes to that name and replaces the junk.
+  // The writer's next upload goes to that name, replaces the junk and commits it.
   primary->exec("INSERT INTO t(v) VALUES ('after the junk')");
   const int64_t next = wait_uploaded(*primary);
   REQUIRE(next == good + 1);
   CHECK(p.get(bad_key).size() != 100);
   CHECK(r->query_int("SELECT ltx_wait(" + std::to_string(next) + ", 10000)") == next);
   CHECK(dump(*r, kQuery) == dump(*primary, kQuery));
-  stats = stats_when(*r, [](const auto& s) { return s["bad_objects"].empty(); });
+  const std::string now_expected = dump(*primary, kQuery);
+
+  // A committed file that rotted: the poller meets it, keeps the last good state, says why.
+  primary.reset();
+  const std::string rotten = p.key(0, next + 1, next + 1);
+  p.put(rotten, random_bytes(100, 12));
+  p.commit_in_head(next + 1);
+  stats = stats_when(*r, [&](const auto& s) {
+    return names_bad_object(s, rotten) && s["waiting_after_txid"].template get<int64_t>() != 0;
+  });
   INFO(stats.dump());
-  CHECK(stats["bad_objects"].empty());
-  CHECK(stats["waiting_after_txid"].get<int64_t>() == 0);
-  CHECK(stats["waiting_reason"] == "");
+  CHECK(names_bad_object(stats, rotten));
+  CHECK(stats["bad_objects"][0]["junk"] == true);
+  CHECK(stats["waiting_after_txid"].get<int64_t>() == next);
+  CHECK_THAT(stats["waiting_reason"].get<std::string>(), Catch::Contains(rotten));
+  CHECK(dump(*r, kQuery) == now_expected);
+  const std::string error = r->try_exec("SELECT ltx_wait(" + std::to_string(next + 1) + ", 300)");
+  CHECK_THAT(error, Catch::Contains(rotten));
+  CHECK(dump(*r, kQuery) == now_expected);
 }
 
 }  // namespace

@@ -103,6 +103,8 @@ TEST_CASE("sync stage: a requested sync makes the spool durable and tells the up
   sync.wait(sync.request());
   CHECK(spool.durable_txid() == 2);
   CHECK(sync.syncs() >= 1);
+  // The uploader is told after the waiters are released (1 run in ~20 checked too early).
+  for (int i = 0; i < 500 && synced == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
   CHECK(synced >= 1);
   CHECK(errors.get().empty());
   sync.stop();
