@@ -77,6 +77,8 @@ class S3Store : public ObjectStore {
 
  private:
   struct Op;
+  // A GET of `key` (counted, the key validated) answering with one of `ok_statuses`.
+  Op get_op(const std::string& key, std::vector<long> ok_statuses);
   HttpResponse execute(const Op& op);
   [[noreturn]] void throw_http_error(const Op& op, const HttpResponse& response) const;
   std::string where(const std::string& full_key) const;

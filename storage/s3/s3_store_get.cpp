@@ -110,15 +110,20 @@ std::vector<uint8_t> cut_range(const std::vector<uint8_t>& body, const ByteRange
 
 }  // namespace
 
+S3Store::Op S3Store::get_op(const std::string& key, std::vector<long> ok_statuses) {
+  StoreStats::add(stats_->gets);
+  validate_key(key, "GET " + describe() + "/" + key);
+  Op op;
+  op.verb = "GET";
+  op.method = "GET";
+  op.full_key = full_key(key);
+  op.ok_statuses = std::move(ok_statuses);
+  return op;
+}
+
 GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
   try {
-    StoreStats::add(stats_->gets);
-    validate_key(key, "GET " + describe() + "/" + key);
-    Op op;
-    op.verb = "GET";
-    op.method = "GET";
-    op.full_key = full_key(key);
-    op.ok_statuses = {200, 206};
+    Op op = get_op(key, {200, 206});
     const std::string subject = "GET " + where(op.full_key);
     if (range && range->length == 0) {
       op.verb = "HEAD";
@@ -146,13 +151,7 @@ GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
 
 std::optional<GetResult> S3Store::get_if_changed(const std::string& key, const std::string& etag) {
   try {
-    StoreStats::add(stats_->gets);
-    validate_key(key, "GET " + describe() + "/" + key);
-    Op op;
-    op.verb = "GET";
-    op.method = "GET";
-    op.full_key = full_key(key);
-    op.ok_statuses = {200, 304};
+    Op op = get_op(key, {200, 304});
     if (!etag.empty()) op.headers.emplace_back("if-none-match", etag);
     HttpResponse response = execute(op);
     if (response.status == 304) return std::nullopt;

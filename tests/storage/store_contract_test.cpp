@@ -509,6 +509,26 @@ void conditional_if_match(Backend& b) {
   CHECK(text(store.get("lock.json").body) == "{\"generation\":4}");
 }
 
+// A replica polls head.json this way (vfs/replica/head_watch.h): nothing while the etag is the
+// one it has, the whole object once it changed.
+void get_if_changed(Backend& b) {
+  ObjectStore& store = *b.store;
+  const auto first = store.put("head.json", span_of("{\"txid\":1}"));
+  const auto whole = store.get_if_changed("head.json", "");
+  REQUIRE(whole.has_value());
+  CHECK(text(whole->body) == "{\"txid\":1}");
+  CHECK(whole->etag == first.etag);
+  CHECK_FALSE(store.get_if_changed("head.json", first.etag).has_value());
+  const auto second = store.put("head.json", span_of("{\"txid\":2}"));
+  const auto changed = store.get_if_changed("head.json", first.etag);
+  REQUIRE(changed.has_value());
+  CHECK(text(changed->body) == "{\"txid\":2}");
+  CHECK(changed->etag == second.etag);
+  CHECK_FALSE(store.get_if_changed("head.json", second.etag).has_value());
+  CHECK(error_of([&] { store.get_if_changed("absent.json", first.etag); }).kind() ==
+        StoreErrorKind::kNotFound);
+}
+
 void racing_conditional_writers(Backend& b) {
   if (!has(b, b.caps.atomic_conditional_writes, "atomic_conditional_writes")) return;
   ObjectStore& store = *b.store;
@@ -657,6 +677,7 @@ void run(Backend b, void (*contract_case)(Backend&)) {
   X("remove, missing keys are no error", remove_keys)                                     \
   X("If-None-Match", conditional_if_none_match)                                           \
   X("If-Match", conditional_if_match)                                                     \
+  X("get_if_changed: nothing while the etag holds", get_if_changed)                       \
   X("racing conditional writers, exactly one wins", racing_conditional_writers)           \
   X("keys with special characters round trip", special_character_keys)                    \
   X("one store, many threads", concurrent_threads)
