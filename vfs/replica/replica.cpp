@@ -293,7 +293,13 @@ bool Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
 
 void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
   head_->recheck();  // a location that had no head may have one now
-  head_->look();
+  // Caught up with a head that has not moved, nothing set aside, nothing waited for: the listing
+  // could only say what the head says (an idle replica's one LIST every 30 polls, issue 18).
+  // Objects compacted away under the snapshot are found by the reads that need them (lost_).
+  if (head_->look() == HeadWatch::Seen::kUnchanged && head_->txid() == cur->txid() &&
+      bad_.all().empty()) {
+    return;
+  }
   const auto listed = head_->committed(history::list_all_ltx_files(*store_, layout_));
   bad_.forget_unlisted(listed);
   auto files = listed;
@@ -375,6 +381,7 @@ bool Replica::poll() {
           if (++polls_since_full_ >= kFullCheckEvery) {
             polls_since_full_ = 0;
             full_check(cur);
+            changed = current() != cur;  // a routine look that found nothing is no change
           } else {
             changed = poll_level0(cur);
           }
