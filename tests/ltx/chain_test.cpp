@@ -18,24 +18,10 @@
 
 using namespace ltxvfs::ltx;
 using ltxtest::Bytes;
+using ltxtest::MemoryPageWriter;
 using ltxtest::ModelDb;
 
 namespace {
-
-class MemoryPageWriter final : public PageWriter {
- public:
-  void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override {
-    const std::size_t offset = std::size_t{pgno - 1} * page.size();
-    if (db.size() < offset + page.size()) db.resize(offset + page.size(), 0);
-    std::copy(page.begin(), page.end(), db.begin() + static_cast<std::ptrdiff_t>(offset));
-    ++writes;
-  }
-  void truncate(std::uint32_t commit, std::uint32_t page_size) override {
-    db.resize(std::size_t{commit} * page_size, 0);
-  }
-  Bytes db;
-  int writes = 0;
-};
 
 // A chain that exercises overwrites, growth and shrinking: TXIDs 1..5.
 struct Chain {

@@ -10,28 +10,10 @@
 
 using namespace ltxvfs::ltx;
 using ltxtest::Bytes;
+using ltxtest::MemoryPageWriter;
 using ltxtest::ModelDb;
 
 namespace {
-
-class MemoryPageWriter final : public PageWriter {
- public:
-  void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override {
-    const std::size_t offset = std::size_t{pgno - 1} * page.size();
-    if (db.size() < offset + page.size()) db.resize(offset + page.size(), 0);
-    std::copy(page.begin(), page.end(), db.begin() + static_cast<std::ptrdiff_t>(offset));
-  }
-  void write_pages(std::uint32_t first, std::span<const std::uint8_t> pages,
-                   std::uint32_t page_size) override {
-    ++runs;
-    PageWriter::write_pages(first, pages, page_size);
-  }
-  void truncate(std::uint32_t commit, std::uint32_t page_size) override {
-    db.resize(std::size_t{commit} * page_size, 0);
-  }
-  Bytes db;
-  int runs = 0;
-};
 
 DecodedFile decoded(const Bytes& file, std::size_t budget = 1 << 30) {
   PageDecompressor d;

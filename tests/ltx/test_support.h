@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ltx/applier.h"
 #include "ltx/encoder.h"
 #include "ltx/error.h"
 #include "ltx/header.h"
@@ -134,6 +135,29 @@ class ModelDb {
   std::map<std::uint32_t, Bytes> pages_;
   std::uint32_t commit_ = 0;
   std::uint64_t txid_ = 0;
+};
+
+// A database image in memory, as an applier writes it: counts single-page writes (a run written
+// page by page counts each) and runs of pages.
+class MemoryPageWriter final : public ltxvfs::ltx::PageWriter {
+ public:
+  void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override {
+    const std::size_t offset = std::size_t{pgno - 1} * page.size();
+    if (db.size() < offset + page.size()) db.resize(offset + page.size(), 0);
+    std::copy(page.begin(), page.end(), db.begin() + static_cast<std::ptrdiff_t>(offset));
+    ++writes;
+  }
+  void write_pages(std::uint32_t first, std::span<const std::uint8_t> pages,
+                   std::uint32_t page_size) override {
+    ++runs;
+    PageWriter::write_pages(first, pages, page_size);
+  }
+  void truncate(std::uint32_t commit, std::uint32_t page_size) override {
+    db.resize(std::size_t{commit} * page_size, 0);
+  }
+  Bytes db;
+  int writes = 0;
+  int runs = 0;
 };
 
 }  // namespace ltxtest

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/errors.h"
@@ -14,15 +15,9 @@
 using namespace ltxvfs::replica;
 using ltxvfs::testing::ModelPrimary;
 namespace fs = std::filesystem;
+using namespace replicatest;
 
 namespace {
-
-std::string fresh_dir(const std::string& name) {
-  const std::string dir = std::string(LTXVFS_REPLICA_SCRATCH_DIR) + "/engine-bad-" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 Replica open_replica(const std::string& dir) {
   ReplicaOptions o;
@@ -30,27 +25,6 @@ Replica open_replica(const std::string& dir) {
   o.poll_ms = 20;
   o.prefetch_pages = 0;
   return Replica(o, ltxvfs::storage::open_store(o.store_url(), replica_store_settings()), nullptr);
-}
-
-std::vector<uint8_t> read_page(Replica& r, const Snapshot& s, uint32_t pgno) {
-  std::vector<uint8_t> out(s.page_size());
-  r.read(s, uint64_t{pgno - 1} * s.page_size(), out, nullptr);
-  return out;
-}
-
-std::vector<uint8_t> expected_page(const ModelPrimary& m, const Snapshot& s, uint32_t pgno) {
-  auto p = m.page_at(s.txid(), pgno);
-  if (pgno == 1) present_header(p, 0, s.change_counter(), s.commit());
-  return p;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::vector<uint8_t> bytes_of(const std::string& text) {
@@ -61,7 +35,7 @@ std::vector<uint8_t> bytes_of(const std::string& text) {
 
 TEST_CASE("replica engine: junk at the next TXID holds the replica until other files pass it",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("junk-level0");
+  const std::string dir = fresh_dir("engine-bad-junk-level0");
   ModelPrimary m(dir, 512);
   for (uint32_t p = 1; p <= 10; ++p) m.set(p, 1);
   m.commit();
@@ -98,7 +72,7 @@ TEST_CASE("replica engine: junk at the next TXID holds the replica until other f
 
 TEST_CASE("replica engine: a damaged page no other chain holds fails its reads, never wrong data",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("damaged-page");
+  const std::string dir = fresh_dir("engine-bad-damaged-page");
   ModelPrimary m(dir, 512);
   for (uint32_t p = 1; p <= 20; ++p) m.set(p, 1);
   m.commit();

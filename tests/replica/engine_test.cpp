@@ -11,6 +11,7 @@
 #include "ltx/page_index.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
+#include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
@@ -28,37 +29,9 @@ using ltxvfs::base::format_rfc3339_ms;
 using ltxvfs::base::parse_time_target;
 using ltxvfs::testing::ModelPrimary;
 namespace fs = std::filesystem;
+using namespace replicatest;
 
 namespace {
-
-std::string fresh_dir(const std::string& name) {
-  const std::string dir = std::string(LTXVFS_REPLICA_SCRATCH_DIR) + "/engine-" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::vector<uint8_t> read_page(Replica& r, const Snapshot& s, uint32_t pgno) {
-  std::vector<uint8_t> out(s.page_size());
-  r.read(s, uint64_t{pgno - 1} * s.page_size(), out, nullptr);
-  return out;
-}
-
-// Page contents as the model holds them, with page 1's header presented like the replica does.
-std::vector<uint8_t> expected_page(const ModelPrimary& m, const Snapshot& s, uint32_t pgno) {
-  auto p = m.page_at(s.txid(), pgno);
-  if (pgno == 1) present_header(p, 0, s.change_counter(), s.commit());
-  return p;
-}
 
 ReplicaOptions options_for(const std::string& dir) {
   ReplicaOptions o;
@@ -320,7 +293,7 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
 }
 
 TEST_CASE("snapshots: build, extend with shared chunks, shrink", "[replica][unit]") {
-  const std::string dir = fresh_dir("snapshots");
+  const std::string dir = fresh_dir("engine-snapshots");
   ModelPrimary m(dir, 512);
   for (uint32_t p = 1; p <= 3000; ++p) m.set(p, 1);
   m.commit();
@@ -361,7 +334,7 @@ TEST_CASE("snapshots: build, extend with shared chunks, shrink", "[replica][unit
 TEST_CASE("replica engine: reads, follows, travels in time, survives lost objects",
           "[replica][unit]") {
   const bool native = GENERATE(true, false);
-  const std::string dir = fresh_dir(native ? "engine-native" : "engine-litestream");
+  const std::string dir = fresh_dir(native ? "engine-engine-native" : "engine-engine-litestream");
   ModelPrimary m(dir, 1024, native);
   for (uint32_t p = 1; p <= 200; ++p) m.set(p, 1);
   m.commit();
@@ -427,7 +400,7 @@ TEST_CASE("replica engine: reads, follows, travels in time, survives lost object
 
 TEST_CASE("replica engine: a TXID gap holds the replica back until it is filled",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("gap");
+  const std::string dir = fresh_dir("engine-gap");
   ModelPrimary m(dir, 512);
   for (uint32_t p = 1; p <= 20; ++p) m.set(p, 1);
   m.commit();
@@ -453,7 +426,7 @@ TEST_CASE("replica engine: a TXID gap holds the replica back until it is filled"
 }
 
 TEST_CASE("replica engine: a replaced history is detected and re-planned", "[replica][unit]") {
-  const std::string dir = fresh_dir("replaced");
+  const std::string dir = fresh_dir("engine-replaced");
   auto a = std::make_unique<ModelPrimary>(dir, 512);
   for (uint32_t p = 1; p <= 10; ++p) a->set(p, 1);
   a->commit();
@@ -480,7 +453,7 @@ TEST_CASE("replica engine: a replaced history is detected and re-planned", "[rep
 
 TEST_CASE("replica engine: a compaction spanning the replica's TXID is followed",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("spanning");
+  const std::string dir = fresh_dir("engine-spanning");
   ModelPrimary m(dir, 512);
   for (uint32_t p = 1; p <= 10; ++p) m.set(p, 1);
   m.commit();
@@ -528,7 +501,7 @@ TEST_CASE("replica polling: slows down after a minute of nothing new, at most to
 
 TEST_CASE("replica engine: polls the head, lists only when it changed, follows what it commits",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("head");
+  const std::string dir = fresh_dir("engine-head");
   ModelPrimary m(dir, 512);
   for (uint32_t p = 1; p <= 20; ++p) m.set(p, 1);
   m.commit();

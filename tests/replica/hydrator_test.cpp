@@ -16,6 +16,7 @@
 #include "history/restore_plan.h"
 #include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
+#include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/errors.h"
@@ -27,15 +28,9 @@ using namespace ltxvfs::replica;
 using ltxvfs::storage::LayoutStyle;
 using ltxvfs::testing::ModelPrimary;
 namespace fs = std::filesystem;
+using namespace replicatest;
 
 namespace {
-
-std::string fresh_dir(const std::string& name) {
-  const std::string dir = std::string(LTXVFS_REPLICA_SCRATCH_DIR) + "/hydrator-" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // The snapshot at `txid` from the model's level-0 files (a snapshot file, then one per TXID).
 std::shared_ptr<const Snapshot> snapshot_at(ModelPrimary& m, IndexCache& indexes, uint64_t txid) {
@@ -95,7 +90,7 @@ struct Log {
 }  // namespace
 
 TEST_CASE("hydrator: downloads the whole database into the local file", "[replica][unit]") {
-  const std::string dir = fresh_dir("whole");
+  const std::string dir = fresh_dir("hydrator-whole");
   ModelPrimary m(dir + "/replica", 1024);
   for (uint32_t p = 1; p <= 300; ++p) m.set(p, 1);
   m.commit();
@@ -155,7 +150,7 @@ TEST_CASE("hydrator: downloads the whole database into the local file", "[replic
 
 TEST_CASE("hydrator: follows newer snapshots, rewriting only the pages that changed",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("follow");
+  const std::string dir = fresh_dir("hydrator-follow");
   ModelPrimary m(dir + "/replica", 512);
   for (uint32_t p = 1; p <= 200; ++p) m.set(p, 1);
   m.commit();
@@ -206,7 +201,7 @@ TEST_CASE("hydrator: follows newer snapshots, rewriting only the pages that chan
 TEST_CASE("hydrator: a failure is reported and nothing is served from the partial file",
           "[replica][unit]") {
   const bool mid_way = GENERATE(false, true);
-  const std::string dir = fresh_dir(mid_way ? "fail-mid-way" : "fail-first");
+  const std::string dir = fresh_dir(mid_way ? "hydrator-fail-mid-way" : "hydrator-fail-first");
   ModelPrimary m(dir + "/replica", 1024);
   for (uint32_t p = 1; p <= 100; ++p) m.set(p, 1);
   m.commit();
@@ -271,7 +266,7 @@ TEST_CASE("hydrator: a failure is reported and nothing is served from the partia
 
 TEST_CASE("hydrator: a failure while following stops local reads of every snapshot",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("fail-follow");
+  const std::string dir = fresh_dir("hydrator-fail-follow");
   ModelPrimary m(dir + "/replica", 512);
   for (uint32_t p = 1; p <= 50; ++p) m.set(p, 1);
   m.commit();
@@ -305,7 +300,7 @@ TEST_CASE("hydrator: a failure while following stops local reads of every snapsh
 }
 
 TEST_CASE("hydrator: never overwrites a file it did not write", "[replica][unit]") {
-  const std::string dir = fresh_dir("foreign");
+  const std::string dir = fresh_dir("hydrator-foreign");
   ModelPrimary m(dir + "/replica", 512);
   for (uint32_t p = 1; p <= 4; ++p) m.set(p, 1);
   m.commit();
@@ -341,7 +336,7 @@ TEST_CASE("hydrator: never overwrites a file it did not write", "[replica][unit]
 
 TEST_CASE("hydrator: destroyed while it runs, it stops; the next open starts over",
           "[replica][unit]") {
-  const std::string dir = fresh_dir("stop");
+  const std::string dir = fresh_dir("hydrator-stop");
   ModelPrimary m(dir + "/replica", 512);
   for (uint32_t p = 1; p <= 2000; ++p) m.set(p, 1);
   m.commit();

@@ -1,0 +1,52 @@
+// What the replica engine's tests (engine_test, bad_object_engine_test, hydrator_test) share: a
+// fresh scratch directory, reading a page as SQLite would, the page a model primary says it holds,
+// and the message of an exception.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tests/replica/model_replica.h"
+#include "vfs/replica/btree_page.h"
+#include "vfs/replica/replica.h"
+#include "vfs/replica/snapshot.h"
+
+namespace replicatest {
+
+// <scratch>/<name>, empty.
+inline std::string fresh_dir(const std::string& name) {
+  const std::string dir = std::string(LTXVFS_REPLICA_SCRATCH_DIR) + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+inline std::vector<uint8_t> read_page(ltxvfs::replica::Replica& r,
+                                      const ltxvfs::replica::Snapshot& s, uint32_t pgno) {
+  std::vector<uint8_t> out(s.page_size());
+  r.read(s, uint64_t{pgno - 1} * s.page_size(), out, nullptr);
+  return out;
+}
+
+// The model's page, with page 1's header presented as the replica presents it.
+inline std::vector<uint8_t> expected_page(const ltxvfs::testing::ModelPrimary& m,
+                                          const ltxvfs::replica::Snapshot& s, uint32_t pgno) {
+  auto p = m.page_at(s.txid(), pgno);
+  if (pgno == 1) ltxvfs::replica::present_header(p, 0, s.change_counter(), s.commit());
+  return p;
+}
+
+// The message `f` throws, "" when it does not.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace replicatest
