@@ -411,3 +411,24 @@ TEST_CASE("restore by timestamp and by TXID through the ltxvfs tool", "[write]")
                     &log) != 0);
   CHECK_THAT(log, Catch::Contains("newer than the requested time"));
 }
+
+// Issue 18: one replica setting for every tenant. Two databases of the same name in different
+// directories, and a third, opened with the same templated replica=, land in locations of their
+// own.
+TEST_CASE("a templated replica= gives each database its own location", "[write]") {
+  load_ltx_extension();
+  const std::string dir = scratch_dir("tenants");
+  std::filesystem::create_directories(dir + "/data/eu");
+  std::filesystem::create_directories(dir + "/data/us");
+  const std::string tmpl = "&replica=file://" + dir + "/rep/{path}&replica_root=" + dir + "/data";
+  Db eu("file:" + dir + "/data/eu/t.db?vfs=ltx&durability=remote&upload_interval_ms=0" + tmpl);
+  Db us("file:" + dir + "/data/us/t.db?vfs=ltx&durability=remote&upload_interval_ms=0" + tmpl);
+  Db other("file:" + dir + "/data/eu/u.db?vfs=ltx&durability=remote&upload_interval_ms=0&replica=" +
+           "file://" + dir + "/rep2/{name}");
+  eu.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('eu');");
+  us.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('us'); INSERT INTO t VALUES ('us');");
+  other.exec("CREATE TABLE u(y); INSERT INTO u VALUES (1);");
+  check_restores_to(eu, dir + "/rep/eu/t.db", dir);
+  check_restores_to(us, dir + "/rep/us/t.db", dir);
+  check_restores_to(other, dir + "/rep2/u.db", dir);
+}

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "vfs/writer/replica_template.h"
+
 namespace ltxvfs::writer {
 namespace {
 
@@ -10,6 +12,7 @@ struct Setting {
   const char* env;
 };
 constexpr Setting kReplica{"replica", "LTX_REPLICA_URL"};
+constexpr Setting kReplicaRoot{"replica_root", "LTX_REPLICA_ROOT"};
 constexpr Setting kFormat{"format", "LTX_FORMAT"};
 constexpr Setting kDurability{"durability", "LTX_DURABILITY"};
 constexpr Setting kUploadInterval{"upload_interval_ms", "LTX_UPLOAD_INTERVAL_MS"};
@@ -50,6 +53,7 @@ uint64_t get_number(const Setting& s, const Lookup& uri, const Lookup& env, uint
 
 const std::vector<std::string>& known_uri_parameters() {
   static const std::vector<std::string> names = {kReplica.uri,
+                                                 kReplicaRoot.uri,
                                                  kFormat.uri,
                                                  kDurability.uri,
                                                  kUploadInterval.uri,
@@ -72,7 +76,7 @@ Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& 
   c.db_path = db_path;
   c.sidecar_dir = db_path + "-ltx";
   if (auto v = get(kReplica, uri, env); v && !v->empty()) {
-    c.replica_url = *v;
+    c.replica_url = expand_replica_template(*v, db_path, get(kReplicaRoot, uri, env));
   } else {
     c.replica_url = c.sidecar_dir + "/replica";
     c.replica_is_default = true;
