@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "vfs/shim/sqlite_api.h"
 
@@ -11,14 +13,19 @@ namespace ltxvfs::vfs {
 namespace {
 
 // Read on every message rather than cached: logging is rare, and this keeps no global state.
-LogLevel configured_level() {
-  const char* v = std::getenv("LTXVFS_LOG");
+// LTXVFS_LOG's level; nullopt when it names none (then the default, warn, applies).
+std::optional<LogLevel> parse_level(const char* v) {
   if (v == nullptr || *v == '\0') return LogLevel::kWarn;
   if (std::strcmp(v, "off") == 0) return LogLevel::kOff;
   if (std::strcmp(v, "error") == 0) return LogLevel::kError;
+  if (std::strcmp(v, "warn") == 0 || std::strcmp(v, "warning") == 0) return LogLevel::kWarn;
   if (std::strcmp(v, "info") == 0) return LogLevel::kInfo;
   if (std::strcmp(v, "debug") == 0) return LogLevel::kDebug;
-  return LogLevel::kWarn;
+  return std::nullopt;
+}
+
+LogLevel configured_level() {
+  return parse_level(std::getenv("LTXVFS_LOG")).value_or(LogLevel::kWarn);
 }
 
 const char* level_name(LogLevel level) {
@@ -53,6 +60,15 @@ void emit(int code, LogLevel level, const char* format, va_list args) {
 }
 
 }  // namespace
+
+void warn_about_log_setting() {
+  const char* v = std::getenv("LTXVFS_LOG");
+  if (parse_level(v)) return;
+  std::string text = std::string("LTXVFS_LOG='") + v +
+                     "' is not a level; expected off, error, warn, info or debug. Using warn";
+  sqlite3_log(SQLITE_WARNING, "ltxvfs: %s", text.c_str());
+  to_stderr(LogLevel::kWarn, text.c_str());
+}
 
 void log_error(int code, const char* format, ...) {
   va_list args;

@@ -35,6 +35,10 @@ class SqliteError : public std::runtime_error {
   int code_;
 };
 
+// LTXVFS_LOG set to something that is not a level: says so (on stderr and to sqlite3_log), naming
+// the accepted values. Called when the extension is loaded.
+void warn_about_log_setting();
+
 void log_error(int code, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void log_at(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 

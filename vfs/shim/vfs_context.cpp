@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "base/posix_file.h"
 #include "storage/store_factory.h"
+#include "vfs/replica/options.h"
 #include "vfs/shim/base_vfs_file_access.h"
 #include "vfs/shim/log.h"
 #include "vfs/shim/open_databases.h"
@@ -37,8 +39,15 @@ void check_uri_parameters(sqlite3_filename name) {
     if (std::find(ours.begin(), ours.end(), key) != ours.end()) continue;
     std::string known;
     for (const auto& k : ours) known += (known.empty() ? "" : ", ") + k;
+    const auto& replica_only = replica::replica_uri_parameters();
+    const bool for_replicas =
+        std::find(replica_only.begin(), replica_only.end(), key) != replica_only.end();
     throw SqliteError(SQLITE_CANTOPEN,
-                      std::string("unknown URI parameter '") + key + "'; ltx knows: " + known);
+                      std::string("unknown URI parameter '") + key + "' for a primary" +
+                          (for_replicas ? std::string(" (it belongs to read replicas, opened with "
+                                                      "mode=ro&replica=<url>)")
+                                        : std::string()) +
+                          "; ltx primaries know: " + known);
   }
 }
 

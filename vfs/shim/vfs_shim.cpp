@@ -9,12 +9,14 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "vfs/shim/connection_hooks.h"
 #include "vfs/shim/guard.h"
 #include "vfs/shim/log.h"
 #include "vfs/shim/primary_connection.h"
+#include "vfs/shim/refused_open.h"
 #include "vfs/shim/replica_file.h"
 #include "vfs/shim/shim_file.h"
 #include "vfs/shim/vfs_context.h"
@@ -297,6 +299,46 @@ const sqlite3_io_methods* methods_of(FileRole role, int real_version) {
   }
 }
 
+// vfs_open's body, inside guard(): throws SqliteError when ltx refuses the open.
+int open_file(VfsContext& ctx, ShimFile& s, sqlite3_filename name, sqlite3_file* file, int flags,
+              int* out_flags) {
+  FileRole role = FileRole::kPassThrough;
+  const bool main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0 && name != nullptr;
+  // A read replica: the database is served from object storage, not from a local file.
+  if (main_db && sqlite3_uri_parameter(name, "replica") != nullptr &&
+      (flags & SQLITE_OPEN_READONLY) != 0) {
+    return open_replica_file(ctx, name, file, flags, out_flags);
+  }
+  if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0 && name != nullptr) refuse_rollback_journal(name);
+  if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) role = attach_wal_hooks(ctx, s, name);
+
+  // A refused open leaves the filesystem as it found it (the database file SQLite's open
+  // creates, WAL mode's files, <db>-ltx/).
+  std::optional<OpenFootprint> footprint;
+  if (main_db && (flags & SQLITE_OPEN_READWRITE) != 0) footprint.emplace(name);
+  int opened_flags = 0;
+  int rc = ctx.base()->xOpen(ctx.base(), name, s.real, flags, &opened_flags);
+  if (out_flags != nullptr) *out_flags = opened_flags;
+  if (rc != SQLITE_OK) {
+    drop_hooks(s);
+    return rc;
+  }
+  // From here on, a failure must close the real file again.
+  try {
+    const int real_version = s.real->pMethods->iVersion;
+    if (main_db) role = attach_database_hooks(ctx, s, name, flags, opened_flags, real_version);
+    s.role = role;
+    s.base.pMethods = methods_of(role, real_version);
+    return SQLITE_OK;
+  } catch (...) {
+    s.real->pMethods->xClose(s.real);
+    s.real->pMethods = nullptr;
+    drop_hooks(s);
+    if (footprint) footprint->undo();
+    throw;
+  }
+}
+
 int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
              int* out_flags) {
   VfsContext& ctx = context_of(vfs);
@@ -309,34 +351,12 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
   s.real->pMethods = nullptr;
 
   return guard(SQLITE_CANTOPEN, "ltx open", [&] {
-    FileRole role = FileRole::kPassThrough;
-    const bool main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0 && name != nullptr;
-    // A read replica: the database is served from object storage, not from a local file.
-    if (main_db && sqlite3_uri_parameter(name, "replica") != nullptr &&
-        (flags & SQLITE_OPEN_READONLY) != 0) {
-      return open_replica_file(ctx, name, file, flags, out_flags);
-    }
-    if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0 && name != nullptr) refuse_rollback_journal(name);
-    if ((flags & SQLITE_OPEN_WAL) != 0 && name != nullptr) role = attach_wal_hooks(ctx, s, name);
-
-    int opened_flags = 0;
-    int rc = ctx.base()->xOpen(ctx.base(), name, s.real, flags, &opened_flags);
-    if (out_flags != nullptr) *out_flags = opened_flags;
-    if (rc != SQLITE_OK) {
-      drop_hooks(s);
-      return rc;
-    }
-    // From here on, a failure must close the real file again.
     try {
-      const int real_version = s.real->pMethods->iVersion;
-      if (main_db) role = attach_database_hooks(ctx, s, name, flags, opened_flags, real_version);
-      s.role = role;
-      s.base.pMethods = methods_of(role, real_version);
-      return SQLITE_OK;
-    } catch (...) {
-      s.real->pMethods->xClose(s.real);
-      s.real->pMethods = nullptr;
-      drop_hooks(s);
+      return open_file(ctx, s, name, file, flags, out_flags);
+    } catch (const std::exception& e) {
+      // For ltx_last_error(): SQLite itself only says "unable to open database file".
+      remember_refused_open(std::string(name != nullptr ? name : "(temporary file)") + ": " +
+                            e.what());
       throw;
     }
   });
@@ -432,6 +452,7 @@ int register_ltx_vfs(std::string& error) {
     // make it the default once more if asked to.
     return wanted_as_default() ? sqlite3_vfs_register(existing, 1) : SQLITE_OK;
   }
+  warn_about_log_setting();  // once, at the first load: every later message depends on it
   sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
   if (base == nullptr) {
     error = "ltx: SQLite has no default VFS to wrap";

@@ -30,6 +30,11 @@ std::string state_path(const Config& c) {
   return c.sidecar_dir + "/state.json";
 }
 
+// The uploader's scratch file (a group of spool records compacted into one object).
+std::string upload_work_path(const Config& c) {
+  return c.sidecar_dir + "/upload.tmp";
+}
+
 }  // namespace
 
 Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, ReplicatorStores stores,
@@ -48,8 +53,8 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       builder_(*files_, spool_, config_.format, kWriteZstdLevel),
       // The lease is asked only when the head is written, by then it is built.
       head_(*store_, layout_, [this] { return lease_.identity(); }),
-      uploader_(spool_, *store_, layout_, head_, config_.format,
-                config_.sidecar_dir + "/upload.tmp", config_.file_mode),
+      uploader_(spool_, *store_, layout_, head_, config_.format, upload_work_path(config_),
+                config_.file_mode),
       lease_(make_lease(), store_->describe(), log_,
              [this](const std::string& why) { upload_.stop_for_conflict(why); }),
       sync_(spool_, errors_, log_, [this] { upload_.notify(); }),
@@ -111,6 +116,9 @@ Replicator::~Replicator() {
   if (!upload_.wait_stopped_until(deadline)) cancel_->cancel();
   upload_.stop();
   sync_.stop();
+  // The uploader's scratch file holds nothing once it stopped (what was not uploaded is still in
+  // the spool): a closed database leaves no temporary file beside it.
+  ::unlink(upload_work_path(config_).c_str());
   try {
     spool_.make_durable();
     if (builder_.synced()) {
