@@ -1,7 +1,7 @@
 // SQL functions of read replicas. Both reach the connection's replica through the private file
 // control kFcntlLtxReplica; on a connection whose main database is not a replica, ltx_wait()
 // fails with a message saying so and replica_stats_json() returns nullopt (ltx_stats() then
-// reports the primary, or NULL).
+// reports the primary, or fails saying how to open the database through ltx).
 #include "extension/replica_functions.h"
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include "base/time_spec.h"
 #include "extension/stats_json.h"
 #include "vfs/replica/replica.h"
+#include "vfs/replica/snapshot.h"
 #include "vfs/shim/replica_file.h"
 
 namespace ltxvfs::extension {
@@ -65,6 +66,13 @@ int register_replica_functions(sqlite3* db) {
                                     nullptr, nullptr);
   }
   return rc;
+}
+
+std::optional<uint64_t> replica_txid(sqlite3* db) {
+  replica::Replica* r = replica_of(db);
+  if (r == nullptr) return std::nullopt;
+  const auto snapshot = r->current();
+  return snapshot ? snapshot->txid() : 0;
 }
 
 std::optional<std::string> replica_stats_json(sqlite3* db) {

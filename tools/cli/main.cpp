@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "ltxvfs_version.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
 
@@ -24,6 +25,7 @@ void print_usage(std::FILE* out) {
       "                                      break it when its holder is gone\n"
       "  status <replica-url> [--json]       the head, the lease, the levels: where a\n"
       "                                      replica location stands, from the store alone\n"
+      "  version                             this tool's version (also --version)\n"
       "\n"
       "ltxvfs <command> --help (or ltxvfs help <command>) describes a command.\n"
       "%s",
@@ -50,6 +52,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string first = argv[1];
+  if (first == "version" || first == "--version" || first == "-V") {
+    std::printf("ltxvfs %s\n", LTXVFS_VERSION);
+    return 0;
+  }
   if (first == "help" || first == "--help" || first == "-h") {
     if (argc >= 3) {
       for (const auto& c : kCommands) {
