@@ -47,7 +47,11 @@ void print_head(const history::History& h) {
 void print_restorable(const history::History& h) {
   const history::RestoreGraph graph(h.files);
   const auto points = graph.restorable_txids();
-  if (points.empty()) {
+  if (h.files.empty()) {
+    std::printf(
+        "restorable: nothing (there are no LTX files here: nothing was replicated to this "
+        "location yet, or the URL is wrong)\n");
+  } else if (points.empty()) {
     std::printf("restorable: nothing (no chain starts at a snapshot)\n");
   } else {
     std::printf("restorable: %zu TXIDs from %" PRIu64 " to %" PRIu64 "; newest %" PRIu64 "\n",

@@ -69,11 +69,21 @@ struct RestoreRequest {
   std::optional<int64_t> timestamp;  // ms since the epoch
   unsigned jobs = 8;                 // parallel downloads
   bool force = false;
+  bool if_db_not_exists = false;   // an existing output is success, not a failure
+  bool if_replica_exists = false;  // no replica is success, not a failure
 };
+
+// The exit codes of `ltxvfs restore` (print_restore_usage() and README.md list them): scripts
+// that restore at startup tell "nothing to restore" and "already restored" from failures.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitOutputExists = 3;
+constexpr int kExitNoReplica = 4;
 
 // The request `args` make, or nullopt once the mistake is reported (exit status 2).
 std::optional<RestoreRequest> parse_request(const std::vector<std::string>& args) {
-  auto parsed = parse_args(kCommand, args, {"--force"},
+  auto parsed = parse_args(kCommand, args, {"--force", "--if-db-not-exists", "--if-replica-exists"},
                            {"-o", "--output", "--txid", "--timestamp", "--jobs"});
   if (!parsed) return std::nullopt;
   if (parsed->positional.size() != 1) {
@@ -124,6 +134,12 @@ std::optional<RestoreRequest> parse_request(const std::vector<std::string>& args
     request.jobs = static_cast<unsigned>(*n);
   }
   request.force = parsed->has("--force");
+  request.if_db_not_exists = parsed->has("--if-db-not-exists");
+  request.if_replica_exists = parsed->has("--if-replica-exists");
+  if (request.force && request.if_db_not_exists) {
+    fail(kCommand, "give --force (replace the output) or --if-db-not-exists (keep it), not both");
+    return std::nullopt;
+  }
   return request;
 }
 
@@ -138,8 +154,9 @@ std::optional<uint64_t> choose_target(const RestoreRequest& request,
   if (request.timestamp) return history::txid_at_time(*opened.store, files, *request.timestamp);
   const uint64_t target = graph.newest();
   if (target == 0) {
-    fail(kCommand, opened.url.to_string() + " holds no restorable LTX files" +
-                       (files.empty() ? "" : " (no chain starts at a snapshot)"));
+    fail(kCommand, opened.url.to_string() +
+                       " holds no restorable LTX files (no chain starts at a "
+                       "snapshot); ltxvfs ls shows what it holds");
     return std::nullopt;
   }
   if (graph.newest_stored() > target) {
@@ -164,13 +181,38 @@ void show_progress(const history::RestoreProgress& p) {
   std::fflush(stderr);
 }
 
+// The exit code when the output (or a -wal, -shm or -journal SQLite would apply to it) exists
+// and --force was not given; nullopt to go on.
+std::optional<int> check_output(const RestoreRequest& request) {
+  if (request.force) return std::nullopt;
+  if (::access(request.output.c_str(), F_OK) == 0) {
+    if (request.if_db_not_exists) {
+      std::printf("%s exists; nothing restored (--if-db-not-exists)\n", request.output.c_str());
+      return kExitOk;
+    }
+    fail(kCommand, request.output +
+                       " already exists; choose another output, pass --force to replace it, or "
+                       "--if-db-not-exists to keep it and exit 0");
+    return kExitOutputExists;
+  }
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string stale = request.output + suffix;
+    if (::access(stale.c_str(), F_OK) != 0) continue;
+    fail(kCommand, stale +
+                       " exists (left by an earlier database of that name): SQLite would apply "
+                       "it to the restored database. Remove it, or pass --force");
+    return kExitOutputExists;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void print_restore_usage(std::FILE* out) {
   std::fprintf(
       out,
       "usage: ltxvfs restore <replica-url> -o <out.db> [--txid N | --timestamp WHEN] [--force]\n"
-      "                      [--jobs N]\n"
+      "                      [--jobs N] [--if-db-not-exists] [--if-replica-exists]\n"
       "\n"
       "Restores the replica's database at a TXID (default: the newest restorable one) into a new\n"
       "file. Every LTX file is verified (checksums, TXID continuity), then PRAGMA integrity_check\n"
@@ -185,6 +227,12 @@ void print_restore_usage(std::FILE* out) {
       "ago'\n"
       "  --force            replace an existing FILE, removing its -wal, -shm and -journal\n"
       "  --jobs N           parallel downloads, 1 to 64 (default 8)\n"
+      "  --if-db-not-exists    exit 0 without doing anything when FILE exists\n"
+      "  --if-replica-exists   exit 0 without doing anything when there is no replica (no LTX\n"
+      "                        files at the URL)\n"
+      "\n"
+      "exit status: 0 restored (or nothing to do with --if-...), 1 failed, 2 bad usage,\n"
+      "             3 the output (or its -wal, -shm, -journal) exists, 4 no replica at the URL\n"
       "\n%s",
       kReplicaUrlHelp);
 }
@@ -192,16 +240,28 @@ void print_restore_usage(std::FILE* out) {
 int run_restore(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     print_restore_usage(stdout);
-    return 0;
+    return kExitOk;
   }
   const auto request = parse_request(args);
-  if (!request) return 2;
+  if (!request) return kExitUsage;
+  if (auto code = check_output(*request)) return *code;
   try {
     auto opened = open_replica(request->url);
     const auto files = history::list_ltx_files(*opened.store, opened.layout);
+    if (files.empty()) {
+      if (request->if_replica_exists) {
+        std::printf("no replica at %s; nothing restored (--if-replica-exists)\n",
+                    opened.url.to_string().c_str());
+        return kExitOk;
+      }
+      fail(kCommand, "no replica at " + opened.url.to_string() +
+                         ": it holds no LTX files (nothing was replicated there yet, or the URL "
+                         "is wrong). --if-replica-exists makes this exit 0");
+      return kExitNoReplica;
+    }
     const history::RestoreGraph graph(files);
     const auto target = choose_target(*request, opened, files, graph);
-    if (!target) return 1;
+    if (!target) return kExitFailure;
     history::RestoreOptions options;
     options.parallelism = request->jobs;
     options.overwrite = request->force;
@@ -230,10 +290,10 @@ int run_restore(const std::vector<std::string>& args) {
                 " (%u pages of %u bytes) from %zu files, %s downloaded; integrity_check: %s\n",
                 request->output.c_str(), result.txid, result.commit, result.page_size, result.files,
                 human_bytes(result.bytes_downloaded).c_str(), check.c_str());
-    return 0;
+    return kExitOk;
   } catch (const std::exception& e) {
     fail(kCommand, e.what());
-    return 1;
+    return kExitFailure;
   }
 }
 
