@@ -1,0 +1,118 @@
+// Issue 19, "the first hour of a new user", on the ltxvfs command: a version, restore flags and
+// exit codes that scripts can act on, and messages that say what is the matter.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/time_spec.h"
+#include "history/writer_lease.h"
+#include "history_support.h"
+#include "storage/file_store.h"
+
+using namespace historytest;
+using namespace ltxvfs;
+
+namespace {
+
+struct CliRun {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+CliRun run_cli(const std::vector<std::string>& args) {
+  std::string command = std::string("'") + LTXVFS_CLI_PATH + "'";
+  for (const auto& a : args) command += " '" + a + "'";
+  command += " 2>&1";
+  CliRun r;
+  FILE* p = ::popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text;
+  std::getline(in, text, '\0');
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --version and version print the version", "[cli]") {
+  for (const char* arg : {"--version", "version"}) {
+    const CliRun r = run_cli({arg});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Catch::Matches("ltxvfs [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+  }
+}
+
+TEST_CASE("cli: restore's exit codes and --if-db-not-exists, --if-replica-exists", "[cli]") {
+  const std::string dir = scratch_dir("cli-restore-codes");
+  const std::string empty = dir + "/empty-replica";
+  std::filesystem::create_directories(empty);
+  const std::string out = dir + "/out.db";
+
+  // No replica at the URL: 4, or 0 with --if-replica-exists; nothing is created either way.
+  CliRun r = run_cli({"restore", empty, "-o", out});
+  CHECK(r.status == 4);
+  CHECK_THAT(r.output, Catch::Contains("no replica") && Catch::Contains("--if-replica-exists"));
+  r = run_cli({"restore", empty, "-o", out, "--if-replica-exists"});
+  CHECK(r.status == 0);
+  CHECK_FALSE(std::filesystem::exists(out));
+
+  // The output exists: 3, or 0 with --if-db-not-exists; it is left as it was.
+  std::ofstream(out) << "mine";
+  r = run_cli({"restore", empty, "-o", out});
+  CHECK(r.status == 3);
+  CHECK_THAT(r.output, Catch::Contains("--if-db-not-exists"));
+  r = run_cli({"restore", empty, "-o", out, "--if-db-not-exists"});
+  CHECK(r.status == 0);
+  CHECK(read_text(out) == "mine");
+  // A stale -wal beside the output counts as the output.
+  std::filesystem::remove(out);
+  std::ofstream(out + "-wal") << "old";
+  CHECK(run_cli({"restore", empty, "-o", out}).status == 3);
+
+  // Bad usage: 2. The codes are documented.
+  CHECK(run_cli({"restore", empty}).status == 2);
+  CHECK(run_cli({"restore", empty, "-o", out, "--force", "--if-db-not-exists"}).status == 2);
+  r = run_cli({"restore", "--help"});
+  CHECK_THAT(r.output, Catch::Contains("exit status") && Catch::Contains("4 no replica"));
+}
+
+TEST_CASE("cli: ls on an empty location says there are no files", "[cli]") {
+  const std::string dir = scratch_dir("cli-ls-empty");
+  std::filesystem::create_directories(dir + "/replica");
+  const CliRun r = run_cli({"ls", dir + "/replica"});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("no LTX files"));
+  CHECK_THAT(r.output, !Catch::Contains("no chain starts at a snapshot"));
+}
+
+// A writer that closed cleanly leaves a released lease (expires_at 1970-01-01): nobody holds it,
+// so compact and retention go ahead without a word about it.
+TEST_CASE("cli: a released lease is not reported as expired", "[cli]") {
+  const std::string dir = scratch_dir("cli-released-lease");
+  storage::FileStore store(dir + "/replica");
+  L0Writer writer(store, LayoutStyle::kDirectory, {});
+  writer.commit(base::now_ms(), 3);
+  history::WriterLease lease(store, LayoutStyle::kDirectory);
+  REQUIRE(lease.try_acquire().acquired);
+  lease.release();
+  for (const char* command : {"compact", "retention"}) {
+    const CliRun r = run_cli({command, dir + "/replica"});
+    INFO(command << ": " << r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, !Catch::Contains("1970") && !Catch::Contains("expired"));
+  }
+}

@@ -1,0 +1,173 @@
+// Issue 19, "the first hour of a new user": the mistakes a newcomer makes are named, and a refused
+// open leaves nothing behind.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/vfs/sqlite_support.h"
+
+using namespace ltxvfs::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The error opening `uri` ("" when it opened).
+std::string open_error(const std::string& uri) {
+  try {
+    Db db(uri);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string last_error() {
+  Db memory(":memory:");
+  return memory.query_text("SELECT ltx_last_error()");
+}
+
+// Every entry under `dir`, recursively, as relative paths: what a refused open must not change.
+std::string listing(const std::string& dir) {
+  std::string out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    out += fs::relative(e.path(), dir).string() + " ";
+    if (e.is_regular_file()) out += std::to_string(e.file_size());
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+// Cause: on a connection that did not open its database through ltx, ltx_txid() and ltx_stats()
+// returned NULL, which the shell prints as an empty line: a user who forgot ?vfs=ltx saw writes
+// succeed and no sign that nothing was replicated.
+TEST_CASE("ltx_*() on a database not opened through ltx fail, saying how to open it", "[write]") {
+  const std::string dir = scratch_dir("not-through-ltx");
+  Db plain("file:" + dir + "/m.db?vfs=unix");
+  plain.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  for (const char* call : {"SELECT ltx_txid()", "SELECT ltx_stats()"}) {
+    const std::string error = plain.try_exec(call);
+    INFO(call);
+    CHECK_THAT(error, Catch::Contains("not replicated") && Catch::Contains("m.db?vfs=ltx") &&
+                          Catch::Contains("LTXVFS_DEFAULT_VFS=1"));
+  }
+  Db memory(":memory:");
+  CHECK_THAT(memory.try_exec("SELECT ltx_txid()"), Catch::Contains("file:app.db?vfs=ltx"));
+  // A read-only open through ltx replicates nothing either.
+  Db read_only("file:" + dir + "/m.db?vfs=ltx&mode=ro", SQLITE_OPEN_READONLY);
+  CHECK_THAT(read_only.try_exec("SELECT ltx_stats()"), Catch::Contains("read-only"));
+  // ltx_metrics() is the process's, and works on any connection.
+  CHECK(memory.try_exec("SELECT ltx_metrics()").empty());
+  // Through ltx, both work.
+  Db db(primary_uri(dir));
+  db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  CHECK(db.query_int("SELECT ltx_txid()") > 0);
+  CHECK(stats_of(db)["role"] == "primary");
+}
+
+// Cause: SQLite reports every refused open as "unable to open database file"; the reason went
+// to stderr only, which an application (or a Python notebook) does not see.
+TEST_CASE("ltx_last_error() names why the newest open was refused", "[write]") {
+  const std::string dir = scratch_dir("last-error");
+  REQUIRE_FALSE(open_error(primary_uri(dir, "&bogus_param=1")).empty());
+  std::string error = last_error();
+  CHECK_THAT(error, Catch::Contains(dir + "/app.db") &&
+                        Catch::Contains("unknown URI parameter 'bogus_param'"));
+  // A replica-only parameter on a primary: the message says where it belongs.
+  REQUIRE_FALSE(open_error(primary_uri(dir, "&poll_ms=100")).empty());
+  CHECK_THAT(last_error(), Catch::Contains("'poll_ms'") && Catch::Contains("mode=ro"));
+  REQUIRE_FALSE(open_error(primary_uri(dir, "&format=parquet")).empty());
+  CHECK_THAT(last_error(), Catch::Contains("parquet"));
+  // A successful open does not hide the newest refusal.
+  Db db(primary_uri(dir));
+  CHECK_THAT(last_error(), Catch::Contains("parquet"));
+}
+
+// Cause: the database file SQLite's open creates, WAL mode's conversion and <db>-ltx/ stayed when
+// ltx refused the open; and every clean close left <db>-ltx/upload.tmp.
+TEST_CASE("a refused open leaves the filesystem as it found it", "[write]") {
+  const std::string dir = scratch_dir("refused-open-footprint");
+  SECTION("an unknown parameter on a new database") {
+    REQUIRE_FALSE(open_error(primary_uri(dir, "&bogus=1")).empty());
+    CHECK(listing(dir).empty());
+  }
+  SECTION("an existing database and folder are kept as they were") {
+    {
+      Db db(primary_uri(dir));
+      db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+    }
+    const std::string before = listing(dir);
+    REQUIRE_FALSE(open_error(primary_uri(dir, "&bogus=1")).empty());
+    REQUIRE_FALSE(open_error(primary_uri(dir, "&format=parquet")).empty());
+    CHECK(listing(dir) == before);
+    CHECK(Db(primary_uri(dir)).query_int("SELECT count(*) FROM t") == 1);
+  }
+  SECTION("a lease held by another writer") {
+    const std::string shared = "file://" + dir + "/shared";
+    Db holder("file:" + dir + "/a.db?vfs=ltx&replica=" + shared);
+    holder.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+    const std::string before = listing(dir);
+    REQUIRE_FALSE(
+        open_error("file:" + dir + "/b.db?vfs=ltx&lease_wait_ms=0&replica=" + shared).empty());
+    CHECK_THAT(last_error(), Catch::Contains(dir + "/b.db"));
+    CHECK_FALSE(fs::exists(dir + "/b.db"));
+    CHECK_FALSE(fs::exists(dir + "/b.db-ltx"));
+    CHECK(listing(dir) == before);
+    // A database that existed keeps everything it had, and its own folder is left alone.
+    Db("file:" + dir + "/c.db?vfs=unix").exec("CREATE TABLE u(v)");
+    fs::create_directories(dir + "/c.db-ltx");
+    REQUIRE_FALSE(
+        open_error("file:" + dir + "/c.db?vfs=ltx&lease_wait_ms=0&replica=" + shared).empty());
+    CHECK(fs::exists(dir + "/c.db-ltx"));
+    CHECK(Db("file:" + dir + "/c.db?vfs=unix").query_int("SELECT count(*) FROM u") == 0);
+  }
+  SECTION("a clean close removes upload.tmp") {
+    {
+      Db db("file:" + dir + "/app.db?vfs=ltx&upload_interval_ms=50");
+      db.exec("CREATE TABLE t(v)");
+      for (int i = 0; i < 20; ++i) db.exec("INSERT INTO t VALUES (" + std::to_string(i) + ")");
+    }
+    CHECK(fs::exists(dir + "/app.db-ltx/spool"));
+    CHECK_FALSE(fs::exists(dir + "/app.db-ltx/upload.tmp"));
+  }
+}
+
+TEST_CASE("ltx_version() is the version ltxvfs --version prints", "[write]") {
+  Db memory(":memory:");
+  const std::string version = memory.query_text("SELECT ltx_version()");
+  CHECK_THAT(version, Catch::Matches("[0-9]+\\.[0-9]+\\.[0-9]+.*"));
+  std::string out;
+  REQUIRE(run_command(std::string("'") + LTXVFS_CLI_PATH + "' --version", &out) == 0);
+  CHECK(out == "ltxvfs " + version + "\n");
+}
+
+// Cause: an LTXVFS_LOG that is not a level was silently taken as the default.
+TEST_CASE("LTXVFS_LOG=bogus is named, with the accepted values", "[write][shell]") {
+  load_ltx_extension();
+  std::string out;
+  REQUIRE(run_command("echo '.load " LTXVFS_EXTENSION_PATH "' | LTXVFS_LOG=bogus sqlite3", &out) ==
+          0);
+  CHECK_THAT(out, Catch::Contains("LTXVFS_LOG='bogus'") &&
+                      Catch::Contains("off, error, warn, info or debug"));
+  REQUIRE(run_command("echo '.load " LTXVFS_EXTENSION_PATH "' | LTXVFS_LOG=info sqlite3", &out) ==
+          0);
+  CHECK(out.empty());
+}
+
+// What the newcomer typed: .load, then .open without ?vfs=ltx.
+TEST_CASE("the sqlite3 shell says so when the database was not opened through ltx",
+          "[write][shell]") {
+  const std::string dir = scratch_dir("shell-no-vfs");
+  std::string out;
+  run_sqlite3_shell(".open " + dir + "/m.db\nCREATE TABLE t(v);\nSELECT ltx_txid();", &out);
+  CHECK_THAT(out, Catch::Contains("?vfs=ltx"));
+  run_sqlite3_shell(".bail off\n.open file:" + dir +
+                        "/n.db?vfs=ltx&bogus=1\n.open :memory:\n"
+                        "SELECT ltx_last_error();",
+                    &out);
+  CHECK_THAT(out, Catch::Contains("unknown URI parameter 'bogus'"));
+}
