@@ -202,14 +202,14 @@ TEST_CASE("cli: restore over a stale -wal never shows the old database", "[cli]"
   REQUIRE(exists(out + "-wal"));
   const Bytes old_wal = read_bytes(out + "-wal");
 
-  // Without --force: refused, and nothing touched.
+  // Without --force: refused (exit status 3: the output exists), and nothing touched.
   CliResult r = cli({"restore", dir + "/replica", "-o", out});
-  CHECK(r.status == 1);
+  CHECK(r.status == 3);
   CHECK_THAT(r.output, Catch::Contains("already exists"));
   // The output alone gone, its WAL left: still refused, naming the WAL.
   std::filesystem::rename(out, dir + "/moved.db");
   r = cli({"restore", dir + "/replica", "-o", out});
-  CHECK(r.status == 1);
+  CHECK(r.status == 3);
   CHECK_THAT(r.output, Catch::Contains(out + "-wal exists") &&
                            Catch::Contains("SQLite would apply it to the restored database"));
   CHECK_FALSE(exists(out));
