@@ -2,7 +2,8 @@
 # Sets everything up, builds, and runs every test: a formatting check, a release build (warnings
 # are errors) and its tests, a subset of SQLite's own TCL test suite through ltx (tests/tcl), a
 # smoke run of the benchmarks, then the tests again under AddressSanitizer + UndefinedBehavior-
-# Sanitizer. Exits non-zero on any failure. `.ci/run` runs this.
+# Sanitizer and ThreadSanitizer, and a minute of fuzzing per parser (tests/fuzz). Exits non-zero
+# on any failure. `.ci/run` runs this.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -89,6 +90,15 @@ tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "a writer whose lease was taken over stops uploading" \
   "an open waiting for a lease does not hold up other databases")"
 unset TSAN_OPTIONS
+
+stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, every target 60 s, two at a time)"
+# Every parser of bytes from the bucket or the user, from the checked-in seed corpus. -O1: the
+# instrumented build is most of this stage, and the fuzzers need no more.
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DLTXVFS_FUZZ=ON -DLTXVFS_WERROR=ON \
+  -DLTXVFS_BUILD_TESTS=OFF -DLTXVFS_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target ltxvfs_fuzzers
+bash tests/fuzz/run.sh 60 build-fuzz 2
 
 if ((tcl_rc)); then
   echo "== FAILED: SQLite's TCL test suite through ltx (see the tcl: lines above)"
