@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "base/byte_order.h"
@@ -396,6 +397,27 @@ TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash",
   CHECK_THROWS_WITH(read_local_state(path), Catch::Contains("invalid replication state"));
   bad.page_size = 3000;
   CHECK_THAT(validate(bad), Catch::Contains("power of two"));
+}
+
+TEST_CASE("state.json: a float where an integer belongs is refused, not converted", "[builder]") {
+  // Found by tests/fuzz (fuzz_json_records): get<int>() of 1e300 was a float-to-int overflow,
+  // undefined behaviour that UBSan reports; 1.5 passed as 1.
+  const std::string dir = testing::scratch_dir("state-float");
+  const std::string path = dir + "/state.json";
+  const std::string wal =
+      R"("wal":{"salt1":1,"salt2":2,"big_endian":false,"offset":32,"cksum1":3,"cksum2":4})";
+  const auto state_with = [&](const std::string& version, const std::string& ts) {
+    return R"({"version":)" + version + R"(,"page_size":512,"txid":1,"checksum":1,"commit":1,)" +
+           wal + R"(,"timestamp_ms":)" + ts + "}";
+  };
+  const auto write = [&](const std::string& text) { std::ofstream(path, std::ios::trunc) << text; };
+  write(state_with("1", "1767225600000"));
+  REQUIRE(read_local_state(path)->timestamp_ms == 1767225600000);
+  for (const auto& [version, ts] : std::vector<std::pair<std::string, std::string>>{
+           {"1e300", "0"}, {"1.0", "0"}, {"1", "1e300"}, {"1", "1.5"}, {"1", "-1e300"}}) {
+    write(state_with(version, ts));
+    CHECK_THROWS_WITH(read_local_state(path), Catch::Contains("unreadable replication state"));
+  }
 }
 
 TEST_CASE("builder: frame pages from the wal-index build exactly what reading the WAL builds",

@@ -60,7 +60,8 @@ std::optional<LocalState> read_local_state(const std::string& path) {
   LocalState s;
   try {
     auto j = nlohmann::json::parse(buf.str());
-    if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown version");
+    // Integers only: nlohmann's get<int>() of 1e300 is a float-to-int overflow (undefined).
+    if (unsigned_field<uint64_t>(j, "version") != 1) throw std::runtime_error("unknown version");
     s.page_size = unsigned_field<uint32_t>(j, "page_size");
     // TXIDs reach SQL as signed 64-bit integers (ltx_txid(), PRAGMA ltx_txid).
     s.txid = unsigned_field<uint64_t>(j, "txid", kMaxTxid);
@@ -72,7 +73,11 @@ std::optional<LocalState> read_local_state(const std::string& path) {
     s.wal.big_endian_checksums = w.at("big_endian").get<bool>();
     s.wal.offset = unsigned_field<uint64_t>(w, "offset");
     s.wal.checksum = {unsigned_field<uint32_t>(w, "cksum1"), unsigned_field<uint32_t>(w, "cksum2")};
-    s.timestamp_ms = j.at("timestamp_ms").get<int64_t>();
+    const auto& ts = j.at("timestamp_ms");
+    if (!ts.is_number_integer()) {
+      throw std::runtime_error("'timestamp_ms' is " + ts.dump() + ", not an integer");
+    }
+    s.timestamp_ms = ts.get<int64_t>();
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": unreadable replication state (" + e.what() + ")");
   }
