@@ -399,7 +399,8 @@ TEST_CASE("builder: an unusable recorded state costs a snapshot, never a crash",
   CHECK_THAT(validate(bad), Catch::Contains("power of two"));
 }
 
-TEST_CASE("state.json: a float where an integer belongs is refused rather than converted", "[builder]") {
+TEST_CASE("state.json: a float where an integer belongs is refused rather than converted",
+          "[builder]") {
   // Found by tests/fuzz (fuzz_json_records): get<int>() of 1e300 was a float-to-int overflow,
   // undefined behaviour that UBSan reports; 1.5 passed as 1.
   const std::string dir = testing::scratch_dir("state-float");
