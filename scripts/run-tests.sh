@@ -91,7 +91,7 @@ tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "an open waiting for a lease does not hold up other databases")"
 unset TSAN_OPTIONS
 
-stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, every target 60 s, two at a time)"
+stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, 4 targets 60 s each, two at a time)"
 # Every parser of bytes from the bucket or the user, from the checked-in seed corpus. -O1: the
 # instrumented build is most of this stage, and the fuzzers need no more.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

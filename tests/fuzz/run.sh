@@ -14,7 +14,7 @@ seconds=${1:-60}
 build=${2:-build-fuzz}
 parallel=${3:-2}
 case $build in /*) ;; *) build=$root/$build ;; esac
-targets=(fuzz_ltx_decode fuzz_json_records fuzz_s3_xml fuzz_urls_params fuzz_ltx_legacy)
+targets=(fuzz_ltx_decode fuzz_json_records fuzz_s3_xml fuzz_urls_params)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ltxvfs-fuzz.XXXXXX")
 # fuzz_json_records writes its state.json under TMPDIR: a tmpfs when there is one (an overlay /tmp
 # costs it 5-10x in exec rate).
