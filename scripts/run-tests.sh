@@ -91,14 +91,14 @@ tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "an open waiting for a lease does not hold up other databases")"
 unset TSAN_OPTIONS
 
-stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, 4 targets 60 s each, two at a time)"
+stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, 4 targets 60 s each, all at once)"
 # Every parser of bytes from the bucket or the user, from the checked-in seed corpus. -O1: the
 # instrumented build is most of this stage, and the fuzzers need no more.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DLTXVFS_FUZZ=ON -DLTXVFS_WERROR=ON \
   -DLTXVFS_BUILD_TESTS=OFF -DLTXVFS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target ltxvfs_fuzzers
-bash tests/fuzz/run.sh 60 build-fuzz 2
+bash tests/fuzz/run.sh 60 build-fuzz 4
 
 if ((tcl_rc)); then
   echo "== FAILED: SQLite's TCL test suite through ltx (see the tcl: lines above)"
