@@ -25,9 +25,11 @@ std::string range_of(const RemoteFile& f) {
 
 }  // namespace
 
-std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout) {
+std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout,
+                                       bool keys_only) {
+  const std::string prefix = storage::ltx_root_prefix(layout);
   std::vector<RemoteFile> out;
-  for (const auto& obj : store.list(storage::ltx_root_prefix(layout))) {
+  for (const auto& obj : keys_only ? store.list_keys(prefix) : store.list(prefix)) {
     auto key = storage::parse_ltx_key(layout, obj.key);
     if (!key) continue;
     out.push_back(

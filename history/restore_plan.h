@@ -33,8 +33,10 @@ class RestoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Every LTX file of the replica (one listing), sorted by level, then min TXID.
-std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout);
+// Every LTX file of the replica (one listing), sorted by level, then min TXID. `keys_only`: from
+// ObjectStore::list_keys(), so a file may come without its size and time (both 0).
+std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout,
+                                       bool keys_only = false);
 
 // The fewest-files chain to every TXID the files can restore (a breadth-first search over TXIDs:
 // a file is an edge from its min TXID - 1 to its max TXID, snapshots start from 0). Built once,

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "base/time_spec.h"
 #include "history/junk_object.h"
 #include "history/remote_source.h"
@@ -49,7 +51,10 @@ void Uploader::list_remote() {
   // is part of no history and is left out. Normally there is no such file: no extra request.
   const std::vector<SpoolEntry> spooled = spool_.entries();
   const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
-  std::vector<history::RemoteFile> files = history::list_ltx_files(store_, layout_);
+  std::optional<Listing> listed = std::exchange(listed_, std::nullopt);
+  std::vector<history::RemoteFile> files = listed && listed->dated_from_txid <= from
+                                               ? std::move(listed->files)
+                                               : history::list_ltx_files(store_, layout_);
   history::drop_junk_objects(store_, files, from);
   uint64_t max = 0;
   std::vector<RemoteRange> ranges;
