@@ -102,6 +102,7 @@ void HistoryStage::loop() {
     }
     // Only the lease holder shapes the remote history.
     if (!may_run_()) {
+      listed_.reset();  // by the time it may, the open's listing is old: the run lists
       base::MutexLock lock(mu_);
       if (finish_) return;
       next = Clock::now() + milliseconds(1000);
