@@ -5,7 +5,9 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
+#include "history/junk_object.h"
 #include "history/open_listing.h"
 #include "history/restore_plan.h"
 #include "storage/file_store.h"
@@ -52,4 +54,22 @@ TEST_CASE("open listing: level-0 files level 1 holds are dated by it, without a 
       CHECK(f.last_modified_ms == truth.at(f.key).last_modified_ms);
     }
   }
+}
+
+// The writer's history runs beside the uploader, which looks for junk among the files of the
+// open's listing: with no grace period, one of them may be deleted in between.
+TEST_CASE("open listing: a file deleted since the listing is no junk and no error",
+          "[history][listing]") {
+  TempDir dir;
+  storage::FileStore store(dir.path());
+  constexpr auto kLayout = storage::LayoutStyle::kDirectory;
+  store.put(storage::ltx_key(kLayout, 0, 1, 1), span_of("not an LTX file"));
+  store.put(storage::ltx_key(kLayout, 0, 2, 2), span_of("LTX1 and the rest"));
+  auto files = history::list_ltx_files(store, kLayout);
+  store.remove({storage::ltx_key(kLayout, 0, 2, 2)});
+  std::vector<std::string> junk;
+  history::drop_junk_objects(store, files, 1,
+                             [&](const history::RemoteFile& f) { junk.push_back(f.key); });
+  CHECK(files.empty());
+  CHECK(junk == std::vector<std::string>{storage::ltx_key(kLayout, 0, 1, 1)});
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "history/restore_plan.h"
 #include "storage/store_factory.h"
@@ -64,7 +65,16 @@ TEST_CASE("short-lived connections: history upkeep keeps level 0 bounded", "[wri
   const auto levels = files_per_level(replica_dir(dir));
   CHECK(levels.count(1) + levels.count(2) > 0);  // the history was compacted, not only deleted
   INFO("most files in level 0 after a connection: " << most_in_level0);
-  Db db(uri);
-  CHECK(db.query_int("SELECT count(*) FROM t") == connections);
-  check_restores_to(db, replica_dir(dir), dir);
+  // Restored once closed: with no grace period, the history of an open connection may delete a
+  // file a restore has just planned with.
+  std::vector<uint8_t> image;
+  int64_t txid = 0;
+  {
+    Db db(uri);
+    CHECK(db.query_int("SELECT count(*) FROM t") == connections);
+    txid = db.query_int("SELECT ltx_txid()");
+    image = db.serialize();
+  }
+  CHECK(describe_difference(restore_replica(replica_dir(dir), static_cast<uint64_t>(txid), dir),
+                            image) == "identical");
 }
