@@ -24,15 +24,7 @@ bool is_junk_object(storage::ObjectStore& store, const std::string& key, uint64_
 void drop_junk_objects(storage::ObjectStore& store, std::vector<RemoteFile>& files,
                        uint64_t from_txid, const std::function<void(const RemoteFile&)>& on_junk) {
   std::erase_if(files, [&](const RemoteFile& f) {
-    if (f.max_txid < from_txid) return false;
-    try {
-      if (!is_junk_object(store, f.key, f.size)) return false;
-    } catch (const storage::StoreError& e) {
-      // Deleted since the listing (retention, by this writer's history: a compacted file whose
-      // grace period was 0): gone is not junk, only no longer there.
-      if (e.kind() == storage::StoreErrorKind::kNotFound) return true;
-      throw;
-    }
+    if (f.max_txid < from_txid || !is_junk_object(store, f.key, f.size)) return false;
     if (on_junk) on_junk(f);
     return true;
   });

@@ -22,7 +22,6 @@ bool is_junk_object(storage::ObjectStore& store, const std::string& key, uint64_
 
 // Leaves the junk objects out of `files`, looking only at those ending at or after `from_txid`
 // (one small GET each; normally there are none there). `on_junk` hears of each one left out.
-// One deleted since the listing is left out too, silently.
 void drop_junk_objects(storage::ObjectStore& store, std::vector<RemoteFile>& files,
                        uint64_t from_txid,
                        const std::function<void(const RemoteFile&)>& on_junk = {});

@@ -40,9 +40,9 @@ class LevelOneIndex {
 
 }  // namespace
 
-std::vector<RemoteFile> list_ltx_files_for_open(storage::ObjectStore& store,
-                                                storage::LayoutStyle layout,
-                                                uint64_t dated_from_txid) {
+std::vector<RemoteFile> list_ltx_files_dated_from(storage::ObjectStore& store,
+                                                  storage::LayoutStyle layout,
+                                                  uint64_t dated_from_txid) {
   std::vector<RemoteFile> files = list_ltx_files(store, layout, /*keys_only=*/true);
   // Asks the store for what it left out; a file gone meanwhile is left out (its key emptied).
   const auto date = [&](RemoteFile& f) {

@@ -1,16 +1,18 @@
-// The writer's listing at open (issue 16, item 10): list_ltx_files() for a program that opens a
-// database for one statement, thousands of times, while level 0 holds thousands of files (the
-// uploads of the last retention_grace, kept for readers after level 1 compacted them).
+// The writer's listings (issue 16, item 10): list_ltx_files() for a program that opens a database
+// for one statement, thousands of times, while level 0 holds thousands of files (the uploads of
+// the last retention_grace, kept for readers after level 1 compacted them). Used by the open's
+// check of the store, whose listing the history's first run takes over, and by the uploader's
+// first step.
 //
-// An open needs every file's TXIDs, but the size and time of only some: the files above level 0
-// (a few hundred at most), the level-0 files level 1 has not compacted yet (what the history
+// They need every file's TXIDs, but the size and time of only some: the files above level 0 (a
+// few hundred at most), the level-0 files level 1 has not compacted yet (what the history
 // compacts next, and restore points), and those ending at or after `dated_from_txid` (what the
-// uploader may still hold, or find to be junk). A level-0 file a level-1 file holds is only
-// waiting for retention, which needs no more than an upper bound of its commit time: the
-// level-1 file's time is one. So the store is listed by key (ObjectStore::list_keys(): on a
-// directory, no stat call per file), each of those compacted level-0 files gets the size 0 and
-// the time of the level-1 file holding it, and every other file the store left undated is asked
-// for its size and time (head(): one stat call on a directory; S3's listing has them all).
+// caller checks for junk). A level-0 file a level-1 file holds is only waiting for retention,
+// which needs no more than an upper bound of its commit time: the level-1 file's time is one.
+// So the store is listed by key (ObjectStore::list_keys(): on a directory, no stat call per
+// file), each of those compacted level-0 files gets the size 0 and the time of the level-1 file
+// holding it, and every other file the store left undated is asked for its size and time
+// (head(): one stat call on a directory; S3's listing has them all).
 #pragma once
 
 #include <cstdint>
@@ -22,8 +24,8 @@
 
 namespace ltxvfs::history {
 
-std::vector<RemoteFile> list_ltx_files_for_open(storage::ObjectStore& store,
-                                                storage::LayoutStyle layout,
-                                                uint64_t dated_from_txid);
+std::vector<RemoteFile> list_ltx_files_dated_from(storage::ObjectStore& store,
+                                                  storage::LayoutStyle layout,
+                                                  uint64_t dated_from_txid);
 
 }  // namespace ltxvfs::history

@@ -5,9 +5,7 @@
 
 #include <map>
 #include <string>
-#include <vector>
 
-#include "history/junk_object.h"
 #include "history/open_listing.h"
 #include "history/restore_plan.h"
 #include "storage/file_store.h"
@@ -33,7 +31,7 @@ TEST_CASE("open listing: level-0 files level 1 holds are dated by it, without a 
 
   const uint64_t heads_before = store.stats()->snapshot().heads;
   // The uploader may still hold TXID 9 on: those are dated whatever holds them.
-  const auto files = history::list_ltx_files_for_open(store, kLayout, /*dated_from_txid=*/9);
+  const auto files = history::list_ltx_files_dated_from(store, kLayout, /*dated_from_txid=*/9);
   const uint64_t heads = store.stats()->snapshot().heads - heads_before;
   CHECK(heads == 6);  // the level-1 and level-2 files, level-0 7 to 10
 
@@ -54,22 +52,4 @@ TEST_CASE("open listing: level-0 files level 1 holds are dated by it, without a 
       CHECK(f.last_modified_ms == truth.at(f.key).last_modified_ms);
     }
   }
-}
-
-// The writer's history runs beside the uploader, which looks for junk among the files of the
-// open's listing: with no grace period, one of them may be deleted in between.
-TEST_CASE("open listing: a file deleted since the listing is no junk and no error",
-          "[history][listing]") {
-  TempDir dir;
-  storage::FileStore store(dir.path());
-  constexpr auto kLayout = storage::LayoutStyle::kDirectory;
-  store.put(storage::ltx_key(kLayout, 0, 1, 1), span_of("not an LTX file"));
-  store.put(storage::ltx_key(kLayout, 0, 2, 2), span_of("LTX1 and the rest"));
-  auto files = history::list_ltx_files(store, kLayout);
-  store.remove({storage::ltx_key(kLayout, 0, 2, 2)});
-  std::vector<std::string> junk;
-  history::drop_junk_objects(store, files, 1,
-                             [&](const history::RemoteFile& f) { junk.push_back(f.key); });
-  CHECK(files.empty());
-  CHECK(junk == std::vector<std::string>{storage::ltx_key(kLayout, 0, 1, 1)});
 }

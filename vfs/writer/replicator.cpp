@@ -80,7 +80,6 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   }
   lease_.acquire_at_open(milliseconds(config_.lease_wait_ms));
   RemoteAtOpen remote = check_remote_at_open(*quick_);
-  if (remote.files) uploader_.use_listing(*remote.files, remote.dated_from);
   history::CompactionWork work;
   work.temp_dir = config_.sidecar_dir;  // room for the largest output (a snapshot)
   work.stop_requested = [this] { return stopping_.load(); };
@@ -168,13 +167,11 @@ void Replicator::log(base::LogSeverity severity, const std::string& message) con
 Replicator::RemoteAtOpen Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   // The newest TXID this database is known to have written: the recorded state or the spool.
   const uint64_t local = std::max(spool_.max_txid(), recorded_ ? recorded_->txid : 0);
-  // Files are dated (size, time) from what the spool holds, or from the next TXID: the uploader
-  // judges those (Uploader::use_listing); the history, what level 1 does not hold yet.
-  const std::vector<SpoolEntry> spooled = spool_.entries();
-  const uint64_t dated_from = spooled.empty() ? local + 1 : spooled.front().min_txid;
   std::vector<history::RemoteFile> files;
   try {
-    files = history::list_ltx_files_for_open(probe, layout_, dated_from);
+    // Dated (size, time) past `local`, for the junk check below; the history's first run uses
+    // the rest (history/open_listing.h).
+    files = history::list_ltx_files_dated_from(probe, layout_, local + 1);
   } catch (const storage::StoreError& e) {
     if (!e.retriable()) throw std::runtime_error(e.what());
     // Unreachable store: open anyway; the uploader re-checks before its first upload.
@@ -196,7 +193,7 @@ Replicator::RemoteAtOpen Replicator::check_remote_at_open(storage::ObjectStore& 
     for (const auto& f : files) remote = std::max(remote, f.max_txid);
   }
   // What the store already holds is acknowledged.
-  if (remote <= local) return {remote, std::move(files), dated_from};
+  if (remote <= local) return {remote, std::move(files)};
   if (local == 0) {
     // No history beside the database (or an unreadable one), a history in the store: a database
     // restored from it (or copied from its writer) continues it when its content is the store's
@@ -204,7 +201,7 @@ Replicator::RemoteAtOpen Replicator::check_remote_at_open(storage::ObjectStore& 
     const std::string why = continue_remote_history(probe, files);
     if (why.empty()) {
       recorded_problem_.clear();
-      return {remote, std::move(files), dated_from};
+      return {remote, std::move(files)};
     }
     throw std::runtime_error(store_->describe() + " already holds a replica at TXID " +
                              std::to_string(remote) + " that this database did not write (" + why +

@@ -125,11 +125,9 @@ class Replicator {
  private:
   struct RemoteAtOpen {
     uint64_t txid = 0;  // the newest TXID the store holds (0 when unreachable or empty)
-    // Its LTX files (nullopt when unreachable): the one listing of an open, which the uploader
-    // and the history's first run use too (each listed the store again, issue 16 item 10); with
-    // sizes from `dated_from` on (history/open_listing.h).
+    // Its LTX files (nullopt when unreachable), which the history's first run uses instead of
+    // listing the store again (issue 16, item 10).
     std::optional<std::vector<history::RemoteFile>> files;
-    uint64_t dated_from = 0;
   };
   // Checks the store at open.
   RemoteAtOpen check_remote_at_open(storage::ObjectStore& probe);

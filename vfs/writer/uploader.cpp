@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <utility>
-
 #include "base/time_spec.h"
 #include "history/junk_object.h"
+#include "history/open_listing.h"
 #include "history/remote_source.h"
 #include "history/restore_plan.h"
 #include "history/same_transactions.h"
@@ -51,10 +50,10 @@ void Uploader::list_remote() {
   // is part of no history and is left out. Normally there is no such file: no extra request.
   const std::vector<SpoolEntry> spooled = spool_.entries();
   const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
-  std::optional<Listing> listed = std::exchange(listed_, std::nullopt);
-  std::vector<history::RemoteFile> files = listed && listed->dated_from_txid <= from
-                                               ? std::move(listed->files)
-                                               : history::list_ltx_files(store_, layout_);
+  // By key, with sizes and times only where they are used (history/open_listing.h): on a
+  // directory, no stat call per compacted level-0 file (issue 16, item 10).
+  std::vector<history::RemoteFile> files =
+      history::list_ltx_files_dated_from(store_, layout_, from);
   history::drop_junk_objects(store_, files, from);
   uint64_t max = 0;
   std::vector<RemoteRange> ranges;

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "base/posix_file.h"
-#include "history/restore_plan.h"
 #include "ltx/source.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
@@ -58,13 +57,6 @@ class Uploader {
   // backoff) and RemoteConflict when uploading is unsafe.
   Outcome step();
 
-  // The store's LTX files as the writer listed them at open, with their sizes from
-  // `dated_from_txid` on (history/open_listing.h): the first step uses them instead of listing
-  // (one listing per open, issue 16 item 10), unless it must judge older files.
-  void use_listing(std::vector<history::RemoteFile> files, uint64_t dated_from_txid) {
-    listed_ = {std::move(files), dated_from_txid};
-  }
-
   // Newest TXID the store is known to hold (0: empty, nullopt: not listed yet).
   std::optional<uint64_t> remote_txid() const { return remote_max_; }
   uint64_t objects_uploaded() const { return objects_; }
@@ -90,11 +82,6 @@ class Uploader {
   UploadLimits limits_;
   base::Fd work_;
   std::optional<uint64_t> remote_max_;
-  struct Listing {
-    std::vector<history::RemoteFile> files;
-    uint64_t dated_from_txid;
-  };
-  std::optional<Listing> listed_;  // use_listing()'s, until the first step
   std::vector<RemoteRange> remote_ranges_;
   uint64_t objects_ = 0;
   uint64_t bytes_ = 0;
