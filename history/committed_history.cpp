@@ -51,10 +51,11 @@ History read_history(storage::ObjectStore& store, storage::LayoutStyle layout) {
   return committed_history(list_all_ltx_files(store, layout), head);
 }
 
-std::vector<RemoteFile> list_all_ltx_files(storage::ObjectStore& store,
-                                           storage::LayoutStyle layout) {
+std::vector<RemoteFile> list_all_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout,
+                                           bool keys_only) {
+  const std::string prefix = storage::ltx_root_prefix(layout);
   std::vector<RemoteFile> out;
-  for (const auto& obj : store.list(storage::ltx_root_prefix(layout))) {
+  for (const auto& obj : keys_only ? store.list_keys(prefix) : store.list(prefix)) {
     auto key = storage::parse_ltx_key(layout, obj.key);
     if (!key) continue;
     out.push_back(

@@ -32,7 +32,9 @@ History committed_history(std::vector<RemoteFile> all, const std::optional<Obser
 History read_history(storage::ObjectStore& store, storage::LayoutStyle layout);
 
 // Every LTX object under the location, committed or not, sorted by level, then min TXID.
-std::vector<RemoteFile> list_all_ltx_files(storage::ObjectStore& store,
-                                           storage::LayoutStyle layout);
+// `keys_only`: from ObjectStore::list_keys(), so a file may come without its size and time (both
+// 0; history/open_listing.h dates what it needs).
+std::vector<RemoteFile> list_all_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout,
+                                           bool keys_only = false);
 
 }  // namespace ltxvfs::history

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <span>
 
+#include "history/open_listing.h"
+
 namespace ltxvfs::history {
 namespace {
 
@@ -41,10 +43,13 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
   }
 }
 
-uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide) {
+uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide,
+                          std::optional<uint64_t> dated_from_txid) {
   if (!lost_.empty()) throw HeadLost(lost_);
   for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
-    const History history = read_history(store_, layout_);
+    const History history = dated_from_txid
+                                ? read_history_dated_from(store_, layout_, *dated_from_txid)
+                                : read_history(store_, layout_);
     const uint64_t txid = decide(history);
     const HeadIdentity me = identity_();
     HeadRecord next = history.head.value_or(HeadRecord{});

@@ -27,23 +27,30 @@ int64_t newest_write_at(const std::vector<RemoteFile>& files, uint32_t level) {
   return t;
 }
 
+uint64_t total_size(const std::vector<RemoteFile>& files) {
+  uint64_t n = 0;
+  for (const auto& f : files) n += f.size;
+  return n;
+}
+
 }  // namespace
 
 HistoryEngine::HistoryEngine(storage::ObjectStore& store, storage::LayoutStyle layout,
                              ltx::OutputFormat format, HistoryPolicy policy, CompactionWork work)
     : store_(store),
       layout_(layout),
+      format_(format),
       policy_(std::move(policy)),
       work_(work),
       compactor_(store, layout, format, std::move(work)),
-      attempted_ms_(storage::kSnapshotLevel + 1, kNever) {}
+      snapshot_attempted_ms_(kNever) {}
 
-HistoryRunReport HistoryEngine::run_due(int64_t now_ms) {
-  return run(now_ms, true, RunNowOptions{true, true, true});
+HistoryRunReport HistoryEngine::run_due(int64_t now_ms, std::optional<History> listed) {
+  return run(now_ms, true, RunNowOptions{true, true, true}, std::move(listed));
 }
 
 HistoryRunReport HistoryEngine::run_now(int64_t now_ms, const RunNowOptions& what) {
-  return run(now_ms, false, what);
+  return run(now_ms, false, what, std::nullopt);
 }
 
 int64_t HistoryEngine::content_time(const RemoteFile& file) const {
@@ -51,8 +58,31 @@ int64_t HistoryEngine::content_time(const RemoteFile& file) const {
   return it != content_times_.end() ? it->second : file.last_modified_ms;
 }
 
+bool HistoryEngine::due(const std::vector<RemoteFile>& files, uint32_t level,
+                        int64_t window_ms) const {
+  const auto older = [&](const RemoteFile& f) { return content_time(f) < window_ms; };
+  // Once per interval, as Litestream: the level's newest file (if any) is from before the
+  // interval's start. And again when a run stopped between two output files: one of the next
+  // inputs is from before it.
+  const bool scheduled = newest_write_at(files, level) < window_ms;
+  // One pass over the listing first: level_inputs() builds the restore graph (milliseconds for a
+  // few thousand files), and the open of every short-lived connection asks this of every level.
+  const uint64_t covered = level_max_txid(files, level);
+  bool beyond = false, older_beyond = false;
+  for (const auto& f : files) {
+    if (f.level != level - 1 || f.max_txid <= covered) continue;
+    beyond = true;
+    older_beyond = older_beyond || older(f);
+  }
+  if (!beyond || (!scheduled && !older_beyond)) return false;
+  const std::vector<RemoteFile> inputs = level_inputs(files, level);
+  return !inputs.empty() && (scheduled || std::any_of(inputs.begin(), inputs.end(), older));
+}
+
 void HistoryEngine::compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
-                                  int64_t content_before_ms, HistoryRunReport& report) {
+                                  int64_t due_window_ms, int64_t content_before_ms,
+                                  HistoryRunReport& report) {
+  if (!due(files, level, due_window_ms)) return;
   // A long run of inputs is compacted in several files, each bounded in inputs and in memory.
   for (;;) {
     check_stop();
@@ -100,10 +130,47 @@ void HistoryEngine::delete_files(const std::vector<RetentionDecision>& decisions
   if (!keys.empty()) remove(keys);
 }
 
-HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowOptions& what) {
+void HistoryEngine::snapshot(std::vector<RemoteFile>& files, int64_t now_ms,
+                             HistoryRunReport& report) {
+  check_stop();
+  auto plan = plan_snapshot(files, policy_.top_level());
+  if (!plan) return;
+  // The open's listing leaves the sizes of level-0 files level 1 holds out (open_listing.h); the
+  // levels keep such files off a snapshot's chain, and this makes sure.
+  for (auto& f : plan->chain) {
+    if (f.size != 0) continue;
+    const auto info = store_.head(f.key);
+    if (info) f.size = info->size;
+  }
+  const auto add = [&](WrittenFile w) {
+    files.push_back(w.file);
+    report.written.push_back(std::move(w));
+  };
+  if (total_size(plan->chain) <= kCloseSnapshotBytes) {
+    add(compactor_.write(storage::kSnapshotLevel, plan->chain, now_ms));
+    return;
+  }
+  // A larger one is skipped by a closing writer, or abandoned when the close comes while it is
+  // being built; the run goes on (retention).
+  if (closing()) return;
+  CompactionWork work = work_;
+  work.stop_requested = [stop = work_.stop_requested, closing = work_.closing] {
+    return (stop && stop()) || (closing && closing());
+  };
+  try {
+    add(RemoteCompactor(store_, layout_, format_, std::move(work))
+            .write(storage::kSnapshotLevel, plan->chain, now_ms));
+  } catch (const WorkStopped&) {
+    if (!closing()) throw;
+    check_stop();  // asked to stop as well: the whole run stops
+  }
+}
+
+HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowOptions& what,
+                                    std::optional<History> listed) {
   if (stopped_) throw HistoryConflict(*stopped_);
   HistoryRunReport report;
-  History history = read_history(store_, layout_);
+  History history = listed ? std::move(*listed) : read_history(store_, layout_);
   std::vector<RemoteFile> files = std::move(history.files);
   report.files_listed = files.size();
   try {
@@ -111,16 +178,13 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
       for (uint32_t level = 1; level <= policy_.top_level(); ++level) {
         const int64_t interval = policy_.level_intervals_ms[level - 1];
         const int64_t window = window_start(now_ms, interval);
-        const int64_t last = std::max(attempted_ms_[level], newest_write_at(files, level));
-        if (!due_only || last < window) {
-          // Run by hand (`ltxvfs compact`), a level takes only what the writer's schedule would
-          // have given it by now: inputs whose newest commit is before the level's current
-          // window. Compacting newer ones coarsens the restore points the schedule keeps
-          // (issue 16, item 8: every level at once left one restore point of 62).
-          const bool cut = !due_only && what.keep_schedule_points;
-          compact_level(level, files, now_ms, cut ? window : INT64_MAX, report);
-          attempted_ms_[level] = now_ms;
-        }
+        // Run by hand (`ltxvfs compact`), every level is due, and takes only what the writer's
+        // schedule would have given it by now: inputs whose newest commit is before the level's
+        // current window. Compacting newer ones coarsens the restore points the schedule keeps
+        // (issue 16, item 8: every level at once left one restore point of 62).
+        const bool cut = !due_only && what.keep_schedule_points;
+        compact_level(level, files, now_ms, due_only ? window : INT64_MAX, cut ? window : INT64_MAX,
+                      report);
         report.next_due_ms = std::min(report.next_due_ms, window + interval);
       }
     }
@@ -130,7 +194,7 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
       if (due_only) {
         const int64_t interval = policy_.snapshot_interval_ms;
         const int64_t window = window_start(now_ms, interval);
-        int64_t last = std::max(attempted_ms_[level], newest_write_at(files, level));
+        int64_t last = std::max(snapshot_attempted_ms_, newest_write_at(files, level));
         if (last == kNever) {
           // No snapshot yet: count from when the history began, so a new replica gets its first
           // one at the first interval boundary, not at once (its first file is a snapshot).
@@ -142,13 +206,8 @@ HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowO
         report.next_due_ms = std::min(report.next_due_ms, window + interval);
       }
       if (due) {
-        check_stop();
-        if (auto plan = plan_snapshot(files, policy_.top_level())) {
-          WrittenFile w = compactor_.write(level, plan->chain, now_ms);
-          files.push_back(w.file);
-          report.written.push_back(std::move(w));
-        }
-        attempted_ms_[level] = now_ms;
+        snapshot(files, now_ms, report);
+        snapshot_attempted_ms_ = now_ms;
       }
     }
     if (what.retention && policy_.retention_ms > 0) {

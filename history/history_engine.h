@@ -5,8 +5,9 @@
 // The writer calls run_due(now) from a background thread; it does whatever is due and says when
 // the next thing will be:
 //   - level n (1..N) every policy.level_intervals_ms[n-1], aligned to multiples of the interval
-//     like Litestream (a level that already has a file written in the current interval waits):
-//     the level n-1 files beyond what level n covers become one level-n file (level_compactor.h);
+//     like Litestream: the level n-1 files beyond what level n covers become one level-n file
+//     (level_compactor.h) once the level's newest file is from before the current interval
+//     (or once one of those inputs is: a run that stopped between two output files);
 //   - level 9 every snapshot_interval: the restore chain of the top level's newest TXID compacted
 //     into one snapshot (snapshot_builder.h);
 //   - retention (retention.h): deletes what no restore point inside the window needs, after the
@@ -16,6 +17,12 @@
 // replaces may be deleted, and deletion only ever removes files no kept chain uses, so killing
 // the process at any point leaves every restore point restorable; the next run lists the store
 // and carries on from what is there.
+//
+// What is due is judged from the listing alone (when the files were written), never from when
+// this engine was made or last ran (issue 16, item 10): a writer process that opens a database
+// for a few milliseconds, thousands of times, finds due what a long-lived one would, and a run
+// stopped between two output files leaves the rest of its inputs due for the next run, which
+// starts after the outputs already in the store.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "history/committed_history.h"
 #include "history/history_policy.h"
 #include "history/remote_compactor.h"
 #include "history/retention.h"
@@ -40,6 +48,15 @@ struct HistoryRunReport {
   size_t files_listed = 0;                 // LTX files in the store when the run began
   int64_t next_due_ms = INT64_MAX;         // when run_due next has something to do
 };
+
+// The largest snapshot (in bytes of its inputs) a closing writer still builds (see
+// CompactionWork::closing): a small database's, read and written in milliseconds on a directory
+// and well under a second on S3. A larger snapshot is the database's size and due again every
+// day: a close waiting for it would wait for close_timeout_ms, every time, if it cannot finish
+// by then. It is left to a run that completes while a connection is open (or `ltxvfs compact
+// --snapshot`). Level compactions are not bounded this way: each merges what the connections
+// themselves uploaded in one interval.
+inline constexpr uint64_t kCloseSnapshotBytes = 4u << 20;
 
 struct RunNowOptions {
   bool levels = true;      // every level, whatever its interval
@@ -64,7 +81,9 @@ class HistoryEngine {
   // ltx::LtxError when a remote file is corrupt, HistoryConflict when another writer's file is in
   // the way (then the engine stops: every later call throws it again), WorkStopped when
   // work.stop_requested asked it to stop (safe at any point; call again to carry on).
-  HistoryRunReport run_due(int64_t now_ms);
+  // `listed`: the store's history as the caller has just read it (the writer's open-time
+  // read_history_dated_from), used instead of a read of the run's own.
+  HistoryRunReport run_due(int64_t now_ms, std::optional<History> listed = std::nullopt);
 
   // What `ltxvfs compact` / `ltxvfs retention` do: the chosen steps now, ignoring intervals.
   HistoryRunReport run_now(int64_t now_ms, const RunNowOptions& what);
@@ -74,25 +93,33 @@ class HistoryEngine {
   const std::optional<std::string>& stopped() const { return stopped_; }
 
  private:
-  HistoryRunReport run(int64_t now_ms, bool due_only, const RunNowOptions& what);
+  HistoryRunReport run(int64_t now_ms, bool due_only, const RunNowOptions& what,
+                       std::optional<History> listed);
   // Compacts level - 1 into `level`, taking inputs whose content_time() is before
-  // `content_before_ms`.
+  // `content_before_ms`, when the level is due in the interval starting at `due_window_ms`.
   void compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
-                     int64_t content_before_ms, HistoryRunReport& report);
+                     int64_t due_window_ms, int64_t content_before_ms, HistoryRunReport& report);
+  // Whether `level` has inputs and is due in the interval starting at `window_ms`: its newest file
+  // (if any) is older, or one of its next inputs has a content time before it.
+  bool due(const std::vector<RemoteFile>& files, uint32_t level, int64_t window_ms) const;
+  // Builds the snapshot of `files` if there is something newer to snapshot.
+  void snapshot(std::vector<RemoteFile>& files, int64_t now_ms, HistoryRunReport& report);
   // When a file's newest commit happened, at the latest: its LastModified, or for a file this
   // engine compacted, its inputs' newest content time.
   int64_t content_time(const RemoteFile& file) const;
   void delete_files(const std::vector<RetentionDecision>& decisions);
   void check_stop() const;
+  bool closing() const { return work_.closing && work_.closing(); }
 
   storage::ObjectStore& store_;
   storage::LayoutStyle layout_;
+  ltx::OutputFormat format_;
   HistoryPolicy policy_;
   CompactionWork work_;
   RemoteCompactor compactor_;
-  // When each level (index = level; 9 = snapshots) last ran in this process, found work or not,
-  // so that an idle level is not retried before its next interval.
-  std::vector<int64_t> attempted_ms_;
+  // When a snapshot was last attempted in this process, built or not, so that a replica with
+  // nothing new to snapshot is not planned again before the next interval.
+  int64_t snapshot_attempted_ms_;
   // Content times (see content_time()) of the files this engine wrote.
   std::map<std::string, int64_t> content_times_;
   std::optional<std::string> stopped_;

@@ -43,6 +43,12 @@ struct CompactionWork {
   // run throw WorkStopped (remote_source.h) at the next one. Nothing half-done is published, so
   // a writer that is closing can stop a long snapshot build at once.
   StopCheck stop_requested;
+  // Polled by the history engine between steps and while it builds a snapshot: true when the
+  // writer is closing and gives the run in progress the rest of its close budget instead of
+  // stopping it (issue 16, item 10). The levels and retention go on to the end of the run; a
+  // snapshot larger than kCloseSnapshotBytes (history_engine.h) is skipped or abandoned.
+  // stop_requested still ends everything. Empty: never closing.
+  StopCheck closing;
   // Called right before every write to the store (an output's PUT) and every batch of deletes:
   // throws (HistoryConflict) when this writer may no longer shape the replica. The writer makes
   // it a conditional write of the lease (history/writer_lease.h), so a process paused in the

@@ -88,7 +88,8 @@ tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "an unreachable store at open does not hold the application" \
   "a silent store bounds the open\\, remote-durability commits and the close" \
   "a writer whose lease was taken over stops uploading" \
-  "an open waiting for a lease does not hold up other databases")"
+  "an open waiting for a lease does not hold up other databases" \
+  "short-lived connections: history upkeep keeps level 0 bounded")"
 unset TSAN_OPTIONS
 
 stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, 4 targets 60 s each, all at once)"

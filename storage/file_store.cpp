@@ -150,6 +150,10 @@ void FileStore::remove(const std::vector<std::string>& keys) {
     Lock lock(*this, LOCK_EX);
     std::vector<std::string> dirs;
     for (const auto& key : keys) {
+      // A batch can be long (1,000 unlinks): a cancelled close does not wait for the rest of
+      // it (any subset of a deletion is as good as the whole to its caller, who retries later).
+      if (cancel_ && cancel_->cancelled())
+        throw cancelled_error("DELETE " + describe() + "/" + key);
       const std::string path = path_of(key);
       if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
         fail_errno("DELETE", key, "cannot delete", errno);

@@ -64,6 +64,10 @@ class FileStore : public ObjectStore {
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& prefix,
                                const std::string& start_after = "") override;
+  // Keys from the directory entries alone: no stat call where the file system gives an entry's
+  // type (then size, etag and last_modified_ms are left out).
+  std::vector<ObjectInfo> list_keys(const std::string& prefix,
+                                    const std::string& start_after = "") override;
   void remove(const std::vector<std::string>& keys) override;
   std::string describe() const override;
 
@@ -79,6 +83,8 @@ class FileStore : public ObjectStore {
                                const std::string& what, int err) const;
   GetResult read_object(const std::string& key, const std::optional<ByteRange>& range,
                         bool* metadata_consistent) const;
+  std::vector<ObjectInfo> walk(const std::string& prefix, const std::string& start_after,
+                               bool metadata);
 
   std::string root_;
   std::shared_ptr<StoreStats> stats_;

@@ -1,5 +1,6 @@
 // FileStore's LIST: walks only the directories where keys with the prefix can live, skipping the
-// store's reserved names, and answers in S3's order.
+// store's reserved names, and answers in S3's order; list_keys() the same without a stat call
+// per file.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,6 +19,16 @@ namespace ltxvfs::storage {
 using namespace file_io;
 
 std::vector<ObjectInfo> FileStore::list(const std::string& prefix, const std::string& start_after) {
+  return walk(prefix, start_after, /*metadata=*/true);
+}
+
+std::vector<ObjectInfo> FileStore::list_keys(const std::string& prefix,
+                                             const std::string& start_after) {
+  return walk(prefix, start_after, /*metadata=*/false);
+}
+
+std::vector<ObjectInfo> FileStore::walk(const std::string& prefix, const std::string& start_after,
+                                        bool metadata) {
   return counted(*stats_, [&] {
     StoreStats::add(stats_->requests);
     StoreStats::add(stats_->lists);
@@ -52,9 +63,18 @@ std::vector<ObjectInfo> FileStore::list(const std::string& prefix, const std::st
         const std::string_view name = entry->d_name;
         if (name == "." || name == ".." || is_reserved(name)) continue;
         const std::string key = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+        // The entry's type, from the directory itself where the file system records it: a
+        // stat call only for what the caller wants dated, or when the type is unknown.
+        const bool wanted = key.rfind(prefix, 0) == 0 && key > start_after;
         struct stat st {};
-        if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        if (S_ISDIR(st.st_mode)) {
+        bool have_stat = false;
+        unsigned char type = entry->d_type;
+        if (type == DT_UNKNOWN || (metadata && type == DT_REG && wanted)) {
+          if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+          have_stat = true;
+          type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+        }
+        if (type == DT_DIR) {
           const std::string as_prefix = key + "/";
           // Descend only where keys matching the prefix can live.
           if (as_prefix.rfind(prefix, 0) == 0 || prefix.rfind(as_prefix, 0) == 0) {
@@ -62,10 +82,13 @@ std::vector<ObjectInfo> FileStore::list(const std::string& prefix, const std::st
           }
           continue;
         }
-        if (!S_ISREG(st.st_mode)) continue;
-        if (key.rfind(prefix, 0) != 0 || key <= start_after) continue;
-        out.push_back(
-            ObjectInfo{key, static_cast<uint64_t>(st.st_size), etag_of(st), mtime_ms(st)});
+        if (type != DT_REG || !wanted) continue;
+        if (have_stat) {
+          out.push_back(
+              ObjectInfo{key, static_cast<uint64_t>(st.st_size), etag_of(st), mtime_ms(st)});
+        } else {
+          out.push_back(ObjectInfo{key, 0, "", 0});
+        }
       }
     }
     // Byte-wise order, which is S3's order for UTF-8 keys.

@@ -125,6 +125,14 @@ class ObjectStore {
   // (all pages of the listing are fetched).
   virtual std::vector<ObjectInfo> list(const std::string& prefix,
                                        const std::string& start_after = "") = 0;
+  // The same keys, where a store may leave out an object's size, etag and last_modified_ms when
+  // they cost it more than the key (a directory: a stat call per file, issue 16 item 10). Such an
+  // object comes back with an empty etag, size 0 and last_modified_ms 0; head() has them. The
+  // default is list(), everything known.
+  virtual std::vector<ObjectInfo> list_keys(const std::string& prefix,
+                                            const std::string& start_after = "") {
+    return list(prefix, start_after);
+  }
   // Deletes the keys; keys that do not exist are not an error.
   virtual void remove(const std::vector<std::string>& keys) = 0;
 

@@ -12,6 +12,7 @@
 #include "harness/s3_test_server.h"
 #include "history/history_engine.h"
 #include "history/level_compactor.h"
+#include "history/remote_compactor.h"
 #include "history/restorer.h"
 #include "history_support.h"
 #include "ltx/decoder.h"
@@ -245,6 +246,43 @@ TEST_CASE("engine: a compaction by hand keeps the restore points of the schedule
     CHECK(std::find(after.begin(), after.end(), t) != after.end());
   }
   check_restores(sim.store, sim.layout, sim.writer, after);
+}
+
+// Issue 16, item 10: a writer process that lives a few milliseconds makes a new engine at every
+// open, and a close can stop a run between two output files. What is due comes from the store
+// alone: a fresh engine carries on where the stopped run left off, in the same interval. (Before,
+// level 1 counted as done for the interval once it had any file written in it.)
+TEST_CASE("engine: a fresh engine carries on a run stopped between two output files", "[engine]") {
+  const std::string dir = scratch_dir("resume");
+  storage::FileStore fs(dir);
+  std::atomic<int64_t> now{kStart};
+  SimTimeStore store(fs, now);
+  L0Writer writer(store, LayoutStyle::kDirectory, L0Writer::Options{});
+  for (int i = 0; i < 10; ++i) {
+    writer.commit(now);
+    now += 1000;
+  }
+  const HistoryPolicy p = policy({30'000}, 0, 0, 0);
+  // The stopped run: level 1 at kStart + 30 s wrote the first of its outputs, TXIDs 1-5.
+  now = kStart + 30'000;
+  auto files = ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory);
+  files.resize(5);
+  ltxvfs::history::RemoteCompactor(store, LayoutStyle::kDirectory, OutputFormat::kNative, work())
+      .write(1, files, now);
+  // The next connection, in the same interval.
+  now += 50;
+  HistoryEngine engine(store, LayoutStyle::kDirectory, OutputFormat::kNative, p, work());
+  const auto report = engine.run_due(now);
+  REQUIRE(report.written.size() == 1);
+  CHECK(report.written[0].file.level == 1);
+  CHECK(report.written[0].file.min_txid == 6);
+  CHECK(report.written[0].file.max_txid == 10);
+  // Nothing is left from before the interval: the run after it has nothing to do.
+  now += 50;
+  CHECK(HistoryEngine(store, LayoutStyle::kDirectory, OutputFormat::kNative, p, work())
+            .run_due(now)
+            .written.empty());
+  check_restores(store, LayoutStyle::kDirectory, writer, {5, 10});
 }
 
 TEST_CASE("engine: the grace period is honoured", "[engine][retention]") {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "base/backoff.h"
 #include "base/named_thread.h"
@@ -24,8 +25,30 @@ HistoryStage::~HistoryStage() {
   stop();
 }
 
-void HistoryStage::start() {
-  thread_ = base::start_named_thread("ltx-history", [this] { loop(); });
+void HistoryStage::start(std::optional<history::History> listed) {
+  listed_ = std::move(listed);
+  thread_ = base::start_named_thread("ltx-history", [this] {
+    loop();
+    {
+      base::MutexLock lock(mu_);
+      ended_ = true;
+    }
+    ended_cv_.notify_all();
+  });
+}
+
+void HistoryStage::finish() {
+  {
+    base::MutexLock lock(mu_);
+    finish_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool HistoryStage::wait_finished_until(Clock::time_point deadline) {
+  base::MutexLock lock(mu_);
+  if (!thread_.joinable()) return true;
+  return lock.wait_until(ended_cv_, deadline, [&]() REQUIRES(mu_) { return ended_; });
 }
 
 void HistoryStage::stop() {
@@ -69,28 +92,37 @@ bool HistoryStage::note_run(const history::HistoryRunReport& report, const std::
 void HistoryStage::loop() {
   // Failed runs are retried after 1 s, doubling to at most 60 s.
   base::Backoff backoff(milliseconds(1000), milliseconds(60000));
-  auto next = Clock::now();
+  auto next = Clock::now();  // the first run at once: it may be the connection's only one
+  bool ran = false;
   for (;;) {
     {
       base::MutexLock lock(mu_);
-      lock.wait_until(cv_, next, [&]() REQUIRES(mu_) { return stop_; });
-      if (stop_) return;
+      lock.wait_until(cv_, next, [&]() REQUIRES(mu_) { return stop_ || finish_; });
+      if (stop_ || (finish_ && ran)) return;
     }
     // Only the lease holder shapes the remote history.
     if (!may_run_()) {
+      listed_.reset();  // by the time it may, the open's listing is old: the run lists
+      base::MutexLock lock(mu_);
+      if (finish_) return;
       next = Clock::now() + milliseconds(1000);
       continue;
     }
     history::HistoryRunReport report;
     std::string error;
     bool stopped_for_good = false;
+    ran = true;
     try {
-      report = engine_->run_due(base::now_ms());
+      report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt));
     } catch (const history::WorkStopped&) {
       return;  // closing
     } catch (const history::HistoryConflict& e) {
       error = e.what();
       stopped_for_good = true;
+    } catch (const storage::StoreError& e) {
+      // Cancelled: the close ran out of time (the writer logs it); nothing to retry.
+      if (e.kind() == storage::StoreErrorKind::kCancelled) return;
+      error = e.what();
     } catch (const std::exception& e) {
       error = e.what();
     }

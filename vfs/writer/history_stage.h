@@ -1,18 +1,30 @@
 // HistoryStage: the ltx-history thread, which runs the history engine (compaction levels,
 // snapshots, retention; history/history_engine.h) whenever something is due, only while the
 // writer may shape the store (the lease is fresh and uploading has not stopped on a conflict).
-// Closing stops it first and at once: nothing it leaves half done is ever published.
 //
-// Concurrency contract: stop() and stats() may be called from any thread; the engine belongs
-// to the ltx-history thread. may_run is called on that thread with no lock of this stage held.
+// Short-lived connections (issue 16, item 10): a program that opens a database for one statement,
+// thousands of times, must still get its history compacted, although each connection lives far
+// shorter than any level's interval and than a run. So the first run starts at once, from the
+// open's own listing; and closing does not throw the run away: finish() lets the run in progress
+// go on to its end (or starts one, when the connection closed before the thread could), with the
+// close's deadline as the bound (the writer then sets CompactionWork::stop_requested and stops
+// the thread). Whatever a stopped run leaves undone stays due in the store, and the next open
+// carries on from there. Nothing half done is ever published.
+//
+// Concurrency contract: finish(), wait_finished_until(), stop() and stats() may be called from
+// any thread; the engine belongs to the ltx-history thread. may_run is called on that thread with
+// no lock of this stage held.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/log_sink.h"
 #include "base/mutex.h"
@@ -35,7 +47,14 @@ class HistoryStage {
   HistoryStage(const HistoryStage&) = delete;
   HistoryStage& operator=(const HistoryStage&) = delete;
 
-  void start();
+  // `listed`: the store's history as read at open, for the first run (nullopt: it reads).
+  void start(std::optional<history::History> listed);
+  // Closing: the run in progress goes on to its end, or, when none has begun, one runs now; then
+  // the thread ends. The engine's CompactionWork::closing should say so too (the writer sets it
+  // before calling this).
+  void finish() EXCLUDES(mu_);
+  // Waits for the thread to end after finish(), until `deadline`; true when it has.
+  bool wait_finished_until(std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_);
   // Ends the thread; a run in progress ends at its next step when the engine's
   // CompactionWork::stop_requested says so (the writer sets that before calling stop()).
   void stop() EXCLUDES(mu_);
@@ -52,10 +71,15 @@ class HistoryStage {
   const std::function<bool()> may_run_;
 
   std::unique_ptr<history::HistoryEngine> engine_;  // the ltx-history thread's alone
+  // Set by start() before the thread exists, then the ltx-history thread's alone.
+  std::optional<history::History> listed_;
 
   mutable base::Mutex mu_;
-  std::condition_variable cv_;  // -> the history thread: stop
+  std::condition_variable cv_;  // -> the history thread: stop, finish
   bool stop_ GUARDED_BY(mu_) = false;
+  bool finish_ GUARDED_BY(mu_) = false;
+  bool ended_ GUARDED_BY(mu_) = false;  // the thread has left its loop
+  std::condition_variable ended_cv_;    // -> the closing thread: ended_
   HistoryStats stats_ GUARDED_BY(mu_);  // output only
   std::thread thread_;
 };

@@ -7,6 +7,7 @@
 
 #include "base/time_spec.h"
 #include "history/junk_object.h"
+#include "history/open_listing.h"
 #include "history/restore_plan.h"
 #include "ltx/header.h"
 
@@ -85,10 +86,11 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
     log(base::LogSeverity::kWarn, recorded_problem_ + "; the next file will be a new snapshot");
   }
   lease_.acquire_at_open(milliseconds(config_.lease_wait_ms));
-  const uint64_t remote_txid = check_remote_at_open(*quick_);
+  RemoteAtOpen remote = check_remote_at_open(*quick_);
   history::CompactionWork work;
   work.temp_dir = config_.sidecar_dir;  // room for the largest output (a snapshot)
-  work.stop_requested = [this] { return closing_.load(); };
+  work.stop_requested = [this] { return stopping_.load(); };
+  work.closing = [this] { return closing_.load(); };
   work.confirm_owner = [this] { lease_.confirm_owner(); };
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
@@ -98,23 +100,33 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   lease_.start_renewing(scheduler_);
   sync_.start();
   build_.start(recorded_, recorded_problem_, recorded_ ? recorded_->txid : 0);
-  upload_.start(remote_txid);
-  history_->start();
+  upload_.start(remote.txid);
+  history_->start(std::move(remote.history));
 }
 
 Replicator::~Replicator() {
-  // The history is maintenance: it stops first, at once (nothing it leaves half-done is ever
-  // published), so it never holds the close.
+  // The history run in progress is not thrown away (issue 16, item 10: connections that lived a
+  // few milliseconds each never let one finish, and level 0 grew to 11,514 files): it goes on
+  // beside the uploads, a snapshot larger than history::kCloseSnapshotBytes aside, and a run
+  // starts now if the connection closed before the ltx-history thread could begin one.
   closing_ = true;
-  history_->stop();
+  history_->finish();
   build_.stop();
   // From here on the store gets close_timeout_ms: then whatever it is still doing is cancelled
   // (a store that is down or silent cannot hold the close). The closing thread itself is the
-  // canceller: it waits for the upload stage until the deadline, then cancels.
+  // canceller: it waits for the upload stage, then for the history, until the deadline.
   const auto deadline = Clock::now() + milliseconds(config_.close_timeout_ms);
   upload_.request_stop();
   if (!upload_.wait_stopped_until(deadline)) cancel_->cancel();
   upload_.stop();
+  if (!history_->wait_finished_until(deadline)) {
+    stopping_ = true;  // nothing it leaves half done is ever published
+    cancel_->cancel();
+    log(base::LogSeverity::kInfo,
+        "closing: the remote history's upkeep was stopped at close_timeout_ms (" +
+            std::to_string(config_.close_timeout_ms) + " ms); the next open carries on");
+  }
+  history_->stop();
   sync_.stop();
   // The uploader's scratch file holds nothing once it stopped (what was not uploaded is still in
   // the spool): a closed database leaves no temporary file beside it.
@@ -162,19 +174,22 @@ void Replicator::log(base::LogSeverity severity, const std::string& message) con
   if (log_) log_(severity, message);
 }
 
-uint64_t Replicator::check_remote_at_open(storage::ObjectStore& probe) {
+Replicator::RemoteAtOpen Replicator::check_remote_at_open(storage::ObjectStore& probe) {
   // The newest TXID this database is known to have written: the recorded state or the spool.
   const uint64_t local = std::max(spool_.max_txid(), recorded_ ? recorded_->txid : 0);
-  std::vector<history::RemoteFile> files;
+  history::History history;
   try {
-    files = history::list_ltx_files(probe, layout_);
+    // Dated (size, time) past `local`, for the junk check below; the history's first run uses
+    // the rest (history/open_listing.h).
+    history = history::read_history_dated_from(probe, layout_, local + 1);
   } catch (const storage::StoreError& e) {
     if (!e.retriable()) throw std::runtime_error(e.what());
     // Unreachable store: open anyway; the uploader re-checks before its first upload.
     log(base::LogSeverity::kWarn,
         std::string("cannot reach the replica at open, will keep trying: ") + e.what());
-    return 0;
+    return {};
   }
+  std::vector<history::RemoteFile>& files = history.files;
   uint64_t remote = 0;
   for (const auto& f : files) remote = std::max(remote, f.max_txid);
   if (remote > local) {
@@ -188,7 +203,8 @@ uint64_t Replicator::check_remote_at_open(storage::ObjectStore& probe) {
     remote = 0;
     for (const auto& f : files) remote = std::max(remote, f.max_txid);
   }
-  if (remote <= local) return remote;  // what the store already holds is acknowledged
+  // What the store already holds is acknowledged.
+  if (remote <= local) return {remote, std::move(history)};
   if (local == 0) {
     // No history beside the database (or an unreadable one), a history in the store: a database
     // restored from it (or copied from its writer) continues it when its content is the store's
@@ -196,7 +212,7 @@ uint64_t Replicator::check_remote_at_open(storage::ObjectStore& probe) {
     const std::string why = continue_remote_history(probe, files);
     if (why.empty()) {
       recorded_problem_.clear();
-      return remote;
+      return {remote, std::move(history)};
     }
     throw std::runtime_error(store_->describe() + " already holds a replica at TXID " +
                              std::to_string(remote) + " that this database did not write (" + why +

@@ -90,8 +90,9 @@ class Replicator {
   // std::runtime_error with a message for the user when the open must be refused.
   Replicator(Config config, std::unique_ptr<FileAccess> files, ReplicatorStores stores,
              base::LogSink sink, base::Scheduler& scheduler = base::Scheduler::process());
-  // Stops the history, drains the builder, gives the uploader up to close_timeout_ms to empty
-  // the spool (then cancels whatever the stores are still doing), releases the lease.
+  // Lets the history run in progress finish, drains the builder, gives the uploader and the
+  // history up to close_timeout_ms (then cancels whatever the stores are still doing), releases
+  // the lease.
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -123,8 +124,14 @@ class Replicator {
   storage::StoreStatsSnapshot store_stats() const { return store_stats_->snapshot(); }
 
  private:
-  // Checks the store at open; returns the newest TXID it holds (0 when unreachable or empty).
-  uint64_t check_remote_at_open(storage::ObjectStore& probe);
+  struct RemoteAtOpen {
+    uint64_t txid = 0;  // the newest TXID the store holds (0 when unreachable or empty)
+    // Its history (nullopt when unreachable), which the history's first run uses instead of
+    // reading the store again (issue 16, item 10).
+    std::optional<history::History> history;
+  };
+  // Checks the store at open.
+  RemoteAtOpen check_remote_at_open(storage::ObjectStore& probe);
   // The store holds a history and this database none: "" when the database is the store's
   // newest state (then that history is adopted), otherwise why it cannot continue it.
   std::string continue_remote_history(storage::ObjectStore& probe,
@@ -150,7 +157,10 @@ class Replicator {
   std::optional<LocalState> recorded_;
   std::string recorded_problem_;
   ErrorNote errors_;
-  std::atomic<bool> closing_{false};  // a long compaction or snapshot build stops at once
+  // Closing: the history run in progress goes on to its end (CompactionWork::closing) ...
+  std::atomic<bool> closing_{false};
+  // ... until the close's deadline: then it stops at once (CompactionWork::stop_requested).
+  std::atomic<bool> stopping_{false};
   // Checkpoint and WAL-overwrite waits, output only (atomics: SQLite's threads add to them).
   std::atomic<uint64_t> checkpoint_waits_{0}, checkpoint_wait_us_{0};
   std::atomic<uint64_t> overwrite_waits_{0}, overwrite_wait_us_{0};

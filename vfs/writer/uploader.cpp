@@ -45,16 +45,14 @@ Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutSty
       file_mode_(file_mode),
       limits_(limits) {}
 
-uint64_t Uploader::take_head(const history::History& h) {
+uint64_t Uploader::take_head(const history::History& h, uint64_t from) {
   std::vector<history::RemoteFile> files = h.files;
   uint64_t max = h.head ? h.head->txid : 0;
   if (!h.head) {
     // No head yet (a replica from before head.json, or a new one): the listing decides, as it
-    // did then. Files at or past what the spool still holds could collide with our uploads or
-    // look like them (covered_by_remote would take a spooled record as uploaded); junk there, no
-    // LTX file at all, is part of no history and is left out.
-    const std::vector<SpoolEntry> spooled = spool_.entries();
-    const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
+    // did then. Files at or past what the spool still holds (`from`) could collide with our
+    // uploads or look like them (covered_by_remote would take a spooled record as uploaded);
+    // junk there, no LTX file at all, is part of no history and is left out.
     history::drop_junk_objects(store_, files, from);
     for (const auto& f : files) max = std::max(max, f.max_txid);
   }
@@ -79,17 +77,23 @@ bool Uploader::covered_by_remote(const SpoolEntry& e) const {
   return false;
 }
 
-Uploader::Outcome Uploader::step() {
-  if (!remote_max_) {
-    // Once per writer, before its first upload: the head becomes ours at the TXID the store
-    // holds, after checking that this database continues it. From then on every upload is
-    // committed by advancing the head, which fails once another writer took it.
-    try {
-      remote_max_ = head_.take([this](const history::History& h) { return take_head(h); });
-    } catch (const history::HeadLost& e) {
-      throw RemoteConflict(e.what());
-    }
+void Uploader::take_ownership() {
+  // Once per writer, before its first upload: the head becomes ours at the TXID the store holds,
+  // after checking that this database continues it. From then on every upload is committed by
+  // advancing the head, which fails once another writer took it. The history is read by key,
+  // with sizes and times only where they are used (history/open_listing.h): on a directory, no
+  // stat call per compacted level-0 file (issue 16, item 10).
+  const std::vector<SpoolEntry> spooled = spool_.entries();
+  const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
+  try {
+    remote_max_ = head_.take([&](const history::History& h) { return take_head(h, from); }, from);
+  } catch (const history::HeadLost& e) {
+    throw RemoteConflict(e.what());
   }
+}
+
+Uploader::Outcome Uploader::step() {
+  if (!remote_max_) take_ownership();
   const uint64_t remote = *remote_max_;
   std::vector<SpoolEntry> entries = spool_.entries();
   // Only durable records: after a crash the spool must still hold whatever the store has.

@@ -72,8 +72,11 @@ class Uploader {
     uint64_t max_txid;
   };
   // The takeover's decision (HeadKeeper::take): the TXID the store holds for this database;
-  // throws RemoteConflict when it holds history this database does not have.
-  uint64_t take_head(const history::History& h);
+  // throws RemoteConflict when it holds history this database does not have. `from`: the first
+  // TXID the spool holds.
+  uint64_t take_head(const history::History& h, uint64_t from);
+  // Takes the head (HeadKeeper::take) and sets remote_max_; throws RemoteConflict.
+  void take_ownership();
   bool covered_by_remote(const SpoolEntry& e) const;
   // Compacts `group` into the work file; returns its size.
   uint64_t compact_group(const std::vector<Spool::Record>& group);
