@@ -290,3 +290,33 @@ TEST_CASE("an S3 replica follows the primary and travels back in time", "[moto]"
   CHECK(stats["store"]["lists"].get<uint64_t>() >= 2);
   CHECK(stats["replica"] == "s3://" + bucket.bucket + "/app");
 }
+
+TEST_CASE("a replica opened before its primary wrote anything follows it from the empty database",
+          "[replica]") {
+  const std::string dir = scratch_dir("follow-before-primary");
+  fs::create_directories(local_replica(dir));  // deployed first: an empty replica location
+  Db replica(replica_uri(dir, local_replica(dir), "&poll_ms=20"), SQLITE_OPEN_READONLY);
+  CHECK(replica.query_int("SELECT count(*) FROM sqlite_schema") == 0);
+  CHECK(replica.query_int("PRAGMA ltx_txid") == 0);
+  CHECK_THAT(replica.try_exec("SELECT * FROM t"), Catch::Contains("no such table"));
+  // A TXID of an empty location is no state: still refused (requests_test.cpp: the message).
+  CHECK_THROWS(Db(replica_uri(dir, local_replica(dir), "&txid=1", "at1.db"), SQLITE_OPEN_READONLY)
+                   .query_int("SELECT count(*) FROM sqlite_schema"));
+
+  // The primary's database has another page size than the empty database's default (4096).
+  {
+    Db plain("file:" + dir + "/app.db");
+    plain.exec("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; CREATE TABLE t(x)");
+  }
+  Db primary("file:" + dir + "/app.db?vfs=ltx&upload_interval_ms=0");
+  primary.exec("INSERT INTO t VALUES (1)");
+  const auto first = wait_uploaded(primary);
+  CHECK(replica.query_int("SELECT ltx_wait(" + std::to_string(first) + ", 20000)") >= first);
+  CHECK(replica.query_int("SELECT count(*) FROM t") == 1);
+  CHECK(replica.query_int("PRAGMA page_size") == 8192);
+  primary.exec("INSERT INTO t VALUES (2)");
+  const auto second = wait_uploaded(primary);
+  CHECK(replica.query_int("SELECT ltx_wait(" + std::to_string(second) + ", 20000)") >= second);
+  CHECK(replica.query_int("SELECT sum(x) FROM t") == 3);
+  CHECK(replica.query_text("PRAGMA integrity_check") == "ok");
+}

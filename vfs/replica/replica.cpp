@@ -111,10 +111,16 @@ Position Replica::position() const {
 std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
   const std::vector<history::RemoteFile> listed = history::list_ltx_files(*store_, layout_);
   if (listed.empty()) {
+    // Nothing replicated yet: the newest state is the empty database, followed from there (a
+    // replica deployed before its primary, issue 19 item 9). A TXID or a time cannot be.
+    if (pos.kind == Position::Kind::kLatest && !options_.hydrate) return empty_snapshot(epoch);
     throw ReplicaError(ReplicaErrorKind::kEmpty,
                        "the replica " + source_ +
                            " holds no LTX files: nothing has been replicated there yet (is the "
-                           "primary running, and is the replica URL right?)");
+                           "primary running, and is the replica URL right?)" +
+                           (options_.hydrate ? "; hydrate=1 needs the primary's first upload: "
+                                               "open without it until then"
+                                             : ""));
   }
   bad_.forget_unlisted(listed);
   // A bad object in the chain is set aside and the plan made again without it (issue 16, item

@@ -45,6 +45,13 @@ bool Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.min_txid != b.min_txid ? a.min_txid < b.min_txid : a.max_txid > b.max_txid;
   });
+  if (txid == 0 && !found.empty()) {
+    // The empty database of a replica opened before its primary's first upload: plan anew from
+    // the snapshot (the page size is the primary's, not the empty database's default).
+    Position pos = position();
+    publish(plan(pos, ++epoch_), true);
+    return true;
+  }
   std::vector<history::RemoteFile> chain;
   uint64_t next = txid + 1;
   for (const auto& f : found) {
@@ -109,6 +116,11 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
     return;
   }
   if (newest == cur->txid()) return;
+  if (cur->txid() == 0) {  // the empty database (poll_level0 says why)
+    Position pos = position();
+    publish(plan(pos, ++epoch_), true);
+    return;
+  }
   // Continue from our TXID through any level: a stand-in "snapshot" ending at our TXID lets the
   // restore planner pick the shortest continuation (compacted files included).
   std::vector<history::RemoteFile> after;

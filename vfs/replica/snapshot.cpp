@@ -121,6 +121,13 @@ std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const
   return s;
 }
 
+std::shared_ptr<const Snapshot> empty_snapshot(uint64_t epoch) {
+  auto s = std::make_shared<Snapshot>();
+  s->page_size_ = 4096;  // SQLITE_DEFAULT_PAGE_SIZE; nothing reads a page of it
+  s->epoch_ = epoch;
+  return s;
+}
+
 std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
                                                 std::vector<std::shared_ptr<const FileIndex>> newer,
                                                 const ltx::Header& newest) {

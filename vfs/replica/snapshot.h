@@ -85,6 +85,7 @@ class Snapshot {
       std::vector<std::shared_ptr<const FileIndex>>, const ltx::Header&, uint64_t);
   friend std::shared_ptr<const Snapshot> extend_snapshot(
       const Snapshot&, std::vector<std::shared_ptr<const FileIndex>>, const ltx::Header&);
+  friend std::shared_ptr<const Snapshot> empty_snapshot(uint64_t);
   void apply(const std::shared_ptr<const FileIndex>& file);
   void check_complete(uint32_t from_pgno) const;
 
@@ -103,6 +104,11 @@ class Snapshot {
 // chain is not contiguous, does not start at a snapshot, or misses a page below the commit.
 std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const FileIndex>> chain,
                                                const ltx::Header& newest, uint64_t epoch);
+
+// The database before the primary's first upload: TXID 0, no page (SQLite sees an empty file, a
+// database with no table), so a replica can be deployed before its primary (issue 19, item 9).
+// The page size is SQLite's default; a replica moves off it by planning anew, never extending it.
+std::shared_ptr<const Snapshot> empty_snapshot(uint64_t epoch);
 
 // `base` followed by `newer` (contiguous from base.txid() + 1). Shares base's unchanged chunks.
 std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
