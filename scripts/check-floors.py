@@ -24,6 +24,8 @@ BELOW = {
                   "extension"],
     # The CLI reads and shapes remote history; it never runs a writer or a replica.
     "tools/cli": ["base", "ltx", "storage", "history", "tools/cli"],
+    # `ltxvfs run`'s preload helper: it finds SQLite and the extension at run time, links nothing.
+    "tools/run": ["tools/run"],
 }
 PROJECT_DIRS = ["base", "ltx", "storage", "history", "vfs", "extension", "tools"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

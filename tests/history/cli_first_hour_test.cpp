@@ -116,3 +116,56 @@ TEST_CASE("cli: a released lease is not reported as expired", "[cli]") {
     CHECK_THAT(r.output, !Catch::Contains("1970") && !Catch::Contains("expired"));
   }
 }
+
+// `ltxvfs run`: programs that never load an extension replicate what they write.
+TEST_CASE("cli: run replicates an unmodified sqlite3 shell and Python program", "[cli]") {
+  const std::string dir = scratch_dir("cli-run");
+  const std::string shell_db = dir + "/shell.db", py_db = dir + "/py.db";
+  CliRun r = run_cli({"run", "--", "sqlite3", shell_db,
+                      "CREATE TABLE t(x); INSERT INTO t VALUES (1), (2); SELECT 40 + 2;"});
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("42") && !Catch::Contains("WARNING"));
+  // Python's sqlite3 module as any program uses it: no load_extension anywhere.
+  r = run_cli({"run", "--", "python3", "-c",
+               "import sqlite3; c = sqlite3.connect(\"" + py_db +
+                   "\"); c.execute(\"CREATE TABLE t(x)\"); c.execute(\"INSERT INTO t VALUES "
+                   "(42)\"); c.commit(); c.close()"});
+  CHECK(r.status == 0);
+  for (const auto& [db, rows] : {std::pair{shell_db, 2}, std::pair{py_db, 1}}) {
+    INFO(db);
+    const std::string out = db + ".restored";
+    r = run_cli({"restore", db + "-ltx/replica", "-o", out});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Catch::Contains("integrity_check: ok"));
+    FILE* p = ::popen(("sqlite3 '" + out + "' 'SELECT count(*) FROM t'").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char line[64] = {};
+    CHECK(std::fgets(line, sizeof line, p) != nullptr);
+    ::pclose(p);
+    CHECK(std::string(line) == std::to_string(rows) + "\n");
+  }
+  // The command's own exit status comes back.
+  CHECK(run_cli({"run", "--", "sh", "-c", "exit 7"}).status == 7);
+}
+
+TEST_CASE("cli: run says what is wrong, and its preload alone changes nothing", "[cli]") {
+  const std::string dir = scratch_dir("cli-run-errors");
+  CHECK(run_cli({"run"}).status == 2);
+  CHECK(run_cli({"run", "sqlite3"}).status == 2);  // the command goes after --
+  CliRun r = run_cli({"run", "--", dir + "/no-such-program"});
+  CHECK(r.status == 127);
+  CHECK_THAT(r.output, Catch::Contains("cannot run"));
+  r = run_cli({"run", "--check"});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("libltxvfs.so loads and becomes the default VFS"));
+  // Preloaded without `ltxvfs run` (a stray LD_PRELOAD), the helper loads nothing.
+  const std::string preload =
+      std::filesystem::path(LTXVFS_CLI_PATH).parent_path() / "libltxvfs_preload.so";
+  REQUIRE(std::filesystem::exists(preload));
+  const std::string command =
+      "LD_PRELOAD='" + preload + "' sqlite3 '" + dir + "/plain.db' 'CREATE TABLE t(x)' 2>&1";
+  CHECK(std::system(command.c_str()) == 0);
+  CHECK(std::filesystem::exists(dir + "/plain.db"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/plain.db-ltx"));
+}

@@ -15,6 +15,7 @@ int run_compact(const std::vector<std::string>& args);
 int run_retention(const std::vector<std::string>& args);
 int run_lease(const std::vector<std::string>& args);
 int run_status(const std::vector<std::string>& args);
+int run_run(const std::vector<std::string>& args);
 
 void print_restore_usage(std::FILE* out);
 void print_ls_usage(std::FILE* out);
@@ -22,6 +23,7 @@ void print_compact_usage(std::FILE* out);
 void print_retention_usage(std::FILE* out);
 void print_lease_usage(std::FILE* out);
 void print_status_usage(std::FILE* out);
+void print_run_usage(std::FILE* out);
 void print_usage(std::FILE* out);
 
 }  // namespace ltxvfs::cli

@@ -25,6 +25,8 @@ void print_usage(std::FILE* out) {
       "                                      break it when its holder is gone\n"
       "  status <replica-url> [--json]       the head, the lease, the levels: where a\n"
       "                                      replica location stands, from the store alone\n"
+      "  run -- <command> [<args>...]        run a program with ltx as its SQLite's default\n"
+      "                                      VFS: it replicates without loading anything\n"
       "  version                             this tool's version (also --version)\n"
       "\n"
       "ltxvfs <command> --help (or ltxvfs help <command>) describes a command.\n"
@@ -46,7 +48,8 @@ int main(int argc, char** argv) {
                                       {"compact", run_compact, print_compact_usage},
                                       {"retention", run_retention, print_retention_usage},
                                       {"lease", run_lease, print_lease_usage},
-                                      {"status", run_status, print_status_usage}};
+                                      {"status", run_status, print_status_usage},
+                                      {"run", run_run, print_run_usage}};
   if (argc < 2) {
     print_usage(stderr);
     return 2;
