@@ -78,7 +78,7 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 tsan_run() { echo "-- $*"; "$@" --reporter compact | tail -n 2; }
 tsan_run build-tsan/tests/base/base_tests
 tsan_run build-tsan/tests/storage/storage_tests "~[moto]~[s3rver]"
-tsan_run build-tsan/tests/history/history_tests "~[moto]~[bench]"
+tsan_run build-tsan/tests/history/history_tests "~[moto]~[bench]~[shell]"
 tsan_run build-tsan/tests/vfs/writer_unit_tests
 tsan_run build-tsan/tests/replica/replica_engine_tests
 # One test spec, the names joined by commas (Catch ORs them; a comma in a name is escaped).

@@ -118,7 +118,7 @@ TEST_CASE("cli: a released lease is not reported as expired", "[cli]") {
 }
 
 // `ltxvfs run`: programs that never load an extension replicate what they write.
-TEST_CASE("cli: run replicates an unmodified sqlite3 shell and Python program", "[cli]") {
+TEST_CASE("cli: run replicates an unmodified sqlite3 shell and Python program", "[cli][shell]") {
   const std::string dir = scratch_dir("cli-run");
   const std::string shell_db = dir + "/shell.db", py_db = dir + "/py.db";
   CliRun r = run_cli({"run", "--", "sqlite3", shell_db,
@@ -149,7 +149,7 @@ TEST_CASE("cli: run replicates an unmodified sqlite3 shell and Python program", 
   CHECK(run_cli({"run", "--", "sh", "-c", "exit 7"}).status == 7);
 }
 
-TEST_CASE("cli: run says what is wrong, and its preload alone changes nothing", "[cli]") {
+TEST_CASE("cli: run says what is wrong, and its preload alone changes nothing", "[cli][shell]") {
   const std::string dir = scratch_dir("cli-run-errors");
   CHECK(run_cli({"run"}).status == 2);
   CHECK(run_cli({"run", "sqlite3"}).status == 2);  // the command goes after --
