@@ -8,7 +8,7 @@ cd "$root"
 jobs=${LTXVFS_JOBS:-2}
 clangxx=$(command -v clang++ || command -v clang++-14 || true)
 if [ -z "$clangxx" ]; then
-  echo "check-thread-safety: clang++ not found (scripts/setup.sh installs clang)"; exit 1
+  echo "check-thread-safety: clang++ not found (bash scripts/setup.sh --tests installs clang)"; exit 1
 fi
 # The one generated header (the version, which CMake writes from cmake/ltxvfs_version.h.in at
 # configure time) made here the same way, so this check needs no configured build.

@@ -17,7 +17,7 @@ build=${LTXVFS_BENCH_BUILD_DIR:-$root/build-bench}
 jobs=${LTXVFS_JOBS:-2}
 started=$(date +%s)
 
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$jobs" --target ltxvfs ltxvfs_cli ltxvfs_bench ltxvfs_bench_rss_writer
 

@@ -11,7 +11,7 @@ jobs=${LTXVFS_JOBS:-2}
 # Every stage line says how long the run has taken so far, to keep CI well inside its budget.
 stage() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 
 stage "format check (clang-format)"
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find base ltx storage history vfs extension tools tests bench examples -name '*.cpp' -o -name '*.h')

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Installs everything ltxvfs needs to build and test, from Debian packages and npm only.
-# Safe to run again; skips what is already there. Needs root (or sudo) for apt-get.
+# Installs what ltxvfs needs, from Debian packages (and npm for the tests) only. Safe to run
+# again; skips what is already there. Needs root (or sudo) for apt-get.
+#   bash scripts/setup.sh           what building and running need (scripts/run-demo.sh)
+#   bash scripts/setup.sh --tests   that, and what the tests need: Catch2, the test servers (moto,
+#                                   s3rver), clang tools, SQLite's TCL suite (scripts/run-tests.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+tests=0
+[ "${1:-}" = "--tests" ] && tests=1
 
 packages=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev libzstd-dev liblz4-dev
-  nlohmann-json3-dev catch2 python3 nodejs npm clang-format clang
-  tcl-dev dpkg-dev xz-utils procps  # SQLite's TCL suite (tests/tcl)
-  python3-prometheus-client)  # the reference parser of ltx_metrics() in tests/vfs/metrics_test.cpp
+  nlohmann-json3-dev python3)
+if ((tests)); then
+  packages+=(catch2 nodejs npm clang-format clang
+    tcl-dev dpkg-dev xz-utils procps  # SQLite's TCL suite (tests/tcl)
+    python3-prometheus-client)  # the reference parser of ltx_metrics() in tests/vfs/metrics_test.cpp
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +32,11 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ((!tests)); then
+  echo "setup: ok (build and run; \`bash scripts/setup.sh --tests\` adds what the tests need)"
+  exit 0
 fi
 
 # moto (the S3-compatible test server) ships with the machine image's python3; Debian has it too.

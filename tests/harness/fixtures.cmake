@@ -26,7 +26,7 @@ if(NOT LTXVFS_PYTHON3)
 endif()
 find_program(LTXVFS_NODE NAMES node nodejs DOC "Node.js, for the s3rver test server")
 if(NOT LTXVFS_NODE)
-  set(LTXVFS_NODE "")  # the s3rver fixture then fails with "run scripts/setup.sh"
+  set(LTXVFS_NODE "")  # the s3rver fixture then fails with "run bash scripts/setup.sh --tests"
 endif()
 
 set(LTXVFS_TEST_SERVERS_DIR "${CMAKE_BINARY_DIR}/test-servers" CACHE INTERNAL

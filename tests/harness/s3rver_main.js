@@ -22,7 +22,7 @@ let S3rver;
 try {
   S3rver = require(path.join(nodePrefix, 'node_modules', '@20minutes', 's3rver'));
 } catch (e) {
-  console.error(`s3rver is not installed under ${nodePrefix}: run scripts/setup.sh (${e.message})`);
+  console.error(`s3rver is not installed under ${nodePrefix}: run bash scripts/setup.sh --tests (${e.message})`);
   process.exit(3);
 }
 
