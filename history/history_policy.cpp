@@ -28,7 +28,9 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-int64_t parse_duration_ms(std::string_view param, std::string_view text) {
+namespace {
+
+int64_t parse_duration(std::string_view param, std::string_view text, bool allow_zero) {
   const std::string_view t = trim(text);
   for (const Unit& unit : kUnits) {
     if (t.size() <= unit.suffix.size() || !t.ends_with(unit.suffix)) continue;
@@ -40,10 +42,23 @@ int64_t parse_duration_ms(std::string_view param, std::string_view text) {
       throw HistoryPolicyError(quoted(param, text) + ": too long a duration");
     }
     if (ec != std::errc() || end != digits.data() + digits.size()) break;
-    if (n <= 0) throw HistoryPolicyError(quoted(param, text) + ": the duration must be positive");
+    if (n < 0 || (n == 0 && !allow_zero)) {
+      throw HistoryPolicyError(quoted(param, text) + ": the duration must be positive");
+    }
     return n * unit.ms;
   }
   throw HistoryPolicyError(quoted(param, text) + ": " + std::string(kDurationHelp));
+}
+
+}  // namespace
+
+int64_t parse_duration_ms(std::string_view param, std::string_view text) {
+  return parse_duration(param, text, false);
+}
+
+int64_t parse_duration_or_zero_ms(std::string_view param, std::string_view text) {
+  if (trim(text) == "0") return 0;
+  return parse_duration(param, text, true);
 }
 
 int64_t parse_duration_or_off_ms(std::string_view param, std::string_view text) {
@@ -143,8 +158,7 @@ HistoryPolicy load_history_policy(const PolicyLookup& uri, const PolicyLookup& e
     p.retention_ms = parse_duration_or_off_ms(v->first, v->second);
   }
   if (auto v = find(kRetentionGraceParam, kRetentionGraceEnv)) {
-    const std::string_view t = trim(v->second);
-    p.retention_grace_ms = t == "0" ? 0 : parse_duration_ms(v->first, v->second);
+    p.retention_grace_ms = parse_duration_or_zero_ms(v->first, v->second);
   }
   return p;
 }

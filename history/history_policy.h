@@ -60,6 +60,8 @@ inline constexpr std::string_view kRetentionGraceEnv = "LTX_RETENTION_GRACE";
 // "500ms", "30s", "5m", "1h", "24h", "7d" -> milliseconds (> 0). Throws HistoryPolicyError naming
 // `param` and the accepted forms.
 int64_t parse_duration_ms(std::string_view param, std::string_view text);
+// The same, where zero is a value (a grace period): "0", "0s", "0m" all give 0.
+int64_t parse_duration_or_zero_ms(std::string_view param, std::string_view text);
 // The same, also accepting "off" / "0" (-> 0) where a feature can be turned off.
 int64_t parse_duration_or_off_ms(std::string_view param, std::string_view text);
 // "30s,5m,1h" -> {30000, 300000, 3600000}; "off" or "" -> {}. Intervals must increase strictly.

@@ -45,6 +45,14 @@ TEST_CASE("policy: durations", "[policy]") {
   }
   CHECK_THAT(error_of([&] { parse_duration_ms("retention", "5 m"); }),
              Catch::Contains("500ms, 30s, 5m, 1h, 24h"));
+  // A grace period may be zero in any unit (issue 19: `--retention-grace 0s` was refused).
+  for (const char* zero : {"0", "0s", "0ms", "0m", " 0h "}) {
+    INFO(zero);
+    CHECK(parse_duration_or_zero_ms("x", zero) == 0);
+  }
+  CHECK(parse_duration_or_zero_ms("x", "2s") == 2'000);
+  CHECK_THROWS(parse_duration_or_zero_ms("x", "-1s"));
+  CHECK_THROWS(parse_duration_or_zero_ms("x", "0x"));
   CHECK(parse_duration_or_off_ms("x", "off") == 0);
   CHECK(parse_duration_or_off_ms("x", "0") == 0);
   CHECK_THAT(error_of([&] { parse_duration_or_off_ms("snapshot_interval", "never"); }),

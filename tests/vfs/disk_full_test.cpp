@@ -19,23 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Mounts a tmpfs of `size` at `path` for the scope; unmounts (lazily) at the end.
-class TmpfsMount {
- public:
-  TmpfsMount(const std::string& path, const std::string& size) : path_(path) {
-    fs::create_directories(path);
-    mounted_ = run_command("mount -t tmpfs -o size=" + size + " tmpfs '" + path + "'") == 0;
-  }
-  ~TmpfsMount() {
-    if (mounted_) run_command("umount -l '" + path_ + "'");
-  }
-  bool mounted() const { return mounted_; }
-
- private:
-  std::string path_;
-  bool mounted_ = false;
-};
-
 // Fills the file system of `dir` but for `leave` bytes with one file; returns its path.
 std::string fill(const std::string& dir, uint64_t leave) {
   struct statvfs st {};

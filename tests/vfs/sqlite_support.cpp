@@ -221,4 +221,17 @@ int run_command(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+TmpfsMount::TmpfsMount(const std::string& path, const std::string& size) : path_(path) {
+  std::filesystem::create_directories(path);
+  mounted_ = run_command("mount -t tmpfs -o size=" + size + " tmpfs '" + path + "'") == 0;
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted_) run_command("umount -l '" + path_ + "'");
+}
+
+bool TmpfsMount::make_read_only() {
+  return mounted_ && run_command("mount -o remount,ro '" + path_ + "'") == 0;
+}
+
 }  // namespace ltxvfs::testing

@@ -80,4 +80,22 @@ int run_sqlite3_shell(const std::string& script, std::string* output = nullptr);
 // Runs a shell command; returns its exit status and captures stdout+stderr into `output`.
 int run_command(const std::string& command, std::string* output = nullptr);
 
+// Mounts a tmpfs of `size` at `path` for the scope (root only: mounted() says whether it worked);
+// unmounts (lazily) at the end. For full disks and read-only file systems, which root cannot be
+// given by permissions.
+class TmpfsMount {
+ public:
+  TmpfsMount(const std::string& path, const std::string& size);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+  // Remounts it read-only; false when that failed.
+  bool make_read_only();
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
 }  // namespace ltxvfs::testing

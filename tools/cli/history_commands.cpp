@@ -181,8 +181,7 @@ int run_retention(const std::vector<std::string>& args) {
       policy.retention_ms = history::parse_duration_ms("--retention", *v);
     }
     if (auto v = parsed->get("--retention-grace")) {
-      policy.retention_grace_ms =
-          *v == "0" ? 0 : history::parse_duration_ms("--retention-grace", *v);
+      policy.retention_grace_ms = history::parse_duration_or_zero_ms("--retention-grace", *v);
     }
   } catch (const history::HistoryPolicyError& e) {
     fail(command, e.what());

@@ -62,10 +62,21 @@ void ensure_wal_mode(sqlite3_vfs* base, sqlite3_file* db_file, const std::string
   if (rc == SQLITE_OK && mode == "wal") return;
   why = rc != SQLITE_OK ? std::string(c.db != nullptr ? sqlite3_errmsg(c.db) : "out of memory")
                         : "it stayed in journal_mode=" + mode;
+  // The advice follows the cause: a read-only file or folder was explained as another process's
+  // transaction (issue 19, item 8).
+  const int primary = rc & 0xff;
+  const std::string advice =
+      primary == SQLITE_BUSY || primary == SQLITE_LOCKED
+          ? "another process holds it in a rollback-journal transaction: close that first"
+      : rc == SQLITE_OK || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN ||
+              primary == SQLITE_PERM
+          ? "WAL mode writes the database and creates " + path +
+                "-wal and -shm beside it: make "
+                "the file and its folder writable for this process"
+          : "see the reason above";
   throw SqliteError(rc == SQLITE_OK ? SQLITE_CANTOPEN : rc,
                     "cannot put " + path + " in WAL mode (" + why +
-                        "); ltx replicates WAL-mode databases only. If another process holds it "
-                        "in a rollback-journal transaction, close that first");
+                        "); ltx replicates WAL-mode databases only. " + advice);
 }
 
 }  // namespace ltxvfs::vfs
