@@ -17,8 +17,9 @@ std::chrono::milliseconds idle_exit() {
 
 }  // namespace
 
-OnDemandThread::OnDemandThread(const char* name, std::function<void()> run)
-    : name_(name), run_(std::move(run)), idle_exit_(idle_exit()) {}
+OnDemandThread::OnDemandThread(const char* name, std::function<void()> run,
+                               std::function<void()> on_idle)
+    : name_(name), run_(std::move(run)), on_idle_(std::move(on_idle)), idle_exit_(idle_exit()) {}
 
 OnDemandThread::~OnDemandThread() {
   stop();
@@ -81,9 +82,16 @@ void OnDemandThread::loop() {
     if (stop_) break;
     // Ready for more work for a while; then, with nothing asked meanwhile, end. A notify() that
     // comes after this decision (under mu_) sees alive_ false and starts a new thread.
-    if (!lock.wait_for(cv_, idle_exit_, [&]() REQUIRES(mu_) { return requested_ || stop_; })) {
-      break;
+    if (lock.wait_for(cv_, idle_exit_, [&]() REQUIRES(mu_) { return requested_ || stop_; })) {
+      continue;
     }
+    if (on_idle_) {
+      lock.unlock();
+      on_idle_();
+      lock.lock();
+      if (requested_ || stop_) continue;
+    }
+    break;
   }
   alive_ = false;
 }

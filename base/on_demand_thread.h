@@ -7,6 +7,9 @@
 // The stage's `run` does every piece of work it sees (it may wait on its own condition variables
 // for a bounded time: a batching window, a retry's backoff) and returns when it sees none. Work
 // that falls due later is handed to a timer (base::Scheduler) that calls notify() when it is due.
+// `on_idle`, when given, is called on the thread when it is about to end (kIdleExit without work),
+// for the stage to give back what it holds only while busy (a descriptor); a notify() meanwhile
+// keeps the thread.
 //
 // Concurrency contract: every method may be called from any thread, `run` never from two
 // threads at once. A notify() after start() and before stop() began is always followed by a call
@@ -36,7 +39,7 @@ class OnDemandThread {
   static constexpr std::chrono::milliseconds kIdleExit{5000};
 
   // `name`: the thread's name (15 characters at most, base/named_thread.h).
-  OnDemandThread(const char* name, std::function<void()> run);
+  OnDemandThread(const char* name, std::function<void()> run, std::function<void()> on_idle = {});
   ~OnDemandThread();  // stop()s
   OnDemandThread(const OnDemandThread&) = delete;
   OnDemandThread& operator=(const OnDemandThread&) = delete;
@@ -59,6 +62,7 @@ class OnDemandThread {
 
   const char* const name_;
   const std::function<void()> run_;
+  const std::function<void()> on_idle_;
   const std::chrono::milliseconds idle_exit_;
 
   mutable Mutex mu_;

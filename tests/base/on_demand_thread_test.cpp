@@ -54,7 +54,7 @@ struct ShortIdle {
 
 }  // namespace
 
-TEST_CASE("on-demand thread: no thread before work; work after an idle exit is done",
+TEST_CASE("on-demand thread: no thread before work, and work after an idle exit is done",
           "[on_demand_thread]") {
   ShortIdle idle(milliseconds(20));
   Stage stage;
@@ -73,7 +73,7 @@ TEST_CASE("on-demand thread: no thread before work; work after an idle exit is d
   CHECK_FALSE(stage.thread.running());
 }
 
-TEST_CASE("on-demand thread: many notifies from many threads\\, racing idle exits\\, lose none",
+TEST_CASE("on-demand thread: many notifies from many threads, racing idle exits, lose none",
           "[on_demand_thread]") {
   // An idle time of 0+ ms (1 ms) makes the thread end and restart all the time, so notifies
   // race its exits.
@@ -96,7 +96,7 @@ TEST_CASE("on-demand thread: many notifies from many threads\\, racing idle exit
   CHECK(stage.done == kThreads * kEach);
 }
 
-TEST_CASE("on-demand thread: stop runs what was asked for\\, also during a restart",
+TEST_CASE("on-demand thread: stop runs what was asked for, also during a restart",
           "[on_demand_thread]") {
   ShortIdle idle(milliseconds(1));
   for (int round = 0; round < 200; ++round) {
