@@ -17,6 +17,7 @@
 #define PT_GUARDED_BY(x) LTX_THREAD_ANNOTATION(pt_guarded_by(x))
 #define ACQUIRE(...) LTX_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) LTX_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define TRY_ACQUIRE(...) LTX_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
 #define REQUIRES(...) LTX_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
 #define EXCLUDES(...) LTX_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define ACQUIRED_BEFORE(...) LTX_THREAD_ANNOTATION(acquired_before(__VA_ARGS__))

@@ -87,9 +87,11 @@ tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "connections of one process share one replication" \
   "an unreachable store at open does not hold the application" \
   "a silent store bounds the open\\, remote-durability commits and the close" \
-  "a writer whose lease was taken over stops uploading" \
+  "a writer whose lease was taken over stops uploading and refuses writes" \
   "an open waiting for a lease does not hold up other databases" \
-  "short-lived connections: history upkeep keeps level 0 bounded")"
+  "short-lived connections: history upkeep keeps level 0 bounded" \
+  "an idle writer holds no stage thread\\, and its next commit is replicated" \
+  "an idle writer closes without waiting for its stages\\, and leaves no thread")"
 unset TSAN_OPTIONS
 
 stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, 4 targets 60 s each, all at once)"

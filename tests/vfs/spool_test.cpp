@@ -540,3 +540,68 @@ TEST_CASE("spool: the directory and logs get the given mode whatever the umask",
   REQUIRE(logs.size() == 1);
   CHECK(mode_of(dir + "/" + logs[0]) == file_mode);
 }
+
+namespace {
+
+// Descriptors of this process open on files under `dir`.
+int descriptors_under(const std::string& dir) {
+  int n = 0;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(fd.path(), ec);
+    if (!ec && target.string().starts_with(dir)) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("spool: an idle spool closes its logs' descriptors, and goes on in a new log",
+          "[spool][unit]") {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/spool";
+  LtxHistory h;
+  {
+    Spool spool(dir, kDefaultFileMode);
+    add(spool, h, 1, 1);
+    spool.make_durable();
+  }
+  Spool spool(dir, kDefaultFileMode);  // the log of 1, loaded: not the one appends go to
+  add(spool, h, 2, 2);                 // a new log
+  CHECK(descriptors_under(dir) == 2);
+  CHECK_FALSE(spool.close_idle_log());  // live records
+  spool.remove(entry_of(spool, 1));
+  spool.remove(entry_of(spool, 2));
+  // The loaded log is closed (uploaded, durable); the new one holds 2, not durable yet.
+  CHECK(spool.close_idle_log());
+  CHECK(descriptors_under(dir) == 1);
+  CHECK(spool.make_durable() == 2);
+  CHECK(spool_logs(dir).size() == 1);  // the log of 1 went: a newer record is durable
+
+  // A record handle taken before keeps its log open.
+  add(spool, h, 3, 3);
+  spool.make_durable();
+  auto handle = spool.record(entry_of(spool, 3));
+  REQUIRE(handle);
+  spool.remove(entry_of(spool, 3));
+  CHECK_FALSE(spool.close_idle_log());
+  CHECK(descriptors_under(dir) == 1);
+  Bytes held(handle->size());
+  handle->read_at(0, held);
+  CHECK(held == h.file(3));
+  handle.reset();
+  CHECK(spool.close_idle_log());
+  CHECK(descriptors_under(dir) == 0);
+  CHECK(spool.newest_state() == h.state(3));
+  CHECK(spool_logs(dir).size() == 1);  // the file stays: it holds the position
+
+  // The next record goes to a new log; once it is durable the idle log goes, file and all.
+  add(spool, h, 4, 4);
+  CHECK(descriptors_under(dir) == 1);
+  CHECK(spool.make_durable() == 4);
+  CHECK(spool_logs(dir).size() == 1);
+  CHECK(spool.read(entry_of(spool, 4)) == h.file(4));
+  Spool reopened(dir, kDefaultFileMode);
+  CHECK(ranges_of(reopened.entries()) == Ranges{{4, 4}});
+  CHECK(reopened.newest_state() == h.state(4));
+}

@@ -3,7 +3,6 @@
 #include <cassert>
 #include <utility>
 
-#include "base/named_thread.h"
 #include "base/time_spec.h"
 
 namespace ltxvfs::writer {
@@ -40,16 +39,25 @@ void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_
     base::MutexLock lock(mu_);
     stats_.txid = txid;
   }
-  thread_ = base::start_named_thread("ltx-build", [this] { loop(); });
+  thread_.start();
 }
 
 void BuildStage::stop() {
   {
     base::MutexLock lock(mu_);
     stop_ = true;
+    wake_builder();  // a last run builds what is queued
   }
-  work_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();
+}
+
+void BuildStage::wake_builder() {
+  if (idle_) {
+    idle_ = false;  // the run notify() promises sees everything set so far
+    thread_.notify();
+  } else {
+    work_cv_.notify_all();
+  }
 }
 
 void BuildStage::log(base::LogSeverity severity, const std::string& message) const {
@@ -79,8 +87,11 @@ uint64_t BuildStage::commit(CommitNotice notice) {
                       !BatchPacing::full(queue_.size() - 1, queued_frames_ - frames, scale);
   const bool overfull = queued_frames_ >= BatchPacing::kWakeFrames &&
                         queued_frames_ - frames < BatchPacing::kWakeFrames;
-  const bool wake = idle_ || (napping_ && (overfull || (pace_.wake_when_full && filled)));
-  if (wake) work_cv_.notify_one();
+  if (idle_) {
+    wake_builder();
+  } else if (napping_ && (overfull || (pace_.wake_when_full && filled))) {
+    work_cv_.notify_one();
+  }
   return queue_.back().seq;
 }
 
@@ -107,7 +118,7 @@ uint64_t BuildStage::wait_all_built() {
 bool BuildStage::request_snapshot() {
   base::MutexLock lock(mu_);
   snapshot_requested_ = true;
-  work_cv_.notify_all();
+  wake_builder();
   ++built_waiters_;
   lock.wait(built_cv_, [&]() REQUIRES(mu_) { return !snapshot_requested_ || stop_; });
   --built_waiters_;
@@ -116,7 +127,7 @@ bool BuildStage::request_snapshot() {
 
 void BuildStage::wake() {
   base::MutexLock lock(mu_);
-  if (idle_) work_cv_.notify_all();
+  if (idle_) wake_builder();
 }
 
 BuildStats BuildStage::stats() const {
@@ -257,19 +268,18 @@ void BuildStage::release_waiters() {
   if (built_waiters_ > 0) built_cv_.notify_all();
 }
 
-void BuildStage::loop() {
+void BuildStage::run() {
   base::MutexLock lock(mu_);
   std::vector<CommitNotice> batch;
-  BatchPacing::LastBatch last_batch;
   for (;;) {
     // The spool drained below half its limit after an overflow: time to bridge the gap.
     auto may_resume = [&] {
       return builder_.overflowed() && spool_.bytes() <= config_.spool_limit_bytes / 2;
     };
-    idle_ = true;
-    lock.wait(work_cv_, [&]() REQUIRES(mu_) {
-      return stop_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() || may_resume();
-    });
+    if (!(stop_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() || may_resume())) {
+      idle_ = true;  // the next commit, snapshot request or wake() asks for a run
+      return;
+    }
     idle_ = false;
     if (builder_.synced() && !builder_.overflowed() && !queue_.empty() &&
         spool_.bytes() > config_.spool_limit_bytes) {
@@ -283,7 +293,7 @@ void BuildStage::loop() {
     }
     const bool first = !builder_.synced();
     const bool resume = !first && may_resume();
-    if (stop_ && !first && queue_.empty() && !snapshot_requested_) break;
+    if (stop_ && !first && queue_.empty() && !snapshot_requested_) return;
     batch.clear();
     if (!first) take_batch_within_spool_limit(batch);
     // Commits are taken in the order they were queued, none skipped or taken twice.
@@ -304,7 +314,7 @@ void BuildStage::loop() {
     lock.lock();
     if (snapshot) snapshot_requested_ = false;
     note_events(events);
-    if (!error.empty() && !after_failure(lock, first)) break;
+    if (!error.empty() && !after_failure(lock, first)) return;
     stats_.txid = builder_.txid();
     stats_.wal_scans = builder_.wal_scans();
     // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,
@@ -322,7 +332,7 @@ void BuildStage::loop() {
       after_batch_(eager && spooled);
       lock.lock();
     }
-    if (!eager && !batch.empty() && error.empty()) gather(lock, last_batch);
+    if (!eager && !batch.empty() && error.empty()) gather(lock, last_batch_);
   }
 }
 

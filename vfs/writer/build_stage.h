@@ -1,4 +1,5 @@
-// BuildStage: the commit queue and the ltx-build thread. SQLite's committing thread queues a
+// BuildStage: the commit queue and the ltx-build thread (base::OnDemandThread: it exists only
+// while there are commits to build). SQLite's committing thread queues a
 // CommitNotice (commit(): a mutex and a vector push, a wake-up only when the builder sleeps);
 // the builder takes every queued notice at once, paced by BatchPacing, and LtxBuilder spools
 // them as one LTX file. SQLite waits here before a checkpoint and a WAL overwrite
@@ -15,11 +16,11 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/log_sink.h"
 #include "base/mutex.h"
+#include "base/on_demand_thread.h"
 #include "vfs/writer/batch_pacing.h"
 #include "vfs/writer/commit_notice.h"
 #include "vfs/writer/config.h"
@@ -76,7 +77,12 @@ class BuildStage {
 
  private:
   enum class Run { kFirst, kResume, kBatch, kSnapshot };
-  void loop() EXCLUDES(mu_);
+  // Builds everything queued (and the first run, a snapshot, a resume); returns when nothing is
+  // left (the thread may then end) or the stage stopped.
+  void run() EXCLUDES(mu_);
+  // Asks for a run (the builder is idle) or wakes the running one; the run sees the state set
+  // before this call.
+  void wake_builder() REQUIRES(mu_);
   // The builder's work for one run, without mu_; returns the error ("" when none), already
   // noted and logged, after which the builder starts over from the recorded position.
   std::string build_unlocked(Run kind, const std::vector<CommitNotice>& batch,
@@ -109,9 +115,10 @@ class BuildStage {
   LtxBuilder& builder_;
   std::optional<LocalState> recorded_;
   std::string recorded_problem_;
+  BatchPacing::LastBatch last_batch_;  // how the last gathering went (BatchPacing)
 
   mutable base::Mutex mu_;
-  std::condition_variable work_cv_;   // -> the builder: the queue, a snapshot request, stop
+  std::condition_variable work_cv_;   // -> a running builder (gathering, after a failure)
   std::condition_variable built_cv_;  // the builder -> build waiters
   std::vector<CommitNotice> queue_ GUARDED_BY(mu_);
   uint64_t queued_frames_ GUARDED_BY(mu_) = 0;  // WAL frames of the commits in queue_
@@ -119,7 +126,7 @@ class BuildStage {
   uint64_t processed_seq_ GUARDED_BY(mu_) = 0;
   uint64_t seq_txid_ GUARDED_BY(mu_) = 0;           // newest TXID when processed_seq_ was reached
   bool initial_sync_done_ GUARDED_BY(mu_) = false;  // the builder knows the position
-  bool idle_ GUARDED_BY(mu_) = false;
+  bool idle_ GUARDED_BY(mu_) = true;        // no run is going on or asked for: wake_builder() asks
   bool napping_ GUARDED_BY(mu_) = false;    // letting commits gather after a batch
   BatchPacing::Pace pace_ GUARDED_BY(mu_);  // ... and how: wake it when full? batch size?
   bool snapshot_requested_ GUARDED_BY(mu_) = false;
@@ -127,7 +134,9 @@ class BuildStage {
   bool stop_ GUARDED_BY(mu_) = false;
   uint64_t built_waiters_ GUARDED_BY(mu_) = 0;
   BuildStats stats_ GUARDED_BY(mu_);  // output only
-  std::thread thread_;
+  // Last: uses the above. Idle, the spool's log descriptor is closed once everything in it was
+  // uploaded (the upload stage's idle thread does the same: whichever ends last).
+  base::OnDemandThread thread_{"ltx-build", [this] { run(); }, [this] { spool_.close_idle_log(); }};
 };
 
 }  // namespace ltxvfs::writer

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "base/backoff.h"
-#include "base/named_thread.h"
 #include "base/time_spec.h"
 #include "storage/replica_layout.h"
 
@@ -18,8 +17,11 @@ using std::chrono::milliseconds;
 }  // namespace
 
 HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
-                           std::function<bool()> may_run)
-    : log_(std::move(log)), may_run_(std::move(may_run)), engine_(std::move(engine)) {}
+                           std::function<bool()> may_run, base::Scheduler& scheduler)
+    : log_(std::move(log)),
+      may_run_(std::move(may_run)),
+      scheduler_(scheduler),
+      engine_(std::move(engine)) {}
 
 HistoryStage::~HistoryStage() {
   stop();
@@ -27,14 +29,12 @@ HistoryStage::~HistoryStage() {
 
 void HistoryStage::start(std::optional<history::History> listed) {
   listed_ = std::move(listed);
-  thread_ = base::start_named_thread("ltx-history", [this] {
-    loop();
-    {
-      base::MutexLock lock(mu_);
-      ended_ = true;
-    }
-    ended_cv_.notify_all();
-  });
+  next_ = Clock::now();  // the first run at once: it may be the connection's only one
+  {
+    base::MutexLock lock(mu_);
+    started_ = true;
+  }
+  thread_.start();
 }
 
 void HistoryStage::finish() {
@@ -42,22 +42,52 @@ void HistoryStage::finish() {
     base::MutexLock lock(mu_);
     finish_ = true;
   }
-  cv_.notify_all();
+  thread_.notify();
 }
 
 bool HistoryStage::wait_finished_until(Clock::time_point deadline) {
   base::MutexLock lock(mu_);
-  if (!thread_.joinable()) return true;
+  if (!started_) return true;
   return lock.wait_until(ended_cv_, deadline, [&]() REQUIRES(mu_) { return ended_; });
 }
 
 void HistoryStage::stop() {
+  uint64_t job = 0;
   {
     base::MutexLock lock(mu_);
     stop_ = true;
+    job = std::exchange(wake_job_, 0);
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // No run adds a job once stop_ is set (hand_off looks under mu_).
+  if (job != 0) scheduler_.cancel(job);
+  thread_.notify();  // a last run ends the stage (ended_)
+  thread_.stop();
+}
+
+void HistoryStage::end() {
+  {
+    base::MutexLock lock(mu_);
+    ended_ = true;
+  }
+  ended_cv_.notify_all();
+}
+
+bool HistoryStage::hand_off() {
+  uint64_t fired = 0;
+  {
+    base::MutexLock lock(mu_);
+    fired = std::exchange(wake_job_, 0);
+  }
+  // The job that asked for this run (one-shot: it has fired); cancel() also waits for it to
+  // return, so no job of this stage is left behind.
+  if (fired != 0) scheduler_.cancel(fired);
+  base::MutexLock lock(mu_);
+  if (stop_ || finish_) return false;
+  wake_job_ = scheduler_.add(next_, [this] {
+    thread_.notify();
+    return base::Scheduler::Clock::time_point::max();
+  });
+  return true;
 }
 
 HistoryStats HistoryStage::stats() const {
@@ -89,54 +119,60 @@ bool HistoryStage::note_run(const history::HistoryRunReport& report, const std::
   return !stopped_for_good;
 }
 
-void HistoryStage::loop() {
-  // Failed runs are retried after 1 s, doubling to at most 60 s.
-  base::Backoff backoff(milliseconds(1000), milliseconds(60000));
-  auto next = Clock::now();  // the first run at once: it may be the connection's only one
-  bool ran = false;
+void HistoryStage::run() {
   for (;;) {
     {
       base::MutexLock lock(mu_);
-      lock.wait_until(cv_, next, [&]() REQUIRES(mu_) { return stop_ || finish_; });
-      if (stop_ || (finish_ && ran)) return;
+      if (ended_) return;
+      const bool end_now = stop_ || (finish_ && ran_);
+      const bool due = finish_ || Clock::now() >= next_;
+      lock.unlock();
+      if (end_now) return end();
+      // Not due yet: no thread waits for it (the scheduler asks for the run then).
+      if (!due && hand_off()) return;
+      if (!due) continue;  // finish() or stop() came meanwhile
     }
-    // Only the lease holder shapes the remote history.
-    if (!may_run_()) {
-      listed_.reset();  // by the time it may, the open's listing is old: the run lists
-      base::MutexLock lock(mu_);
-      if (finish_) return;
-      next = Clock::now() + milliseconds(1000);
-      continue;
-    }
-    history::HistoryRunReport report;
-    std::string error;
-    bool stopped_for_good = false;
-    ran = true;
-    try {
-      report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt));
-    } catch (const history::WorkStopped&) {
-      return;  // closing
-    } catch (const history::HistoryConflict& e) {
-      error = e.what();
-      stopped_for_good = true;
-    } catch (const storage::StoreError& e) {
-      // Cancelled: the close ran out of time (the writer logs it); nothing to retry.
-      if (e.kind() == storage::StoreErrorKind::kCancelled) return;
-      error = e.what();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (!note_run(report, error, stopped_for_good)) return;
-    if (!error.empty()) {
-      next = Clock::now() + backoff.next();
-      continue;
-    }
-    backoff.reset();
-    // When something is due next (wall clock), at least a second from now.
-    const int64_t wait_ms =
-        std::clamp<int64_t>(report.next_due_ms - base::now_ms(), 1000, 3'600'000);
-    next = Clock::now() + milliseconds(wait_ms);
+    if (!run_engine()) return end();
   }
+}
+
+bool HistoryStage::run_engine() {
+  // Only the lease holder shapes the remote history.
+  if (!may_run_()) {
+    listed_.reset();  // by the time it may, the open's listing is old: the run lists
+    base::MutexLock lock(mu_);
+    if (finish_) return false;
+    next_ = Clock::now() + milliseconds(1000);
+    return true;
+  }
+  history::HistoryRunReport report;
+  std::string error;
+  bool stopped_for_good = false;
+  ran_ = true;
+  try {
+    report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt));
+  } catch (const history::WorkStopped&) {
+    return false;  // closing
+  } catch (const history::HistoryConflict& e) {
+    error = e.what();
+    stopped_for_good = true;
+  } catch (const storage::StoreError& e) {
+    // Cancelled: the close ran out of time (the writer logs it); nothing to retry.
+    if (e.kind() == storage::StoreErrorKind::kCancelled) return false;
+    error = e.what();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!note_run(report, error, stopped_for_good)) return false;
+  if (!error.empty()) {
+    next_ = Clock::now() + backoff_.next();
+    return true;
+  }
+  backoff_.reset();
+  // When something is due next (wall clock), at least a second from now.
+  const int64_t wait_ms = std::clamp<int64_t>(report.next_due_ms - base::now_ms(), 1000, 3'600'000);
+  next_ = Clock::now() + milliseconds(wait_ms);
+  return true;
 }
 
 }  // namespace ltxvfs::writer

@@ -11,6 +11,9 @@
 // the thread). Whatever a stopped run leaves undone stays due in the store, and the next open
 // carries on from there. Nothing half done is ever published.
 //
+// The thread exists only while a run is due (base::OnDemandThread): between runs, the process's
+// base::Scheduler holds the time the next one is due and starts the thread then (issue 18).
+//
 // Concurrency contract: finish(), wait_finished_until(), stop() and stats() may be called from
 // any thread; the engine belongs to the ltx-history thread. may_run is called on that thread with
 // no lock of this stage held.
@@ -23,11 +26,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "base/backoff.h"
 #include "base/log_sink.h"
 #include "base/mutex.h"
+#include "base/on_demand_thread.h"
+#include "base/scheduler.h"
 #include "history/history_engine.h"
 
 namespace ltxvfs::writer {
@@ -42,7 +47,8 @@ struct HistoryStats {
 class HistoryStage {
  public:
   HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
-               std::function<bool()> may_run);
+               std::function<bool()> may_run,
+               base::Scheduler& scheduler = base::Scheduler::process());
   ~HistoryStage();  // stop()s
   HistoryStage(const HistoryStage&) = delete;
   HistoryStage& operator=(const HistoryStage&) = delete;
@@ -61,7 +67,14 @@ class HistoryStage {
   HistoryStats stats() const EXCLUDES(mu_);
 
  private:
-  void loop() EXCLUDES(mu_);
+  // Runs the engine while something is due; returns when the next run is due later (handed to
+  // the scheduler) or the stage ended.
+  void run() EXCLUDES(mu_);
+  // One run of the engine; false when the stage ended (stopped, closing, or for good).
+  bool run_engine() EXCLUDES(mu_);
+  // Has the scheduler ask for a run at next_; false when finish() or stop() came meanwhile.
+  bool hand_off() EXCLUDES(mu_);
+  void end() EXCLUDES(mu_);
   // Counts what one run did; returns false when it stopped for good.
   bool note_run(const history::HistoryRunReport& report, const std::string& error,
                 bool stopped_for_good) EXCLUDES(mu_);
@@ -69,19 +82,26 @@ class HistoryStage {
   // Constant after construction.
   const base::LogSink log_;
   const std::function<bool()> may_run_;
+  base::Scheduler& scheduler_;
 
   std::unique_ptr<history::HistoryEngine> engine_;  // the ltx-history thread's alone
   // Set by start() before the thread exists, then the ltx-history thread's alone.
   std::optional<history::History> listed_;
+  // The ltx-history thread's (one run at a time): when the next run is due, whether one ran,
+  // the retry backoff (failed runs are retried after 1 s, doubling to at most 60 s).
+  std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now();
+  bool ran_ = false;
+  base::Backoff backoff_{std::chrono::milliseconds(1000), std::chrono::milliseconds(60000)};
 
   mutable base::Mutex mu_;
-  std::condition_variable cv_;  // -> the history thread: stop, finish
+  bool started_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   bool finish_ GUARDED_BY(mu_) = false;
-  bool ended_ GUARDED_BY(mu_) = false;  // the thread has left its loop
-  std::condition_variable ended_cv_;    // -> the closing thread: ended_
-  HistoryStats stats_ GUARDED_BY(mu_);  // output only
-  std::thread thread_;
+  bool ended_ GUARDED_BY(mu_) = false;     // no run will begin any more
+  uint64_t wake_job_ GUARDED_BY(mu_) = 0;  // the scheduler's job that asks for the next run
+  std::condition_variable ended_cv_;       // -> the closing thread: ended_
+  HistoryStats stats_ GUARDED_BY(mu_);     // output only
+  base::OnDemandThread thread_{"ltx-history", [this] { run(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::writer

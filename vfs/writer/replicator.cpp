@@ -95,7 +95,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),
-      log_, [this] { return lease_.fresh() && upload_.stats().conflict.empty(); });
+      log_, [this] { return lease_.fresh() && upload_.stats().conflict.empty(); }, scheduler_);
   // From here on the stages own the state: the open-time reads above are done.
   lease_.start_renewing(scheduler_);
   sync_.start();

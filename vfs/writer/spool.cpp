@@ -389,6 +389,31 @@ uint64_t Spool::durable_txid() const {
   return durable_txid_;
 }
 
+bool Spool::close_idle_log() {
+  // Not while a record is being appended: the SpoolWriter writes to the active log's descriptor
+  // without mu_ (holding append_mu_).
+  if (!append_mu_.try_lock()) return false;
+  bool closed = false;
+  {
+    base::MutexLock lock(mu_);
+    for (auto& [path, log] : logs_) {
+      // live == 0: no item refers to it, so no Record can be made of it; a use count of logs_
+      // (and active_) alone: no Record made earlier is still held (a Record reads fd without
+      // mu_). Durable: make_durable() syncs only logs with unsynced bytes.
+      const bool active = log == active_;
+      if (!log->fd || log->live != 0 || log->synced != log->size ||
+          log.use_count() != (active ? 2 : 1)) {
+        continue;
+      }
+      log->fd = base::Fd();
+      if (active) active_.reset();
+      closed = true;
+    }
+  }
+  append_mu_.unlock();
+  return closed;
+}
+
 uint64_t Spool::make_durable() {
   std::vector<std::pair<std::shared_ptr<Log>, uint64_t>> to_sync;
   bool dir_dirty = false;

@@ -106,11 +106,18 @@ class Spool {
   // created); then deletes logs whose records were all uploaded. Returns the newest TXID durable.
   uint64_t make_durable();
   uint64_t durable_txid() const;
+  // Idle (issue 18): closes the descriptor of every log whose records were all uploaded and which
+  // is durable, so an idle database holds none for its spool. The files stay (one may hold the
+  // newest position; make_durable() deletes each once a newer record is durable in another log),
+  // and the next append starts a new log. Does nothing while a record is being appended, nor to a
+  // log of which a record handle lives. Returns whether it closed one.
+  bool close_idle_log() EXCLUDES(append_mu_, mu_);
 
  private:
   friend class SpoolWriter;
   // One log file. path and fd are constant once it is listed in logs_ (a Record reads fd without
-  // a lock); the counters are guarded by Spool::mu_ (an annotation cannot name it from here).
+  // a lock), but for close_idle_log(), which closes fd when no record of it is live nor held; the
+  // counters are guarded by Spool::mu_ (an annotation cannot name it from here).
   struct Log {
     std::string path;
     base::Fd fd;

@@ -2,8 +2,6 @@
 
 #include <cassert>
 
-#include "base/named_thread.h"
-
 namespace ltxvfs::writer {
 
 SyncStage::SyncStage(Spool& spool, ErrorNote& errors, base::LogSink log,
@@ -15,7 +13,7 @@ SyncStage::~SyncStage() {
 }
 
 void SyncStage::start() {
-  thread_ = base::start_named_thread("ltx-sync", [this] { loop(); });
+  thread_.start();
 }
 
 void SyncStage::stop() {
@@ -23,15 +21,17 @@ void SyncStage::stop() {
     base::MutexLock lock(mu_);
     stop_ = true;
   }
-  requested_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();  // serves the requests made so far
   served_cv_.notify_all();
 }
 
 uint64_t SyncStage::request() {
   base::MutexLock lock(mu_);
   const uint64_t ticket = ++requested_;
-  if (idle_) requested_cv_.notify_one();
+  if (idle_) {
+    idle_ = false;  // the run that notify() promises takes this request
+    thread_.notify();
+  }
   return ticket;
 }
 
@@ -47,13 +47,14 @@ uint64_t SyncStage::syncs() const {
   return syncs_;
 }
 
-void SyncStage::loop() {
+void SyncStage::run() {
   base::MutexLock lock(mu_);
   for (;;) {
-    idle_ = true;
-    lock.wait(requested_cv_, [&]() REQUIRES(mu_) { return stop_ || requested_ > served_; });
+    if (requested_ == served_) {
+      idle_ = true;  // the next request notifies
+      return;
+    }
     idle_ = false;
-    if (requested_ == served_) break;  // stopping, nothing asked
     const uint64_t serving = requested_;
     lock.unlock();
     try {

@@ -1,4 +1,5 @@
-// SyncStage: the ltx-sync thread, which makes the spool durable (fdatasync of the logs written
+// SyncStage: the ltx-sync thread (base::OnDemandThread: it exists only while syncs are asked
+// for), which makes the spool durable (fdatasync of the logs written
 // since the last sync) when asked: after a checkpoint (in the background), before a WAL
 // overwrite and before an upload (waited for), and after each batch with remote durability.
 //
@@ -12,10 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <thread>
 
 #include "base/log_sink.h"
 #include "base/mutex.h"
+#include "base/on_demand_thread.h"
 #include "vfs/writer/error_note.h"
 #include "vfs/writer/spool.h"
 
@@ -39,7 +40,8 @@ class SyncStage {
   uint64_t syncs() const EXCLUDES(mu_);
 
  private:
-  void loop() EXCLUDES(mu_);
+  // Serves every request made so far; returns when none is left (the thread may then end).
+  void run() EXCLUDES(mu_);
 
   // Constant after construction.
   Spool& spool_;
@@ -48,15 +50,14 @@ class SyncStage {
   const std::function<void()> on_synced_;
 
   mutable base::Mutex mu_;
-  std::condition_variable requested_cv_;    // -> the syncer: a request, stop
   std::condition_variable served_cv_;       // the syncer -> waiters
   uint64_t requested_ GUARDED_BY(mu_) = 0;  // tickets handed out ...
   uint64_t served_ GUARDED_BY(mu_) = 0;     // ... and served (a sync began after them, finished)
-  bool idle_ GUARDED_BY(mu_) = false;       // the syncer waits for a request
+  bool idle_ GUARDED_BY(mu_) = true;        // no run serves requests: a request notifies
   uint64_t waiters_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
   uint64_t syncs_ GUARDED_BY(mu_) = 0;
-  std::thread thread_;
+  base::OnDemandThread thread_{"ltx-sync", [this] { run(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::writer

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "base/named_thread.h"
 #include "base/time_spec.h"
 
 namespace ltxvfs::writer {
@@ -33,34 +32,47 @@ void UploadStage::start(uint64_t uploaded_txid) {
   {
     base::MutexLock lock(mu_);
     uploaded_txid_ = uploaded_txid;
+    started_ = true;
   }
-  thread_ = base::start_named_thread("ltx-upload", [this] {
-    loop();
-    {
-      base::MutexLock lock(mu_);
-      stopped_ = true;
-    }
-    stopped_cv_.notify_all();
-  });
+  thread_.start();
+}
+
+void UploadStage::run() {
+  upload_until_idle();
+  {
+    base::MutexLock lock(mu_);
+    if (!stop_) return;
+    stopped_ = true;
+  }
+  stopped_cv_.notify_all();
+}
+
+void UploadStage::wake_uploader() {
+  if (idle_) {
+    idle_ = false;  // the run notify() promises sees everything set so far
+    thread_.notify();
+  } else {
+    cv_.notify_all();
+  }
 }
 
 void UploadStage::request_stop() {
   {
     base::MutexLock lock(mu_);
     stop_ = true;
+    wake_uploader();  // a last run uploads what is left, within close_timeout_ms
   }
-  cv_.notify_all();
 }
 
 bool UploadStage::wait_stopped_until(std::chrono::steady_clock::time_point deadline) {
   base::MutexLock lock(mu_);
-  if (!thread_.joinable()) return true;
+  if (!started_) return true;
   return lock.wait_until(stopped_cv_, deadline, [&]() REQUIRES(mu_) { return stopped_; });
 }
 
 void UploadStage::stop() {
   request_stop();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();
   uploaded_cv_.notify_all();
 }
 
@@ -75,7 +87,7 @@ bool UploadStage::pending() const {
 void UploadStage::notify() {
   base::MutexLock lock(mu_);
   // Only an idle uploader is told: in its window it would wake for nothing.
-  if (idle_) cv_.notify_one();
+  if (idle_) wake_uploader();
 }
 
 void UploadStage::stop_for_conflict(const std::string& why) {
@@ -87,14 +99,15 @@ void UploadStage::stop_for_conflict(const std::string& why) {
   }
   errors_.set(why);
   uploaded_cv_.notify_all();
-  cv_.notify_all();
+  base::MutexLock lock(mu_);
+  wake_uploader();
 }
 
 bool UploadStage::wait_uploaded(uint64_t txid) {
   base::MutexLock lock(mu_);
   const auto deadline = Clock::now() + milliseconds(config_.remote_timeout_ms);
   ++durability_waiters_;
-  cv_.notify_all();  // ends the uploader's batching window
+  if (!idle_) cv_.notify_all();  // ends the uploader's batching window
   lock.wait_until(uploaded_cv_, deadline, [&]() REQUIRES(mu_) {
     return uploaded_txid_ >= txid || !conflict_.empty() || stop_;
   });
@@ -196,21 +209,24 @@ bool UploadStage::back_off(base::MutexLock& lock, const std::string& error) {
   return true;
 }
 
-void UploadStage::loop() {
+void UploadStage::upload_until_idle() {
   const auto interval = config_.durability == Durability::kRemote
                             ? milliseconds(0)
                             : milliseconds(config_.upload_interval_ms);
   base::MutexLock lock(mu_);
   for (;;) {
-    // 1. Wait for something to upload. (The lease is renewed meanwhile by LeaseKeeper's job.)
-    idle_ = true;
-    lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_ || pending() || !conflict_.empty(); });
+    // 1. Anything to upload? If not, the run ends (the thread may end too) until notify(). (The
+    //    lease is renewed meanwhile by LeaseKeeper's job.)
+    if (!(stop_ || pending() || !conflict_.empty())) {
+      idle_ = true;
+      return;
+    }
     idle_ = false;
     if (!conflict_.empty()) {
-      // Uploading is unsafe: stay stopped (waiters have been told) until the writer closes.
-      if (stop_) break;
-      lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_; });
-      continue;
+      // Uploading is unsafe: stay stopped (waiters have been told) until the writer closes,
+      // without a thread: the close's request_stop() asks for the run that ends it.
+      if (!stop_) idle_ = true;
+      return;
     }
     if (stop_ && !pending()) break;
     // 2. The batching window: what is spooled meanwhile goes up together as one object. Skipped

@@ -1,8 +1,9 @@
-// UploadStage: the ltx-upload thread. It waits for spooled records, lets an upload interval's
-// worth gather (none with remote durability, or when a commit waits for the store), makes them
-// durable (SyncStage), checks the writer lease (LeaseKeeper) and has the Uploader ship them as
-// level-0 objects, retrying failures with backoff for as long as it takes. A conflict (another
-// writer, a store ahead of the spool) stops it for good.
+// UploadStage: the ltx-upload thread (base::OnDemandThread: it exists only while there are
+// records to upload, their batching window and retries included). It waits for spooled records,
+// lets an upload interval's worth gather (none with remote durability, or when a commit waits for
+// the store), makes them durable (SyncStage), checks the writer lease (LeaseKeeper) and has the
+// Uploader ship them as level-0 objects, retrying failures with backoff for as long as it takes. A
+// conflict (another writer, a store ahead of the spool) stops it for good.
 //
 // Concurrency contract: notify(), wait_uploaded(), write_refusal(), stop_for_conflict() and
 // stats() may be called from any thread; the Uploader belongs to the ltx-upload thread. The
@@ -18,11 +19,11 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "base/backoff.h"
 #include "base/log_sink.h"
 #include "base/mutex.h"
+#include "base/on_demand_thread.h"
 #include "vfs/writer/config.h"
 #include "vfs/writer/error_note.h"
 #include "vfs/writer/lease_keeper.h"
@@ -79,7 +80,12 @@ class UploadStage {
   UploadStats stats() const EXCLUDES(mu_);
 
  private:
-  void loop() EXCLUDES(mu_);
+  // Uploads what is spooled (windows, retries and all); returns when nothing is left or on a
+  // conflict (the thread may then end), and once closing is done (stopped_).
+  void run() EXCLUDES(mu_);
+  void upload_until_idle() EXCLUDES(mu_);
+  // Asks for a run (the uploader is idle) or wakes the running one.
+  void wake_uploader() REQUIRES(mu_);
   // One pass: uploads what was durable when it began. Returns the outcome of the last step.
   Uploader::Outcome upload_pass(uint64_t pass_target) EXCLUDES(mu_);
   bool pending() const;  // spooled records not yet acknowledged
@@ -105,11 +111,12 @@ class UploadStage {
   Uploader& uploader_;  // the ltx-upload thread's alone
 
   mutable base::Mutex mu_;
-  std::condition_variable cv_;           // -> the uploader: records, durability waiters, stop
+  std::condition_variable cv_;           // -> a running uploader: durability waiters, stop
   std::condition_variable uploaded_cv_;  // the uploader -> remote durability waiters
-  bool idle_ GUARDED_BY(mu_) = false;    // waiting for something to upload (not in its window)
+  bool idle_ GUARDED_BY(mu_) = true;     // no run is going on or asked for: wake_uploader() asks
+  bool started_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
-  bool stopped_ GUARDED_BY(mu_) = false;  // the thread's loop has ended
+  bool stopped_ GUARDED_BY(mu_) = false;  // closing is done: a run saw stop_ and ended
   std::condition_variable stopped_cv_;    // the uploader -> wait_stopped_until()
   uint64_t durability_waiters_ GUARDED_BY(mu_) = 0;
   uint64_t uploaded_txid_ GUARDED_BY(mu_) = 0;
@@ -120,12 +127,14 @@ class UploadStage {
   std::atomic<uint64_t> remote_failure_txid_{0};
   // Set (under mu_) with conflict_, never cleared: write_refusal() reads it without mu_.
   std::atomic<bool> lost_ownership_{false};
-  // The ltx-upload thread's retry state.
+  // The uploader's retry state.
   base::Backoff backoff_ GUARDED_BY(mu_){kFirstBackoff, kMaxBackoff};
   uint64_t failure_streak_ GUARDED_BY(mu_) = 0;
   std::optional<std::chrono::steady_clock::time_point> close_deadline_ GUARDED_BY(mu_);
   UploadStats stats_ GUARDED_BY(mu_);  // output only (copies of the fields above and counters)
-  std::thread thread_;
+  // Last: uses the above. Idle, the spool's log descriptor is closed (everything was uploaded).
+  base::OnDemandThread thread_{"ltx-upload", [this] { run(); },
+                               [this] { spool_.close_idle_log(); }};
 };
 
 }  // namespace ltxvfs::writer

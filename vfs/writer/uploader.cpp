@@ -143,6 +143,15 @@ Uploader::Outcome Uploader::step() {
     put(key, group.front(), group.front().entry().timestamp_ms);
     size = group.front().size();
   } else {
+    // The work file is opened per group and closed after its PUT, failed or not (issue 18): an
+    // idle database holds no descriptor for it, and its bytes leave the disk.
+    struct CloseWork {
+      base::Fd& fd;
+      ~CloseWork() {
+        [[maybe_unused]] const int ignored = ::ftruncate(fd.get(), 0);
+        fd = base::Fd();
+      }
+    } close_work{work_};
     size = compact_group(group);
     storage::FileRangeBody body(work_.get(), 0, size, work_path_);
     put(key, body, group.back().entry().timestamp_ms);

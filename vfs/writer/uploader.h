@@ -90,7 +90,7 @@ class Uploader {
   std::string work_path_;
   uint32_t file_mode_;
   UploadLimits limits_;
-  base::Fd work_;
+  base::Fd work_;  // open only while a group is compacted and uploaded
   std::optional<uint64_t> remote_max_;
   std::vector<RemoteRange> remote_ranges_;
   uint64_t objects_ = 0;
