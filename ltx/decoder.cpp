@@ -152,6 +152,25 @@ std::optional<DecodedPage> Decoder::next() {
   return DecodedPage{hdr.pgno, page_, payload_encoding, payload, sum};
 }
 
+// The stored file checksum against the one computed over the file: a CRC, or the file MAC of an
+// encrypted file (file_digest.h), whose mismatch means tampering as much as corruption.
+void Decoder::check_file_checksum() {
+  const std::uint64_t computed = kChecksumFlag | file_crc_.value();
+  if (computed != trailer_.file_checksum && file_crc_.is_mac()) {
+    throw LtxError(LtxErrorKind::kAuthentication, name_,
+                   "file MAC mismatch: stored " + hex64(trailer_.file_checksum) + ", computed " +
+                       hex64(computed) +
+                       " (frames were dropped, reordered or replaced, or the file is corrupted)");
+  }
+  if (computed != trailer_.file_checksum) {
+    throw LtxError(LtxErrorKind::kChecksumMismatch, name_,
+                   "file checksum mismatch: stored " + hex64(trailer_.file_checksum) +
+                       ", computed " + hex64(computed) +
+                       " (the file is corrupted; re-download it or restore from an earlier "
+                       "snapshot)");
+  }
+}
+
 void Decoder::finish() {
   const std::uint64_t end_marker = reader_.position() - kPageHeaderSize;
   const auto& frames = index_.entries;
@@ -208,20 +227,7 @@ void Decoder::finish() {
                    std::to_string(reader_.remaining()) + " unexpected bytes after the trailer at " +
                        std::to_string(reader_.position()));
   }
-  const std::uint64_t computed = kChecksumFlag | file_crc_.value();
-  if (computed != trailer_.file_checksum && file_crc_.is_mac()) {
-    throw LtxError(LtxErrorKind::kAuthentication, name_,
-                   "file MAC mismatch: stored " + hex64(trailer_.file_checksum) + ", computed " +
-                       hex64(computed) +
-                       " (frames were dropped, reordered or replaced, or the file is corrupted)");
-  }
-  if (computed != trailer_.file_checksum) {
-    throw LtxError(LtxErrorKind::kChecksumMismatch, name_,
-                   "file checksum mismatch: stored " + hex64(trailer_.file_checksum) +
-                       ", computed " + hex64(computed) +
-                       " (the file is corrupted; re-download it or restore from an earlier "
-                       "snapshot)");
-  }
+  check_file_checksum();
   trailer_.validate(header_, name_);
   if (header_.has_checksums()) {
     std::optional<std::uint64_t> expected;

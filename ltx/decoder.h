@@ -71,6 +71,7 @@ class Decoder {
   Decoder(const Source& source, std::string name, PageDecompressor* lent, std::size_t read_chunk);
   void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
   void finish();
+  void check_file_checksum();
 
   SequentialReader reader_;
   std::string name_;
