@@ -1,6 +1,8 @@
 #include "ltx/page_cipher.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <string>
@@ -35,22 +37,46 @@ std::array<std::uint8_t, kAadSize> make_aad(std::uint64_t key_id, const FrameOri
   throw LtxError(kind, file, "page " + std::to_string(pgno) + ": encrypted payload " + what);
 }
 
+// The AES key of the frames of one TXID range: HMAC-SHA256(page key, label | min | max). Random
+// nonces then only have to differ among the frames sealed for one range (a file, and the few
+// files of other levels or restarts that cover exactly the same range), not among every frame
+// ever sealed under the user's key (docs/SECURITY.md, "Nonces").
+std::array<std::uint8_t, 32> range_key(const EncryptionKey& key, const FrameOrigin& o) {
+  std::uint8_t msg[15 + 16] = "ltxvfs file key";
+  base::store_be64(msg + 15, o.min_txid);
+  base::store_be64(msg + 23, o.max_txid);
+  std::array<std::uint8_t, 32> out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.page_key().data(), static_cast<int>(key.page_key().size()), msg,
+       sizeof msg, out.data(), &len);
+  return out;
+}
+
 }  // namespace
 
 struct PageCipher::Ctx {
   std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter> evp{EVP_CIPHER_CTX_new()};
-  // The key schedule is set up once per key and direction, then each page sets only its nonce.
+  // The key schedule is set up once per key, TXID range and direction (a whole file's frames
+  // share them), then each page sets only its nonce.
   const EncryptionKey* key = nullptr;
+  std::uint64_t min_txid = 0;
+  std::uint64_t max_txid = 0;
   bool encrypting = false;
 
-  void init(const EncryptionKey& k, bool enc, const std::uint8_t* nonce) {
-    const bool same = key == &k && encrypting == enc;
-    const unsigned char* key_bytes = same ? nullptr : k.page_key().data();
+  void init(const EncryptionKey& k, const FrameOrigin& o, bool enc, const std::uint8_t* nonce) {
+    const bool same =
+        key == &k && min_txid == o.min_txid && max_txid == o.max_txid && encrypting == enc;
+    std::array<std::uint8_t, 32> file_key{};
+    if (!same) file_key = range_key(k, o);
+    const unsigned char* key_bytes = same ? nullptr : file_key.data();
     const EVP_CIPHER* cipher = same ? nullptr : EVP_aes_256_gcm();
     const int ok = enc ? EVP_EncryptInit_ex(evp.get(), cipher, nullptr, key_bytes, nonce)
                        : EVP_DecryptInit_ex(evp.get(), cipher, nullptr, key_bytes, nonce);
+    OPENSSL_cleanse(file_key.data(), file_key.size());
     if (ok != 1) throw std::bad_alloc();
     key = &k;
+    min_txid = o.min_txid;
+    max_txid = o.max_txid;
     encrypting = enc;
   }
 };
@@ -74,7 +100,7 @@ void PageCipher::seal(const EncryptionKey& key, const FrameOrigin& origin,
   if (RAND_bytes(nonce, kNonceSize) != 1) {
     throw LtxError(LtxErrorKind::kIo, "encryption", "the system's random generator failed");
   }
-  ctx_->init(key, true, nonce);
+  ctx_->init(key, origin, true, nonce);
   const auto aad = make_aad(key.id(), origin);
   int len = 0;
   EVP_CIPHER_CTX* c = ctx_->evp.get();
@@ -121,7 +147,7 @@ std::size_t PageCipher::open(std::span<const std::uint8_t> input, const FrameOri
   plain.resize(kSizePrefix + ct_size);
   base::store_be32(plain.data(), static_cast<std::uint32_t>(ct_size));
 
-  ctx_->init(*key, false, nonce);
+  ctx_->init(*key, origin, false, nonce);
   const auto aad = make_aad(key_id, origin);
   EVP_CIPHER_CTX* c = ctx_->evp.get();
   int len = 0;

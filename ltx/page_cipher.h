@@ -3,7 +3,9 @@
 //
 //   u32 BE n | key id u64 BE | nonce (12 random bytes) | ciphertext of the zstd frame | tag (16)
 //
-// with n counting everything after the prefix (the zstd frame's length + 36). The authenticated
+// with n counting everything after the prefix (the zstd frame's length + 36). The AES key is
+// derived per TXID range from the key's page key (docs/FORMAT.md), so random nonces need only be
+// unique among the frames sealed for one range. The authenticated
 // data binds the key id, the page flags, the page size, the page number and the TXID range of the
 // file holding the frame, so a frame copied to another page number, another file or a database of
 // another page size fails its tag. The frame carries its key id so that a random-access reader
