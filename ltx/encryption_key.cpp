@@ -1,5 +1,6 @@
 #include "ltx/encryption_key.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -21,6 +22,30 @@ std::array<std::uint8_t, 32> derive(std::span<const std::uint8_t> key, std::stri
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(label.data()), label.size(), out.data(), &len);
   return out;
+}
+
+EVP_MAC* hmac_algorithm() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // kept for the process
+  return mac;
+}
+
+// An HMAC-SHA256 context keyed with `key`: the template copies are made from.
+EVP_MAC_CTX* keyed_hmac(const std::array<std::uint8_t, 32>& key) {
+  EVP_MAC_CTX* ctx = hmac_algorithm() ? EVP_MAC_CTX_new(hmac_algorithm()) : nullptr;
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
+  if (ctx == nullptr || EVP_MAC_init(ctx, key.data(), key.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    throw std::bad_alloc();
+  }
+  return ctx;
+}
+
+EVP_MAC_CTX* copy(EVP_MAC_CTX* tmpl) {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(tmpl);
+  if (ctx == nullptr) throw std::bad_alloc();
+  return ctx;
 }
 
 int hex_digit(char c) {
@@ -65,13 +90,31 @@ EncryptionKey::EncryptionKey(std::span<const std::uint8_t> key) {
                    "got " + std::to_string(key.size()) + " bytes, expected 32");
   }
   id_ = base::load_be64(derive(key, "ltxvfs key id").data());
-  page_key_ = derive(key, "ltxvfs page encryption");
-  mac_key_ = derive(key, "ltxvfs file mac");
+  auto page_key = derive(key, "ltxvfs page encryption");
+  auto mac_key = derive(key, "ltxvfs file mac");
+  page_prf_ = keyed_hmac(page_key);
+  file_mac_ = keyed_hmac(mac_key);
+  OPENSSL_cleanse(page_key.data(), page_key.size());
+  OPENSSL_cleanse(mac_key.data(), mac_key.size());
 }
 
 EncryptionKey::~EncryptionKey() {
-  OPENSSL_cleanse(page_key_.data(), page_key_.size());
-  OPENSSL_cleanse(mac_key_.data(), mac_key_.size());
+  EVP_MAC_CTX_free(page_prf_);  // OpenSSL clears the key material it frees
+  EVP_MAC_CTX_free(file_mac_);
+}
+
+EVP_MAC_CTX* EncryptionKey::new_page_prf() const {
+  return copy(page_prf_);
+}
+
+EVP_MAC_CTX* EncryptionKey::new_file_mac() const {
+  return copy(file_mac_);
+}
+
+const EVP_CIPHER* aes_256_gcm() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (cipher == nullptr) throw std::bad_alloc();
+  return cipher;
 }
 
 std::string key_id_hex(std::uint64_t id) {

@@ -1,6 +1,5 @@
 #include "ltx/file_digest.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include <new>
@@ -10,12 +9,8 @@
 namespace ltxvfs::ltx {
 
 struct FileDigest::Mac {
-  EVP_MAC* mac = nullptr;
   EVP_MAC_CTX* ctx = nullptr;
-  ~Mac() {
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-  }
+  ~Mac() { EVP_MAC_CTX_free(ctx); }
 };
 
 FileDigest::FileDigest() = default;
@@ -23,14 +18,7 @@ FileDigest::~FileDigest() = default;
 
 void FileDigest::use_mac(const EncryptionKey& key, std::span<const std::uint8_t> hashed_so_far) {
   auto m = std::make_unique<Mac>();
-  m->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  m->ctx = m->mac ? EVP_MAC_CTX_new(m->mac) : nullptr;
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_END};
-  if (!m->ctx || EVP_MAC_init(m->ctx, key.mac_key().data(), key.mac_key().size(), params) != 1) {
-    throw std::bad_alloc();
-  }
+  m->ctx = key.new_file_mac();
   mac_ = std::move(m);
   update(hashed_so_far);
 }

@@ -30,9 +30,19 @@ KeyRing read_key_file(const std::string& path) {
                        ": group or others may access it, so it is refused (run: chmod 600 " + path +
                        ")");
   }
+  // A key file holds a few lines of key text; anything else (a device, a huge file) is a wrong
+  // path, refused before it is read.
+  constexpr off_t kMaxKeyFile = 64 * 1024;
+  if (!S_ISREG(st.st_mode) || st.st_size > kMaxKeyFile) {
+    ::close(fd);
+    throw LtxError(LtxErrorKind::kInvalidArgument, "encryption key file " + path,
+                   "is not a regular file of at most 64 KiB");
+  }
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, std::size_t(n));
+  for (ssize_t n; text.size() <= kMaxKeyFile && (n = ::read(fd, buf, sizeof buf)) > 0;) {
+    text.append(buf, std::size_t(n));
+  }
   ::close(fd);
   OPENSSL_cleanse(buf, sizeof buf);
   KeyRing ring;

@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <string>
@@ -46,9 +45,12 @@ std::array<std::uint8_t, 32> range_key(const EncryptionKey& key, const FrameOrig
   base::store_be64(msg + 15, o.min_txid);
   base::store_be64(msg + 23, o.max_txid);
   std::array<std::uint8_t, 32> out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.page_key().data(), static_cast<int>(key.page_key().size()), msg,
-       sizeof msg, out.data(), &len);
+  EVP_MAC_CTX* prf = key.new_page_prf();
+  std::size_t len = 0;
+  const bool ok = EVP_MAC_update(prf, msg, sizeof msg) == 1 &&
+                  EVP_MAC_final(prf, out.data(), &len, out.size()) == 1;
+  EVP_MAC_CTX_free(prf);
+  if (!ok) throw std::bad_alloc();
   return out;
 }
 
@@ -69,7 +71,7 @@ struct PageCipher::Ctx {
     std::array<std::uint8_t, 32> file_key{};
     if (!same) file_key = range_key(k, o);
     const unsigned char* key_bytes = same ? nullptr : file_key.data();
-    const EVP_CIPHER* cipher = same ? nullptr : EVP_aes_256_gcm();
+    const EVP_CIPHER* cipher = same ? nullptr : aes_256_gcm();
     const int ok = enc ? EVP_EncryptInit_ex(evp.get(), cipher, nullptr, key_bytes, nonce)
                        : EVP_DecryptInit_ex(evp.get(), cipher, nullptr, key_bytes, nonce);
     OPENSSL_cleanse(file_key.data(), file_key.size());
