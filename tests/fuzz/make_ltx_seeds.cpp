@@ -9,9 +9,9 @@
 #include "ltx/checksum.h"
 #include "ltx/encoder.h"
 #include "ltx/encryption_key.h"
-#include "tests/fuzz/fuzz_support.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace ltxvfs;
 
