@@ -20,7 +20,8 @@ const ltx::KeyPtr& encryption_key() {
 bool load_encryption_keys(std::vector<std::string>& args) {
   static const std::string kOption = "--encryption-key-file";
   std::string file;
-  for (std::size_t i = 0; i < args.size(); ++i) {
+  // Arguments after "--" belong to another program (a command that runs one), not to ltxvfs.
+  for (std::size_t i = 0; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == kOption && i + 1 < args.size()) {
       file = args[i + 1];
       args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
