@@ -15,6 +15,7 @@
 #include "bench/support/machine.h"
 #include "bench/support/s3_bucket.h"
 #include "bench/support/sqlite_host.h"
+#include "ltx/key_source.h"
 
 using namespace ltxvfs::bench;
 
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
   use_benchmark_credentials();
   std::filesystem::create_directories(options.work_dir);
   load_extension(options.extension_path);
+  // LTX_ENCRYPTION_KEY in the environment encrypts what the extension writes; the restores and
+  // decodes this process runs itself need the key registered here too (ltx/encryption_key.h).
+  ltxvfs::ltx::load_keys("");
 
   Report report;
   const Context ctx{options, report};

@@ -50,8 +50,9 @@ base::Fd anonymous_temp_file(const std::string& dir_hint) {
   return named;
 }
 
-ltx::EncodeOptions output_options(ltx::OutputFormat format, bool inputs_have_checksums) {
-  ltx::EncodeOptions o = ltx::EncodeOptions::of(format);
+ltx::EncodeOptions output_options(ltx::OutputFormat format, bool inputs_have_checksums,
+                                  const ltx::KeyPtr& key) {
+  ltx::EncodeOptions o = ltx::EncodeOptions::of(format, key);
   // A checksum cannot be made up for history written without one (Litestream's files).
   if (format == ltx::OutputFormat::kNative) o.checksums = inputs_have_checksums;
   return o;
@@ -96,7 +97,8 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
   base::Fd fd = anonymous_temp_file(work_.temp_dir);
   ltx::FdSink file(fd.get(), "temporary file for " + key);
   ltx::BufferedSink sink(file);
-  const ltx::CompactResult r = ltx::compact(named, sink, output_options(format_, checksums), key);
+  const ltx::CompactResult r =
+      ltx::compact(named, sink, output_options(format_, checksums, work_.encryption_key), key);
   sink.flush();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) base::throw_errno("stat the temporary file for", key);

@@ -56,6 +56,10 @@ struct CompactionWork {
   // still owns the replica (issue 16: a paused writer deleted its successor's files). Empty: no
   // check (the CLI, which takes no lease).
   std::function<void()> confirm_owner;
+  // Encrypts the outputs (native format only): compaction and snapshots seal every page with it,
+  // so a rotated key applies from the next compaction on. Inputs are read with whatever
+  // registered key they name (ltx/encryption_key.h).
+  ltx::KeyPtr encryption_key;
 };
 
 // What the inputs of one compaction may hold in memory at once, counted per input as

@@ -4,6 +4,7 @@
 #include "ltx/error.h"
 #include "ltx/legacy_v1.h"
 #include "ltx/lock_page.h"
+#include "ltx/page_cipher.h"
 #include "ltx/page_frame.h"
 #include "ltx/varint.h"
 
@@ -42,7 +43,13 @@ Decoder::Decoder(const Source& source, std::string name, PageDecompressor* lent,
                    "headers, no page index); this reader supports the current layout only");
   }
   header_.validate(name_);
-  file_crc_.update(head);
+  if (header_.is_encrypted()) {
+    const KeyPtr key = find_key(header_.key_id);
+    if (!key) throw_missing_key(name_, header_.key_id);
+    file_crc_.use_mac(*key, head);
+  } else {
+    file_crc_.update(head);
+  }
   reader_.consume(kHeaderSize);
   lock_pgno_ = lock_page(header_.page_size);
   page_.resize(header_.page_size);
@@ -99,6 +106,14 @@ std::optional<DecodedPage> Decoder::next() {
                        std::to_string(hdr.flags) + " (known: 0 LZ4 frame, 1 LZ4 block, " +
                        std::to_string(static_cast<unsigned>(PageEncoding::kZstd)) + " zstd)");
   }
+  const bool encrypted = *encoding == PageEncoding::kZstdAesGcm;
+  if (encrypted != header_.is_encrypted()) {
+    throw LtxError(LtxErrorKind::kUnsupportedEncoding, name_,
+                   at(offset) + "page " + std::to_string(hdr.pgno) + " is " +
+                       std::string(to_string(*encoding)) + " in a file whose header says it is " +
+                       (header_.is_encrypted() ? "" : "not ") +
+                       "encrypted (every page of an encrypted file is encrypted)");
+  }
   if (is_native_extension(*encoding) && !header_.has_native_extensions()) {
     throw LtxError(LtxErrorKind::kUnsupportedEncoding, name_,
                    at(offset) + "page " + std::to_string(hdr.pgno) + " is " +
@@ -109,10 +124,22 @@ std::optional<DecodedPage> Decoder::next() {
 
   const auto window = reader_.peek(max_payload_size(header_.page_size));
   const bool ends_file = window.size() == reader_.remaining();
-  const std::size_t used =
-      decompressor_->decompress(*encoding, window, page_, ends_file, name_, hdr.pgno);
-  if (has_size_prefix(*encoding)) file_crc_.update(window.first(4));
-  file_crc_.update(page_);
+  std::size_t used = 0;
+  std::span<const std::uint8_t> payload;
+  PageEncoding payload_encoding = *encoding;
+  if (encrypted) {
+    const FrameOrigin origin{header_.page_size, hdr.pgno, header_.min_txid, header_.max_txid};
+    used = decompressor_->open_encrypted(window, origin, header_.key_id, ends_file, name_, plain_);
+    decompressor_->decompress(PageEncoding::kZstd, plain_, page_, true, name_, hdr.pgno);
+    file_crc_.update(PageCipher::tag_of(window.first(used)));
+    payload = plain_;
+    payload_encoding = PageEncoding::kZstd;
+  } else {
+    used = decompressor_->decompress(*encoding, window, page_, ends_file, name_, hdr.pgno);
+    if (has_size_prefix(*encoding)) file_crc_.update(window.first(4));
+    file_crc_.update(page_);
+    payload = window.first(used);
+  }
   reader_.consume(used);
 
   std::uint64_t sum = 0;
@@ -122,7 +149,26 @@ std::optional<DecodedPage> Decoder::next() {
   }
   index_.entries.push_back(PageIndexEntry{hdr.pgno, offset, kPageHeaderSize + used});
   // consume() leaves the reader's buffer in place, so the payload stays valid until next().
-  return DecodedPage{hdr.pgno, page_, *encoding, window.first(used), sum};
+  return DecodedPage{hdr.pgno, page_, payload_encoding, payload, sum};
+}
+
+// The stored file checksum against the one computed over the file: a CRC, or the file MAC of an
+// encrypted file (file_digest.h), whose mismatch means tampering as much as corruption.
+void Decoder::check_file_checksum() {
+  const std::uint64_t computed = kChecksumFlag | file_crc_.value();
+  if (computed != trailer_.file_checksum && file_crc_.is_mac()) {
+    throw LtxError(LtxErrorKind::kAuthentication, name_,
+                   "file MAC mismatch: stored " + hex64(trailer_.file_checksum) + ", computed " +
+                       hex64(computed) +
+                       " (frames were dropped, reordered or replaced, or the file is corrupted)");
+  }
+  if (computed != trailer_.file_checksum) {
+    throw LtxError(LtxErrorKind::kChecksumMismatch, name_,
+                   "file checksum mismatch: stored " + hex64(trailer_.file_checksum) +
+                       ", computed " + hex64(computed) +
+                       " (the file is corrupted; re-download it or restore from an earlier "
+                       "snapshot)");
+  }
 }
 
 void Decoder::finish() {
@@ -181,14 +227,7 @@ void Decoder::finish() {
                    std::to_string(reader_.remaining()) + " unexpected bytes after the trailer at " +
                        std::to_string(reader_.position()));
   }
-  const std::uint64_t computed = kChecksumFlag | file_crc_.value();
-  if (computed != trailer_.file_checksum) {
-    throw LtxError(LtxErrorKind::kChecksumMismatch, name_,
-                   "file checksum mismatch: stored " + hex64(trailer_.file_checksum) +
-                       ", computed " + hex64(computed) +
-                       " (the file is corrupted; re-download it or restore from an earlier "
-                       "snapshot)");
-  }
+  check_file_checksum();
   trailer_.validate(header_, name_);
   if (header_.has_checksums()) {
     std::optional<std::uint64_t> expected;

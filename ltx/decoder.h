@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "ltx/checksum.h"
-#include "ltx/crc64.h"
+#include "ltx/file_digest.h"
 #include "ltx/header.h"
 #include "ltx/page_codec.h"
 #include "ltx/page_index.h"
@@ -31,6 +31,8 @@ struct DecodedPage {
   // How the page is stored: its encoding and the payload exactly as in the file (size prefix
   // included where the encoding has one), already checked to decompress to `data`. Lets a
   // compactor copy the frame instead of compressing `data` again. Valid until the next call.
+  // For an encrypted frame these are the opened zstd payload and kZstd: an encrypting encoder
+  // seals them again for its own file.
   PageEncoding encoding = PageEncoding::kLz4Frame;
   std::span<const std::uint8_t> payload;
   // page_checksum(pgno, data) when the decoder computed it anyway (checksummed snapshots check
@@ -69,6 +71,7 @@ class Decoder {
   Decoder(const Source& source, std::string name, PageDecompressor* lent, std::size_t read_chunk);
   void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
   void finish();
+  void check_file_checksum();
 
   SequentialReader reader_;
   std::string name_;
@@ -77,7 +80,8 @@ class Decoder {
   std::unique_ptr<PageDecompressor> own_decompressor_;  // when none was lent
   PageDecompressor* decompressor_;
   std::vector<std::uint8_t> page_;
-  Crc64 file_crc_;
+  FileDigest file_crc_;              // CRC-64, or the file MAC of an encrypted file
+  std::vector<std::uint8_t> plain_;  // an encrypted frame's zstd payload, opened
   DatabaseChecksum pages_checksum_;
   PageIndex index_;
   Trailer trailer_;

@@ -13,7 +13,8 @@ constexpr std::size_t kIndexBlockSize = 64 * 1024;
 
 std::uint32_t EncodeOptions::header_flags() const {
   return (checksums ? 0u : kHeaderFlagNoChecksum) |
-         (is_native_extension(encoding) ? kHeaderFlagNativeExtensions : 0u);
+         (is_native_extension(stored_encoding()) ? kHeaderFlagNativeExtensions : 0u) |
+         (key ? kHeaderFlagEncrypted : 0u);
 }
 
 Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options, std::string name)
@@ -38,12 +39,30 @@ Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
     throw LtxError(LtxErrorKind::kInvalidArgument, name_,
                    "the compressor lent to the encoder does not match its encoding");
   }
+  if (options_.key && options_.encoding != PageEncoding::kZstd) {
+    throw LtxError(LtxErrorKind::kInvalidArgument, name_,
+                   "encryption needs zstd pages (format=native), not " +
+                       std::string(to_string(options_.encoding)));
+  }
   header_.flags = options_.header_flags();
+  header_.key_id = options_.key ? options_.key->id() : 0;
   if (!options_.checksums) header_.pre_apply_checksum = 0;
   header_.validate(name_);
   lock_pgno_ = lock_page(header_.page_size);
   const auto bytes = header_.encode();
-  emit(bytes, true);
+  if (options_.key) {
+    cipher_ = std::make_unique<PageCipher>();
+    file_crc_.use_mac(*options_.key, bytes);
+    emit(bytes, false);
+  } else {
+    emit(bytes, true);
+  }
+}
+
+// Appends `zstd_payload` to frame_ sealed under the file's key, bound to `pgno` and this file.
+void Encoder::seal(std::uint32_t pgno, std::span<const std::uint8_t> zstd_payload) {
+  const FrameOrigin origin{header_.page_size, pgno, header_.min_txid, header_.max_txid};
+  cipher_->seal(*options_.key, origin, zstd_payload, frame_);
 }
 
 void Encoder::emit(std::span<const std::uint8_t> bytes, bool hash) {
@@ -85,9 +104,16 @@ void Encoder::check_page(std::uint32_t pgno, std::span<const std::uint8_t> page)
 void Encoder::add_page(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   check_page(pgno, page);
   frame_.clear();
-  const auto hdr = PageHeader{pgno, static_cast<std::uint16_t>(options_.encoding)}.encode();
+  const auto hdr =
+      PageHeader{pgno, static_cast<std::uint16_t>(options_.stored_encoding())}.encode();
   frame_.insert(frame_.end(), hdr.begin(), hdr.end());
-  compressor_->compress(page, frame_);
+  if (cipher_) {
+    plain_.clear();
+    compressor_->compress(page, plain_);
+    seal(pgno, plain_);
+  } else {
+    compressor_->compress(page, frame_);
+  }
   write_frame(pgno, page);
 }
 
@@ -106,9 +132,16 @@ void Encoder::add_encoded_page(std::uint32_t pgno, std::span<const std::uint8_t>
   }
   check_page(pgno, page);
   frame_.clear();
-  const auto hdr = PageHeader{pgno, static_cast<std::uint16_t>(encoding)}.encode();
+  const auto hdr =
+      PageHeader{pgno, static_cast<std::uint16_t>(options_.stored_encoding())}.encode();
   frame_.insert(frame_.end(), hdr.begin(), hdr.end());
-  frame_.insert(frame_.end(), payload.begin(), payload.end());
+  if (cipher_) {
+    // Copied frames are sealed again, for this file: compression (the costly part) is kept,
+    // and the frame's tag binds this file's TXID range and the current key (docs/SECURITY.md).
+    seal(pgno, payload);
+  } else {
+    frame_.insert(frame_.end(), payload.begin(), payload.end());
+  }
   write_frame(pgno, page);
 }
 
@@ -116,9 +149,16 @@ void Encoder::add_encoded_page(std::uint32_t pgno, std::span<const std::uint8_t>
 void Encoder::write_frame(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   // The file checksum covers the page header, the size prefix if any, and the page *decompressed*,
   // so that it does not depend on the compressor.
-  const std::size_t hashed_prefix = kPageHeaderSize + (has_size_prefix(options_.encoding) ? 4 : 0);
-  file_crc_.update(std::span(frame_).first(hashed_prefix));
-  file_crc_.update(page);
+  if (cipher_) {
+    // The MAC covers the page header and the GCM tag, which authenticates the rest.
+    file_crc_.update(std::span(frame_).first(kPageHeaderSize));
+    file_crc_.update(PageCipher::tag_of(frame_));
+  } else {
+    const std::size_t hashed_prefix =
+        kPageHeaderSize + (has_size_prefix(options_.encoding) ? 4 : 0);
+    file_crc_.update(std::span(frame_).first(hashed_prefix));
+    file_crc_.update(page);
+  }
   if (header_.is_snapshot()) pages_checksum_.toggle(pgno, page);
 
   // An entry takes at most 30 bytes (three uvarints).

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "ltx/checksum.h"
-#include "ltx/crc64.h"
+#include "ltx/encryption_key.h"
+#include "ltx/file_digest.h"
 #include "ltx/header.h"
+#include "ltx/page_cipher.h"
 #include "ltx/page_codec.h"
 #include "ltx/page_index.h"
 #include "ltx/sink.h"
@@ -26,16 +28,27 @@ struct EncodeOptions {
   // Pre/post-apply checksums. Off means header flag 0x2 and both written as zero.
   bool checksums = true;
   int zstd_level = kDefaultZstdLevel;
+  // Encrypt with this key (docs/FORMAT.md "Encrypted files"): pages are stored as zstd+AES-GCM,
+  // the header says so and names the key id. Needs `encoding` kZstd (kInvalidArgument otherwise).
+  KeyPtr key;
 
   // What every Litestream v0.5 release reads: LZ4 frame pages, flags exactly 0x2, zero pre/post-
   // apply checksums.
-  static EncodeOptions litestream() { return {PageEncoding::kLz4Frame, false, kDefaultZstdLevel}; }
-  // ltxvfs's own format: zstd pages and full checksums (Litestream refuses it; docs/FORMAT.md).
-  static EncodeOptions native() { return {PageEncoding::kZstd, true, kDefaultZstdLevel}; }
-  // The options of a replica format: the one place OutputFormat becomes encoding options.
-  static EncodeOptions of(OutputFormat format) {
-    return format == OutputFormat::kLitestream ? litestream() : native();
+  static EncodeOptions litestream() {
+    return {PageEncoding::kLz4Frame, false, kDefaultZstdLevel, nullptr};
   }
+  // ltxvfs's own format: zstd pages and full checksums (Litestream refuses it; docs/FORMAT.md).
+  static EncodeOptions native() { return {PageEncoding::kZstd, true, kDefaultZstdLevel, nullptr}; }
+  // The options of a replica format: the one place OutputFormat becomes encoding options. A key
+  // encrypts native output (callers refuse a key with the Litestream format before this).
+  static EncodeOptions of(OutputFormat format, KeyPtr key = nullptr) {
+    EncodeOptions o = format == OutputFormat::kLitestream ? litestream() : native();
+    o.key = std::move(key);
+    return o;
+  }
+
+  // The page flags frames are stored with: `encoding`, or zstd+AES-GCM with a key.
+  PageEncoding stored_encoding() const { return key ? PageEncoding::kZstdAesGcm : encoding; }
 
   // The header flags these options imply; the encoder writes exactly these.
   std::uint32_t header_flags() const;
@@ -80,6 +93,7 @@ class Encoder {
   void emit(std::span<const std::uint8_t> bytes, bool hash);
   void check_page(std::uint32_t pgno, std::span<const std::uint8_t> page);
   void write_frame(std::uint32_t pgno, std::span<const std::uint8_t> page);
+  void seal(std::uint32_t pgno, std::span<const std::uint8_t> zstd_payload);
 
   Sink& sink_;
   Header header_;
@@ -88,8 +102,10 @@ class Encoder {
   std::uint32_t lock_pgno_;
   std::unique_ptr<PageCompressor> own_compressor_;  // when none was lent
   PageCompressor* compressor_;
-  Crc64 file_crc_;
-  DatabaseChecksum pages_checksum_;  // of the pages written; the database checksum of a snapshot
+  FileDigest file_crc_;                 // CRC-64, or the file MAC of an encrypted file
+  std::unique_ptr<PageCipher> cipher_;  // encrypted files only
+  std::vector<std::uint8_t> plain_;     // an encrypted file's zstd payload before sealing
+  DatabaseChecksum pages_checksum_;     // of the pages written; the database checksum of a snapshot
   // The page index, encoded as it goes into the file (uvarints, ~9 bytes a page), in blocks of
   // 64 KiB that are never reallocated: a snapshot of a 1 GiB database has 262,144 entries, 6 MiB
   // as structs (12 MiB while a vector grows) but about 2.3 MiB encoded.

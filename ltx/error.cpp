@@ -56,6 +56,10 @@ std::string_view to_string(LtxErrorKind kind) {
       return "I/O error";
     case LtxErrorKind::kInvalidArgument:
       return "invalid argument";
+    case LtxErrorKind::kEncryptionKey:
+      return "encryption key unavailable";
+    case LtxErrorKind::kAuthentication:
+      return "authentication failed";
   }
   return "unknown";
 }

@@ -35,6 +35,8 @@ enum class LtxErrorKind {
   kTrailingData,         // bytes after the trailer
   kIo,                   // the operating system refused a read or write
   kInvalidArgument,      // the library was called wrongly (a bug in the caller)
+  kEncryptionKey,        // an encrypted file whose key is not loaded (or no key given at all)
+  kAuthentication,       // an encrypted page or file that fails its authentication tag
 };
 
 // A short stable name for the kind ("checksum mismatch"), used in messages and test output.

@@ -11,7 +11,8 @@
 namespace ltxvfs::ltx {
 namespace {
 
-constexpr std::size_t kReservedOffset = 80;
+constexpr std::size_t kKeyIdOffset = 80;
+constexpr std::size_t kReservedOffset = 88;
 
 std::string hex32(std::uint32_t v) {
   char buf[16];
@@ -41,7 +42,8 @@ std::array<std::uint8_t, kHeaderSize> Header::encode() const {
   base::store_be32(p + 64, wal_salt1);
   base::store_be32(p + 68, wal_salt2);
   base::store_be64(p + 72, node_id);
-  return b;  // bytes 80..99 stay zero (reserved)
+  base::store_be64(p + kKeyIdOffset, key_id);
+  return b;  // bytes 88..99 stay zero (reserved)
 }
 
 Header Header::decode(std::span<const std::uint8_t> bytes, std::string_view file_name) {
@@ -76,6 +78,7 @@ Header Header::decode(std::span<const std::uint8_t> bytes, std::string_view file
   h.wal_salt1 = base::load_be32(p + 64);
   h.wal_salt2 = base::load_be32(p + 68);
   h.node_id = base::load_be64(p + 72);
+  h.key_id = base::load_be64(p + kKeyIdOffset);
   return h;
 }
 
@@ -83,8 +86,16 @@ void Header::validate(std::string_view file_name) const {
   if ((flags & ~kKnownHeaderFlags) != 0) {
     fail(LtxErrorKind::kBadFlags, file_name,
          "unknown header flags " + hex64(flags & ~kKnownHeaderFlags) + " (flags " + hex64(flags) +
-             "; this reader knows 0x2 NoChecksum and " + hex64(kHeaderFlagNativeExtensions) +
-             " ltxvfs native extensions)");
+             "; this reader knows 0x2 NoChecksum, " + hex64(kHeaderFlagNativeExtensions) +
+             " ltxvfs native extensions and " + hex64(kHeaderFlagEncrypted) + " encrypted)");
+  }
+  if (is_encrypted() && (!has_native_extensions() || key_id == 0)) {
+    fail(LtxErrorKind::kBadFlags, file_name,
+         "the encrypted flag needs the native-extensions flag and a non-zero key id");
+  }
+  if (!is_encrypted() && key_id != 0) {
+    fail(LtxErrorKind::kBadHeader, file_name,
+         "reserved header bytes 80..87 are set in a file that is not encrypted");
   }
   if (!is_valid_page_size(page_size)) {
     fail(LtxErrorKind::kBadPageSize, file_name,

@@ -19,8 +19,12 @@ inline constexpr std::uint32_t kHeaderFlagNoChecksum = 0x00000002;
 // of failing (or worse, succeeding) halfway through its pages. A high bit keeps clear of the low
 // bits upstream would allocate next.
 inline constexpr std::uint32_t kHeaderFlagNativeExtensions = 0x01000000;
+// Encrypted file (docs/FORMAT.md, docs/SECURITY.md): pages are zstd+AES-256-GCM, the header's
+// bytes 80..87 hold the key id, and the trailer's file checksum is a keyed MAC instead of a CRC.
+// Only together with kHeaderFlagNativeExtensions.
+inline constexpr std::uint32_t kHeaderFlagEncrypted = 0x02000000;
 inline constexpr std::uint32_t kKnownHeaderFlags =
-    kHeaderFlagNoChecksum | kHeaderFlagNativeExtensions;
+    kHeaderFlagNoChecksum | kHeaderFlagNativeExtensions | kHeaderFlagEncrypted;
 
 inline constexpr std::uint32_t kMinPageSize = 512;
 inline constexpr std::uint32_t kMaxPageSize = 65536;
@@ -42,11 +46,13 @@ struct Header {
   std::uint32_t wal_salt1 = 0;
   std::uint32_t wal_salt2 = 0;
   std::uint64_t node_id = 0;
+  std::uint64_t key_id = 0;  // bytes 80..87: the encryption key's id (encrypted files only)
 
   // A file starting at TXID 1 holds the whole database.
   bool is_snapshot() const { return min_txid == 1; }
   bool has_checksums() const { return (flags & kHeaderFlagNoChecksum) == 0; }
   bool has_native_extensions() const { return (flags & kHeaderFlagNativeExtensions) != 0; }
+  bool is_encrypted() const { return (flags & kHeaderFlagEncrypted) != 0; }
 
   // Serialises the fields as they are (no validation).
   std::array<std::uint8_t, kHeaderSize> encode() const;

@@ -8,6 +8,7 @@
 
 #include "base/byte_order.h"
 #include "ltx/error.h"
+#include "ltx/page_cipher.h"
 
 namespace ltxvfs::ltx {
 namespace {
@@ -63,6 +64,8 @@ std::optional<PageEncoding> page_encoding_from_flags(std::uint16_t flags) {
       return PageEncoding::kLz4Block;
     case static_cast<std::uint16_t>(PageEncoding::kZstd):
       return PageEncoding::kZstd;
+    case static_cast<std::uint16_t>(PageEncoding::kZstdAesGcm):
+      return PageEncoding::kZstdAesGcm;
     default:
       return std::nullopt;
   }
@@ -76,6 +79,8 @@ std::string_view to_string(PageEncoding encoding) {
       return "LZ4 block";
     case PageEncoding::kZstd:
       return "zstd";
+    case PageEncoding::kZstdAesGcm:
+      return "zstd+AES-256-GCM";
   }
   return "unknown";
 }
@@ -101,6 +106,7 @@ PageCompressor::PageCompressor(PageEncoding encoding, int zstd_level)
       ctx_->lz4_state.resize((static_cast<std::size_t>(LZ4_sizeofState()) + 7) / 8);
       break;
     case PageEncoding::kZstd:
+    case PageEncoding::kZstdAesGcm:  // compressed here, sealed by the encoder
       ctx_->zstd.reset(ZSTD_createCCtx());
       if (!ctx_->zstd) throw std::bad_alloc();
       ZSTD_CCtx_setParameter(ctx_->zstd.get(), ZSTD_c_compressionLevel, zstd_level_);
@@ -156,7 +162,8 @@ void PageCompressor::compress(std::span<const std::uint8_t> page, std::vector<st
       out.resize(start + kSizePrefix + static_cast<std::size_t>(n));
       return;
     }
-    case PageEncoding::kZstd: {
+    case PageEncoding::kZstd:
+    case PageEncoding::kZstdAesGcm: {
       const std::size_t cap = ZSTD_compressBound(page.size());
       out.resize(start + kSizePrefix + cap);
       const std::size_t n = ZSTD_compress2(ctx_->zstd.get(), out.data() + start + kSizePrefix, cap,
@@ -176,7 +183,16 @@ void PageCompressor::compress(std::span<const std::uint8_t> page, std::vector<st
 struct PageDecompressor::Contexts {
   std::unique_ptr<LZ4F_dctx, Lz4fDctxDeleter> lz4f;
   std::unique_ptr<ZSTD_DCtx, ZstdDctxDeleter> zstd;
+  std::unique_ptr<PageCipher> cipher;
 };
+
+std::size_t PageDecompressor::open_encrypted(std::span<const std::uint8_t> input,
+                                             const FrameOrigin& origin, std::uint64_t header_key_id,
+                                             bool input_ends_file, std::string_view file_name,
+                                             std::vector<std::uint8_t>& zstd_payload) {
+  if (!ctx_->cipher) ctx_->cipher = std::make_unique<PageCipher>();
+  return ctx_->cipher->open(input, origin, header_key_id, input_ends_file, file_name, zstd_payload);
+}
 
 PageDecompressor::PageDecompressor() : ctx_(std::make_unique<Contexts>()) {}
 PageDecompressor::~PageDecompressor() = default;
@@ -396,6 +412,9 @@ std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const 
         if (!ctx_->zstd) throw std::bad_alloc();
       }
       return decompress_zstd(ctx_->zstd.get(), input, page, input_ends_file, file, pgno);
+    case PageEncoding::kZstdAesGcm:
+      throw LtxError(LtxErrorKind::kInvalidArgument, file,
+                     page_str(pgno) + "an encrypted payload must be opened (PageCipher) first");
   }
   throw LtxError(LtxErrorKind::kUnsupportedEncoding, file, page_str(pgno) + "unknown encoding");
 }

@@ -7,6 +7,9 @@
 //   0x0100  zstd       (ltxvfs native extension): u32 BE compressed size, then one zstd frame with
 //           content size and content checksum. Only valid in files whose header carries
 //           kHeaderFlagNativeExtensions.
+//   0x0200  zstd, then AES-256-GCM (ltxvfs native extension): the zstd frame encrypted
+//           (page_cipher.h). Only valid in files with kHeaderFlagEncrypted. PageDecompressor
+//           does not open it (it has no key or origin): the decoders decrypt, then decompress.
 //
 // Every payload must decompress to exactly one page; both directions check it.
 #pragma once
@@ -21,6 +24,9 @@
 
 namespace ltxvfs::ltx {
 
+struct FrameOrigin;
+class PageCipher;
+
 enum class PageEncoding : std::uint16_t {
   kLz4Frame = 0x0000,
   kLz4Block = 0x0001,
@@ -28,6 +34,9 @@ enum class PageEncoding : std::uint16_t {
   // LZ4-frame path and fails on the zstd magic instead of feeding zstd bytes to an LZ4 block
   // decoder, which could "succeed" with garbage.
   kZstd = 0x0100,
+  // Bit 0 clear for the same reason; a reader that does not know it fails on the size prefix
+  // where it expects the LZ4 frame magic.
+  kZstdAesGcm = 0x0200,
 };
 
 inline constexpr int kDefaultZstdLevel = 3;
@@ -39,7 +48,7 @@ constexpr bool has_size_prefix(PageEncoding e) {
   return e != PageEncoding::kLz4Frame;
 }
 constexpr bool is_native_extension(PageEncoding e) {
-  return e == PageEncoding::kZstd;
+  return e == PageEncoding::kZstd || e == PageEncoding::kZstdAesGcm;
 }
 
 // Largest payload (size prefix included) any encoder writes for one page; anything claiming more
@@ -86,6 +95,13 @@ class PageDecompressor {
   std::size_t decompress(PageEncoding encoding, std::span<const std::uint8_t> input,
                          std::span<std::uint8_t> page, bool input_ends_file,
                          std::string_view file_name, std::uint32_t pgno);
+
+  // Opens a zstd+AES-GCM payload at the start of `input` into `zstd_payload` (a kZstd payload to
+  // pass to decompress()); returns the bytes it takes. See PageCipher::open for the errors. The
+  // plaintext goes to a buffer of the caller's: decoders sharing this object each keep their own.
+  std::size_t open_encrypted(std::span<const std::uint8_t> input, const FrameOrigin& origin,
+                             std::uint64_t header_key_id, bool input_ends_file,
+                             std::string_view file_name, std::vector<std::uint8_t>& zstd_payload);
 
  private:
   struct Contexts;

@@ -4,6 +4,7 @@
 
 #include "base/byte_order.h"
 #include "ltx/error.h"
+#include "ltx/page_cipher.h"
 
 namespace ltxvfs::ltx {
 
@@ -20,7 +21,7 @@ PageHeader PageHeader::decode(std::span<const std::uint8_t, kPageHeaderSize> byt
 
 void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pgno,
                   std::span<std::uint8_t> page, PageDecompressor& decompressor,
-                  std::string_view file_name) {
+                  std::string_view file_name, TxidRange file) {
   // Built only on failure: remote readers call this once per page fetched.
   auto where = [&] { return "frame of page " + std::to_string(expected_pgno) + ": "; };
   if (frame.size() <= kPageHeaderSize) {
@@ -40,8 +41,21 @@ void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pg
                    where() + "unknown page flags " + std::to_string(hdr.flags));
   }
   const auto payload = frame.subspan(kPageHeaderSize);
-  const std::size_t used = decompressor.decompress(
-      *encoding, payload, page, /*input_ends_file=*/true, file_name, expected_pgno);
+  std::size_t used = 0;
+  if (*encoding == PageEncoding::kZstdAesGcm) {
+    if (file.min_txid == 0) {
+      throw LtxError(LtxErrorKind::kInvalidArgument, file_name,
+                     where() + "an encrypted frame needs the TXID range of its file");
+    }
+    const FrameOrigin origin{static_cast<std::uint32_t>(page.size()), expected_pgno, file.min_txid,
+                             file.max_txid};
+    thread_local std::vector<std::uint8_t> plain;  // one page's zstd payload per thread
+    used = decompressor.open_encrypted(payload, origin, 0, true, file_name, plain);
+    decompressor.decompress(PageEncoding::kZstd, plain, page, true, file_name, expected_pgno);
+  } else {
+    used = decompressor.decompress(*encoding, payload, page, /*input_ends_file=*/true, file_name,
+                                   expected_pgno);
+  }
   if (used != payload.size()) {
     throw LtxError(LtxErrorKind::kIndexMismatch, file_name,
                    where() + "the payload is " + std::to_string(used) +
@@ -51,10 +65,10 @@ void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pg
 
 std::vector<std::uint8_t> decode_frame(std::span<const std::uint8_t> frame,
                                        std::uint32_t expected_pgno, std::uint32_t page_size,
-                                       std::string_view file_name) {
+                                       std::string_view file_name, TxidRange file) {
   std::vector<std::uint8_t> page(page_size);
   PageDecompressor decompressor;
-  decode_frame(frame, expected_pgno, page, decompressor, file_name);
+  decode_frame(frame, expected_pgno, page, decompressor, file_name, file);
   return page;
 }
 

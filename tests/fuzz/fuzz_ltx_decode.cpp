@@ -28,6 +28,7 @@
 #include "ltx/decoded_file.h"
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
+#include "ltx/encryption_key.h"
 #include "ltx/error.h"
 #include "ltx/legacy_v1.h"
 #include "ltx/page_index.h"
@@ -144,6 +145,11 @@ void check_legacy(std::span<const std::uint8_t> bytes) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const bool keys_loaded = [] {
+    ltx::register_keys(ltx::KeyRing::parse(fuzz::kFuzzKeyHex));
+    return true;
+  }();
+  (void)keys_loaded;
   check_legacy(std::span<const std::uint8_t>(data, size));
   std::vector<std::uint8_t> repaired(data, data + size);
   fix_checksums(repaired);

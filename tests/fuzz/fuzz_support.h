@@ -30,6 +30,11 @@ void expect_clean_rejection(Fn&& fn) {
   }
 }
 
+// The key of the encrypted seeds (make_ltx_seeds), registered by fuzz_ltx_decode so that the
+// fuzzer gets past the header of an encrypted file into its frames and file MAC.
+inline constexpr const char* kFuzzKeyHex =
+    "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
 inline std::string_view as_text(const unsigned char* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }

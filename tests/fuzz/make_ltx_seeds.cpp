@@ -8,8 +8,10 @@
 #include "base/posix_file.h"
 #include "ltx/checksum.h"
 #include "ltx/encoder.h"
+#include "ltx/encryption_key.h"
 #include "ltx/sink.h"
 #include "ltx/source.h"
+#include "tests/fuzz/fuzz_support.h"
 
 using namespace ltxvfs;
 
@@ -40,7 +42,9 @@ int main(int argc, char** argv) {
   if (argc != 3) return 2;
   const std::string data = argv[1];
   const std::string out = argv[2];
-  const ltx::EncodeOptions lz4_block{ltx::PageEncoding::kLz4Block, true, 3};
+  const ltx::EncodeOptions lz4_block{ltx::PageEncoding::kLz4Block, true, 3, nullptr};
+  const ltx::EncodeOptions encrypted =
+      ltx::EncodeOptions::of(ltx::OutputFormat::kNative, ltx::parse_key(fuzz::kFuzzKeyHex));
   const std::vector<Seed> seeds = {
       {"snapshot-zstd",
        "Northwind_small.sqlite",
@@ -72,6 +76,8 @@ int main(int argc, char** argv) {
        {5},
        ltx::EncodeOptions::litestream()},
       {"snapshot-empty", "Northwind_small.sqlite", 512, 0, 1, {}, ltx::EncodeOptions::native()},
+      {"snapshot-encrypted", "Northwind_small.sqlite", 1024, 2, 1, {1, 2}, encrypted},
+      {"incremental-encrypted", "Chinook_Sqlite.sqlite", 4096, 9, 7, {2, 9}, encrypted},
   };
   for (const Seed& s : seeds) {
     const auto db = ltx::read_file(data + "/" + s.db);

@@ -123,7 +123,7 @@ Bytes foreign_lz4_frame(std::span<const std::uint8_t> page) {
 TEST_CASE("compactor: copied frames give exactly the re-encoded output", "[compactor]") {
   // Our own encoder is deterministic, so for files it wrote copying a frame and compressing the
   // page again must produce the same bytes: the whole output is byte-identical.
-  const EncodeOptions lz4_block{PageEncoding::kLz4Block, false, kDefaultZstdLevel};
+  const EncodeOptions lz4_block{PageEncoding::kLz4Block, false, kDefaultZstdLevel, nullptr};
   for (const auto& opts : {EncodeOptions::native(), EncodeOptions::litestream(), lz4_block}) {
     INFO(to_string(opts.encoding));
     ModelDb db(1024, opts);
@@ -214,8 +214,8 @@ TEST_CASE("compactor: mixed encodings copy what matches and re-encode the rest",
   // One history written by three writers: LZ4 frames (Litestream <= 0.5.15), LZ4 blocks
   // (Litestream >= 0.5.16) and zstd without checksums.
   const EncodeOptions frame = EncodeOptions::litestream();
-  const EncodeOptions block{PageEncoding::kLz4Block, false, kDefaultZstdLevel};
-  const EncodeOptions zstd{PageEncoding::kZstd, false, kDefaultZstdLevel};
+  const EncodeOptions block{PageEncoding::kLz4Block, false, kDefaultZstdLevel, nullptr};
+  const EncodeOptions zstd{PageEncoding::kZstd, false, kDefaultZstdLevel, nullptr};
   ModelDb db(512, frame);
   const Files f = make_history(db, 512, 24, [&](std::uint64_t txid) {
     return txid % 3 == 0 ? frame : txid % 3 == 1 ? block : zstd;

@@ -17,7 +17,7 @@ namespace {
 
 const EncodeOptions kVariants[] = {
     EncodeOptions::litestream(),
-    {PageEncoding::kLz4Block, true, kDefaultZstdLevel},
+    {PageEncoding::kLz4Block, true, kDefaultZstdLevel, nullptr},
     EncodeOptions::native(),
 };
 

@@ -82,7 +82,7 @@ FileTail fetch_tail(const Bytes& file, std::size_t first_fetch, int& requests) {
 
 TEST_CASE("random access: tail + one frame range equals the decoded page", "[index]") {
   for (auto opts : {EncodeOptions::native(), EncodeOptions::litestream(),
-                    EncodeOptions{PageEncoding::kLz4Block, true, 3}}) {
+                    EncodeOptions{PageEncoding::kLz4Block, true, 3, nullptr}}) {
     // 14000 small pages give an index longer than the default 64 KiB tail fetch.
     std::vector<ltxtest::Page> pages;
     for (std::uint32_t pgno = 2; pgno <= 28000; pgno += 2) {

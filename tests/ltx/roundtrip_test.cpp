@@ -27,10 +27,10 @@ struct Case {
 
 const Case kCases[] = {
     {"litestream (LZ4 frame, no checksums)", EncodeOptions::litestream()},
-    {"LZ4 block, checksums", {PageEncoding::kLz4Block, true, kDefaultZstdLevel}},
-    {"LZ4 frame, checksums", {PageEncoding::kLz4Frame, true, kDefaultZstdLevel}},
+    {"LZ4 block, checksums", {PageEncoding::kLz4Block, true, kDefaultZstdLevel, nullptr}},
+    {"LZ4 frame, checksums", {PageEncoding::kLz4Frame, true, kDefaultZstdLevel, nullptr}},
     {"native (zstd, checksums)", EncodeOptions::native()},
-    {"zstd, no checksums", {PageEncoding::kZstd, false, kDefaultZstdLevel}},
+    {"zstd, no checksums", {PageEncoding::kZstd, false, kDefaultZstdLevel, nullptr}},
 };
 
 std::uint64_t checksum_of(const std::vector<Page>& pages) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ltx/encryption_key.h"
 #include "storage/store_factory.h"
 
 namespace ltxvfs::cli {
@@ -38,6 +39,14 @@ storage::OpenedStore open_replica(const std::string& url);
 std::string human_bytes(uint64_t n);
 // A decimal whole number in [min, max]; nullopt otherwise.
 std::optional<uint64_t> parse_count(const std::string& text, uint64_t min, uint64_t max);
+
+// The writing key of this run (the first of LTX_ENCRYPTION_KEY's list or of the file given with
+// --encryption-key-file), or null. main() loads it before any command runs, and registers every
+// key for reading; `compact` and `retention` encrypt what they write with it.
+const ltx::KeyPtr& encryption_key();
+// Takes --encryption-key-file PATH (or =PATH) out of `args` and loads the keys (key_source.h).
+// False, having said why on stderr, when the key file or the key is refused.
+bool load_encryption_keys(std::vector<std::string>& args);
 
 // The replica location forms and where S3 credentials come from, for every usage text.
 extern const char* const kReplicaUrlHelp;

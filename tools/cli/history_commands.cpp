@@ -136,6 +136,7 @@ int run_compact(const std::vector<std::string>& args) {
     if (!format) format = detect_format(*opened.store, files);
     history::CompactionWork work;
     work.temp_dir = parsed->get("--temp-dir").value_or("");
+    if (*format == ltx::OutputFormat::kNative) work.encryption_key = encryption_key();
     history::HistoryEngine engine(*opened.store, opened.layout, *format, policy, work);
     const auto report = engine.run_now(
         base::now_ms(), history::RunNowOptions{.levels = true,

@@ -30,6 +30,9 @@ void print_usage(std::FILE* out) {
       "  version                             this tool's version (also --version)\n"
       "\n"
       "ltxvfs <command> --help (or ltxvfs help <command>) describes a command.\n"
+      "Encrypted replicas: every command takes --encryption-key-file PATH (mode 0600), else the\n"
+      "key(s) in LTX_ENCRYPTION_KEY (64 hex or base64 of 32 bytes; a comma-separated list reads\n"
+      "files of each, the first encrypts what compact and retention write).\n"
       "%s",
       kReplicaUrlHelp);
 }
@@ -74,7 +77,8 @@ int main(int argc, char** argv) {
     print_usage(stdout);
     return 0;
   }
-  const std::vector<std::string> args(argv + 2, argv + argc);
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (!load_encryption_keys(args)) return 1;
   for (const auto& c : kCommands) {
     if (first == c.name) return c.run(args);
   }

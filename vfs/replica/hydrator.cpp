@@ -130,7 +130,8 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
     run.resize(run.size() + ps);
     const auto page = std::span(run).last(ps);
     ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page,
-                      decompressor, key);
+                      decompressor, key,
+                      ltx::TxidRange{range.file->file.min_txid, range.file->file.max_txid});
     if (f.pgno == 1) present_header(page, 0, snap.change_counter(), snap.commit());
   }
   flush();

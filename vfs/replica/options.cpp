@@ -5,6 +5,8 @@
 #include <set>
 
 #include "base/time_spec.h"
+#include "ltx/error.h"
+#include "ltx/key_source.h"
 #include "vfs/replica/errors.h"
 
 namespace ltxvfs::replica {
@@ -63,9 +65,9 @@ uint32_t default_prefetch_pages(uint64_t cache_bytes) {
 }
 
 const std::vector<std::string>& replica_uri_parameters() {
-  static const std::vector<std::string> names = {"replica", "endpoint", "region",
-                                                 "poll_ms", "cache_mb", "prefetch",
-                                                 "txid",    "time",     "hydrate"};
+  static const std::vector<std::string> names = {
+      "replica",  "endpoint", "region", "poll_ms", "cache_mb",
+      "prefetch", "txid",     "time",   "hydrate", "encryption_key_file"};
   return names;
 }
 
@@ -122,7 +124,16 @@ ReplicaOptions parse_replica_options(const std::string& local_path,
       o.time = value;
     } else if (key == "hydrate") {
       o.hydrate = boolean(key, value);
+    } else if (key == "encryption_key_file") {
+      o.encryption_key_file = value;
     }
+  }
+  // Keys for an encrypted replica: registered for the process's decoders, which pick the one
+  // each file names. Loaded here so a bad key file fails the open, not the first read.
+  try {
+    ltx::load_keys(o.encryption_key_file);
+  } catch (const ltx::LtxError& e) {
+    bad(e.what());
   }
   if (!seen.count("prefetch")) o.prefetch_pages = default_prefetch_pages(o.cache_bytes);
   if (o.url.empty()) bad("URI parameter 'replica' is empty: name the replica to read");

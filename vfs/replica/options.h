@@ -26,6 +26,8 @@ struct ReplicaOptions {
   std::optional<uint64_t> txid;     // open at this TXID (time travel)
   std::optional<std::string> time;  // open at this time (RFC 3339, 'N minutes ago')
   bool hydrate = false;             // download the whole database into local_path
+  // Keys of an encrypted replica (else LTX_ENCRYPTION_KEY); never the key itself in a URI.
+  std::string encryption_key_file;
 
   // The store URL with endpoint/region folded in as query parameters (s3:// only).
   std::string store_url() const;

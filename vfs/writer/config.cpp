@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "ltx/error.h"
+#include "ltx/key_source.h"
 #include "vfs/writer/replica_template.h"
 
 namespace ltxvfs::writer {
@@ -24,11 +26,37 @@ constexpr Setting kPageSize{"page_size", nullptr};
 // The store reads AWS_ENDPOINT_URL / AWS_REGION itself; these are URI-only overrides.
 constexpr Setting kEndpoint{"endpoint", nullptr};
 constexpr Setting kRegion{"region", nullptr};
+// The key itself is only ever in the environment (LTX_ENCRYPTION_KEY) or in a file: URIs get
+// logged and shown.
+constexpr Setting kEncryptionKeyFile{"encryption_key_file", "LTX_ENCRYPTION_KEY_FILE"};
 
 std::optional<std::string> get(const Setting& s, const Lookup& uri, const Lookup& env) {
   if (auto v = uri(s.uri)) return v;
   if (s.env == nullptr) return std::nullopt;
   return env(s.env);
+}
+
+// The writing key, registered for the process's readers too. Errors never quote key text.
+ltx::KeyPtr load_encryption_key(const Config& c, const Lookup& uri, const Lookup& env) {
+  ltx::KeyRing ring;
+  try {
+    if (auto file = get(kEncryptionKeyFile, uri, env); file && !file->empty()) {
+      ring = ltx::read_key_file(*file);
+    } else if (auto text = env(ltx::kKeyEnvVar); text && !text->empty()) {
+      ring = ltx::KeyRing::parse(*text);
+    }
+  } catch (const ltx::LtxError& e) {
+    throw ConfigError(e.what());
+  }
+  if (ring.empty()) return nullptr;
+  if (c.format == ltx::OutputFormat::kLitestream) {
+    throw ConfigError(
+        "format=litestream cannot be encrypted: Litestream reads no encrypted page. Use "
+        "format=native (the default) with an encryption key, or remove the key (" +
+        std::string(ltx::kKeyEnvVar) + ", encryption_key_file=)");
+  }
+  ltx::register_keys(ring);
+  return ring.writer();
 }
 
 std::string source_of(const Setting& s, const Lookup& uri) {
@@ -63,6 +91,7 @@ const std::vector<std::string>& known_uri_parameters() {
                                                  kLeaseWait.uri,
                                                  kEndpoint.uri,
                                                  kRegion.uri,
+                                                 kEncryptionKeyFile.uri,
                                                  kPageSize.uri,
                                                  std::string(history::kLevelsParam),
                                                  std::string(history::kSnapshotIntervalParam),
@@ -124,6 +153,7 @@ Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& 
   }
   c.endpoint = get(kEndpoint, uri, env).value_or("");
   c.region = get(kRegion, uri, env).value_or("");
+  c.encryption_key = load_encryption_key(c, uri, env);
   return c;
 }
 

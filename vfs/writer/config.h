@@ -11,6 +11,7 @@
 
 #include "history/history_policy.h"
 #include "ltx/encoder.h"
+#include "ltx/encryption_key.h"
 
 namespace ltxvfs::writer {
 
@@ -43,6 +44,9 @@ struct Config {
   // Passed through to the object store (S3): endpoint and region override the replica URL's.
   std::string endpoint;
   std::string region;
+  // Encrypts every file written (docs/SECURITY.md): from URI encryption_key_file=PATH, else the
+  // environment's LTX_ENCRYPTION_KEY (the first key of a list writes; all of them read).
+  ltx::KeyPtr encryption_key;
 };
 
 class ConfigError : public std::runtime_error {

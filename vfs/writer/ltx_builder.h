@@ -48,7 +48,9 @@ struct BuildEvent {
 
 class LtxBuilder {
  public:
-  LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format, int zstd_level);
+  // With `key`, every file (spooled and uploaded) is encrypted (docs/SECURITY.md).
+  LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format, int zstd_level,
+             ltx::KeyPtr key = nullptr);
 
   // Establishes the position from `recorded` (the spool's newest record or the state file; null
   // when there is none; `recorded_problem` says why a state that existed was unusable), the
@@ -142,6 +144,7 @@ class LtxBuilder {
   FileAccess& files_;
   Spool& spool_;
   ltx::OutputFormat format_;
+  ltx::KeyPtr key_;
   int zstd_level_;
   // Lives as long as the builder: a zstd context costs more to create than a small batch costs
   // to encode.

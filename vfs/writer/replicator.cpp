@@ -51,11 +51,11 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       store_stats_(stores.main.stats ? stores.main.stats : std::make_shared<storage::StoreStats>()),
       lock_(config_.sidecar_dir + "/lock", config_.file_mode, milliseconds(config_.lease_wait_ms)),
       spool_(config_.sidecar_dir + "/spool", config_.file_mode),
-      builder_(*files_, spool_, config_.format, kWriteZstdLevel),
+      builder_(*files_, spool_, config_.format, kWriteZstdLevel, config_.encryption_key),
       // The lease is asked only when the head is written, by then it is built.
       head_(*store_, layout_, [this] { return lease_.identity(); }),
       uploader_(spool_, *store_, layout_, head_, config_.format, upload_work_path(config_),
-                config_.file_mode),
+                config_.file_mode, {}, config_.encryption_key),
       lease_(make_lease(), store_->describe(), log_,
              [this](const std::string& why) { upload_.stop_for_conflict(why); }),
       sync_(spool_, errors_, log_, [this] { upload_.notify(); }),
@@ -92,6 +92,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   work.stop_requested = [this] { return stopping_.load(); };
   work.closing = [this] { return closing_.load(); };
   work.confirm_owner = [this] { lease_.confirm_owner(); };
+  work.encryption_key = config_.encryption_key;
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),

@@ -35,12 +35,13 @@ class BodyAsSource final : public ltx::Source {
 
 Uploader::Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
                    history::HeadKeeper& head, ltx::OutputFormat format, std::string work_path,
-                   uint32_t file_mode, UploadLimits limits)
+                   uint32_t file_mode, UploadLimits limits, ltx::KeyPtr key)
     : spool_(spool),
       store_(store),
       layout_(layout),
       head_(head),
       format_(format),
+      key_(std::move(key)),
       work_path_(std::move(work_path)),
       file_mode_(file_mode),
       limits_(limits) {}
@@ -183,7 +184,7 @@ uint64_t Uploader::compact_group(const std::vector<Spool::Record>& group) {
     inputs.push_back({&sources.back(), "spooled " + r.describe()});
   }
   ltx::FdSink sink(work_.get(), work_path_);
-  ltx::compact(inputs, sink, ltx::EncodeOptions::of(format_), work_path_);
+  ltx::compact(inputs, sink, ltx::EncodeOptions::of(format_, key_), work_path_);
   const off_t end = ::lseek(work_.get(), 0, SEEK_CUR);
   if (end < 0) base::throw_errno("seek", work_path_);
   return static_cast<uint64_t>(end);

@@ -48,7 +48,7 @@ class Uploader {
   // `head` commits each upload (history/head_keeper.h); it is taken before the first.
   Uploader(Spool& spool, storage::ObjectStore& store, storage::LayoutStyle layout,
            history::HeadKeeper& head, ltx::OutputFormat format, std::string work_path,
-           uint32_t file_mode, UploadLimits limits = {});
+           uint32_t file_mode, UploadLimits limits = {}, ltx::KeyPtr key = nullptr);
 
   enum class Outcome {
     kIdle,           // nothing durable to upload
@@ -87,6 +87,7 @@ class Uploader {
   storage::LayoutStyle layout_;
   history::HeadKeeper& head_;
   ltx::OutputFormat format_;
+  ltx::KeyPtr key_;  // encrypts the groups it compacts
   std::string work_path_;
   uint32_t file_mode_;
   UploadLimits limits_;
