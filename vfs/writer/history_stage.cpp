@@ -18,8 +18,11 @@ using std::chrono::milliseconds;
 }  // namespace
 
 HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
-                           std::function<bool()> may_run)
-    : log_(std::move(log)), may_run_(std::move(may_run)), engine_(std::move(engine)) {}
+                           std::function<bool()> may_run, std::function<uint64_t()> uploads)
+    : log_(std::move(log)),
+      may_run_(std::move(may_run)),
+      uploads_(std::move(uploads)),
+      engine_(std::move(engine)) {}
 
 HistoryStage::~HistoryStage() {
   stop();
@@ -113,7 +116,9 @@ void HistoryStage::loop() {
     bool stopped_for_good = false;
     ran = true;
     try {
-      report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt));
+      // Asked before the run reads the store, so an upload meanwhile makes the next run read.
+      const auto uploads = uploads_ ? std::optional<uint64_t>(uploads_()) : std::nullopt;
+      report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt), uploads);
     } catch (const history::WorkStopped&) {
       return;  // closing
     } catch (const history::HistoryConflict& e) {
