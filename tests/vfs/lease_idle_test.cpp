@@ -17,6 +17,7 @@
 #include "storage/replica_layout.h"
 #include "tests/storage/forwarding_store.h"
 #include "tests/storage/test_util.h"
+#include "vfs/writer/config.h"
 #include "vfs/writer/lease_keeper.h"
 
 using namespace ltxvfs;
@@ -243,4 +244,26 @@ TEST_CASE("lease: a takeover while idle refuses the first write after it", "[sta
   CHECK(w.store.puts == before + 1);  // the write's renewal, which fails its condition
   CHECK_THAT(w.lost, Catch::Contains("took the lease over"));
   CHECK_FALSE(w.keeper.conflict().empty());
+}
+
+TEST_CASE("config: lease_idle_ttl_ms and LTX_LEASE_IDLE_TTL_MS", "[config][unit]") {
+  const auto lookup = [](std::map<std::string, std::string> values) {
+    return [values](const std::string& k) -> std::optional<std::string> {
+      auto it = values.find(k);
+      return it == values.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+  };
+  const auto none = lookup({});
+  CHECK(writer::load_config("/d/a.db", none, none).lease_idle_ttl_ms == 300000);
+  CHECK(writer::load_config("/d/a.db", none, lookup({{"LTX_LEASE_IDLE_TTL_MS", "0"}}))
+            .lease_idle_ttl_ms == 0);
+  CHECK(writer::load_config("/d/a.db", lookup({{"lease_idle_ttl_ms", "120000"}}),
+                            lookup({{"LTX_LEASE_IDLE_TTL_MS", "0"}}))
+            .lease_idle_ttl_ms == 120000);
+  // Shorter than the normal TTL would renew more often, longer than 10 minutes is not believed.
+  for (const char* bad : {"1000", "600001", "5m"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(writer::load_config("/d/a.db", lookup({{"lease_idle_ttl_ms", bad}}), none),
+                      Catch::Contains("lease_idle_ttl_ms"));
+  }
 }
