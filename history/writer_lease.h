@@ -39,7 +39,7 @@
 // etag proves it).
 //
 // An idle holder may advertise a longer TTL than the one it acts on (set_record_ttl; issue 18:
-// a writer with no commit for a minute renews every 100 s with a 5-minute record instead of every
+// a writer with no commit for a minute renews every 150 s with a 5-minute record instead of every
 // 10 s). The record's expires_at then says the longer TTL, and takers honour it as above (within
 // kMaxHolderTtl); the holder's own validity stays the TTL from its last write. It cannot rely on
 // more: a taker reads the record's TTL as expires_at - LastModified, which mixes the holder's wall

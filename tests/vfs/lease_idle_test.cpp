@@ -1,5 +1,5 @@
 // The lease of an idle writer (issue 18): after a minute without a write transaction or an upload,
-// the keeper renews every 100 s with a 5-minute record instead of every 10 s with a 30 s one; a
+// the keeper renews every 150 s with a 5-minute record instead of every 10 s with a 30 s one; a
 // taker on another host honours the longer record; the first write after idleness costs at most
 // one conditional PUT and brings the normal TTL back; a takeover while idle is still seen by the
 // first write. Driven on a clock of the test's (the renewal job's wake-ups called by hand, as the
@@ -144,7 +144,7 @@ history::LeaseAttempt take_from_elsewhere(Writer& w) {
 
 }  // namespace
 
-TEST_CASE("lease: an idle writer renews every 100 s with a 5-minute record", "[stages][lease]") {
+TEST_CASE("lease: an idle writer renews every 150 s with a 5-minute record", "[stages][lease]") {
   Writer w(seconds(300));
   const int at_open = w.store.puts;
   w.idle_for(seconds(59));
@@ -154,13 +154,13 @@ TEST_CASE("lease: an idle writer renews every 100 s with a 5-minute record", "[s
   CHECK_FALSE(w.keeper.idle());
   w.idle_for(seconds(2));  // idle from 60 s on; the renewal due at 60.1 s is its first idle one
   CHECK(w.keeper.idle());
-  // Then one renewal per 100 s, each a 5-minute record.
+  // Then one renewal per 150 s, each a 5-minute record: at 210.1, 360.1, 510.1 and 660.1 s.
   const int idle_from = w.store.puts;
   const int looks_from = w.looks;
   w.idle_for(seconds(600));
-  CHECK(w.store.puts - idle_from == 6);  // 0.6 a minute, against 6 before
+  CHECK(w.store.puts - idle_from == 4);  // 0.4 a minute, against 6 before
   CHECK(record_ttl(w.store) == seconds(300));
-  CHECK_THAT(w.keeper.describe(), Catch::Contains("idle: renewed every 100 s"));
+  CHECK_THAT(w.keeper.describe(), Catch::Contains("idle: renewed every 150 s"));
   // Looking costs no request: at most every 10 s (not every 100 ms once its own validity lapsed).
   CHECK(w.looks - looks_from <= 61);
   CHECK(w.lost.empty());
@@ -175,11 +175,11 @@ TEST_CASE("lease: the first write after idleness brings the normal TTL back", "[
   const bool lapsed = GENERATE(false, true);
   INFO((lapsed ? "validity lapsed" : "still valid"));
   Writer w(seconds(300));
-  w.idle_for(seconds(200));  // idle since 60 s: idle renewals at 60.1 s and 160.1 s
+  w.idle_for(seconds(100));  // idle since 60 s: idle renewals at 60.1 s and 210.1 s
   REQUIRE(record_ttl(w.store) == seconds(300));
-  // A write 50 s after the last renewal (the 30 s validity lapsed: at 210 s), or 5 s after the
-  // next one (260.1 s: valid, at 265 s).
-  w.idle_for(seconds(lapsed ? 10 : 65));
+  // A write 50 s after the first idle renewal (the 30 s validity lapsed: at 110 s), or 5 s after
+  // the next one (210.1 s: valid, at 215 s).
+  w.idle_for(seconds(lapsed ? 10 : 115));
   const int64_t renewed = w.store.written_at(storage::lock_key(kLayout));
   REQUIRE(w.clock.now_ms() - renewed == (lapsed ? 49'900 : 4'900));
   const int before = w.store.puts;
@@ -210,7 +210,7 @@ TEST_CASE("lease: a writer on another host waits out an idle writer's 5-minute r
   const bool idle_mode = GENERATE(true, false);
   INFO((idle_mode ? "lease_idle_ttl_ms=300000" : "lease_idle_ttl_ms=0"));
   Writer w(idle_mode ? seconds(300) : milliseconds(0));
-  w.idle_for(seconds(200));
+  w.idle_for(seconds(100));
   const int64_t renewed = w.store.written_at(storage::lock_key(kLayout));
   // The writer crashes: no more renewals. A taker 60 s after its last renewal...
   w.clock.advance(milliseconds(renewed + 60'000 - w.clock.now_ms()));
@@ -232,7 +232,7 @@ TEST_CASE("lease: a writer on another host waits out an idle writer's 5-minute r
 // validity lapsed must still be learnt by the first write, not taken for "renewed since".
 TEST_CASE("lease: a takeover while idle refuses the first write after it", "[stages][lease]") {
   Writer w(seconds(300));
-  w.idle_for(seconds(200));
+  w.idle_for(seconds(100));
   const int64_t renewed = w.store.written_at(storage::lock_key(kLayout));
   w.idle_for(milliseconds(renewed + 40'000 - w.clock.now_ms()));  // lapsed, looked at since
   const auto breaker = history::break_lease(w.store, kLayout, "host-b:2:bbbb");

@@ -128,11 +128,11 @@ std::optional<milliseconds> LeaseKeeper::renew_due() {
 bool LeaseKeeper::renewal_due(bool idle, history::SteadyClock::time_point at) const {
   const auto written = lease_->written_ttl();
   // The normal interval (TTL/3) while active, and for an idle writer's first idle renewal (its
-  // record still asks for the normal TTL); an idle record every third of its own TTL. A writer
+  // record still asks for the normal TTL); an idle record every half of its own TTL. A writer
   // active again goes back to the normal interval, so its next renewal (within 10 s) writes the
   // normal TTL.
   if (!idle || written <= lease_->ttl()) return lease_->needs_renewal();
-  return at - lease_->renewed_at() >= written / 3;
+  return at - lease_->renewed_at() >= written / 2;
 }
 
 milliseconds LeaseKeeper::next_look(history::SteadyClock::time_point at) const {
@@ -145,10 +145,10 @@ milliseconds LeaseKeeper::next_look(history::SteadyClock::time_point at) const {
     base::MutexLock lock(mu_);
     wait = (valid_until_ - at) / 2;
   } else {
-    // An idle record: its renewal is due a third of its TTL after it was written; a failed one
+    // An idle record: its renewal is due half its TTL after it was written; a failed one
     // is retried at half the time the record has left. Looks stay at most 10 s apart, so a writer
     // active again gets the normal TTL back within 10 s.
-    const auto due = renewed + written / 3;
+    const auto due = renewed + written / 2;
     wait = due > at ? due - at : (renewed + written - at) / 2;
   }
   return std::chrono::duration_cast<milliseconds>(
@@ -285,7 +285,7 @@ std::string LeaseKeeper::describe() const {
       std::chrono::duration_cast<milliseconds>(expires_.time_since_epoch()).count();
   std::string idle;
   if (written_ttl_ > lease_->ttl()) {
-    idle = ", idle: renewed every " + std::to_string(written_ttl_.count() / 3000) + " s";
+    idle = ", idle: renewed every " + std::to_string(written_ttl_.count() / 2000) + " s";
   }
   return "held (generation " + std::to_string(generation_) + ", until " +
          base::format_rfc3339_ms(until_ms) + idle + ")";

@@ -8,8 +8,8 @@
 // once so the upload stage stops and tells its waiters.
 //
 // Idle (issue 18): a writer with no write transaction and no upload for IdleLease::after (60 s)
-// renews rarely, writing a record with the longer IdleLease::ttl (5 min by default) every third
-// of it (100 s) instead of a 30 s one every 10 s: 0.6 PUTs a minute instead of 6. It can, because
+// renews rarely, writing a record with the longer IdleLease::ttl (5 min by default) every half
+// of it (150 s) instead of a 30 s one every 10 s: 0.4 PUTs a minute instead of 6. It can, because
 // the lease only says who *should* write: every upload is fenced by head.json and every history
 // write and delete by a conditional renewal (HISTORY.md, "Ownership and fencing"). What it costs
 // is takeover time: a taker on another host honours the longer record, so a crashed idle writer
@@ -45,8 +45,10 @@ namespace ltxvfs::writer {
 inline constexpr std::chrono::milliseconds kIdleAfter{60'000};
 
 struct IdleLease {
-  // The TTL the record asks for while idle, renewed every third of it; zero: never idle (a
-  // renewal every TTL/3 always).
+  // The TTL the record asks for while idle, renewed every half of it; zero: never idle (a
+  // renewal every TTL/3 always). Half, not a third as the normal TTL: a failed idle renewal is
+  // retried every 10 s, 15 times before the record runs out, and an idle writer that lost its
+  // lease loses nothing but the next write (refused, naming the taker).
   std::chrono::milliseconds ttl{0};
   std::chrono::milliseconds after = kIdleAfter;
   // The monotonic clock, the lease's own (tests pass theirs); empty: steady_clock::now.
