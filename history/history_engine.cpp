@@ -1,6 +1,7 @@
 #include "history/history_engine.h"
 
 #include <algorithm>
+#include <set>
 
 #include "history/committed_history.h"
 #include "history/level_compactor.h"
@@ -45,12 +46,32 @@ HistoryEngine::HistoryEngine(storage::ObjectStore& store, storage::LayoutStyle l
       compactor_(store, layout, format, std::move(work)),
       snapshot_attempted_ms_(kNever) {}
 
-HistoryRunReport HistoryEngine::run_due(int64_t now_ms, std::optional<History> listed) {
-  return run(now_ms, true, RunNowOptions{true, true, true}, std::move(listed));
+HistoryRunReport HistoryEngine::run_due(int64_t now_ms, std::optional<History> listed,
+                                        std::optional<uint64_t> changes) {
+  const RunNowOptions all{true, true, true};
+  if (!listed && changes && known_ && known_->changes == *changes &&
+      now_ms - known_->read_at_ms < kTrustedListingMs) {
+    // Nothing changed but through this engine: decide from its own listing (a copy: a dry run
+    // changes nothing, but keep the listing whatever happens).
+    History copy = known_->history;
+    if (auto quiet = run(now_ms, true, all, copy, /*dry=*/true)) {
+      quiet->read_store = false;
+      return *quiet;
+    }
+  }
+  // Kept only when read here, after `changes` was: the caller's listing may predate it.
+  const bool own_reading = !listed;
+  known_.reset();
+  History history = listed ? std::move(*listed) : read_history(store_, layout_);
+  HistoryRunReport report = *run(now_ms, true, all, history, /*dry=*/false);
+  if (own_reading && changes) known_ = Known{std::move(history), *changes, now_ms};
+  return report;
 }
 
 HistoryRunReport HistoryEngine::run_now(int64_t now_ms, const RunNowOptions& what) {
-  return run(now_ms, false, what, std::nullopt);
+  known_.reset();
+  History history = read_history(store_, layout_);
+  return *run(now_ms, false, what, history, /*dry=*/false);
 }
 
 int64_t HistoryEngine::content_time(const RemoteFile& file) const {
@@ -166,73 +187,98 @@ void HistoryEngine::snapshot(std::vector<RemoteFile>& files, int64_t now_ms,
   }
 }
 
-HistoryRunReport HistoryEngine::run(int64_t now_ms, bool due_only, const RunNowOptions& what,
-                                    std::optional<History> listed) {
+std::optional<HistoryRunReport> HistoryEngine::run(int64_t now_ms, bool due_only,
+                                                   const RunNowOptions& what, History& history,
+                                                   bool dry) {
   if (stopped_) throw HistoryConflict(*stopped_);
   HistoryRunReport report;
-  History history = listed ? std::move(*listed) : read_history(store_, layout_);
-  std::vector<RemoteFile> files = std::move(history.files);
+  std::vector<RemoteFile>& files = history.files;
   report.files_listed = files.size();
   try {
-    if (what.levels) {
-      for (uint32_t level = 1; level <= policy_.top_level(); ++level) {
-        const int64_t interval = policy_.level_intervals_ms[level - 1];
-        const int64_t window = window_start(now_ms, interval);
-        // Run by hand (`ltxvfs compact`), every level is due, and takes only what the writer's
-        // schedule would have given it by now: inputs whose newest commit is before the level's
-        // current window. Compacting newer ones coarsens the restore points the schedule keeps
-        // (issue 16, item 8: every level at once left one restore point of 62).
-        const bool cut = !due_only && what.keep_schedule_points;
-        compact_level(level, files, now_ms, due_only ? window : INT64_MAX, cut ? window : INT64_MAX,
-                      report);
-        report.next_due_ms = std::min(report.next_due_ms, window + interval);
-      }
+    if (what.levels && !run_levels(files, now_ms, due_only, what, dry, report)) {
+      return std::nullopt;
     }
-    if (what.snapshot && (policy_.snapshot_interval_ms > 0 || !due_only)) {
-      const uint32_t level = storage::kSnapshotLevel;
-      bool due = !due_only;
-      if (due_only) {
-        const int64_t interval = policy_.snapshot_interval_ms;
-        const int64_t window = window_start(now_ms, interval);
-        int64_t last = std::max(snapshot_attempted_ms_, newest_write_at(files, level));
-        if (last == kNever) {
-          // No snapshot yet: count from when the history began, so a new replica gets its first
-          // one at the first interval boundary, not at once (its first file is a snapshot).
-          for (const auto& f : files) {
-            last = last == kNever ? f.last_modified_ms : std::min(last, f.last_modified_ms);
-          }
-        }
-        due = last != kNever && last < window;
-        report.next_due_ms = std::min(report.next_due_ms, window + interval);
-      }
-      if (due) {
-        snapshot(files, now_ms, report);
-        snapshot_attempted_ms_ = now_ms;
-      }
+    if (what.snapshot && (policy_.snapshot_interval_ms > 0 || !due_only) &&
+        snapshot_due(files, now_ms, due_only, report)) {
+      if (dry) return std::nullopt;
+      snapshot(files, now_ms, report);
+      snapshot_attempted_ms_ = now_ms;
     }
-    if (what.retention && policy_.retention_ms > 0) {
-      check_stop();
-      RetentionPlan plan = plan_retention(files, now_ms, policy_);
-      // A fenced-out writer's late upload (history/head_record.h) is part of no history: it goes
-      // after the grace period, as any file no restore point needs.
-      for (auto& f : history.strays) {
-        if (now_ms - f.last_modified_ms >= policy_.retention_grace_ms) {
-          plan.remove.push_back(
-              {std::move(f), "a fenced-out writer's upload (not in head.json)", 0});
-        }
-      }
-      delete_files(plan.remove);
-      report.deleted = plan.remove;
-      report.waiting = plan.waiting.size();
-      if (plan.next_change_ms > now_ms) {
-        report.next_due_ms = std::min(report.next_due_ms, plan.next_change_ms);
-      }
+    if (what.retention && policy_.retention_ms > 0 &&
+        !run_retention(history, now_ms, dry, report)) {
+      return std::nullopt;
     }
   } catch (const HistoryConflict& e) {
     stopped_ = e.what();
     throw;
   }
   return report;
+}
+
+bool HistoryEngine::run_levels(std::vector<RemoteFile>& files, int64_t now_ms, bool due_only,
+                               const RunNowOptions& what, bool dry, HistoryRunReport& report) {
+  for (uint32_t level = 1; level <= policy_.top_level(); ++level) {
+    const int64_t interval = policy_.level_intervals_ms[level - 1];
+    const int64_t window = window_start(now_ms, interval);
+    const int64_t due_window = due_only ? window : INT64_MAX;
+    report.next_due_ms = std::min(report.next_due_ms, window + interval);
+    // A dry run stops at the first level with work: the real run reads the store again.
+    if (dry) {
+      if (due(files, level, due_window)) return false;
+      continue;
+    }
+    // Run by hand (`ltxvfs compact`), every level is due, and takes only what the writer's
+    // schedule would have given it by now: inputs whose newest commit is before the level's
+    // current window. Compacting newer ones coarsens the restore points the schedule keeps
+    // (issue 16, item 8: every level at once left one restore point of 62).
+    const bool cut = !due_only && what.keep_schedule_points;
+    compact_level(level, files, now_ms, due_window, cut ? window : INT64_MAX, report);
+  }
+  return true;
+}
+
+bool HistoryEngine::snapshot_due(const std::vector<RemoteFile>& files, int64_t now_ms,
+                                 bool due_only, HistoryRunReport& report) const {
+  if (!due_only) return true;
+  const int64_t interval = policy_.snapshot_interval_ms;
+  const int64_t window = window_start(now_ms, interval);
+  report.next_due_ms = std::min(report.next_due_ms, window + interval);
+  int64_t last = std::max(snapshot_attempted_ms_, newest_write_at(files, storage::kSnapshotLevel));
+  if (last == kNever) {
+    // No snapshot yet: count from when the history began, so a new replica gets its first
+    // one at the first interval boundary, not at once (its first file is a snapshot).
+    for (const auto& f : files) {
+      last = last == kNever ? f.last_modified_ms : std::min(last, f.last_modified_ms);
+    }
+  }
+  return last != kNever && last < window;
+}
+
+bool HistoryEngine::run_retention(History& history, int64_t now_ms, bool dry,
+                                  HistoryRunReport& report) {
+  check_stop();
+  RetentionPlan plan = plan_retention(history.files, now_ms, policy_);
+  // A fenced-out writer's late upload (history/head_record.h) is part of no history: it goes
+  // after the grace period, as any file no restore point needs.
+  for (const auto& f : history.strays) {
+    if (now_ms - f.last_modified_ms >= policy_.retention_grace_ms) {
+      plan.remove.push_back({f, "a fenced-out writer's upload (not in head.json)", 0});
+    }
+  }
+  if (dry && !plan.remove.empty()) return false;
+  delete_files(plan.remove);
+  // What is gone leaves the listing, which a later run may decide from (run_due).
+  std::set<std::string> gone;
+  for (const auto& d : plan.remove) gone.insert(d.file.key);
+  const auto deleted = [&](const RemoteFile& f) { return gone.count(f.key) != 0; };
+  std::erase_if(history.files, deleted);
+  std::erase_if(history.strays, deleted);
+  report.deleted = std::move(plan.remove);
+  report.waiting = plan.waiting.size();
+  if (plan.next_change_ms > now_ms) {
+    report.next_due_ms = std::min(report.next_due_ms, plan.next_change_ms);
+  }
+  return true;
 }
 
 }  // namespace ltxvfs::history

@@ -23,6 +23,18 @@
 // for a few milliseconds, thousands of times, finds due what a long-lived one would, and a run
 // stopped between two output files leaves the rest of its inputs due for the next run, which
 // starts after the outputs already in the store.
+//
+// An idle writer's runs send no request (issue 18): while a writer owns the head, only its own
+// uploads and this engine change the history. The caller passes a count of its uploads
+// (run_due's `changes`); when it has not moved since the engine's last own listing, the run
+// decides from that listing, kept up to date with what the engine wrote and deleted since, and
+// reads the store only when something is due there (a level's interval, the snapshot interval,
+// a grace period or a point leaving the retention window): then it reads the store as any run,
+// and acts on that. Deciding from the old listing can only find work that a fresh one would not
+// (the engine dates its own outputs by the run's start, never later than the store does), which
+// costs one reading. A listing is trusted for kTrustedListingMs at most, so what changed without
+// the caller knowing (a fenced-out writer's late upload, `ltxvfs compact` run by hand) is seen
+// within an hour.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +59,12 @@ struct HistoryRunReport {
   size_t waiting = 0;                      // unneeded files kept for the grace period
   size_t files_listed = 0;                 // LTX files in the store when the run began
   int64_t next_due_ms = INT64_MAX;         // when run_due next has something to do
+  bool read_store = true;                  // false: nothing was due; decided with no request
 };
+
+// How long a run trusts the engine's own last listing when the caller says nothing changed
+// (see the header comment): re-reading hourly costs an idle writer 2 requests an hour.
+inline constexpr int64_t kTrustedListingMs = 3'600'000;
 
 // The largest snapshot (in bytes of its inputs) a closing writer still builds (see
 // CompactionWork::closing): a small database's, read and written in milliseconds on a directory
@@ -83,7 +100,12 @@ class HistoryEngine {
   // work.stop_requested asked it to stop (safe at any point; call again to carry on).
   // `listed`: the store's history as the caller has just read it (the writer's open-time
   // read_history_dated_from), used instead of a read of the run's own.
-  HistoryRunReport run_due(int64_t now_ms, std::optional<History> listed = std::nullopt);
+  // `changes`: a count the caller raises whenever the history may have changed other than
+  // through this engine (the writer: its uploads, read before the call). When it equals the
+  // count at the engine's last own listing (younger than kTrustedListingMs), a run with nothing
+  // due sends no request (report.read_store false). nullopt: every run reads the store.
+  HistoryRunReport run_due(int64_t now_ms, std::optional<History> listed = std::nullopt,
+                           std::optional<uint64_t> changes = std::nullopt);
 
   // What `ltxvfs compact` / `ltxvfs retention` do: the chosen steps now, ignoring intervals.
   HistoryRunReport run_now(int64_t now_ms, const RunNowOptions& what);
@@ -93,8 +115,18 @@ class HistoryEngine {
   const std::optional<std::string>& stopped() const { return stopped_; }
 
  private:
-  HistoryRunReport run(int64_t now_ms, bool due_only, const RunNowOptions& what,
-                       std::optional<History> listed);
+  // One run over `history` (the store's, as just read), which it updates with what it writes and
+  // deletes. `dry`: decides only, with no request; nullopt then when something is due.
+  std::optional<HistoryRunReport> run(int64_t now_ms, bool due_only, const RunNowOptions& what,
+                                      History& history, bool dry);
+  // The levels' part of a run: false when `dry` and a level is due.
+  bool run_levels(std::vector<RemoteFile>& files, int64_t now_ms, bool due_only,
+                  const RunNowOptions& what, bool dry, HistoryRunReport& report);
+  // Whether the snapshot is due (when running on schedule, the next interval goes into `report`).
+  bool snapshot_due(const std::vector<RemoteFile>& files, int64_t now_ms, bool due_only,
+                    HistoryRunReport& report) const;
+  // Retention's part of a run: false when `dry` and something is to be deleted.
+  bool run_retention(History& history, int64_t now_ms, bool dry, HistoryRunReport& report);
   // Compacts level - 1 into `level`, taking inputs whose content_time() is before
   // `content_before_ms`, when the level is due in the interval starting at `due_window_ms`.
   void compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
@@ -123,6 +155,14 @@ class HistoryEngine {
   // Content times (see content_time()) of the files this engine wrote.
   std::map<std::string, int64_t> content_times_;
   std::optional<std::string> stopped_;
+  // The history as this engine last read it itself, with what it wrote and deleted since, and the
+  // caller's `changes` count read before that reading (see run_due).
+  struct Known {
+    History history;
+    uint64_t changes = 0;
+    int64_t read_at_ms = 0;
+  };
+  std::optional<Known> known_;
 };
 
 }  // namespace ltxvfs::history

@@ -126,7 +126,9 @@ WriterLease::WriterLease(storage::ObjectStore& store, storage::LayoutStyle layou
                                                          : options.ttl / 3),
       clock_(options.clock ? options.clock : [] { return WallClock::now(); }),
       steady_(options.steady ? options.steady : [] { return SteadyClock::now(); }),
-      holder_is_gone_(std::move(options.holder_is_gone)) {
+      holder_is_gone_(std::move(options.holder_is_gone)),
+      record_ttl_(options.ttl),
+      written_ttl_(options.ttl) {
   if (ttl_.count() <= 0) {
     throw storage::StoreError(storage::StoreErrorKind::kInvalidArgument,
                               describe() + ": the lease TTL must be positive");
@@ -148,6 +150,21 @@ std::string WriterLease::describe() const {
 bool WriterLease::held() const {
   base::MutexLock lock(mutex_);
   return held_;
+}
+
+void WriterLease::set_record_ttl(std::chrono::milliseconds ttl) {
+  base::MutexLock lock(mutex_);
+  record_ttl_ = std::max(ttl, ttl_);
+}
+
+std::chrono::milliseconds WriterLease::written_ttl() const {
+  base::MutexLock lock(mutex_);
+  return written_ttl_;
+}
+
+SteadyClock::time_point WriterLease::renewed_at() const {
+  base::MutexLock lock(mutex_);
+  return renewed_at_;
 }
 
 bool WriterLease::needs_renewal() const {
@@ -241,6 +258,7 @@ void WriterLease::adopt_locked(const LeaseRecord& record, std::string etag,
   held_ = true;
   record_ = record;
   etag_ = std::move(etag);
+  written_ttl_ = record_ttl_;
   // The lease runs from when the write began (the store may have applied it any time after).
   renewed_at_ = started;
 }
@@ -251,7 +269,7 @@ LeaseAttempt WriterLease::try_acquire() {
   for (int round = 0; round < kAcquireRounds; ++round) {
     const auto current = read_locked();
     const auto started = steady_now();
-    LeaseRecord mine{1, to_ms(now() + ttl_), owner_};
+    LeaseRecord mine{1, to_ms(now() + record_ttl_), owner_};
     storage::PutOptions conditions;
     if (!current) {
       conditions.if_none_match = true;
@@ -290,7 +308,7 @@ void WriterLease::renew() {
   for (int round = 0; round < kRenewRounds; ++round) {
     const auto started = steady_now();
     LeaseRecord mine = record_;
-    mine.expires_at_ms = to_ms(now() + ttl_);
+    mine.expires_at_ms = to_ms(now() + record_ttl_);
     storage::PutOptions conditions;
     conditions.if_match = etag_;
     std::string etag;

@@ -38,6 +38,16 @@
 // lease. A renewal after that still succeeds when nobody took the lease meanwhile (the unchanged
 // etag proves it).
 //
+// An idle holder may advertise a longer TTL than the one it acts on (set_record_ttl; issue 18:
+// a writer with no commit for a minute renews every 150 s with a 5-minute record instead of every
+// 10 s). The record's expires_at then says the longer TTL, and takers honour it as above (within
+// kMaxHolderTtl); the holder's own validity stays the TTL from its last write. It cannot rely on
+// more: a taker reads the record's TTL as expires_at - LastModified, which mixes the holder's wall
+// clock with the store's, so a holder whose clock runs behind the store's by d is believed to
+// have asked for d less — never for less than the taker's own TTL, which is why the holder acts
+// on that one. The longer record only makes takers wait longer; it is never what keeps two
+// writers apart.
+//
 // The lease's calls are small: give it a store bounded with StoreSettings::limit_calls_to. To
 // release it while closing, use a store that is not cancelled (a cancelled one throws
 // kCancelled), or release before cancelling.
@@ -151,9 +161,19 @@ class WriterLease {
   // itself). Does nothing when not held.
   void release();
 
+  // The TTL written into the record (expires_at) by the next acquisitions and renewals, at
+  // least the TTL (zero: the TTL itself). The holder's own validity stays the TTL (see the
+  // header comment): a longer record only makes takers wait longer.
+  void set_record_ttl(std::chrono::milliseconds ttl);
+  // What the newest write of the record asked for (the TTL or a longer record TTL).
+  std::chrono::milliseconds written_ttl() const;
+
   bool held() const;
   // True when held and the last acquisition or renewal began renew_interval ago or more.
   bool needs_renewal() const;
+  // When our newest acquisition or renewal began (meaningful while held).
+  SteadyClock::time_point renewed_at() const;
+  std::chrono::milliseconds ttl() const { return ttl_; }
   // When our lease runs out by our monotonic clock (meaningful while held): stop writing then
   // unless renewed.
   SteadyClock::time_point valid_until() const;
@@ -199,7 +219,9 @@ class WriterLease {
   bool held_ GUARDED_BY(mutex_) = false;
   LeaseRecord record_ GUARDED_BY(mutex_);  // ours, while held
   std::string etag_ GUARDED_BY(mutex_);
-  SteadyClock::time_point renewed_at_ GUARDED_BY(mutex_){};  // when our last good write began
+  SteadyClock::time_point renewed_at_ GUARDED_BY(mutex_){};   // when our last good write began
+  std::chrono::milliseconds record_ttl_ GUARDED_BY(mutex_);   // what the next write asks for
+  std::chrono::milliseconds written_ttl_ GUARDED_BY(mutex_);  // what record_ asks for
   // Another holder's record being watched (stores without times): its etag, and since when.
   std::string watched_etag_ GUARDED_BY(mutex_);
   SteadyClock::time_point watched_since_ GUARDED_BY(mutex_){};

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "history/writer_lease.h"
 #include "ltx/error.h"
 #include "ltx/key_source.h"
 #include "vfs/writer/replica_template.h"
@@ -22,6 +23,7 @@ constexpr Setting kSpoolLimit{"spool_limit_mb", "LTX_SPOOL_LIMIT_MB"};
 constexpr Setting kCloseTimeout{"close_timeout_ms", "LTX_CLOSE_TIMEOUT_MS"};
 constexpr Setting kRemoteTimeout{"remote_timeout_ms", "LTX_REMOTE_TIMEOUT_MS"};
 constexpr Setting kLeaseWait{"lease_wait_ms", "LTX_LEASE_WAIT_MS"};
+constexpr Setting kLeaseIdleTtl{"lease_idle_ttl_ms", "LTX_LEASE_IDLE_TTL_MS"};
 constexpr Setting kPageSize{"page_size", nullptr};
 // The store reads AWS_ENDPOINT_URL / AWS_REGION itself; these are URI-only overrides.
 constexpr Setting kEndpoint{"endpoint", nullptr};
@@ -77,6 +79,20 @@ uint64_t get_number(const Setting& s, const Lookup& uri, const Lookup& env, uint
   return n;
 }
 
+uint32_t load_lease_idle_ttl(const Lookup& uri, const Lookup& env, uint32_t fallback) {
+  // Takers believe a holder's record for at most kMaxHolderTtl (10 min), so a longer one would
+  // not be honoured; a shorter one than the normal TTL (30 s) would renew more often, not less.
+  const auto max = static_cast<uint64_t>(history::kMaxHolderTtl.count());
+  const auto min = static_cast<uint64_t>(history::kDefaultTtl.count());
+  const uint64_t ms = get_number(kLeaseIdleTtl, uri, env, fallback, max);
+  if (ms != 0 && ms < min) {
+    throw ConfigError(source_of(kLeaseIdleTtl, uri) + " = " + std::to_string(ms) +
+                      ": expected 0 (never idle) or from " + std::to_string(min) + " (the normal " +
+                      "lease TTL) to " + std::to_string(max));
+  }
+  return static_cast<uint32_t>(ms);
+}
+
 }  // namespace
 
 const std::vector<std::string>& known_uri_parameters() {
@@ -89,6 +105,7 @@ const std::vector<std::string>& known_uri_parameters() {
                                                  kCloseTimeout.uri,
                                                  kRemoteTimeout.uri,
                                                  kLeaseWait.uri,
+                                                 kLeaseIdleTtl.uri,
                                                  kEndpoint.uri,
                                                  kRegion.uri,
                                                  kEncryptionKeyFile.uri,
@@ -141,6 +158,7 @@ Config load_config(const std::string& db_path, const Lookup& uri, const Lookup& 
       static_cast<uint32_t>(get_number(kRemoteTimeout, uri, env, c.remote_timeout_ms, 3600000));
   c.lease_wait_ms =
       static_cast<uint32_t>(get_number(kLeaseWait, uri, env, c.lease_wait_ms, 3600000));
+  c.lease_idle_ttl_ms = load_lease_idle_ttl(uri, env, c.lease_idle_ttl_ms);
   c.page_size = static_cast<uint32_t>(get_number(kPageSize, uri, env, 0, 65536));
   if (c.page_size != 0 && (c.page_size < 512 || (c.page_size & (c.page_size - 1)) != 0)) {
     throw ConfigError("URI parameter 'page_size' = " + std::to_string(c.page_size) +

@@ -33,6 +33,10 @@ struct Config {
   // How long opening waits for another writer's lease on the replica location to be released
   // (a deploy that starts the new process before the old one has closed).
   uint32_t lease_wait_ms = 10000;
+  // The lease's TTL while the writer is idle (no commit for a minute), renewed every half of it
+  // (vfs/writer/lease_keeper.h): 0.4 PUTs a minute instead of 6, but a crashed idle writer holds
+  // its location this long against a writer on another host (30 s when active). 0: never idle.
+  uint32_t lease_idle_ttl_ms = 300000;
   // Page size for a new (empty) database, applied before WAL mode is enabled (after that SQLite
   // cannot change it). 0: SQLite's default.
   uint32_t page_size = 0;

@@ -17,9 +17,11 @@ using std::chrono::milliseconds;
 }  // namespace
 
 HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
-                           std::function<bool()> may_run, base::Scheduler& scheduler)
+                           std::function<bool()> may_run, std::function<uint64_t()> uploads,
+                           base::Scheduler& scheduler)
     : log_(std::move(log)),
       may_run_(std::move(may_run)),
+      uploads_(std::move(uploads)),
       scheduler_(scheduler),
       engine_(std::move(engine)) {}
 
@@ -150,7 +152,9 @@ bool HistoryStage::run_engine() {
   bool stopped_for_good = false;
   ran_ = true;
   try {
-    report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt));
+    // Asked before the run reads the store, so an upload meanwhile makes the next run read.
+    const auto uploads = uploads_ ? std::optional<uint64_t>(uploads_()) : std::nullopt;
+    report = engine_->run_due(base::now_ms(), std::exchange(listed_, std::nullopt), uploads);
   } catch (const history::WorkStopped&) {
     return false;  // closing
   } catch (const history::HistoryConflict& e) {

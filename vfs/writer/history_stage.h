@@ -46,8 +46,11 @@ struct HistoryStats {
 
 class HistoryStage {
  public:
+  // `uploads`: how many files this writer has uploaded (and committed) so far, asked before each
+  // run: while it has not moved, a run with nothing due sends no request (the engine decides from
+  // its own last listing; history_engine.h). Empty: every run reads the store.
   HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
-               std::function<bool()> may_run,
+               std::function<bool()> may_run, std::function<uint64_t()> uploads = {},
                base::Scheduler& scheduler = base::Scheduler::process());
   ~HistoryStage();  // stop()s
   HistoryStage(const HistoryStage&) = delete;
@@ -82,6 +85,7 @@ class HistoryStage {
   // Constant after construction.
   const base::LogSink log_;
   const std::function<bool()> may_run_;
+  const std::function<uint64_t()> uploads_;
   base::Scheduler& scheduler_;
 
   std::unique_ptr<history::HistoryEngine> engine_;  // the ltx-history thread's alone

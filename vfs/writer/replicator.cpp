@@ -56,8 +56,10 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       head_(*store_, layout_, [this] { return lease_.identity(); }),
       uploader_(spool_, *store_, layout_, head_, config_.format, upload_work_path(config_),
                 config_.file_mode, {}, config_.encryption_key),
-      lease_(make_lease(), store_->describe(), log_,
-             [this](const std::string& why) { upload_.stop_for_conflict(why); }),
+      lease_(
+          make_lease(), store_->describe(), log_,
+          [this](const std::string& why) { upload_.stop_for_conflict(why); },
+          IdleLease{milliseconds(config_.lease_idle_ttl_ms), kIdleAfter, {}}),
       sync_(spool_, errors_, log_, [this] { upload_.notify(); }),
       build_(config_, builder_, spool_, errors_, log_,
              [this](bool eager) {
@@ -96,7 +98,10 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),
-      log_, [this] { return lease_.fresh() && upload_.stats().conflict.empty(); }, scheduler_);
+      log_, [this] { return lease_.may_run_history() && upload_.stats().conflict.empty(); },
+      // Counted once each upload is committed (the head advanced over it): the history's runs
+      // read the store only after one, or when something is due (issue 18).
+      [this] { return upload_.stats().objects_uploaded; }, scheduler_);
   // From here on the stages own the state: the open-time reads above are done.
   lease_.start_renewing(scheduler_);
   sync_.start();
