@@ -198,3 +198,32 @@ TEST_CASE("a database that cannot be written is refused, saying to make it writa
   CHECK_THAT(why, Catch::Contains("make the file and its folder writable"));
   CHECK_THAT(why, !Catch::Contains("rollback-journal transaction"));
 }
+
+// Cause: nothing was said on success (even at LTXVFS_LOG=info), and a second writer waited
+// lease_wait_ms (10 s) in silence before its error.
+TEST_CASE("the shell hears of each upload, the close, and a wait for another writer",
+          "[write][shell]") {
+  const std::string dir = scratch_dir("first-hour-words");
+  const std::string shared = dir + "/shared";
+  const auto shell = [&](const std::string& script) {
+    const std::string path = dir + "/script.sql";
+    std::ofstream(path) << ".load " LTXVFS_EXTENSION_PATH "\n" << script << "\n";
+    std::string out;
+    run_command("LTXVFS_LOG=info sqlite3 < '" + path + "'", &out);
+    return out;
+  };
+  const std::string out =
+      shell(".open file:" + dir + "/a.db?vfs=ltx&upload_interval_ms=0&replica=" + shared +
+            "\nCREATE TABLE t(v);\nINSERT INTO t VALUES (1);");
+  CHECK_THAT(out, Catch::Contains("uploaded TXIDs 1-"));
+  CHECK_THAT(out, Catch::Contains("closed " + dir + "/a.db: ") && Catch::Contains("holds TXID 3"));
+  // Another writer holds the replica location: the wait is announced before it ends in the error.
+  Db holder("file:" + dir + "/a.db?vfs=ltx&replica=" + shared);
+  holder.exec("INSERT INTO t VALUES (2)");
+  const std::string waited =
+      shell(".open file:" + dir + "/b.db?vfs=ltx&lease_wait_ms=300&replica=" + shared +
+            "\nCREATE TABLE u(v);");
+  const size_t wait_at = waited.find("waiting up to 300 ms (lease_wait_ms)");
+  CHECK(wait_at != std::string::npos);
+  CHECK(waited.find("one writer per replica location") > wait_at);
+}

@@ -36,6 +36,7 @@ LeaseKeeper::~LeaseKeeper() {
 
 void LeaseKeeper::acquire_at_open(milliseconds wait) {
   const auto deadline = Clock::now() + wait;
+  bool said_waiting = false;
   for (;;) {
     history::LeaseAttempt attempt;
     try {
@@ -55,6 +56,15 @@ void LeaseKeeper::acquire_at_open(milliseconds wait) {
     }
     note();
     if (attempt.acquired) return;
+    if (!said_waiting && Clock::now() < deadline && log_) {
+      // Said at once: the error comes only after lease_wait_ms (10 s by default), and a second
+      // writer waited that long in silence (issue 19, item 8).
+      log_(base::LogSeverity::kWarn,
+           where_ + " is being replicated by another writer (its lease is " + attempt.holder +
+               "); waiting up to " + std::to_string(wait.count()) +
+               " ms (lease_wait_ms) for it to close");
+      said_waiting = true;
+    }
     if (Clock::now() >= deadline) {
       throw std::runtime_error(where_ + " is being replicated by another writer (its lease is " +
                                attempt.holder +

@@ -49,7 +49,8 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       cancel_(std::move(stores.cancel)),
       layout_(stores.main.layout),
       store_stats_(stores.main.stats ? stores.main.stats : std::make_shared<storage::StoreStats>()),
-      lock_(config_.sidecar_dir + "/lock", config_.file_mode, milliseconds(config_.lease_wait_ms)),
+      lock_(config_.sidecar_dir + "/lock", config_.file_mode, milliseconds(config_.lease_wait_ms),
+            [this](const std::string& why) { log(base::LogSeverity::kWarn, why); }),
       spool_(config_.sidecar_dir + "/spool", config_.file_mode),
       builder_(*files_, spool_, config_.format, kWriteZstdLevel, config_.encryption_key),
       // The lease is asked only when the head is written, by then it is built.
@@ -158,6 +159,19 @@ Replicator::~Replicator() {
   });
   lease_.release();
   scheduler_.cancel(canceller);
+  // A word at close on where replication stands (issue 19): what the store holds, and what waits
+  // in the spool for the next open.
+  const UploadStats up = upload_.stats();
+  const uint64_t spooled = spool_.max_txid();
+  log(base::LogSeverity::kInfo,
+      "closed " + config_.db_path + ": " + store_->describe() + " holds TXID " +
+          std::to_string(up.uploaded_txid) + " (" + std::to_string(up.objects_uploaded) +
+          (up.objects_uploaded == 1 ? " object, " : " objects, ") +
+          std::to_string(up.bytes_uploaded) + " bytes uploaded by this writer)" +
+          (spooled > up.uploaded_txid
+               ? "; TXIDs " + std::to_string(up.uploaded_txid + 1) + "-" + std::to_string(spooled) +
+                     " wait in the spool and upload at the next open"
+               : ""));
 }
 
 std::unique_ptr<history::WriterLease> Replicator::make_lease() {

@@ -165,6 +165,20 @@ UploadStats UploadStage::stats() const {
 }
 
 Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
+  // One info line per pass that shipped something (issue 19: even at LTXVFS_LOG=info nothing
+  // said that replication works).
+  const uint64_t objects_before = uploader_.objects_uploaded();
+  const uint64_t bytes_before = uploader_.bytes_uploaded();
+  const uint64_t txid_before = uploader_.remote_txid().value_or(0);
+  const auto summarize = [&] {
+    const uint64_t objects = uploader_.objects_uploaded() - objects_before;
+    if (objects == 0) return;
+    log(base::LogSeverity::kInfo,
+        "uploaded TXIDs " + std::to_string(txid_before + 1) + "-" +
+            std::to_string(uploader_.remote_txid().value_or(0)) + ": " + std::to_string(objects) +
+            (objects == 1 ? " object, " : " objects, ") +
+            std::to_string(uploader_.bytes_uploaded() - bytes_before) + " bytes");
+  };
   for (;;) {
     // Before every PUT, not once per pass (issue 16, item 3): a pass that uploads a backlog
     // takes many PUTs, and the lease may run out or change hands between them. No store call
@@ -186,9 +200,13 @@ Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
       if (outcome == Uploader::Outcome::kUploaded) stats_.last_upload_ms = base::now_ms();
     }
     if (hooks_.spool_shrank) hooks_.spool_shrank();
-    if (outcome != Uploader::Outcome::kUploaded) return outcome;
+    if (outcome != Uploader::Outcome::kUploaded ||
+        uploader_.remote_txid().value_or(0) >= pass_target) {
+      summarize();
+      if (outcome == Uploader::Outcome::kUploaded) errors_.clear();
+      return outcome;
+    }
     errors_.clear();
-    if (uploader_.remote_txid().value_or(0) >= pass_target) return outcome;
   }
 }
 

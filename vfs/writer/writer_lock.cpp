@@ -11,14 +11,21 @@
 
 namespace ltxvfs::writer {
 
-WriterLock::WriterLock(const std::string& path, uint32_t file_mode,
-                       std::chrono::milliseconds wait) {
+WriterLock::WriterLock(const std::string& path, uint32_t file_mode, std::chrono::milliseconds wait,
+                       const std::function<void(const std::string&)>& on_wait) {
   base::make_directories(base::directory_of(path), file_mode);
   fd_ = base::create_file(path, O_RDWR, file_mode, "open writer lock");
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  bool told = false;
   while (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) base::throw_errno("lock", path);
     if (std::chrono::steady_clock::now() < deadline) {
+      if (!told && on_wait) {
+        on_wait("this database is replicated by another process of this host (" + path +
+                "); waiting up to " + std::to_string(wait.count()) +
+                " ms (lease_wait_ms) for it to close");
+        told = true;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
