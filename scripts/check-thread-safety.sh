@@ -16,8 +16,9 @@ generated=$(mktemp -d)
 trap 'rm -rf "$generated"' EXIT
 version=$(sed -n 's/^project([a-z]* VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 sed "s/@PROJECT_VERSION@/${version:-unknown}/" cmake/ltxvfs_version.h.in > "$generated/ltxvfs_version.h"
+# LTXVFS_BIN_TO_LIB: the one compile definition a source needs (tools/CMakeLists.txt sets it).
 flags=(-std=c++20 -fsyntax-only -Wthread-safety -Wthread-safety-beta -Werror=thread-safety
-  -I"$root" -I"$generated"
+  -I"$root" -I"$generated" -DLTXVFS_BIN_TO_LIB='"../lib"'
   $(pkg-config --cflags sqlite3 libcurl libzstd liblz4 openssl))
 mapfile -t sources < <(git ls-files 'base/*.cpp' 'ltx/*.cpp' 'storage/*.cpp' 'history/*.cpp' \
   'vfs/*.cpp' 'extension/*.cpp' 'tools/*.cpp')
