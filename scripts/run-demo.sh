@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh  # build and run only; the tests' servers and sources are setup.sh --tests
 start=$SECONDS
-echo "== building libltxvfs.so and the ltxvfs tool (Release): about 3 minutes on 2 cores, once"
+echo "== building libltxvfs.so and the ltxvfs tool (Release): about 2 minutes on 2 cores, once"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLTXVFS_BUILD_TESTS=OFF -DLTXVFS_BUILD_BENCH=OFF \
   >/dev/null
 # make's lines reduced to a progress figure; compiler errors still reach the terminal (stderr).
