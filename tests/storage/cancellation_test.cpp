@@ -114,7 +114,7 @@ TEST_CASE("cancellation: GET, PUT and LIST to a silent server end within 300 ms"
     auto cancel = std::make_shared<Cancellation>();
     auto store = s3_at(server.endpoint(), quick_settings(cancel));
     const size_t connections_before = server.connections();
-    auto e = cancelled_during(cancel, milliseconds(150), [&] { call(store); });
+    auto e = cancelled_during(cancel, milliseconds(150), [&, &call = call] { call(store); });
     CHECK_THAT(std::string(e.what()), Catch::StartsWith(std::string(verb) + " s3://bkt/pre"));
     CHECK(server.connections() == connections_before + 1);  // it was in flight
   }
@@ -251,7 +251,8 @@ TEST_CASE("cancellation: GET, PUT and LIST in flight to S3 (moto) end within 300
     settings.cancel = std::make_shared<Cancellation>();
     auto opened = open_store(url, settings);
     const auto start = Clock::now();
-    cancelled_during(settings.cancel, milliseconds(200), [&] { call(*opened.store); });
+    cancelled_during(settings.cancel, milliseconds(200),
+                     [&, &call = call] { call(*opened.store); });
     CHECK(Clock::now() - start < std::chrono::seconds(1));  // not the proxy's 3 s
   }
   // The store itself is fine: without cancellation the same calls go through (slowly).

@@ -51,7 +51,9 @@ void to_stderr(LogLevel level, const char* text) {
   std::fprintf(stderr, "ltxvfs %s: %s\n", level_name(level), text);
 }
 
-void emit(int code, LogLevel level, const char* format, va_list args) {
+// The format attribute lets the compilers check every caller's format against its arguments.
+__attribute__((format(printf, 3, 0))) void emit(int code, LogLevel level, const char* format,
+                                                va_list args) {
   if (!enabled(level)) return;
   char buf[2048];
   std::vsnprintf(buf, sizeof buf, format, args);
