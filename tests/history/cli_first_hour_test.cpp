@@ -1,6 +1,5 @@
 // Issue 19, "the first hour of a new user", on the ltxvfs command: a version, restore flags and
 // exit codes that scripts can act on, and messages that say what is the matter.
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -19,26 +18,6 @@ using namespace ltxvfs;
 
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-CliRun run_cli(const std::vector<std::string>& args) {
-  std::string command = std::string("'") + LTXVFS_CLI_PATH + "'";
-  for (const auto& a : args) command += " '" + a + "'";
-  command += " 2>&1";
-  CliRun r;
-  FILE* p = ::popen(command.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string text;
@@ -50,7 +29,7 @@ std::string read_text(const std::string& path) {
 
 TEST_CASE("cli: --version and version print the version", "[cli]") {
   for (const char* arg : {"--version", "version"}) {
-    const CliRun r = run_cli({arg});
+    const CliResult r = cli({arg});
     CHECK(r.status == 0);
     CHECK_THAT(r.output, Catch::Matches("ltxvfs [0-9]+\\.[0-9]+\\.[0-9]+\n"));
   }
@@ -63,37 +42,37 @@ TEST_CASE("cli: restore's exit codes and --if-db-not-exists, --if-replica-exists
   const std::string out = dir + "/out.db";
 
   // No replica at the URL: 4, or 0 with --if-replica-exists; nothing is created either way.
-  CliRun r = run_cli({"restore", empty, "-o", out});
+  CliResult r = cli({"restore", empty, "-o", out});
   CHECK(r.status == 4);
   CHECK_THAT(r.output, Catch::Contains("no replica") && Catch::Contains("--if-replica-exists"));
-  r = run_cli({"restore", empty, "-o", out, "--if-replica-exists"});
+  r = cli({"restore", empty, "-o", out, "--if-replica-exists"});
   CHECK(r.status == 0);
   CHECK_FALSE(std::filesystem::exists(out));
 
   // The output exists: 3, or 0 with --if-db-not-exists; it is left as it was.
   std::ofstream(out) << "mine";
-  r = run_cli({"restore", empty, "-o", out});
+  r = cli({"restore", empty, "-o", out});
   CHECK(r.status == 3);
   CHECK_THAT(r.output, Catch::Contains("--if-db-not-exists"));
-  r = run_cli({"restore", empty, "-o", out, "--if-db-not-exists"});
+  r = cli({"restore", empty, "-o", out, "--if-db-not-exists"});
   CHECK(r.status == 0);
   CHECK(read_text(out) == "mine");
   // A stale -wal beside the output counts as the output.
   std::filesystem::remove(out);
   std::ofstream(out + "-wal") << "old";
-  CHECK(run_cli({"restore", empty, "-o", out}).status == 3);
+  CHECK(cli({"restore", empty, "-o", out}).status == 3);
 
   // Bad usage: 2. The codes are documented.
-  CHECK(run_cli({"restore", empty}).status == 2);
-  CHECK(run_cli({"restore", empty, "-o", out, "--force", "--if-db-not-exists"}).status == 2);
-  r = run_cli({"restore", "--help"});
+  CHECK(cli({"restore", empty}).status == 2);
+  CHECK(cli({"restore", empty, "-o", out, "--force", "--if-db-not-exists"}).status == 2);
+  r = cli({"restore", "--help"});
   CHECK_THAT(r.output, Catch::Contains("exit status") && Catch::Contains("4 no replica"));
 }
 
 TEST_CASE("cli: ls on an empty location says there are no files", "[cli]") {
   const std::string dir = scratch_dir("cli-ls-empty");
   std::filesystem::create_directories(dir + "/replica");
-  const CliRun r = run_cli({"ls", dir + "/replica"});
+  const CliResult r = cli({"ls", dir + "/replica"});
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("no LTX files"));
   CHECK_THAT(r.output, !Catch::Contains("no chain starts at a snapshot"));
@@ -110,7 +89,7 @@ TEST_CASE("cli: a released lease is not reported as expired", "[cli]") {
   REQUIRE(lease.try_acquire().acquired);
   lease.release();
   for (const char* command : {"compact", "retention"}) {
-    const CliRun r = run_cli({command, dir + "/replica"});
+    const CliResult r = cli({command, dir + "/replica"});
     INFO(command << ": " << r.output);
     CHECK(r.status == 0);
     CHECK_THAT(r.output, !Catch::Contains("1970") && !Catch::Contains("expired"));
@@ -121,21 +100,21 @@ TEST_CASE("cli: a released lease is not reported as expired", "[cli]") {
 TEST_CASE("cli: run replicates an unmodified sqlite3 shell and Python program", "[cli][shell]") {
   const std::string dir = scratch_dir("cli-run");
   const std::string shell_db = dir + "/shell.db", py_db = dir + "/py.db";
-  CliRun r = run_cli({"run", "--", "sqlite3", shell_db,
-                      "CREATE TABLE t(x); INSERT INTO t VALUES (1), (2); SELECT 40 + 2;"});
+  CliResult r = cli({"run", "--", "sqlite3", shell_db,
+                     "CREATE TABLE t(x); INSERT INTO t VALUES (1), (2); SELECT 40 + 2;"});
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("42") && !Catch::Contains("WARNING"));
   // Python's sqlite3 module as any program uses it: no load_extension anywhere.
-  r = run_cli({"run", "--", "python3", "-c",
-               "import sqlite3; c = sqlite3.connect(\"" + py_db +
-                   "\"); c.execute(\"CREATE TABLE t(x)\"); c.execute(\"INSERT INTO t VALUES "
-                   "(42)\"); c.commit(); c.close()"});
+  r = cli({"run", "--", "python3", "-c",
+           "import sqlite3; c = sqlite3.connect(\"" + py_db +
+               "\"); c.execute(\"CREATE TABLE t(x)\"); c.execute(\"INSERT INTO t VALUES "
+               "(42)\"); c.commit(); c.close()"});
   CHECK(r.status == 0);
   for (const auto& [db, rows] : {std::pair{shell_db, 2}, std::pair{py_db, 1}}) {
     INFO(db);
     const std::string out = db + ".restored";
-    r = run_cli({"restore", db + "-ltx/replica", "-o", out});
+    r = cli({"restore", db + "-ltx/replica", "-o", out});
     CHECK(r.status == 0);
     CHECK_THAT(r.output, Catch::Contains("integrity_check: ok"));
     FILE* p = ::popen(("sqlite3 '" + out + "' 'SELECT count(*) FROM t'").c_str(), "r");
@@ -146,17 +125,17 @@ TEST_CASE("cli: run replicates an unmodified sqlite3 shell and Python program", 
     CHECK(std::string(line) == std::to_string(rows) + "\n");
   }
   // The command's own exit status comes back.
-  CHECK(run_cli({"run", "--", "sh", "-c", "exit 7"}).status == 7);
+  CHECK(cli({"run", "--", "sh", "-c", "exit 7"}).status == 7);
 }
 
 TEST_CASE("cli: run says what is wrong, and its preload alone changes nothing", "[cli][shell]") {
   const std::string dir = scratch_dir("cli-run-errors");
-  CHECK(run_cli({"run"}).status == 2);
-  CHECK(run_cli({"run", "sqlite3"}).status == 2);  // the command goes after --
-  CliRun r = run_cli({"run", "--", dir + "/no-such-program"});
+  CHECK(cli({"run"}).status == 2);
+  CHECK(cli({"run", "sqlite3"}).status == 2);  // the command goes after --
+  CliResult r = cli({"run", "--", dir + "/no-such-program"});
   CHECK(r.status == 127);
   CHECK_THAT(r.output, Catch::Contains("cannot run"));
-  r = run_cli({"run", "--check"});
+  r = cli({"run", "--check"});
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("libltxvfs.so loads and becomes the default VFS"));
   // Preloaded without `ltxvfs run` (a stray LD_PRELOAD), the helper loads nothing.

@@ -1,10 +1,13 @@
 #include "history_support.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 
 #include "base/time_spec.h"
 #include "ltx/applier.h"
@@ -240,6 +243,33 @@ std::map<uint32_t, std::pair<size_t, uint64_t>> level_totals(const std::vector<R
     out[f.level].second += f.size;
   }
   return out;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+CliResult cli(const std::vector<std::string>& args, const std::string& env) {
+  std::string command = env + " " + shell_quote(LTXVFS_CLI_PATH);
+  for (const auto& a : args) command += " " + shell_quote(a);
+  command += " 2>&1";
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) throw std::runtime_error("popen failed for: " + command);
+  CliResult r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace historytest

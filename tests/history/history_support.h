@@ -124,6 +124,15 @@ std::vector<uint64_t> restorable_txids(ObjectStore& store, LayoutStyle layout);
 // A fresh directory under the build tree (removed when the test passes).
 std::string scratch_dir(const std::string& name);
 
+// The `ltxvfs` command's exit status (-1: killed) and its stdout and stderr, interleaved.
+struct CliResult {
+  int status = -1;
+  std::string output;
+};
+// Runs `ltxvfs ARGS...` (each argument shell-quoted) with `env` ("NAME=value ...") before it.
+CliResult cli(const std::vector<std::string>& args, const std::string& env = "");
+std::string shell_quote(const std::string& s);
+
 // Bytes of every LTX file, per level.
 std::map<uint32_t, std::pair<size_t, uint64_t>> level_totals(const std::vector<RemoteFile>& files);
 
