@@ -168,6 +168,8 @@ class Replica {
   // The newest committed TXID seen by a poll (lag).
   void saw_newest(uint64_t txid) EXCLUDES(mu_);
   void full_check(const std::shared_ptr<const Snapshot>& cur) REQUIRES(plan_mu_) EXCLUDES(mu_);
+  // Plans anew from the store at a new epoch and publishes that snapshot; returns its TXID.
+  uint64_t replan() REQUIRES(plan_mu_) EXCLUDES(mu_);
   void replan_lost() REQUIRES(plan_mu_) EXCLUDES(mu_);
   void on_lost(const std::string& key) EXCLUDES(mu_);
   std::shared_ptr<const Snapshot> extend(const std::shared_ptr<const Snapshot>& cur,

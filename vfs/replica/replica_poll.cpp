@@ -48,8 +48,7 @@ bool Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   if (txid == 0 && !found.empty()) {
     // The empty database of a replica opened before its primary's first upload: plan anew from
     // the snapshot (the page size is the primary's, not the empty database's default).
-    Position pos = position();
-    publish(plan(pos, ++epoch_), true);
+    replan();
     return true;
   }
   std::vector<history::RemoteFile> chain;
@@ -72,9 +71,7 @@ bool Replica::poll_level0(const std::shared_ptr<const Snapshot>& cur) {
   }
   auto snap = extend(cur, chain);
   if (!snap) {
-    Position pos = position();
-    snap = plan(pos, ++epoch_);
-    publish(std::move(snap), true);
+    replan();
     return true;
   }
   const uint64_t end = snap->txid();
@@ -110,15 +107,12 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
               " to " + std::to_string(newest) + " (history replaced?); following the new history");
     }
     if (newest == 0) return;  // nothing restorable: keep serving what we have
-    Position pos = position();
-    auto snap = plan(pos, ++epoch_);
-    publish(std::move(snap), true);
+    replan();
     return;
   }
   if (newest == cur->txid()) return;
   if (cur->txid() == 0) {  // the empty database (poll_level0 says why)
-    Position pos = position();
-    publish(plan(pos, ++epoch_), true);
+    replan();
     return;
   }
   // Continue from our TXID through any level: a stand-in "snapshot" ending at our TXID lets the
@@ -141,19 +135,24 @@ void Replica::full_check(const std::shared_ptr<const Snapshot>& cur) {
   }
   auto snap = chain.empty() ? nullptr : extend(cur, chain);
   if (!snap) {
-    Position pos = position();
-    publish(plan(pos, ++epoch_), true);
+    replan();
     return;
   }
   publish(std::move(snap), false);
 }
 
-void Replica::replan_lost() {
+uint64_t Replica::replan() {
   Position pos = position();
   auto snap = plan(pos, ++epoch_);
-  log(base::LogSeverity::kInfo, "replica of " + source_ + " re-planned at TXID " +
-                                    std::to_string(snap->txid()) + " after losing an object");
+  const uint64_t txid = snap->txid();
   publish(std::move(snap), true);
+  return txid;
+}
+
+void Replica::replan_lost() {
+  const uint64_t txid = replan();
+  log(base::LogSeverity::kInfo, "replica of " + source_ + " re-planned at TXID " +
+                                    std::to_string(txid) + " after losing an object");
 }
 
 bool Replica::poll() {
