@@ -49,17 +49,18 @@ void date(storage::ObjectStore& store, RemoteFile& f) {
   }
 }
 
+void drop_gone(std::vector<RemoteFile>& files) {
+  std::erase_if(files, [](const RemoteFile& f) { return f.key.empty(); });
+}
+
 void date_all(storage::ObjectStore& store, std::vector<RemoteFile>& files) {
   for (auto& f : files) date(store, f);
-  std::erase_if(files, [](const RemoteFile& f) { return f.key.empty(); });
+  drop_gone(files);
 }
 
 // The history's own files: what is held by a level-1 file gets its time (see the header).
 void date_history(storage::ObjectStore& store, std::vector<RemoteFile>& files,
                   uint64_t dated_from_txid) {
-  const auto drop_gone = [&] {
-    std::erase_if(files, [](const RemoteFile& f) { return f.key.empty(); });
-  };
   const auto maybe_held = [&](const RemoteFile& f) {
     return f.level == 0 && f.max_txid < dated_from_txid;
   };
@@ -67,7 +68,7 @@ void date_history(storage::ObjectStore& store, std::vector<RemoteFile>& files,
   for (auto& f : files) {
     if (!maybe_held(f)) date(store, f);
   }
-  drop_gone();
+  drop_gone(files);
   std::vector<std::pair<size_t, int64_t>> held;  // index, the holder's time
   {
     const LevelOneIndex level_one(files);
