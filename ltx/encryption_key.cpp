@@ -8,9 +8,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <mutex>
 
 #include "base/byte_order.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::ltx {
@@ -68,15 +69,19 @@ std::string_view trim(std::string_view s) {
                      std::to_string(length) + " characters that are neither");
 }
 
-std::mutex registry_mu;
-std::vector<KeyPtr>& registry() {
-  static auto* keys = new std::vector<KeyPtr>();  // never destroyed: decoders may run at exit
-  return *keys;
+// The process's loaded keys (register_keys), found by id when a file names one.
+struct Registry {
+  base::Mutex mu;
+  std::vector<KeyPtr> keys GUARDED_BY(mu);
+};
+
+Registry& registry() {
+  static auto* r = new Registry();  // never destroyed: decoders may run at exit
+  return *r;
 }
 
-// Call with registry_mu held.
-KeyPtr find_locked(std::uint64_t id) {
-  for (const KeyPtr& key : registry()) {
+KeyPtr find_locked(Registry& r, std::uint64_t id) REQUIRES(r.mu) {
+  for (const KeyPtr& key : r.keys) {
     if (key->id() == id) return key;
   }
   return nullptr;
@@ -162,21 +167,24 @@ KeyRing KeyRing::parse(std::string_view text) {
 }
 
 void register_keys(const KeyRing& ring) {
-  std::lock_guard lock(registry_mu);
+  Registry& r = registry();
+  base::MutexLock lock(r.mu);
   for (const KeyPtr& key : ring.keys) {
-    if (!find_locked(key->id())) registry().push_back(key);
+    if (!find_locked(r, key->id())) r.keys.push_back(key);
   }
 }
 
 KeyPtr find_key(std::uint64_t id) {
-  std::lock_guard lock(registry_mu);
-  return find_locked(id);
+  Registry& r = registry();
+  base::MutexLock lock(r.mu);
+  return find_locked(r, id);
 }
 
 std::vector<std::uint64_t> registered_key_ids() {
-  std::lock_guard lock(registry_mu);
+  Registry& r = registry();
+  base::MutexLock lock(r.mu);
   std::vector<std::uint64_t> ids;
-  for (const KeyPtr& key : registry()) ids.push_back(key->id());
+  for (const KeyPtr& key : r.keys) ids.push_back(key->id());
   return ids;
 }
 
