@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "base/named_thread.h"
-#include "ltx/error.h"
 
 namespace ltxvfs::history {
 
@@ -55,9 +54,7 @@ void ReadAheadSource::work() {
       base::MutexLock lock(mu_);
       if (etag_.empty()) etag_ = etag;
       if (!etag.empty() && etag != etag_) {
-        throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key_,
-                            "the object changed while it was being read (another etag): it was "
-                            "replaced; list the replica again");
+        object_replaced(key_, "another etag");
       }
       bytes_ += bytes->size();
       if (c >= low_) ready_.emplace(c, std::move(bytes));
@@ -84,12 +81,7 @@ ReadAheadSource::Chunk ReadAheadSource::wait_for(size_t c) const {
 }
 
 void ReadAheadSource::read_at(uint64_t offset, std::span<uint8_t> out) const {
-  if (offset > size_ || out.size() > size_ - offset) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key_,
-                        "read of " + std::to_string(out.size()) + " bytes at offset " +
-                            std::to_string(offset) + " passes the end of the object (" +
-                            std::to_string(size_) + " bytes)");
-  }
+  check_within_object(key_, size_, offset, out.size());
   while (!out.empty()) {
     const size_t c = static_cast<size_t>(offset / chunk_);
     Chunk chunk = wait_for(c);

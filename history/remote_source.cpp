@@ -26,10 +26,8 @@ void RemoteSource::fetch(uint64_t offset, uint64_t length) const {
   stats_.bytes += got.body.size();
   const uint64_t object_size = got.object_size != 0 ? got.object_size : got.body.size();
   if (object_size != size_ || (!etag_.empty() && !got.etag.empty() && got.etag != etag_)) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key_,
-                        "the object changed while it was being read (listed with " +
-                            std::to_string(size_) + " bytes, now " + std::to_string(object_size) +
-                            " bytes or another etag): it was replaced; list the replica again");
+    object_replaced(key_, "listed with " + std::to_string(size_) + " bytes, now " +
+                              std::to_string(object_size) + " bytes or another etag");
   }
   if (got.body.size() != length) {
     throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key_,
@@ -43,12 +41,7 @@ void RemoteSource::fetch(uint64_t offset, uint64_t length) const {
 }
 
 void RemoteSource::read_at(uint64_t offset, std::span<uint8_t> out) const {
-  if (offset > size_ || out.size() > size_ - offset) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key_,
-                        "read of " + std::to_string(out.size()) + " bytes at offset " +
-                            std::to_string(offset) + " passes the end of the object (" +
-                            std::to_string(size_) + " bytes)");
-  }
+  check_within_object(key_, size_, offset, out.size());
   while (!out.empty()) {
     if (offset < buf_offset_ || offset >= buf_offset_ + buf_.size()) {
       // Readers go front to back: fetch from here on, a chunk at a time (more when one read asks
@@ -71,6 +64,21 @@ void RemoteSource::prefetch() const {
 void prefetch_all(std::span<RemoteSource* const> sources, unsigned threads) {
   base::parallel_for(sources.size(), threads, "ltx-merge-get",
                      [&](size_t i) { sources[i]->prefetch(); });
+}
+
+void check_within_object(const std::string& key, uint64_t size, uint64_t offset, uint64_t length) {
+  if (offset > size || length > size - offset) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
+                        "read of " + std::to_string(length) + " bytes at offset " +
+                            std::to_string(offset) + " passes the end of the object (" +
+                            std::to_string(size) + " bytes)");
+  }
+}
+
+void object_replaced(const std::string& key, const std::string& detail) {
+  throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
+                      "the object changed while it was being read (" + detail +
+                          "): it was replaced; list the replica again");
 }
 
 }  // namespace ltxvfs::history

@@ -81,4 +81,11 @@ class RemoteSource final : public ltx::Source {
 // and threads - 1 named ltx-merge-get); rethrows the first failure, skipping the rest.
 void prefetch_all(std::span<RemoteSource* const> sources, unsigned threads);
 
+// The checks every reader of a listed object makes (RemoteSource, ReadAheadSource), each
+// throwing ltx::LtxError(kTruncated) that names `key`:
+// a read of `length` bytes at `offset` stays within the listed `size`;
+void check_within_object(const std::string& key, uint64_t size, uint64_t offset, uint64_t length);
+// the object read is still the one listed (`detail` says how it differs): list again.
+[[noreturn]] void object_replaced(const std::string& key, const std::string& detail);
+
 }  // namespace ltxvfs::history
