@@ -77,6 +77,8 @@ TEST_CASE("an idle writer holds no stage thread, and its next commit is replicat
   CHECK(descriptors_under(dir + "/app.db-ltx/spool") == 0);
   CHECK(descriptors_under(dir + "/app.db-ltx/upload.tmp") == 0);
   CHECK(descriptors_under(dir + "/app.db-ltx/lock") == 1);
+  // The WAL: SQLite's own descriptor only (the builder's reopens with its next job).
+  CHECK(descriptors_under(dir + "/app.db-wal") == 1);
 
   // Idle: the next commits start the stages again and reach the store.
   for (int i = 2; i <= 4; ++i) {

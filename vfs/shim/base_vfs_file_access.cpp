@@ -83,10 +83,22 @@ bool BaseVfsFileAccess::wal_is_current() {
 void BaseVfsFileAccess::refresh() {
   base::MutexLock lock(wal_mu_);
   wal_open_ = wal_is_current();
+  released_ = false;
+}
+
+void BaseVfsFileAccess::release_idle() {
+  base::MutexLock lock(wal_mu_);
+  wal_ = base::Fd();
+  wal_open_ = false;
+  released_ = true;
 }
 
 size_t BaseVfsFileAccess::read_wal(uint64_t offset, std::span<uint8_t> out) {
   base::MutexLock lock(wal_mu_);
+  if (released_) {  // a read without a refresh() since the release: as a refresh would see it
+    wal_open_ = wal_is_current();
+    released_ = false;
+  }
   if (!wal_open_) return 0;
   return base::pread_full(wal_.get(), offset, out, wal_path_);
 }

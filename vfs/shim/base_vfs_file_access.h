@@ -3,7 +3,10 @@
 // The database file is opened through SQLite's default VFS rather than with open(2): closing a
 // plain descriptor would drop every POSIX lock the process holds on the file (SQLite's locks
 // included), while the unix VFS shares and defers such closes correctly. The WAL is opened with
-// open(2) (SQLite takes no POSIX locks on it) and reopened when SQLite has replaced it.
+// open(2) (SQLite takes no POSIX locks on it), reopened when SQLite has replaced it, and closed
+// while the builder is idle (release_idle). The database handle stays: closing it while SQLite
+// holds a lock on the file (a WAL-mode connection always does) would only park its descriptor in
+// the unix VFS's list of pending closes.
 //
 // Threads: the replicator's LtxBuilder reads through it (the opening thread while the replicator
 // is built, then ltx-build), one thread at a time in practice; wal_mu_ makes refresh() and
@@ -30,6 +33,7 @@ class BaseVfsFileAccess final : public writer::FileAccess {
   uint64_t db_size() override;
   size_t read_wal(uint64_t offset, std::span<uint8_t> out) override;
   void refresh() override;
+  void release_idle() override;
 
  private:
   bool wal_is_current() REQUIRES(wal_mu_);
@@ -43,6 +47,7 @@ class BaseVfsFileAccess final : public writer::FileAccess {
   // Protected by wal_mu_.
   base::Mutex wal_mu_;
   bool wal_open_ GUARDED_BY(wal_mu_) = false;  // as of the last refresh()
+  bool released_ GUARDED_BY(wal_mu_) = false;  // release_idle() since the last refresh()
   base::Fd wal_ GUARDED_BY(wal_mu_);
   uint64_t wal_dev_ GUARDED_BY(wal_mu_) = 0;  // identity of the file wal_ has open
   uint64_t wal_ino_ GUARDED_BY(wal_mu_) = 0;

@@ -136,7 +136,11 @@ class BuildStage {
   BuildStats stats_ GUARDED_BY(mu_);  // output only
   // Last: uses the above. Idle, the spool's log descriptor is closed once everything in it was
   // uploaded (the upload stage's idle thread does the same: whichever ends last).
-  base::OnDemandThread thread_{"ltx-build", [this] { run(); }, [this] { spool_.close_idle_log(); }};
+  base::OnDemandThread thread_{"ltx-build", [this] { run(); },
+                               [this] {
+                                 spool_.close_idle_log();
+                                 builder_.release_idle();
+                               }};
 };
 
 }  // namespace ltxvfs::writer

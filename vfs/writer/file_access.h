@@ -20,6 +20,9 @@ class FileAccess {
   // Called at the start of each builder job: notice whether SQLite replaced the WAL file (deleted
   // at the last close, created anew). Between calls, reads use the same file.
   virtual void refresh() {}
+  // The builder went idle: close what the next refresh() opens again (the WAL's descriptor), so
+  // an idle database holds no descriptor for it (issue 18). A read before that refresh opens it.
+  virtual void release_idle() {}
 };
 
 }  // namespace ltxvfs::writer

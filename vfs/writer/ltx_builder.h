@@ -79,6 +79,10 @@ class LtxBuilder {
     wal_map_.clear();
   }
 
+  // Idle (the build stage's thread is ending): gives back the WAL's descriptor
+  // (FileAccess::release_idle); every entry point above refreshes first.
+  void release_idle() { files_.release_idle(); }
+
   uint64_t txid() const { return state_.txid; }
   // Runs of commits whose frames had to be read back from the WAL because their notices lacked
   // the wal-index's page numbers (normally 0: a real connection always has them).
