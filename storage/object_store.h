@@ -113,7 +113,10 @@ class ObjectStore {
   virtual PutResult put_body(const std::string& key, const BodySource& body,
                              const PutOptions& options = {});
   // Throws StoreError(kNotFound) when the key does not exist, kInvalidRange when the range
-  // starts past the end. A range that runs past the end is truncated to the object.
+  // starts past the end. A range that runs past the end is truncated to the object. The body is
+  // exactly the bytes asked for: S3Store checks a 206's Content-Range against the request
+  // (kProtocol when a server or proxy answered with other bytes) and cuts a 200's whole body to the
+  // range.
   virtual GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) = 0;
   virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
   // The whole object when its etag is no longer `etag`; nullopt while it still is. For polling a

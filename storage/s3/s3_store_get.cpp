@@ -78,16 +78,48 @@ GetResult empty_range_from_head(const HttpResponse& head, const ByteRange& range
   return result;
 }
 
-// A 206's object size: "bytes 0-9/443", the total after the slash.
-uint64_t size_from_content_range(const HttpResponse& response, const std::string& subject) {
-  const std::string* content_range = response.header("content-range");
-  const auto slash = content_range ? content_range->rfind('/') : std::string::npos;
-  auto total =
-      slash == std::string::npos ? std::nullopt : parse_u64(content_range->substr(slash + 1));
-  if (!total) {
-    throw StoreError(StoreErrorKind::kProtocol, subject + ": 206 without a usable Content-Range (" +
-                                                    (content_range ? *content_range : "missing") +
-                                                    ")");
+// A 206's answer, checked against what was asked: its Content-Range ("bytes 0-9/443") must cover
+// the range asked for and agree with the body, so a proxy or cache answering with other bytes
+// fails the read instead of handing a decoder the wrong part of the object. Returns the object's
+// size; cuts `body` down to the range asked when the answer holds more (s3rver answers bytes=0-0
+// with two bytes). A 206 to a GET without Range must cover the whole object.
+uint64_t take_partial(const HttpResponse& response, const std::optional<ByteRange>& range,
+                      const std::string& subject, std::vector<uint8_t>& body) {
+  const std::string* header = response.header("content-range");
+  const std::string text = header ? *header : "missing";
+  std::optional<uint64_t> first, last, total;
+  if (text.rfind("bytes ", 0) == 0) {
+    const auto dash = text.find('-', 6), slash = text.rfind('/');
+    if (dash != std::string::npos && slash != std::string::npos && dash < slash) {
+      first = parse_u64(text.substr(6, dash - 6));
+      last = parse_u64(text.substr(dash + 1, slash - dash - 1));
+      total = parse_u64(text.substr(slash + 1));
+    }
+  }
+  if (!first || !last || !total || *first > *last || *last >= *total) {
+    throw StoreError(StoreErrorKind::kProtocol,
+                     subject + ": 206 without a usable Content-Range (" + text + ")");
+  }
+  uint64_t want_first = 0, want_last = *total - 1;
+  if (range && range->suffix) {
+    want_first = *total - std::min(range->length, *total);
+  } else if (range && range->offset < *total) {
+    want_first = range->offset;
+    want_last = range->offset + std::min(range->length, *total - range->offset) - 1;
+  } else if (range) {
+    want_first = *total;  // nothing of the object can answer it (S3 would say 416)
+  }
+  if (*first > want_first || *last < want_last || body.size() != *last - *first + 1) {
+    throw StoreError(StoreErrorKind::kProtocol,
+                     subject + ": asked for " +
+                         (range ? range_header(*range) : "the whole object") + ", the answer was " +
+                         text + " with " + std::to_string(body.size()) +
+                         " bytes; a proxy or cache between here and the store served other "
+                         "bytes than those asked (the read was not used)");
+  }
+  if (*first != want_first || *last != want_last) {
+    body = std::vector<uint8_t>(body.begin() + static_cast<std::ptrdiff_t>(want_first - *first),
+                                body.begin() + static_cast<std::ptrdiff_t>(want_last - *first + 1));
   }
   return *total;
 }
@@ -136,8 +168,9 @@ GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
 
     GetResult result = described_by(response);
     if (response.status == 206) {
-      result.object_size = size_from_content_range(response, subject);
+      // A 206 to a request without Range is as wrong as one for other bytes.
       result.body = std::move(response.body);
+      result.object_size = take_partial(response, range, subject, result.body);
     } else {
       result.object_size = response.body.size();
       result.body = range ? cut_range(response.body, *range, subject) : std::move(response.body);

@@ -276,3 +276,42 @@ TEST_CASE("s3 store: TLS verification is on unless explicitly disabled, and then
   REQUIRE(logged.size() == 1);
   CHECK_THAT(logged[0], Catch::Contains("TLS certificate and host name verification is DISABLED"));
 }
+
+TEST_CASE("s3 reads: a 206 answering other bytes than those asked fails the read", "[retry]") {
+  auto partial = [](const std::string& body, const std::string& content_range) {
+    return Reply{206, body, {{"Content-Range", content_range}}, MiniHttpServer::Mode::kNormal};
+  };
+  {  // what was asked: taken, with the object's size from the total
+    MiniHttpServer server({partial("abcd", "bytes 4-7/20"), partial("wxyz", "bytes 16-19/20"),
+                           partial("0123", "bytes 0-3/20")});
+    auto store = store_at(server.endpoint());
+    const auto got = store.get("k", ByteRange::at(4, 4));
+    CHECK(std::string(got.body.begin(), got.body.end()) == "abcd");
+    CHECK(got.object_size == 20);
+    CHECK(store.get("k", ByteRange::last(4)).object_size == 20);
+    // More than asked, truthfully labelled (s3rver answers bytes=0-0 so): cut to what was asked.
+    const auto more = store.get("k", ByteRange::at(1, 2));
+    CHECK(std::string(more.body.begin(), more.body.end()) == "12");
+  }
+  const std::vector<std::pair<Reply, std::optional<ByteRange>>> wrong = {
+      {partial("abcd", "bytes 0-3/20"), ByteRange::at(4, 4)},   // other bytes
+      {partial("abcd", "bytes 2-5/20"), ByteRange::at(4, 4)},   // only some of them
+      {partial("abc", "bytes 4-7/20"), ByteRange::at(4, 4)},    // fewer than it says
+      {partial("abcd", "bytes 12-15/20"), ByteRange::last(4)},  // not the object's end
+      {partial("abcd", "bytes 0-3/20"), std::nullopt},          // a part for the whole
+      {partial("abcd", "bytes 4-7"), ByteRange::at(4, 4)},      // no total
+  };
+  for (const auto& [reply, range] : wrong) {
+    const std::string content_range = reply.headers.front().second;
+    INFO(content_range);
+    MiniHttpServer server({reply});
+    auto store = store_at(server.endpoint());
+    try {
+      store.get("k", range);
+      FAIL("a wrong 206 was taken");
+    } catch (const StoreError& e) {
+      CHECK(e.kind() == StoreErrorKind::kProtocol);
+      CHECK_THAT(e.what(), Catch::Contains(content_range));
+    }
+  }
+}
