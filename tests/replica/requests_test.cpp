@@ -272,3 +272,55 @@ TEST_CASE("hydrate=1 downloads the database and then serves it locally", "[repli
   CHECK(fs::file_size(dir + "/precious.db") ==
         fs::file_size(LTXVFS_TEST_DATA_DIR "/Northwind_small.sqlite"));
 }
+
+TEST_CASE("connections to one replica location share its index and page caches, not positions",
+          "[replica]") {
+  const std::string dir = scratch_dir("shared-location");
+  auto primary = blob_primary(dir, 2000, 1000);  // TXID 1 creates the table, TXID 2 fills it
+  const std::string uri = replica_uri(dir, local_replica(dir));
+
+  Db a(uri, SQLITE_OPEN_READONLY);
+  CHECK(dump(a, "SELECT count(*), sum(length(v)) FROM t") == "2000|2000000\n");
+  const auto after_a = replica_stats(a);
+  REQUIRE(after_a["fetch"]["requests"].get<uint64_t>() > 0);
+
+  // A second connection: no index tail fetched again, and every page is a hit of the shared
+  // cache (its own fetcher sends nothing).
+  Db b(uri, SQLITE_OPEN_READONLY);
+  CHECK(dump(b, "SELECT count(*), sum(length(v)) FROM t") == "2000|2000000\n");
+  const auto after_b = replica_stats(b);
+  INFO("a: " << after_a.dump() << "\nb: " << after_b.dump());
+  CHECK(after_b["index"]["tails_fetched"] == after_a["index"]["tails_fetched"]);
+  CHECK(after_b["fetch"]["requests"] == 0);
+  // The store's counters are the location's: b's open and scan added its LIST and at most the
+  // GET of head.json, no tail and no page.
+  CHECK(after_b["store"]["lists"].get<uint64_t>() == after_a["store"]["lists"].get<uint64_t>() + 1);
+  CHECK(after_b["store"]["gets"].get<uint64_t>() <= after_a["store"]["gets"].get<uint64_t>() + 1);
+  CHECK(after_b["cache"]["hits"].get<uint64_t>() > after_a["cache"]["hits"].get<uint64_t>());
+
+  // Positions stay each connection's own: b travels back to the TXID both saw while a follows
+  // the primary's next commit.
+  const uint64_t seen = after_b["txid"];
+  primary->exec("INSERT INTO t VALUES (2001, randomblob(10))");
+  wait_uploaded(*primary);
+  CHECK(b.query_text("PRAGMA ltx_txid = " + std::to_string(seen)) == std::to_string(seen));
+  CHECK(wait_for([&] { return a.query_int("SELECT count(*) FROM t") == 2001; }, 20'000));
+  CHECK(b.query_int("SELECT count(*) FROM t") == 2000);
+}
+
+TEST_CASE("a replica location's caches go with its last connection", "[replica]") {
+  const std::string dir = scratch_dir("location-lifetime");
+  auto primary = blob_primary(dir, 200, 1000);
+  const std::string uri = replica_uri(dir, local_replica(dir));
+  uint64_t tails = 0;
+  {
+    Db a(uri, SQLITE_OPEN_READONLY);
+    CHECK(a.query_int("SELECT count(*) FROM t") == 200);
+    tails = replica_stats(a)["index"]["tails_fetched"];
+    REQUIRE(tails > 0);
+  }
+  // Closed: a new connection starts from empty caches (and fresh counters).
+  Db c(uri, SQLITE_OPEN_READONLY);
+  CHECK(c.query_int("SELECT count(*) FROM t") == 200);
+  CHECK(replica_stats(c)["index"]["tails_fetched"] == tails);
+}

@@ -133,7 +133,8 @@ ltx::Header IndexCache::header_unchecked(const FileIndex& file) {
 void IndexCache::retain_only(const std::set<std::string>& keep) {
   base::MutexLock lock(mu_);
   for (auto it = by_identity_.begin(); it != by_identity_.end();) {
-    if (keep.count(it->second->file.key) == 0) {
+    // use_count 1: no snapshot (of any replica sharing this cache) holds it any more.
+    if (keep.count(it->second->file.key) == 0 && it->second.use_count() == 1) {
       headers_.erase(it->first);
       it = by_identity_.erase(it);
     } else {

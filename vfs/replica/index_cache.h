@@ -46,8 +46,9 @@ class IndexCache {
   // history::BadFileError when it is not the header of that object.
   ltx::Header header(const FileIndex& file);
 
-  // Drops every cached object not named in `keep` (called after a new chain is in use; snapshots
-  // still holding dropped indexes keep them alive).
+  // Drops every cached object not named in `keep` that no snapshot holds any more (called after a
+  // new chain is in use; a Location's replicas share this cache, and another replica's snapshot
+  // may still be on an older chain).
   void retain_only(const std::set<std::string>& keep);
 
   IndexCacheStats stats() const;

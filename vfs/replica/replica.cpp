@@ -43,13 +43,18 @@ storage::StoreSettings replica_store_settings() {
 }
 
 Replica::Replica(ReplicaOptions options, storage::OpenedStore opened, ReplicaLog logger)
-    : options_(std::move(options)), log_(std::move(logger)) {
-  source_ = opened.url.to_string();
-  store_ = std::move(opened.store);
-  layout_ = opened.layout;
-  store_stats_ = opened.stats;
-  indexes_ = std::make_unique<IndexCache>(*store_);
-  cache_ = std::make_unique<PageCache>(options_.cache_bytes);
+    : Replica(options, std::make_shared<Location>(std::move(opened), options.cache_bytes),
+              std::move(logger)) {}
+
+Replica::Replica(ReplicaOptions options, std::shared_ptr<Location> location, ReplicaLog logger)
+    : options_(std::move(options)),
+      log_(std::move(logger)),
+      location_(std::move(location)),
+      source_(location_->source()),
+      store_(&location_->store()),
+      layout_(location_->layout()),
+      indexes_(&location_->indexes()),
+      cache_(&location_->cache()) {
   FetcherSettings fetch;
   fetch.prefetch_pages = options_.prefetch_pages;
   fetcher_ = std::make_unique<PageFetcher>(*store_, *cache_, fetch,
@@ -417,7 +422,7 @@ ReplicaStats Replica::stats() const {
     s.since_poll_ms = last_poll_ok_ms_ < 0 ? -1 : now - last_poll_ok_ms_;
   }
   s.bad_objects = bad_.all();
-  s.store = store_stats_->snapshot();
+  s.store = location_->store_stats()->snapshot();
   s.cache = cache_->stats();
   s.fetch = fetcher_->stats();
   s.index = indexes_->stats();

@@ -49,6 +49,7 @@
 #include "vfs/replica/head_watch.h"
 #include "vfs/replica/hydrator.h"
 #include "vfs/replica/index_cache.h"
+#include "vfs/replica/location.h"
 #include "vfs/replica/options.h"
 #include "vfs/replica/page_cache.h"
 #include "vfs/replica/page_fetcher.h"
@@ -110,6 +111,9 @@ class Replica {
   // replica_store_settings()), around bad objects. Throws ReplicaError (kEmpty, kUnreachable,
   // kInvalidArgument, kCorrupt), storage::StoreError or ltx::LtxError naming the problem.
   Replica(ReplicaOptions options, storage::OpenedStore store, ReplicaLog logger);
+  // The same over a Location other replicas of it may share (its store, index and page caches:
+  // Location::shared); positions, polling and fetching stay this replica's own.
+  Replica(ReplicaOptions options, std::shared_ptr<Location> location, ReplicaLog logger);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
@@ -181,12 +185,12 @@ class Replica {
   // in that order).
   ReplicaOptions options_;
   ReplicaLog log_;
-  std::string source_;
-  std::unique_ptr<storage::ObjectStore> store_;
-  storage::LayoutStyle layout_ = storage::LayoutStyle::kS3;
-  std::shared_ptr<storage::StoreStats> store_stats_;
-  std::unique_ptr<IndexCache> indexes_;
-  std::unique_ptr<PageCache> cache_;
+  const std::shared_ptr<Location> location_;  // outlives the fetcher, poller and hydrator below
+  const std::string source_;
+  storage::ObjectStore* const store_;  // location_'s, as are the two caches
+  const storage::LayoutStyle layout_;
+  IndexCache* const indexes_;
+  PageCache* const cache_;
   std::unique_ptr<PageFetcher> fetcher_;
   std::unique_ptr<Hydrator> hydrator_;
   BadObjects bad_;  // its own lock (a leaf)

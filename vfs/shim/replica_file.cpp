@@ -273,9 +273,11 @@ int open_replica_file(VfsContext& ctx, sqlite3_filename name, sqlite3_file* file
   }
   std::unique_ptr<replica::Replica> r;
   try {
-    r = std::make_unique<replica::Replica>(
-        options, storage::open_store(options.store_url(), replica::replica_store_settings()),
-        core_log_sink());
+    // Connections of this process to the same location share its store and caches.
+    auto location = replica::Location::shared(options.store_url(), options.cache_bytes, [&] {
+      return storage::open_store(options.store_url(), replica::replica_store_settings());
+    });
+    r = std::make_unique<replica::Replica>(options, std::move(location), core_log_sink());
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {
