@@ -87,6 +87,12 @@ struct Log {
   }
 };
 
+// The marker beside a hydrated file (<path>-ltx-hydrated).
+std::string marker_text(const std::string& path) {
+  const auto bytes = file_bytes(path + "-ltx-hydrated");
+  return std::string(bytes.begin(), bytes.end());
+}
+
 }  // namespace
 
 TEST_CASE("hydrator: downloads the whole database into the local file", "[replica][unit]") {
@@ -103,6 +109,7 @@ TEST_CASE("hydrator: downloads the whole database into the local file", "[replic
   Log log;
   Hydrator h(m.store(), path, "file://replica", log.sink());
   CHECK(h.stats().state == "off");
+  CHECK(marker_text(path) == "file://replica\nhydrating\n");
   // Nothing is served before hydration is done.
   CHECK_FALSE(h.read(*s2, 1));
   h.start(s2);
@@ -121,9 +128,8 @@ TEST_CASE("hydrator: downloads the whole database into the local file", "[replic
   CHECK(image == expected_image(m, *s2));
   CHECK(image[18] == 1);
   CHECK(image[19] == 1);
-  // The marker says whose file it is.
-  const auto marker = file_bytes(path + "-ltx-hydrated");
-  CHECK(std::string(marker.begin(), marker.end()) == "file://replica");
+  // The marker says whose file it is, and that it holds TXID 2 completely.
+  CHECK(marker_text(path) == "file://replica\ndone 2\n");
 
   // Reads of that snapshot are local now, and exact.
   for (uint32_t p : {1u, 2u, 45u, 300u}) {
@@ -196,6 +202,7 @@ TEST_CASE("hydrator: follows newer snapshots, rewriting only the pages that chan
   CHECK(image.size() == 150u * 512);
   CHECK(image == expected_image(m, *s3));
   CHECK_FALSE(h.read(*s3, 151));
+  CHECK(marker_text(path) == "file://replica\ndone 3\n");
 }
 
 TEST_CASE("hydrator: a failure is reported and nothing is served from the partial file",
@@ -242,6 +249,7 @@ TEST_CASE("hydrator: a failure is reported and nothing is served from the partia
     // The partial file is never read from: every page comes from the store.
     for (uint32_t p : {1u, 2u, 55u, 100u}) CHECK_FALSE(h.read(*s2, p));
     CHECK(h.stats().local_reads == 0);
+    CHECK(marker_text(path) == "file://replica\nhydrating\n");  // not a usable database
     // Newer snapshots are not taken up again.
     m.set(3, 3);
     m.commit();
@@ -294,6 +302,8 @@ TEST_CASE("hydrator: a failure while following stops local reads of every snapsh
   CHECK_FALSE(h.read(*s1, 30));
   CHECK_FALSE(h.read(*s2, 30));
   CHECK_FALSE(h.read(*s1, 1));
+  // Done at TXID 1 before; the pass towards 2 said so before it wrote a page.
+  CHECK(marker_text(path) == "file://replica\nhydrating\n");
   const auto lines = log.get();
   REQUIRE(lines.size() == 2);
   CHECK(lines[1].first == LogSeverity::kWarn);

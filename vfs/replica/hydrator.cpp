@@ -57,11 +57,16 @@ Hydrator::Hydrator(storage::ObjectStore& store, std::string path, std::string so
                            ", which a replica hydration did not write; open the replica under "
                            "another file name or remove that file");
   }
-  // The marker first: a crash mid-download leaves a file that is recognisably ours.
-  base::write_file_atomically(
-      marker_, std::span(reinterpret_cast<const uint8_t*>(source_.data()), source_.size()), false);
+  // The marker first: a crash mid-download leaves a file that is recognisably ours, and not done.
+  write_marker("hydrating", /*durable=*/true);
   fd_ = base::Fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd_) base::throw_errno("open for hydration", path_);
+}
+
+void Hydrator::write_marker(const std::string& state, bool durable) {
+  const std::string text = source_ + "\n" + state + "\n";
+  base::write_file_atomically(
+      marker_, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), durable);
 }
 
 Hydrator::~Hydrator() {
@@ -165,6 +170,10 @@ void Hydrator::run() {
         stats_.pages_done = 0;
         stats_.pages_total = pages.size();
       }
+      if (marker_done_) {  // the file stops being a usable database until this pass is done
+        write_marker("hydrating", /*durable=*/true);
+        marker_done_ = false;
+      }
       write_pages(*target, pages);
       {
         base::MutexLock lock(mu_);
@@ -174,6 +183,8 @@ void Hydrator::run() {
         base::throw_errno("truncate", path_);
       }
       if (::fsync(fd_.get()) != 0) base::throw_errno("fsync", path_);
+      write_marker("done " + std::to_string(target->txid()), /*durable=*/true);
+      marker_done_ = true;
       {
         base::MutexLock lock(mu_);
         hydrated_ = target;

@@ -9,9 +9,12 @@
 // fsyncs, then moves H forward. A read that raced with a rewrite is detected by a version check
 // after its pread() and falls back to the store, so no reader ever sees a torn or foreign page.
 //
-// The file is a plain SQLite database in rollback mode at H's TXID once hydration is done (a
-// marker file <path>-ltx-hydrated says so). An existing file at <path> without that marker is
-// never overwritten.
+// The file is a plain SQLite database in rollback mode at H's TXID once hydration is done. The
+// marker file <path>-ltx-hydrated says whose file it is (its first line: the replica's source) and
+// whether it may be used as it is (its second line): `done <TXID>` is written (durably) only
+// after the pages of that TXID were fsynced, and `hydrating` (durably) before a pass rewrites a
+// single page, so a crash or a copy taken mid-pass never finds `done` beside a torn file. An
+// existing file at <path> without that marker is never overwritten.
 //
 // Threads: one hydration thread (ltx-hydrate, run()) started by start(), which fans each pass's
 // GETs out to up to 8 threads (ltx-hydrate-get, write_range()) for the pass; offer() from whichever
@@ -68,6 +71,8 @@ class Hydrator {
 
  private:
   void run();
+  // Rewrites the marker: `source_`, then `state` ("hydrating", "done <TXID>").
+  void write_marker(const std::string& state, bool durable);
   // Downloads the frames of `pages` (as `snap` locates them) into the local file.
   void write_pages(const Snapshot& snap, const std::vector<uint32_t>& pages) EXCLUDES(mu_);
   void write_range(const Snapshot& snap, const FetchRange& range) EXCLUDES(mu_);
@@ -80,6 +85,7 @@ class Hydrator {
   const std::string source_;
   const ReplicaLog log_;
   base::Fd fd_;
+  bool marker_done_ = false;  // the marker says done (the hydration thread's own)
 
   // Protected by mu_.
   mutable base::Mutex mu_;
