@@ -36,12 +36,13 @@ PageFetcher::~PageFetcher() {
   for (auto& t : workers_) t.join();
 }
 
-FetchRange PageFetcher::claim(const FetchRange& range, Slots& slots) {
+FetchRange PageFetcher::claim(const FetchRange& range, Slots& slots, const PageKey* target) {
   FetchRange out;
   out.file = range.file;
   for (const auto& f : range.frames) {
     const PageKey k = key_of(f);
-    if (inflight_.count(k) != 0 || cache_.contains(k)) continue;
+    const bool is_target = target != nullptr && k == *target;
+    if (inflight_.count(k) != 0 || (!is_target && cache_.contains(k))) continue;
     auto slot = std::make_shared<InFlight>();
     inflight_.emplace(k, slot);
     slots.push_back(slot);
@@ -88,7 +89,7 @@ PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& 
               std::any_of(r.frames.begin(), r.frames.end(),
                           [&](const FrameRef& f) { return f.pgno == target.pgno; });
           if (has_target) {
-            mine = claim(r, slots);
+            mine = claim(r, slots, &key);
           } else {
             rest.insert(rest.end(), r.frames.begin(), r.frames.end());
           }

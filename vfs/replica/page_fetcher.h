@@ -99,8 +99,12 @@ class PageFetcher {
   using Slots = std::vector<std::shared_ptr<InFlight>>;
 
   // Claims the frames of `range` not yet cached or in flight (under mu_). Returns the frames
-  // claimed (with their slots) as a range, or an empty range when nothing was left.
-  FetchRange claim(const FetchRange& range, Slots& slots) REQUIRES(mu_);
+  // claimed (with their slots) as a range, or an empty range when nothing was left. `target`,
+  // when given, is claimed even if the cache has it by now: the cache is the Location's, and
+  // another replica's fetcher may have put it there since get() looked (then it is fetched twice,
+  // which is harmless; leaving it out would leave the reader without its page).
+  FetchRange claim(const FetchRange& range, Slots& slots, const PageKey* target = nullptr)
+      REQUIRES(mu_);
   // Fetches and decodes a claimed range, completing every slot (on error: with the error).
   void run(const FetchRange& range, const Slots& slots);
   void complete(const FrameRef& frame, const std::shared_ptr<InFlight>& slot, PageBytes page,
