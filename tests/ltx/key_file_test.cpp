@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -17,20 +18,29 @@ namespace {
 
 const std::string kKeyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-std::string write_key_file(const std::string& text, mode_t mode) {
-  char dir[] = "/tmp/ltx-keyfile-XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  const std::string path = std::string(dir) + "/key";
-  std::ofstream(path) << text;
-  REQUIRE(::chmod(path.c_str(), mode) == 0);
-  return path;
-}
+// A key file alone in a fresh directory; both are removed when this goes out of scope.
+struct KeyFile {
+  std::string dir;
+  std::string path;
+  KeyFile(const std::string& text, mode_t mode) {
+    char name[] = "/tmp/ltx-keyfile-XXXXXX";
+    REQUIRE(mkdtemp(name) != nullptr);
+    dir = name;
+    path = dir + "/key";
+    std::ofstream(path) << text;
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+  }
+  ~KeyFile() { std::filesystem::remove_all(dir); }
+  KeyFile(const KeyFile&) = delete;
+  KeyFile& operator=(const KeyFile&) = delete;
+};
 
 }  // namespace
 
 TEST_CASE("key file: mode 0600 is read\\, 0644 is refused with the chmod that fixes it",
           "[encryption]") {
-  const std::string path = write_key_file(kKeyHex + "\n", 0600);
+  const KeyFile file(kKeyHex + "\n", 0600);
+  const std::string& path = file.path;
   const KeyRing ring = read_key_file(path);
   REQUIRE(ring.keys.size() == 1);
   REQUIRE(ring.writer()->id() == parse_key(kKeyHex)->id());
@@ -53,7 +63,8 @@ TEST_CASE("key file: mode 0600 is read\\, 0644 is refused with the chmod that fi
 TEST_CASE("key file: a list of keys reads with every one and writes with the first",
           "[encryption]") {
   const std::string second = std::string(64, 'a');
-  const std::string path = write_key_file(second + "\n" + kKeyHex + "\n", 0600);
+  const KeyFile file(second + "\n" + kKeyHex + "\n", 0600);
+  const std::string& path = file.path;
   const KeyRing ring = load_keys(path);
   REQUIRE(ring.keys.size() == 2);
   REQUIRE(ring.writer()->id() == parse_key(second)->id());
@@ -62,9 +73,9 @@ TEST_CASE("key file: a list of keys reads with every one and writes with the fir
 
 TEST_CASE("key file: a file with no key or a bad key is refused without echoing it",
           "[encryption]") {
-  REQUIRE_THROWS_AS(read_key_file(write_key_file("\n", 0600)), LtxError);
+  REQUIRE_THROWS_AS(read_key_file(KeyFile("\n", 0600).path), LtxError);
   try {
-    read_key_file(write_key_file("not-a-key-but-secret", 0600));
+    read_key_file(KeyFile("not-a-key-but-secret", 0600).path);
     FAIL("accepted");
   } catch (const LtxError& e) {
     REQUIRE(std::string(e.what()).find("secret") == std::string::npos);
