@@ -48,14 +48,18 @@ void PrimaryConnection::after_shm_lock(int offset, int n, bool exclusive) {
   // lock; it does not write the database file.)
   if (offset == kCheckpointLockSlot && n == 1) {
     checkpointing_ = true;
-    // A checkpoint copies WAL frames into the database file, which the builder may still read
-    // for commits it has not built.
+    // A checkpoint copies WAL frames into the database file: it waits while the builder reads
+    // that file (a full file), never for commits it has not built (checkpoint_gate.h).
     replicator_->before_checkpoint();
   }
 }
 
 void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
-  if (exclusive && covers(offset, n, kCheckpointLockSlot)) checkpointing_ = false;
+  if (exclusive && covers(offset, n, kCheckpointLockSlot) && checkpointing_) {
+    checkpointing_ = false;
+    // It copied at most the frames the wal-index header counts now.
+    replicator_->after_checkpoint(read_header());
+  }
   if (!exclusive || !write_locked_ || !covers(offset, n, kWriteLockSlot)) return;
   write_locked_ = false;
   // Only this connection could change the wal-index header while it held the write lock: a
@@ -118,7 +122,7 @@ void PrimaryConnection::before_exclusive_lock() {
   // The last connection's close: sqlite3WalClose() takes this lock, switches the WAL to exclusive
   // mode (so its checkpoint takes no shm locks, and the checkpoint gate would not run),
   // checkpoints, then deletes the WAL (the VFS's xDelete holds that until the spool is durable).
-  replicator_->before_checkpoint();
+  replicator_->before_closing_checkpoint();
   exclusive_ = true;
 }
 

@@ -92,12 +92,13 @@ std::map<uint32_t, uint64_t> pages_to_write(std::span<const WalTransaction> txns
 }  // namespace
 
 LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format, int zstd_level,
-                       ltx::KeyPtr key)
+                       ltx::KeyPtr key, CheckpointGate* gate)
     : files_(files),
       spool_(spool),
       format_(format),
       key_(std::move(key)),
       zstd_level_(zstd_level),
+      gate_(gate),
       compressor_(std::make_unique<ltx::PageCompressor>(
           encode_options(format, zstd_level, nullptr).encoding, zstd_level)) {}
 
@@ -202,6 +203,7 @@ void LtxBuilder::record(const WalPosition& end, uint32_t commit, int64_t time_ms
 
 void LtxBuilder::initial_sync(const std::optional<LocalState>& recorded,
                               const std::string& recorded_problem, int64_t now_ms) {
+  const auto hold = hold_database();
   files_.refresh();
   wal_map_.clear();
   FoundWal wal;
@@ -314,6 +316,7 @@ bool LtxBuilder::resume_at_db_file(const LocalState& recorded, const FoundWal& w
 }
 
 std::optional<LocalState> LtxBuilder::describe_current(int64_t now_ms) {
+  const auto hold = hold_database();
   files_.refresh();
   std::optional<WalHeader> header = read_wal_header();
   const uint32_t page_size = header ? header->page_size : page_size_from_db();
@@ -418,8 +421,14 @@ void LtxBuilder::build_run(std::span<const CommitNotice> run, const WalPosition&
   }
 }
 
-void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit) {
+void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit,
+                               bool snapshot) {
+  const auto hold = hold_database();
   std::optional<WalHeader> header = read_wal_header();
+  // The database file holds frames past `limit` already (a checkpoint copied commits not built
+  // yet): the state at `limit` cannot be read any more, the state at the WAL's end can. The
+  // commits in between are then in this file (build() skips their notices).
+  if (header && limit != kNoLimit && database_ahead_of(header->salts, limit)) limit = kNoLimit;
   std::vector<WalTransaction> txns;
   if (header) txns = rescan_wal(*header, limit);
   const WalPosition end =
@@ -431,13 +440,20 @@ void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint6
   const uint32_t commit = txns.empty() ? static_cast<uint32_t>(files_.db_size() / state_.page_size)
                                        : txns.back().commit;
   wal_generation_unknown_ = !header;
-  const bool new_chain = state_.txid == 0 || restart_chain_;
+  const bool new_chain = snapshot || state_.txid == 0 || restart_chain_;
   build_full(new_chain ? FullKind::kSnapshot : FullKind::kIncremental, commit, end, time_ms,
              restart_chain_ ? restart_reason_ : reason);
 }
 
 void LtxBuilder::write_snapshot(int64_t now_ms, const std::string& reason) {
+  const auto hold = hold_database();
   files_.refresh();
+  // A checkpoint copied commits not built yet into the database file: the snapshot is of the
+  // state at the WAL's end, which includes them.
+  if (database_ahead_of(state_.wal.salts, state_.wal.offset)) {
+    discontinuity(reason, now_ms, kNoLimit, /*snapshot=*/true);
+    return;
+  }
   // The frame map is current up to state_.wal, so the state there is db file + map.
   build_full(FullKind::kSnapshot, state_.commit, state_.wal, now_ms, reason);
 }
@@ -480,10 +496,23 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
   if (last.frames.empty()) throw std::runtime_error("a commit without frames");
   read_checked_frame(last.frames.back().data_offset, std::span(frame).first(kWalFrameHeaderSize),
                      last.frames.back().pgno, last.end.salts, last.commit);
+  std::optional<CheckpointGate::Hold> db_hold;
   for (const auto& [pgno, offset] : pages) {
     if (offset != 0) {
       read_checked_frame(offset, frame, pgno, last.end.salts, std::nullopt);
     } else {
+      // A page the database grew by without a frame in this batch: an older frame, or the
+      // database file, which must not be ahead of this batch (checkpoint_gate.h).
+      if (!db_hold && wal_map_.count(pgno) == 0) {
+        db_hold.emplace(hold_database());
+        if (database_ahead_of(last.end.salts, last.end.offset)) {
+          throw std::runtime_error(
+              "page " + std::to_string(pgno) +
+              " was added to the database without a WAL frame, and a checkpoint has already "
+              "copied later commits into the database file: its content at TXID " +
+              std::to_string(h.max_txid) + " is gone, so the next file holds the whole database");
+        }
+      }
       read_page(pgno, page);
     }
     image_.set_page(pgno, page);

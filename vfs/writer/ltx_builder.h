@@ -26,6 +26,7 @@
 #include "base/log_sink.h"
 #include "ltx/header.h"
 #include "ltx/page_codec.h"
+#include "vfs/writer/checkpoint_gate.h"
 #include "vfs/writer/commit_notice.h"
 #include "vfs/writer/config.h"
 #include "vfs/writer/database_image.h"
@@ -48,9 +49,12 @@ struct BuildEvent {
 
 class LtxBuilder {
  public:
-  // With `key`, every file (spooled and uploaded) is encrypted (docs/SECURITY.md).
+  // With `key`, every file (spooled and uploaded) is encrypted (docs/SECURITY.md). With `gate`,
+  // SQLite checkpoints without waiting for builds that read only the WAL, and every read of the
+  // database file holds the gate (checkpoint_gate.h); without one, the caller must not let a
+  // checkpoint run until everything queued is built.
   LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format, int zstd_level,
-             ltx::KeyPtr key = nullptr);
+             ltx::KeyPtr key = nullptr, CheckpointGate* gate = nullptr);
 
   // Establishes the position from `recorded` (the spool's newest record or the state file; null
   // when there is none; `recorded_problem` says why a state that existed was unusable), the
@@ -141,7 +145,18 @@ class LtxBuilder {
   // with `commit`, that it commits that database size); throws if not.
   void read_checked_frame(uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
                           const WalSalts& salts, std::optional<uint32_t> commit);
-  void discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit);
+  // A full file at the next TXID, of the state at `limit` in the WAL (kNoLimit: its end); a
+  // snapshot when `snapshot` or when the chain must restart. Reads the database file.
+  void discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit,
+                     bool snapshot = false);
+  // Every read of the database file holds this for its duration (a checkpoint cannot copy
+  // frames into the file meanwhile).
+  CheckpointGate::Hold hold_database() { return gate_ ? gate_->hold() : CheckpointGate::Hold(); }
+  // A checkpoint may have copied frames past `offset` of generation `salts` into the database
+  // file: reading it does not give the state at that position.
+  bool database_ahead_of(const WalSalts& salts, uint64_t offset) const {
+    return gate_ != nullptr && gate_->ahead_of(salts, offset);
+  }
   void record(const WalPosition& end, uint32_t commit, int64_t time_ms);
   void add_to_map(std::span<const WalTransaction> txns);
 
@@ -150,6 +165,7 @@ class LtxBuilder {
   ltx::OutputFormat format_;
   ltx::KeyPtr key_;
   int zstd_level_;
+  CheckpointGate* const gate_;
   // Lives as long as the builder: a zstd context costs more to create than a small batch costs
   // to encode.
   std::unique_ptr<ltx::PageCompressor> compressor_;

@@ -52,7 +52,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       lock_(config_.sidecar_dir + "/lock", config_.file_mode, milliseconds(config_.lease_wait_ms),
             [this](const std::string& why) { log(base::LogSeverity::kWarn, why); }),
       spool_(config_.sidecar_dir + "/spool", config_.file_mode),
-      builder_(*files_, spool_, config_.format, kWriteZstdLevel, config_.encryption_key),
+      builder_(*files_, spool_, config_.format, kWriteZstdLevel, config_.encryption_key, &gate_),
       // The lease is asked only when the head is written, by then it is built.
       head_(*store_, layout_, [this] { return lease_.identity(); }),
       uploader_(spool_, *store_, layout_, head_, config_.format, upload_work_path(config_),
@@ -64,7 +64,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       sync_(spool_, errors_, log_, [this] { upload_.notify(); }),
       build_(config_, builder_, spool_, errors_, log_,
              [this](bool eager) {
-               if (eager) sync_.request();
+               if (eager || sync_after_build_.exchange(false)) sync_.request();
                upload_.notify();
              }),
       upload_(config_, uploader_, spool_, sync_, lease_, errors_, log_,
@@ -289,17 +289,36 @@ bool Replicator::wait_uploaded(uint64_t seq) {
 
 void Replicator::before_checkpoint() {
   const auto start = Clock::now();
+  gate_.begin_checkpoint();
+  ++checkpoint_waits_;
+  checkpoint_wait_us_ += micros_since(start);
+}
+
+void Replicator::after_checkpoint(const std::optional<WalIndexHeader>& copied) {
+  CheckpointGate::Copied up_to;
+  if (copied) up_to = {copied->salts, copied->end_offset()};
+  gate_.end_checkpoint(up_to);
+  // The WAL restart that usually follows needs the spool durable: sync what is built now, and
+  // again after the builder's next batch, so the restart rarely waits for an fdatasync.
+  sync_after_build_ = true;
+  if (spool_.durable_txid() < build_.stats().txid) sync_.request();
+}
+
+void Replicator::before_closing_checkpoint() {
+  const auto start = Clock::now();
   const uint64_t txid = build_.wait_all_built();
   ++checkpoint_waits_;
   checkpoint_wait_us_ += micros_since(start);
-  // The WAL restart that usually follows a checkpoint needs the spool durable: start the sync
-  // now, so it runs while SQLite syncs the WAL and the database for the checkpoint.
   if (spool_.durable_txid() < txid) sync_.request();
 }
 
 void Replicator::before_wal_overwrite() {
   const auto start = Clock::now();
+  // Copying is over by now (a restart needs every frame backfilled; a truncation or deletion
+  // comes after the checkpoint's copying): the builds waited for here may read the database file.
+  gate_.end_checkpoint({});
   const uint64_t txid = build_.wait_all_built();
+  gate_.all_built();
   if (spool_.durable_txid() < txid) sync_.wait(sync_.request());
   ++overwrite_waits_;
   overwrite_wait_us_ += micros_since(start);

@@ -9,9 +9,11 @@
 // The commit path only queues a notice (BuildStage::commit). SQLite waits for the pipeline only
 // where it must:
 //
-//   - a checkpoint (before_checkpoint): until every committed transaction is built, because a
-//     checkpoint rewrites database pages the builder may still need to read; then a background
-//     sync is started, which normally completes while SQLite runs its own checkpoint fsyncs;
+//   - a checkpoint (before_checkpoint): only while the builder reads the database file (a full
+//     file), which a checkpoint rewrites; building commits reads only the WAL, which a checkpoint
+//     never changes, so the checkpoint's copying and fsyncs run beside it (CheckpointGate). At
+//     its end (after_checkpoint) a background sync is asked for, so the spool is usually durable
+//     by the WAL restart that follows;
 //   - a WAL restart, truncation or deletion (before_wal_overwrite): until everything is built and
 //     durable, because the WAL frames are the only other copy;
 //   - remote durability (wait_uploaded): until the store has the commit, at most
@@ -38,6 +40,7 @@
 #include "storage/replica_layout.h"
 #include "storage/store_factory.h"
 #include "vfs/writer/build_stage.h"
+#include "vfs/writer/checkpoint_gate.h"
 #include "vfs/writer/commit_notice.h"
 #include "vfs/writer/config.h"
 #include "vfs/writer/error_note.h"
@@ -49,6 +52,7 @@
 #include "vfs/writer/sync_stage.h"
 #include "vfs/writer/upload_stage.h"
 #include "vfs/writer/uploader.h"
+#include "vfs/writer/wal_index_header.h"
 #include "vfs/writer/writer_lock.h"
 
 namespace ltxvfs::writer {
@@ -112,8 +116,14 @@ class Replicator {
   std::string write_refusal() { return upload_.write_refusal(); }
   // The database file was written outside a checkpoint: the next commit ships the whole database.
   void note_write_outside_wal() { build_.note_write_outside_wal(); }
-  // SQLite is about to checkpoint: waits until every queued commit is built.
+  // SQLite took the checkpoint lock: waits only while the builder reads the database file.
   void before_checkpoint();
+  // It released it; `copied` is the wal-index header then (nullopt: unreadable), so at most the
+  // frames up to its max_frame are in the database file.
+  void after_checkpoint(const std::optional<WalIndexHeader>& copied);
+  // The last connection's closing checkpoint (which takes no checkpoint lock): waits until every
+  // queued commit is built.
+  void before_closing_checkpoint();
   // SQLite is about to overwrite, truncate or delete the WAL: waits until every queued commit is
   // built and the spool holding it is durable.
   void before_wal_overwrite();
@@ -157,10 +167,13 @@ class Replicator {
   std::optional<LocalState> recorded_;
   std::string recorded_problem_;
   ErrorNote errors_;
+  CheckpointGate gate_;  // SQLite's checkpoints and the builder's reads of the database file
   // Closing: the history run in progress goes on to its end (CompactionWork::closing) ...
   std::atomic<bool> closing_{false};
   // ... until the close's deadline: then it stops at once (CompactionWork::stop_requested).
   std::atomic<bool> stopping_{false};
+  // A checkpoint ended: the builder's next batch asks for a sync (after_checkpoint).
+  std::atomic<bool> sync_after_build_{false};
   // Checkpoint and WAL-overwrite waits, output only (atomics: SQLite's threads add to them).
   std::atomic<uint64_t> checkpoint_waits_{0}, checkpoint_wait_us_{0};
   std::atomic<uint64_t> overwrite_waits_{0}, overwrite_wait_us_{0};
