@@ -87,6 +87,7 @@ tsan_run build-tsan/tests/replica/replica_engine_tests
 # One test spec, the names joined by commas (Catch ORs them; a comma in a name is escaped).
 tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "every commit restores to exactly the database SQLite sees" \
+  "checkpoint gate: a checkpoint and a read of the database file never overlap" \
   "connections of one process share one replication" \
   "an unreachable store at open does not hold the application" \
   "a silent store bounds the open\\, remote-durability commits and the close" \

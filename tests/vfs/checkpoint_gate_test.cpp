@@ -49,8 +49,7 @@ TEST_CASE("checkpoint gate: a checkpoint and a read of the database file never o
           "[builder]") {
   using namespace std::chrono_literals;
   CheckpointGate gate;
-  std::optional<CheckpointGate::Hold> read;
-  read.emplace(gate.hold());
+  CheckpointGate::Hold read = gate.hold();
   std::atomic<bool> began{false};
   std::thread checkpointer([&] {
     gate.begin_checkpoint();
@@ -58,7 +57,7 @@ TEST_CASE("checkpoint gate: a checkpoint and a read of the database file never o
   });
   std::this_thread::sleep_for(100ms);
   CHECK_FALSE(began);  // held by the read
-  read.reset();
+  read = CheckpointGate::Hold();
   checkpointer.join();
   CHECK(began);
   CHECK(gate.checkpointing());

@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "base/mutex.h"
 #include "vfs/writer/wal_format.h"
@@ -46,11 +47,19 @@ class CheckpointGate {
    public:
     Hold() = default;  // holds nothing (a builder without a gate)
     explicit Hold(CheckpointGate* gate) : gate_(gate) {}
-    Hold(Hold&& other) noexcept : gate_(other.gate_) { other.gate_ = nullptr; }
-    Hold& operator=(Hold&&) = delete;
+    Hold(Hold&& other) noexcept : gate_(std::exchange(other.gate_, nullptr)) {}
+    Hold& operator=(Hold&& other) noexcept {
+      if (this != &other) {
+        reset();
+        gate_ = std::exchange(other.gate_, nullptr);
+      }
+      return *this;
+    }
     Hold(const Hold&) = delete;
-    ~Hold() {
-      if (gate_ != nullptr) gate_->release();
+    ~Hold() { reset(); }
+    bool holds() const { return gate_ != nullptr; }
+    void reset() {
+      if (gate_ != nullptr) std::exchange(gate_, nullptr)->release();
     }
 
    private:

@@ -496,15 +496,15 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
   if (last.frames.empty()) throw std::runtime_error("a commit without frames");
   read_checked_frame(last.frames.back().data_offset, std::span(frame).first(kWalFrameHeaderSize),
                      last.frames.back().pgno, last.end.salts, last.commit);
-  std::optional<CheckpointGate::Hold> db_hold;
+  CheckpointGate::Hold db_hold;  // taken before the first read of the database file
   for (const auto& [pgno, offset] : pages) {
     if (offset != 0) {
       read_checked_frame(offset, frame, pgno, last.end.salts, std::nullopt);
     } else {
       // A page the database grew by without a frame in this batch: an older frame, or the
       // database file, which must not be ahead of this batch (checkpoint_gate.h).
-      if (!db_hold && wal_map_.count(pgno) == 0) {
-        db_hold.emplace(hold_database());
+      if (!db_hold.holds() && wal_map_.count(pgno) == 0) {
+        db_hold = hold_database();
         if (database_ahead_of(last.end.salts, last.end.offset)) {
           throw std::runtime_error(
               "page " + std::to_string(pgno) +
