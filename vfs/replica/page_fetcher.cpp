@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <optional>
+#include <utility>
 
 #include "base/named_thread.h"
 #include "ltx/error.h"
@@ -56,13 +58,15 @@ FetchRange PageFetcher::claim(const FetchRange& range, Slots& slots, const PageK
 }
 
 PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& along,
-                           const std::vector<FrameRef>& if_miss) {
+                           const MissWindow& if_miss) {
   const PageKey key = key_of(target);
+  std::optional<std::vector<FrameRef>> window;  // if_miss(), once there was a miss
   for (int attempt = 0;; ++attempt) {
     if (PageBytes hit = cache_.get(key)) {
       if (!along.empty()) prefetch(along);
       return hit;
     }
+    if (!window) window = if_miss ? if_miss() : std::vector<FrameRef>{};
     std::shared_ptr<InFlight> wait_for;
     FetchRange mine;
     Slots slots;
@@ -76,7 +80,7 @@ PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& 
         continue;  // completed between the lookup and the lock
       } else {
         std::vector<FrameRef> wanted{target};
-        for (const auto* list : {&along, &if_miss}) {
+        for (const std::vector<FrameRef>* list : {&along, &std::as_const(*window)}) {
           for (const auto& f : *list) {
             const PageKey k = key_of(f);
             if (inflight_.count(k) == 0 && !cache_.contains(k)) wanted.push_back(f);

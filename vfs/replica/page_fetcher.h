@@ -77,11 +77,16 @@ class PageFetcher {
   PageFetcher(const PageFetcher&) = delete;
   PageFetcher& operator=(const PageFetcher&) = delete;
 
+  // The frames worth fetching with a target that missed the cache, asked only then: in a scan
+  // nearly every read hits (the read-ahead arrived), and working out a window of up to
+  // `prefetch` frames for each of them was 80 % of a scan's CPU (bench/RESULTS.md, issue 17).
+  using MissWindow = std::function<std::vector<FrameRef>()>;
+
   // The decoded page of `target`. `along` (read-ahead advice) is prefetched; when the target
-  // misses the cache, frames of `along` and `if_miss` contiguous with the target's frame join its
-  // request and the others are prefetched.
+  // misses the cache, frames of `along` and `if_miss()` contiguous with the target's frame join
+  // its request and the others are prefetched.
   PageBytes get(const FrameRef& target, const std::vector<FrameRef>& along = {},
-                const std::vector<FrameRef>& if_miss = {});
+                const MissWindow& if_miss = {});
 
   // Queues frames for background fetching (skips cached and in-flight ones).
   void prefetch(const std::vector<FrameRef>& frames);

@@ -280,14 +280,22 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
   if (hydrator_) {
     if (PageBytes local = hydrator_->read(snap, pgno)) return local;
   }
-  std::vector<FrameRef> along, if_miss;
+  std::vector<FrameRef> along;
+  PageFetcher::MissWindow if_miss;
   if (tracker != nullptr) {
     for (uint32_t p : tracker->readahead(pgno, snap.commit())) {
       if (auto f = snap.locate(p)) along.push_back(*f);
     }
-    for (uint32_t p : tracker->window(pgno, snap.commit())) {
-      if (auto f = snap.locate(p)) if_miss.push_back(*f);
-    }
+    // Asked only on a miss, before the tracker hears of another read.
+    if_miss = [&snap, tracker, pgno] {
+      const std::vector<uint32_t> pages = tracker->window(pgno, snap.commit());
+      std::vector<FrameRef> frames;
+      frames.reserve(pages.size());
+      for (uint32_t p : pages) {
+        if (auto f = snap.locate(p)) frames.push_back(*f);
+      }
+      return frames;
+    };
   }
   PageBytes bytes;
   std::shared_ptr<const Snapshot> around;  // serves the page when snap's object is damaged
@@ -307,7 +315,7 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
       frame = around->locate(pgno);
       if (!frame) throw;
       along.clear();
-      if_miss.clear();
+      if_miss = nullptr;
     }
   }
   if (tracker != nullptr) {
