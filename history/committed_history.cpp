@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/parallel_for.h"
+
 namespace ltxvfs::history {
 namespace {
 
@@ -49,6 +51,19 @@ History committed_history(std::vector<RemoteFile> all, const std::optional<Obser
 History read_history(storage::ObjectStore& store, storage::LayoutStyle layout) {
   std::optional<ObservedHead> head = read_head(store, layout);
   return committed_history(list_all_ltx_files(store, layout), head);
+}
+
+History read_history_side_by_side(storage::ObjectStore& store, storage::LayoutStyle layout) {
+  std::optional<ObservedHead> head;
+  std::vector<RemoteFile> all;
+  base::parallel_for(2, 2, "ltx-head-list", [&](size_t i) {
+    if (i == 0) {
+      head = read_head(store, layout);
+    } else {
+      all = list_all_ltx_files(store, layout);
+    }
+  });
+  return committed_history(std::move(all), head);
 }
 
 std::vector<RemoteFile> list_all_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout,

@@ -31,6 +31,14 @@ History committed_history(std::vector<RemoteFile> all, const std::optional<Obser
 // (S3 and directories list what was written before). Throws StoreError.
 History read_history(storage::ObjectStore& store, storage::LayoutStyle layout);
 
+// A reader's read_history in one round trip instead of two: head.json and the listing are read
+// side by side. The listing may then lack a file committed between the two reads (the history
+// read is a committed state older than the head, and a reader catches up at its next poll); it
+// never makes an uncommitted file count (files past the head are set aside as always, strays
+// by the head's takeover points). A writer deciding what the store holds uses read_history.
+// Throws StoreError.
+History read_history_side_by_side(storage::ObjectStore& store, storage::LayoutStyle layout);
+
 // Every LTX object under the location, committed or not, sorted by level, then min TXID.
 // `keys_only`: from ObjectStore::list_keys(), so a file may come without its size and time (both
 // 0; history/open_listing.h dates what it needs).

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <type_traits>
 
 #include "base/time_spec.h"
 #include "history/head_keeper.h"
@@ -619,4 +620,116 @@ TEST_CASE("page fetcher: a read's fetch window is worked out only when the read 
   CHECK(*again == *first);
   CHECK(*fetcher.get(*snap->locate(8), {}, window) == m.page_at(snap->txid(), 8));
   CHECK(asked == 1);
+}
+
+namespace {
+
+// Counts sequential round trips: each request belongs to wave 1 + the highest wave of the
+// requests that had finished when it started. Requests sent side by side share a wave (each
+// takes `latency`, so all of them start before any finishes); a request sent after an answer
+// starts the next one.
+class RoundTripStore final : public ltxvfs::storage::ObjectStore {
+ public:
+  explicit RoundTripStore(std::unique_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+  int waves() const {
+    std::lock_guard lock(mu_);
+    return waves_;
+  }
+
+  template <typename F>
+  std::invoke_result_t<F> timed(F call) {
+    int wave = 0;
+    {
+      std::lock_guard lock(mu_);
+      wave = finished_wave_ + 1;
+      waves_ = std::max(waves_, wave);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto result = call();
+    std::lock_guard lock(mu_);
+    finished_wave_ = std::max(finished_wave_, wave);
+    return result;
+  }
+
+  ltxvfs::storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
+                                 const ltxvfs::storage::PutOptions& options) override {
+    return timed([&] { return inner_->put(key, body, options); });
+  }
+  ltxvfs::storage::GetResult get(const std::string& key,
+                                 std::optional<ltxvfs::storage::ByteRange> range) override {
+    return timed([&] { return inner_->get(key, range); });
+  }
+  std::optional<ltxvfs::storage::ObjectInfo> head(const std::string& key) override {
+    return timed([&] { return inner_->head(key); });
+  }
+  std::vector<ltxvfs::storage::ObjectInfo> list(const std::string& prefix,
+                                                const std::string& start_after) override {
+    return timed([&] { return inner_->list(prefix, start_after); });
+  }
+  void remove(const std::vector<std::string>& keys) override {
+    timed([&] {
+      inner_->remove(keys);
+      return 0;
+    });
+  }
+  std::string describe() const override { return inner_->describe(); }
+
+ private:
+  std::unique_ptr<ObjectStore> inner_;
+  mutable std::mutex mu_;
+  int finished_wave_ = 0;  // the highest wave of a finished request
+  int waves_ = 0;          // the highest wave started
+};
+
+struct CountedLocation {
+  RoundTripStore* store;
+  std::shared_ptr<Location> location;
+};
+
+CountedLocation counted_location(const ReplicaOptions& options) {
+  auto opened = ltxvfs::storage::open_store(options.store_url(), replica_store_settings());
+  auto counting = std::make_unique<RoundTripStore>(std::move(opened.store));
+  RoundTripStore* raw = counting.get();
+  opened.store = std::move(counting);
+  return {raw, std::make_shared<Location>(std::move(opened), options.cache_bytes)};
+}
+
+}  // namespace
+
+TEST_CASE("replica engine: an open reads the head, the listing and the indexes in 2 round trips",
+          "[replica][unit]") {
+  // Issue 17: an open was head.json, then the listing, then the chain's page indexes 8 at a time,
+  // then the newest file's header: 4 round trips for these 21 files, 3 for one large snapshot.
+  const std::string dir = fresh_dir("engine-open-round-trips");
+  ModelPrimary m(dir, 1024);
+  for (uint32_t p = 1; p <= 100; ++p) m.set(p, 1);
+  m.commit();
+  for (uint32_t t = 0; t < 20; ++t) {
+    m.set(1 + t, 2 + t);
+    m.commit();
+  }
+  ReplicaOptions options = options_for(dir);
+  options.poll_ms = 60'000;  // nothing but the open
+  auto counted = counted_location(options);
+  Replica r(options, counted.location, nullptr);
+  CHECK(r.pin()->files().size() == 21);
+  CHECK(counted.location->indexes().stats().tails_fetched == 21);
+  CHECK(counted.store->waves() == 2);
+  CHECK(read_page(r, *r.pin(), 5) == expected_page(m, *r.pin(), 5));
+
+  // A snapshot too large for its tail read to hold its header: the header comes in the same
+  // round trip as the index.
+  const std::string big_dir = fresh_dir("engine-open-round-trips-big");
+  ModelPrimary big(big_dir, 1024);
+  for (uint32_t p = 1; p <= 4000; ++p) big.set(p, p);
+  big.commit();
+  REQUIRE(std::filesystem::file_size(big_dir + "/" + big.key(0, 1, 1)) >
+          ltxvfs::ltx::kDefaultTailFetch);
+  ReplicaOptions big_options = options_for(big_dir);
+  big_options.poll_ms = 60'000;
+  auto big_counted = counted_location(big_options);
+  Replica b(big_options, big_counted.location, nullptr);
+  CHECK(big_counted.location->indexes().stats().headers_fetched == 1);
+  CHECK(big_counted.store->waves() == 2);
+  CHECK(read_page(b, *b.pin(), 3999) == expected_page(big, *b.pin(), 3999));
 }

@@ -87,10 +87,28 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
   }
   if (missing.empty()) return out;
 
+  // The newest file's header, when its tail read will not hold it.
+  const history::RemoteFile& last = files.back();
+  bool header_too =
+      missing.back() == files.size() - 1 && (last.size == 0 || last.size > ltx::kDefaultTailFetch);
+  if (header_too) {
+    base::MutexLock lock(mu_);
+    header_too = headers_.count(identity(last)) == 0;
+  }
   // Tails are independent small GETs: fetch them side by side, so opening a replica with many
-  // level-0 files costs a few round trips rather than one per file.
-  base::parallel_for(missing.size(), parallelism_, "ltx-tail-get",
-                     [&](size_t j) { out[missing[j]] = fetch(files[missing[j]]); });
+  // level-0 files costs one round trip rather than one per file.
+  base::parallel_for(missing.size() + (header_too ? 1 : 0), parallelism_, "ltx-tail-get",
+                     [&](size_t j) {
+                       if (j < missing.size()) {
+                         out[missing[j]] = fetch(files[missing[j]]);
+                         return;
+                       }
+                       try {
+                         fetch_header(last);
+                       } catch (const std::exception&) {
+                         // header() asks again, and reports what goes wrong then.
+                       }
+                     });
   base::MutexLock lock(mu_);
   for (size_t i : missing) {
     auto [it, inserted] = by_identity_.emplace(identity(files[i]), out[i]);
@@ -116,17 +134,21 @@ ltx::Header IndexCache::header_unchecked(const FileIndex& file) {
     auto it = headers_.find(id);
     if (it != headers_.end()) return it->second;
   }
-  storage::GetResult got = store_.get(file.file.key, storage::ByteRange::at(0, ltx::kHeaderSize));
+  return fetch_header(file.file);
+}
+
+ltx::Header IndexCache::fetch_header(const history::RemoteFile& file) {
+  storage::GetResult got = store_.get(file.key, storage::ByteRange::at(0, ltx::kHeaderSize));
   headers_fetched_.fetch_add(1, std::memory_order_relaxed);
-  ltx::Header h = ltx::Header::decode(got.body, file.file.key);
-  h.validate(file.file.key);
-  if (h.min_txid != file.file.min_txid || h.max_txid != file.file.max_txid) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.file.key,
+  ltx::Header h = ltx::Header::decode(got.body, file.key);
+  h.validate(file.key);
+  if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.key,
                         "header says TXIDs " + std::to_string(h.min_txid) + "-" +
                             std::to_string(h.max_txid) + ", the object's name says otherwise");
   }
   base::MutexLock lock(mu_);
-  headers_[id] = h;
+  headers_[identity(file)] = h;
   return h;
 }
 

@@ -34,10 +34,14 @@ struct IndexCacheStats {
 
 class IndexCache {
  public:
-  explicit IndexCache(storage::ObjectStore& store, unsigned parallelism = 8)
+  // 32 GETs at once: a chain after compaction is a few dozen objects at most (a snapshot, a
+  // snapshot interval of the top level, ...), so an open reads every index in one round trip.
+  explicit IndexCache(storage::ObjectStore& store, unsigned parallelism = 32)
       : store_(store), parallelism_(parallelism) {}
 
-  // The indexes of `files`, in order, fetching the missing ones in parallel. Throws the store's
+  // The indexes of `files`, in order, fetching the missing ones in parallel; with them, the header
+  // of the last one when its tail read cannot include it (callers ask header() of the newest
+  // file next: it would be a round trip of its own). Throws the store's
   // StoreError (kNotFound when an object vanished since the listing), or history::BadFileError
   // naming an object whose tail fails verification (junk, truncated, a corrupt index or header).
   std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files);
@@ -57,6 +61,7 @@ class IndexCache {
   std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file);
   std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file);
   ltx::Header header_unchecked(const FileIndex& file);
+  ltx::Header fetch_header(const history::RemoteFile& file);
   static std::string identity(const history::RemoteFile& file);
 
   // Constant after construction.

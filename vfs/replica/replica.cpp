@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/time_spec.h"
+#include "history/committed_history.h"
 #include "history/restorer.h"
 #include "ltx/error.h"
 #include "ltx/lock_page.h"
@@ -114,7 +115,10 @@ Position Replica::position() const {
 }
 
 std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
-  const std::vector<history::RemoteFile> listed = history::list_ltx_files(*store_, layout_);
+  // The head and the listing side by side: an open costs one round trip here, then one more for
+  // the chain's page indexes (IndexCache::load).
+  const std::vector<history::RemoteFile> listed =
+      history::read_history_side_by_side(*store_, layout_).files;
   if (listed.empty()) {
     // Nothing replicated yet: the newest state is the empty database, followed from there (a
     // replica deployed before its primary, issue 19 item 9). A TXID or a time cannot be.
