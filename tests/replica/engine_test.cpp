@@ -44,6 +44,13 @@ ReplicaOptions options_for(const std::string& dir) {
   return o;
 }
 
+// A location replicas can share, its store opened as open_replica's.
+std::shared_ptr<Location> location_for(const ReplicaOptions& options) {
+  return std::make_shared<Location>(
+      ltxvfs::storage::open_store(options.store_url(), replica_store_settings()),
+      options.cache_bytes);
+}
+
 // As the shim does: the store opened with the replica's settings, handed to the engine.
 Replica open_replica(const ReplicaOptions& options) {
   return Replica(
@@ -558,9 +565,7 @@ TEST_CASE("replica engine: replicas sharing a location read right while each fil
   ReplicaOptions options = options_for(dir);
   options.cache_bytes = 8 * 1024;
   options.prefetch_pages = 0;
-  auto location = std::make_shared<Location>(
-      ltxvfs::storage::open_store(options.store_url(), replica_store_settings()),
-      options.cache_bytes);
+  auto location = location_for(options);
   Replica a(options, location, nullptr), b(options, location, nullptr);
   std::atomic<int> wrong{0}, failed{0};
   std::string first_error;
@@ -600,9 +605,7 @@ TEST_CASE("page fetcher: a read's fetch window is worked out only when the read 
   m.commit();
   ReplicaOptions options = options_for(dir);
   options.prefetch_pages = 0;
-  auto location = std::make_shared<Location>(
-      ltxvfs::storage::open_store(options.store_url(), replica_store_settings()),
-      options.cache_bytes);
+  auto location = location_for(options);
   Replica r(options, location, nullptr);
   const auto snap = r.pin();
   PageFetcher fetcher(location->store(), location->cache(), FetcherSettings{}, nullptr);

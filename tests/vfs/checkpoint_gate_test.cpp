@@ -43,6 +43,26 @@ void checkpoint(CheckpointGate& gate, FakeFiles& files, uint32_t pages,
   gate.end_checkpoint({copied.salts, copied.end_offset()});
 }
 
+// A two-page database, taken as TXID 1 by a builder under a gate.
+struct GatedBuilder {
+  const uint32_t ps;
+  const std::string dir;
+  FakeFiles files;
+  Spool spool;
+  CheckpointGate gate;
+  LtxBuilder builder;
+
+  GatedBuilder(uint32_t page_size, const std::string& name)
+      : ps(page_size),
+        dir(testing::scratch_dir(name)),
+        files(page_size),
+        spool(dir + "/spool", base::kDefaultFileMode),
+        builder(files, spool, ltx::OutputFormat::kNative, 1, nullptr, &gate) {
+    files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
+    builder.initial_sync(std::nullopt, "", 1);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("checkpoint gate: a checkpoint and a read of the database file never overlap",
@@ -103,14 +123,8 @@ TEST_CASE("checkpoint gate: how far checkpoints copied, per WAL generation", "[b
 // earlier TXID (and the commit would then ship again as the next TXID).
 TEST_CASE("builder: a snapshot after a checkpoint copied unbuilt commits is of the WAL's end",
           "[builder]") {
-  const uint32_t ps = 512;
-  const std::string dir = testing::scratch_dir("builder-gate-snapshot");
-  FakeFiles files(ps);
-  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool", base::kDefaultFileMode);
-  CheckpointGate gate;
-  LtxBuilder builder(files, spool, ltx::OutputFormat::kNative, 1, nullptr, &gate);
-  builder.initial_sync(std::nullopt, "", 1);
+  GatedBuilder db(512, "builder-gate-snapshot");
+  auto& [ps, dir, files, spool, gate, builder] = db;
   REQUIRE(builder.txid() == 1);
 
   files.start_wal(7, 9);
@@ -144,14 +158,8 @@ TEST_CASE("builder: a snapshot after a checkpoint copied unbuilt commits is of t
 // end instead.
 TEST_CASE("builder: a grown page is never read from a database file a checkpoint moved ahead",
           "[builder]") {
-  const uint32_t ps = 512;
-  const std::string dir = testing::scratch_dir("builder-gate-grown");
-  FakeFiles files(ps);
-  files.set_db(2, {{1, header_page(ps, 1)}, {2, page_of(ps, 2)}});
-  Spool spool(dir + "/spool", base::kDefaultFileMode);
-  CheckpointGate gate;
-  LtxBuilder builder(files, spool, ltx::OutputFormat::kNative, 1, nullptr, &gate);
-  builder.initial_sync(std::nullopt, "", 1);
+  GatedBuilder db(512, "builder-gate-grown");
+  auto& [ps, dir, files, spool, gate, builder] = db;
 
   files.start_wal(3, 4);
   WalIndexHeader start = files.index_header();
