@@ -28,6 +28,10 @@ struct Measurement {
   double query_ms = 0;
   StoreCost open_cost;
   StoreCost query_cost;
+  // Where a scan waited, from ltx_stats() after it: reads that missed the cache, reads that
+  // waited for a request already in flight, prefetches dropped (queue full), GETs made by the
+  // reading thread itself.
+  double misses = 0, shared_waits = 0, dropped = 0, sync_requests = 0;
 };
 
 Measurement run_cold(const Context& ctx, const LargeReplica& replica, const Query& q) {
@@ -45,7 +49,16 @@ Measurement run_cold(const Context& ctx, const LargeReplica& replica, const Quer
   const auto done = Clock::now();
   m.open_ms = std::chrono::duration<double, std::milli>(opened - start).count();
   m.query_ms = std::chrono::duration<double, std::milli>(done - query_start).count();
-  m.query_cost = store_cost_of(db.ltx_stats()) - m.open_cost;
+  const nlohmann::json stats = db.ltx_stats();
+  m.query_cost = store_cost_of(stats) - m.open_cost;
+  const auto at = [&](const char* part, const char* name) {
+    return stats.contains(part) && stats[part].contains(name) ? stats[part][name].get<double>()
+                                                              : 0.0;
+  };
+  m.misses = at("cache", "misses");
+  m.shared_waits = at("fetch", "shared_waits");
+  m.dropped = at("fetch", "prefetch_dropped");
+  m.sync_requests = at("fetch", "requests") - at("fetch", "prefetch_requests");
   return m;
 }
 
@@ -102,6 +115,11 @@ void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica) {
       row.baseline = Summary{1, raw_ms, raw_ms, raw_ms};
       row.note += "; plain column = parallel download of all " +
                   format_bytes(static_cast<double>(replica.plan_bytes)) + " (8 connections)";
+      const Measurement& last = results.back();
+      row.note += "; last run: " + format_number(last.misses) + " cache misses, " +
+                  format_number(last.sync_requests) + " GETs by the reading thread, " +
+                  format_number(last.shared_waits) + " reads waited for a GET in flight, " +
+                  format_number(last.dropped) + " prefetches dropped";
     }
     row.extra = {{"open_ms", summarize(open).median},
                  {"open_requests", open_cost.requests},
