@@ -13,8 +13,8 @@
 // the builder when the batch is full, and batches of small commits are kSlowScale times larger:
 // each batch is a burst of reads, compression and a spool append on a machine whose commits wait
 // for the disk, and a quarter of the bursts measured one-row FULL commits 1-4 % faster
-// (bench/RESULTS.md, issue 9's fifth pass). Anyone waiting for the build (a checkpoint, a WAL
-// restart, a flush) ends the gathering at once, and the committing thread wakes the builder when
+// (bench/RESULTS.md, issue 9's fifth pass). Anyone waiting for the build (a WAL restart, a
+// flush, the closing checkpoint) ends the gathering at once, and the committing thread wakes the builder when
 // far more than a batch is queued (kWakeFrames).
 #pragma once
 
@@ -50,8 +50,8 @@ struct BatchPacing {
   static Pace next_pace(const LastBatch& last) {
     // Judged per batch of the base size, so that a larger batch filled at a fast rate goes back
     // to polling. Only small commits get larger batches: a batch of large transactions is a
-    // long build already, and a checkpoint waits for what is queued (4x the frames measured
-    // 1000-row FULL 2 % slower).
+    // long build already, and a WAL restart waits for what is queued (4x the frames measured
+    // 1000-row FULL 2 % slower, when checkpoints still waited for it).
     const bool slow = last.gathering >= static_cast<int>(last.scale) * kWakeWhenFullAfter;
     const bool small = last.commits > 0 && last.frames <= kSmallCommitFrames * last.commits;
     return {slow, slow && small ? kSlowScale : 1};

@@ -74,8 +74,9 @@ struct ReplicatorStats {
   HistoryStats history;
   uint64_t durable_txid = 0;  // newest TXID spooled durably
   uint64_t syncs = 0;         // fdatasyncs of the spool
-  // Time SQLite's threads spent waiting for the pipeline: at checkpoints (until built) and before
-  // the WAL is restarted, truncated or deleted (until durable).
+  // Time SQLite's threads spent waiting for the pipeline: at checkpoints (while a full file
+  // reads the database file; at the closing checkpoint until built) and before the WAL is
+  // restarted, truncated or deleted (until built and durable).
   uint64_t checkpoint_waits = 0;
   uint64_t checkpoint_wait_us = 0;
   uint64_t overwrite_waits = 0;
