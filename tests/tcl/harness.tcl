@@ -21,6 +21,15 @@ set argv0 $ltx_harness_script
 
 set ::G(perm:dbconfig) {catch {$::dbhandle eval {PRAGMA journal_mode=WAL}}}
 
+# ltx's background threads write and rename temporary files under <db>-ltx/ (spool records,
+# uploads), so a script that copies a database with its `-ltx` directory while it is open
+# (tester.tcl's db_save, which walcrash4.test calls after its first statements) can find a file
+# gone between listing the directory and copying it: about 1 run in 10 aborted so. tester.tcl
+# retries its file operations where other processes hold files (its Windows setting); do the
+# same here, in both runs: 5 tries, 50 ms apart.
+set ::G(file-retries) 5
+set ::G(file-retry-delay) 50
+
 # SQLite reports every I/O error through sqlite3_log with the system call and errno
 # ("os_unix.c:41234: (9) read(/x/test.db) - Bad file descriptor"), which a failed test's
 # "disk I/O error" does not say. Print those (a script that installs its own log callback
