@@ -14,8 +14,8 @@
 // each batch is a burst of reads, compression and a spool append on a machine whose commits wait
 // for the disk, and a quarter of the bursts measured one-row FULL commits 1-4 % faster
 // (bench/RESULTS.md, issue 9's fifth pass). Anyone waiting for the build (a WAL restart, a
-// flush, the closing checkpoint) ends the gathering at once, and the committing thread wakes the builder when
-// far more than a batch is queued (kWakeFrames).
+// flush, the closing checkpoint) ends the gathering at once, and the committing thread wakes the
+// builder when far more than a batch is queued (kWakeFrames).
 #pragma once
 
 #include <chrono>
