@@ -629,7 +629,7 @@ namespace {
 
 // Counts sequential round trips: each request belongs to wave 1 + the highest wave of the
 // requests that had finished when it started. Requests sent side by side share a wave (each
-// takes `latency`, so all of them start before any finishes); a request sent after an answer
+// takes kRequestTime, so all of them start before any finishes); a request sent after an answer
 // starts the next one.
 class RoundTripStore final : public ltxvfs::storage::ObjectStore {
  public:
@@ -637,21 +637,6 @@ class RoundTripStore final : public ltxvfs::storage::ObjectStore {
   int waves() const {
     std::lock_guard lock(mu_);
     return waves_;
-  }
-
-  template <typename F>
-  std::invoke_result_t<F> timed(F call) {
-    int wave = 0;
-    {
-      std::lock_guard lock(mu_);
-      wave = finished_wave_ + 1;
-      waves_ = std::max(waves_, wave);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto result = call();
-    std::lock_guard lock(mu_);
-    finished_wave_ = std::max(finished_wave_, wave);
-    return result;
   }
 
   ltxvfs::storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
@@ -678,10 +663,28 @@ class RoundTripStore final : public ltxvfs::storage::ObjectStore {
   std::string describe() const override { return inner_->describe(); }
 
  private:
-  std::unique_ptr<ObjectStore> inner_;
+  static constexpr std::chrono::milliseconds kRequestTime{50};
+
+  // Runs one request in its wave.
+  template <typename F>
+  std::invoke_result_t<F> timed(F call) {
+    int wave = 0;
+    {
+      std::lock_guard lock(mu_);
+      wave = finished_wave_ + 1;
+      waves_ = std::max(waves_, wave);
+    }
+    std::this_thread::sleep_for(kRequestTime);
+    auto result = call();
+    std::lock_guard lock(mu_);
+    finished_wave_ = std::max(finished_wave_, wave);
+    return result;
+  }
+
+  const std::unique_ptr<ObjectStore> inner_;  // thread-safe itself
   mutable std::mutex mu_;
-  int finished_wave_ = 0;  // the highest wave of a finished request
-  int waves_ = 0;          // the highest wave started
+  int finished_wave_ = 0;  // guarded by mu_: the highest wave of a finished request
+  int waves_ = 0;          // guarded by mu_: the highest wave started
 };
 
 struct CountedLocation {
