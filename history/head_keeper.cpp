@@ -43,6 +43,13 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
   }
 }
 
+void HeadKeeper::note_tail(const RemoteFile& file, uint64_t tail_bytes) {
+  if (tail_bytes == 0) return;
+  base::MutexLock lock(noted_mu_);
+  noted_.push_back({file.level, file.min_txid, file.max_txid, file.size, tail_bytes});
+  if (noted_.size() > HeadRecord::kMaxTails) noted_.erase(noted_.begin());
+}
+
 uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide,
                           std::optional<uint64_t> dated_from_txid) {
   if (!lost_.empty()) throw HeadLost(lost_);
@@ -75,7 +82,7 @@ uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide,
                  " times while this writer was taking it: another writer is uploading there");
 }
 
-void HeadKeeper::advance(const RemoteFile& file) {
+void HeadKeeper::advance(const RemoteFile& file, uint64_t tail_bytes) {
   if (!lost_.empty()) throw HeadLost(lost_);
   if (!etag_) throw std::logic_error("HeadKeeper::advance before take");
   HeadRecord next = record_;
@@ -87,6 +94,16 @@ void HeadKeeper::advance(const RemoteFile& file) {
     if (std::find(p.keys.begin(), p.keys.end(), file.key) != p.keys.end()) continue;
     p.keys.push_back(file.key);
     if (p.keys.size() > HeadRecord::kMaxKeysPerPoint) p.keys.erase(p.keys.begin());
+  }
+  std::vector<TailHint> hints;
+  {
+    base::MutexLock lock(noted_mu_);
+    hints.swap(noted_);
+  }
+  hints.push_back({file.level, file.min_txid, file.max_txid, file.size, tail_bytes});
+  for (const auto& h : hints) {
+    if (h.tail_bytes == 0 || h.tail_bytes > h.size) continue;
+    if (next.tail_bytes(h.level, h.min_txid, h.max_txid, h.size) != h.tail_bytes) next.add_tail(h);
   }
   if (write(next, etag_)) return;
   // The condition failed. Our own write may have landed with its answer lost (the store's retry

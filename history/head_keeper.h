@@ -3,7 +3,8 @@
 // both are conditional writes (If-Match of the etag it last saw or wrote), so once another
 // writer has taken the head, nothing this one does can commit a file again (issue 16, item 3).
 //
-// Single-threaded: the upload thread alone calls it (the replicator's open only reads the head).
+// Single-threaded: the upload thread alone calls it (the replicator's open only reads the head),
+// except note_tail(), which the history thread calls for its outputs.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,11 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "base/mutex.h"
 #include "history/committed_history.h"
+#include "history/head_record.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 
@@ -50,7 +54,13 @@ class HeadKeeper {
   // After `file` was PUT: commits it — the head's TXID becomes file.max_txid, and the file is
   // named under every takeover point it spans. Throws HeadLost when another writer wrote the
   // head since, StoreError when the store failed (advancing again with the same file is safe).
-  void advance(const RemoteFile& file);
+  // `tail_bytes`: how many bytes from its end hold its page index (0: unknown), kept in the head
+  // for replicas (TailHint in head_record.h).
+  void advance(const RemoteFile& file, uint64_t tail_bytes = 0);
+
+  // Records the tail bytes of a file written by compaction (any thread): the head is the upload
+  // thread's alone to write, so the hint goes into the next advance.
+  void note_tail(const RemoteFile& file, uint64_t tail_bytes) EXCLUDES(noted_mu_);
 
  private:
   // The conditional PUT; false when its condition failed.
@@ -62,6 +72,9 @@ class HeadKeeper {
   HeadRecord record_;                // as last written
   std::optional<std::string> etag_;  // of record_; nullopt until taken
   std::string lost_;                 // non-empty: another writer took the head; for good
+
+  base::Mutex noted_mu_;
+  std::vector<TailHint> noted_ GUARDED_BY(noted_mu_);  // by note_tail, for the next advance
 };
 
 }  // namespace ltxvfs::history

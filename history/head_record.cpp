@@ -1,5 +1,6 @@
 #include "history/head_record.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace ltxvfs::history {
@@ -28,6 +29,12 @@ std::string HeadRecord::to_json() const {
     point["txid"] = p.txid;
     point["keys"] = p.keys;
     j["points"].push_back(std::move(point));
+  }
+  if (!tails.empty()) {
+    j["tails"] = nlohmann::ordered_json::array();
+    for (const auto& t : tails) {
+      j["tails"].push_back({t.level, t.min_txid, t.max_txid, t.size, t.tail_bytes});
+    }
   }
   return j.dump();
 }
@@ -59,7 +66,46 @@ std::optional<HeadRecord> HeadRecord::from_json(std::string_view text) {
     }
     r.points.push_back(std::move(point));
   }
+  // Hints only: a malformed one is skipped, never a reason to treat the head as garbage (that
+  // would stop fencing on a field no fencing depends on).
+  const auto tails = j.find("tails");
+  if (tails != j.end() && tails->is_array()) {
+    for (const auto& t : *tails) {
+      if (!t.is_array() || t.size() != 5) continue;
+      bool ok = true;
+      for (const auto& v : t) ok = ok && v.is_number_unsigned();
+      if (!ok || t[0].get<uint64_t>() > storage::kSnapshotLevel) continue;
+      r.add_tail({t[0].get<uint32_t>(), t[1].get<uint64_t>(), t[2].get<uint64_t>(),
+                  t[3].get<uint64_t>(), t[4].get<uint64_t>()});
+    }
+  }
   return r;
+}
+
+void HeadRecord::add_tail(const TailHint& hint) {
+  tails.push_back(hint);
+  // Full: first the oldest hint whose TXIDs a file of a higher level covers (a replica's plan
+  // prefers that file), else the oldest. So a snapshot's hint, the one whose index is too long for
+  // the default tail read, outlives the level-0 churn after it.
+  while (tails.size() > kMaxTails) {
+    const auto covered = std::find_if(tails.begin(), tails.end(), [&](const TailHint& h) {
+      return std::any_of(tails.begin(), tails.end(), [&](const TailHint& o) {
+        return o.level > h.level && o.min_txid <= h.min_txid && h.max_txid <= o.max_txid;
+      });
+    });
+    tails.erase(covered != tails.end() ? covered : tails.begin());
+  }
+}
+
+uint64_t HeadRecord::tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_txid,
+                                uint64_t size) const {
+  for (auto it = tails.rbegin(); it != tails.rend(); ++it) {
+    if (it->level == level && it->min_txid == min_txid && it->max_txid == max_txid &&
+        it->size == size) {
+      return it->tail_bytes;
+    }
+  }
+  return 0;
 }
 
 std::string HeadRecord::describe() const {

@@ -29,6 +29,8 @@ class HistoryConflict : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct WrittenFile;
+
 struct CompactionWork {
   // Where outputs are written before they are uploaded; "" uses $TMPDIR (or /tmp). Needs room for
   // the largest output (a snapshot is the size of the compressed database).
@@ -60,6 +62,9 @@ struct CompactionWork {
   // so a rotated key applies from the next compaction on. Inputs are read with whatever
   // registered key they name (ltx/encryption_key.h).
   ltx::KeyPtr encryption_key;
+  // Called after each output this compactor PUT is in the store (not for one already there): the
+  // writer records its tail in the head for replicas (history/head_record.h). Empty: nothing.
+  std::function<void(const WrittenFile&)> written;
 };
 
 // What the inputs of one compaction may hold in memory at once, counted per input as
@@ -73,6 +78,7 @@ struct WrittenFile {
   RemoteFile file;
   ltx::Header header;
   bool already_there = false;  // the key existed with the same transactions
+  uint64_t tail_bytes = 0;     // bytes from its end that hold its page index (0: unknown)
   uint64_t bytes_read = 0;     // from the store, for the inputs
   uint64_t gets = 0;
   uint64_t pages_copied = 0;

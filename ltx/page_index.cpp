@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <variant>
 
 #include "base/byte_order.h"
 #include "ltx/error.h"
@@ -145,6 +146,17 @@ std::variant<FileTail, NeedTailBytes> parse_file_tail(std::span<const std::uint8
   out.trailer = Trailer::decode(
       std::span<const std::uint8_t, kTrailerSize>(end - kTrailerSize, kTrailerSize));
   return out;
+}
+
+std::uint64_t index_tail_bytes(std::span<const std::uint8_t> last, std::uint64_t file_size) {
+  if (last.size() != kMinTailSize || file_size < kMinTailSize) return 0;
+  try {
+    const auto parsed = parse_file_tail(last, file_size);
+    if (const auto* need = std::get_if<NeedTailBytes>(&parsed)) return need->bytes;
+  } catch (const LtxError&) {
+    // Not an LTX tail: no hint.
+  }
+  return 0;
 }
 
 }  // namespace ltxvfs::ltx

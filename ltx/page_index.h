@@ -76,4 +76,9 @@ std::variant<FileTail, NeedTailBytes> parse_file_tail(std::span<const std::uint8
                                                       std::uint64_t file_size,
                                                       std::string_view file_name = {});
 
+// How many bytes from the end of a file of `file_size` bytes hold its page index (what
+// parse_file_tail asks for), from the file's last kMinTailSize bytes; 0 when they are not an LTX
+// tail. Writers record it so that readers fetch exactly that (history/head_record.h).
+std::uint64_t index_tail_bytes(std::span<const std::uint8_t> last, std::uint64_t file_size);
+
 }  // namespace ltxvfs::ltx

@@ -89,6 +89,43 @@ TEST_CASE("head record: round trip, and what is not a head", "[head]") {
   }
 }
 
+TEST_CASE("head record: tail hints round trip, are bounded, and a bad one is only skipped",
+          "[head]") {
+  HeadRecord r;
+  r.txid = 70;
+  r.owner = "o";
+  const uint64_t n = HeadRecord::kMaxTails + 5;
+  for (uint64_t t = 1; t <= n; ++t) r.add_tail({0, t, t, 1000 + t, 40 + t});
+  REQUIRE(r.tails.size() == HeadRecord::kMaxTails);
+  CHECK(r.tails.front().min_txid == 6);  // the oldest five dropped
+  CHECK(r.tail_bytes(0, n, n, 1000 + n) == 40 + n);
+  CHECK(r.tail_bytes(0, n, n, 1001 + n) == 0);  // another object at that key
+  CHECK(r.tail_bytes(1, n, n, 1000 + n) == 0);  // another level
+  CHECK(r.tail_bytes(0, 5, 5, 1005) == 0);      // dropped
+  // A snapshot's hint outlives the level-0 churn after it: covered hints go first.
+  HeadRecord s;
+  s.add_tail({9, 1, 50, 9000, 4000});
+  for (uint64_t t = 1; t <= n; ++t) s.add_tail({0, t, t, 1000 + t, 40 + t});
+  CHECK(s.tails.size() == HeadRecord::kMaxTails);
+  CHECK(s.tail_bytes(9, 1, 50, 9000) == 4000);
+  CHECK(s.tail_bytes(0, 6, 6, 1006) == 0);  // the oldest the snapshot covers: dropped
+  CHECK(s.tail_bytes(0, 7, 7, 1007) == 47);
+  CHECK(s.tail_bytes(0, n, n, 1000 + n) == 40 + n);
+  const auto back = HeadRecord::from_json(r.to_json());
+  REQUIRE(back);
+  CHECK(back->tails == r.tails);
+  CHECK(back->to_json() == r.to_json());
+  // Malformed hints are skipped; the head is still a head (fencing does not depend on them).
+  const auto odd = HeadRecord::from_json(
+      R"({"txid":1,"generation":1,"owner":"o","points":[],)"
+      R"("tails":[[0,1,1,500,40],[0,2,2,500],"x",[0,3,3,-1,40],[0,4,4,500,40.5],[10,1,1,5,4],)"
+      R"([9,1,5,600,44]]})");
+  REQUIRE(odd);
+  CHECK(odd->tails ==
+        std::vector<ltxvfs::history::TailHint>{{0, 1, 1, 500, 40}, {9, 1, 5, 600, 44}});
+  CHECK(HeadRecord::from_json(R"({"txid":1,"generation":1,"owner":"o","points":[],"tails":7})"));
+}
+
 TEST_CASE("committed history: past the head and strays at a takeover point are left out",
           "[head]") {
   const std::vector<RemoteFile> all = {file(0, 41, 41), file(0, 42, 42), file(0, 42, 51),
@@ -120,9 +157,9 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
   HeadKeeper a(store, kLayout, [] { return HeadIdentity{"a:1:1", 1}; });
   const auto decide = [](const ltxvfs::history::History& h) { return head_txid(h); };
   CHECK(a.take(decide) == 0);
-  a.advance(file(0, 1, 3));
+  a.advance(file(0, 1, 3), 60);
   CHECK(a.txid() == 3);
-  a.advance(file(0, 1, 3));  // again (a retried step): still fine
+  a.advance(file(0, 1, 3), 60);  // again (a retried step): still fine, one hint
   HeadKeeper b(store, kLayout, [] { return HeadIdentity{"b:2:2", 2}; });
   CHECK(b.take(decide) == 3);
   CHECK_THROWS_AS(a.advance(file(0, 4, 4)), HeadLost);
@@ -135,6 +172,17 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
   REQUIRE(h.head->points.size() == 2);
   CHECK(h.head->points.back().txid == 4);
   CHECK(h.head->points.back().keys == std::vector<std::string>{file(0, 4, 9).key});
+  // The tail hints go on across owners: they describe objects, not who wrote them.
+  CHECK(h.head->tails == std::vector<ltxvfs::history::TailHint>{{0, 1, 3, 100, 60}});
+
+  // A compaction output's hint (noted by the history thread) goes into the next advance.
+  b.note_tail(file(1, 1, 9), 70);
+  b.note_tail(file(2, 1, 9), 0);  // unknown: nothing
+  b.advance(file(0, 10, 10), 50);
+  const auto after = ltxvfs::history::read_history(store, kLayout);
+  REQUIRE(after.head);
+  CHECK(after.head->tails == std::vector<ltxvfs::history::TailHint>{
+                                 {0, 1, 3, 100, 60}, {1, 1, 9, 100, 70}, {0, 10, 10, 100, 50}});
 }
 
 TEST_CASE("head: a fenced-out writer's late upload is part of no restore", "[head]") {

@@ -11,6 +11,7 @@
 #include "history/remote_source.h"
 #include "history_support.h"
 #include "ltx/error.h"
+#include "ltx/page_index.h"
 #include "storage/file_store.h"
 
 using namespace historytest;
@@ -110,17 +111,30 @@ TEST_CASE("remote compactor: an existing output with the same transactions is ac
     L0Writer writer(fs, LayoutStyle::kDirectory, L0Writer::Options{format, 512, 12, 40, true, 5});
     for (int i = 0; i < 10; ++i) writer.commit(1'000'000 + i);
     // The same compaction, done by an earlier run whose listing this one does not see.
+    std::vector<ltxvfs::history::WrittenFile> told;
+    ltxvfs::history::CompactionWork work;
+    work.written = [&](const ltxvfs::history::WrittenFile& w) { told.push_back(w); };
     {
-      ltxvfs::history::HistoryEngine earlier(fs, LayoutStyle::kDirectory, format, one_level());
+      ltxvfs::history::HistoryEngine earlier(fs, LayoutStyle::kDirectory, format, one_level(),
+                                             work);
       REQUIRE(earlier.run_now(ltxvfs::base::now_ms(), {}).written.size() == 1);
     }
     const std::string key = storage::ltx_key(LayoutStyle::kDirectory, 1, 1, 10);
     const Bytes first = fs.get(key).body;
+    // The writer is told each output it PUT, with where its page index starts (the head's hint).
+    REQUIRE(told.size() == 1);
+    CHECK(told[0].file.key == key);
+    CHECK(told[0].tail_bytes ==
+          ltx::index_tail_bytes(std::span(first).last(ltx::kMinTailSize), first.size()));
+    CHECK(told[0].tail_bytes > ltx::kMinTailSize);
+    told.clear();
     StaleListingStore stale(fs, [](const std::string& k) { return k.rfind("ltx/1/", 0) == 0; });
-    ltxvfs::history::HistoryEngine engine(stale, LayoutStyle::kDirectory, format, one_level());
+    ltxvfs::history::HistoryEngine engine(stale, LayoutStyle::kDirectory, format, one_level(),
+                                          work);
     const auto report = engine.run_now(ltxvfs::base::now_ms(), {});
     REQUIRE(report.written.size() == 1);
     CHECK(report.written[0].already_there);
+    CHECK(told.empty());  // not its bytes: no hint
     CHECK(fs.get(key).body == first);
     CHECK_FALSE(engine.stopped());
   }

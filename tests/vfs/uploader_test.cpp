@@ -9,13 +9,16 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "base/posix_file.h"
 #include "base/time_spec.h"
 #include "history/head_keeper.h"
+#include "history/head_record.h"
 #include "history/restore_plan.h"
 #include "ltx/header.h"
+#include "ltx/page_index.h"
 #include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
 #include "storage/replica_layout.h"
@@ -224,6 +227,20 @@ TEST_CASE("uploader: durable records go up in TXID order, one level-0 object per
   CHECK(spool->count() == 0);
   CHECK(uploader->step() == Outcome::kIdle);
   CHECK(restore_level0(store, history.page_size()) == history.image(5));
+
+  // The head names how many bytes from each object's end hold its page index (a compacted group
+  // and a record as spooled alike), so that a replica reads exactly those.
+  const auto head = history::read_head(store, kLayout);
+  REQUIRE(head);
+  REQUIRE(head->record);
+  for (const auto& [min, max] : Ranges{{1, 4}, {5, 5}}) {
+    const auto body = store.get(key(min, max)).body;
+    const auto parsed =
+        ltx::parse_file_tail(std::span(body).last(ltx::kMinTailSize), body.size(), key(min, max));
+    REQUIRE(std::holds_alternative<ltx::NeedTailBytes>(parsed));
+    CHECK(head->record->tail_bytes(0, min, max, body.size()) ==
+          std::get<ltx::NeedTailBytes>(parsed).bytes);
+  }
 }
 
 TEST_CASE("uploader: max_group_bytes splits a backlog into objects, in TXID order",
