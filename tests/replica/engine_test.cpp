@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "base/time_spec.h"
 #include "history/head_keeper.h"
+#include "history/head_record.h"
 #include "ltx/compactor.h"
 #include "ltx/page_index.h"
 #include "ltx/sink.h"
@@ -638,6 +640,7 @@ class RoundTripStore final : public ltxvfs::storage::ObjectStore {
     std::lock_guard lock(mu_);
     return waves_;
   }
+  uint64_t bytes_got() const { return bytes_got_.load(); }
 
   ltxvfs::storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
                                  const ltxvfs::storage::PutOptions& options) override {
@@ -645,7 +648,9 @@ class RoundTripStore final : public ltxvfs::storage::ObjectStore {
   }
   ltxvfs::storage::GetResult get(const std::string& key,
                                  std::optional<ltxvfs::storage::ByteRange> range) override {
-    return timed([&] { return inner_->get(key, range); });
+    auto got = timed([&] { return inner_->get(key, range); });
+    bytes_got_ += got.body.size();
+    return got;
   }
   std::optional<ltxvfs::storage::ObjectInfo> head(const std::string& key) override {
     return timed([&] { return inner_->head(key); });
@@ -683,8 +688,9 @@ class RoundTripStore final : public ltxvfs::storage::ObjectStore {
 
   const std::unique_ptr<ObjectStore> inner_;  // thread-safe itself
   mutable std::mutex mu_;
-  int finished_wave_ = 0;  // guarded by mu_: the highest wave of a finished request
-  int waves_ = 0;          // guarded by mu_: the highest wave started
+  int finished_wave_ = 0;               // guarded by mu_: the highest wave of a finished request
+  int waves_ = 0;                       // guarded by mu_: the highest wave started
+  std::atomic<uint64_t> bytes_got_{0};  // GET body bytes
 };
 
 struct CountedLocation {
@@ -738,4 +744,89 @@ TEST_CASE("replica engine: an open reads the head, the listing and the indexes i
   CHECK(big_counted.location->indexes().stats().headers_fetched == 1);
   CHECK(big_counted.store->waves() == 2);
   CHECK(read_page(b, *b.pin(), 3999) == expected_page(big, *b.pin(), 3999));
+}
+
+namespace {
+
+// What a writer's HeadKeeper records for `key` (history/head_record.h): the bytes from the end of
+// the object that hold its page index.
+uint64_t exact_tail(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  const auto tail = std::span(bytes).last(ltxvfs::ltx::kMinTailSize);
+  const auto parsed = ltxvfs::ltx::parse_file_tail(tail, bytes.size());
+  REQUIRE(std::holds_alternative<ltxvfs::ltx::NeedTailBytes>(parsed));
+  return std::get<ltxvfs::ltx::NeedTailBytes>(parsed).bytes;
+}
+
+}  // namespace
+
+TEST_CASE("replica engine: with the head's tail hints an open reads each page index exactly",
+          "[replica][unit]") {
+  // Issue 17: an open read 64 KiB from the end of every object whatever its index (1.7 MiB for
+  // W4's 29 files, whose indexes are a few KiB each). The head now names each level-0 file's
+  // tail length, read beside the listing, so the second round trip asks for exactly that.
+  const std::string dir = fresh_dir("engine-open-tail-hints");
+  ModelPrimary m(dir, 1024);
+  for (uint32_t p = 1; p <= 200; ++p) m.set(p, 1);
+  m.commit(0, true);
+  for (uint32_t t = 0; t < 8; ++t) {
+    for (uint32_t p = 1; p <= 120; ++p) m.set(p + t * 10, 2 + t);
+    m.commit();
+  }
+  ltxvfs::history::HeadRecord head;
+  head.txid = 9;
+  head.owner = "test";
+  std::vector<ltxvfs::history::RemoteFile> files;
+  uint64_t tails = 0;
+  for (uint64_t txid = 1; txid <= 9; ++txid) {
+    const std::string key = m.key(0, txid, txid);
+    const uint64_t size = std::filesystem::file_size(dir + "/" + key);
+    head.add_tail({0, txid, txid, size, exact_tail(dir + "/" + key)});
+    REQUIRE(size > 2 * head.tails.back().tail_bytes);  // a hint saves bytes
+    tails += head.tails.back().tail_bytes;
+  }
+  const auto write_head = [&](const ltxvfs::history::HeadRecord& h) {
+    std::ofstream(dir + "/" + ltxvfs::storage::head_key(ltxvfs::storage::LayoutStyle::kDirectory))
+        << h.to_json();
+  };
+
+  SECTION("exact hints: the tails and the newest header, nothing more") {
+    write_head(head);
+    ReplicaOptions options = options_for(dir);
+    options.poll_ms = 60'000;
+    auto counted = counted_location(options);
+    Replica r(options, counted.location, nullptr);
+    CHECK(r.pin()->files().size() == 9);
+    CHECK(counted.store->waves() == 2);
+    CHECK(counted.location->indexes().stats().tails_fetched == 9);
+    CHECK(counted.location->indexes().stats().headers_fetched == 1);
+    CHECK(counted.store->bytes_got() == head.to_json().size() + tails + ltxvfs::ltx::kHeaderSize);
+    for (uint32_t p : {1u, 75u, 200u})
+      CHECK(read_page(r, *r.pin(), p) == expected_page(m, *r.pin(), p));
+  }
+  SECTION("no hints: 64 KiB or the whole object per tail") {
+    head.tails.clear();
+    write_head(head);
+    ReplicaOptions options = options_for(dir);
+    options.poll_ms = 60'000;
+    auto counted = counted_location(options);
+    Replica r(options, counted.location, nullptr);
+    CHECK(r.pin()->files().size() == 9);
+    CHECK(counted.store->bytes_got() > head.to_json().size() + tails + ltxvfs::ltx::kHeaderSize);
+  }
+  SECTION("a hint too short costs a second GET, one too long costs bytes: the pages are right") {
+    head.tails[0].tail_bytes = ltxvfs::ltx::kMinTailSize;
+    head.tails[4].tail_bytes = head.tails[4].size;
+    head.tails[8].tail_bytes = 3;  // not even a trailer: ignored
+    write_head(head);
+    ReplicaOptions options = options_for(dir);
+    options.poll_ms = 60'000;
+    auto counted = counted_location(options);
+    Replica r(options, counted.location, nullptr);
+    CHECK(r.pin()->files().size() == 9);
+    CHECK(counted.location->indexes().stats().tails_fetched == 10);
+    for (uint32_t p : {1u, 75u, 200u})
+      CHECK(read_page(r, *r.pin(), p) == expected_page(m, *r.pin(), p));
+  }
 }

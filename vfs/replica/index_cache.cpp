@@ -15,21 +15,31 @@ std::string IndexCache::identity(const history::RemoteFile& f) {
   return f.key + '\n' + std::to_string(f.size) + '\n' + std::to_string(f.last_modified_ms);
 }
 
-std::shared_ptr<const FileIndex> IndexCache::fetch(const history::RemoteFile& file) {
+uint64_t IndexCache::first_tail_request(const history::RemoteFile& file,
+                                        const history::HeadRecord* head) {
+  // The listing gives the size; a tail read longer than the object would be refused by some
+  // stores, and one that is unknown (0) is asked for in full.
+  if (file.size == 0) return ltx::kDefaultTailFetch;
+  const uint64_t hinted =
+      head ? head->tail_bytes(file.level, file.min_txid, file.max_txid, file.size) : 0;
+  // A hint is bucket content like the rest: a wrong one costs a second GET (too short) or bytes
+  // (too long), so it is used only within what an index could be.
+  if (hinted >= ltx::kMinTailSize && hinted <= file.size) return hinted;
+  return std::min<uint64_t>(ltx::kDefaultTailFetch, file.size);
+}
+
+std::shared_ptr<const FileIndex> IndexCache::fetch(const history::RemoteFile& file, uint64_t want) {
   try {
-    return fetch_unchecked(file);
+    return fetch_unchecked(file, want);
   } catch (const ltx::LtxError& e) {
     throw history::BadFileError(file.key, e.what());
   }
 }
 
-std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::RemoteFile& file) {
+std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::RemoteFile& file,
+                                                             uint64_t want) {
   auto out = std::make_shared<FileIndex>();
   out->file = file;
-  // The listing gives the size; a tail read longer than the object would be refused by some
-  // stores, and one that is unknown (0) is asked for in full.
-  uint64_t want = file.size > 0 ? std::min<uint64_t>(ltx::kDefaultTailFetch, file.size)
-                                : ltx::kDefaultTailFetch;
   for (int attempt = 0;; ++attempt) {
     storage::GetResult got = store_.get(file.key, storage::ByteRange::last(want));
     tails_fetched_.fetch_add(1, std::memory_order_relaxed);
@@ -71,7 +81,7 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
 }
 
 std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
-    const std::vector<history::RemoteFile>& files) {
+    const std::vector<history::RemoteFile>& files, const history::HeadRecord* head) {
   std::vector<std::shared_ptr<const FileIndex>> out(files.size());
   std::vector<size_t> missing;
   {
@@ -87,10 +97,12 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
   }
   if (missing.empty()) return out;
 
+  std::vector<uint64_t> want(missing.size());
+  for (size_t j = 0; j < missing.size(); ++j) want[j] = first_tail_request(files[missing[j]], head);
   // The newest file's header, when its tail read will not hold it.
   const history::RemoteFile& last = files.back();
   bool header_too =
-      missing.back() == files.size() - 1 && (last.size == 0 || last.size > ltx::kDefaultTailFetch);
+      missing.back() == files.size() - 1 && (last.size == 0 || want.back() < last.size);
   if (header_too) {
     base::MutexLock lock(mu_);
     header_too = headers_.count(identity(last)) == 0;
@@ -100,7 +112,7 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
   base::parallel_for(missing.size() + (header_too ? 1 : 0), parallelism_, "ltx-tail-get",
                      [&](size_t j) {
                        if (j < missing.size()) {
-                         out[missing[j]] = fetch(files[missing[j]]);
+                         out[missing[j]] = fetch(files[missing[j]], want[j]);
                          return;
                        }
                        try {

@@ -1,9 +1,10 @@
 // IndexCache: page indexes (and headers) of LTX objects, fetched once per object version and
 // shared across snapshots — objects are immutable, so a poll only reads the tails of new files.
 //
-// One suffix-range GET of kDefaultTailFetch bytes per object; a second GET only when the index is
-// longer than that. Headers cost a 100-byte GET, and only for objects whose tail did not cover
-// them (in practice: the newest file of a chain when it is a large snapshot).
+// One suffix-range GET per object: of exactly its index when the head names its length (the
+// writer's tail hints, history/head_record.h), else of kDefaultTailFetch bytes, and a second GET
+// only when the index is longer than that. Headers cost a 100-byte GET, and only for objects
+// whose tail did not cover them (in practice: the newest file of a chain).
 //
 // Thread-safe: the poller, SQLite's threads re-planning in Replica::pin() and time travel all
 // call it (Replica serialises them with its plan_mu_; this class does not rely on that). mu_ is
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "history/head_record.h"
 #include "storage/object_store.h"
 #include "vfs/replica/file_index.h"
 
@@ -44,7 +46,9 @@ class IndexCache {
   // file next: it would be a round trip of its own). Throws the store's
   // StoreError (kNotFound when an object vanished since the listing), or history::BadFileError
   // naming an object whose tail fails verification (junk, truncated, a corrupt index or header).
-  std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files);
+  // `head`: the head read with the listing (nullptr: none); its tail hints size the GETs.
+  std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files,
+                                                     const history::HeadRecord* head = nullptr);
 
   // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated; throws
   // history::BadFileError when it is not the header of that object.
@@ -58,8 +62,12 @@ class IndexCache {
   IndexCacheStats stats() const;
 
  private:
-  std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file);
-  std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file);
+  // The first GET of `file`'s tail: its hinted length (checked against the object), else the
+  // default, never more than the object.
+  static uint64_t first_tail_request(const history::RemoteFile& file,
+                                     const history::HeadRecord* head);
+  std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file, uint64_t want);
+  std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file, uint64_t want);
   ltx::Header header_unchecked(const FileIndex& file);
   ltx::Header fetch_header(const history::RemoteFile& file);
   static std::string identity(const history::RemoteFile& file);

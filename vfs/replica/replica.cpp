@@ -117,8 +117,9 @@ Position Replica::position() const {
 std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
   // The head and the listing side by side: an open costs one round trip here, then one more for
   // the chain's page indexes (IndexCache::load).
-  const std::vector<history::RemoteFile> listed =
-      history::read_history_side_by_side(*store_, layout_).files;
+  const history::History history = history::read_history_side_by_side(*store_, layout_);
+  const std::vector<history::RemoteFile>& listed = history.files;
+  const history::HeadRecord* head = history.head ? &*history.head : nullptr;
   if (listed.empty()) {
     // Nothing replicated yet: the newest state is the empty database, followed from there (a
     // replica deployed before its primary, issue 19 item 9). A TXID or a time cannot be.
@@ -139,7 +140,7 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
     std::vector<history::RemoteFile> files = listed;
     bad_.remove_from(files);
     try {
-      return plan_chain(pos, epoch, listed, files);
+      return plan_chain(pos, epoch, listed, files, head);
     } catch (const history::BadFileError& e) {
       if (round == kMaxBadPerPlan) {
         throw ReplicaError(ReplicaErrorKind::kCorrupt, source_ + ": " + e.what() + bad_note());
@@ -151,7 +152,8 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
 
 std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoch,
                                                     const std::vector<history::RemoteFile>& listed,
-                                                    const std::vector<history::RemoteFile>& files) {
+                                                    const std::vector<history::RemoteFile>& files,
+                                                    const history::HeadRecord* head) {
   uint64_t target = 0;
   switch (pos.kind) {
     case Position::Kind::kLatest:
@@ -184,7 +186,7 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
   } catch (const history::RestoreError& e) {
     throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what() + bad_note());
   }
-  auto indexes = indexes_->load(chain);
+  auto indexes = indexes_->load(chain, head);
   const ltx::Header newest = indexes_->header(*indexes.back());
   return build_snapshot(std::move(indexes), newest, epoch);
 }

@@ -149,8 +149,8 @@ class Replica {
   std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch) EXCLUDES(mu_);
   std::shared_ptr<const Snapshot> plan_chain(Position& position, uint64_t epoch,
                                              const std::vector<history::RemoteFile>& listed,
-                                             const std::vector<history::RemoteFile>& files)
-      EXCLUDES(mu_);
+                                             const std::vector<history::RemoteFile>& files,
+                                             const history::HeadRecord* head) EXCLUDES(mu_);
   // Records the object `e` names (one of `candidates`) as bad and logs what fixes it.
   void set_aside(const std::vector<history::RemoteFile>& candidates,
                  const history::BadFileError& e);
