@@ -2,6 +2,7 @@
 // files, and the local file the hydrator writes compared with the database image page by page.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "storage/file_store.h"
 #include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
+#include "tests/storage/forwarding_store.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/hydrator.h"
@@ -93,7 +95,42 @@ std::string marker_text(const std::string& path) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// Counts ranged GETs.
+class CountingStore final : public ltxvfs::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  ltxvfs::storage::GetResult get(const std::string& key,
+                                 std::optional<ltxvfs::storage::ByteRange> range) override {
+    ++gets;
+    return ForwardingStore::get(key, range);
+  }
+  std::atomic<int> gets{0};
+};
+
 }  // namespace
+
+TEST_CASE("hydrator: one GET per object even where newer frames left holes in it",
+          "[replica][unit]") {
+  // Issue 17: hydrate=1 fetched each run of adjacent frames alone, so every page a later file
+  // replaced split a range (W5: 61 MB/s, 0.21x the raw download). Holes of up to 256 KiB are now
+  // fetched with the frames around them (109 MB/s).
+  const std::string dir = fresh_dir("hydrator-holes");
+  ModelPrimary m(dir + "/replica", 1024);
+  for (uint32_t p = 1; p <= 300; ++p) m.set(p, 1);
+  m.commit();
+  for (uint32_t p : {40u, 41u, 90u, 200u}) m.set(p, 2);
+  m.commit();
+  IndexCache indexes(m.store());
+  auto s2 = snapshot_at(m, indexes, 2);
+  CountingStore counting(m.store());
+  const std::string path = dir + "/cache.db";
+  Hydrator h(counting, path, "file://replica", nullptr);
+  h.start(s2);
+  REQUIRE(wait_for(h, [](const HydrationStats& s) { return s.state != "running"; }).state ==
+          "done");
+  CHECK(counting.gets == 2);  // was 5: file 1 in four pieces around pages 40-41, 90 and 200
+  CHECK(file_bytes(path) == expected_image(m, *s2));
+}
 
 TEST_CASE("hydrator: downloads the whole database into the local file", "[replica][unit]") {
   const std::string dir = fresh_dir("hydrator-whole");
