@@ -37,8 +37,10 @@ void measure_restore(const Context& ctx, LargeReplica& replica, const std::strin
 // W5: CPU time of decoding every object of the plan from memory.
 void measure_decode(const Context& ctx, const LargeReplica& replica);
 // W5: the same decoding on all cores, as the restore's workers do it (after measure_decode).
+// `expansion`: bytes of pages per byte of objects, to quote the rate in pages too.
 void measure_parallel_decode(const Context& ctx, const LargeReplica& replica,
-                             const std::vector<std::vector<uint8_t>>& objects, double one_thread);
+                             const std::vector<std::vector<uint8_t>>& objects, double one_thread,
+                             double expansion);
 // W5: hydrate=1 through the proxy, against replica.raw_download_s.
 void measure_hydrate(const Context& ctx, const LargeReplica& replica);
 
