@@ -199,6 +199,95 @@ TEST_CASE("page 1 presentation and interior b-tree pages", "[replica][unit]") {
   CHECK(interior_children(interior, 5).empty());
 }
 
+namespace {
+
+// Page 1 of `page_size` bytes whose schema leaf holds `records` (each a complete record; rowids
+// 1, 2, ..), cells packed from the end of the page as SQLite does.
+std::vector<uint8_t> schema_page(uint32_t page_size,
+                                 const std::vector<std::vector<uint8_t>>& records,
+                                 const std::vector<uint64_t>& declared_sizes = {}) {
+  std::vector<uint8_t> p(page_size, 0);
+  p[100] = 0x0d;
+  p[104] = static_cast<uint8_t>(records.size());  // cell count, u16 at 103
+  size_t end = page_size;
+  for (size_t i = 0; i < records.size(); ++i) {
+    std::vector<uint8_t> cell;
+    // A declared size beyond the record: the rest is on overflow pages (not written here).
+    const uint64_t size =
+        i < declared_sizes.size() && declared_sizes[i] != 0 ? declared_sizes[i] : records[i].size();
+    if (size < 128) {
+      cell.push_back(static_cast<uint8_t>(size));
+    } else {
+      cell.push_back(static_cast<uint8_t>(0x80 | (size >> 7)));
+      cell.push_back(static_cast<uint8_t>(size & 0x7f));
+    }
+    cell.push_back(static_cast<uint8_t>(i + 1));  // rowid
+    cell.insert(cell.end(), records[i].begin(), records[i].end());
+    if (size > records[i].size()) cell.insert(cell.end(), {0, 0, 0, 99});  // first overflow page
+    end -= cell.size();
+    std::copy(cell.begin(), cell.end(), p.begin() + static_cast<ptrdiff_t>(end));
+    p[108 + i * 2] = static_cast<uint8_t>(end >> 8);
+    p[109 + i * 2] = static_cast<uint8_t>(end);
+  }
+  return p;
+}
+
+// A sqlite_schema record: type, name, tbl_name as text, rootpage as a `root_bytes`-byte integer
+// (0: the NULL/0 of a view), sql as text of `sql_len` bytes.
+std::vector<uint8_t> schema_record(uint32_t root, int root_bytes, size_t sql_len) {
+  const std::string type = "table", name = "t", tbl = "t";
+  const uint64_t sql_type = 13 + 2 * sql_len;
+  std::vector<uint8_t> header = {0,
+                                 static_cast<uint8_t>(13 + 2 * type.size()),
+                                 static_cast<uint8_t>(13 + 2 * name.size()),
+                                 static_cast<uint8_t>(13 + 2 * tbl.size()),
+                                 static_cast<uint8_t>(root_bytes == 0 ? 8 : root_bytes),
+                                 static_cast<uint8_t>(0x80 | (sql_type >> 7)),
+                                 static_cast<uint8_t>(sql_type & 0x7f)};
+  header[0] = static_cast<uint8_t>(header.size());
+  std::vector<uint8_t> r = header;
+  r.insert(r.end(), type.begin(), type.end());
+  r.insert(r.end(), name.begin(), name.end());
+  r.insert(r.end(), tbl.begin(), tbl.end());
+  for (int i = root_bytes - 1; i >= 0; --i) r.push_back(static_cast<uint8_t>(root >> (8 * i)));
+  r.insert(r.end(), sql_len, 'x');
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("b-tree pages: the root pages page 1's schema names", "[replica][unit]") {
+  // A table, an index with a 2-byte root, a view (rootpage 0), a table whose SQL overflows (its
+  // rootpage is still in the local part: of a 9,000-byte payload on a 4 KiB page, SQLite keeps
+  // the first 816 bytes on the page).
+  const auto page = schema_page(4096,
+                                {schema_record(2, 1, 30), schema_record(300, 2, 40),
+                                 schema_record(0, 0, 20), schema_record(7, 1, 801)},
+                                {0, 0, 0, 9000});
+  CHECK(schema_roots(page, 64) == std::vector<uint32_t>{2, 300, 7});
+  CHECK(schema_roots(page, 2) == std::vector<uint32_t>{2, 300});
+  // Not a schema leaf: an interior page 1 (a large schema) or garbage gives nothing.
+  auto interior = page;
+  interior[100] = 0x05;
+  CHECK(schema_roots(interior, 64).empty());
+  auto bad = page;
+  bad[103] = 0x7f;  // more cells than the page can hold pointers for
+  CHECK(schema_roots(bad, 64).empty());
+  bad = page;
+  bad[4096 - 3] = 0xff;  // the last cell's header size runs past its payload: skipped
+  CHECK(schema_roots(bad, 64).size() <= 3);
+  CHECK(schema_roots(std::vector<uint8_t>(50, 0), 64).empty());
+
+  // The tracker hands the roots out once, when page 1 is read.
+  ReadTracker tracker(16);
+  CHECK(tracker.after_read(1, page) == std::vector<uint32_t>{2, 300, 7});
+  CHECK(tracker.after_read(1, page).empty());
+  tracker.reset();  // another snapshot: again
+  CHECK(tracker.after_read(1, page) == std::vector<uint32_t>{2, 300, 7});
+  ReadTracker off(0);  // prefetch=0
+  CHECK(off.after_read(1, page).empty());
+}
+
 TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[replica][unit]") {
   auto interior = [](std::vector<uint32_t> kids) {
     std::vector<uint8_t> p(4096, 0);

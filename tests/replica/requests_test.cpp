@@ -73,7 +73,8 @@ TEST_CASE("a cold point query costs its b-tree path, open is lazy, a scan is coa
   // Page 1 (schema) + the table's root-to-leaf path, one GET each at most.
   CHECK(page_gets <= static_cast<uint64_t>(depth) + 1);
   CHECK(point["requests"].get<uint64_t>() <= opened["requests"].get<uint64_t>() + depth + 1);
-  CHECK(point["fetch"]["prefetch_requests"] == 0);
+  // The one prefetch: the table's root, named by page 1's schema (it is on the path anyway).
+  CHECK(point["fetch"]["prefetch_requests"].get<uint64_t>() <= 1);
   // Lazy: what was downloaded is a small fraction of the database.
   CHECK(point["bytes"].get<int64_t>() < db_bytes / 20);
   INFO("cold point query: " << point.dump());

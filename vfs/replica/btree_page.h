@@ -1,6 +1,7 @@
 // The little the replica needs to know about SQLite's file format, without SQLite:
 //  - how page 1 is presented (rollback mode, version from the TXID) — see present_header();
-//  - the child pages of a b-tree interior page, for prefetching.
+//  - the child pages of a b-tree interior page, and the root pages the schema names, for
+//    prefetching.
 #pragma once
 
 #include <cstdint>
@@ -25,5 +26,12 @@ void present_header(std::span<uint8_t> out, uint64_t offset, uint32_t counter, u
 // (the right-most pointer last); empty for any other page or a malformed one. Page 1's b-tree
 // header starts after the 100-byte database header.
 std::vector<uint32_t> interior_children(std::span<const uint8_t> page, uint32_t pgno);
+
+// The root pages (`rootpage` column) of the sqlite_schema rows stored on `page1` when it is a
+// table leaf (a schema that fits on page 1: most databases), in cell order, at most `max`; rows
+// whose rootpage is not in the cell's local part, and anything malformed, are skipped. Every
+// query starts at one of these pages, so a cold replica fetches them at open instead of one
+// round trip each, later, on the query's path.
+std::vector<uint32_t> schema_roots(std::span<const uint8_t> page1, size_t max);
 
 }  // namespace ltxvfs::replica

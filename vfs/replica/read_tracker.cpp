@@ -113,6 +113,12 @@ std::vector<uint32_t> ReadTracker::after_read(uint32_t pgno, std::span<const uin
       entered = static_cast<int64_t>(it->second.second) == before + 1 && before >= 0;
     }
   }
+  if (pgno == 1 && !schema_read_) {
+    // Every query starts at a root page the schema names: fetch them now, side by side, rather
+    // than one round trip each on the first queries' paths (W4's indexed range query paid two).
+    schema_read_ = true;
+    for (uint32_t root : schema_roots(page, kMaxSchemaRoots)) out.push_back(root);
+  }
   std::vector<uint32_t> children = interior_children(page, pgno);
   if (!children.empty() && parents_.count(pgno) == 0) {
     if (entered) {
@@ -139,6 +145,7 @@ void ReadTracker::reset() {
   last_ = 0;
   run_ = 0;
   ahead_until_ = 0;
+  schema_read_ = false;
   parents_.clear();
   parent_order_.clear();
   child_of_.clear();

@@ -12,6 +12,8 @@
 //    prefetched. An interior page that is itself the next child of a scanned parent has its first
 //    children prefetched as soon as it is read (the scan will enter it). A point lookup reads one
 //    child per level and triggers nothing, so a cold point query costs only its b-tree path.
+//  - Page 1: the root pages its schema names are prefetched when it is read (at open), since
+//    every query's path starts at one of them.
 //
 // Not thread-safe: one per SQLite file handle (connections are used by one thread at a time).
 #pragma once
@@ -51,6 +53,8 @@ class ReadTracker {
     bool lo_set = false;
   };
   static constexpr size_t kMaxParents = 64;
+  // Root pages fetched when page 1 is read (a schema of more tables and indexes gets its first).
+  static constexpr size_t kMaxSchemaRoots = 64;
   // Largest forward step between two data pages that still continues a sequential run.
   static constexpr uint32_t kMaxJump = 32;
 
@@ -64,7 +68,8 @@ class ReadTracker {
   bool continues_ = false;  // last_ continued the run of last_data_ (decided in readahead())
   uint32_t run_ = 0;
   uint32_t ahead_until_ = 0;
-  uint32_t window_ = 0;  // size of the last read-ahead window (0: none yet)
+  uint32_t window_ = 0;       // size of the last read-ahead window (0: none yet)
+  bool schema_read_ = false;  // page 1's root pages were handed out (since the last reset)
   std::unordered_map<uint32_t, Parent> parents_;
   std::deque<uint32_t> parent_order_;  // oldest first, to bound parents_
   std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> child_of_;  // child -> (parent, idx)
