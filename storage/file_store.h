@@ -17,7 +17,9 @@
 // Metadata lives in a sidecar JSON file <root>/.ltxvfs-meta/<key> that records the etag it
 // belongs to. It is written under the same lock, after the object; a reader that sees a sidecar
 // for a different etag re-reads under a shared lock. A sidecar orphaned by a crash between the
-// two steps is ignored (the object then has no metadata).
+// two steps is ignored (the object then has no metadata). The sidecar of a put without metadata
+// (head.json, lock.json) is not fsynced: lost, torn or stale after a crash, it still reads as "no
+// metadata", which is what it said.
 //
 // Permissions: every file the store creates (objects, sidecars, temporary files, the lock file)
 // gets exactly FileStoreOptions::file_mode, and every directory it creates that mode plus execute

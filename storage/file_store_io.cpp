@@ -126,7 +126,7 @@ int ensure_dirs(const std::string& dir, mode_t mode) {
 
 int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
                const Cancellation* cancel, const std::string& operation, TempFile& temp,
-               struct stat* st) {
+               struct stat* st, bool durable) {
   constexpr uint64_t kChunk = 256 << 10;  // small: it runs inside the writing process
   Fd fd;
   for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
@@ -154,7 +154,7 @@ int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
   struct timespec times[2] = {{0, UTIME_OMIT}, {0, 0}};
   ::syscall(SYS_clock_gettime, CLOCK_REALTIME, &times[1]);
   if (::futimens(fd.get(), times) != 0) return errno;
-  if (::fsync(fd.get()) != 0) return errno;
+  if (durable && ::fsync(fd.get()) != 0) return errno;
   if (st && ::fstat(fd.get(), st) != 0) return errno;
   return 0;
 }

@@ -62,12 +62,13 @@ int fsync_dir(const std::string& dir);
 // mkdir -p with `mode` for each directory it creates (existing ones are left as they are),
 // fsyncing each parent that gained an entry so the new directories survive a crash.
 int ensure_dirs(const std::string& dir, mode_t mode);
-// Creates a new file in `dir` with exactly `mode`, holding `body`, fsynced. Copies the body in
-// chunks (memory stays bounded however large it is) and looks at `cancel` between them. Returns
-// errno or 0; throws the body's own StoreError when it cannot be read, and kCancelled.
+// Creates a new file in `dir` with exactly `mode`, holding `body`, fsynced unless `durable` is
+// false. Copies the body in chunks (memory stays bounded however large it is) and looks at
+// `cancel` between them. Returns errno or 0; throws the body's own StoreError when it cannot be
+// read, and kCancelled.
 int write_temp(const std::string& dir, const BodySource& body, mode_t mode,
                const Cancellation* cancel, const std::string& operation, TempFile& temp,
-               struct stat* st);
+               struct stat* st, bool durable = true);
 
 // Throws the StoreError for errno `err`: "<subject>: <what>: <strerror>", its kind (access
 // denied, not found, else I/O) and, for permissions, read-only or full disks, what to do.
