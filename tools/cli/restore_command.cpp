@@ -45,6 +45,11 @@ std::string integrity_check(const std::string& path) {
     sqlite3_close(db);
     return result;
   }
+  // Read through a memory map: the check looks up every row's index entries, re-reading pages
+  // its 2 MiB cache dropped, and as pread()s that was 620,000 calls and 0.67 s of system time
+  // for a 64 MiB database with one index (1.18 s -> 0.83 s). SQLite caps the size at its build's
+  // maximum (2 GiB by default); a larger database is mapped that far and read beyond it.
+  sqlite3_exec(db, "PRAGMA mmap_size=1099511627776", nullptr, nullptr, nullptr);
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK) {
     int rc;
