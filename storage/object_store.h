@@ -7,6 +7,7 @@
 // `retriable()` says whether the caller may try the whole operation again later.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -65,6 +66,13 @@ struct ByteRange {
 
   static ByteRange at(uint64_t offset, uint64_t length) { return {offset, length, false}; }
   static ByteRange last(uint64_t length) { return {0, length, true}; }
+  // The last `length` bytes of an object of `size` bytes (0: unknown). With the size known, an
+  // explicit range rather than a suffix one: every S3-compatible server answers those, while some
+  // (s3rver) read `bytes=-N` as the first N bytes. A caller should check the answer's
+  // object_size against `size`: an object replaced since its size was learned gives other bytes.
+  static ByteRange tail(uint64_t size, uint64_t length) {
+    return size == 0 ? last(length) : at(size - std::min(size, length), std::min(size, length));
+  }
 };
 
 struct ObjectInfo {

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "storage/object_store.h"
 #include "storage/replica_layout.h"
 
 using namespace ltxvfs::storage;
@@ -67,4 +68,19 @@ TEST_CASE("layout: anything else is ignored when parsing", "[layout]") {
     INFO(key);
     CHECK_FALSE(parse_ltx_key(LayoutStyle::kDirectory, key).has_value());
   }
+}
+
+TEST_CASE("byte range: an object's tail is an explicit range when its size is known", "[layout]") {
+  using ltxvfs::storage::ByteRange;
+  const ByteRange t = ByteRange::tail(1000, 24);
+  CHECK_FALSE(t.suffix);
+  CHECK(t.offset == 976);
+  CHECK(t.length == 24);
+  const ByteRange whole = ByteRange::tail(10, 24);  // more than the object: all of it
+  CHECK_FALSE(whole.suffix);
+  CHECK(whole.offset == 0);
+  CHECK(whole.length == 10);
+  const ByteRange unknown = ByteRange::tail(0, 24);  // size unknown: a suffix range
+  CHECK(unknown.suffix);
+  CHECK(unknown.length == 24);
 }

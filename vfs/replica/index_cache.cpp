@@ -41,8 +41,16 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
   auto out = std::make_shared<FileIndex>();
   out->file = file;
   for (int attempt = 0;; ++attempt) {
-    storage::GetResult got = store_.get(file.key, storage::ByteRange::last(want));
+    storage::GetResult got = store_.get(file.key, storage::ByteRange::tail(file.size, want));
     tails_fetched_.fetch_add(1, std::memory_order_relaxed);
+    if (file.size != 0 && got.object_size != 0 && got.object_size != file.size) {
+      // Replaced since the listing: these bytes are not its tail. As if it had vanished: the
+      // replica lists again.
+      throw storage::StoreError(storage::StoreErrorKind::kNotFound,
+                                "GET " + file.key + ": the object is " +
+                                    std::to_string(got.object_size) + " bytes, the listing said " +
+                                    std::to_string(file.size) + ": it changed since; list again");
+    }
     const uint64_t size = got.object_size != 0 ? got.object_size : file.size;
     if (got.body.size() > size) {
       throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, file.key,

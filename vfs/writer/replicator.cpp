@@ -260,7 +260,7 @@ std::string Replicator::continue_remote_history(storage::ObjectStore& probe,
   const history::RemoteFile& last = chain.back();
   const auto head = probe.get(last.key, storage::ByteRange::at(0, ltx::kHeaderSize));
   const ltx::Header header = ltx::Header::decode(head.body, last.key);
-  const auto tail = probe.get(last.key, storage::ByteRange::last(ltx::kTrailerSize));
+  const auto tail = probe.get(last.key, storage::ByteRange::tail(last.size, ltx::kTrailerSize));
   if (tail.body.size() != ltx::kTrailerSize) return last.key + " is too short";
   const ltx::Trailer trailer =
       ltx::Trailer::decode(std::span<const uint8_t, ltx::kTrailerSize>(tail.body.data(), 16));
