@@ -86,7 +86,7 @@ TEST_CASE("replica URI parameters: defaults, validation, messages", "[replica][u
   CHECK(o.url == "/r");
   CHECK(o.poll_ms == 1000);
   CHECK(o.cache_bytes == 64u << 20);
-  CHECK(o.prefetch_pages == 4096);  // a quarter of the default 64 MiB cache in 4 KiB pages
+  CHECK(o.prefetch_pages == 8192);  // half of the default 64 MiB cache in 4 KiB pages
   CHECK_FALSE(o.txid);
   CHECK_FALSE(o.hydrate);
   o = parse_replica_options("/x", {{"replica", "s3://b/p"},

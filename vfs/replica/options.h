@@ -21,7 +21,7 @@ struct ReplicaOptions {
   std::string region;
   uint32_t poll_ms = 1000;                    // how often to look for new LTX files
   uint64_t cache_bytes = uint64_t{64} << 20;  // LRU of decompressed pages (cache_mb)
-  uint32_t prefetch_pages = 4096;   // read-ahead/prefetch window in pages; 0 = off; when not
+  uint32_t prefetch_pages = 8192;   // read-ahead/prefetch window in pages; 0 = off; when not
                                     // given: default_prefetch_pages(cache_bytes)
   std::optional<uint64_t> txid;     // open at this TXID (time travel)
   std::optional<std::string> time;  // open at this time (RFC 3339, 'N minutes ago')
@@ -33,7 +33,7 @@ struct ReplicaOptions {
   std::string store_url() const;
 };
 
-// prefetch= when not given: a quarter of cache_mb in 4 KiB pages, 16..4096.
+// prefetch= when not given: half of cache_mb in 4 KiB pages, 16..8192.
 uint32_t default_prefetch_pages(uint64_t cache_bytes);
 
 // The parameters a replica understands (SQLite's own — vfs, mode, cache, psow, nolock, immutable,
