@@ -329,10 +329,21 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(scan.after_read(106, leaf).empty());
   CHECK(scan.after_read(108, leaf).empty());
   CHECK(scan.after_read(110, leaf).empty());        // 4 of 8 still ahead
-  const auto doubled = scan.after_read(112, leaf);  // 3 left: the next window, 16
+  const auto doubled = scan.after_read(112, leaf);  // 3 left: the next window, 16 (the budget)
   REQUIRE(doubled.size() == 13);                    // children after 118 up to 112's + 16
   CHECK(doubled.front() == 120);
   CHECK(doubled.back() == 144);
+  // With room in the budget, each window of children is four times the last (a scan reaches
+  // the budget in fewer round trips: W4's cold scan 0.94 -> 0.86 s).
+  ReadTracker wide(64);
+  wide.after_read(40, root);
+  wide.after_read(100, leaf);
+  CHECK(wide.after_read(102, leaf).size() == 8);
+  for (uint32_t p = 104; p <= 110; p += 2) CHECK(wide.after_read(p, leaf).empty());
+  const auto quad = wide.after_read(112, leaf);  // children after 118 up to 112's + 32
+  REQUIRE(quad.size() == 29);
+  CHECK(quad.front() == 120);
+  CHECK(quad.back() == 176);
   // An interior page that is the next child of a scanned parent: its first children at once.
   {
     std::vector<uint32_t> top_kids{40, 41, 42, 43};
@@ -364,17 +375,17 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(ra.front() == 13);
   CHECK(step(13).empty());  // half a window still ahead
   CHECK(step(14).empty());
-  const auto more = step(15);  // the next window is twice as large
-  REQUIRE(more.size() == 7);
+  const auto more = step(15);  // the next window is four times as large: 16
+  REQUIRE(more.size() == 15);
   CHECK(more.front() == 17);
-  CHECK(more.back() == 23);
-  for (uint32_t p = 16; p < 20; ++p) CHECK(step(p).empty());
-  const auto capped = step(20, 30);
-  CHECK(capped.front() == 24);
-  CHECK(capped.back() == 30);
+  CHECK(more.back() == 31);
+  for (uint32_t p = 16; p < 24; ++p) CHECK(step(p).empty());  // half of 16 still ahead
+  const auto capped = step(24, 40);  // then 64 (the budget), up to the database's end
+  CHECK(capped.front() == 32);
+  CHECK(capped.back() == 40);
   // A miss in a run fetches the window after it, whatever was handed out before.
-  CHECK(seq.window(20, 1000).size() == 16);
-  CHECK(seq.window(20, 1000).front() == 21);
+  CHECK(seq.window(24, 1000).size() == 64);
+  CHECK(seq.window(24, 1000).front() == 25);
 
   // Leaves in runs with other pages between (a table written along with an index): short
   // forward jumps and an interior page read in between keep the run going.
@@ -386,10 +397,10 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   };
   CHECK(jstep(100, leaf).empty());
   CHECK(jstep(101, leaf).empty());
-  CHECK(jstep(120, leaf).size() == 4);  // third leaf, 19 pages on: still a run
-  CHECK(jstep(500, root).empty());      // the next parent, far away: neither extends nor breaks
-  CHECK(jstep(125, leaf).size() == 8);  // the run goes on, the window doubled
-  CHECK(jstep(400, leaf).empty());      // a leaf far away: a new run
+  CHECK(jstep(120, leaf).size() == 4);   // third leaf, 19 pages on: still a run
+  CHECK(jstep(500, root).empty());       // the next parent, far away: neither extends nor breaks
+  CHECK(jstep(125, leaf).size() == 16);  // the run goes on, the window grew fourfold
+  CHECK(jstep(400, leaf).empty());       // a leaf far away: a new run
   CHECK(jstep(401, leaf).empty());
   CHECK(jstep(402, leaf).size() == 4);
 }
