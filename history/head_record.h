@@ -3,7 +3,8 @@
 // what makes a write count, and only the current owner can change it.
 //
 //   {"txid":66,"generation":7,"owner":"host:123:9f2c…",
-//    "points":[{"txid":43,"keys":["0000/000000000000002b-0000000000000033.ltx"]}]}
+//    "points":[{"txid":43,"keys":["0000/000000000000002b-0000000000000033.ltx"]}],
+//    "tails":[[0,65,66,48213,1043],[1,1,60,9301122,33686]]}
 //
 // - txid: the newest committed TXID. A level-0 file past it is not (yet) history: its writer
 //   PUT it and then advances the head with If-Match of the etag it last wrote; a writer that lost
