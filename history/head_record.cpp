@@ -1,7 +1,11 @@
 #include "history/head_record.h"
 
 #include <algorithm>
+#include <array>
+#include <exception>
 #include <nlohmann/json.hpp>
+
+#include "ltx/page_index.h"
 
 namespace ltxvfs::history {
 namespace {
@@ -106,6 +110,17 @@ uint64_t HeadRecord::tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_
     }
   }
   return 0;
+}
+
+uint64_t tail_bytes_of(const storage::BodySource& body) {
+  std::array<uint8_t, ltx::kMinTailSize> end{};
+  if (body.size() < end.size()) return 0;
+  try {
+    body.read_at(body.size() - end.size(), end);
+  } catch (const std::exception&) {
+    return 0;
+  }
+  return ltx::index_tail_bytes(end, body.size());
 }
 
 std::string HeadRecord::describe() const {

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/body_source.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 
@@ -53,6 +54,11 @@ struct TailHint {
   uint64_t tail_bytes = 0;  // page index + its u64 length + trailer + the end marker before it
   bool operator==(const TailHint&) const = default;
 };
+
+// The TailHint::tail_bytes of the LTX file `body` (read from its last bytes,
+// ltx::index_tail_bytes), for a writer that has just PUT it; 0 when they cannot be read or are no
+// LTX tail: a hint is not worth failing an upload for.
+uint64_t tail_bytes_of(const storage::BodySource& body);
 
 struct HeadRecord {
   static constexpr size_t kMaxPoints = 32;

@@ -8,34 +8,22 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
 
 #include "base/posix_file.h"
 #include "base/time_spec.h"
+#include "history/head_record.h"
 #include "history/remote_source.h"
 #include "ltx/compactor.h"
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
-#include "ltx/page_index.h"
 #include "ltx/sink.h"
 #include "storage/body_source.h"
 
 namespace ltxvfs::history {
 namespace {
-
-// ltx::index_tail_bytes of the `size`-byte LTX file open at `fd`; 0 when it cannot be read.
-uint64_t index_tail_bytes_of(int fd, uint64_t size) {
-  std::array<uint8_t, ltx::kMinTailSize> end{};
-  if (size < end.size() ||
-      ::pread(fd, end.data(), end.size(), static_cast<off_t>(size - end.size())) !=
-          static_cast<ssize_t>(end.size())) {
-    return 0;
-  }
-  return ltx::index_tail_bytes(end, size);
-}
 
 // The decoder reads its source in 256 KiB steps (ltx/sequential_reader.cpp).
 constexpr uint64_t kDecoderBuffer = 256u << 10;
@@ -156,7 +144,7 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
   result.pages_reencoded = r.pages_reencoded;
   result.file = RemoteFile{level, r.header.min_txid, r.header.max_txid, key, size, now_ms};
   // The store holds these bytes: where their page index starts is a hint for replicas.
-  if (!result.already_there) result.tail_bytes = index_tail_bytes_of(fd.get(), size);
+  if (!result.already_there) result.tail_bytes = tail_bytes_of(body);
   if (!result.already_there && work_.written) work_.written(result);
   return result;
 }

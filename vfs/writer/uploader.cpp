@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
-
 #include "base/time_spec.h"
 #include "history/head_keeper.h"
+#include "history/head_record.h"
 #include "history/junk_object.h"
 #include "history/remote_source.h"
 #include "history/restore_plan.h"
@@ -15,7 +14,6 @@
 #include "ltx/decoder.h"
 #include "ltx/encoder.h"
 #include "ltx/header.h"
-#include "ltx/page_index.h"
 #include "ltx/sink.h"
 
 namespace ltxvfs::writer {
@@ -33,19 +31,6 @@ class BodyAsSource final : public ltx::Source {
  private:
   const storage::BodySource& body_;
 };
-
-// How many bytes from its end hold the page index of the LTX file `body` (the head's tail hint);
-// 0 when unknown.
-uint64_t tail_bytes_of(const storage::BodySource& body) {
-  std::array<uint8_t, ltx::kMinTailSize> end{};
-  if (body.size() < end.size()) return 0;
-  try {
-    body.read_at(body.size() - end.size(), end);
-  } catch (const std::exception&) {
-    return 0;  // the PUT read it a moment ago; a hint is not worth failing the upload for
-  }
-  return ltx::index_tail_bytes(end, body.size());
-}
 
 }  // namespace
 
@@ -160,7 +145,7 @@ Uploader::Outcome Uploader::step() {
   if (group.size() == 1) {
     put(key, group.front(), group.front().entry().timestamp_ms);
     size = group.front().size();
-    tail = tail_bytes_of(group.front());
+    tail = history::tail_bytes_of(group.front());
   } else {
     // The work file is opened per group and closed after its PUT, failed or not (issue 18): an
     // idle database holds no descriptor for it, and its bytes leave the disk.
@@ -174,7 +159,7 @@ Uploader::Outcome Uploader::step() {
     size = compact_group(group);
     storage::FileRangeBody body(work_.get(), 0, size, work_path_);
     put(key, body, group.back().entry().timestamp_ms);
-    tail = tail_bytes_of(body);
+    tail = history::tail_bytes_of(body);
   }
   try {
     head_.advance({0, min_txid, max_txid, key, size, 0}, tail);
