@@ -1,9 +1,10 @@
 // IndexCache: page indexes (and headers) of LTX objects, fetched once per object version and
 // shared across snapshots — objects are immutable, so a poll only reads the tails of new files.
 //
-// One suffix-range GET per object: of exactly its index when the head names its length (the
-// writer's tail hints, history/head_record.h), else of kDefaultTailFetch bytes, and a second GET
-// only when the index is longer than that. Headers cost a 100-byte GET, and only for objects
+// One ranged GET of each object's last bytes (explicit when the listing gave the size, as
+// ByteRange::tail): exactly its index when the head names its length (the writer's tail hints,
+// history/head_record.h), else kDefaultTailFetch bytes, and a second GET only when the index is
+// longer than that. Headers cost a 100-byte GET, and only for objects
 // whose tail did not cover them (in practice: the newest file of a chain).
 //
 // Thread-safe: the poller, SQLite's threads re-planning in Replica::pin() and time travel all

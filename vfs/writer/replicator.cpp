@@ -261,6 +261,14 @@ std::string Replicator::continue_remote_history(storage::ObjectStore& probe,
   const auto head = probe.get(last.key, storage::ByteRange::at(0, ltx::kHeaderSize));
   const ltx::Header header = ltx::Header::decode(head.body, last.key);
   const auto tail = probe.get(last.key, storage::ByteRange::tail(last.size, ltx::kTrailerSize));
+  if (last.size != 0 && tail.object_size != 0 && tail.object_size != last.size) {
+    // The range was worked out from the listed size: these bytes are not its trailer, and
+    // nothing can be concluded from them. As IndexCache does: as if it had vanished.
+    throw storage::StoreError(storage::StoreErrorKind::kNotFound,
+                              "GET " + last.key + ": the object is " +
+                                  std::to_string(tail.object_size) + " bytes, the listing said " +
+                                  std::to_string(last.size) + ": it changed since; open again");
+  }
   if (tail.body.size() != ltx::kTrailerSize) return last.key + " is too short";
   const ltx::Trailer trailer =
       ltx::Trailer::decode(std::span<const uint8_t, ltx::kTrailerSize>(tail.body.data(), 16));
