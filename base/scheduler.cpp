@@ -85,7 +85,11 @@ void Scheduler::loop() {
     lock.lock();
     assert(running_ == id);
     running_ = 0;
-    if (again != Clock::time_point::max() && jobs_.count(id) != 0) due_.emplace(again, id);
+    if (again == Clock::time_point::max()) {
+      jobs_.erase(id);  // ended: one-shot timers (PooledTask::notify_at) leave nothing behind
+    } else if (jobs_.count(id) != 0) {
+      due_.emplace(again, id);
+    }
     changed_.notify_all();
   }
 }
