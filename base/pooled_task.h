@@ -1,77 +1,71 @@
-// OnDemandThread: runs a stage's work on a thread that exists only while there is work. notify()
-// starts the thread when none runs; the thread calls `run` until no notify() came in since the
-// last call began, then stays ready for kIdleExit and ends when nothing came meanwhile. A process
-// with hundreds of idle databases so holds no thread for them (issue 18), while a database in
-// steady use keeps its threads (no thread start per commit).
+// PooledTask: a stage's runs, done by the process's WorkerPool. notify() asks for a run; the
+// stage's `run` then does a bounded piece of the work it sees (one batch, one upload pass) and
+// returns, calling notify() first when more is left, so that other databases' runs get their turn
+// (base/worker_pool.h). A stage holds no thread of its own: a process with a thousand databases
+// holds the pool's workers, busy or not (issue 18).
 //
-// The stage's `run` does every piece of work it sees (it may wait on its own condition variables
-// for a bounded time: a batching window, a retry's backoff) and returns when it sees none. Work
-// that falls due later is handed to a timer (base::Scheduler) that calls notify() when it is due.
-// `on_idle`, when given, is called on the thread when it is about to end (kIdleExit without work),
-// for the stage to give back what it holds only while busy (a descriptor); a notify() meanwhile
-// keeps the thread.
+// `run` never waits for time on a worker: work that falls due later (a batching window, a retry's
+// backoff) is asked for with notify_at(), which hands the wait to the process's base::Scheduler.
+// It may wait a few milliseconds on its own condition variables (BuildStage's gathering).
+// `on_idle`, when given, is called (on a worker, never during a run) once the stage has had no run
+// for kIdleAfter, for it to give back what it holds only while busy (a descriptor); the next
+// run after it starts the count again.
 //
-// Concurrency contract: every method may be called from any thread, `run` never from two
-// threads at once. A notify() after start() and before stop() began is always followed by a call
-// of `run` that begins after it (a notify racing an idle exit starts a new thread): the stage sets
-// its state, then notifies, and loses nothing. stop() lets the calls asked for before it run,
-// then joins the thread; notify() during or after stop() starts no thread. notify() may be called
-// with the caller's own mutex held (lock order: the caller's mutex, then this one); `run` is
-// called with no lock of this class held. Called from `run` itself, notify() asks for another run
-// and stop() must not be.
+// Concurrency contract: every method may be called from any thread, `run` is never called from
+// two threads at once. A notify() after start() and before stop() began is always followed by a
+// call of `run` that begins after it: the stage sets its state, then notifies, and loses nothing.
+// stop() lets the runs asked for before it happen (moving them to the front of the pool's
+// queue), then returns with none going on; notify() during or after stop() asks for none.
+// notify() and notify_at() may be called with the caller's own mutex held (lock order: the
+// caller's mutex, then this one, then the pool's or the scheduler's); `run` is called with no lock
+// of this class held. Called from `run` itself, notify() asks for another run, also while stop()
+// waits (the stage has work left that stop() must let it do), and stop() must not be called.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <thread>
+#include <memory>
 
-#include "base/mutex.h"
+#include "base/worker_pool.h"
 
 namespace ltxvfs::base {
 
-class OnDemandThread {
+class PooledTask {
  public:
-  // How long an idle thread waits for more work before it ends. Longer than the pauses between
-  // commits of a database in steady use (the upload interval is 1 s by default), so such a
-  // database starts no thread per commit; short enough that idle databases give their threads
-  // back within seconds.
-  static constexpr std::chrono::milliseconds kIdleExit{5000};
+  using Clock = std::chrono::steady_clock;
+  // How long a stage goes without a run before on_idle: longer than the pauses between commits of
+  // a database in steady use (the upload interval is 1 s by default), short enough that idle
+  // databases give their descriptors back within seconds.
+  static constexpr std::chrono::milliseconds kIdleAfter{5000};
 
-  // `name`: the thread's name (15 characters at most, base/named_thread.h).
-  OnDemandThread(const char* name, std::function<void()> run, std::function<void()> on_idle = {});
-  ~OnDemandThread();  // stop()s
-  OnDemandThread(const OnDemandThread&) = delete;
-  OnDemandThread& operator=(const OnDemandThread&) = delete;
+  // `name`: the stage's name, for messages. `pool`: the process's when null.
+  PooledTask(const char* name, std::function<void()> run, std::function<void()> on_idle = {},
+             WorkerPool* pool = nullptr);
+  ~PooledTask();  // stop()s
+  PooledTask(const PooledTask&) = delete;
+  PooledTask& operator=(const PooledTask&) = delete;
 
   // Accepts notify() from now on, and asks for a first run.
-  void start() EXCLUDES(mu_);
-  // There may be work: a run begins after this call (starting the thread if none runs).
-  void notify() EXCLUDES(mu_);
-  // Runs what was asked for, then ends the thread and waits for it.
-  void stop() EXCLUDES(mu_);
-  // Whether a thread exists now (tests, stats).
-  bool running() const EXCLUDES(mu_);
+  void start();
+  // There may be work: a run begins after this call.
+  void notify();
+  // A run at `when` (or earlier: another notify()). Later asks than a pending one change nothing.
+  void notify_at(Clock::time_point when);
+  // Lets the runs asked for happen, then returns with none queued or going on.
+  void stop();
+  // A run is queued or going on (tests, stats).
+  bool busy() const;
+  const char* name() const { return name_; }
 
-  // Tests: the idle time before a thread ends, for every OnDemandThread created afterwards
-  // (zero: kIdleExit again).
-  static void set_idle_exit_for_testing(std::chrono::milliseconds idle);
+  // Tests: kIdleAfter for every PooledTask created afterwards (zero: kIdleAfter again).
+  static void set_idle_after_for_testing(std::chrono::milliseconds idle);
 
  private:
-  void loop() EXCLUDES(mu_);
-
+  struct Core;
   const char* const name_;
-  const std::function<void()> run_;
-  const std::function<void()> on_idle_;
-  const std::chrono::milliseconds idle_exit_;
-
-  mutable Mutex mu_;
-  std::condition_variable cv_;  // -> the thread: a request, stop
-  bool started_ GUARDED_BY(mu_) = false;
-  bool stop_ GUARDED_BY(mu_) = false;
-  bool requested_ GUARDED_BY(mu_) = false;  // a run was asked for since the last one began
-  bool alive_ GUARDED_BY(mu_) = false;      // the thread is in loop() (false: ended or none)
-  std::thread thread_ GUARDED_BY(mu_);      // joinable until joined, even after it ended
+  // Shared with the pool's queue and the scheduler's timers, which may outlive this object
+  // (a timer that fires after stop() finds the task stopped and does nothing).
+  const std::shared_ptr<Core> core_;
 };
 
 }  // namespace ltxvfs::base

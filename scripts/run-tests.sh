@@ -94,6 +94,7 @@ tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
   "a writer whose lease was taken over stops uploading and refuses writes" \
   "an open waiting for a lease does not hold up other databases" \
   "short-lived connections: history upkeep keeps level 0 bounded" \
+  "ltx's background work runs on the process's bounded pool of named workers" \
   "an idle writer holds no stage thread\\, and its next commit is replicated" \
   "an idle writer closes without waiting for its stages\\, and leaves no thread")"
 unset TSAN_OPTIONS

@@ -9,8 +9,8 @@
 // the unix VFS's list of pending closes.
 //
 // Threads: the replicator's LtxBuilder reads through it (the opening thread while the replicator
-// is built, then ltx-build), one thread at a time in practice; wal_mu_ makes refresh() and
-// read_wal() safe from any thread regardless. read_db() and db_size() take no lock: the private
+// is built, then the build stage's runs), one thread at a time in practice; wal_mu_ makes refresh()
+// and read_wal() safe from any thread regardless. read_db() and db_size() take no lock: the private
 // database handle is only read (pread and fstat in the unix VFS).
 #pragma once
 

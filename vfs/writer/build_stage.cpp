@@ -39,22 +39,24 @@ void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_
     base::MutexLock lock(mu_);
     stats_.txid = txid;
   }
-  thread_.start();
+  task_.start();
 }
 
 void BuildStage::stop() {
   {
     base::MutexLock lock(mu_);
     stop_ = true;
+    retry_at_.reset();
     wake_builder();  // a last run builds what is queued
   }
-  thread_.stop();
+  task_.notify();  // also when a retry is put off (wake_builder() then only signals work_cv_)
+  task_.stop();
 }
 
 void BuildStage::wake_builder() {
   if (idle_) {
     idle_ = false;  // the run notify() promises sees everything set so far
-    thread_.notify();
+    task_.notify();
   } else {
     work_cv_.notify_all();
   }
@@ -117,12 +119,17 @@ uint64_t BuildStage::wait_all_built() {
 
 bool BuildStage::request_snapshot() {
   base::MutexLock lock(mu_);
+  // Once stop_ is set, the last run may have looked already: nobody would build it.
+  if (stop_) return false;
   snapshot_requested_ = true;
   wake_builder();
-  ++built_waiters_;
-  lock.wait(built_cv_, [&]() REQUIRES(mu_) { return !snapshot_requested_ || stop_; });
-  --built_waiters_;
-  return !snapshot_requested_;
+  if (napping_) work_cv_.notify_all();  // ends a gathering
+  return true;
+}
+
+bool BuildStage::snapshot_pending() const {
+  base::MutexLock lock(mu_);
+  return snapshot_requested_;
 }
 
 void BuildStage::wake() {
@@ -243,7 +250,7 @@ void BuildStage::note_events(const std::vector<BuildEvent>& events) {
   }
 }
 
-bool BuildStage::after_failure(base::MutexLock& lock, bool first) {
+bool BuildStage::after_failure(bool first) {
   if (first) {
     // The next first run reads the database and the WAL as they are then and ships them as a
     // full file from the recorded position: whatever is queued now is in it. Nobody may wait for
@@ -252,8 +259,9 @@ bool BuildStage::after_failure(base::MutexLock& lock, bool first) {
     queue_.clear();
     queued_frames_ = 0;
     release_waiters();
-    // Do not spin on a persistent error (an unreadable database, a full disk).
-    if (!stop_) lock.wait_for(work_cv_, milliseconds(1000), [&]() REQUIRES(mu_) { return stop_; });
+    // Do not spin on a persistent error (an unreadable database, a full disk): the next run
+    // comes in a second (run() asks for it then), or at stop().
+    if (!stop_) retry_at_ = Clock::now() + milliseconds(1000);
   }
   if (stop_ && queue_.empty()) {
     release_waiters();
@@ -271,69 +279,74 @@ void BuildStage::release_waiters() {
 void BuildStage::run() {
   base::MutexLock lock(mu_);
   std::vector<CommitNotice> batch;
-  for (;;) {
-    // The spool drained below half its limit after an overflow: time to bridge the gap.
-    auto may_resume = [&] {
-      return builder_.overflowed() && spool_.bytes() <= config_.spool_limit_bytes / 2;
-    };
-    if (!(stop_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() || may_resume())) {
-      idle_ = true;  // the next commit, snapshot request or wake() asks for a run
-      return;
-    }
-    idle_ = false;
-    if (builder_.synced() && !builder_.overflowed() && !queue_.empty() &&
-        spool_.bytes() > config_.spool_limit_bytes) {
-      builder_.set_overflow();
-      ++stats_.spool_overflows;
-      log(base::LogSeverity::kWarn,
-          "the spool (" + spool_.dir() + ") reached its limit of " +
-              std::to_string(config_.spool_limit_bytes >> 20) +
-              " MiB while the store is unreachable: commits are no longer spooled one by one; "
-              "when the store is back the whole database is uploaded at the next TXID");
-    }
-    const bool first = !builder_.synced();
-    const bool resume = !first && may_resume();
-    if (stop_ && !first && queue_.empty() && !snapshot_requested_) return;
-    batch.clear();
-    if (!first) take_batch_within_spool_limit(batch);
-    // Commits are taken in the order they were queued, none skipped or taken twice.
-    assert(batch.empty() || batch.front().seq == processed_seq_ + 1);
-    assert(batch.empty() || batch.back().seq == batch.front().seq + batch.size() - 1);
-    const bool snapshot = !first && batch.empty() && !resume && snapshot_requested_;
-    const Run kind = first      ? Run::kFirst
-                     : resume   ? Run::kResume
-                     : snapshot ? Run::kSnapshot
-                                : Run::kBatch;
-    // The first run reads the database as it is now: writes outside the WAL before it are in
-    // what it reads.
-    if (first) written_outside_wal_ = false;
-    const std::optional<LocalState> recorded = first ? position_to_resume() : std::nullopt;
-    lock.unlock();
-    const std::string error = build_unlocked(kind, batch, recorded);
-    const auto events = builder_.take_events();
-    lock.lock();
-    if (snapshot) snapshot_requested_ = false;
-    note_events(events);
-    if (!error.empty() && !after_failure(lock, first)) return;
-    stats_.txid = builder_.txid();
-    stats_.wal_scans = builder_.wal_scans();
-    // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,
-    // and the next run ships them, as a full file if their frames are gone by then).
-    initial_sync_done_ = true;
-    if (!batch.empty()) processed_seq_ = batch.back().seq;
-    if (queue_.empty()) processed_seq_ = next_seq_ - 1;
-    seq_txid_ = stats_.txid;
-    if (built_waiters_ > 0) built_cv_.notify_all();
-    // Remote durability and upload_interval_ms=0 ship at once: make the batch durable now.
-    const bool eager = config_.durability == Durability::kRemote || config_.upload_interval_ms == 0;
-    const bool spooled = error.empty() && (!batch.empty() || first || resume || snapshot);
-    if (after_batch_) {
-      lock.unlock();
-      after_batch_(eager && spooled);
-      lock.lock();
-    }
-    if (!eager && !batch.empty() && error.empty()) gather(lock, last_batch_);
+  // The spool drained below half its limit after an overflow: time to bridge the gap.
+  auto may_resume = [&] {
+    return builder_.overflowed() && spool_.bytes() <= config_.spool_limit_bytes / 2;
+  };
+  if (!(stop_ || !queue_.empty() || snapshot_requested_ || !builder_.synced() || may_resume())) {
+    idle_ = true;  // the next commit, snapshot request or wake() asks for a run
+    return;
   }
+  idle_ = false;
+  if (retry_at_ && Clock::now() < *retry_at_) {
+    task_.notify_at(*retry_at_);  // commits meanwhile queue (idle_ is false: no run per commit)
+    return;
+  }
+  retry_at_.reset();
+  if (builder_.synced() && !builder_.overflowed() && !queue_.empty() &&
+      spool_.bytes() > config_.spool_limit_bytes) {
+    builder_.set_overflow();
+    ++stats_.spool_overflows;
+    log(base::LogSeverity::kWarn,
+        "the spool (" + spool_.dir() + ") reached its limit of " +
+            std::to_string(config_.spool_limit_bytes >> 20) +
+            " MiB while the store is unreachable: commits are no longer spooled one by one; "
+            "when the store is back the whole database is uploaded at the next TXID");
+  }
+  const bool first = !builder_.synced();
+  const bool resume = !first && may_resume();
+  if (stop_ && !first && queue_.empty() && !snapshot_requested_) return;
+  if (!first) take_batch_within_spool_limit(batch);
+  // Commits are taken in the order they were queued, none skipped or taken twice.
+  assert(batch.empty() || batch.front().seq == processed_seq_ + 1);
+  assert(batch.empty() || batch.back().seq == batch.front().seq + batch.size() - 1);
+  const bool snapshot = !first && batch.empty() && !resume && snapshot_requested_;
+  const Run kind = first      ? Run::kFirst
+                   : resume   ? Run::kResume
+                   : snapshot ? Run::kSnapshot
+                              : Run::kBatch;
+  // The first run reads the database as it is now: writes outside the WAL before it are in
+  // what it reads.
+  if (first) written_outside_wal_ = false;
+  const std::optional<LocalState> recorded = first ? position_to_resume() : std::nullopt;
+  lock.unlock();
+  const std::string error = build_unlocked(kind, batch, recorded);
+  const auto events = builder_.take_events();
+  lock.lock();
+  if (snapshot) snapshot_requested_ = false;
+  note_events(events);
+  if (!error.empty() && !after_failure(first)) return;
+  stats_.txid = builder_.txid();
+  stats_.wal_scans = builder_.wal_scans();
+  // Even after a failure: waiters must not hang on a broken disk (the WAL keeps the commits,
+  // and the next run ships them, as a full file if their frames are gone by then).
+  initial_sync_done_ = true;
+  if (!batch.empty()) processed_seq_ = batch.back().seq;
+  if (queue_.empty()) processed_seq_ = next_seq_ - 1;
+  seq_txid_ = stats_.txid;
+  if (built_waiters_ > 0) built_cv_.notify_all();
+  // Remote durability and upload_interval_ms=0 ship at once: make the batch durable now.
+  const bool eager = config_.durability == Durability::kRemote || config_.upload_interval_ms == 0;
+  const bool spooled = error.empty() && (!batch.empty() || first || resume || snapshot);
+  if (after_batch_) {
+    lock.unlock();
+    after_batch_(eager && spooled);
+    lock.lock();
+  }
+  if (!eager && !batch.empty() && error.empty()) gather(lock, last_batch_);
+  // One batch per run: the next run, which builds what is queued by then (or finds nothing and
+  // ends), comes after the other databases' queued runs.
+  task_.notify();
 }
 
 }  // namespace ltxvfs::writer

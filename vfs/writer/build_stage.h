@@ -1,14 +1,14 @@
-// BuildStage: the commit queue and the ltx-build thread (base::OnDemandThread: it exists only
-// while there are commits to build). SQLite's committing thread queues a
-// CommitNotice (commit(): a mutex and a vector push, a wake-up only when the builder sleeps);
-// the builder takes every queued notice at once, paced by BatchPacing, and LtxBuilder spools
-// them as one LTX file. SQLite waits here before a checkpoint and a WAL overwrite
-// (wait_all_built), and with remote durability (wait_built).
+// BuildStage: the commit queue and the builder (runs on the process's worker pool:
+// base::PooledTask). SQLite's committing thread queues a CommitNotice (commit(): a mutex and a
+// vector push, a wake-up only when the builder sleeps); each run of the builder takes the queued
+// notices, paced by BatchPacing, and LtxBuilder spools them as one LTX file. SQLite waits here
+// before a checkpoint and a WAL overwrite (wait_all_built), and with remote durability
+// (wait_built).
 //
 // Concurrency contract: commit(), wait_built(), wait_all_built(), note_write_outside_wal(),
 // request_snapshot(), wake() and stats() may be called from any thread. The LtxBuilder belongs
-// to the ltx-build thread alone (it is single-threaded) from start() to stop(). The hook
-// after_batch is called on the ltx-build thread with no lock of this stage held.
+// to the builder's runs alone (it is single-threaded; runs never overlap) from start() to stop().
+// The hook after_batch is called in a run with no lock of this stage held.
 #pragma once
 
 #include <condition_variable>
@@ -20,7 +20,7 @@
 
 #include "base/log_sink.h"
 #include "base/mutex.h"
-#include "base/on_demand_thread.h"
+#include "base/pooled_task.h"
 #include "vfs/writer/batch_pacing.h"
 #include "vfs/writer/commit_notice.h"
 #include "vfs/writer/config.h"
@@ -68,17 +68,20 @@ class BuildStage {
   uint64_t wait_all_built() EXCLUDES(mu_);
   // The database file was written outside a checkpoint: the next commit ships the whole database.
   void note_write_outside_wal() EXCLUDES(mu_);
-  // The store lacks the history before the spool: builds a snapshot at the next TXID. Returns
-  // when it is spooled (true), or false when the stage stopped first.
+  // The store lacks the history before the spool: asks for a snapshot at the next TXID, and
+  // returns at once (the upload stage asks from a pool worker: no run waits for another). False
+  // when the stage is stopping and no run would build it. after_batch follows it.
   bool request_snapshot() EXCLUDES(mu_);
+  // A snapshot was asked for and is not spooled yet.
+  bool snapshot_pending() const EXCLUDES(mu_);
   // The spool shrank: an idle builder looks again (an overflow may end).
   void wake() EXCLUDES(mu_);
   BuildStats stats() const EXCLUDES(mu_);
 
  private:
   enum class Run { kFirst, kResume, kBatch, kSnapshot };
-  // Builds everything queued (and the first run, a snapshot, a resume); returns when nothing is
-  // left (the thread may then end) or the stage stopped.
+  // Builds one batch of what is queued (or the first run, a snapshot, a resume), then asks for
+  // the next run, after the other databases' queued runs; returns at once when nothing is left.
   void run() EXCLUDES(mu_);
   // Asks for a run (the builder is idle) or wakes the running one; the run sees the state set
   // before this call.
@@ -88,9 +91,9 @@ class BuildStage {
   std::string build_unlocked(Run kind, const std::vector<CommitNotice>& batch,
                              const std::optional<LocalState>& recorded);
   void note_events(const std::vector<BuildEvent>& events) REQUIRES(mu_);
-  // After a failed run: releases what a failed first run leaves queued and waits a moment
-  // before the next one; false when the stage is stopping and nothing is left.
-  bool after_failure(base::MutexLock& lock, bool first) REQUIRES(mu_);
+  // After a failed run: releases what a failed first run leaves queued and puts the next one a
+  // moment off; false when the stage is stopping and nothing is left.
+  bool after_failure(bool first) REQUIRES(mu_);
   // Every commit queued so far counts as processed: waiters return (nothing is left to build,
   // or the next first run ships it).
   void release_waiters() REQUIRES(mu_);
@@ -111,7 +114,7 @@ class BuildStage {
   const base::LogSink log_;
   const AfterBatch after_batch_;
 
-  // The ltx-build thread's alone (between start() and stop()).
+  // The builder's runs' alone (between start() and stop()); runs never overlap.
   LtxBuilder& builder_;
   std::optional<LocalState> recorded_;
   std::string recorded_problem_;
@@ -130,17 +133,20 @@ class BuildStage {
   bool napping_ GUARDED_BY(mu_) = false;    // letting commits gather after a batch
   BatchPacing::Pace pace_ GUARDED_BY(mu_);  // ... and how: wake it when full? batch size?
   bool snapshot_requested_ GUARDED_BY(mu_) = false;
+  // After a failed first run: the next is not before this (a persistent error is not retried in
+  // a loop), unless the stage stops.
+  std::optional<std::chrono::steady_clock::time_point> retry_at_ GUARDED_BY(mu_);
   bool written_outside_wal_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   uint64_t built_waiters_ GUARDED_BY(mu_) = 0;
   BuildStats stats_ GUARDED_BY(mu_);  // output only
   // Last: uses the above. Idle, the spool's log descriptor is closed once everything in it was
-  // uploaded (the upload stage's idle thread does the same: whichever ends last).
-  base::OnDemandThread thread_{"ltx-build", [this] { run(); },
-                               [this] {
-                                 spool_.close_idle_log();
-                                 builder_.release_idle();
-                               }};
+  // uploaded (the upload stage does the same when idle: whichever comes last).
+  base::PooledTask task_{"ltx-build", [this] { run(); },
+                         [this] {
+                           spool_.close_idle_log();
+                           builder_.release_idle();
+                         }};
 };
 
 }  // namespace ltxvfs::writer

@@ -36,7 +36,7 @@ void HistoryStage::start(std::optional<history::History> listed) {
     base::MutexLock lock(mu_);
     started_ = true;
   }
-  thread_.start();
+  task_.start();
 }
 
 void HistoryStage::finish() {
@@ -44,7 +44,7 @@ void HistoryStage::finish() {
     base::MutexLock lock(mu_);
     finish_ = true;
   }
-  thread_.notify();
+  task_.notify();
 }
 
 bool HistoryStage::wait_finished_until(Clock::time_point deadline) {
@@ -62,8 +62,8 @@ void HistoryStage::stop() {
   }
   // No run adds a job once stop_ is set (hand_off looks under mu_).
   if (job != 0) scheduler_.cancel(job);
-  thread_.notify();  // a last run ends the stage (ended_)
-  thread_.stop();
+  task_.notify();  // a last run ends the stage (ended_)
+  task_.stop();
 }
 
 void HistoryStage::end() {
@@ -86,7 +86,7 @@ bool HistoryStage::hand_off() {
   base::MutexLock lock(mu_);
   if (stop_ || finish_) return false;
   wake_job_ = scheduler_.add(next_, [this] {
-    thread_.notify();
+    task_.notify();
     return base::Scheduler::Clock::time_point::max();
   });
   return true;

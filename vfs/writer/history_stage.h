@@ -1,4 +1,4 @@
-// HistoryStage: the ltx-history thread, which runs the history engine (compaction levels,
+// HistoryStage: runs the history engine (compaction levels,
 // snapshots, retention; history/history_engine.h) whenever something is due, only while the
 // writer may shape the store (the lease is fresh and uploading has not stopped on a conflict).
 //
@@ -6,17 +6,18 @@
 // thousands of times, must still get its history compacted, although each connection lives far
 // shorter than any level's interval and than a run. So the first run starts at once, from the
 // open's own listing; and closing does not throw the run away: finish() lets the run in progress
-// go on to its end (or starts one, when the connection closed before the thread could), with the
+// go on to its end (or starts one, when the connection closed before one could), with the
 // close's deadline as the bound (the writer then sets CompactionWork::stop_requested and stops
-// the thread). Whatever a stopped run leaves undone stays due in the store, and the next open
+// the stage). Whatever a stopped run leaves undone stays due in the store, and the next open
 // carries on from there. Nothing half done is ever published.
 //
-// The thread exists only while a run is due (base::OnDemandThread): between runs, the process's
-// base::Scheduler holds the time the next one is due and starts the thread then (issue 18).
+// A run takes a worker of the process's pool only while it is due (base::PooledTask): between
+// runs, the process's base::Scheduler holds the time the next one is due and asks for it then
+// (issue 18).
 //
 // Concurrency contract: finish(), wait_finished_until(), stop() and stats() may be called from
-// any thread; the engine belongs to the ltx-history thread. may_run is called on that thread with
-// no lock of this stage held.
+// any thread; the engine belongs to this stage's runs (they never overlap). may_run is called in
+// a run with no lock of this stage held.
 #pragma once
 
 #include <chrono>
@@ -31,7 +32,7 @@
 #include "base/backoff.h"
 #include "base/log_sink.h"
 #include "base/mutex.h"
-#include "base/on_demand_thread.h"
+#include "base/pooled_task.h"
 #include "base/scheduler.h"
 #include "history/history_engine.h"
 
@@ -88,10 +89,10 @@ class HistoryStage {
   const std::function<uint64_t()> uploads_;
   base::Scheduler& scheduler_;
 
-  std::unique_ptr<history::HistoryEngine> engine_;  // the ltx-history thread's alone
-  // Set by start() before the thread exists, then the ltx-history thread's alone.
+  std::unique_ptr<history::HistoryEngine> engine_;  // this stage's runs' alone
+  // Set by start() before the thread exists, then its runs' alone.
   std::optional<history::History> listed_;
-  // The ltx-history thread's (one run at a time): when the next run is due, whether one ran,
+  // The runs' (one at a time): when the next run is due, whether one ran,
   // the retry backoff (failed runs are retried after 1 s, doubling to at most 60 s).
   std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now();
   bool ran_ = false;
@@ -105,7 +106,7 @@ class HistoryStage {
   uint64_t wake_job_ GUARDED_BY(mu_) = 0;  // the scheduler's job that asks for the next run
   std::condition_variable ended_cv_;       // -> the closing thread: ended_
   HistoryStats stats_ GUARDED_BY(mu_);     // output only
-  base::OnDemandThread thread_{"ltx-history", [this] { run(); }};  // last: uses the above
+  base::PooledTask task_{"ltx-history", [this] { run(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::writer

@@ -69,6 +69,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
              }),
       upload_(config_, uploader_, spool_, sync_, lease_, errors_, log_,
               UploadStage::Hooks{[this] { return build_.request_snapshot(); },
+                                 [this] { return build_.snapshot_pending(); },
                                  [this] { build_.wake(); }}) {
   // Where this database stands: the newest of the state file (written at close) and the spool's
   // newest record (written with every batch).
@@ -116,7 +117,7 @@ Replicator::~Replicator() {
   // The history run in progress is not thrown away (issue 16, item 10: connections that lived a
   // few milliseconds each never let one finish, and level 0 grew to 11,514 files): it goes on
   // beside the uploads, a snapshot larger than history::kCloseSnapshotBytes aside, and a run
-  // starts now if the connection closed before the ltx-history thread could begin one.
+  // starts now if the connection closed before a history run could begin.
   closing_ = true;
   history_->finish();
   build_.stop();

@@ -21,8 +21,9 @@
 // position always survives in some log. A record supersedes live records whose TXID range starts
 // at or after its own (the builder rebuilt from there). Bookkeeping is O(log n).
 //
-// Threads: every method may be called from any thread; in practice the ltx-build thread appends
-// (SpoolWriter, append()), ltx-sync calls make_durable(), ltx-upload reads and remove()s, and
+// Threads: every method may be called from any thread; in practice the build stage's runs append
+// (SpoolWriter, append()), the sync stage calls make_durable(), the upload stage reads and
+// remove()s, and
 // SQLite's threads ask for counts. Two locks, append_mu_ before mu_: append_mu_ lets one record be
 // written at a time (held by a SpoolWriter for the whole build of a batch, and by append()); mu_
 // guards the bookkeeping and is never held during an fdatasync. A leaf: no other lock is taken

@@ -13,7 +13,7 @@ SyncStage::~SyncStage() {
 }
 
 void SyncStage::start() {
-  thread_.start();
+  task_.start();
 }
 
 void SyncStage::stop() {
@@ -21,7 +21,7 @@ void SyncStage::stop() {
     base::MutexLock lock(mu_);
     stop_ = true;
   }
-  thread_.stop();  // serves the requests made so far
+  task_.stop();  // serves the requests made so far
   served_cv_.notify_all();
 }
 
@@ -30,16 +30,25 @@ uint64_t SyncStage::request() {
   const uint64_t ticket = ++requested_;
   if (idle_) {
     idle_ = false;  // the run that notify() promises takes this request
-    thread_.notify();
+    task_.notify();
   }
   return ticket;
 }
 
 void SyncStage::wait(uint64_t ticket) {
   base::MutexLock lock(mu_);
-  ++waiters_;
-  lock.wait(served_cv_, [&]() REQUIRES(mu_) { return served_ >= ticket || stop_; });
-  --waiters_;
+  while (served_ < ticket && !stop_) {
+    if (!syncing_) {
+      // The run may be queued behind this very thread's run: sync here.
+      syncing_ = true;
+      const uint64_t serving = requested_;
+      lock.unlock();
+      sync(serving);
+      lock.lock();
+      continue;
+    }
+    lock.wait(served_cv_, [&]() REQUIRES(mu_) { return served_ >= ticket || stop_ || !syncing_; });
+  }
 }
 
 uint64_t SyncStage::syncs() const {
@@ -55,25 +64,37 @@ void SyncStage::run() {
       return;
     }
     idle_ = false;
+    if (syncing_) {
+      // A waiter syncs: it is going on (not queued), so this wait ends.
+      lock.wait(served_cv_, [&]() REQUIRES(mu_) { return !syncing_; });
+      continue;
+    }
+    syncing_ = true;
     const uint64_t serving = requested_;
     lock.unlock();
-    try {
-      spool_.make_durable();
-    } catch (const std::exception& e) {
-      // Waiters are released anyway (SQLite must not hang on a broken disk); the records stay
-      // undurable, so they are not uploaded, and the WAL or a full file makes up for them.
-      const std::string error = std::string("making the spool durable: ") + e.what();
-      if (errors_.set(error) && log_) log_(base::LogSeverity::kWarn, error);
-    }
-    lock.lock();
-    ++syncs_;
-    assert(serving > served_);
-    served_ = serving;
-    if (waiters_ > 0) served_cv_.notify_all();
-    lock.unlock();
-    if (on_synced_) on_synced_();
+    sync(serving);
     lock.lock();
   }
+}
+
+void SyncStage::sync(uint64_t serving) {
+  try {
+    spool_.make_durable();
+  } catch (const std::exception& e) {
+    // Waiters are released anyway (SQLite must not hang on a broken disk); the records stay
+    // undurable, so they are not uploaded, and the WAL or a full file makes up for them.
+    const std::string error = std::string("making the spool durable: ") + e.what();
+    if (errors_.set(error) && log_) log_(base::LogSeverity::kWarn, error);
+  }
+  {
+    base::MutexLock lock(mu_);
+    ++syncs_;
+    assert(serving >= served_);
+    served_ = serving;
+    syncing_ = false;
+  }
+  served_cv_.notify_all();  // waiters, and a run waiting for this sync
+  if (on_synced_) on_synced_();
 }
 
 }  // namespace ltxvfs::writer

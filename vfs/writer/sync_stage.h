@@ -1,12 +1,16 @@
-// SyncStage: the ltx-sync thread (base::OnDemandThread: it exists only while syncs are asked
-// for), which makes the spool durable (fdatasync of the logs written
-// since the last sync) when asked: after a checkpoint (in the background), before a WAL
-// overwrite and before an upload (waited for), and after each batch with remote durability.
+// SyncStage: makes the spool durable (fdatasync of the logs written since the last sync) when
+// asked: after a checkpoint (in the background, a run on the worker pool: base::PooledTask),
+// before a WAL overwrite and before an upload (waited for), and after each batch with remote
+// durability.
+//
+// A waiter syncs by itself when no sync is going on: the upload stage waits here from a pool
+// worker, and the run it would wait for might be queued behind it (base/worker_pool.h: no run
+// waits for another).
 //
 // Concurrency contract: request(), wait() and stats() may be called from any thread. A record
 // is durable once a sync that began after it was appended has finished; wait(ticket) returns
 // when the sync serving `ticket` has finished (or the stage stopped). on_synced is called on the
-// ltx-sync thread after each sync, with no lock of this stage held.
+// thread that synced, after each sync, with no lock of this stage held.
 #pragma once
 
 #include <condition_variable>
@@ -16,7 +20,7 @@
 
 #include "base/log_sink.h"
 #include "base/mutex.h"
-#include "base/on_demand_thread.h"
+#include "base/pooled_task.h"
 #include "vfs/writer/error_note.h"
 #include "vfs/writer/spool.h"
 
@@ -40,8 +44,10 @@ class SyncStage {
   uint64_t syncs() const EXCLUDES(mu_);
 
  private:
-  // Serves every request made so far; returns when none is left (the thread may then end).
+  // Serves every request made so far; returns when none is left.
   void run() EXCLUDES(mu_);
+  // The sync serving every request up to `serving`, on the calling thread, which set syncing_.
+  void sync(uint64_t serving) EXCLUDES(mu_);
 
   // Constant after construction.
   Spool& spool_;
@@ -54,10 +60,10 @@ class SyncStage {
   uint64_t requested_ GUARDED_BY(mu_) = 0;  // tickets handed out ...
   uint64_t served_ GUARDED_BY(mu_) = 0;     // ... and served (a sync began after them, finished)
   bool idle_ GUARDED_BY(mu_) = true;        // no run serves requests: a request notifies
-  uint64_t waiters_ GUARDED_BY(mu_) = 0;
+  bool syncing_ GUARDED_BY(mu_) = false;    // a sync is going on (a run's or a waiter's)
   bool stop_ GUARDED_BY(mu_) = false;
   uint64_t syncs_ GUARDED_BY(mu_) = 0;
-  base::OnDemandThread thread_{"ltx-sync", [this] { run(); }};  // last: uses the above
+  base::PooledTask task_{"ltx-sync", [this] { run(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::writer

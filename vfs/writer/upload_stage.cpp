@@ -34,26 +34,23 @@ void UploadStage::start(uint64_t uploaded_txid) {
     uploaded_txid_ = uploaded_txid;
     started_ = true;
   }
-  thread_.start();
+  task_.start();
 }
 
 void UploadStage::run() {
-  upload_until_idle();
+  if (!upload_once()) return;
   {
     base::MutexLock lock(mu_);
-    if (!stop_) return;
     stopped_ = true;
   }
   stopped_cv_.notify_all();
 }
 
 void UploadStage::wake_uploader() {
-  if (idle_) {
-    idle_ = false;  // the run notify() promises sees everything set so far
-    thread_.notify();
-  } else {
-    cv_.notify_all();
-  }
+  // Also when a run is going on or put off (a window, a backoff): the run asked for here sees
+  // what was set before this call (a stop, a conflict, a durability waiter) and acts on it.
+  idle_ = false;
+  task_.notify();
 }
 
 void UploadStage::request_stop() {
@@ -72,7 +69,7 @@ bool UploadStage::wait_stopped_until(std::chrono::steady_clock::time_point deadl
 
 void UploadStage::stop() {
   request_stop();
-  thread_.stop();
+  task_.stop();
   uploaded_cv_.notify_all();
 }
 
@@ -107,7 +104,7 @@ bool UploadStage::wait_uploaded(uint64_t txid) {
   base::MutexLock lock(mu_);
   const auto deadline = Clock::now() + milliseconds(config_.remote_timeout_ms);
   ++durability_waiters_;
-  if (!idle_) cv_.notify_all();  // ends the uploader's batching window
+  if (!idle_) task_.notify();  // ends the uploader's batching window
   lock.wait_until(uploaded_cv_, deadline, [&]() REQUIRES(mu_) {
     return uploaded_txid_ >= txid || !conflict_.empty() || stop_;
   });
@@ -216,90 +213,125 @@ bool UploadStage::closing_expired() {
   return Clock::now() >= *close_deadline_;
 }
 
-bool UploadStage::back_off(base::MutexLock& lock, const std::string& error) {
+bool UploadStage::back_off(const std::string& error) {
   // Retry for as long as it takes (with backoff); the application keeps committing and the spool
   // keeps everything meanwhile.
   ++stats_.upload_failures;
   ++failure_streak_;
   if (errors_.set(error)) log(base::LogSeverity::kWarn, "upload failed, will retry: " + error);
   if (closing_expired()) return false;
-  lock.wait_for(cv_, backoff_.next(), [&]() REQUIRES(mu_) { return stop_ && closing_expired(); });
+  retry_at_ = Clock::now() + backoff_.next();
   return true;
 }
 
-void UploadStage::upload_until_idle() {
+bool UploadStage::wait_for_time() {
   const auto interval = config_.durability == Durability::kRemote
                             ? milliseconds(0)
                             : milliseconds(config_.upload_interval_ms);
-  base::MutexLock lock(mu_);
-  for (;;) {
-    // 1. Anything to upload? If not, the run ends (the thread may end too) until notify(). (The
-    //    lease is renewed meanwhile by LeaseKeeper's job.)
-    if (!(stop_ || pending() || !conflict_.empty())) {
-      idle_ = true;
-      return;
+  const Clock::time_point now = Clock::now();
+  // Backing off after a failure. Closing cuts the backoff short at the close's deadline only.
+  if (retry_at_) {
+    const Clock::time_point until = stop_ ? std::min(*retry_at_, *close_deadline_) : *retry_at_;
+    if (now < until) {
+      task_.notify_at(until);
+      return true;
     }
-    idle_ = false;
-    if (!conflict_.empty()) {
-      // Uploading is unsafe: stay stopped (waiters have been told) until the writer closes,
-      // without a thread: the close's request_stop() asks for the run that ends it.
-      if (!stop_) idle_ = true;
-      return;
-    }
-    if (stop_ && !pending()) break;
-    // 2. The batching window: what is spooled meanwhile goes up together as one object. Skipped
-    //    when a commit waits for remote durability or the writer is closing.
-    if (!stop_ && durability_waiters_ == 0 && interval.count() > 0) {
-      lock.wait_for(cv_, interval,
-                    [&]() REQUIRES(mu_) { return stop_ || durability_waiters_ > 0; });
-    }
-    if (closing_expired()) break;
-    // 3. Only durable records go up: make what is spooled durable.
-    if (spool_.durable_txid() < spool_.max_txid()) {
-      lock.unlock();
-      sync_.wait(sync_.request());
-      lock.lock();
-    }
-    // 4. Upload what is durable now. Not what becomes durable meanwhile (checkpoints make more
-    //    durable all the time under a high commit rate): that waits for the next window, or the
-    //    uploads would follow each other back to back, one PUT per upload's duration.
-    const uint64_t pass_target = spool_.durable_txid();
-    lock.unlock();
-    Uploader::Outcome outcome = Uploader::Outcome::kIdle;
-    std::string error, conflict;
-    try {
-      outcome = upload_pass(pass_target);
-    } catch (const RemoteConflict& e) {
-      conflict = e.what();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (!conflict.empty()) {
-      errors_.set(conflict);
-      if (lease_.conflict().empty())
-        log(base::LogSeverity::kError, "replication stopped: " + conflict);
-      stop_for_conflict(conflict);
-      lock.lock();
-      continue;
-    }
-    lock.lock();
-    if (!error.empty()) {
-      if (!back_off(lock, error)) break;
-      continue;
-    }
-    if (failure_streak_ > 0) {
-      log(base::LogSeverity::kInfo,
-          "uploading again after " + std::to_string(failure_streak_) + " failed attempts");
-      failure_streak_ = 0;
-      backoff_.reset();
-    }
-    if (outcome == Uploader::Outcome::kNeedsSnapshot) {
-      lock.unlock();
-      const bool written = hooks_.request_snapshot && hooks_.request_snapshot();
-      lock.lock();
-      if (!written && stop_) break;
+    retry_at_.reset();
+  }
+  // The batching window: what is spooled meanwhile goes up together as one object. Skipped when
+  // a commit waits for remote durability or the writer is closing (both ask for a run).
+  if (!stop_ && durability_waiters_ == 0 && interval.count() > 0) {
+    if (!window_end_) window_end_ = now + interval;
+    if (now < *window_end_) {
+      task_.notify_at(*window_end_);
+      return true;
     }
   }
+  window_end_.reset();
+  return false;
+}
+
+bool UploadStage::upload_once() {
+  base::MutexLock lock(mu_);
+  // 1. Anything to upload? If not, no run comes until notify(). (The lease is renewed meanwhile
+  //    by LeaseKeeper's job.)
+  if (!(stop_ || pending() || !conflict_.empty())) {
+    idle_ = true;
+    return false;
+  }
+  idle_ = false;
+  if (!conflict_.empty()) {
+    // Uploading is unsafe: stay stopped (waiters have been told) until the writer closes; the
+    // close's request_stop() asks for the run that ends it.
+    if (stop_) return true;
+    idle_ = true;
+    return false;
+  }
+  if ((stop_ && !pending()) || closing_expired()) return true;
+  // 2. A backoff or the batching window going on: the run they end comes then (idle_ stays
+  //    false, so commits meanwhile ask for none).
+  if (wait_for_time()) return false;
+  // 3. Only durable records go up: make what is spooled durable.
+  if (spool_.durable_txid() < spool_.max_txid()) {
+    lock.unlock();
+    sync_.wait(sync_.request());
+    lock.lock();
+  }
+  // 4. Upload what is durable now. Not what becomes durable meanwhile (checkpoints make more
+  //    durable all the time under a high commit rate): that waits for the next window, or the
+  //    uploads would follow each other back to back, one PUT per upload's duration.
+  const uint64_t pass_target = spool_.durable_txid();
+  lock.unlock();
+  Uploader::Outcome outcome = Uploader::Outcome::kIdle;
+  std::string error, conflict;
+  try {
+    outcome = upload_pass(pass_target);
+  } catch (const RemoteConflict& e) {
+    conflict = e.what();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!conflict.empty()) {
+    errors_.set(conflict);
+    if (lease_.conflict().empty())
+      log(base::LogSeverity::kError, "replication stopped: " + conflict);
+    stop_for_conflict(conflict);  // asks for the run that looks at it
+    return false;
+  }
+  lock.lock();
+  if (!error.empty()) {
+    if (!back_off(error)) return true;
+    task_.notify();  // the next run puts itself off until the backoff ends
+    return false;
+  }
+  if (failure_streak_ > 0) {
+    log(base::LogSeverity::kInfo,
+        "uploading again after " + std::to_string(failure_streak_) + " failed attempts");
+    failure_streak_ = 0;
+    backoff_.reset();
+  }
+  if (outcome == Uploader::Outcome::kNeedsSnapshot) {
+    lock.unlock();
+    return ask_for_snapshot();
+  }
+  // One pass per run: what is left goes in the next, after the other databases' queued runs.
+  task_.notify();
+  return false;
+}
+
+bool UploadStage::ask_for_snapshot() {
+  const bool asked = hooks_.request_snapshot && hooks_.request_snapshot();
+  {
+    base::MutexLock lock(mu_);
+    if (!asked && stop_) return true;  // nobody builds it any more
+    // Idle until the build stage's after_batch says it is spooled: set before looking whether
+    // it is spooled already, so that one of the two asks for the run that uploads it.
+    idle_ = true;
+  }
+  if (!asked || (hooks_.snapshot_pending && hooks_.snapshot_pending())) return false;
+  base::MutexLock lock(mu_);
+  if (idle_) wake_uploader();
+  return false;
 }
 
 }  // namespace ltxvfs::writer

@@ -1,13 +1,17 @@
-// UploadStage: the ltx-upload thread (base::OnDemandThread: it exists only while there are
-// records to upload, their batching window and retries included). It waits for spooled records,
-// lets an upload interval's worth gather (none with remote durability, or when a commit waits for
-// the store), makes them durable (SyncStage), checks the writer lease (LeaseKeeper) and has the
-// Uploader ship them as level-0 objects, retrying failures with backoff for as long as it takes. A
-// conflict (another writer, a store ahead of the spool) stops it for good.
+// UploadStage: the uploader's runs on the process's worker pool (base::PooledTask). It waits for
+// spooled records, lets an upload interval's worth gather (none with remote durability, or when a
+// commit waits for the store), makes them durable (SyncStage), checks the writer lease
+// (LeaseKeeper) and has the Uploader ship them as level-0 objects, retrying failures with backoff
+// for as long as it takes. A conflict (another writer, a store ahead of the spool) stops it for
+// good.
+//
+// The batching window and the backoff hold no worker: a run that finds one of them going on asks
+// for its next run when it ends (PooledTask::notify_at) and returns. Each run uploads one pass,
+// then asks for the next after the other databases' queued runs.
 //
 // Concurrency contract: notify(), wait_uploaded(), write_refusal(), stop_for_conflict() and
-// stats() may be called from any thread; the Uploader belongs to the ltx-upload thread. The
-// hooks are called on the ltx-upload thread with no lock of this stage held. Lock order: this
+// stats() may be called from any thread; the Uploader belongs to this stage's runs (they never
+// overlap). The hooks are called in a run with no lock of this stage held. Lock order: this
 // stage's mutex before the spool's (pending records are looked at under it); never before
 // another stage's.
 #pragma once
@@ -23,7 +27,7 @@
 #include "base/backoff.h"
 #include "base/log_sink.h"
 #include "base/mutex.h"
-#include "base/on_demand_thread.h"
+#include "base/pooled_task.h"
 #include "vfs/writer/config.h"
 #include "vfs/writer/error_note.h"
 #include "vfs/writer/lease_keeper.h"
@@ -46,8 +50,11 @@ struct UploadStats {
 class UploadStage {
  public:
   struct Hooks {
-    // The store lacks the history before the spool: build a snapshot; false when stopping.
+    // The store lacks the history before the spool: ask for a snapshot (returns at once; the
+    // build stage's after_batch notifies this stage when it is spooled); false when stopping.
     std::function<bool()> request_snapshot;
+    // The snapshot asked for is not spooled yet.
+    std::function<bool()> snapshot_pending;
     // Uploaded records left the spool: an overflowed builder may resume.
     std::function<void()> spool_shrank;
   };
@@ -80,19 +87,26 @@ class UploadStage {
   UploadStats stats() const EXCLUDES(mu_);
 
  private:
-  // Uploads what is spooled (windows, retries and all); returns when nothing is left or on a
-  // conflict (the thread may then end), and once closing is done (stopped_).
+  // One run: returns true once closing is done (stopped_).
   void run() EXCLUDES(mu_);
-  void upload_until_idle() EXCLUDES(mu_);
-  // Asks for a run (the uploader is idle) or wakes the running one.
+  // Uploads one pass of what is spooled, or puts the run off while a backoff or the batching
+  // window goes on; true once closing is done.
+  bool upload_once() EXCLUDES(mu_);
+  // A backoff or the batching window goes on: asks for the run that comes when it ends.
+  bool wait_for_time() REQUIRES(mu_);
+  // The store lacks the history before the spool: asks the build stage for a snapshot and idles
+  // until it is spooled; true when nobody will build it (closing).
+  bool ask_for_snapshot() EXCLUDES(mu_);
+  // Asks for a run: the next one sees everything set before this call.
   void wake_uploader() REQUIRES(mu_);
   // One pass: uploads what was durable when it began. Returns the outcome of the last step.
   Uploader::Outcome upload_pass(uint64_t pass_target) EXCLUDES(mu_);
   bool pending() const;  // spooled records not yet acknowledged
   // Closing: true once close_timeout_ms passed since stop() was first seen.
   bool closing_expired() REQUIRES(mu_);
-  // After a failed pass: counts and logs it, waits the backoff; false when closing ran out.
-  bool back_off(base::MutexLock& lock, const std::string& error) REQUIRES(mu_);
+  // After a failed pass: counts and logs it, puts the next attempt off by the backoff; false
+  // when closing ran out.
+  bool back_off(const std::string& error) REQUIRES(mu_);
 
   // Upload retries wait 100 ms, doubling to at most 30 s (no jitter: one writer per replica).
   static constexpr std::chrono::milliseconds kFirstBackoff{100};
@@ -108,10 +122,9 @@ class UploadStage {
   const base::LogSink log_;
   const Hooks hooks_;
 
-  Uploader& uploader_;  // the ltx-upload thread's alone
+  Uploader& uploader_;  // this stage's runs' alone
 
   mutable base::Mutex mu_;
-  std::condition_variable cv_;           // -> a running uploader: durability waiters, stop
   std::condition_variable uploaded_cv_;  // the uploader -> remote durability waiters
   bool idle_ GUARDED_BY(mu_) = true;     // no run is going on or asked for: wake_uploader() asks
   bool started_ GUARDED_BY(mu_) = false;
@@ -131,10 +144,11 @@ class UploadStage {
   base::Backoff backoff_ GUARDED_BY(mu_){kFirstBackoff, kMaxBackoff};
   uint64_t failure_streak_ GUARDED_BY(mu_) = 0;
   std::optional<std::chrono::steady_clock::time_point> close_deadline_ GUARDED_BY(mu_);
+  std::optional<std::chrono::steady_clock::time_point> retry_at_ GUARDED_BY(mu_);    // backing off
+  std::optional<std::chrono::steady_clock::time_point> window_end_ GUARDED_BY(mu_);  // gathering
   UploadStats stats_ GUARDED_BY(mu_);  // output only (copies of the fields above and counters)
   // Last: uses the above. Idle, the spool's log descriptor is closed (everything was uploaded).
-  base::OnDemandThread thread_{"ltx-upload", [this] { run(); },
-                               [this] { spool_.close_idle_log(); }};
+  base::PooledTask task_{"ltx-upload", [this] { run(); }, [this] { spool_.close_idle_log(); }};
 };
 
 }  // namespace ltxvfs::writer

@@ -9,7 +9,8 @@
 // from the spool log as it is; a group is compacted (compressed frames copied through) into a
 // temporary file beside the spool and streamed from there.
 //
-// Single-threaded: UploadStage calls step() from the ltx-upload thread and decides when to retry.
+// Single-threaded: UploadStage calls step() from its runs (one at a time) and decides when to
+// retry.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,108 @@
+#include "base/worker_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "base/named_thread.h"
+
+namespace ltxvfs::base {
+
+size_t WorkerPool::default_max_threads() {
+  if (const char* env = std::getenv("LTX_WORKER_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != nullptr && *end == '\0' && n >= 1 && n <= 256) return static_cast<size_t>(n);
+  }
+  const size_t cores = std::max(1U, std::thread::hardware_concurrency());
+  return std::max<size_t>(8, 2 * cores + 4);
+}
+
+WorkerPool& WorkerPool::process() {
+  // Never destroyed, like Scheduler::process(): a static destructor would join threads at exit.
+  static WorkerPool* const pool =
+      new WorkerPool(default_max_threads(), std::chrono::milliseconds(5000));
+  return *pool;
+}
+
+WorkerPool::WorkerPool(size_t max_threads, std::chrono::milliseconds idle_exit)
+    : max_threads_(std::max<size_t>(1, max_threads)), idle_exit_(idle_exit) {}
+
+WorkerPool::~WorkerPool() {
+  Workers workers;
+  {
+    MutexLock lock(mu_);
+    stop_ = true;
+    workers.swap(workers_);
+  }
+  work_cv_.notify_all();
+  // Workers finish the queue first; none starts after stop_ (submit() does not start one).
+  for (auto& t : workers) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void WorkerPool::start_worker() {
+  // Workers that have left work() touch nothing of the pool any more: joining is quick.
+  for (auto it : ended_) {
+    if (it->joinable()) it->join();
+    workers_.erase(it);
+  }
+  ended_.clear();
+  const auto self = workers_.emplace(workers_.end());
+  *self = start_named_thread("ltx-worker", [this, self] { work(self); });
+}
+
+void WorkerPool::submit(std::shared_ptr<Item> item, bool front) {
+  MutexLock lock(mu_);
+  if (front) {
+    queue_.push_front(std::move(item));
+  } else {
+    queue_.push_back(std::move(item));
+  }
+  // More runs queued than idle workers to take them: another worker, within the bound. (After
+  // stop_, the workers that are left finish the queue.)
+  const size_t alive = workers_.size() - ended_.size();
+  if (queue_.size() > idle_ && alive < max_threads_ && !stop_) start_worker();
+  if (idle_ > 0) work_cv_.notify_one();
+}
+
+bool WorkerPool::hurry(const Item* item) {
+  MutexLock lock(mu_);
+  const auto it =
+      std::find_if(queue_.begin(), queue_.end(), [&](const auto& q) { return q.get() == item; });
+  if (it == queue_.end()) return false;
+  std::shared_ptr<Item> moved = std::move(*it);
+  queue_.erase(it);
+  queue_.push_front(std::move(moved));
+  return true;
+}
+
+size_t WorkerPool::threads() const {
+  MutexLock lock(mu_);
+  return workers_.size() - ended_.size();
+}
+
+void WorkerPool::work(Workers::iterator self) {
+  MutexLock lock(mu_);
+  for (;;) {
+    if (queue_.empty()) {
+      if (stop_) break;
+      ++idle_;
+      const bool woken = lock.wait_for(work_cv_, idle_exit_,
+                                       [&]() REQUIRES(mu_) { return stop_ || !queue_.empty(); });
+      --idle_;
+      if (!woken) break;  // idle for idle_exit_: end (a submit() meanwhile starts another)
+      continue;
+    }
+    std::shared_ptr<Item> item = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    item->run_from_pool();
+    item.reset();  // the last reference may be this one: released without mu_
+    lock.lock();
+  }
+  if (!stop_) ended_.push_back(self);  // after stop_, the destructor joins every worker
+}
+
+}  // namespace ltxvfs::base
