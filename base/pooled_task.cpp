@@ -52,6 +52,7 @@ struct PooledTask::Core : WorkerPool::Item, std::enable_shared_from_this<PooledT
   bool queued GUARDED_BY(mu) = false;     // in the pool's queue
   bool running GUARDED_BY(mu) = false;
   std::thread::id runner GUARDED_BY(mu);       // the worker in run(), while running
+  bool hurried GUARDED_BY(mu) = false;         // the next enqueue goes to the front
   bool idle_due GUARDED_BY(mu) = false;        // the queued item calls on_idle, not run
   bool ran_since_idle GUARDED_BY(mu) = false;  // on_idle has something to give back
   bool idle_watched GUARDED_BY(mu) = false;    // a scheduler job will look at last_end
@@ -62,7 +63,7 @@ struct PooledTask::Core : WorkerPool::Item, std::enable_shared_from_this<PooledT
 void PooledTask::Core::enqueue(bool front) {
   if (queued || running) return;
   queued = true;
-  pool.submit(shared_from_this(), front);
+  pool.submit(shared_from_this(), front || hurried);
 }
 
 void PooledTask::Core::run_from_pool() {
@@ -78,6 +79,7 @@ void PooledTask::Core::run_from_pool() {
       return;
     }
     running = true;
+    hurried = false;
     runner = std::this_thread::get_id();
     requested = false;
   }
@@ -92,7 +94,8 @@ void PooledTask::Core::run_from_pool() {
   last_end = Clock::now();
   if (!idle_call) ran_since_idle = true;
   if (requested) {
-    enqueue(stopping);  // stop() waits for it: to the front
+    if (stopping) hurried = true;  // stop() waits for it: to the front
+    enqueue(false);
   } else if (!stopping && on_idle && ran_since_idle) {
     watch_idle();
   }
@@ -174,6 +177,13 @@ void PooledTask::notify_at(Clock::time_point when) {
   });
 }
 
+void PooledTask::hurry() {
+  Core& c = *core_;
+  MutexLock lock(c.mu);
+  c.hurried = true;
+  if (c.queued) c.pool.hurry(&c);
+}
+
 void PooledTask::stop() {
   Core& c = *core_;
   MutexLock lock(c.mu);
@@ -181,6 +191,7 @@ void PooledTask::stop() {
   c.wake_at.reset();
   // A closing database's last runs go first: its close does not wait behind other databases'
   // work (issue 18: no close waits on another database).
+  c.hurried = true;
   if (c.queued) c.pool.hurry(&c);
   lock.wait(c.done_cv, [&]() REQUIRES(c.mu) { return !c.queued && !c.running; });
 }

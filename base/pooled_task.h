@@ -51,7 +51,12 @@ class PooledTask {
   void notify();
   // A run at `when` (or earlier: another notify()). Later asks than a pending one change nothing.
   void notify_at(Clock::time_point when);
-  // Lets the runs asked for happen, then returns with none queued or going on.
+  // An application thread waits for this stage (a checkpoint, a close, a remote-durability
+  // commit): its queued run moves to the front of the pool's queue, and so does the next one
+  // asked for before a run begins. Other databases' queued work never delays such a wait by
+  // more than the runs going on.
+  void hurry();
+  // Lets the runs asked for happen (hurried), then returns with none queued or going on.
   void stop();
   // A run is queued or going on (tests, stats).
   bool busy() const;

@@ -198,3 +198,40 @@ TEST_CASE("pooled task: a busy stage does not starve another on a one-worker poo
   busy.stop();
   other.stop();
 }
+
+TEST_CASE("pooled task: hurry() puts a stage's run before the queued ones", "[pooled_task]") {
+  WorkerPool pool(1, milliseconds(1000));
+  std::atomic<bool> release{false};
+  std::mutex mu;
+  std::vector<char> order;
+  const auto note = [&](char c) {
+    std::lock_guard lock(mu);
+    order.push_back(c);
+  };
+  PooledTask blocker(
+      "ltx-blocker",
+      [&] {
+        while (!release) std::this_thread::sleep_for(milliseconds(1));
+      },
+      {}, &pool);
+  PooledTask a(
+      "ltx-a", [&] { note('a'); }, {}, &pool);
+  PooledTask b(
+      "ltx-b", [&] { note('b'); }, {}, &pool);
+  PooledTask c(
+      "ltx-c", [&] { note('c'); }, {}, &pool);
+  blocker.start();  // holds the one worker
+  REQUIRE(eventually([&] { return blocker.busy(); }));
+  a.start();
+  b.start();
+  b.hurry();  // queued: moves to the front
+  c.hurry();  // not asked for yet: its next run goes to the front
+  c.start();
+  release = true;
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(mu);
+    return order.size() == 3;
+  }));
+  std::lock_guard lock(mu);
+  CHECK(order == std::vector<char>{'c', 'b', 'a'});
+}

@@ -40,6 +40,9 @@ void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_
     stats_.txid = txid;
   }
   task_.start();
+  // The first commit (a WAL restart) waits for this first run: it starts while the open goes
+  // on, before other databases' queued runs.
+  task_.hurry();
 }
 
 void BuildStage::stop() {
@@ -101,6 +104,7 @@ void BuildStage::wait_until_built(base::MutexLock& lock, uint64_t seq) {
   if (initial_sync_done_ && processed_seq_ >= seq) return;
   ++built_waiters_;
   if (napping_) work_cv_.notify_all();  // someone waits: build now
+  task_.hurry();                        // ... before other databases' queued runs
   lock.wait(built_cv_, [&]() REQUIRES(mu_) { return initial_sync_done_ && processed_seq_ >= seq; });
   --built_waiters_;
 }

@@ -45,6 +45,7 @@ void HistoryStage::finish() {
     finish_ = true;
   }
   task_.notify();
+  task_.hurry();  // the close waits for it
 }
 
 bool HistoryStage::wait_finished_until(Clock::time_point deadline) {

@@ -59,6 +59,7 @@ void UploadStage::request_stop() {
     stop_ = true;
     wake_uploader();  // a last run uploads what is left, within close_timeout_ms
   }
+  task_.hurry();  // the close waits for it
 }
 
 bool UploadStage::wait_stopped_until(std::chrono::steady_clock::time_point deadline) {
@@ -105,6 +106,7 @@ bool UploadStage::wait_uploaded(uint64_t txid) {
   const auto deadline = Clock::now() + milliseconds(config_.remote_timeout_ms);
   ++durability_waiters_;
   if (!idle_) task_.notify();  // ends the uploader's batching window
+  task_.hurry();               // a commit waits: before other databases' queued runs
   lock.wait_until(uploaded_cv_, deadline, [&]() REQUIRES(mu_) {
     return uploaded_txid_ >= txid || !conflict_.empty() || stop_;
   });
