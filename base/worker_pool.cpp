@@ -21,12 +21,12 @@ size_t WorkerPool::default_max_threads() {
 WorkerPool& WorkerPool::process() {
   // Never destroyed, like Scheduler::process(): a static destructor would join threads at exit.
   static WorkerPool* const pool =
-      new WorkerPool(default_max_threads(), std::chrono::milliseconds(5000));
+      new WorkerPool("ltx-worker", default_max_threads(), std::chrono::milliseconds(5000));
   return *pool;
 }
 
-WorkerPool::WorkerPool(size_t max_threads, std::chrono::milliseconds idle_exit)
-    : max_threads_(std::max<size_t>(1, max_threads)), idle_exit_(idle_exit) {}
+WorkerPool::WorkerPool(const char* name, size_t max_threads, std::chrono::milliseconds idle_exit)
+    : name_(name), max_threads_(std::max<size_t>(1, max_threads)), idle_exit_(idle_exit) {}
 
 WorkerPool::~WorkerPool() {
   Workers workers;
@@ -50,7 +50,7 @@ void WorkerPool::start_worker() {
   }
   ended_.clear();
   const auto self = workers_.emplace(workers_.end());
-  *self = start_named_thread("ltx-worker", [this, self] { work(self); });
+  *self = start_named_thread(name_, [this, self] { work(self); });
 }
 
 void WorkerPool::submit(std::shared_ptr<Item> item, bool front) {
@@ -60,10 +60,11 @@ void WorkerPool::submit(std::shared_ptr<Item> item, bool front) {
   } else {
     queue_.push_back(std::move(item));
   }
-  // More runs queued than idle workers to take them: another worker, within the bound. (After
-  // stop_, the workers that are left finish the queue.)
+  // More runs queued than idle workers to take them: another worker, within the bound, or
+  // beyond it for a run at the front (an application thread waits for it: it must not wait for
+  // other databases' runs to end). (After stop_, the workers that are left finish the queue.)
   const size_t alive = workers_.size() - ended_.size();
-  if (queue_.size() > idle_ && alive < max_threads_ && !stop_) start_worker();
+  if (queue_.size() > idle_ && (alive < max_threads_ || front) && !stop_) start_worker();
   if (idle_ > 0) work_cv_.notify_one();
 }
 
@@ -75,6 +76,7 @@ bool WorkerPool::hurry(const Item* item) {
   std::shared_ptr<Item> moved = std::move(*it);
   queue_.erase(it);
   queue_.push_front(std::move(moved));
+  if (queue_.size() > idle_ && !stop_) start_worker();  // as submit(front): beyond the bound
   return true;
 }
 
@@ -101,6 +103,8 @@ void WorkerPool::work(Workers::iterator self) {
     item->run_from_pool();
     item.reset();  // the last reference may be this one: released without mu_
     lock.lock();
+    // Above the bound (a worker started for a run at the front): the first to finish ends.
+    if (workers_.size() - ended_.size() > max_threads_) break;
   }
   if (!stop_) ended_.push_back(self);  // after stop_, the destructor joins every worker
 }

@@ -2,7 +2,8 @@
 // (issue 18). A stage asks for a run (base::PooledTask); a worker runs it, then takes the next
 // stage's run from the queue, oldest first. Threads are started when a run finds no idle worker,
 // up to max_threads, and end after idle_exit without work, so a process with a thousand databases
-// holds at most max_threads workers however many are busy, and none while all are idle.
+// holds at most max_threads workers however many are busy (plus one per run an application
+// thread waits for, see submit()), and none while all are idle.
 //
 // Fairness: the queue is first in, first out, and a stage's run does a bounded amount of work
 // (one batch, one upload pass, one history run) before it asks for its next run at the back, so a
@@ -48,14 +49,18 @@ class WorkerPool {
   static WorkerPool& process();
   static size_t default_max_threads();
 
-  WorkerPool(size_t max_threads, std::chrono::milliseconds idle_exit);
+  // `name`: the workers' thread name (15 characters at most, base/named_thread.h).
+  WorkerPool(const char* name, size_t max_threads, std::chrono::milliseconds idle_exit);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues one run of `item`, at the back (or the front: a closing database's last runs).
+  // Queues one run of `item`, at the back, or at the front: a run an application thread waits
+  // for (a close, a checkpoint), which starts a worker for it when none is idle, beyond
+  // max_threads if need be. Such a worker ends after its run while the pool is above its bound,
+  // so the pool holds at most max_threads plus the runs at the front going on.
   void submit(std::shared_ptr<Item> item, bool front = false) EXCLUDES(mu_);
-  // Moves `item`, when queued, to the front; whether it was queued.
+  // Moves `item`, when queued, to the front, as submit(front); whether it was queued.
   bool hurry(const Item* item) EXCLUDES(mu_);
   // Workers alive now (tests, stats).
   size_t threads() const EXCLUDES(mu_);
@@ -67,6 +72,7 @@ class WorkerPool {
   void start_worker() REQUIRES(mu_);
 
   // Constant after construction.
+  const char* const name_;
   const size_t max_threads_;
   const std::chrono::milliseconds idle_exit_;
 

@@ -33,7 +33,7 @@ struct Call : WorkerPool::Item {
 }  // namespace
 
 TEST_CASE("worker pool: never more workers than its bound, every run done", "[worker_pool]") {
-  WorkerPool pool(3, milliseconds(50));
+  WorkerPool pool("ltx-test", 3, milliseconds(50));
   std::atomic<bool> release{false};
   std::atomic<int> concurrent{0}, most{0}, done{0};
   for (int i = 0; i < 40; ++i) {
@@ -61,7 +61,7 @@ TEST_CASE("worker pool: never more workers than its bound, every run done", "[wo
 }
 
 TEST_CASE("worker pool: first in, first out; hurry() moves a run to the front", "[worker_pool]") {
-  WorkerPool pool(1, milliseconds(1000));
+  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   std::atomic<bool> release{false};
   std::mutex mu;
   std::vector<char> order;
@@ -90,7 +90,7 @@ TEST_CASE("worker pool: first in, first out; hurry() moves a run to the front", 
 TEST_CASE("worker pool: the destructor lets every queued run happen", "[worker_pool]") {
   std::atomic<int> done{0};
   {
-    WorkerPool pool(2, milliseconds(1000));
+    WorkerPool pool("ltx-test", 2, milliseconds(1000));
     for (int i = 0; i < 100; ++i) {
       pool.submit(std::make_shared<Call>([&] {
         std::this_thread::sleep_for(milliseconds(1));
@@ -99,4 +99,19 @@ TEST_CASE("worker pool: the destructor lets every queued run happen", "[worker_p
     }
   }
   CHECK(done == 100);
+}
+
+TEST_CASE("worker pool: a run at the front does not wait for the runs going on", "[worker_pool]") {
+  WorkerPool pool("ltx-test", 1, milliseconds(1000));
+  std::atomic<bool> release{false}, urgent_ran{false};
+  pool.submit(std::make_shared<Call>([&] {
+    while (!release) std::this_thread::sleep_for(milliseconds(1));
+  }));
+  pool.submit(std::make_shared<Call>([] {}));  // queued behind the busy worker
+  // An application thread waits for this one: a worker beyond the bound takes it at once.
+  pool.submit(std::make_shared<Call>([&] { urgent_ran = true; }), true);
+  REQUIRE(eventually([&] { return urgent_ran.load(); }));
+  release = true;
+  // Back within the bound once the extra worker has finished (it ends after its run).
+  REQUIRE(eventually([&] { return pool.threads() <= 1; }));
 }
