@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/replica/replica_support.h"
@@ -34,6 +35,17 @@ int64_t btree_depth(const std::string& db_path) {
   Db plain("file:" + db_path + "?mode=ro", SQLITE_OPEN_READONLY);
   return plain.query_int(
       "SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = 't'");
+}
+
+// Threads of this process named `name` (/proc/self/task/*/comm).
+int threads_named(const std::string& name) {
+  int n = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++n;
+  }
+  return n;
 }
 
 bool wait_for(const std::function<bool()>& cond, int ms) {
@@ -88,6 +100,30 @@ TEST_CASE("a cold point query costs its b-tree path, open is lazy, a scan is coa
   CHECK(pages > 1900);
   CHECK(gets * 8 < pages);
   CHECK(scan["cache"]["hits"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("an idle replica holds no thread of its own; it polls and prefetches again",
+          "[replica]") {
+  // Issue 18: a replica's polls are runs on the process's worker pool, and its prefetch workers
+  // (ltx-prefetch) exist only while frames are queued.
+  const std::string dir = scratch_dir("idle-replica");
+  auto primary = blob_primary(dir, 4000, 1000);
+  Db r(replica_uri(dir, local_replica(dir), "&poll_ms=100"), SQLITE_OPEN_READONLY);
+  CHECK(dump(r, "SELECT count(*), sum(length(v)) FROM t") == "4000|4000000\n");
+  CHECK(replica_stats(r)["fetch"]["prefetch_requests"].get<uint64_t>() > 0);
+  CHECK(threads_named("ltx-poll") == 0);
+  // Idle: the prefetch workers end (bounded wait; no timing asserted).
+  REQUIRE(wait_for([] { return threads_named("ltx-prefetch") == 0; }, 60'000));
+  // Polling goes on without a thread of its own: new commits arrive, and a scan of their pages
+  // (not cached yet) prefetches again.
+  const uint64_t prefetched = replica_stats(r)["fetch"]["prefetch_requests"];
+  primary->exec(
+      "INSERT INTO t SELECT 4000 + i, randomblob(1000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 "
+      "UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT i FROM n)");
+  const int64_t txid = wait_uploaded(*primary);
+  CHECK(r.query_int("SELECT ltx_wait(" + std::to_string(txid) + ", 20000)") >= txid);
+  CHECK(dump(r, "SELECT count(*), sum(length(v)) FROM t") == "6000|6000000\n");
+  CHECK(replica_stats(r)["fetch"]["prefetch_requests"].get<uint64_t>() > prefetched);
 }
 
 TEST_CASE("a cold scan of a table written with an index: large requests, every row right",

@@ -5,7 +5,6 @@
 #include <optional>
 #include <utility>
 
-#include "base/named_thread.h"
 #include "ltx/error.h"
 #include "ltx/page_frame.h"
 #include "vfs/replica/errors.h"
@@ -23,9 +22,8 @@ PageFetcher::PageFetcher(storage::ObjectStore& store, PageCache& cache, FetcherS
                          LostHandler on_lost)
     : store_(store), cache_(cache), settings_(settings), on_lost_(std::move(on_lost)) {
   if (settings_.prefetch_pages > 0) {
-    for (unsigned i = 0; i < std::max(1u, settings_.prefetch_workers); ++i) {
-      workers_.push_back(base::start_named_thread("ltx-prefetch", [this] { worker_loop(); }));
-    }
+    workers_ = std::make_unique<base::WorkerPool>(
+        "ltx-prefetch", std::max(1u, settings_.prefetch_workers), std::chrono::milliseconds(5000));
   }
 }
 
@@ -34,8 +32,7 @@ PageFetcher::~PageFetcher() {
     base::MutexLock lock(mu_);
     stop_ = true;
   }
-  work_cv_.notify_all();
-  for (auto& t : workers_) t.join();
+  workers_.reset();  // runs still queued see stop_ and end; then the workers are joined
 }
 
 FetchRange PageFetcher::claim(const FetchRange& range, Slots& slots, const PageKey* target) {
@@ -195,8 +192,9 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
 }
 
 void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
-  if (workers_.empty() || frames.empty()) return;
+  if (!workers_ || frames.empty()) return;
   size_t queued = 0;
+  unsigned runs = 0;
   {
     base::MutexLock lock(mu_);
     for (const auto& f : frames) {
@@ -212,18 +210,29 @@ void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
     }
     assert(queue_.size() <= 2 * size_t{settings_.prefetch_pages});
     assert(queued_.size() == queue_.size());
+    // As many runs as workers are missing (each takes one range at a time).
+    const unsigned want = std::max(1u, settings_.prefetch_workers);
+    if (queued > 0 && !stop_ && draining_ < want) runs = want - draining_;
+    draining_ += runs;
   }
-  if (queued > 0) work_cv_.notify_all();
+  struct Drain : base::WorkerPool::Item {
+    explicit Drain(PageFetcher& f) : fetcher(f) {}
+    void run_from_pool() override { fetcher.drain(); }
+    PageFetcher& fetcher;
+  };
+  for (unsigned i = 0; i < runs; ++i) workers_->submit(std::make_shared<Drain>(*this));
 }
 
-void PageFetcher::worker_loop() {
+void PageFetcher::drain() {
   for (;;) {
     FetchRange mine;
     Slots slots;
     {
       base::MutexLock lock(mu_);
-      lock.wait(work_cv_, [&]() REQUIRES(mu_) { return stop_ || !queue_.empty(); });
-      if (stop_) return;
+      if (stop_ || queue_.empty()) {
+        --draining_;
+        return;
+      }
       std::vector<FrameRef> queued(queue_.begin(), queue_.end());
       queue_.clear();
       queued_.clear();
@@ -238,7 +247,6 @@ void PageFetcher::worker_loop() {
         }
       }
       assert(queued_.size() == queue_.size());
-      if (!queue_.empty()) work_cv_.notify_one();
     }
     if (mine.frames.empty()) continue;
     prefetch_requests_.fetch_add(1, std::memory_order_relaxed);

@@ -18,10 +18,14 @@
 // (another etag) raises ReplicaError(kSnapshotLost) and is reported through `on_lost`.
 //
 // Threads: get(), prefetch() and stats() from any thread (SQLite's connections reading the
-// replica); the prefetch workers (`prefetch_workers` threads named ltx-prefetch,
-// worker_loop()) live as long as the fetcher. They are a pool fed over time, not a one-shot
-// fan-out, so base::parallel_for does not fit them. mu_ is never held during a GET or a decode;
-// PageCache's own mutex may be taken while holding it (cache_.contains), never the reverse.
+// replica); the prefetch workers are the fetcher's own base::WorkerPool of `prefetch_workers`
+// threads named ltx-prefetch, started while frames are queued and ended after 5 s without (an idle
+// replica holds none: issue 18). Each run (drain()) fetches queued ranges until the queue is
+// empty; prefetch() asks for as many runs as workers are missing. The workers are a pool fed over
+// time, not a one-shot fan-out, so base::parallel_for does not fit them; nor the process's pool,
+// whose 8 workers a cold scan's 8 requests in flight would take from every writer's uploads. mu_ is
+// never held during a GET or a decode; PageCache's own mutex may be taken while holding it
+// (cache_.contains), never the reverse.
 #pragma once
 
 #include <atomic>
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "base/worker_pool.h"
 #include "storage/object_store.h"
 #include "vfs/replica/coalesce.h"
 #include "vfs/replica/page_cache.h"
@@ -114,7 +119,8 @@ class PageFetcher {
   void run(const FetchRange& range, const Slots& slots);
   void complete(const FrameRef& frame, const std::shared_ptr<InFlight>& slot, PageBytes page,
                 std::exception_ptr error) EXCLUDES(mu_);
-  void worker_loop() EXCLUDES(mu_);
+  // One prefetch worker's run: fetches queued ranges until none is left (or stop).
+  void drain() EXCLUDES(mu_);
 
   // Constant after construction.
   storage::ObjectStore& store_;
@@ -125,18 +131,19 @@ class PageFetcher {
   // Protected by mu_.
   mutable base::Mutex mu_;
   std::condition_variable done_cv_;  // an InFlight completed
-  std::condition_variable work_cv_;  // frames were queued, or stop
   std::unordered_map<PageKey, std::shared_ptr<InFlight>, PageKeyHash> inflight_ GUARDED_BY(mu_);
   std::deque<FrameRef> queue_ GUARDED_BY(mu_);  // at most 2 x prefetch_pages frames
   std::unordered_map<PageKey, bool, PageKeyHash> queued_ GUARDED_BY(mu_);  // keys in queue_
   bool stop_ GUARDED_BY(mu_) = false;
+  unsigned draining_ GUARDED_BY(mu_) = 0;  // drain() runs asked for and not ended
 
   // Counters: any thread, no lock.
   std::atomic<uint64_t> requests_{0}, bytes_{0}, gap_bytes_{0}, pages_{0}, readahead_pages_{0},
       prefetch_requests_{0}, prefetch_pages_{0}, prefetch_dropped_{0}, shared_waits_{0}, errors_{0};
 
-  // Started last in the constructor, joined first in the destructor; constant in between.
-  std::vector<std::thread> workers_;
+  // Created last in the constructor (none without prefetch), destroyed first in the destructor;
+  // constant in between.
+  std::unique_ptr<base::WorkerPool> workers_;
 };
 
 }  // namespace ltxvfs::replica

@@ -1,23 +1,22 @@
 #include "vfs/replica/poller.h"
 
 #include <algorithm>
-
-#include "base/named_thread.h"
+#include <utility>
 
 namespace ltxvfs::replica {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
 
 Poller::Poller(std::chrono::milliseconds interval, std::function<bool()> task)
-    : interval_(interval),
-      task_(std::move(task)),
-      thread_(base::start_named_thread("ltx-poll", [this] { loop(); })) {}
+    : interval_(interval), task_(std::move(task)), wait_(interval), last_change_(Clock::now()) {
+  runs_.start();  // the first run only asks for the first poll, `interval` from now
+}
 
 Poller::~Poller() {
-  {
-    base::MutexLock lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  runs_.stop();
 }
 
 void Poller::wake() {
@@ -25,16 +24,15 @@ void Poller::wake() {
     base::MutexLock lock(mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  runs_.notify();
 }
 
 void Poller::set_fast(bool fast) {
   {
     base::MutexLock lock(mu_);
     fast_ += fast ? 1 : -1;
-    woken_ = woken_ || fast;
   }
-  cv_.notify_all();
+  if (fast) runs_.notify();
 }
 
 std::chrono::milliseconds next_poll_interval(std::chrono::milliseconds base,
@@ -44,26 +42,25 @@ std::chrono::milliseconds next_poll_interval(std::chrono::milliseconds base,
   return std::min(std::max(current * 2, base), Poller::kIdleInterval);
 }
 
-void Poller::loop() {
-  using Clock = std::chrono::steady_clock;
-  auto last_change = Clock::now();
-  auto interval = interval_;
-  base::MutexLock lock(mu_);
-  for (;;) {
-    // While someone waits for a TXID, poll ten times as often, but every 20..100 ms.
-    const auto fast =
-        std::clamp(interval_ / 10, std::chrono::milliseconds(20), std::chrono::milliseconds(100));
-    const auto wait = fast_ > 0 ? std::min(interval_, fast) : interval;
-    lock.wait_for(cv_, wait, [&]() REQUIRES(mu_) { return stop_ || woken_; });
-    if (stop_) return;
+void Poller::poll() {
+  bool skip = false;
+  {
+    // The first run (start()) polls nothing, unless woken: the replica has just listed the store.
+    base::MutexLock lock(mu_);
+    skip = std::exchange(first_run_, false) && !woken_;
     woken_ = false;
-    lock.unlock();
+  }
+  if (!skip) {
     const bool changed = task_();  // must not throw
     const auto now = Clock::now();
-    if (changed) last_change = now;
-    interval = next_poll_interval(interval_, interval, now - last_change);
-    lock.lock();
+    if (changed) last_change_ = now;
+    wait_ = next_poll_interval(interval_, wait_, now - last_change_);
   }
+  // While someone waits for a TXID, poll ten times as often, but every 20..100 ms.
+  const auto fast =
+      std::clamp(interval_ / 10, std::chrono::milliseconds(20), std::chrono::milliseconds(100));
+  base::MutexLock lock(mu_);
+  runs_.notify_at(Clock::now() + (fast_ > 0 ? std::min(interval_, fast) : wait_));
 }
 
 }  // namespace ltxvfs::replica

@@ -1,4 +1,6 @@
-// Poller: runs a task every `interval` on its own thread until destroyed. wake() runs it at once
+// Poller: runs a task every `interval` until destroyed, as a run on the process's worker pool
+// (base::PooledTask; the wait between polls is a base::Scheduler timer, so a replica holds no
+// thread of its own: issue 18). wake() runs it at once
 // (ltx_wait, a lost snapshot); set_fast() shortens the interval while someone is waiting for a
 // TXID. The task returns whether anything changed; after kIdleAfter of nothing new the interval
 // doubles up to kIdleInterval (issue 18: an idle replica polled 59 times a minute), and the first
@@ -6,12 +8,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
 
 #include "base/mutex.h"
+#include "base/pooled_task.h"
 
 namespace ltxvfs::replica {
 
@@ -32,22 +32,25 @@ class Poller {
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
 
-  void wake();
-  void set_fast(bool fast);
+  void wake() EXCLUDES(mu_);
+  void set_fast(bool fast) EXCLUDES(mu_);
 
  private:
-  void loop();
+  // One poll, then asks for the next one after the current wait.
+  void poll() EXCLUDES(mu_);
 
   // Constant after construction.
   const std::chrono::milliseconds interval_;
   const std::function<bool()> task_;
 
   base::Mutex mu_;
-  std::condition_variable cv_;  // -> the poller thread: stop, wake, fast
-  bool stop_ GUARDED_BY(mu_) = false;
-  bool woken_ GUARDED_BY(mu_) = false;
   int fast_ GUARDED_BY(mu_) = 0;
-  std::thread thread_;  // last: starts once everything above is initialised
+  bool first_run_ GUARDED_BY(mu_) = true;
+  bool woken_ GUARDED_BY(mu_) = false;
+  // The polls' own (one at a time): the current wait between polls, the last change.
+  std::chrono::milliseconds wait_;
+  std::chrono::steady_clock::time_point last_change_;
+  base::PooledTask runs_{"ltx-poll", [this] { poll(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::replica
