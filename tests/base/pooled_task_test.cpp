@@ -9,22 +9,14 @@
 
 #include "base/pooled_task.h"
 #include "base/worker_pool.h"
+#include "tests/base/eventually.h"
 
 using ltxvfs::base::PooledTask;
 using ltxvfs::base::WorkerPool;
+using ltxvfs::testing::eventually;
 using std::chrono::milliseconds;
 
 namespace {
-
-// Waits (bounded: 10 s) until `done` says so.
-template <class Done>
-bool eventually(Done done) {
-  for (int i = 0; i < 1000; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return done();
-}
 
 // A stage's shape: work is queued under the stage's mutex, then the thread is notified; run()
 // takes everything queued.

@@ -7,23 +7,11 @@
 #include <vector>
 
 #include "base/scheduler.h"
+#include "tests/base/eventually.h"
 
 using ltxvfs::base::Scheduler;
+using ltxvfs::testing::eventually;
 using std::chrono::milliseconds;
-
-namespace {
-
-// Waits (bounded: 5 s) until `done` says so.
-template <class Done>
-bool eventually(Done done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return done();
-}
-
-}  // namespace
 
 TEST_CASE("scheduler: jobs run in the order they are due", "[scheduler]") {
   Scheduler scheduler;

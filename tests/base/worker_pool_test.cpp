@@ -10,19 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/base/eventually.h"
+
 using ltxvfs::base::WorkerPool;
+using ltxvfs::testing::eventually;
 using std::chrono::milliseconds;
 
 namespace {
-
-template <class Done>
-bool eventually(Done done) {
-  for (int i = 0; i < 1000; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return done();
-}
 
 struct Call : WorkerPool::Item {
   explicit Call(std::function<void()> f) : fn(std::move(f)) {}
