@@ -166,9 +166,10 @@ TEST_CASE("pooled task: a run that asks for more during stop() gets it", "[poole
 
 TEST_CASE("pooled task: a busy stage does not starve another on a one-worker pool",
           "[pooled_task]") {
-  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   std::atomic<int> busy_runs{0};
   std::atomic<int> busy_runs_when_other_ran{-1};
+  // Declared after what its runs use, so that it is destroyed (its workers joined) first.
+  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   PooledTask* busy_self = nullptr;
   PooledTask busy(
       "ltx-busy",
@@ -194,7 +195,6 @@ TEST_CASE("pooled task: a busy stage does not starve another on a one-worker poo
 
 TEST_CASE("pooled task: a hurried run does not wait for the queue or the busy workers",
           "[pooled_task]") {
-  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   std::atomic<bool> release{false};
   std::mutex mu;
   std::vector<char> order;
@@ -202,6 +202,8 @@ TEST_CASE("pooled task: a hurried run does not wait for the queue or the busy wo
     std::lock_guard lock(mu);
     order.push_back(c);
   };
+  // Declared after what its runs use, so that it is destroyed (its workers joined) first.
+  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   PooledTask blocker(
       "ltx-blocker",
       [&] {

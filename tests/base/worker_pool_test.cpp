@@ -27,9 +27,10 @@ struct Call : WorkerPool::Item {
 }  // namespace
 
 TEST_CASE("worker pool: never more workers than its bound, every run done", "[worker_pool]") {
-  WorkerPool pool("ltx-test", 3, milliseconds(50));
   std::atomic<bool> release{false};
   std::atomic<int> concurrent{0}, most{0}, done{0};
+  // Declared after what its runs use, so that it is destroyed (its workers joined) first.
+  WorkerPool pool("ltx-test", 3, milliseconds(50));
   for (int i = 0; i < 40; ++i) {
     pool.submit(std::make_shared<Call>([&] {
       const int now = ++concurrent;
@@ -55,10 +56,11 @@ TEST_CASE("worker pool: never more workers than its bound, every run done", "[wo
 }
 
 TEST_CASE("worker pool: first in, first out; hurry() moves a run to the front", "[worker_pool]") {
-  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   std::atomic<bool> release{false};
   std::mutex mu;
   std::vector<char> order;
+  // Declared after what its runs use, so that it is destroyed (its workers joined) first.
+  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   pool.submit(std::make_shared<Call>([&] {
     while (!release) std::this_thread::sleep_for(milliseconds(1));
   }));
@@ -96,8 +98,9 @@ TEST_CASE("worker pool: the destructor lets every queued run happen", "[worker_p
 }
 
 TEST_CASE("worker pool: a run at the front does not wait for the runs going on", "[worker_pool]") {
-  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   std::atomic<bool> release{false}, urgent_ran{false};
+  // Declared after what its runs use, so that it is destroyed (its workers joined) first.
+  WorkerPool pool("ltx-test", 1, milliseconds(1000));
   pool.submit(std::make_shared<Call>([&] {
     while (!release) std::this_thread::sleep_for(milliseconds(1));
   }));
