@@ -47,7 +47,7 @@ TEST_CASE("scheduler: a job runs again when it says so, and never after cancel",
   CHECK(runs == after_cancel);
 }
 
-TEST_CASE("scheduler: cancel waits for a running job; a throwing job is not run again",
+TEST_CASE("scheduler: cancel waits for a running job, and a throwing job is not run again",
           "[scheduler]") {
   Scheduler scheduler;
   std::atomic<bool> started{false}, finished{false};

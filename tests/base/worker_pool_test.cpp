@@ -55,7 +55,8 @@ TEST_CASE("worker pool: never more workers than its bound, every run done", "[wo
   REQUIRE(eventually([&] { return again.load(); }));
 }
 
-TEST_CASE("worker pool: first in, first out; hurry() moves a run to the front", "[worker_pool]") {
+TEST_CASE("worker pool: first in, first out, and hurry() moves a run to the front",
+          "[worker_pool]") {
   std::atomic<bool> release{false};
   std::mutex mu;
   std::vector<char> order;

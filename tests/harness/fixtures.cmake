@@ -55,7 +55,7 @@ endforeach()
 # ltxvfs_discover_server_tests(<target> <moto|s3rver> [catch_discover_tests options...])
 # catch_discover_tests with the fixture and the environment the tests need to find the server.
 function(ltxvfs_discover_server_tests target server)
-  catch_discover_tests(${target} ${ARGN}
+  ltxvfs_discover_tests(${target} ${ARGN}
                        PROPERTIES FIXTURES_REQUIRED ${server}
                                   ENVIRONMENT "${LTXVFS_TEST_SERVERS_ENV}"
                                   LABELS ${server})

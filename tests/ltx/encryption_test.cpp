@@ -151,7 +151,7 @@ TEST_CASE("encryption: a frame moved to another page number or another file fail
   }
 }
 
-TEST_CASE("encryption: compaction seals copied frames for its output\\, under the current key",
+TEST_CASE("encryption: compaction seals copied frames for its output, under the current key",
           "[encryption]") {
   const KeyPtr old_key = key(5);
   const KeyPtr new_key = key(6);
@@ -190,7 +190,7 @@ TEST_CASE("encryption: compaction seals copied frames for its output\\, under th
   }
 }
 
-TEST_CASE("encryption: keys parse from hex and base64\\, and bad text is never echoed",
+TEST_CASE("encryption: keys parse from hex and base64, and bad text is never echoed",
           "[encryption]") {
   const KeyPtr hex = parse_key(key_text(7));
   // The same 32 bytes in base64.

@@ -37,7 +37,7 @@ struct KeyFile {
 
 }  // namespace
 
-TEST_CASE("key file: mode 0600 is read\\, 0644 is refused with the chmod that fixes it",
+TEST_CASE("key file: mode 0600 is read, 0644 is refused with the chmod that fixes it",
           "[encryption]") {
   const KeyFile file(kKeyHex + "\n", 0600);
   const std::string& path = file.path;

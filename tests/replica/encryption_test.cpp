@@ -72,7 +72,7 @@ std::string cli(const std::string& env, const std::string& args, int* rc) {
 }  // namespace
 
 TEST_CASE(
-    "an encrypted replica round-trips through compaction\\, snapshots\\, retention\\, "
+    "an encrypted replica round-trips through compaction, snapshots, retention, "
     "replica reads and restore",
     "[replica][encryption]") {
   const std::string dir = scratch_dir("encrypted-round-trip");
@@ -184,7 +184,7 @@ TEST_CASE("a rotated key writes from the next file on and replicas read old and 
   CHECK_THAT(out, Catch::Contains(ltxvfs::ltx::key_id_hex(ltxvfs::ltx::parse_key(kKey2)->id())));
 }
 
-TEST_CASE("format=litestream with a key\\, and a key file others can read\\, are refused at open",
+TEST_CASE("format=litestream with a key, and a key file others can read, are refused at open",
           "[replica][encryption]") {
   const std::string dir = scratch_dir("encrypted-refused");
   const std::string k = key_file(dir, "k", kKey1);

@@ -381,7 +381,7 @@ TEST_CASE("hydrator: never overwrites a file it did not write", "[replica][unit]
   CHECK(file_bytes(path) == expected_image(m, *s1));
 }
 
-TEST_CASE("hydrator: destroyed while it runs, it stops; the next open starts over",
+TEST_CASE("hydrator: destroyed while it runs, it stops, and the next open starts over",
           "[replica][unit]") {
   const std::string dir = fresh_dir("hydrator-stop");
   ModelPrimary m(dir + "/replica", 512);

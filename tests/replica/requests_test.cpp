@@ -102,7 +102,7 @@ TEST_CASE("a cold point query costs its b-tree path, open is lazy, a scan is coa
   CHECK(scan["cache"]["hits"].get<uint64_t>() > 0);
 }
 
-TEST_CASE("an idle replica holds no thread of its own; it polls and prefetches again",
+TEST_CASE("an idle replica holds no thread of its own, and it polls and prefetches again",
           "[replica]") {
   // Issue 18: a replica's polls are runs on the process's worker pool, and its prefetch workers
   // (ltx-prefetch) exist only while frames are queued.

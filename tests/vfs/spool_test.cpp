@@ -221,7 +221,7 @@ TEST_CASE("spool: a log is cut at its first bad record", "[spool][unit]") {
   CHECK(again.newest_state() == h.state(4));
 }
 
-TEST_CASE("spool: a log without one valid record is deleted; other logs are not affected",
+TEST_CASE("spool: a log without one valid record is deleted, and other logs are not affected",
           "[spool][unit]") {
   TempDir tmp;
   const std::string dir = tmp.path() + "/spool";
