@@ -52,8 +52,8 @@ base::Fd anonymous_temp_file(const std::string& dir_hint) {
 }
 
 ltx::EncodeOptions output_options(ltx::OutputFormat format, bool inputs_have_checksums,
-                                  const ltx::KeyPtr& key) {
-  ltx::EncodeOptions o = ltx::EncodeOptions::of(format, key);
+                                  const CompactionWork& work) {
+  ltx::EncodeOptions o = ltx::EncodeOptions::of(format, work.encryption_key, work.database_id);
   // A checksum cannot be made up for history written without one (Litestream's files).
   if (format == ltx::OutputFormat::kNative) o.checksums = inputs_have_checksums;
   return o;
@@ -99,7 +99,7 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
   ltx::FdSink file(fd.get(), "temporary file for " + key);
   ltx::BufferedSink sink(file);
   const ltx::CompactResult r =
-      ltx::compact(named, sink, output_options(format_, checksums, work_.encryption_key), key);
+      ltx::compact(named, sink, output_options(format_, checksums, work_), key);
   sink.flush();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) base::throw_errno("stat the temporary file for", key);

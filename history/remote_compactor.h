@@ -62,6 +62,10 @@ struct CompactionWork {
   // so a rotated key applies from the next compaction on. Inputs are read with whatever
   // registered key they name (ltx/encryption_key.h).
   ltx::KeyPtr encryption_key;
+  // The database the outputs are sealed for, which every encrypted input must belong to
+  // (ltx/compactor.h). The writer sets its own (vfs/writer/database_id.h); 0 (the CLI) takes the
+  // inputs', and leaves the output of unencrypted inputs unencrypted.
+  uint64_t database_id = 0;
   // Called after each output this compactor PUT is in the store (not for one already there): the
   // writer records its tail in the head for replicas (history/head_record.h). Empty: nothing.
   std::function<void(const WrittenFile&)> written;

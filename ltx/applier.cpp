@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ltx/decoder.h"
+#include "ltx/encryption_key.h"
 #include "ltx/error.h"
 #include "ltx/lock_page.h"
 
@@ -61,6 +62,13 @@ void ChainApplier::check_continuity(const Header& h, const std::string& name) co
     throw LtxError(LtxErrorKind::kBadPageSize, name,
                    "page size " + std::to_string(h.page_size) + " differs from the database's " +
                        std::to_string(state_.page_size));
+  }
+  if (h.is_encrypted() && state_.database_id != 0 && h.database_id != state_.database_id) {
+    throw LtxError(LtxErrorKind::kAuthentication, name,
+                   "belongs to database " + database_id_hex(h.database_id) +
+                       ", the encrypted files before it to " + database_id_hex(state_.database_id) +
+                       ": a file of another database sealed with the same key was put among "
+                       "this one's; restore to a TXID before it, or delete it");
   }
   if (h.has_checksums() && h.pre_apply_checksum != checksum_.value()) {
     throw LtxError(LtxErrorKind::kPreApplyMismatch, name,
@@ -119,7 +127,8 @@ void ChainApplier::finish_file(const Header& h, const Trailer& t, const std::str
                        " does not match the database after applying it, " +
                        hex64(checksum_.value()));
   }
-  state_ = DatabaseState{h.max_txid, h.commit, h.page_size, checksum_.value()};
+  state_ = DatabaseState{h.max_txid, h.commit, h.page_size, checksum_.value(),
+                         h.is_encrypted() ? h.database_id : state_.database_id};
 }
 
 void ChainApplier::apply(const Source& source, std::string name) {

@@ -58,6 +58,9 @@ struct DatabaseState {
   std::uint32_t commit = 0;
   std::uint32_t page_size = 0;
   std::uint64_t checksum = kChecksumFlag;  // always computed, whatever the files carry
+  // The database id of the encrypted files applied (Header::database_id; 0: none was
+  // encrypted). Every encrypted file of a chain must carry the same (kAuthentication).
+  std::uint64_t database_id = 0;
 };
 
 class ChainApplier {
@@ -68,7 +71,8 @@ class ChainApplier {
   // current TXID + 1 (kTxidGap); page sizes must match (kBadPageSize); a checksummed file's
   // pre-apply checksum must equal the database's (kPreApplyMismatch) and its post-apply checksum
   // the database's after it (kPostApplyMismatch); a file that grows the database must carry every
-  // new page (kIncompleteGrowth). Plus everything the decoder checks.
+  // new page (kIncompleteGrowth); an encrypted file must belong to the database of the encrypted
+  // files before it (kAuthentication). Plus everything the decoder checks.
   void apply(const Source& source, std::string name = {});
   // The same for a file decode_file() has already decoded and verified (on another thread):
   // every check above that involves the database happens here, in chain order.

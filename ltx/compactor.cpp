@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ltx/decoder.h"
+#include "ltx/encryption_key.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::ltx {
@@ -45,6 +46,26 @@ void check_inputs(const std::vector<std::unique_ptr<Decoder>>& decoders,
   }
 }
 
+// The database the output belongs to (compactor.h): the caller's, which every encrypted input
+// must share, or else the one the encrypted inputs share; 0 when none is known.
+std::uint64_t database_of(const std::vector<std::unique_ptr<Decoder>>& decoders,
+                          std::uint64_t expected, const std::string& output_name) {
+  std::uint64_t id = expected;
+  for (const auto& d : decoders) {
+    const Header& h = d->header();
+    if (!h.is_encrypted()) continue;
+    if (id == 0) id = h.database_id;
+    if (h.database_id != id) {
+      throw LtxError(LtxErrorKind::kAuthentication, output_name,
+                     "input " + d->name() + " belongs to database " +
+                         database_id_hex(h.database_id) + ", not " + database_id_hex(id) +
+                         " (this history's): a file of another database sealed with the same "
+                         "key was put among this one's; delete it, or restore to before it");
+    }
+  }
+  return id;
+}
+
 }  // namespace
 
 CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
@@ -65,6 +86,9 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
         std::make_unique<Decoder>(*inputs[i].source, std::move(name), decompressor, read_chunk));
   }
   check_inputs(decoders, options, output_name);
+  EncodeOptions output_options = options;
+  output_options.database_id = database_of(decoders, options.database_id, output_name);
+  if (output_options.database_id == 0) output_options.key = nullptr;  // compactor.h
 
   const Header& first = decoders.front()->header();
   const Header& last = decoders.back()->header();
@@ -75,7 +99,7 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
   h.max_txid = last.max_txid;
   h.timestamp_ms = last.timestamp_ms;
   h.pre_apply_checksum = first.pre_apply_checksum;
-  Encoder enc(out, h, options, output_name);
+  Encoder enc(out, h, output_options, output_name);
 
   // Each decoder keeps its own page buffer, so every input's current page stays valid while
   // the others advance. A min-heap of (page number, input) finds the next page in O(log inputs):
@@ -99,7 +123,7 @@ CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const Enco
     const std::size_t newest = *std::max_element(holders.begin(), holders.end());  // later is newer
     if (pgno <= h.commit) {
       const DecodedPage& page = *heads[newest];
-      if (compact_options.copy_frames && page.encoding == options.encoding) {
+      if (compact_options.copy_frames && page.encoding == output_options.encoding) {
         enc.add_encoded_page(pgno, page.data, page.encoding, page.payload);
         ++result.pages_copied;
       } else {

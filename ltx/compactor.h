@@ -11,6 +11,14 @@
 // was just decompressed once, to verify it and to feed the file checksum) instead of being
 // compressed again: compression is most of the cost of compacting. The copied payload keeps the
 // input's compression (e.g. its zstd level); it decodes to the same page either way.
+//
+// Encrypted inputs must all belong to one database (Header::database_id), the one
+// `options.database_id` names when it is set: the output is sealed for that database. A file of
+// another database sealed with the same key (a bucket writer's splice) is refused here, before
+// anything is written (kAuthentication). With a key but no database id known (neither
+// options.database_id nor an encrypted input: the CLI compacting files written before a key was
+// given), the output is written unencrypted, as its inputs were: only the writer knows which
+// database id to give a history it starts encrypting (docs/SECURITY.md).
 #pragma once
 
 #include <span>
@@ -41,7 +49,8 @@ struct CompactOptions {
 };
 
 // Throws kTxidGap (naming both files) when inputs are not contiguous, kBadPageSize when page
-// sizes differ, kInvalidArgument when `options` asks for checksums that an input lacks, and
+// sizes differ, kInvalidArgument when `options` asks for checksums that an input lacks,
+// kAuthentication when an encrypted input belongs to another database (above), and
 // whatever the decoder finds wrong in an input. On exception, discard what `out` received.
 CompactResult compact(std::span<const NamedSource> inputs, Sink& out, const EncodeOptions& options,
                       std::string output_name = {}, const CompactOptions& compact_options = {});

@@ -128,7 +128,8 @@ std::optional<DecodedPage> Decoder::next() {
   std::span<const std::uint8_t> payload;
   PageEncoding payload_encoding = *encoding;
   if (encrypted) {
-    const FrameOrigin origin{header_.page_size, hdr.pgno, header_.min_txid, header_.max_txid};
+    const FrameOrigin origin{header_.page_size, hdr.pgno, header_.min_txid, header_.max_txid,
+                             header_.database_id};
     used = decompressor_->open_encrypted(window, origin, header_.key_id, ends_file, name_, plain_);
     decompressor_->decompress(PageEncoding::kZstd, plain_, page_, true, name_, hdr.pgno);
     file_crc_.update(PageCipher::tag_of(window.first(used)));

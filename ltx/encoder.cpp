@@ -44,8 +44,13 @@ Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
                    "encryption needs zstd pages (format=native), not " +
                        std::string(to_string(options_.encoding)));
   }
+  if (options_.key && options_.database_id == 0) {
+    throw LtxError(LtxErrorKind::kInvalidArgument, name_,
+                   "an encrypted file needs the id of its database (EncodeOptions::database_id)");
+  }
   header_.flags = options_.header_flags();
   header_.key_id = options_.key ? options_.key->id() : 0;
+  header_.database_id = options_.key ? options_.database_id : 0;
   if (!options_.checksums) header_.pre_apply_checksum = 0;
   header_.validate(name_);
   lock_pgno_ = lock_page(header_.page_size);
@@ -61,7 +66,8 @@ Encoder::Encoder(Sink& sink, const Header& header, const EncodeOptions& options,
 
 // Appends `zstd_payload` to frame_ sealed under the file's key, bound to `pgno` and this file.
 void Encoder::seal(std::uint32_t pgno, std::span<const std::uint8_t> zstd_payload) {
-  const FrameOrigin origin{header_.page_size, pgno, header_.min_txid, header_.max_txid};
+  const FrameOrigin origin{header_.page_size, pgno, header_.min_txid, header_.max_txid,
+                           header_.database_id};
   cipher_->seal(*options_.key, origin, zstd_payload, frame_);
 }
 

@@ -31,19 +31,27 @@ struct EncodeOptions {
   // Encrypt with this key (docs/FORMAT.md "Encrypted files"): pages are stored as zstd+AES-GCM,
   // the header says so and names the key id. Needs `encoding` kZstd (kInvalidArgument otherwise).
   KeyPtr key;
+  // With a key: the id of the database this file belongs to (Header::database_id, non-zero;
+  // kInvalidArgument otherwise). Every frame binds it. ltx::compact also checks its encrypted
+  // inputs against it. Without a key it is not written.
+  std::uint64_t database_id = 0;
 
   // What every Litestream v0.5 release reads: LZ4 frame pages, flags exactly 0x2, zero pre/post-
   // apply checksums.
   static EncodeOptions litestream() {
-    return {PageEncoding::kLz4Frame, false, kDefaultZstdLevel, nullptr};
+    return {PageEncoding::kLz4Frame, false, kDefaultZstdLevel, nullptr, 0};
   }
   // ltxvfs's own format: zstd pages and full checksums (Litestream refuses it; docs/FORMAT.md).
-  static EncodeOptions native() { return {PageEncoding::kZstd, true, kDefaultZstdLevel, nullptr}; }
+  static EncodeOptions native() {
+    return {PageEncoding::kZstd, true, kDefaultZstdLevel, nullptr, 0};
+  }
   // The options of a replica format: the one place OutputFormat becomes encoding options. A key
   // encrypts native output (callers refuse a key with the Litestream format before this).
-  static EncodeOptions of(OutputFormat format, KeyPtr key = nullptr) {
+  static EncodeOptions of(OutputFormat format, KeyPtr key = nullptr,
+                          std::uint64_t database_id = 0) {
     EncodeOptions o = format == OutputFormat::kLitestream ? litestream() : native();
     o.key = std::move(key);
+    o.database_id = database_id;
     return o;
   }
 

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cctype>
@@ -126,6 +127,18 @@ std::string key_id_hex(std::uint64_t id) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
   return buf;
+}
+
+std::uint64_t new_database_id() {
+  std::uint64_t id = 0;
+  while (id == 0) {
+    std::uint8_t bytes[8];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+      throw LtxError(LtxErrorKind::kIo, "encryption", "the system's random generator failed");
+    }
+    id = base::load_be64(bytes);
+  }
+  return id;
 }
 
 KeyPtr parse_key(std::string_view text) {

@@ -51,6 +51,13 @@ using KeyPtr = std::shared_ptr<const EncryptionKey>;
 
 // "3f2a09c1d4e5f607": how messages name a key.
 std::string key_id_hex(std::uint64_t id);
+// The same for a database id (Header::database_id).
+inline std::string database_id_hex(std::uint64_t id) {
+  return key_id_hex(id);
+}
+// A fresh database id: 8 random bytes from OpenSSL's generator, never 0. Throws LtxError kIo when
+// the generator fails.
+std::uint64_t new_database_id();
 
 // Parses one key: 64 hex characters, or base64 of exactly 32 bytes (surrounding whitespace
 // ignored). Throws LtxError kInvalidArgument with a message that never repeats the text.

@@ -12,7 +12,8 @@ namespace ltxvfs::ltx {
 namespace {
 
 constexpr std::size_t kKeyIdOffset = 80;
-constexpr std::size_t kReservedOffset = 88;
+constexpr std::size_t kDatabaseIdOffset = 88;
+constexpr std::size_t kReservedOffset = 96;
 
 std::string hex32(std::uint32_t v) {
   char buf[16];
@@ -43,7 +44,8 @@ std::array<std::uint8_t, kHeaderSize> Header::encode() const {
   base::store_be32(p + 68, wal_salt2);
   base::store_be64(p + 72, node_id);
   base::store_be64(p + kKeyIdOffset, key_id);
-  return b;  // bytes 88..99 stay zero (reserved)
+  base::store_be64(p + kDatabaseIdOffset, database_id);
+  return b;  // bytes 96..99 stay zero (reserved)
 }
 
 Header Header::decode(std::span<const std::uint8_t> bytes, std::string_view file_name) {
@@ -79,6 +81,7 @@ Header Header::decode(std::span<const std::uint8_t> bytes, std::string_view file
   h.wal_salt2 = base::load_be32(p + 68);
   h.node_id = base::load_be64(p + 72);
   h.key_id = base::load_be64(p + kKeyIdOffset);
+  h.database_id = base::load_be64(p + kDatabaseIdOffset);
   return h;
 }
 
@@ -89,13 +92,14 @@ void Header::validate(std::string_view file_name) const {
              "; this reader knows 0x2 NoChecksum, " + hex64(kHeaderFlagNativeExtensions) +
              " ltxvfs native extensions and " + hex64(kHeaderFlagEncrypted) + " encrypted)");
   }
-  if (is_encrypted() && (!has_native_extensions() || key_id == 0)) {
+  if (is_encrypted() && (!has_native_extensions() || key_id == 0 || database_id == 0)) {
     fail(LtxErrorKind::kBadFlags, file_name,
-         "the encrypted flag needs the native-extensions flag and a non-zero key id");
+         "the encrypted flag needs the native-extensions flag, a non-zero key id and a non-zero "
+         "database id");
   }
-  if (!is_encrypted() && key_id != 0) {
+  if (!is_encrypted() && (key_id != 0 || database_id != 0)) {
     fail(LtxErrorKind::kBadHeader, file_name,
-         "reserved header bytes 80..87 are set in a file that is not encrypted");
+         "reserved header bytes 80..95 are set in a file that is not encrypted");
   }
   if (!is_valid_page_size(page_size)) {
     fail(LtxErrorKind::kBadPageSize, file_name,

@@ -20,8 +20,8 @@ inline constexpr std::uint32_t kHeaderFlagNoChecksum = 0x00000002;
 // bits upstream would allocate next.
 inline constexpr std::uint32_t kHeaderFlagNativeExtensions = 0x01000000;
 // Encrypted file (docs/FORMAT.md, docs/SECURITY.md): pages are zstd+AES-256-GCM, the header's
-// bytes 80..87 hold the key id, and the trailer's file checksum is a keyed MAC instead of a CRC.
-// Only together with kHeaderFlagNativeExtensions.
+// bytes 80..87 hold the key id and 88..95 the database id, and the trailer's file checksum is a
+// keyed MAC instead of a CRC. Only together with kHeaderFlagNativeExtensions.
 inline constexpr std::uint32_t kHeaderFlagEncrypted = 0x02000000;
 inline constexpr std::uint32_t kKnownHeaderFlags =
     kHeaderFlagNoChecksum | kHeaderFlagNativeExtensions | kHeaderFlagEncrypted;
@@ -47,6 +47,10 @@ struct Header {
   std::uint32_t wal_salt2 = 0;
   std::uint64_t node_id = 0;
   std::uint64_t key_id = 0;  // bytes 80..87: the encryption key's id (encrypted files only)
+  // Bytes 88..95, encrypted files only: the random id of the database whose history this file
+  // is, which every frame's authenticated data binds (docs/FORMAT.md), so a frame or a file of
+  // another database sealed with the same key does not open here.
+  std::uint64_t database_id = 0;
 
   // A file starting at TXID 1 holds the whole database.
   bool is_snapshot() const { return min_txid == 1; }

@@ -14,7 +14,7 @@ namespace ltxvfs::ltx {
 namespace {
 
 constexpr std::size_t kSizePrefix = 4;
-constexpr std::size_t kAadSize = 8 + 2 + 4 + 4 + 8 + 8;
+constexpr std::size_t kAadSize = 8 + 2 + 4 + 4 + 8 + 8 + 8;
 
 struct CtxDeleter {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
@@ -28,6 +28,7 @@ std::array<std::uint8_t, kAadSize> make_aad(std::uint64_t key_id, const FrameOri
   base::store_be32(a.data() + 14, o.pgno);
   base::store_be64(a.data() + 18, o.min_txid);
   base::store_be64(a.data() + 26, o.max_txid);
+  base::store_be64(a.data() + 34, o.database_id);
   return a;
 }
 

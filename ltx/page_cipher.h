@@ -6,10 +6,11 @@
 // with n counting everything after the prefix (the zstd frame's length + 36). The AES key is
 // derived per TXID range from the key's page key (docs/FORMAT.md), so random nonces need only be
 // unique among the frames sealed for one range. The authenticated
-// data binds the key id, the page flags, the page size, the page number and the TXID range of the
-// file holding the frame, so a frame copied to another page number, another file or a database of
-// another page size fails its tag. The frame carries its key id so that a random-access reader
-// (one frame and the page index, no header) knows which key to use.
+// data binds the key id, the page flags, the page size, the page number, the TXID range of the
+// file holding the frame and the id of its database, so a frame copied to another page number,
+// another file, a database of another page size or another database fails its tag. The frame
+// carries its key id so that a random-access reader (one frame and the page index, no header) knows
+// which key to use.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,9 @@ struct FrameOrigin {
   std::uint32_t pgno = 0;
   std::uint64_t min_txid = 0;  // of the file holding the frame
   std::uint64_t max_txid = 0;
+  // The database's id (ltx::Header::database_id): of the file's header for a whole-file reader,
+  // of the history being read for a random-access one, which never sees the header.
+  std::uint64_t database_id = 0;
 };
 
 // Reuses one cipher context across pages; not thread-safe.

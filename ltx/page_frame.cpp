@@ -21,7 +21,7 @@ PageHeader PageHeader::decode(std::span<const std::uint8_t, kPageHeaderSize> byt
 
 void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pgno,
                   std::span<std::uint8_t> page, PageDecompressor& decompressor,
-                  std::string_view file_name, TxidRange file) {
+                  std::string_view file_name, FrameFile file) {
   // Built only on failure: remote readers call this once per page fetched.
   auto where = [&] { return "frame of page " + std::to_string(expected_pgno) + ": "; };
   if (frame.size() <= kPageHeaderSize) {
@@ -48,7 +48,7 @@ void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pg
                      where() + "an encrypted frame needs the TXID range of its file");
     }
     const FrameOrigin origin{static_cast<std::uint32_t>(page.size()), expected_pgno, file.min_txid,
-                             file.max_txid};
+                             file.max_txid, file.database_id};
     thread_local std::vector<std::uint8_t> plain;  // one page's zstd payload per thread
     used = decompressor.open_encrypted(payload, origin, 0, true, file_name, plain);
     decompressor.decompress(PageEncoding::kZstd, plain, page, true, file_name, expected_pgno);
@@ -65,7 +65,7 @@ void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pg
 
 std::vector<std::uint8_t> decode_frame(std::span<const std::uint8_t> frame,
                                        std::uint32_t expected_pgno, std::uint32_t page_size,
-                                       std::string_view file_name, TxidRange file) {
+                                       std::string_view file_name, FrameFile file) {
   std::vector<std::uint8_t> page(page_size);
   PageDecompressor decompressor;
   decode_frame(frame, expected_pgno, page, decompressor, file_name, file);

@@ -30,19 +30,22 @@ struct PageHeader {
 // use a native one is the whole-file decoder's business.
 //
 // An encrypted frame is opened with the registered key it names, and its tag must bind it to
-// `expected_pgno`, the page size and `file` (the TXID range of the file the frame was read from,
-// which the caller knows from the object's name); with no range given it is kInvalidArgument.
-struct TxidRange {
+// `expected_pgno`, the page size and `file`: the TXID range of the file the frame was read from
+// (the caller knows it from the object's name) and the id of the database whose history the
+// caller reads (a replica: from the header of its newest file). With no range it is
+// kInvalidArgument.
+struct FrameFile {
   std::uint64_t min_txid = 0;
   std::uint64_t max_txid = 0;
+  std::uint64_t database_id = 0;
 };
 void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pgno,
                   std::span<std::uint8_t> page, PageDecompressor& decompressor,
-                  std::string_view file_name = {}, TxidRange file = {});
+                  std::string_view file_name = {}, FrameFile file = {});
 
 // Convenience for one-off reads: allocates the page and a decompressor.
 std::vector<std::uint8_t> decode_frame(std::span<const std::uint8_t> frame,
                                        std::uint32_t expected_pgno, std::uint32_t page_size,
-                                       std::string_view file_name = {}, TxidRange file = {});
+                                       std::string_view file_name = {}, FrameFile file = {});
 
 }  // namespace ltxvfs::ltx

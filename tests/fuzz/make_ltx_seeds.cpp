@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   const std::string out = argv[2];
   const ltx::EncodeOptions lz4_block{ltx::PageEncoding::kLz4Block, true, 3, nullptr};
   const ltx::EncodeOptions encrypted =
-      ltx::EncodeOptions::of(ltx::OutputFormat::kNative, ltx::parse_key(fuzz::kFuzzKeyHex));
+      ltx::EncodeOptions::of(ltx::OutputFormat::kNative, ltx::parse_key(fuzz::kFuzzKeyHex), 0x5eed);
   const std::vector<Seed> seeds = {
       {"snapshot-zstd",
        "Northwind_small.sqlite",

@@ -41,7 +41,7 @@ TEST_CASE("encryption bench: encode and decode of a real database", "[.encryptio
   register_keys(KeyRing{{key}});
   Header h = ltxtest::make_header(ps, n, 1, 1);
   for (const bool encrypted : {false, true}) {
-    EncodeOptions o = EncodeOptions::of(OutputFormat::kNative, encrypted ? key : nullptr);
+    EncodeOptions o = EncodeOptions::of(OutputFormat::kNative, encrypted ? key : nullptr, 1);
     o.checksums = false;
     std::vector<std::uint8_t> file;
     const double enc = best_mb_per_s(db.size(), 5, [&] {
@@ -71,7 +71,7 @@ TEST_CASE("encryption bench: a one-page transaction file", "[.encryption-bench]"
   const Header h = ltxtest::make_header(4096, 10, 5, 5, kChecksumFlag | 1);
   constexpr int kFiles = 20000;
   for (const bool encrypted : {false, true, false, true}) {
-    const EncodeOptions o = EncodeOptions::of(OutputFormat::kNative, encrypted ? key : nullptr);
+    const EncodeOptions o = EncodeOptions::of(OutputFormat::kNative, encrypted ? key : nullptr, 1);
     PageCompressor compressor(PageEncoding::kZstd);
     const auto t0 = Clock::now();
     for (int i = 0; i < kFiles; ++i) {

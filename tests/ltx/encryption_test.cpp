@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "base/byte_order.h"
+#include "ltx/applier.h"
 #include "ltx/compactor.h"
 #include "ltx/decoder.h"
 #include "ltx/page_frame.h"
@@ -42,8 +43,12 @@ KeyPtr key(std::uint8_t seed, bool registered = true) {
   return k;
 }
 
-EncodeOptions encrypted(const KeyPtr& k) {
-  return EncodeOptions::of(OutputFormat::kNative, k);
+// Two databases' ids (Header::database_id); most tests write database A's files.
+constexpr std::uint64_t kDatabaseA = 0x0a0a0a0a0a0a0a0aULL;
+constexpr std::uint64_t kDatabaseB = 0x0b0b0b0b0b0b0b0bULL;
+
+EncodeOptions encrypted(const KeyPtr& k, std::uint64_t database = kDatabaseA) {
+  return EncodeOptions::of(OutputFormat::kNative, k, database);
 }
 
 // A page with a marker any plaintext leak would show, then compressible filler.
@@ -131,16 +136,21 @@ TEST_CASE("encryption: a frame moved to another page number or another file fail
   };
   const Bytes f2 = frame_of(a, 1);
   // Read where it belongs: fine.
-  REQUIRE(decode_frame(f2, 2, 4096, "a", TxidRange{1, 1}) == pages(4096, 4, 1)[1].data);
+  REQUIRE(decode_frame(f2, 2, 4096, "a", FrameFile{1, 1, kDatabaseA}) == pages(4096, 4, 1)[1].data);
   // Relabelled as page 3: its tag binds page 2.
   Bytes moved = f2;
   moved[3] = 3;
-  REQUIRE_LTX_ERROR(decode_frame(moved, 3, 4096, "a", TxidRange{1, 1}),
+  REQUIRE_LTX_ERROR(decode_frame(moved, 3, 4096, "a", FrameFile{1, 1, kDatabaseA}),
                     LtxErrorKind::kAuthentication);
   // Served as part of another file (TXIDs 5..9): its tag binds TXIDs 1..1.
-  REQUIRE_LTX_ERROR(decode_frame(f2, 2, 4096, "a", TxidRange{5, 9}), LtxErrorKind::kAuthentication);
+  REQUIRE_LTX_ERROR(decode_frame(f2, 2, 4096, "a", FrameFile{5, 9, kDatabaseA}),
+                    LtxErrorKind::kAuthentication);
+  // Read as part of another database's history (same key, same TXIDs, same page).
+  REQUIRE_LTX_ERROR(decode_frame(f2, 2, 4096, "a", FrameFile{1, 1, kDatabaseB}),
+                    LtxErrorKind::kAuthentication);
   // Read as a database of another page size.
-  REQUIRE_LTX_ERROR(decode_frame(f2, 2, 8192, "a", TxidRange{1, 1}), LtxErrorKind::kAuthentication);
+  REQUIRE_LTX_ERROR(decode_frame(f2, 2, 8192, "a", FrameFile{1, 1, kDatabaseA}),
+                    LtxErrorKind::kAuthentication);
   // Swapped with the frame of page 3 inside the file (same sizes forced by the index check):
   // whole-file decoding refuses it too.
   Bytes swapped = a;
@@ -212,18 +222,133 @@ TEST_CASE("encryption: keys parse from hex and base64, and bad text is never ech
   REQUIRE_LTX_ERROR(parse_key(key_text(7).substr(0, 62) + "zz"), LtxErrorKind::kInvalidArgument);
 }
 
-TEST_CASE("encryption: the encrypted header flag needs the native flag and a key id",
+TEST_CASE("encryption: the encrypted header flag needs the native flag, a key id and a database id",
           "[encryption]") {
   Header h = ltxtest::make_header(4096, 1, 1, 1);
   h.flags = kHeaderFlagEncrypted;
   h.key_id = 1;
+  h.database_id = kDatabaseA;
   REQUIRE_LTX_ERROR(h.validate(), LtxErrorKind::kBadFlags);
   h.flags |= kHeaderFlagNativeExtensions;
   h.validate();
+  REQUIRE(Header::decode(h.encode()).database_id == kDatabaseA);
+  h.database_id = 0;
+  REQUIRE_LTX_ERROR(h.validate(), LtxErrorKind::kBadFlags);
+  h.database_id = kDatabaseA;
   h.key_id = 0;
   REQUIRE_LTX_ERROR(h.validate(), LtxErrorKind::kBadFlags);
   h.flags = kHeaderFlagNativeExtensions;
   h.key_id = 5;
+  h.database_id = 0;
   REQUIRE_LTX_ERROR(h.validate(), LtxErrorKind::kBadHeader);
   REQUIRE(Header::decode(Header{h}.encode()).key_id == 5);
+  h.key_id = 0;
+  h.database_id = kDatabaseB;  // a database id in a file that is not encrypted
+  REQUIRE_LTX_ERROR(h.validate(), LtxErrorKind::kBadHeader);
+  // An encoder asked to encrypt without a database id refuses rather than write one it made up.
+  REQUIRE_LTX_ERROR(ltxtest::encode(ltxtest::make_header(4096, 1, 1, 1), pages(4096, 1, 1),
+                                    encrypted(key(1), 0), 0),
+                    LtxErrorKind::kInvalidArgument);
+}
+
+namespace {
+
+// Database A's first two transactions, and the same second transaction written by database B
+// under the same key: identical pages and checksums, only the database id differs, so the id
+// is all that can tell the splice apart.
+struct TwoDatabases {
+  Bytes a1, a2, b2;
+};
+TwoDatabases two_databases(const KeyPtr& k) {
+  ltxtest::ModelDb a(4096, encrypted(k, kDatabaseA));
+  ltxtest::ModelDb b(4096, encrypted(k, kDatabaseB));
+  std::map<std::uint32_t, Bytes> first, second;
+  for (std::uint32_t p = 1; p <= 4; ++p) first[p] = marked_page(4096, p);
+  second[2] = marked_page(4096, 99);
+  TwoDatabases t;
+  t.a1 = a.commit(first, 4);
+  b.commit(first, 4);
+  t.a2 = a.commit(second, 4);
+  t.b2 = b.commit(second, 4);
+  return t;
+}
+
+std::vector<NamedSource> named(const std::vector<std::unique_ptr<MemorySource>>& sources) {
+  std::vector<NamedSource> out;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    out.push_back({sources[i].get(), "in" + std::to_string(i)});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("encryption: a file of another database under the same key is refused by restore",
+          "[encryption]") {
+  const KeyPtr k = key(9);
+  const TwoDatabases t = two_databases(k);
+  REQUIRE(t.a2 != t.b2);
+  MemorySource a1(t.a1), a2(t.a2), b2(t.b2);
+  // Database A's own chain restores, and says whose it is.
+  ltxtest::MemoryPageWriter own_pages;
+  ChainApplier own(own_pages);
+  own.apply(a1, "a1");
+  own.apply(a2, "a2");
+  REQUIRE(own.state().database_id == kDatabaseA);
+  // B's file in its place: every page, checksum and TXID agrees, the database id does not.
+  ltxtest::MemoryPageWriter mixed_pages;
+  ChainApplier mixed(mixed_pages);
+  mixed.apply(a1, "a1");
+  std::string message;
+  LTX_ERROR_MESSAGE(mixed.apply(b2, "b2"), message);
+  INFO(message);
+  REQUIRE(message.find("belongs to database " + database_id_hex(kDatabaseB)) != std::string::npos);
+  ltxtest::MemoryPageWriter again_pages;
+  ChainApplier again(again_pages);
+  again.apply(a1, "a1");
+  REQUIRE_LTX_ERROR(again.apply(b2, "b2"), LtxErrorKind::kAuthentication);
+}
+
+TEST_CASE("encryption: compaction refuses inputs of another database, and seals for its own",
+          "[encryption]") {
+  const KeyPtr k = key(9);
+  const TwoDatabases t = two_databases(k);
+  std::vector<std::unique_ptr<MemorySource>> mixed;
+  mixed.push_back(std::make_unique<MemorySource>(t.a1));
+  mixed.push_back(std::make_unique<MemorySource>(t.b2));
+  VectorSink out;
+  // The inputs disagree among themselves.
+  REQUIRE_LTX_ERROR(compact(named(mixed), out, encrypted(k, 0), "out"),
+                    LtxErrorKind::kAuthentication);
+  // The inputs agree, but with each other, not with the writer's database.
+  std::vector<std::unique_ptr<MemorySource>> own;
+  own.push_back(std::make_unique<MemorySource>(t.a1));
+  own.push_back(std::make_unique<MemorySource>(t.a2));
+  VectorSink refused;
+  REQUIRE_LTX_ERROR(compact(named(own), refused, encrypted(k, kDatabaseB), "out"),
+                    LtxErrorKind::kAuthentication);
+  // Without an id of its own (the CLI), compaction takes the inputs'.
+  VectorSink sink;
+  REQUIRE(compact(named(own), sink, encrypted(k, 0), "out").header.database_id == kDatabaseA);
+}
+
+TEST_CASE("encryption: compaction with a key but no known database leaves plain inputs plain",
+          "[encryption]") {
+  ltxtest::ModelDb db(4096, EncodeOptions::native());
+  std::map<std::uint32_t, Bytes> first, second;
+  for (std::uint32_t p = 1; p <= 3; ++p) first[p] = marked_page(4096, p);
+  second[1] = marked_page(4096, 7);
+  const Bytes f1 = db.commit(first, 3);
+  const Bytes f2 = db.commit(second, 3);
+  std::vector<std::unique_ptr<MemorySource>> sources;
+  sources.push_back(std::make_unique<MemorySource>(f1));
+  sources.push_back(std::make_unique<MemorySource>(f2));
+  VectorSink plain, sealed;
+  // The CLI (no database id) writes the output as its inputs were: it cannot know the id the
+  // writer gives this history.
+  REQUIRE_FALSE(compact(named(sources), plain, encrypted(key(9), 0), "out").header.is_encrypted());
+  // The writer (its id known) encrypts it.
+  const CompactResult r = compact(named(sources), sealed, encrypted(key(9), kDatabaseA), "out");
+  REQUIRE(r.header.is_encrypted());
+  REQUIRE(r.header.database_id == kDatabaseA);
 }

@@ -56,8 +56,11 @@ TEST_CASE("header decode: magic, size and reserved bytes", "[header]") {
   bytes[0] = 'L';
   REQUIRE_LTX_ERROR(Header::decode(std::span(bytes).first(99)), LtxErrorKind::kTruncated);
   REQUIRE_LTX_ERROR(Header::decode(std::span(bytes).first(2)), LtxErrorKind::kTruncated);
-  bytes[90] = 1;
+  bytes[97] = 1;  // reserved: 96..99 (88..95 is the database id of an encrypted file)
   REQUIRE_LTX_ERROR(Header::decode(bytes), LtxErrorKind::kBadHeader);
+  bytes[97] = 0;
+  bytes[90] = 1;  // decodes, but a file that is not encrypted has no database id
+  REQUIRE_LTX_ERROR(Header::decode(bytes).validate(), LtxErrorKind::kBadHeader);
 }
 
 TEST_CASE("header validation rules", "[header]") {

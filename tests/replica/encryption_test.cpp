@@ -43,8 +43,9 @@ std::string bucket_bytes(const std::string& replica) {
   return all;
 }
 
-// The key ids named by the headers of the replica's LTX files.
-std::map<std::string, int> header_key_ids(const std::string& replica) {
+// How many of the replica's LTX files name each id found at header bytes `at`..`at`+7: the key
+// id (80) or the database id (88).
+std::map<std::string, int> header_ids(const std::string& replica, int at) {
   std::map<std::string, int> ids;
   for (const auto& e : fs::recursive_directory_iterator(replica)) {
     // The file store's own metadata (.ltxvfs-meta) mirrors the names; its files are not LTX.
@@ -56,10 +57,16 @@ std::map<std::string, int> header_key_ids(const std::string& replica) {
     std::string head(100, '\0');
     in.read(head.data(), 100);
     uint64_t id = 0;
-    for (int i = 80; i < 88; ++i) id = id << 8 | static_cast<uint8_t>(head[i]);
+    for (int i = at; i < at + 8; ++i) id = id << 8 | static_cast<uint8_t>(head[i]);
     ++ids[ltxvfs::ltx::key_id_hex(id)];
   }
   return ids;
+}
+std::map<std::string, int> header_key_ids(const std::string& replica) {
+  return header_ids(replica, 80);
+}
+std::map<std::string, int> database_ids(const std::string& replica) {
+  return header_ids(replica, 88);
 }
 
 std::string cli(const std::string& env, const std::string& args, int* rc) {
@@ -170,6 +177,8 @@ TEST_CASE("a rotated key writes from the next file on and replicas read old and 
     wait_uploaded(primary);
     expected = primary.serialize();
   }
+  // Two opens of one database: one database id, kept in the sidecar.
+  CHECK(database_ids(replica).size() == 1);
   const auto ids = header_key_ids(replica);
   INFO(ids.size());
   CHECK(ids.count(ltxvfs::ltx::key_id_hex(ltxvfs::ltx::parse_key(kKey1)->id())) == 1);
@@ -206,4 +215,74 @@ TEST_CASE("format=litestream with a key, and a key file others can read, are ref
   const std::string why = memory.query_text("SELECT ltx_last_error()");
   CHECK_THAT(why, Catch::Contains("mode 0644") && Catch::Contains("chmod 600 " + k));
   CHECK(why.find(kKey1) == std::string::npos);
+}
+
+TEST_CASE("one key for two databases: a file of one put into the other's replica is refused",
+          "[replica][encryption]") {
+  const std::string dir = scratch_dir("encrypted-splice");
+  const std::string k = key_file(dir, "k", kKey1);
+  // The same statements in two databases under the same key, without compaction (every
+  // transaction stays a file of its own): the same TXIDs, the same pages.
+  auto write = [&](const std::string& name, const std::string& secret) {
+    const std::string db_dir = dir + "/" + name;
+    fs::create_directories(db_dir);
+    Db primary(primary_uri(db_dir, "&levels=1h&snapshot_interval=24h&encryption_key_file=" + k));
+    primary.exec("BEGIN; CREATE TABLE t1(v); CREATE TABLE t2(v); COMMIT");
+    wait_uploaded(primary);
+    primary.exec("INSERT INTO t1 VALUES ('" + secret + "')");
+    const int64_t txid = wait_uploaded(primary);
+    primary.exec("INSERT INTO t2 VALUES ('later')");
+    wait_uploaded(primary);
+    return std::make_pair(replica_dir(db_dir), txid);
+  };
+  const auto [a, txid_a] = write("a", "secret of a");
+  const auto [b, txid_b] = write("b", "secret of b");
+  REQUIRE(txid_a == txid_b);
+  const auto ids_a = database_ids(a);
+  const auto ids_b = database_ids(b);
+  REQUIRE(ids_a.size() == 1);
+  REQUIRE(ids_b.size() == 1);
+  REQUIRE(ids_a.begin()->first != ids_b.begin()->first);  // a new id per database
+
+  // B's file of the INSERT into t1 replaces A's (and the store's record of it, so the file
+  // store serves it as a regular object).
+  char prefix[18];
+  std::snprintf(prefix, sizeof prefix, "%016llx-", static_cast<unsigned long long>(txid_a));
+  int spliced = 0;
+  for (const auto& e : fs::recursive_directory_iterator(b)) {
+    if (!e.is_regular_file() || e.path().filename().string().rfind(prefix, 0) != 0) continue;
+    const fs::path rel = fs::relative(e.path(), b);
+    REQUIRE(fs::exists(fs::path(a) / rel));
+    fs::copy_file(e.path(), fs::path(a) / rel, fs::copy_options::overwrite_existing);
+    ++spliced;
+  }
+  REQUIRE(spliced > 0);
+
+  // Restore refuses the chain at that file, naming both databases.
+  int rc = 0;
+  const std::string out =
+      cli("LTX_ENCRYPTION_KEY=" + kKey1, "restore " + a + " -o " + dir + "/restored.db", &rc);
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK_THAT(out, Catch::Contains("belongs to database " + ids_b.begin()->first) &&
+                      Catch::Contains(ids_a.begin()->first));
+  CHECK(out.find("secret of b") == std::string::npos);
+  // A replica of A reads t1's page from that file: its tag binds database B, not A.
+  ltxvfs::ltx::load_keys(k);
+  std::string read_error;
+  try {
+    Db r(replica_uri(dir, "file://" + a, "&encryption_key_file=" + k, "ra.db"),
+         SQLITE_OPEN_READONLY);
+    const std::string got = dump(r, "SELECT v FROM t1");
+    INFO(got);
+    CHECK(got.find("secret of b") == std::string::npos);
+  } catch (const std::exception& e) {
+    read_error = e.what();
+  }
+  INFO(read_error);
+  CHECK_FALSE(read_error.empty());
+  // The control: B's own replica reads its row, so the failure above is the splice's.
+  Db rb(replica_uri(dir, "file://" + b, "&encryption_key_file=" + k, "rb.db"),
+        SQLITE_OPEN_READONLY);
+  CHECK(dump(rb, "SELECT v FROM t1") == "secret of b\n");
 }

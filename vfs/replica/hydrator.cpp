@@ -138,9 +138,9 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
     if (run.empty()) first = f.pgno;
     run.resize(run.size() + ps);
     const auto page = std::span(run).last(ps);
-    ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page,
-                      decompressor, key,
-                      ltx::TxidRange{range.file->file.min_txid, range.file->file.max_txid});
+    ltx::decode_frame(
+        std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page, decompressor,
+        key, ltx::FrameFile{range.file->file.min_txid, range.file->file.max_txid, f.database_id});
     if (f.pgno == 1) present_header(page, 0, snap.change_counter(), snap.commit());
   }
   flush();

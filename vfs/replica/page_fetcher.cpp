@@ -175,9 +175,9 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
     for (; done < range.frames.size(); ++done) {
       const FrameRef& f = range.frames[done];
       auto page = std::make_shared<std::vector<uint8_t>>(f.page_size);
-      ltx::decode_frame(std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, *page,
-                        decompressor, key,
-                        ltx::TxidRange{range.file->file.min_txid, range.file->file.max_txid});
+      ltx::decode_frame(
+          std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, *page, decompressor,
+          key, ltx::FrameFile{range.file->file.min_txid, range.file->file.max_txid, f.database_id});
       pages_.fetch_add(1, std::memory_order_relaxed);
       complete(f, slots[done], std::move(page), nullptr);
     }

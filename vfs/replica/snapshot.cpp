@@ -1,9 +1,21 @@
 #include "vfs/replica/snapshot.h"
 
+#include "ltx/encryption_key.h"
 #include "ltx/error.h"
 #include "ltx/lock_page.h"
 
 namespace ltxvfs::replica {
+namespace {
+
+[[noreturn]] void throw_other_database(const std::string& key, uint64_t id, uint64_t expected) {
+  throw ltx::LtxError(ltx::LtxErrorKind::kAuthentication, key,
+                      "is encrypted for database " + ltx::database_id_hex(id) + ", not " +
+                          ltx::database_id_hex(expected) +
+                          " (the replica's): a file of another database sealed with the same key "
+                          "was put among this one's");
+}
+
+}  // namespace
 
 PageLocation PageMap::get(uint32_t pgno) const {
   const uint32_t chunk = pgno >> kChunkBits;
@@ -45,7 +57,7 @@ std::optional<FrameRef> Snapshot::locate(uint32_t pgno) const {
   if (pgno == 0 || pgno > commit_) return std::nullopt;
   const PageLocation loc = pages_.get(pgno);
   if (loc.slot == 0) return std::nullopt;
-  return FrameRef{files_[loc.slot - 1], pgno, loc.offset, loc.size, page_size_};
+  return FrameRef{files_[loc.slot - 1], pgno, loc.offset, loc.size, page_size_, database_id_};
 }
 
 bool Snapshot::uses(const std::string& key) const {
@@ -56,6 +68,12 @@ bool Snapshot::uses(const std::string& key) const {
 }
 
 void Snapshot::apply(const std::shared_ptr<const FileIndex>& file) {
+  // A header that came with the tail read is checked here at no cost; the frames of the others
+  // are checked as they are read (their tags bind database_id_).
+  if (file->header && file->header->is_encrypted() && database_id_ != 0 &&
+      file->header->database_id != database_id_) {
+    throw_other_database(file->file.key, file->header->database_id, database_id_);
+  }
   files_.push_back(file);
   const auto slot = static_cast<uint32_t>(files_.size());
   for (const auto& e : file->index.entries) {
@@ -111,6 +129,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const
   s->timestamp_ms_ = newest.timestamp_ms;
   s->epoch_ = epoch;
   s->post_apply_checksum_ = chain.back()->trailer.post_apply_checksum;
+  s->database_id_ = newest.database_id;
   s->files_.reserve(chain.size());
   for (size_t i = 0; i < chain.size(); ++i) {
     if (i > 0) check_follows(*chain[i - 1], *chain[i]);
@@ -140,9 +159,17 @@ std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
                         "page size " + std::to_string(newest.page_size) + " after " +
                             std::to_string(base.page_size()) + " in the same chain");
   }
+  uint64_t id = base.database_id_;
+  if (newest.is_encrypted()) {
+    if (id != 0 && newest.database_id != id) {
+      throw_other_database(newer.back()->file.key, newest.database_id, id);
+    }
+    id = newest.database_id;
+  }
   auto s = std::make_shared<Snapshot>();
   s->page_size_ = base.page_size_;
   s->epoch_ = base.epoch_;
+  s->database_id_ = id;
   s->files_ = base.files_;
   s->pages_ = PageMap(base.pages_);
   const FileIndex* prev = base.files_.back().get();

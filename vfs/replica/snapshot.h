@@ -56,6 +56,8 @@ struct FrameRef {
   uint64_t offset = 0;
   uint32_t size = 0;
   uint32_t page_size = 0;
+  // The database id an encrypted frame must be bound to (Snapshot::database_id()).
+  uint64_t database_id = 0;
 };
 
 class Snapshot {
@@ -70,6 +72,11 @@ class Snapshot {
   // one it showed before (folded into the change counter so SQLite drops its cache).
   uint64_t epoch() const { return epoch_; }
   uint64_t post_apply_checksum() const { return post_apply_checksum_; }
+  // The database whose history this is, as its newest file's header names it when that file is
+  // encrypted (ltx::Header::database_id; 0 otherwise). Every encrypted frame read through this
+  // snapshot must be bound to it: a file of another database sealed with the same key fails its
+  // tags (docs/SECURITY.md). A random-access reader never sees the other files' headers.
+  uint64_t database_id() const { return database_id_; }
   // What page 1 shows in its change counter and version-valid-for fields: the TXID's low 32
   // bits (plus a multiple of the epoch, normally 0). Differs exactly when the content may.
   uint32_t change_counter() const;
@@ -95,13 +102,16 @@ class Snapshot {
   int64_t timestamp_ms_ = 0;
   uint64_t epoch_ = 0;
   uint64_t post_apply_checksum_ = 0;
+  uint64_t database_id_ = 0;
   std::vector<std::shared_ptr<const FileIndex>> files_;
   PageMap pages_;
 };
 
 // The database after applying `chain` (a restore plan: a snapshot file, then contiguous files).
-// `newest` is the header of the last file (commit, page size, time). Throws LtxError when the
-// chain is not contiguous, does not start at a snapshot, or misses a page below the commit.
+// `newest` is the header of the last file (commit, page size, time, database id). Throws LtxError
+// when the chain is not contiguous, does not start at a snapshot, or misses a page below the
+// commit, and kAuthentication when a file whose header was read with its tail is encrypted for
+// another database than the newest one.
 std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const FileIndex>> chain,
                                                const ltx::Header& newest, uint64_t epoch);
 
@@ -111,6 +121,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const
 std::shared_ptr<const Snapshot> empty_snapshot(uint64_t epoch);
 
 // `base` followed by `newer` (contiguous from base.txid() + 1). Shares base's unchanged chunks.
+// Throws kAuthentication when `newest` is encrypted for another database than base's.
 std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
                                                 std::vector<std::shared_ptr<const FileIndex>> newer,
                                                 const ltx::Header& newest);

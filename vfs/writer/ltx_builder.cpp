@@ -17,9 +17,9 @@ namespace {
 
 constexpr uint64_t kNoLimit = UINT64_MAX;
 
-ltx::EncodeOptions encode_options(ltx::OutputFormat format, int zstd_level,
-                                  const ltx::KeyPtr& key) {
-  auto options = ltx::EncodeOptions::of(format, key);
+ltx::EncodeOptions encode_options(ltx::OutputFormat format, int zstd_level, const ltx::KeyPtr& key,
+                                  uint64_t database_id) {
+  auto options = ltx::EncodeOptions::of(format, key, database_id);
   options.zstd_level = zstd_level;
   return options;
 }
@@ -100,7 +100,7 @@ LtxBuilder::LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format
       zstd_level_(zstd_level),
       gate_(gate),
       compressor_(std::make_unique<ltx::PageCompressor>(
-          encode_options(format, zstd_level, nullptr).encoding, zstd_level)) {}
+          encode_options(format, zstd_level, nullptr, 0).encoding, zstd_level)) {}
 
 std::vector<BuildEvent> LtxBuilder::take_events() {
   return std::exchange(events_, {});
@@ -485,7 +485,8 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
 
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
   BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
-  ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_, key_), *compressor_, out.name());
+  ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_, key_, database_id_), *compressor_,
+                   out.name());
   image_.resize(last.commit);
   // The frames may have been located through the wal-index rather than read back and verified
   // (transactions_from_notices), so every frame read is checked against its header: the batch's
@@ -567,7 +568,8 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
   // A full file can be as large as the database: stream it to the spool.
   SpoolWriter out(spool_, h.min_txid, h.max_txid);
   BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
-  ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_, key_), *compressor_, out.name());
+  ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_, key_, database_id_), *compressor_,
+                   out.name());
   // The previous image is not needed (a failed run resets the builder, and its next run
   // recomputes the image): replacing it now keeps one image in memory, not two (4 MiB at 1 GiB).
   image_ = DatabaseImage(page_size);

@@ -56,6 +56,10 @@ class LtxBuilder {
   LtxBuilder(FileAccess& files, Spool& spool, ltx::OutputFormat format, int zstd_level,
              ltx::KeyPtr key = nullptr, CheckpointGate* gate = nullptr);
 
+  // With a key: the database id every file binds (vfs/writer/database_id.h). Call before
+  // initial_sync(); an encrypted build without one throws.
+  void bind_database(uint64_t id) { database_id_ = id; }
+
   // Establishes the position from `recorded` (the spool's newest record or the state file; null
   // when there is none; `recorded_problem` says why a state that existed was unusable), the
   // database and the WAL; builds what the WAL holds beyond it, or a full-database file when
@@ -164,6 +168,7 @@ class LtxBuilder {
   Spool& spool_;
   ltx::OutputFormat format_;
   ltx::KeyPtr key_;
+  uint64_t database_id_ = 0;  // bind_database(), before the first build
   int zstd_level_;
   CheckpointGate* const gate_;
   // Lives as long as the builder: a zstd context costs more to create than a small batch costs

@@ -10,6 +10,7 @@
 #include "history/open_listing.h"
 #include "history/restore_plan.h"
 #include "ltx/header.h"
+#include "vfs/writer/database_id.h"
 
 namespace ltxvfs::writer {
 namespace {
@@ -92,6 +93,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   lease_.acquire_at_open(milliseconds(config_.lease_wait_ms));
   RemoteAtOpen remote = check_remote_at_open(*quick_);
   history::CompactionWork work;
+  bind_database(remote.history, *quick_, work);
   work.temp_dir = config_.sidecar_dir;  // room for the largest output (a snapshot)
   work.stop_requested = [this] { return stopping_.load(); };
   work.closing = [this] { return closing_.load(); };
@@ -283,6 +285,7 @@ std::string Replicator::continue_remote_history(storage::ObjectStore& probe,
     return "this database's content differs from the replica's newest state, TXID " +
            std::to_string(newest);
   }
+  if (header.is_encrypted()) adopted_database_id_ = header.database_id;
   LocalState adopted = *here;
   adopted.txid = newest;
   write_local_state(state_path(config_), adopted, /*durable=*/true, config_.file_mode);
@@ -291,6 +294,15 @@ std::string Replicator::continue_remote_history(storage::ObjectStore& probe,
                                     " (TXID " + std::to_string(newest) +
                                     "): continuing its history");
   return {};
+}
+
+void Replicator::bind_database(const std::optional<history::History>& remote,
+                               storage::ObjectStore& probe, history::CompactionWork& work) {
+  if (!config_.encryption_key) return;
+  work.database_id = settle_database_id(config_.sidecar_dir + "/database-id", adopted_database_id_,
+                                        remote, probe, config_.file_mode);
+  builder_.bind_database(work.database_id);
+  uploader_.bind_database(work.database_id);
 }
 
 bool Replicator::wait_uploaded(uint64_t seq) {

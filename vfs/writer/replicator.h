@@ -147,6 +147,11 @@ class Replicator {
   // newest state (then that history is adopted), otherwise why it cannot continue it.
   std::string continue_remote_history(storage::ObjectStore& probe,
                                       const std::vector<history::RemoteFile>& files);
+  // With a key: settles the database id encrypted files bind (vfs/writer/database_id.h) and hands
+  // it to the builder, the uploader and `work`. `remote`: the history read at open (none when the
+  // store was unreachable).
+  void bind_database(const std::optional<history::History>& remote, storage::ObjectStore& probe,
+                     history::CompactionWork& work);
   std::unique_ptr<history::WriterLease> make_lease();
   void log(base::LogSeverity severity, const std::string& message) const;
 
@@ -167,6 +172,9 @@ class Replicator {
   // start, read only then.
   std::optional<LocalState> recorded_;
   std::string recorded_problem_;
+  // The database id of the encrypted history this database continues (its newest file's), when
+  // continue_remote_history adopted one; 0 otherwise. Read by bind_database only.
+  uint64_t adopted_database_id_ = 0;
   ErrorNote errors_;
   CheckpointGate gate_;  // SQLite's checkpoints and the builder's reads of the database file
   // Closing: the history run in progress goes on to its end (CompactionWork::closing) ...

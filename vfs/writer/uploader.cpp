@@ -188,7 +188,7 @@ uint64_t Uploader::compact_group(const std::vector<Spool::Record>& group) {
     inputs.push_back({&sources.back(), "spooled " + r.describe()});
   }
   ltx::FdSink sink(work_.get(), work_path_);
-  ltx::compact(inputs, sink, ltx::EncodeOptions::of(format_, key_), work_path_);
+  ltx::compact(inputs, sink, ltx::EncodeOptions::of(format_, key_, database_id_), work_path_);
   const off_t end = ::lseek(work_.get(), 0, SEEK_CUR);
   if (end < 0) base::throw_errno("seek", work_path_);
   return static_cast<uint64_t>(end);

@@ -51,6 +51,10 @@ class Uploader {
            history::HeadKeeper& head, ltx::OutputFormat format, std::string work_path,
            uint32_t file_mode, UploadLimits limits = {}, ltx::KeyPtr key = nullptr);
 
+  // With a key: the database id the groups it compacts are sealed for, and checked against
+  // (vfs/writer/database_id.h). Call before the first upload.
+  void bind_database(uint64_t id) { database_id_ = id; }
+
   enum class Outcome {
     kIdle,           // nothing durable to upload
     kUploaded,       // one object went up; call again
@@ -88,7 +92,8 @@ class Uploader {
   storage::LayoutStyle layout_;
   history::HeadKeeper& head_;
   ltx::OutputFormat format_;
-  ltx::KeyPtr key_;  // encrypts the groups it compacts
+  ltx::KeyPtr key_;           // encrypts the groups it compacts
+  uint64_t database_id_ = 0;  // bind_database(), before the first upload
   std::string work_path_;
   uint32_t file_mode_;
   UploadLimits limits_;
