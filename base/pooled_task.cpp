@@ -75,7 +75,7 @@ void PooledTask::Core::run_from_pool() {
     idle_call = idle_due && !requested;
     idle_due = false;
     if (idle_call && stopping) {
-      if (!queued) done_cv.notify_all();
+      done_cv.notify_all();  // nothing queued (just taken) or going on: stop() may return
       return;
     }
     running = true;
@@ -128,10 +128,8 @@ void PooledTask::set_idle_after_for_testing(std::chrono::milliseconds idle) {
   idle_after_for_testing_ms = idle.count();
 }
 
-PooledTask::PooledTask(const char* name, std::function<void()> run, std::function<void()> on_idle,
-                       WorkerPool* pool)
-    : name_(name),
-      core_(std::make_shared<Core>(pool != nullptr ? *pool : WorkerPool::process(), std::move(run),
+PooledTask::PooledTask(std::function<void()> run, std::function<void()> on_idle, WorkerPool* pool)
+    : core_(std::make_shared<Core>(pool != nullptr ? *pool : WorkerPool::process(), std::move(run),
                                    std::move(on_idle))) {}
 
 PooledTask::~PooledTask() {

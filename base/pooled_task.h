@@ -38,9 +38,9 @@ class PooledTask {
   // databases give their descriptors back within seconds.
   static constexpr std::chrono::milliseconds kIdleAfter{5000};
 
-  // `name`: the stage's name, for messages. `pool`: the process's when null.
-  PooledTask(const char* name, std::function<void()> run, std::function<void()> on_idle = {},
-             WorkerPool* pool = nullptr);
+  // `pool`: the process's when null.
+  explicit PooledTask(std::function<void()> run, std::function<void()> on_idle = {},
+                      WorkerPool* pool = nullptr);
   ~PooledTask();  // stop()s
   PooledTask(const PooledTask&) = delete;
   PooledTask& operator=(const PooledTask&) = delete;
@@ -60,14 +60,12 @@ class PooledTask {
   void stop();
   // A run is queued or going on (tests, stats).
   bool busy() const;
-  const char* name() const { return name_; }
 
   // Tests: kIdleAfter for every PooledTask created afterwards (zero: kIdleAfter again).
   static void set_idle_after_for_testing(std::chrono::milliseconds idle);
 
  private:
   struct Core;
-  const char* const name_;
   // Shared with the pool's queue and the scheduler's timers, which may outlive this object
   // (a timer that fires after stop() finds the task stopped and does nothing).
   const std::shared_ptr<Core> core_;

@@ -26,7 +26,7 @@ struct Stage {
   std::atomic<int> done{0};
   std::atomic<int> runs{0};
   std::atomic<int> idles{0};
-  PooledTask task{"ltx-test", [this] { run(); }, [this] { ++idles; }};
+  PooledTask task{[this] { run(); }, [this] { ++idles; }};
 
   void add() {
     {
@@ -116,7 +116,7 @@ TEST_CASE("pooled task: a notify during a run asks for another run", "[pooled_ta
   std::atomic<int> runs{0};
   std::atomic<bool> release{false};
   PooledTask* self = nullptr;
-  PooledTask thread("ltx-test", [&] {
+  PooledTask thread([&] {
     if (++runs == 1) {
       self->notify();  // from the run itself: one more run
       while (!release) std::this_thread::sleep_for(milliseconds(1));
@@ -150,7 +150,7 @@ TEST_CASE("pooled task: a run that asks for more during stop() gets it", "[poole
   std::atomic<int> left{5};
   std::atomic<bool> release{false};
   PooledTask* self = nullptr;
-  PooledTask task("ltx-test", [&] {
+  PooledTask task([&] {
     while (!release) std::this_thread::sleep_for(milliseconds(1));
     if (--left > 0) self->notify();  // one piece of work per run
   });
@@ -172,15 +172,13 @@ TEST_CASE("pooled task: a busy stage does not starve another on a one-worker poo
   WorkerPool pool("ltx-test", 1, milliseconds(1000));
   PooledTask* busy_self = nullptr;
   PooledTask busy(
-      "ltx-busy",
       [&] {
         std::this_thread::sleep_for(milliseconds(1));
         if (++busy_runs < 200) busy_self->notify();  // always more work
       },
       {}, &pool);
   busy_self = &busy;
-  PooledTask other(
-      "ltx-other", [&] { busy_runs_when_other_ran = busy_runs.load(); }, {}, &pool);
+  PooledTask other([&] { busy_runs_when_other_ran = busy_runs.load(); }, {}, &pool);
   busy.start();
   REQUIRE(eventually([&] { return busy_runs >= 1; }));
   const int before = busy_runs;
@@ -205,17 +203,13 @@ TEST_CASE("pooled task: a hurried run does not wait for the queue or the busy wo
   // Declared after what its runs use, so that it is destroyed (its workers joined) first.
   WorkerPool pool("ltx-test", 1, milliseconds(1000));
   PooledTask blocker(
-      "ltx-blocker",
       [&] {
         while (!release) std::this_thread::sleep_for(milliseconds(1));
       },
       {}, &pool);
-  PooledTask a(
-      "ltx-a", [&] { note('a'); }, {}, &pool);
-  PooledTask b(
-      "ltx-b", [&] { note('b'); }, {}, &pool);
-  PooledTask c(
-      "ltx-c", [&] { note('c'); }, {}, &pool);
+  PooledTask a([&] { note('a'); }, {}, &pool);
+  PooledTask b([&] { note('b'); }, {}, &pool);
+  PooledTask c([&] { note('c'); }, {}, &pool);
   blocker.start();  // holds the one worker
   REQUIRE(eventually([&] { return blocker.busy(); }));
   a.start();  // queued behind the blocker

@@ -50,7 +50,7 @@ class Poller {
   // The polls' own (one at a time): the current wait between polls, the last change.
   std::chrono::milliseconds wait_;
   std::chrono::steady_clock::time_point last_change_;
-  base::PooledTask runs_{"ltx-poll", [this] { poll(); }};  // last: uses the above
+  base::PooledTask runs_{[this] { poll(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::replica

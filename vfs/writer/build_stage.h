@@ -142,7 +142,7 @@ class BuildStage {
   BuildStats stats_ GUARDED_BY(mu_);  // output only
   // Last: uses the above. Idle, the spool's log descriptor is closed once everything in it was
   // uploaded (the upload stage does the same when idle: whichever comes last).
-  base::PooledTask task_{"ltx-build", [this] { run(); },
+  base::PooledTask task_{[this] { run(); },
                          [this] {
                            spool_.close_idle_log();
                            builder_.release_idle();

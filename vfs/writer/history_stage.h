@@ -102,11 +102,11 @@ class HistoryStage {
   bool started_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   bool finish_ GUARDED_BY(mu_) = false;
-  bool ended_ GUARDED_BY(mu_) = false;     // no run will begin any more
-  uint64_t wake_job_ GUARDED_BY(mu_) = 0;  // the scheduler's job that asks for the next run
-  std::condition_variable ended_cv_;       // -> the closing thread: ended_
-  HistoryStats stats_ GUARDED_BY(mu_);     // output only
-  base::PooledTask task_{"ltx-history", [this] { run(); }};  // last: uses the above
+  bool ended_ GUARDED_BY(mu_) = false;        // no run will begin any more
+  uint64_t wake_job_ GUARDED_BY(mu_) = 0;     // the scheduler's job that asks for the next run
+  std::condition_variable ended_cv_;          // -> the closing thread: ended_
+  HistoryStats stats_ GUARDED_BY(mu_);        // output only
+  base::PooledTask task_{[this] { run(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::writer

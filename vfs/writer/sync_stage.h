@@ -63,7 +63,7 @@ class SyncStage {
   bool syncing_ GUARDED_BY(mu_) = false;    // a sync is going on (a run's or a waiter's)
   bool stop_ GUARDED_BY(mu_) = false;
   uint64_t syncs_ GUARDED_BY(mu_) = 0;
-  base::PooledTask task_{"ltx-sync", [this] { run(); }};  // last: uses the above
+  base::PooledTask task_{[this] { run(); }};  // last: uses the above
 };
 
 }  // namespace ltxvfs::writer

@@ -148,7 +148,7 @@ class UploadStage {
   std::optional<std::chrono::steady_clock::time_point> window_end_ GUARDED_BY(mu_);  // gathering
   UploadStats stats_ GUARDED_BY(mu_);  // output only (copies of the fields above and counters)
   // Last: uses the above. Idle, the spool's log descriptor is closed (everything was uploaded).
-  base::PooledTask task_{"ltx-upload", [this] { run(); }, [this] { spool_.close_idle_log(); }};
+  base::PooledTask task_{[this] { run(); }, [this] { spool_.close_idle_log(); }};
 };
 
 }  // namespace ltxvfs::writer
