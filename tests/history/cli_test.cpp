@@ -461,6 +461,7 @@ TEST_CASE("cli: status shows the head, the lease, the levels and what no restore
   CHECK(j["head"].get<std::string>().find("absent") == 0);
   CHECK(j["lease"]["state"] == "absent");
   CHECK(j["newest_restorable_txid"] == 0);
+  CHECK(j["encryption"] == "no file");
 
   ltxvfs::history::WriterLease lease(store, LayoutStyle::kDirectory);
   REQUIRE(lease.try_acquire().acquired);
@@ -486,11 +487,13 @@ TEST_CASE("cli: status shows the head, the lease, the levels and what no restore
   CHECK(j["levels"][0]["files"] == 3);
   CHECK(j["newest_restorable_txid"] == 3);
   CHECK(j["uncommitted_files"] == 1);
+  CHECK(j["encryption"] == "none");
   r = cli({"status", url});
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("head: TXID 3, owner " + lease.owner()) &&
                            Catch::Contains("lease: live") &&
-                           Catch::Contains("uncommitted files: 1"));
+                           Catch::Contains("uncommitted files: 1") &&
+                           Catch::Contains("encryption: none"));
   lease.release();
   CHECK(nlohmann::json::parse(cli({"status", url, "--json"}).output)["lease"]["state"] ==
         "released");

@@ -243,6 +243,13 @@ TEST_CASE("one key for two databases: a file of one put into the other's replica
   REQUIRE(ids_a.size() == 1);
   REQUIRE(ids_b.size() == 1);
   REQUIRE(ids_a.begin()->first != ids_b.begin()->first);  // a new id per database
+  // `ltxvfs status` names both ids from the newest file's header (no key needed to see them).
+  int status_rc = 0;
+  const auto status = nlohmann::json::parse(cli("", "status " + a + " --json", &status_rc));
+  CHECK(status_rc == 0);
+  CHECK(status["encryption"]["database_id"] == ids_a.begin()->first);
+  CHECK(status["encryption"]["key_id"] ==
+        ltxvfs::ltx::key_id_hex(ltxvfs::ltx::parse_key(kKey1)->id()));
 
   // B's file of the INSERT into t1 replaces A's (and the store's record of it, so the file
   // store serves it as a regular object).

@@ -1,7 +1,8 @@
 // ltxvfs status: where a replica location stands, from the store alone (issue 18: "no way to see
 // a writer's state from outside the process"): the committed head and its age, the lease and
 // whether a writer opening now would find it live, the levels, what restores, and what is left
-// out. --json for monitoring scripts.
+// out, and whether the newest file is encrypted (its key id and database id, never a key). --json
+// for monitoring scripts.
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -11,6 +12,8 @@
 #include "base/time_spec.h"
 #include "history/committed_history.h"
 #include "history/writer_lease.h"
+#include "ltx/encryption_key.h"
+#include "ltx/header.h"
 #include "storage/replica_layout.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
@@ -61,6 +64,24 @@ nlohmann::ordered_json lease_status(const std::optional<storage::GetResult>& got
   return j;
 }
 
+// What the header of the newest restorable file says of encryption (one 100-byte GET): which key
+// to give readers during a rotation, and which database id the history binds
+// (docs/SECURITY.md).
+nlohmann::ordered_json encryption_of(storage::ObjectStore& store,
+                                     const std::vector<history::RemoteFile>& files,
+                                     uint64_t newest) {
+  const history::RemoteFile* last = nullptr;
+  for (const auto& f : files) {
+    if (f.max_txid == newest && (last == nullptr || f.min_txid < last->min_txid)) last = &f;
+  }
+  if (last == nullptr) return "no file";
+  const auto got = store.get(last->key, storage::ByteRange::at(0, ltx::kHeaderSize));
+  const ltx::Header h = ltx::Header::decode(got.body, last->key);
+  if (!h.is_encrypted()) return "none";
+  return {{"key_id", ltx::key_id_hex(h.key_id)},
+          {"database_id", ltx::database_id_hex(h.database_id)}};
+}
+
 nlohmann::ordered_json status_of(storage::OpenedStore& opened) {
   storage::ObjectStore& store = *opened.store;
   // The head first, then the listing, as read_history does (one GET of head.json, not two).
@@ -104,6 +125,7 @@ nlohmann::ordered_json status_of(storage::OpenedStore& opened) {
   for (auto& [level, l] : levels) j["levels"].push_back(l);
   const history::RestoreGraph graph(h.files);
   j["newest_restorable_txid"] = graph.newest();
+  j["encryption"] = encryption_of(store, h.files, graph.newest());
   j["uncommitted_files"] = h.past_head.size();
   j["left_out_files"] = h.strays.size() + graph.forked().size();
   return j;
@@ -141,6 +163,13 @@ void print_text(const nlohmann::ordered_json& j) {
                 l["max_txid"].get<uint64_t>());
   }
   std::printf("newest restorable TXID: %" PRIu64 "\n", j["newest_restorable_txid"].get<uint64_t>());
+  const auto& enc = j["encryption"];
+  if (enc.is_object()) {
+    std::printf("encryption: key id %s, database id %s\n", enc["key_id"].get<std::string>().c_str(),
+                enc["database_id"].get<std::string>().c_str());
+  } else {
+    std::printf("encryption: %s\n", enc.get<std::string>().c_str());
+  }
   std::printf("uncommitted files: %zu, left out: %zu\n", j["uncommitted_files"].get<size_t>(),
               j["left_out_files"].get<size_t>());
 }
@@ -154,8 +183,9 @@ void print_status_usage(std::FILE* out) {
                "Where a replica location stands, read from the store alone: the head (newest\n"
                "committed TXID, its owner, when it was committed), the writer lease and whether a\n"
                "writer opening now finds it live (judged by the store's clock), the levels, the\n"
-               "newest restorable TXID, and files no restore uses. Three requests: head.json,\n"
-               "lock.json and one listing.\n"
+               "newest restorable TXID, files no restore uses, and whether the newest file is\n"
+               "encrypted (its key id and database id). Four requests: head.json, lock.json, one\n"
+               "listing and the newest file's 100-byte header.\n"
                "\n"
                "  --json    one JSON object instead of text\n"
                "\n%s",
