@@ -88,6 +88,11 @@ std::optional<uint64_t> parse_count(const std::string& text, uint64_t min, uint6
   return v;
 }
 
+ltx::Header header_of(storage::ObjectStore& store, const std::string& key) {
+  const auto got = store.get(key, storage::ByteRange::at(0, ltx::kHeaderSize));
+  return ltx::Header::decode(got.body, key);
+}
+
 std::string human_bytes(uint64_t n) {
   char buf[32];
   if (n >= (1u << 30)) {

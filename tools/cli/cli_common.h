@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ltx/encryption_key.h"
+#include "ltx/header.h"
 #include "storage/store_factory.h"
 
 namespace ltxvfs::cli {
@@ -37,6 +38,8 @@ bool wants_help(const std::vector<std::string>& args);
 storage::OpenedStore open_replica(const std::string& url);
 
 std::string human_bytes(uint64_t n);
+// The 100-byte header of the LTX object `key` (one ranged GET); throws LtxError when it is none.
+ltx::Header header_of(storage::ObjectStore& store, const std::string& key);
 // A decimal whole number in [min, max]; nullopt otherwise.
 std::optional<uint64_t> parse_count(const std::string& text, uint64_t min, uint64_t max);
 

@@ -1,4 +1,5 @@
-// ltxvfs ls: a replica's LTX files by level, and what can be restored.
+// ltxvfs ls: a replica's LTX files by level, and what can be restored; with --keys, which key
+// and database each file is sealed for (a rotation is done when no file names the old key).
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -72,12 +73,37 @@ void print_restorable(const history::History& h) {
   }
 }
 
+// One level's files, a line each unless `summary`; with `keys`, each file's key and database id
+// (one 100-byte GET per file), counted into `per_key` ("key <id>" or "plain").
+void print_files(storage::ObjectStore& store, const std::vector<const history::RemoteFile*>& files,
+                 bool summary, bool keys, std::map<std::string, uint64_t>& per_key) {
+  if (!summary) {
+    // Upload times are 24 characters wide (2026-12-05T22:17:01.123Z).
+    std::printf("  %20s %20s %10s  %s\n", "min_txid", "max_txid", "size",
+                keys ? "uploaded (UTC)            encryption" : "uploaded (UTC)");
+  }
+  for (const auto* f : files) {
+    std::string sealed;
+    if (keys) {
+      const ltx::Header header = header_of(store, f->key);
+      sealed = header.is_encrypted() ? "key " + ltx::key_id_hex(header.key_id) + ", database " +
+                                           ltx::database_id_hex(header.database_id)
+                                     : "plain";
+      ++per_key[header.is_encrypted() ? "key " + ltx::key_id_hex(header.key_id) : "plain"];
+    }
+    if (summary) continue;
+    std::printf("  %20" PRIu64 " %20" PRIu64 " %10s  %s%s\n", f->min_txid, f->max_txid,
+                human_bytes(f->size).c_str(), base::format_rfc3339_ms(f->last_modified_ms).c_str(),
+                keys ? ("  " + sealed).c_str() : "");
+  }
+}
+
 }  // namespace
 
 void print_ls_usage(std::FILE* out) {
   std::fprintf(
       out,
-      "usage: ltxvfs ls <replica-url> [--level N] [--summary]\n"
+      "usage: ltxvfs ls <replica-url> [--level N] [--summary] [--keys]\n"
       "\n"
       "Lists the replica's LTX files grouped by level (0: uploads, 1-8: compactions, 9:\n"
       "snapshots) with their TXID ranges (decimal, as --txid takes them), sizes and upload\n"
@@ -85,6 +111,9 @@ void print_ls_usage(std::FILE* out) {
       "\n"
       "  --level N    only the files of level N\n"
       "  --summary    one line per level instead of every file\n"
+      "  --keys       each file's encryption key id and database id (one 100-byte GET per\n"
+      "               file), and how many files each key id holds: a rotation is done when\n"
+      "               none is left under the old key\n"
       "\n%s",
       kReplicaUrlHelp);
 }
@@ -94,7 +123,7 @@ int run_ls(const std::vector<std::string>& args) {
     print_ls_usage(stdout);
     return 0;
   }
-  auto parsed = parse_args(kCommand, args, {"--summary"}, {"--level"});
+  auto parsed = parse_args(kCommand, args, {"--summary", "--keys"}, {"--level"});
   if (!parsed) return 2;
   if (parsed->positional.size() != 1) {
     fail(kCommand, parsed->positional.empty()
@@ -120,6 +149,8 @@ int run_ls(const std::vector<std::string>& args) {
       uint64_t bytes = 0, min = UINT64_MAX, max = 0;
     };
     std::map<uint32_t, Level> levels;
+    const bool keys = parsed->has("--keys");
+    std::map<std::string, uint64_t> per_key;  // "key <id>" or "plain" -> files listed
     uint64_t total = 0;
     for (const auto& f : files) {
       Level& l = levels[f.level];
@@ -135,15 +166,14 @@ int run_ls(const std::vector<std::string>& args) {
       if (only && level != *only) continue;
       std::printf("level %u (%s): %zu files, %s, TXIDs %" PRIu64 "-%" PRIu64 "\n", level,
                   level_role(level), l.files.size(), human_bytes(l.bytes).c_str(), l.min, l.max);
-      if (parsed->has("--summary")) continue;
-      std::printf("  %20s %20s %10s  %s\n", "min_txid", "max_txid", "size", "uploaded (UTC)");
-      for (const auto* f : l.files) {
-        std::printf("  %20" PRIu64 " %20" PRIu64 " %10s  %s\n", f->min_txid, f->max_txid,
-                    human_bytes(f->size).c_str(),
-                    base::format_rfc3339_ms(f->last_modified_ms).c_str());
+      if (!parsed->has("--summary") || keys) {
+        print_files(*opened.store, l.files, parsed->has("--summary"), keys, per_key);
       }
     }
     if (only && levels.count(*only) == 0) std::printf("level %u: no files\n", *only);
+    for (const auto& [sealed, n] : per_key) {
+      std::printf("%s: %" PRIu64 " file%s\n", sealed.c_str(), n, n == 1 ? "" : "s");
+    }
     print_restorable(h);
     return 0;
   } catch (const std::exception& e) {

@@ -13,7 +13,6 @@
 #include "history/committed_history.h"
 #include "history/writer_lease.h"
 #include "ltx/encryption_key.h"
-#include "ltx/header.h"
 #include "storage/replica_layout.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
@@ -75,8 +74,7 @@ nlohmann::ordered_json encryption_of(storage::ObjectStore& store,
     if (f.max_txid == newest && (last == nullptr || f.min_txid < last->min_txid)) last = &f;
   }
   if (last == nullptr) return "no file";
-  const auto got = store.get(last->key, storage::ByteRange::at(0, ltx::kHeaderSize));
-  const ltx::Header h = ltx::Header::decode(got.body, last->key);
+  const ltx::Header h = header_of(store, last->key);
   if (!h.is_encrypted()) return "none";
   return {{"key_id", ltx::key_id_hex(h.key_id)},
           {"database_id", ltx::database_id_hex(h.database_id)}};
