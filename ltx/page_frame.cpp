@@ -47,6 +47,16 @@ void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pg
       throw LtxError(LtxErrorKind::kInvalidArgument, file_name,
                      where() + "an encrypted frame needs the TXID range of its file");
     }
+    if (file.database_id == 0) {
+      // A replica takes the id from its newest file's header: a history whose newest file is not
+      // encrypted (a writer that dropped its key) names none, and guessing is what the id forbids.
+      throw LtxError(LtxErrorKind::kAuthentication, file_name,
+                     where() +
+                         "an encrypted frame is bound to its database's id, and the history "
+                         "being read names none (its newest file is not encrypted): restore it "
+                         "with `ltxvfs restore`, which reads every file's header, or let its "
+                         "writer, given the key, write a new snapshot");
+    }
     const FrameOrigin origin{static_cast<std::uint32_t>(page.size()), expected_pgno, file.min_txid,
                              file.max_txid, file.database_id};
     thread_local std::vector<std::uint8_t> plain;  // one page's zstd payload per thread

@@ -148,6 +148,11 @@ TEST_CASE("encryption: a frame moved to another page number or another file fail
   // Read as part of another database's history (same key, same TXIDs, same page).
   REQUIRE_LTX_ERROR(decode_frame(f2, 2, 4096, "a", FrameFile{1, 1, kDatabaseB}),
                     LtxErrorKind::kAuthentication);
+  // Read with no database id at all (a replica whose newest file is not encrypted): refused
+  // with what to do, not guessed.
+  std::string message;
+  LTX_ERROR_MESSAGE(decode_frame(f2, 2, 4096, "a", FrameFile{1, 1, 0}), message);
+  CHECK_THAT(message, Catch::Contains("names none") && Catch::Contains("ltxvfs restore"));
   // Read as a database of another page size.
   REQUIRE_LTX_ERROR(decode_frame(f2, 2, 8192, "a", FrameFile{1, 1, kDatabaseA}),
                     LtxErrorKind::kAuthentication);
