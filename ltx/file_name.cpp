@@ -9,6 +9,8 @@ constexpr std::size_t kHexDigits = 16;
 constexpr std::string_view kSuffix = ".ltx";
 constexpr std::size_t kNameLength = kHexDigits + 1 + kHexDigits + kSuffix.size();
 
+}  // namespace
+
 std::optional<std::uint64_t> parse_hex16(std::string_view s) {
   std::uint64_t v = 0;
   for (char c : s) {
@@ -24,8 +26,6 @@ std::optional<std::uint64_t> parse_hex16(std::string_view s) {
   }
   return v;
 }
-
-}  // namespace
 
 std::string format_ltx_name(std::uint64_t min_txid, std::uint64_t max_txid) {
   char buf[kNameLength + 1];

@@ -24,8 +24,7 @@ ltx::OutputFormat detect_format(storage::ObjectStore& store,
     if (newest == nullptr || f.max_txid > newest->max_txid) newest = &f;
   }
   if (newest == nullptr) return ltx::OutputFormat::kNative;
-  const auto got = store.get(newest->key, storage::ByteRange::at(0, ltx::kHeaderSize));
-  const ltx::Header h = ltx::Header::decode(got.body, newest->key);
+  const ltx::Header h = header_of(store, newest->key);
   return h.has_native_extensions() ? ltx::OutputFormat::kNative : ltx::OutputFormat::kLitestream;
 }
 

@@ -9,6 +9,7 @@
 #include "base/posix_file.h"
 #include "ltx/encryption_key.h"
 #include "ltx/error.h"
+#include "ltx/file_name.h"
 #include "ltx/header.h"
 
 namespace ltxvfs::writer {
@@ -23,14 +24,9 @@ std::optional<uint64_t> read_database_id(const std::string& path) {
   }
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  uint64_t id = 0;
-  bool ok = text.size() == 16;
-  for (char c : text) {
-    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (digit < 0) ok = false;
-    id = id << 4 | static_cast<uint64_t>(digit & 0xf);
-  }
-  if (!ok || id == 0) {
+  const std::optional<uint64_t> id =
+      text.size() == 16 ? ltx::parse_hex16(text) : std::optional<uint64_t>();
+  if (!id || *id == 0) {
     throw std::runtime_error(
         path +
         " holds no database id (16 hex digits expected): it is damaged. If the replica's "
