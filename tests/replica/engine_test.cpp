@@ -3,6 +3,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -729,40 +730,42 @@ TEST_CASE("page fetcher: a read's fetch window is worked out only when the read 
 
 namespace {
 
-// Counts sequential round trips: each request belongs to wave 1 + the highest wave of the
-// requests that had finished when it started. Requests sent side by side share a wave (each
-// takes kRequestTime, so all of them start before any finishes); a request sent after an answer
-// starts the next one.
+// Counts sequential round trips without trusting the scheduler: every request waits in the
+// current wave until no new request has arrived for kQuiet, then the whole wave goes out at once.
+// A request that needs an earlier answer can only be sent after that answer's wave went out, so
+// it lands in a later wave; requests sent side by side share one. (Counting by elapsed time
+// instead saw 3 waves for 2 when a loaded machine started one of a wave's requests 50 ms late.)
+// Only a request sent more than kQuiet after its wave's last one is counted one wave too late.
 class RoundTripStore final : public ltxvfs::storage::ObjectStore {
  public:
   explicit RoundTripStore(std::unique_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
   int waves() const {
     std::lock_guard lock(mu_);
-    return waves_;
+    return released_;
   }
   uint64_t bytes_got() const { return bytes_got_.load(); }
   uint64_t suffix_gets() const { return suffix_gets_.load(); }
 
   ltxvfs::storage::PutResult put(const std::string& key, std::span<const uint8_t> body,
                                  const ltxvfs::storage::PutOptions& options) override {
-    return timed([&] { return inner_->put(key, body, options); });
+    return in_wave([&] { return inner_->put(key, body, options); });
   }
   ltxvfs::storage::GetResult get(const std::string& key,
                                  std::optional<ltxvfs::storage::ByteRange> range) override {
     if (range && range->suffix) ++suffix_gets_;
-    auto got = timed([&] { return inner_->get(key, range); });
+    auto got = in_wave([&] { return inner_->get(key, range); });
     bytes_got_ += got.body.size();
     return got;
   }
   std::optional<ltxvfs::storage::ObjectInfo> head(const std::string& key) override {
-    return timed([&] { return inner_->head(key); });
+    return in_wave([&] { return inner_->head(key); });
   }
   std::vector<ltxvfs::storage::ObjectInfo> list(const std::string& prefix,
                                                 const std::string& start_after) override {
-    return timed([&] { return inner_->list(prefix, start_after); });
+    return in_wave([&] { return inner_->list(prefix, start_after); });
   }
   void remove(const std::vector<std::string>& keys) override {
-    timed([&] {
+    in_wave([&] {
       inner_->remove(keys);
       return 0;
     });
@@ -770,30 +773,36 @@ class RoundTripStore final : public ltxvfs::storage::ObjectStore {
   std::string describe() const override { return inner_->describe(); }
 
  private:
-  static constexpr std::chrono::milliseconds kRequestTime{50};
+  static constexpr std::chrono::milliseconds kQuiet{300};
 
-  // Runs one request in its wave.
+  // Runs one request once its wave goes out.
   template <typename F>
-  std::invoke_result_t<F> timed(F call) {
-    int wave = 0;
+  std::invoke_result_t<F> in_wave(F call) {
     {
-      std::lock_guard lock(mu_);
-      wave = finished_wave_ + 1;
-      waves_ = std::max(waves_, wave);
+      std::unique_lock lock(mu_);
+      const int wave = released_ + 1;
+      last_arrival_ = std::chrono::steady_clock::now();
+      wake_.notify_all();  // the waiters' quiet period starts again
+      while (released_ < wave) {
+        const auto quiet_until = last_arrival_ + kQuiet;
+        if (std::chrono::steady_clock::now() >= quiet_until) {
+          released_ = wave;
+          wake_.notify_all();
+          break;
+        }
+        wake_.wait_until(lock, quiet_until);
+      }
     }
-    std::this_thread::sleep_for(kRequestTime);
-    auto result = call();
-    std::lock_guard lock(mu_);
-    finished_wave_ = std::max(finished_wave_, wave);
-    return result;
+    return call();
   }
 
   const std::unique_ptr<ObjectStore> inner_;  // thread-safe itself
   mutable std::mutex mu_;
-  int finished_wave_ = 0;                 // guarded by mu_: the highest wave of a finished request
-  int waves_ = 0;                         // guarded by mu_: the highest wave started
-  std::atomic<uint64_t> bytes_got_{0};    // GET body bytes
-  std::atomic<uint64_t> suffix_gets_{0};  // GETs of `bytes=-N`
+  std::condition_variable wake_;
+  int released_ = 0;                                    // guarded by mu_: waves sent so far
+  std::chrono::steady_clock::time_point last_arrival_;  // guarded by mu_
+  std::atomic<uint64_t> bytes_got_{0};                  // GET body bytes
+  std::atomic<uint64_t> suffix_gets_{0};                // GETs of `bytes=-N`
 };
 
 struct CountedLocation {
