@@ -226,8 +226,7 @@ TEST_CASE("trailer and checksum problems", "[corruption]") {
 }
 
 TEST_CASE("the legacy v1 file is refused as legacy", "[corruption]") {
-  const std::string path =
-      std::string(LTXVFS_TEST_DATA_DIR) + "/000000000000000d-000000000000000d.ltx";
+  const std::string path = LTXVFS_TEST_DATA_DIR "/000000000000000d-000000000000000d.ltx";
   const Bytes file = read_file(path);
   MemorySource src(file);
   std::string msg;

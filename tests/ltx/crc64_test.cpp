@@ -92,8 +92,7 @@ TEST_CASE("carry-less CRC-64 equals the tables at every length, alignment and re
 }
 
 TEST_CASE("legacy v1 file checksum is (1<<63) | CRC of all bytes but the last 8", "[crc64]") {
-  const Bytes file =
-      read_file(std::string(LTXVFS_TEST_DATA_DIR) + "/000000000000000d-000000000000000d.ltx");
+  const Bytes file = read_file(LTXVFS_TEST_DATA_DIR "/000000000000000d-000000000000000d.ltx");
   REQUIRE(file.size() == 12420);
   const std::uint64_t computed = kChecksumFlag | crc64(std::span(file).first(12412));
   REQUIRE(computed == 0x9496a29358326fb5ULL);

@@ -34,7 +34,7 @@ double best_mb_per_s(std::size_t bytes, int rounds, Fn fn) {
 }  // namespace
 
 TEST_CASE("encryption bench: encode and decode of a real database", "[.encryption-bench]") {
-  const auto db = read_file(std::string(LTXVFS_TEST_DATA_DIR) + "/Chinook_Sqlite.sqlite");
+  const auto db = read_file(LTXVFS_TEST_DATA_DIR "/Chinook_Sqlite.sqlite");
   const std::uint32_t ps = 4096;
   const std::uint32_t n = static_cast<std::uint32_t>(db.size() / ps);
   const KeyPtr key = parse_key(std::string(64, 'c'));
