@@ -23,6 +23,8 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 stage "floors: no include climbs a floor (scripts/check-floors.py)"
 python3 scripts/check-floors.py
+stage "test names: none that CTest or Catch would mangle (scripts/check-test-names.py)"
+python3 scripts/check-test-names.py
 stage "code size: files within 600 lines, functions within 80 or saying why (scripts/check-code-size.py)"
 python3 scripts/check-code-size.py
 
