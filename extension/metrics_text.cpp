@@ -93,6 +93,22 @@ double n(uint64_t v) {
   return static_cast<double>(v);
 }
 
+// The store's counters, labelled by database and role.
+void store_families(Writer& w) {
+  w.store_requests();
+  w.store_counter("ltx_store_failures_total", "Store calls that failed after their retries.",
+                  &storage::StoreStatsSnapshot::failures);
+  w.store_counter("ltx_store_retries_total", "Store requests retried.",
+                  &storage::StoreStatsSnapshot::retries);
+  w.store_counter("ltx_store_not_sent_total",
+                  "Requests refused without sending: the endpoint had stopped answering.",
+                  &storage::StoreStatsSnapshot::not_sent);
+  w.store_counter("ltx_store_received_bytes_total", "Bytes received from the store.",
+                  &storage::StoreStatsSnapshot::bytes_received);
+  w.store_counter("ltx_store_sent_bytes_total", "Bytes sent to the store.",
+                  &storage::StoreStatsSnapshot::bytes_sent);
+}
+
 }  // namespace
 
 std::string escape_label_value(const std::string& v) {
@@ -179,15 +195,7 @@ std::string prometheus_text(const vfs::ProcessMetrics& m) {
              [](const ReplicaMetrics& x) { return n(x.stats.fetch.requests); });
   w.replicas("ltx_replica_fetch_bytes_total", "counter", "Bytes fetched for pages.",
              [](const ReplicaMetrics& x) { return n(x.stats.fetch.bytes); });
-  w.store_requests();
-  w.store_counter("ltx_store_failures_total", "Store calls that failed after their retries.",
-                  &storage::StoreStatsSnapshot::failures);
-  w.store_counter("ltx_store_retries_total", "Store requests retried.",
-                  &storage::StoreStatsSnapshot::retries);
-  w.store_counter("ltx_store_received_bytes_total", "Bytes received from the store.",
-                  &storage::StoreStatsSnapshot::bytes_received);
-  w.store_counter("ltx_store_sent_bytes_total", "Bytes sent to the store.",
-                  &storage::StoreStatsSnapshot::bytes_sent);
+  store_families(w);
   return std::move(w).text();
 }
 

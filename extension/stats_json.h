@@ -12,6 +12,7 @@ inline nlohmann::json store_stats_json(const storage::StoreStatsSnapshot& s) {
   return {{"requests", s.requests},
           {"retries", s.retries},
           {"failures", s.failures},
+          {"not_sent", s.not_sent},
           {"puts", s.puts},
           {"gets", s.gets},
           {"heads", s.heads},

@@ -11,6 +11,7 @@
 
 #include "storage/cancellation.h"
 #include "storage/s3/credentials.h"
+#include "storage/s3/endpoint_health.h"
 #include "storage/s3/env.h"
 #include "storage/s3/http_client.h"
 #include "storage/s3/retry_policy.h"
@@ -27,6 +28,9 @@ struct StoreSettings {
   // When set, used instead of looking in the environment and credentials file.
   std::optional<Credentials> credentials;
   RetryPolicy retry;
+  // S3: when attempts to the endpoint are refused at once because it has stopped answering (see
+  // s3/endpoint_health.h); shared by every store of the process on that endpoint.
+  SilentEndpointPolicy silent_endpoint;
   HttpOptions http;
   // Warnings (e.g. "TLS verification disabled"). Never receives a secret. Default: stderr.
   LogFn log;

@@ -11,6 +11,7 @@ struct StoreStatsSnapshot {
   uint64_t requests = 0;  // requests sent (S3: HTTP requests incl. retries; file: calls)
   uint64_t retries = 0;   // of which repeats after a transient failure
   uint64_t failures = 0;  // calls that failed (not an absent key or a lost condition)
+  uint64_t not_sent = 0;  // S3 attempts refused: the endpoint had stopped answering
   uint64_t puts = 0;      // calls per operation, not counting retries
   uint64_t gets = 0;
   uint64_t heads = 0;
@@ -24,6 +25,7 @@ struct StoreStats {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> not_sent{0};
   std::atomic<uint64_t> puts{0};
   std::atomic<uint64_t> gets{0};
   std::atomic<uint64_t> heads{0};
@@ -38,7 +40,7 @@ struct StoreStats {
 
   StoreStatsSnapshot snapshot() const {
     auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    return {r(requests), r(retries), r(failures), r(puts),       r(gets),
+    return {r(requests), r(retries), r(failures), r(not_sent),   r(puts),          r(gets),
             r(heads),    r(lists),   r(deletes),  r(bytes_sent), r(bytes_received)};
   }
 };

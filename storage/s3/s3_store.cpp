@@ -70,6 +70,8 @@ S3Store::S3Store(const ReplicaUrl& url, const StoreSettings& settings)
                      .value_or("");
   }
   if (http.no_proxy.empty()) http.no_proxy = env.first_of({"NO_PROXY", "no_proxy"}).value_or("");
+  // The route, not the bucket: stores of every bucket and prefix there share what is learnt.
+  health_ = EndpointHealth::of(endpoint_, http.proxy, settings.silent_endpoint);
   LogFn log = settings.log ? settings.log : LogFn(log_to_stderr);
   http_ = std::make_unique<HttpClient>(std::move(http), log);
   retry_ = settings.retry;

@@ -14,7 +14,9 @@
 //   TLS CA file  StoreSettings::http.ca_bundle > AWS_CA_BUNDLE
 //   proxy        StoreSettings::http.proxy > HTTPS_PROXY/HTTP_PROXY (per scheme), NO_PROXY
 //
-// Every request is retried per StoreSettings::retry (see retry_policy.h); errors name the
+// Every request is retried per StoreSettings::retry (see retry_policy.h), except while the
+// endpoint has stopped answering (see endpoint_health.h: one attempt at a time probes it, the
+// others fail at once with kUnavailable); errors name the
 // operation, the object, S3's status, code and message, and what to do next. Every call is
 // bounded in time (see StoreSettings::silent_store_bound) and gives up at once when
 // StoreSettings::cancel is cancelled (StoreError kCancelled).
@@ -31,6 +33,7 @@
 #include "storage/cancellation.h"
 #include "storage/object_store.h"
 #include "storage/replica_url.h"
+#include "storage/s3/endpoint_health.h"
 #include "storage/s3/http_client.h"
 #include "storage/s3/retry_policy.h"
 #include "storage/s3/sigv4.h"
@@ -80,6 +83,9 @@ class S3Store : public ObjectStore {
   // A GET of `key` (counted, the key validated) answering with one of `ok_statuses`.
   Op get_op(const std::string& key, std::vector<long> ok_statuses);
   HttpResponse execute(const Op& op);
+  // One attempt's request, signed now (SigV4 signatures carry the time).
+  HttpRequest signed_request(const Op& op, const Target& target, const std::string& query,
+                             const std::string& payload_hash) const;
   [[noreturn]] void throw_http_error(const Op& op, const HttpResponse& response) const;
   std::string where(const std::string& full_key) const;
   std::string full_key(const std::string& key) const;
@@ -100,6 +106,7 @@ class S3Store : public ObjectStore {
   RetryPolicy retry_;
   std::unique_ptr<base::Backoff> backoff_;  // retry_'s delays
   std::shared_ptr<Cancellation> cancel_;    // may be null
+  std::shared_ptr<EndpointHealth> health_;  // shared with the process's other stores there
 };
 
 }  // namespace ltxvfs::storage

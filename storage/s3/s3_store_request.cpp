@@ -107,6 +107,28 @@ StoreErrorKind s3_error_kind(long status, const std::string& code) {
   }
 }
 
+HttpRequest S3Store::signed_request(const Op& op, const Target& target, const std::string& query,
+                                    const std::string& payload_hash) const {
+  sigv4::Request signable;
+  signable.method = op.method;
+  signable.canonical_uri = target.canonical_uri;
+  signable.query = op.query;
+  signable.headers = op.headers;
+  signable.headers.emplace_back("host", target.host);
+  signable.payload_hash = payload_hash;
+  const std::string authorization = sigv4::sign_s3(
+      signable, credentials_, base::amz_date(std::chrono::system_clock::now()), region_);
+
+  HttpRequest request;
+  request.method = op.method;
+  request.url = target.url + (query.empty() ? "" : "?" + query);
+  request.headers = std::move(signable.headers);
+  request.headers.emplace_back("Authorization", authorization);
+  request.body = op.body;  // every attempt reads it again from the start
+  request.cancel = cancel_.get();
+  return request;
+}
+
 HttpResponse S3Store::execute(const Op& op) {
   const RetryPolicy& policy = retry_;
   const int max_attempts = std::max(1, policy.max_attempts);
@@ -127,28 +149,23 @@ HttpResponse S3Store::execute(const Op& op) {
   while (true) {
     ++attempt;
     throw_if_cancelled(cancel_.get(), subject);
-    sigv4::Request signable;
-    signable.method = op.method;
-    signable.canonical_uri = target.canonical_uri;
-    signable.query = op.query;
-    signable.headers = op.headers;
-    signable.headers.emplace_back("host", target.host);
-    signable.payload_hash = payload_hash;
-    const std::string authorization = sigv4::sign_s3(
-        signable, credentials_, base::amz_date(std::chrono::system_clock::now()), region_);
+    const HttpRequest request = signed_request(op, target, query, payload_hash);
 
-    HttpRequest request;
-    request.method = op.method;
-    request.url = target.url + (query.empty() ? "" : "?" + query);
-    request.headers = std::move(signable.headers);
-    request.headers.emplace_back("Authorization", authorization);
-    request.body = op.body;  // every attempt reads it again from the start
-    request.cancel = cancel_.get();
-
+    auto sent = health_->admit();
+    if (!sent) {
+      StoreStats::add(stats_->not_sent);
+      throw StoreError(StoreErrorKind::kUnavailable,
+                       subject + ": " + health_->refusal() +
+                           (last_cause.empty() ? "" : "; last cause: " + last_cause) +
+                           " — check that " + endpoint_ +
+                           " is reachable (network, DNS, proxy) and healthy; requests resume by "
+                           "themselves once it answers");
+    }
     StoreStats::add(stats_->requests);
     if (attempt > 1) StoreStats::add(stats_->retries);
     try {
       HttpResponse response = http_->perform(request);
+      sent->answered();
       StoreStats::add(stats_->bytes_sent, response.bytes_sent);
       StoreStats::add(stats_->bytes_received, response.body.size());
       if (std::find(op.ok_statuses.begin(), op.ok_statuses.end(), response.status) !=
@@ -161,11 +178,19 @@ HttpResponse S3Store::execute(const Op& op) {
       last_cause = std::to_string(response.status) + (code.empty() ? "" : " " + code) +
                    (info && !info->message.empty() ? ": " + info->message : "");
     } catch (const HttpTransportError& e) {
-      if (e.cancelled()) throw cancelled_error(subject);
+      if (e.cancelled()) throw cancelled_error(subject);  // `sent` reports nothing
+      if (e.timed_out()) {
+        sent->timed_out();
+      } else {
+        sent->failed_fast();
+      }
       last_cause = e.what();
     }
 
     if (attempt >= max_attempts) break;
+    // Fallen silent (this attempt may have been the last straw): the next attempt is refused at
+    // once, so no backoff sleep first.
+    if (health_->silent()) continue;
     const auto delay = backoff_->delay(attempt);
     if (Clock::now() - start + delay > policy.max_total) break;
     if (cancel_) {

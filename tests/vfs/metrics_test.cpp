@@ -95,6 +95,8 @@ TEST_CASE("ltx_metrics: every database of the process, in the Prometheus text fo
   // A healthy writer has failed nothing: the GETs of an absent lock.json and head.json are
   // answers, not failures (they counted 1 before).
   CHECK(value_of(samples, "ltx_store_failures_total", a_db, {{"role", "primary"}}) == 0);
+  CHECK(value_of(samples, "ltx_store_not_sent_total", a_db, {{"role", "primary"}}) ==
+        sa["store"]["not_sent"].get<double>());
   const nlohmann::json sr = stats_of(r);
   const std::string r_db = dir + "/r.db";
   CHECK(value_of(samples, "ltx_replica_txid", r_db) == sr["txid"].get<double>());
