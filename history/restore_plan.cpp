@@ -25,6 +25,19 @@ std::string range_of(const RemoteFile& f) {
 
 }  // namespace
 
+const RemoteFile* newest_file(const std::vector<RemoteFile>& files, uint64_t at_most) {
+  const RemoteFile* newest = nullptr;
+  for (const auto& f : files) {
+    if (f.max_txid > at_most) continue;
+    // Larger max TXID, then smaller min TXID (the two min TXIDs swapped sides), then level.
+    if (newest == nullptr || std::tuple(f.max_txid, newest->min_txid, f.level) >
+                                 std::tuple(newest->max_txid, f.min_txid, newest->level)) {
+      newest = &f;
+    }
+  }
+  return newest;
+}
+
 RestoreGraph::RestoreGraph(std::vector<RemoteFile> files) : files_(std::move(files)) {
   for (const auto& f : files_) newest_stored_ = std::max(newest_stored_, f.max_txid);
   search();

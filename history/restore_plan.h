@@ -37,6 +37,12 @@ class RestoreError : public std::runtime_error {
 // TXID: files its head does not commit are left out (history/committed_history.h).
 std::vector<RemoteFile> list_ltx_files(storage::ObjectStore& store, storage::LayoutStyle layout);
 
+// The file ending at the newest TXID not above `at_most` (ties: the widest, the one with the
+// smallest min TXID, then the highest level), or null when there is none. Its header says what the
+// history is now: its format, key id and database id (the writer's open, `ltxvfs status`,
+// `compact`).
+const RemoteFile* newest_file(const std::vector<RemoteFile>& files, uint64_t at_most = UINT64_MAX);
+
 // The fewest-files chain to every TXID the files can restore (a breadth-first search over TXIDs:
 // a file is an edge from its min TXID - 1 to its max TXID, snapshots start from 0). Built once,
 // queried for any number of targets. Keeps a copy of the files.

@@ -201,3 +201,16 @@ TEST_CASE("level inputs: a forked file is never compacted", "[plan]") {
   files.push_back(file(0, 51, 60));
   CHECK(chain_of(level_inputs(files, 1)) == "L0:42-42 L0:43-50 L0:51-60");
 }
+
+TEST_CASE("restore plan: the newest file is the widest of those ending at the newest TXID",
+          "[plan]") {
+  CHECK(newest_file({}) == nullptr);
+  const std::vector<RemoteFile> files{file(0, 1, 1),  file(1, 1, 10),  file(0, 10, 10),
+                                      file(9, 1, 10), file(0, 11, 11), file(0, 12, 12)};
+  // At TXID 12 one file; up to 10, three end there: two from TXID 1, of which the snapshot
+  // (level 9) is the higher level.
+  CHECK(newest_file(files)->key == files[5].key);
+  CHECK(newest_file(files, 10)->key == files[3].key);
+  CHECK(newest_file(files, 11)->key == files[4].key);
+  CHECK(newest_file(files, 0) == nullptr);
+}

@@ -19,10 +19,7 @@ namespace {
 // The format of the replica: that of its newest file (one small ranged GET).
 ltx::OutputFormat detect_format(storage::ObjectStore& store,
                                 const std::vector<history::RemoteFile>& files) {
-  const history::RemoteFile* newest = nullptr;
-  for (const auto& f : files) {
-    if (newest == nullptr || f.max_txid > newest->max_txid) newest = &f;
-  }
+  const history::RemoteFile* newest = history::newest_file(files);
   if (newest == nullptr) return ltx::OutputFormat::kNative;
   const ltx::Header h = header_of(store, newest->key);
   return h.has_native_extensions() ? ltx::OutputFormat::kNative : ltx::OutputFormat::kLitestream;

@@ -69,10 +69,7 @@ nlohmann::ordered_json lease_status(const std::optional<storage::GetResult>& got
 nlohmann::ordered_json encryption_of(storage::ObjectStore& store,
                                      const std::vector<history::RemoteFile>& files,
                                      uint64_t newest) {
-  const history::RemoteFile* last = nullptr;
-  for (const auto& f : files) {
-    if (f.max_txid == newest && (last == nullptr || f.min_txid < last->min_txid)) last = &f;
-  }
+  const history::RemoteFile* last = history::newest_file(files, newest);
   if (last == nullptr) return "no file";
   const ltx::Header h = header_of(store, last->key);
   if (!h.is_encrypted()) return "none";

@@ -1,12 +1,12 @@
 #include "vfs/writer/database_id.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
 
 #include "base/posix_file.h"
+#include "history/restore_plan.h"
 #include "ltx/encryption_key.h"
 #include "ltx/error.h"
 #include "ltx/file_name.h"
@@ -56,9 +56,7 @@ uint64_t settle_database_id(const std::string& path, uint64_t adopted,
     // which database it is, when it is encrypted. (With the store unreachable at open, `remote` is
     // empty and a new id is drawn: should the replica hold encrypted files nevertheless, its
     // readers and this writer's compactions refuse the mix loudly; nothing opens wrongly.)
-    const auto newest =
-        std::max_element(remote->files.begin(), remote->files.end(),
-                         [](const auto& a, const auto& b) { return a.max_txid < b.max_txid; });
+    const history::RemoteFile* newest = history::newest_file(remote->files);
     storage::GetResult got;
     try {
       got = probe.get(newest->key, storage::ByteRange::at(0, ltx::kHeaderSize));
