@@ -4,9 +4,9 @@
 // Durability and atomicity:
 // - put writes a temporary file in the target's directory, fsyncs it, renames it over the target
 //   (or link()s it, for If-None-Match) and fsyncs the directory: readers see the old or the new
-//   object, never a torn one, and a completed put survives a crash. put_body copies its body
-//   into the temporary file in 1 MiB chunks, so memory stays bounded however large the body;
-//   put() of bytes in memory takes the same path.
+//   object, never a torn one, and a completed put survives a crash (its metadata: below). put_body
+//   copies its body into the temporary file in 256 KiB chunks, so memory stays bounded however
+//   large the body; put() of bytes in memory takes the same path.
 // - Conditional puts are decided under an exclusive flock() on <root>/.ltxvfs-lock, so they are
 //   correct between threads and between processes; If-None-Match additionally relies on link()
 //   failing with EEXIST, which is atomic even against writers that do not take the lock.
@@ -17,9 +17,13 @@
 // Metadata lives in a sidecar JSON file <root>/.ltxvfs-meta/<key> that records the etag it
 // belongs to. It is written under the same lock, after the object; a reader that sees a sidecar
 // for a different etag re-reads under a shared lock. A sidecar orphaned by a crash between the
-// two steps is ignored (the object then has no metadata). The sidecar of a put without metadata
-// (head.json, lock.json) is not fsynced: lost, torn or stale after a crash, it still reads as "no
-// metadata", which is what it said.
+// two steps is ignored (the object then has no metadata).
+// Metadata here is advisory, unlike S3's: the sidecar is never fsynced, so after a crash of the
+// machine (not of a process: the page cache keeps it) an object may read with no metadata, never
+// with another object's (a lost, torn or stale sidecar does not match the etag). ltxvfs reads no
+// metadata back; the one it writes, litestream-timestamp on LTX files, repeats the timestamp in
+// the file's own header. Making it durable cost 2 of the 6 fsyncs of every upload (4 more on a
+// database's first, for the sidecar directories).
 //
 // Permissions: every file the store creates (objects, sidecars, temporary files, the lock file)
 // gets exactly FileStoreOptions::file_mode, and every directory it creates that mode plus execute

@@ -109,19 +109,19 @@ int fsync_dir(const std::string& dir) {
   return 0;
 }
 
-int ensure_dirs(const std::string& dir, mode_t mode) {
+int ensure_dirs(const std::string& dir, mode_t mode, bool durable) {
   int err = make_dir(dir, mode);
-  if (err == 0) return fsync_dir(dirname_of(dir));
+  if (err == 0) return durable ? fsync_dir(dirname_of(dir)) : 0;
   if (err == EEXIST) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) return errno;
     return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
   }
   if (err != ENOENT || dir == "/") return err;
-  if (int parent_err = ensure_dirs(dirname_of(dir), mode)) return parent_err;
+  if (int parent_err = ensure_dirs(dirname_of(dir), mode, durable)) return parent_err;
   err = make_dir(dir, mode);
   if (err != 0 && err != EEXIST) return err;
-  return fsync_dir(dirname_of(dir));
+  return durable ? fsync_dir(dirname_of(dir)) : 0;
 }
 
 int write_temp(const std::string& dir, const BodySource& body, mode_t mode,

@@ -60,8 +60,9 @@ int64_t file_system_now_ms();
 // These return errno, or 0.
 int fsync_dir(const std::string& dir);
 // mkdir -p with `mode` for each directory it creates (existing ones are left as they are),
-// fsyncing each parent that gained an entry so the new directories survive a crash.
-int ensure_dirs(const std::string& dir, mode_t mode);
+// fsyncing each parent that gained an entry so the new directories survive a crash (unless
+// `durable` is false: then a crash may lose them, and what was written in them).
+int ensure_dirs(const std::string& dir, mode_t mode, bool durable = true);
 // Creates a new file in `dir` with exactly `mode`, holding `body`, fsynced unless `durable` is
 // false. Copies the body in chunks (memory stays bounded however large it is) and looks at
 // `cancel` between them. Returns errno or 0; throws the body's own StoreError when it cannot be
