@@ -1,12 +1,20 @@
 // The writer lease (lock.json on the store): one writer per replica location, between processes
 // and machines, with real processes started at the same moment; a deploy that starts the new
 // process before the old one closes; a writer whose lease was taken over stops uploading.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
+#include "history/committed_history.h"
 #include "history/restore_plan.h"
 #include "history/writer_lease.h"
 #include "storage/store_factory.h"
@@ -261,4 +269,88 @@ TEST_CASE("a writer whose clock runs 45 s ahead does not take a live writer's le
   a.exec("INSERT INTO t VALUES (2)");
   const auto stats = nlohmann::json::parse(a.query_text("SELECT ltx_stats()"));
   CHECK(stats["conflict"] == "");
+}
+
+// Issue 18: no close waits on another database. Other databases' uploads are held in their
+// stores (a child process holds each store's lock, so their conditional PUTs block) until every
+// worker of the process's pool is taken by them and more of their runs are queued. A database on
+// a free store then opens, commits and closes: its close's runs go to the front and get workers
+// of their own. Before, the upload's last run (the one that tells the close it is done) was
+// queued behind the held ones, the close ran into close_timeout_ms and cancelled its store, and
+// the lease was never released (the next open would wait it out).
+TEST_CASE("a close releases its lease while other databases' uploads hold every worker",
+          "[write][lease]") {
+  load_ltx_extension();
+  const std::string dir = scratch_dir("close-beside-held");
+  // More held databases than the pool has workers (2 x cores + 4, at least 8).
+  const int held = static_cast<int>(2 * std::max(1U, std::thread::hardware_concurrency()) + 12);
+  std::vector<std::unique_ptr<Db>> others;
+  std::vector<std::string> locks;
+  for (int i = 0; i < held; ++i) {
+    const std::string replica = dir + "/held-" + std::to_string(i);
+    others.push_back(std::make_unique<Db>("file:" + dir + "/held-" + std::to_string(i) +
+                                          ".db?vfs=ltx&replica=" + replica));
+    others.back()->exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+    locks.push_back(replica + "/.ltxvfs-lock");  // the store's lock (storage/file_store.h)
+  }
+  // A child holds every held store's lock until the pipe closes. Paths built before fork():
+  // the child only opens, locks, writes and reads.
+  int ready[2], release[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(release) == 0);
+  std::vector<const char*> paths;
+  for (const auto& p : locks) paths.push_back(p.c_str());
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    ::close(release[1]);
+    for (const char* p : paths) {
+      const int fd = ::open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
+    }
+    char c = 'r';
+    if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+    while (::read(release[0], &c, 1) > 0) {
+    }
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(release[0]);
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  // Their upload windows (upload_interval_ms, 1 s) end; each upload then blocks on the lock.
+  std::this_thread::sleep_for(milliseconds(2500));
+
+  const std::string replica = dir + "/free-replica";
+  {
+    Db db("file:" + dir + "/free.db?vfs=ltx&replica=" + replica);
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+  }
+  auto opened = ltxvfs::storage::open_store(replica);
+  const auto got = opened.store->get(ltxvfs::storage::lock_key(opened.layout));
+  const auto lease = ltxvfs::history::LeaseRecord::from_json(
+      std::string_view(reinterpret_cast<const char*>(got.body.data()), got.body.size()));
+  // The held databases are still held: nothing they queued could have run before the close.
+  int uploaded = 0;
+  for (auto& other : others) {
+    uploaded += nlohmann::json::parse(other->query_text("SELECT ltx_stats()"))["uploaded_txid"]
+                            .get<uint64_t>() > 0
+                    ? 1
+                    : 0;
+  }
+  ::close(release[1]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  ::close(ready[0]);
+  others.clear();  // their uploads go on now, and their closes end them
+  CHECK(uploaded == 0);
+  REQUIRE(lease);
+  INFO("the free database's lease after its close: " << lease->describe());
+  CHECK(lease->released());
+  // And its commit reached its store.
+  CHECK(ltxvfs::history::newest_restorable_txid(
+            ltxvfs::history::read_history(*opened.store, opened.layout).files) >= 2);
 }

@@ -349,8 +349,9 @@ void BuildStage::run() {
   }
   if (!eager && !batch.empty() && error.empty()) gather(lock, last_batch_);
   // One batch per run: the next run, which builds what is queued by then (or finds nothing and
-  // ends), comes after the other databases' queued runs.
+  // ends), comes after the other databases' queued runs, unless someone waits for it.
   task_.notify();
+  if (built_waiters_ > 0) task_.hurry();
 }
 
 }  // namespace ltxvfs::writer
