@@ -152,6 +152,8 @@ class Replicator {
   // store was unreachable).
   void bind_database(const std::optional<history::History>& remote, storage::ObjectStore& probe,
                      history::CompactionWork& work);
+  // At close, after the last build: the spool made durable and state.json written.
+  void record_position_at_close();
   std::unique_ptr<history::WriterLease> make_lease();
   void log(base::LogSeverity severity, const std::string& message) const;
 
