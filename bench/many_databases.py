@@ -4,8 +4,10 @@
 # an idle ltx database holds (its <db>-ltx directory), by kind. With --commits=S: then S seconds
 # of one-row commits, one thread going round every database, and the commits per second.
 # Both run in WAL mode with synchronous=NORMAL (the usual WAL setting): the ratio is ltx's cost.
+# With --dir=PATH: the databases go in a new directory under PATH (default: the system's temporary
+# directory), e.g. /dev/shm to take the disk's fsyncs out of the figures.
 # Usage: /usr/bin/python3 bench/many_databases.py build/libltxvfs.so [--idle=S] [--commits=S]
-#        N [N ...]
+#        [--dir=PATH] N [N ...]
 import os, shutil, sqlite3, statistics, sys, tempfile, time
 
 def proc_status():
@@ -31,7 +33,7 @@ def fd_kinds(base):
     return ' '.join('%s=%d' % kv for kv in sorted(kinds.items()))
 
 def run(n, vfs):
-    base = tempfile.mkdtemp(prefix='ltxvfs-w10-')
+    base = tempfile.mkdtemp(prefix='ltxvfs-w10-', dir=parent_dir)
     t0 = proc_status()
     conns = []
     opens = []
@@ -71,21 +73,25 @@ def run(n, vfs):
     closed = time.monotonic() - start
     shutil.rmtree(base)
     # Per database: the mean (the total over N) and the median (the first close after --commits
-    # flushes its database's upload backlog, hundreds of ms, which the mean spreads over all N).
+    # flushes its database's upload backlog, hundreds of ms, which the mean spreads over all N),
+    # and the slowest close (one that waited behind other databases' work).
     print('%-5s N=%-5d threads +%-5d fds +%-5d RSS +%6.1f MiB  open+commit %6.2f ms/db (median %.2f)'
-          '  close %6.2f ms/db (median %.2f)' % (
+          '  close %6.2f ms/db (median %.2f, max %.1f)' % (
               vfs, n, t1[0] - t0[0], t1[1] - t0[1], t1[2] - t0[2], 1000 * opened / n,
-              1000 * statistics.median(opens), 1000 * closed / n, 1000 * statistics.median(closes)),
+              1000 * statistics.median(opens), 1000 * closed / n, 1000 * statistics.median(closes),
+              1000 * max(closes)),
           flush=True)
 
 c = sqlite3.connect(':memory:'); c.enable_load_extension(True); c.load_extension(sys.argv[1])
 idle = 0
 commit_secs = 0
+parent_dir = None
 args = sys.argv[2:]
 while args and args[0].startswith('--'):
     opt, value = args.pop(0).split('=', 1)
     if opt == '--idle': idle = int(value)
     elif opt == '--commits': commit_secs = int(value)
+    elif opt == '--dir': parent_dir = value
     else: sys.exit('unknown option ' + opt)
 for n in map(int, args):
     run(n, 'plain')
