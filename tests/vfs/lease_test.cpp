@@ -282,44 +282,59 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
           "[write][lease]") {
   load_ltx_extension();
   const std::string dir = scratch_dir("close-beside-held");
-  // More held databases than the pool has workers (2 x cores + 4, at least 8).
+  // A child process locks each path it reads from `paths` (one per line) and answers one byte;
+  // it lets go of them all, and exits, when `paths` closes. Started before any database opens.
+  // It only reads, opens, locks and writes (no allocation after fork()).
+  int paths[2], acks[2];
+  REQUIRE(::pipe(paths) == 0);
+  REQUIRE(::pipe(acks) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(paths[1]);
+    ::close(acks[0]);
+    char path[4096];
+    size_t len = 0;
+    char c = 0;
+    while (::read(paths[0], &c, 1) == 1) {
+      if (c != '\n') {
+        if (len + 1 < sizeof path) path[len++] = c;
+        continue;
+      }
+      path[len] = '\0';
+      len = 0;
+      const int fd = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0 || ::flock(fd, LOCK_EX) != 0 || ::write(acks[1], "k", 1) != 1) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  ::close(paths[0]);
+  ::close(acks[1]);
+  // More held databases than the pool has workers (2 x cores + 4, at least 8). Each store's lock
+  // is taken right after its database opened and committed, long before its upload window (1 s)
+  // ends: every upload of theirs then blocks in a conditional PUT, on a worker.
   const int held = static_cast<int>(2 * std::max(1U, std::thread::hardware_concurrency()) + 12);
   std::vector<std::unique_ptr<Db>> others;
-  std::vector<std::string> locks;
+  // Destroyed before `others`, also when a REQUIRE fails: their closes would wait for uploads
+  // blocked on the child's locks (a lock wait cannot be cancelled).
+  struct LetGo {
+    int& fd;
+    ~LetGo() {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  } let_go{paths[1]};
   for (int i = 0; i < held; ++i) {
     const std::string replica = dir + "/held-" + std::to_string(i);
     others.push_back(std::make_unique<Db>("file:" + dir + "/held-" + std::to_string(i) +
                                           ".db?vfs=ltx&replica=" + replica));
     others.back()->exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
-    locks.push_back(replica + "/.ltxvfs-lock");  // the store's lock (storage/file_store.h)
+    const std::string line = replica + "/.ltxvfs-lock\n";  // the store's lock (file_store.h)
+    REQUIRE(::write(paths[1], line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+    char ack = 0;
+    REQUIRE(::read(acks[0], &ack, 1) == 1);
   }
-  // A child holds every held store's lock until the pipe closes. Paths built before fork():
-  // the child only opens, locks, writes and reads.
-  int ready[2], release[2];
-  REQUIRE(::pipe(ready) == 0);
-  REQUIRE(::pipe(release) == 0);
-  std::vector<const char*> paths;
-  for (const auto& p : locks) paths.push_back(p.c_str());
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(ready[0]);
-    ::close(release[1]);
-    for (const char* p : paths) {
-      const int fd = ::open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
-    }
-    char c = 'r';
-    if (::write(ready[1], &c, 1) != 1) ::_exit(1);
-    while (::read(release[0], &c, 1) > 0) {
-    }
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  ::close(release[0]);
-  char c = 0;
-  REQUIRE(::read(ready[0], &c, 1) == 1);
-  // Their upload windows (upload_interval_ms, 1 s) end; each upload then blocks on the lock.
+  // Their upload windows end; each upload then blocks on its store's lock.
   std::this_thread::sleep_for(milliseconds(2500));
 
   const std::string replica = dir + "/free-replica";
@@ -339,12 +354,13 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
                     ? 1
                     : 0;
   }
-  ::close(release[1]);
+  ::close(paths[1]);
+  paths[1] = -1;
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  ::close(ready[0]);
+  ::close(acks[0]);
   others.clear();  // their uploads go on now, and their closes end them
   CHECK(uploaded == 0);
   REQUIRE(lease);
