@@ -70,12 +70,6 @@ void EndpointHealth::timed_out(bool probe) {
   }
 }
 
-void EndpointHealth::failed_fast(bool probe) {
-  // A probe that failed fast (connection refused: a server restarting) held no thread for long:
-  // the next attempt may probe at once.
-  abandoned(probe);
-}
-
 void EndpointHealth::abandoned(bool probe) {
   if (!probe) return;
   base::MutexLock lock(mu_);

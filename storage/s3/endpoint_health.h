@@ -60,8 +60,9 @@ class EndpointHealth {
     bool probe() const { return probe_; }
     void answered() { report(&EndpointHealth::answered); }
     void timed_out() { report(&EndpointHealth::timed_out); }
-    // Refused connection, DNS: no thread waited.
-    void failed_fast() { report(&EndpointHealth::failed_fast); }
+    // Refused connection, DNS: no thread waited long, so a probe's turn goes to the next attempt
+    // at once (a server restarting), as when the attempt ends without a report.
+    void failed_fast() { report(&EndpointHealth::abandoned); }
 
    private:
     void report(void (EndpointHealth::*how)(bool probe)) {
@@ -83,7 +84,6 @@ class EndpointHealth {
  private:
   void answered(bool probe) EXCLUDES(mu_);
   void timed_out(bool probe) EXCLUDES(mu_);
-  void failed_fast(bool probe) EXCLUDES(mu_);
   void abandoned(bool probe) EXCLUDES(mu_);
 
   // Constant after construction.
