@@ -25,8 +25,12 @@ threading.Thread(target=serve, daemon=True).start()
 os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", AWS_REGION="us-east-1",
                   LTX_CLOSE_TIMEOUT_MS="500")
 
+# Loaded once: the `ltx` VFS stays registered for the process (the first load's connection is
+# only the way in).
+loader = sqlite3.connect(":memory:"); loader.enable_load_extension(True); loader.load_extension(ext)
+loader.close()
+
 def open_db(path, replica):
-    c = sqlite3.connect(":memory:"); c.enable_load_extension(True); c.load_extension(ext); c.close()
     return sqlite3.connect(f"file:{path}?vfs=ltx&replica={replica}", uri=True, isolation_level=None)
 
 silent = []
