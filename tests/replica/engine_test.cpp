@@ -316,8 +316,31 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(point.readahead(40, 1000).empty());
   CHECK(point.after_read(40, root).empty());
   CHECK(point.readahead(130, 1000).empty());
-  CHECK(point.after_read(130, leaf).empty());  // one child: a lookup
-  CHECK(point.after_read(170, leaf).empty());  // another, not adjacent: a second lookup
+  // Its miss brings the next 8 siblings along in the same request (a range query reads them
+  // next; a point query pays their bytes, no request), not beyond the database's end.
+  CHECK(point.window(130, 1000).pages ==
+        std::vector<uint32_t>{132, 134, 136, 138, 140, 142, 144, 146});
+  CHECK(point.window(130, 1000).along_only);
+  CHECK(point.window(130, 135).pages == std::vector<uint32_t>{132, 134});
+  CHECK(point.window(198, 1000).pages.empty());  // the last child has no next sibling
+  CHECK(point.after_read(130, leaf).empty());    // one child: a lookup
+  CHECK(point.after_read(170, leaf).empty());    // another, not adjacent: a second lookup
+  {
+    // Siblings far from the missed child in page numbers (another region of the file, likely
+    // another request) do not ride along; nor does anything for a page no parent names.
+    ReadTracker far(16);
+    far.after_read(40, interior({100, 101, 300, 301}));
+    far.readahead(101, 1000);
+    CHECK(far.window(101, 1000).pages.empty());
+    far.readahead(100, 1000);
+    CHECK(far.window(100, 1000).pages == std::vector<uint32_t>{101});
+    far.readahead(500, 1000);
+    CHECK(far.window(500, 1000).pages.empty());
+    ReadTracker off(0);  // prefetch=0
+    off.after_read(40, root);
+    off.readahead(130, 1000);
+    CHECK(off.window(130, 1000).pages.empty());
+  }
 
   ReadTracker scan(16);
   scan.after_read(40, root);
@@ -385,8 +408,9 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(capped.front() == 32);
   CHECK(capped.back() == 40);
   // A miss in a run fetches the window after it, whatever was handed out before.
-  CHECK(seq.window(24, 1000).size() == 64);
-  CHECK(seq.window(24, 1000).front() == 25);
+  CHECK(seq.window(24, 1000).pages.size() == 64);
+  CHECK(seq.window(24, 1000).pages.front() == 25);
+  CHECK_FALSE(seq.window(24, 1000).along_only);  // what does not join it is prefetched
 
   // Leaves in runs with other pages between (a table written along with an index): short
   // forward jumps and an interior page read in between keep the run going.

@@ -90,6 +90,8 @@ class PageFetcher {
   // The decoded page of `target`. `along` (read-ahead advice) is prefetched; when the target
   // misses the cache, frames of `along` and `if_miss()` contiguous with the target's frame join
   // its request and the others are prefetched.
+  // Bytes of unwanted frames one request may cross (FetcherSettings::max_gap).
+  uint64_t max_gap() const { return settings_.max_gap; }
   PageBytes get(const FrameRef& target, const std::vector<FrameRef>& along = {},
                 const MissWindow& if_miss = {});
 

@@ -31,12 +31,30 @@ std::vector<uint32_t> ReadTracker::readahead(uint32_t pgno, uint32_t commit) {
   return out;
 }
 
-std::vector<uint32_t> ReadTracker::window(uint32_t pgno, uint32_t commit) const {
-  std::vector<uint32_t> out;
-  if (budget_ == 0 || run_ < 1 || !continues_ || pgno != last_) return out;
-  const uint32_t n = std::max<uint32_t>(std::min<uint32_t>(budget_, 4), window_);
-  const auto to = static_cast<uint32_t>(std::min<uint64_t>(commit, uint64_t{pgno} + n));
-  for (uint32_t p = pgno + 1; p <= to; ++p) out.push_back(p);
+ReadTracker::Window ReadTracker::window(uint32_t pgno, uint32_t commit) const {
+  Window out;
+  if (budget_ == 0 || pgno != last_) return out;
+  if (run_ >= 1 && continues_) {
+    const uint32_t n = std::max<uint32_t>(std::min<uint32_t>(budget_, 4), window_);
+    const auto to = static_cast<uint32_t>(std::min<uint64_t>(commit, uint64_t{pgno} + n));
+    for (uint32_t p = pgno + 1; p <= to; ++p) out.pages.push_back(p);
+    return out;
+  }
+  // No run: a lookup's step down from a remembered interior page. Its next few siblings that lie
+  // just after it ride along in the same request: a range query reads them next (W4b's 100 rows
+  // cross ~25 table leaves, and the second one cost a round trip of its own before the scan of
+  // the parent was noticed), and a point query pays a few pages of bytes, no request.
+  const auto it = child_of_.find(pgno);
+  if (it == child_of_.end()) return out;
+  const auto pit = parents_.find(it->second.first);
+  if (pit == parents_.end()) return out;
+  const std::vector<uint32_t>& kids = pit->second.children;
+  const size_t last = std::min(kids.size(), it->second.second + 1 + kSiblingsAlong);
+  for (size_t k = it->second.second + 1; k < last; ++k) {
+    if (kids[k] <= pgno || kids[k] - pgno > kMaxJump || kids[k] > commit) break;
+    out.pages.push_back(kids[k]);
+  }
+  out.along_only = true;
   return out;
 }
 

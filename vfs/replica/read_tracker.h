@@ -11,7 +11,8 @@
 //    interior page are read in a row, that subtree is being scanned and the following children are
 //    prefetched. An interior page that is itself the next child of a scanned parent has its first
 //    children prefetched as soon as it is read (the scan will enter it). A point lookup reads one
-//    child per level and triggers nothing, so a cold point query costs only its b-tree path.
+//    child per level and triggers nothing, so a cold point query costs only its b-tree path (a
+//    missed child brings its next few siblings along in the same request: window()).
 //  - Page 1: the root pages its schema names are prefetched when it is read (at open), since
 //    every query's path starts at one of them.
 //
@@ -33,10 +34,18 @@ class ReadTracker {
   // Pages to prefetch because of `pgno` (ascending, all <= commit), handed out once each in
   // growing batches. Call once per page read, before window().
   std::vector<uint32_t> readahead(uint32_t pgno, uint32_t commit);
-  // When `pgno` (just passed to readahead()) misses the cache during a sequential run: the pages
-  // after it worth fetching in the same request, whether or not readahead() handed them out
-  // before (a miss means that read-ahead did not arrive in time).
-  std::vector<uint32_t> window(uint32_t pgno, uint32_t commit) const;
+  // When `pgno` (just passed to readahead()) misses the cache: the pages after it worth fetching
+  // in the same request. During a sequential run, the window after it, whether or not
+  // readahead() handed them out before (a miss means that read-ahead did not arrive in time);
+  // otherwise, when a remembered interior page names it, its next few siblings numbered just
+  // after it.
+  struct Window {
+    std::vector<uint32_t> pages;
+    // The siblings of a lookup: worth only what joins the missed page's own request (the
+    // fetcher would otherwise prefetch the rest, one more request each).
+    bool along_only = false;
+  };
+  Window window(uint32_t pgno, uint32_t commit) const;
   // After `pgno` was read with contents `page`: pages to prefetch in the background.
   std::vector<uint32_t> after_read(uint32_t pgno, std::span<const uint8_t> page);
   // Forget everything (the snapshot changed: page numbers may mean other content now).
@@ -57,6 +66,8 @@ class ReadTracker {
   static constexpr size_t kMaxSchemaRoots = 64;
   // Largest forward step between two data pages that still continues a sequential run.
   static constexpr uint32_t kMaxJump = 32;
+  // Siblings fetched with a lookup's missed child (window()), when they follow it closely.
+  static constexpr size_t kSiblingsAlong = 8;
 
   // The children to prefetch because child `i` of `p` was just read (a scan step), or nothing.
   std::vector<uint32_t> scan_step(Parent& p, size_t i);
