@@ -73,18 +73,6 @@ stage "sanitizer build (ASan + UBSan, clang: also its -Wthread-safety analysis, 
 CC=clang CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
   -DLTXVFS_SANITIZE=ON -DLTXVFS_WERROR=ON -DLTXVFS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
-# The fuzzers (a fourth instrumented build, 1.5 min on two cores) build meanwhile on one compiler,
-# niced: the sanitizer tests below keep the cores ~70 % busy (they wait on servers and children).
-# -O0: the instrumented build is most of the fuzz stage (1 min 34 s here, 2 min 20 s at -O1); a
-# minute's smoke run needs no speed (450-1,900 execs/s per target at -O0). The long runs of
-# tests/fuzz/README.md use -O1.
-(
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g1" -DLTXVFS_FUZZ=ON -DLTXVFS_WERROR=ON \
-    -DLTXVFS_BUILD_TESTS=OFF -DLTXVFS_BUILD_BENCH=OFF >/dev/null
-  nice -n 10 cmake --build build-fuzz -j1 --target ltxvfs_fuzzers
-) >build-asan/fuzz-build.log 2>&1 &
-fuzz_build=$!
 stage "tests (sanitizers)"
 # LTXVFS_TEST_QUICK: a quarter of the rounds of the statistical tests (the release stage ran them
 # all); a round under the sanitizers costs several times more.
@@ -145,10 +133,13 @@ fi
 unset TSAN_OPTIONS
 
 stage "fuzzing (tests/fuzz: libFuzzer + ASan + UBSan, 4 targets 60 s each, all at once)"
-# Every parser of bytes from the bucket or the user, from the checked-in seed corpus, built
-# beside the sanitizer tests (above); what is left of that build finishes here on every core.
-wait "$fuzz_build" || echo "(building the fuzzers beside the tests failed; building again here)"
-tail -n 1 build-asan/fuzz-build.log
+# Every parser of bytes from the bucket or the user, from the checked-in seed corpus. -O0: the
+# instrumented build is most of this stage (1 min 34 s here, 2 min 20 s at -O1); a minute's smoke
+# run needs no speed (450-1,900 execs/s per target at -O0). The long runs of tests/fuzz/README.md
+# use -O1.
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g1" -DLTXVFS_FUZZ=ON -DLTXVFS_WERROR=ON \
+  -DLTXVFS_BUILD_TESTS=OFF -DLTXVFS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target ltxvfs_fuzzers
 bash tests/fuzz/run.sh 60 build-fuzz 4
 
