@@ -125,8 +125,11 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
         std::ofstream(copy, std::ios::binary | std::ios::trunc)
             .write(reinterpret_cast<const char*>(bytes.data()),
                    static_cast<std::streamsize>(bytes.size()));
+        // Said before the copy is read: a copy that does not even open says which one it was.
+        INFO("crash " << i << ": replica at TXID " << newest << " (" << files.size()
+                      << " files), restored to " << copy);
         const Digest restored = digest_of(copy);
-        INFO("crash " << i << ": replica at TXID " << newest << ", transaction " << restored.n);
+        INFO("crash " << i << ": transaction " << restored.n);
         if (restored.n > 0) {
           CHECK(restored.table == restored.recorded);                        // not torn
           CHECK(recorded_digest(db_path, restored.n) == restored.recorded);  // this history
