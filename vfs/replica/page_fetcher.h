@@ -87,11 +87,11 @@ class PageFetcher {
   // `prefetch` frames for each of them was 80 % of a scan's CPU (bench/RESULTS.md, issue 17).
   using MissWindow = std::function<std::vector<FrameRef>()>;
 
+  // Bytes of unwanted frames one request may cross (FetcherSettings::max_gap).
+  uint64_t max_gap() const { return settings_.max_gap; }
   // The decoded page of `target`. `along` (read-ahead advice) is prefetched; when the target
   // misses the cache, frames of `along` and `if_miss()` contiguous with the target's frame join
   // its request and the others are prefetched.
-  // Bytes of unwanted frames one request may cross (FetcherSettings::max_gap).
-  uint64_t max_gap() const { return settings_.max_gap; }
   PageBytes get(const FrameRef& target, const std::vector<FrameRef>& along = {},
                 const MissWindow& if_miss = {});
 
