@@ -9,6 +9,7 @@
 // must resume without a gap: the restored replica then equals the local database byte for byte.
 // The history engine runs at a fast pace meanwhile (compactions, snapshots, retention), so it is
 // killed at random moments too, and no chain may ever break.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "history/restore_plan.h"
@@ -39,22 +41,51 @@ struct Child {
 constexpr const char* kFastHistory =
     "&levels=100ms,300ms,1s&snapshot_interval=2s&retention=3s&retention_grace=300ms";
 
-Child spawn_writer(const std::string& db, unsigned seed) {
+// The writer logs at info level (its full files and why, its errors) into `log`, which a failure
+// of the check after its crash shows. Everything the child needs is made before the fork: this
+// process has threads, so the child calls only what is safe after a fork (no allocation).
+Child spawn_writer(const std::string& db, unsigned seed, const std::string& log) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(log_fd >= 0);
+  const std::string seed_arg = std::to_string(seed);
+  std::vector<std::string> env_strings = {"LTXVFS_LOG=info"};
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).substr(0, 11) != "LTXVFS_LOG=") env_strings.emplace_back(*e);
+  }
+  std::vector<char*> env;
+  for (auto& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  const char* argv[] = {"crash_writer", db.c_str(), seed_arg.c_str(), kFastHistory, nullptr};
   Child c;
   c.pid = ::fork();
   if (c.pid == 0) {
     ::dup2(fds[1], STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    const std::string s = std::to_string(seed);
-    ::execl(LTXVFS_CRASH_WRITER_PATH, "crash_writer", db.c_str(), s.c_str(), kFastHistory, nullptr);
+    ::execve(LTXVFS_CRASH_WRITER_PATH, const_cast<char**>(argv), env.data());
     ::_exit(127);
   }
   ::close(fds[1]);
+  ::close(log_fd);
   c.out = fds[0];
   return c;
+}
+
+std::string file_text(const std::string& path) {
+  const auto bytes = read_file_bytes(path);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string describe_plan(const std::vector<ltxvfs::history::RemoteFile>& plan) {
+  std::string s;
+  for (const auto& f : plan) {
+    s += "\n  L" + std::to_string(f.level) + " " + std::to_string(f.min_txid) + ".." +
+         std::to_string(f.max_txid) + " " + f.key;
+  }
+  return s;
 }
 
 // Waits (at most 20 s) for the writer's first commit.
@@ -101,7 +132,8 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
   int64_t last_restored_n = 0;
   int checked_prefixes = 0;
   for (int i = 0; i < iterations; ++i) {
-    Child child = spawn_writer(db_path, rng());
+    const std::string log = dir + "/writer-" + std::to_string(i) + ".log";
+    Child child = spawn_writer(db_path, rng(), log);
     REQUIRE(child.pid > 0);
     const bool ready = wait_ready(child);
     if (ready) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 60000));
@@ -125,9 +157,14 @@ TEST_CASE("SIGKILL at random moments loses nothing and leaves no gap", "[crash]"
         std::ofstream(copy, std::ios::binary | std::ios::trunc)
             .write(reinterpret_cast<const char*>(bytes.data()),
                    static_cast<std::streamsize>(bytes.size()));
-        // Said before the copy is read: a copy that does not even open says which one it was.
+        // Said before the copy is read: a copy that does not even open says which one it was,
+        // the chain it came from, and what this writer and the one before it logged.
         INFO("crash " << i << ": replica at TXID " << newest << " (" << files.size()
-                      << " files), restored to " << copy);
+                      << " files), restored to " << copy << " from"
+                      << describe_plan(ltxvfs::history::plan_restore(files, newest)));
+        INFO("the log of the writer before:\n"
+             << (i > 0 ? file_text(dir + "/writer-" + std::to_string(i - 1) + ".log") : ""));
+        INFO("the log of writer " << i << ":\n" << file_text(log));
         const Digest restored = digest_of(copy);
         INFO("crash " << i << ": transaction " << restored.n);
         if (restored.n > 0) {
