@@ -294,6 +294,42 @@ TEST_CASE("writes by a process without ltx are caught and shipped as a full file
   CHECK(db.query_int("SELECT count(*) FROM t") == 5);
 }
 
+TEST_CASE("a TRUNCATE checkpoint or a rolled-back restart ships no whole-database file",
+          "[write]") {
+  const std::string dir = scratch_dir("truncate");
+  Db db(primary_uri(dir, "&upload_interval_ms=0"));
+  db.exec(
+      "CREATE TABLE t(v); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+      "i < 40) INSERT INTO t SELECT randomblob(3000) FROM n");
+  const auto full_files = [&] { return stats_of(db)["full_files"].get<uint64_t>(); };
+  const uint64_t at_start = full_files();
+  for (int i = 0; i < 3; ++i) {
+    // The WAL is emptied, truncated and restarted by the checkpoint, not by the next commit.
+    REQUIRE(db.query_int("PRAGMA wal_checkpoint(TRUNCATE)") == 0);  // not busy
+    REQUIRE(std::filesystem::file_size(dir + "/app.db-wal") == 0);
+    db.exec("INSERT INTO t VALUES ('after truncate " + std::to_string(i) + "')");
+    check_restores_to(db, replica_dir(dir), dir);
+  }
+  // A transaction restarts the WAL (every frame checkpointed) and rolls back.
+  db.exec("PRAGMA wal_checkpoint(PASSIVE); PRAGMA cache_size=2");
+  db.exec(
+      "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) "
+      "INSERT INTO t SELECT randomblob(4000) FROM n; ROLLBACK");
+  db.exec("INSERT INTO t VALUES ('after a rolled-back restart')");
+  check_restores_to(db, replica_dir(dir), dir);
+  CHECK(full_files() == at_start);
+
+  // A commit by another process before the checkpoint: the generation did not end where the
+  // builder stands, and the next commit ships the whole database, as before the checkpoint.
+  REQUIRE(run_command("sqlite3 " + dir + "/app.db \"INSERT INTO t VALUES ('not through ltx')\"") ==
+          0);
+  REQUIRE(db.query_int("PRAGMA wal_checkpoint(TRUNCATE)") == 0);  // not busy
+  db.exec("INSERT INTO t VALUES ('after')");
+  check_restores_to(db, replica_dir(dir), dir);
+  CHECK(full_files() == at_start + 1);
+  CHECK(db.query_int("SELECT count(*) FROM t WHERE v = 'not through ltx'") == 1);
+}
+
 TEST_CASE("reopening continues the same history without a new snapshot", "[write]") {
   const std::string dir = scratch_dir("reopen");
   int64_t txid = 0;

@@ -64,14 +64,24 @@ void PrimaryConnection::before_shm_unlock(int offset, int n, bool exclusive) {
   write_locked_ = false;
   // Only this connection could change the wal-index header while it held the write lock: a
   // commit, unless it was a recovery, or a WAL restart with nothing committed after it (a
-  // rollback, or a TRUNCATE checkpoint's restart). Deciding from the header alone (not from
-  // writes seen on the -wal file) also sees the commits of a VFS stacked on top of ltx.
+  // TRUNCATE checkpoint's restart, or a rolled-back transaction's). Deciding from the header
+  // alone (not from writes seen on the -wal file) also sees the commits of a VFS stacked on top
+  // of ltx.
   if (recovering_) return;
   std::optional<writer::WalIndexHeader> after = read_header();
-  if (!after || (before_ && *after == *before_) || after->max_frame == 0) return;
+  if (!after || (before_ && *after == *before_)) return;
   writer::CommitNotice notice;
   notice.before = before_;
   notice.after = *after;
+  if (notice.restart_only()) {
+    // Not a commit, but the builder must hear of it: the next commit starts a new generation
+    // where the old one ended (the builder checks that this was where it stood), instead of
+    // looking like transactions it never saw, which cost a whole-database file every TRUNCATE
+    // checkpoint. Nobody waits for it (remote durability waits for commits only).
+    replicator_->commit(std::move(notice));
+    return;
+  }
+  if (after->max_frame == 0) return;
   notice.wal_restarted = wal_restarted_;
   // Which page each new frame holds, from the wal-index while it is still this commit's: the
   // builder then reads only the newest copy of each page instead of every frame.

@@ -79,7 +79,7 @@ uint64_t BuildStage::commit(CommitNotice notice) {
   notice.seq = next_seq_++;
   notice.database_written_outside_wal = std::exchange(written_outside_wal_, false);
   notice.time_ms = base::now_ms();
-  ++stats_.commits;
+  if (!notice.restart_only()) ++stats_.commits;
   const uint64_t frames = notice.frame_count();
   queue_.push_back(std::move(notice));
   queued_frames_ += frames;

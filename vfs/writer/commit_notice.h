@@ -80,6 +80,12 @@ struct CommitNotice {
     const uint32_t first = first_frame();
     return after.max_frame >= first ? after.max_frame - first + 1 : 0;
   }
+  // A WAL restart with nothing committed after it, not a commit: a TRUNCATE checkpoint's (or a
+  // rolled-back transaction's after a restart). SQLite restarts only a WAL whose every frame is
+  // in the database file, so the generation `before` ended exactly there.
+  bool restart_only() const {
+    return before && after.max_frame == 0 && after.salts != before->salts;
+  }
 };
 
 // The transactions of consecutive notices that start at `from`, from their frame pages, without

@@ -1,16 +1,14 @@
 #include "vfs/writer/ltx_builder.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <utility>
 
 #include "base/byte_order.h"
-#include "base/posix_file.h"
 #include "ltx/encoder.h"
 #include "ltx/sink.h"
+#include "vfs/writer/buffered_fd_sink.h"
 
 namespace ltxvfs::writer {
 namespace {
@@ -23,37 +21,6 @@ ltx::EncodeOptions encode_options(ltx::OutputFormat format, int zstd_level, cons
   options.zstd_level = zstd_level;
   return options;
 }
-
-// Appends to a spool record through a buffer: a small batch costs one write(), a full file of a
-// large database streams in 1 MiB writes without being held in memory. The buffer is the
-// builder's, reused from batch to batch.
-class BufferedFdSink final : public ltx::Sink {
- public:
-  BufferedFdSink(int fd, std::string name, std::vector<uint8_t>& buffer)
-      : fd_(fd), name_(std::move(name)), buffer_(buffer) {
-    buffer_.clear();
-  }
-  void write(std::span<const uint8_t> bytes) override {
-    if (buffer_.size() + bytes.size() > kCapacity) flush();
-    if (bytes.size() >= kCapacity) {
-      base::write_all(fd_, bytes, name_);
-    } else {
-      buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-    }
-  }
-  void flush() {
-    base::write_all(fd_, buffer_, name_);
-    buffer_.clear();
-  }
-
- private:
-  // 256 KiB: large enough that a write is a few hundred pages; small, because the writer's memory
-  // over plain SQLite is bounded (issue 9).
-  static constexpr size_t kCapacity = 256u << 10;
-  int fd_;
-  std::string name_;
-  std::vector<uint8_t>& buffer_;
-};
 
 // The run starting at notices[first]: the following commits that start where the previous one
 // ended, in the same WAL generation. Returns the index of its last notice.
@@ -368,6 +335,14 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
         n.before.has_value() && (wal_generation_unknown_ ? n.before->max_frame == 0
                                                          : (n.before->salts == pos.salts &&
                                                             n.before->end_offset() == pos.offset));
+    if (n.restart_only()) {
+      // The generation ended where we stand, all of it in the database file: the next one starts
+      // from that file. (Ended elsewhere: the next commit is a discontinuity, as it was before.)
+      wal_generation_unknown_ = wal_generation_unknown_ || before_matches;
+      if (before_matches) wal_map_.clear();
+      ++i;
+      continue;
+    }
     if (!before_matches) {
       discontinuity("the WAL holds transactions not written through ltx", n.time_ms,
                     after.end_offset());
