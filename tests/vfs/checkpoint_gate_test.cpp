@@ -187,3 +187,111 @@ TEST_CASE("builder: a grown page is never read from a database file a checkpoint
   CHECK(pages[3] == page_of(ps, 0x33));
   CHECK(pages[4] == page_of(ps, 0x44));
 }
+
+namespace {
+
+// Two commits in WAL generation (5, 6), built: TXIDs 2-3 in one file; page 2's newest copy is
+// frame 3 and page 3's frame 2 in the builder's frame map.
+void two_commits_built(GatedBuilder& g) {
+  g.files.start_wal(5, 6);
+  WalIndexHeader before = g.files.index_header();
+  before.max_frame = 0;
+  g.files.append_frame(2, page_of(g.ps, 0x21), 0);
+  g.files.append_frame(3, page_of(g.ps, 0x31), 3);
+  const CommitNotice first = notice(g.files, before, {2, 3}, 10);
+  g.files.append_frame(2, page_of(g.ps, 0x22), 3);
+  const std::vector<CommitNotice> notices{first, notice(g.files, first.after, {2}, 11)};
+  g.builder.build(notices);
+  REQUIRE(g.builder.txid() == 3);
+}
+
+// What SQLite writes after a restart: generation (7, 8), one commit of pages 3, 2 and 4 (the
+// frames where pages 2 and 3 were, and one more), and its notice (not given to the builder).
+CommitNotice restart_and_commit(FakeFiles& files, uint32_t ps) {
+  files.start_wal(7, 8);
+  WalIndexHeader restarted = files.index_header();
+  restarted.max_frame = 0;
+  files.append_frame(3, page_of(ps, 0x93), 0);
+  files.append_frame(2, page_of(ps, 0x92), 0);
+  files.append_frame(4, page_of(ps, 0x94), 4);
+  return notice(files, restarted, {3, 2, 4}, 20);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "builder: a snapshot asked for after a WAL restart is of the WAL's end, not of frames "
+    "overwritten",
+    "[builder]") {
+  GatedBuilder g(1024, "snapshot-after-restart");
+  two_commits_built(g);
+  // Everything is checkpointed, and SQLite restarts the WAL before the builder hears of it: the
+  // frame map's offsets now hold other pages (the snapshot read page 2 as page 4's content).
+  checkpoint(g.gate, g.files, 3,
+             {{1, header_page(g.ps, 1)}, {2, page_of(g.ps, 0x22)}, {3, page_of(g.ps, 0x31)}});
+  const CommitNotice next = restart_and_commit(g.files, g.ps);
+  g.builder.write_snapshot(30, "the store lacks the history before the spool");
+  ltx::Header h;
+  auto pages = pages_in(g.spool, g.spool.entries().back(), &h);
+  CHECK(h.min_txid == 1);
+  CHECK(h.max_txid == 4);
+  CHECK(pages.size() == 4);
+  CHECK(pages[2] == page_of(g.ps, 0x92));
+  CHECK(pages[3] == page_of(g.ps, 0x93));
+  CHECK(pages[4] == page_of(g.ps, 0x94));
+  // The commit it holds is not built again.
+  g.builder.build(std::span(&next, 1));
+  CHECK(g.builder.txid() == 4);
+}
+
+TEST_CASE("builder: a WAL restarted while a full file reads its frames spools nothing",
+          "[builder]") {
+  GatedBuilder g(1024, "restart-during-snapshot");
+  two_commits_built(g);
+  const size_t spooled = g.spool.entries().size();
+  // The restart comes between the snapshot's first look at the WAL and its reads of the frames.
+  g.files.before_wal_read = [&](uint64_t offset) {
+    if (offset == 0) return;
+    g.files.before_wal_read = nullptr;
+    restart_and_commit(g.files, g.ps);
+  };
+  CHECK_THROWS_WITH(g.builder.write_snapshot(30, "the store lacks the history before the spool"),
+                    Catch::Contains("the WAL was restarted while its frames were read"));
+  CHECK(g.spool.entries().size() == spooled);
+  CHECK(g.builder.txid() == 3);
+}
+
+TEST_CASE("builder: a snapshot at the start of a new WAL generation sees what a checkpoint copied",
+          "[builder]") {
+  GatedBuilder g(1024, "snapshot-new-generation");
+  two_commits_built(g);
+  // A TRUNCATE checkpoint: everything copied, the WAL emptied, the builder told of the restart.
+  checkpoint(g.gate, g.files, 3,
+             {{1, header_page(g.ps, 1)}, {2, page_of(g.ps, 0x22)}, {3, page_of(g.ps, 0x31)}});
+  CommitNotice restart;
+  restart.before = g.files.index_header();
+  g.files.start_wal(7, 8);
+  restart.after = g.files.index_header();
+  restart.after.max_frame = 0;
+  REQUIRE(restart.restart_only());
+  g.builder.build(std::span(&restart, 1));
+  // Two commits in the new generation, both checkpointed before the builder hears of them: the
+  // database file is their state, not the state at TXID 3 (a snapshot of it as TXID 4, then the
+  // two commits on top as 5 and 6, made TXID 5 a state that never existed).
+  WalIndexHeader before = restart.after;
+  g.files.append_frame(2, page_of(g.ps, 0x71), 0);
+  g.files.append_frame(3, page_of(g.ps, 0x81), 3);
+  const CommitNotice first = notice(g.files, before, {2, 3}, 40);
+  g.files.append_frame(2, page_of(g.ps, 0x72), 3);
+  const std::vector<CommitNotice> commits{first, notice(g.files, first.after, {2}, 41)};
+  checkpoint(g.gate, g.files, 3,
+             {{1, header_page(g.ps, 1)}, {2, page_of(g.ps, 0x72)}, {3, page_of(g.ps, 0x81)}});
+  g.builder.write_snapshot(50, "the store lacks the history before the spool");
+  g.builder.build(commits);
+  CHECK(g.builder.txid() == 4);  // the snapshot holds both commits
+  ltx::Header h;
+  auto pages = pages_in(g.spool, g.spool.entries().back(), &h);
+  CHECK(h.max_txid == 4);
+  CHECK(pages[2] == page_of(g.ps, 0x72));
+  CHECK(pages[3] == page_of(g.ps, 0x81));
+}

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -55,6 +56,7 @@ class FakeFiles final : public writer::FileAccess {
   }
   uint64_t db_size() override { return db_size_; }
   size_t read_wal(uint64_t offset, std::span<uint8_t> out) override {
+    if (before_wal_read) before_wal_read(offset);
     if (offset >= wal_.size()) return 0;
     const size_t n = std::min<size_t>(out.size(), wal_.size() - offset);
     wal_bytes_read += n;
@@ -69,6 +71,8 @@ class FakeFiles final : public writer::FileAccess {
   }
 
   uint64_t wal_bytes_read = 0;
+  // Called before each read of the WAL, with its offset: SQLite's thread acting meanwhile.
+  std::function<void(uint64_t offset)> before_wal_read;
 
   void set_db(uint32_t pages, std::map<uint32_t, std::vector<uint8_t>> content) {
     db_size_ = uint64_t{pages} * page_size_;

@@ -423,9 +423,17 @@ void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint6
 void LtxBuilder::write_snapshot(int64_t now_ms, const std::string& reason) {
   const auto hold = hold_database();
   files_.refresh();
-  // A checkpoint copied commits not built yet into the database file: the snapshot is of the
-  // state at the WAL's end, which includes them.
-  if (database_ahead_of(state_.wal.salts, state_.wal.offset)) {
+  // The state at the position is the database file and the frame map only while the WAL is the
+  // map's generation (a restart overwrites its frames before their commits are built) and no
+  // checkpoint copied commits not built yet into the file (in the generation the position is
+  // in; or, at the start of an unknown one, in the WAL's). Otherwise the snapshot is of the
+  // state at the WAL's end, which includes those commits.
+  const std::optional<WalHeader> header = read_wal_header();
+  const bool moved_on = wal_generation_unknown_
+                            ? header && database_ahead_of(header->salts, kWalHeaderSize)
+                            : !header || header->salts != state_.wal.salts ||
+                                  database_ahead_of(state_.wal.salts, state_.wal.offset);
+  if (moved_on) {
     discontinuity(reason, now_ms, kNoLimit, /*snapshot=*/true);
     return;
   }
@@ -494,6 +502,7 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
     image_.set_page(pgno, page);
     enc.add_page(pgno, page);
   }
+  check_wal_generation(last.end.salts);
   enc.finish(image_.checksum());
   sink.flush();
   add_to_map(txns);  // after building: grown pages were read as they were before
@@ -518,6 +527,15 @@ void LtxBuilder::read_checked_frame(uint64_t data_offset, std::span<uint8_t> byt
     throw std::runtime_error("the WAL frame at offset " + std::to_string(data_offset) +
                              " does not hold page " + std::to_string(pgno) +
                              " as the commit said: the WAL changed under the replicator");
+  }
+}
+
+void LtxBuilder::check_wal_generation(const WalSalts& salts) {
+  const std::optional<WalHeader> header = read_wal_header();
+  if (!header || header->salts != salts) {
+    throw std::runtime_error(
+        "the WAL was restarted while its frames were read for an LTX file: nothing was spooled, "
+        "and the next run builds from the database and the WAL as they are then");
   }
 }
 
@@ -555,6 +573,7 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
     enc.add_page(pgno, page);
     ++pages;
   });
+  if (!wal_map_.empty()) check_wal_generation(end.salts);
   enc.finish(image_.checksum());
   sink.flush();
   state_.txid = h.max_txid;

@@ -149,6 +149,10 @@ class LtxBuilder {
   // with `commit`, that it commits that database size); throws if not.
   void read_checked_frame(uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
                           const WalSalts& salts, std::optional<uint32_t> commit);
+  // After reading frames of generation `salts`: throws unless the WAL still holds it. A restart
+  // writes the new header before any frame, so the frames read were not overwritten meanwhile.
+  // (A restart waits for the commits queued, not for a snapshot or a run after a failure.)
+  void check_wal_generation(const WalSalts& salts);
   // A full file at the next TXID, of the state at `limit` in the WAL (kNoLimit: its end); a
   // snapshot when `snapshot` or when the chain must restart. Reads the database file.
   void discontinuity(const std::string& reason, int64_t time_ms, uint64_t limit,
