@@ -95,6 +95,28 @@ cmake --build build-tsan -j"$jobs" --target base_tests storage_tests history_tes
 stage "tests (ThreadSanitizer)"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 tsan_run() { echo "-- $*"; "$@" --reporter compact --warn NoTests | tail -n 2; }
+# One test spec, the names joined by commas (Catch ORs them; a comma in a name is escaped). The
+# TSan build of vfs_tests holds only these tests' files (tests/vfs/CMakeLists.txt): a name that
+# matches nothing (renamed, or in another file) fails here instead of going untested.
+tsan_vfs_names=("every commit restores to exactly the database SQLite sees"
+  "checkpoint gate: a checkpoint and a read of the database file never overlap"
+  "connections of one process share one replication"
+  "an unreachable store at open does not hold the application"
+  "a silent store bounds the open\\, remote-durability commits and the close"
+  "a writer whose lease was taken over stops uploading and refuses writes"
+  "an open waiting for a lease does not hold up other databases"
+  "short-lived connections: history upkeep keeps level 0 bounded"
+  "ltx's background work runs on the process's bounded pool of named workers"
+  "an idle writer holds no stage thread\\, and its next commit is replicated"
+  "an idle writer closes without waiting for its stages\\, and leaves no thread")
+tsan_vfs_spec=$(printf '%s,' "${tsan_vfs_names[@]}")
+tsan_vfs_found=$(build-tsan/tests/vfs/vfs_tests --list-test-names-only "$tsan_vfs_spec" | grep -c . || true)
+if [ "$tsan_vfs_found" != "${#tsan_vfs_names[@]}" ]; then
+  echo "== FAILED: the TSan vfs_tests build holds $tsan_vfs_found of the ${#tsan_vfs_names[@]} tests" \
+    "named for it (add the test's file to LTXVFS_VFS_TSAN_SOURCES, or fix the name):"
+  build-tsan/tests/vfs/vfs_tests --list-test-names-only "$tsan_vfs_spec"
+  exit 1
+fi
 # Two lanes at once, each into its own log (printed when both are done): the SQLite-level tests
 # (84 s here) beside the rest (95 s, 67 of them history's); one after the other took 180 s.
 tsan_lanes=build-tsan/lanes
@@ -107,20 +129,7 @@ mkdir -p "$tsan_lanes"
   tsan_run build-tsan/tests/replica/replica_engine_tests
 ) >"$tsan_lanes/units.log" 2>&1 &
 tsan_units=$!
-# One test spec, the names joined by commas (Catch ORs them; a comma in a name is escaped).
-tsan_run build-tsan/tests/vfs/vfs_tests "$(printf '%s,' \
-  "every commit restores to exactly the database SQLite sees" \
-  "checkpoint gate: a checkpoint and a read of the database file never overlap" \
-  "connections of one process share one replication" \
-  "an unreachable store at open does not hold the application" \
-  "a silent store bounds the open\\, remote-durability commits and the close" \
-  "a writer whose lease was taken over stops uploading and refuses writes" \
-  "an open waiting for a lease does not hold up other databases" \
-  "short-lived connections: history upkeep keeps level 0 bounded" \
-  "ltx's background work runs on the process's bounded pool of named workers" \
-  "an idle writer holds no stage thread\\, and its next commit is replicated" \
-  "an idle writer closes without waiting for its stages\\, and leaves no thread")" \
-  >"$tsan_lanes/vfs.log" 2>&1 &
+tsan_run build-tsan/tests/vfs/vfs_tests "$tsan_vfs_spec" >"$tsan_lanes/vfs.log" 2>&1 &
 tsan_vfs=$!
 tsan_rc=0
 wait "$tsan_units" || tsan_rc=1
