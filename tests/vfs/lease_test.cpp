@@ -338,9 +338,11 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
   std::this_thread::sleep_for(milliseconds(2500));
 
   const std::string replica = dir + "/free-replica";
+  std::string free_stats;  // at its close, for a failure's message
   {
     Db db("file:" + dir + "/free.db?vfs=ltx&replica=" + replica);
     db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
+    free_stats = db.query_text("SELECT ltx_stats()");
   }
   auto opened = ltxvfs::storage::open_store(replica);
   const auto got = opened.store->get(ltxvfs::storage::lock_key(opened.layout));
@@ -348,11 +350,12 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
       std::string_view(reinterpret_cast<const char*>(got.body.data()), got.body.size()));
   // The held databases are still held: nothing they queued could have run before the close.
   int uploaded = 0;
+  std::string held_stats;
   for (auto& other : others) {
-    uploaded += nlohmann::json::parse(other->query_text("SELECT ltx_stats()"))["uploaded_txid"]
-                            .get<uint64_t>() > 0
-                    ? 1
-                    : 0;
+    const auto stats = nlohmann::json::parse(other->query_text("SELECT ltx_stats()"));
+    if (stats["uploaded_txid"].get<uint64_t>() == 0) continue;
+    ++uploaded;
+    held_stats += "\n" + stats.dump();
   }
   ::close(paths[1]);
   paths[1] = -1;
@@ -362,8 +365,10 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
   CHECK(WEXITSTATUS(status) == 0);
   ::close(acks[0]);
   others.clear();  // their uploads go on now, and their closes end them
+  INFO("the held databases that uploaded:" << held_stats);
   CHECK(uploaded == 0);
   REQUIRE(lease);
+  INFO("the free database's stats before its close: " << free_stats);
   INFO("the free database's lease after its close: " << lease->describe());
   CHECK(lease->released());
   // And its commit reached its store.
