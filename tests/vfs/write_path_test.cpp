@@ -299,8 +299,8 @@ TEST_CASE("a TRUNCATE checkpoint or a rolled-back restart ships no whole-databas
   const std::string dir = scratch_dir("truncate");
   Db db(primary_uri(dir, "&upload_interval_ms=0"));
   db.exec(
-      "CREATE TABLE t(v); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
-      "i < 40) INSERT INTO t SELECT randomblob(3000) FROM n");
+      "CREATE TABLE t(v); CREATE TABLE u(v); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
+      "i + 1 FROM n WHERE i < 40) INSERT INTO t SELECT randomblob(3000) FROM n");
   const auto full_files = [&] { return stats_of(db)["full_files"].get<uint64_t>(); };
   const uint64_t at_start = full_files();
   for (int i = 0; i < 3; ++i) {
@@ -328,6 +328,38 @@ TEST_CASE("a TRUNCATE checkpoint or a rolled-back restart ships no whole-databas
   check_restores_to(db, replica_dir(dir), dir);
   CHECK(full_files() == at_start + 1);
   CHECK(db.query_int("SELECT count(*) FROM t WHERE v = 'not through ltx'") == 1);
+
+  // And after the restart: another process commits in the new generation (a page the next
+  // commit does not rewrite) and truncates it again, so the next commit through ltx also begins
+  // a generation; not the one the builder was told of.
+  REQUIRE(db.query_int("PRAGMA wal_checkpoint(TRUNCATE)") == 0);
+  REQUIRE(run_command("sqlite3 " + dir +
+                      "/app.db \"INSERT INTO u VALUES ('not through ltx either'); PRAGMA "
+                      "wal_checkpoint(TRUNCATE)\" >/dev/null") == 0);
+  db.exec("INSERT INTO t VALUES ('after them')");
+  check_restores_to(db, replica_dir(dir), dir);
+  CHECK(full_files() == at_start + 2);
+}
+
+TEST_CASE("a WAL holding only its header at open ships no whole-database file", "[write]") {
+  const std::string dir = scratch_dir("header-only-wal");
+  std::vector<uint8_t> header;
+  {
+    Db db(primary_uri(dir, "&upload_interval_ms=0"));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (randomblob(5000))");
+    header = read_file_bytes(dir + "/app.db-wal");
+    header.resize(32);
+  }
+  // What a writer killed between a restart's header and its first frame leaves: SQLite ignores
+  // such a WAL (and writes a header with other salts at its next commit).
+  REQUIRE(!std::filesystem::exists(dir + "/app.db-wal"));
+  std::ofstream(dir + "/app.db-wal", std::ios::binary)
+      .write(reinterpret_cast<const char*>(header.data()), 32);
+  Db db(primary_uri(dir, "&upload_interval_ms=0"));
+  const uint64_t at_open = stats_of(db)["full_files"].get<uint64_t>();
+  db.exec("INSERT INTO t VALUES ('after the open')");
+  check_restores_to(db, replica_dir(dir), dir);
+  CHECK(stats_of(db)["full_files"].get<uint64_t>() == at_open);
 }
 
 TEST_CASE("reopening continues the same history without a new snapshot", "[write]") {

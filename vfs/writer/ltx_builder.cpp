@@ -201,7 +201,7 @@ void LtxBuilder::initial_sync(const std::optional<LocalState>& recorded,
   // file continuing from it (pre-apply = the recorded checksum) could be one no restore can
   // apply (issue 16, item 5). A snapshot needs no earlier state: its own start of history.
   if (wal.header) rescan_wal(*wal.header, kNoLimit);
-  wal_generation_unknown_ = !wal.header;
+  at_database_file(!wal.header || wal.txns.empty());
   build_full(FullKind::kSnapshot, wal.end_commit, wal.end, now_ms,
              "the database does not match the state recorded beside it (it changed while not "
              "open through ltx, or the record is wrong): a new snapshot");
@@ -212,7 +212,7 @@ void LtxBuilder::sync_empty(const std::optional<LocalState>& recorded,
   // An empty database: its first transaction starts the history (a snapshot at the next TXID).
   state_ = LocalState{};
   state_.txid = recorded ? recorded->txid : 0;
-  wal_generation_unknown_ = true;
+  at_database_file(true);
   image_ = DatabaseImage(0);
   if (recorded && recorded->page_size != 0) {
     restart_chain_ = true;
@@ -232,7 +232,7 @@ void LtxBuilder::sync_without_recorded_state(const std::optional<LocalState>& re
   state_ = LocalState{};
   state_.page_size = page_size;
   state_.txid = recorded ? recorded->txid : 0;
-  wal_generation_unknown_ = !wal.header;
+  at_database_file(!wal.header || wal.txns.empty());
   std::string reason = "no replication state yet: initial snapshot";
   if (!recorded_problem.empty()) {
     reason = recorded_problem + ": a new snapshot";
@@ -261,9 +261,9 @@ bool LtxBuilder::resume_in_wal(const LocalState& recorded, const FoundWal& wal, 
   rescan_wal(*wal.header, at ? txns[*at].end.offset : kWalHeaderSize);
   image_ = image_of_current_state(at ? txns[*at].commit : wal.db_file_pages);
   if (image_.checksum() != recorded.checksum) return false;
-  wal_generation_unknown_ = false;
   state_.wal = at ? txns[*at].end : wal.start;
   const size_t next = at ? *at + 1 : 0;
+  at_database_file(!at && next >= txns.size());
   if (next < txns.size()) build_batch(std::span(txns).subspan(next), state_.wal, now_ms);
   return true;
 }
@@ -275,7 +275,7 @@ bool LtxBuilder::resume_at_db_file(const LocalState& recorded, const FoundWal& w
   wal_map_.clear();
   image_ = image_of_current_state(wal.db_file_pages);
   if (image_.checksum() != recorded.checksum) return false;
-  wal_generation_unknown_ = !wal.header;
+  at_database_file(!wal.header || wal.txns.empty());
   state_.wal = wal.start;
   state_.commit = wal.db_file_pages;
   if (!wal.txns.empty()) build_batch(wal.txns, wal.start, now_ms);
@@ -332,14 +332,19 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
     }
     // Did this transaction start exactly where we stand?
     const bool before_matches =
-        n.before.has_value() && (wal_generation_unknown_ ? n.before->max_frame == 0
-                                                         : (n.before->salts == pos.salts &&
-                                                            n.before->end_offset() == pos.offset));
+        n.before.has_value() &&
+        (wal_generation_unknown_
+             ? starts_generation(*n.before)
+             : n.before->salts == pos.salts && n.before->end_offset() == pos.offset);
     if (n.restart_only()) {
       // The generation ended where we stand, all of it in the database file: the next one starts
-      // from that file. (Ended elsewhere: the next commit is a discontinuity, as it was before.)
-      wal_generation_unknown_ = wal_generation_unknown_ || before_matches;
-      if (before_matches) wal_map_.clear();
+      // from that file, and must be the one this restart began (another process that committed
+      // in it and restarted it again would otherwise go unseen). Ended elsewhere: the next commit
+      // is a discontinuity, as it was before.
+      if (before_matches) {
+        at_database_file(true, n.after.salts);
+        wal_map_.clear();
+      }
       ++i;
       continue;
     }
@@ -360,7 +365,7 @@ void LtxBuilder::build(std::span<const CommitNotice> notices) {
       }
       wal_map_.clear();
       from = WalPosition::at_start(*header);
-      wal_generation_unknown_ = false;
+      at_database_file(false);
     }
     const size_t last = last_of_run(notices, i);
     build_run(notices.subspan(i, last - i + 1), from);
@@ -414,7 +419,7 @@ void LtxBuilder::discontinuity(const std::string& reason, int64_t time_ms, uint6
   }
   const uint32_t commit = txns.empty() ? static_cast<uint32_t>(files_.db_size() / state_.page_size)
                                        : txns.back().commit;
-  wal_generation_unknown_ = !header;
+  at_database_file(!header);
   const bool new_chain = snapshot || state_.txid == 0 || restart_chain_;
   build_full(new_chain ? FullKind::kSnapshot : FullKind::kIncremental, commit, end, time_ms,
              restart_chain_ ? restart_reason_ : reason);

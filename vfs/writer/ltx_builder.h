@@ -186,8 +186,20 @@ class LtxBuilder {
   // database any more (it was deleted and recreated empty, or the recorded state was unusable).
   bool restart_chain_ = false;
   std::string restart_reason_;
-  // True when the position is "the database file itself, no WAL generation known yet".
+  // True when the position is "the database file itself, no WAL generation known yet" (no WAL,
+  // none of its frames committed, or restarted after the position): the next commit may begin
+  // one, at its first frame; the one `next_generation_` names when a restart told us.
   bool wal_generation_unknown_ = false;
+  std::optional<WalSalts> next_generation_;
+  void at_database_file(bool yes, std::optional<WalSalts> next = std::nullopt) {
+    wal_generation_unknown_ = yes;
+    next_generation_ = yes ? next : std::nullopt;
+  }
+  // While at the database file: whether a transaction whose lock-time header is `before` begins
+  // the next generation.
+  bool starts_generation(const WalIndexHeader& before) const {
+    return before.max_frame == 0 && (!next_generation_ || before.salts == *next_generation_);
+  }
   DatabaseImage image_;
   // Latest frame of each page in the current WAL generation, up to state_.wal.offset.
   std::unordered_map<uint32_t, uint64_t> wal_map_;
