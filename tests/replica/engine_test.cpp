@@ -739,7 +739,7 @@ TEST_CASE("page fetcher: a read's fetch window is worked out only when the read 
   int asked = 0;
   const auto window = [&] {
     ++asked;
-    return std::vector<FrameRef>{*snap->locate(8), *snap->locate(9)};
+    return PageFetcher::Window{{*snap->locate(8), *snap->locate(9)}};
   };
   const FrameRef seven = *snap->locate(7);
   const PageBytes first = fetcher.get(seven, {}, window);  // a miss: asked once

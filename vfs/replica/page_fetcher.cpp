@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include "ltx/error.h"
@@ -57,13 +58,13 @@ FetchRange PageFetcher::claim(const FetchRange& range, Slots& slots, const PageK
 PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& along,
                            const MissWindow& if_miss) {
   const PageKey key = key_of(target);
-  std::optional<std::vector<FrameRef>> window;  // if_miss(), once there was a miss
+  std::optional<Window> window;  // if_miss(), once there was a miss
   for (int attempt = 0;; ++attempt) {
     if (PageBytes hit = cache_.get(key)) {
       if (!along.empty()) prefetch(along);
       return hit;
     }
-    if (!window) window = if_miss ? if_miss() : std::vector<FrameRef>{};
+    if (!window) window = if_miss ? if_miss() : Window{};
     std::shared_ptr<InFlight> wait_for;
     FetchRange mine;
     Slots slots;
@@ -77,11 +78,18 @@ PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& 
         continue;  // completed between the lookup and the lock
       } else {
         std::vector<FrameRef> wanted{target};
-        for (const std::vector<FrameRef>* list : {&along, &std::as_const(*window)}) {
+        for (const std::vector<FrameRef>* list : {&along, &std::as_const(window->frames)}) {
           for (const auto& f : *list) {
             const PageKey k = key_of(f);
             if (inflight_.count(k) == 0 && !cache_.contains(k)) wanted.push_back(f);
           }
+        }
+        // A join-only window's frames that are not read-ahead advice too: kept only in the
+        // target's request.
+        std::unordered_set<PageKey, PageKeyHash> join_only;
+        if (window->join_only) {
+          for (const auto& f : window->frames) join_only.insert(key_of(f));
+          for (const auto& f : along) join_only.erase(key_of(f));
         }
         for (auto& r :
              coalesce(std::move(wanted), settings_.max_gap, settings_.max_request_bytes)) {
@@ -92,7 +100,9 @@ PageBytes PageFetcher::get(const FrameRef& target, const std::vector<FrameRef>& 
           if (has_target) {
             mine = claim(r, slots, &key);
           } else {
-            rest.insert(rest.end(), r.frames.begin(), r.frames.end());
+            for (const auto& f : r.frames) {
+              if (join_only.count(key_of(f)) == 0) rest.push_back(f);
+            }
           }
         }
       }

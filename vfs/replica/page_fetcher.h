@@ -85,13 +85,17 @@ class PageFetcher {
   // The frames worth fetching with a target that missed the cache, asked only then: in a scan
   // nearly every read hits (the read-ahead arrived), and working out a window of up to
   // `prefetch` frames for each of them was 80 % of a scan's CPU (bench/RESULTS.md, issue 17).
-  using MissWindow = std::function<std::vector<FrameRef>()>;
+  // `join_only`: worth only the frames that join the target's request (a lookup's siblings,
+  // ReadTracker::window); the others are dropped, not prefetched at a request each.
+  struct Window {
+    std::vector<FrameRef> frames;
+    bool join_only = false;
+  };
+  using MissWindow = std::function<Window()>;
 
-  // Bytes of unwanted frames one request may cross (FetcherSettings::max_gap).
-  uint64_t max_gap() const { return settings_.max_gap; }
   // The decoded page of `target`. `along` (read-ahead advice) is prefetched; when the target
   // misses the cache, frames of `along` and `if_miss()` contiguous with the target's frame join
-  // its request and the others are prefetched.
+  // its request and the others are prefetched (but for a join-only window's).
   PageBytes get(const FrameRef& target, const std::vector<FrameRef>& along = {},
                 const MissWindow& if_miss = {});
 

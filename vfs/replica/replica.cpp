@@ -293,21 +293,15 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
       if (auto f = snap.locate(p)) along.push_back(*f);
     }
     // Asked only on a miss, before the tracker hears of another read.
-    if_miss = [&snap, tracker, pgno, target = *frame, gap = fetcher_->max_gap()] {
+    if_miss = [&snap, tracker, pgno] {
       const ReadTracker::Window window = tracker->window(pgno, snap.commit());
-      std::vector<FrameRef> frames;
-      frames.reserve(window.pages.size());
+      PageFetcher::Window frames;
+      frames.frames.reserve(window.pages.size());
       for (uint32_t p : window.pages) {
-        auto f = snap.locate(p);
-        if (!f) continue;
-        // A lookup's siblings only where they can join the target's request: the same object,
-        // after it, within the gap a request may cross.
-        if (window.along_only && (f->file != target.file || f->offset < target.offset ||
-                                  f->offset - target.offset > gap)) {
-          continue;
-        }
-        frames.push_back(*f);
+        if (auto f = snap.locate(p)) frames.frames.push_back(*f);
       }
+      // A lookup's siblings are worth only what joins the target's request.
+      frames.join_only = window.along_only;
       return frames;
     };
   }
