@@ -201,7 +201,7 @@ void LtxBuilder::initial_sync(const std::optional<LocalState>& recorded,
   // file continuing from it (pre-apply = the recorded checksum) could be one no restore can
   // apply (issue 16, item 5). A snapshot needs no earlier state: its own start of history.
   if (wal.header) rescan_wal(*wal.header, kNoLimit);
-  at_database_file(!wal.header || wal.txns.empty());
+  at_database_file(wal.commits_nothing());
   build_full(FullKind::kSnapshot, wal.end_commit, wal.end, now_ms,
              "the database does not match the state recorded beside it (it changed while not "
              "open through ltx, or the record is wrong): a new snapshot");
@@ -232,7 +232,7 @@ void LtxBuilder::sync_without_recorded_state(const std::optional<LocalState>& re
   state_ = LocalState{};
   state_.page_size = page_size;
   state_.txid = recorded ? recorded->txid : 0;
-  at_database_file(!wal.header || wal.txns.empty());
+  at_database_file(wal.commits_nothing());
   std::string reason = "no replication state yet: initial snapshot";
   if (!recorded_problem.empty()) {
     reason = recorded_problem + ": a new snapshot";
@@ -263,7 +263,7 @@ bool LtxBuilder::resume_in_wal(const LocalState& recorded, const FoundWal& wal, 
   if (image_.checksum() != recorded.checksum) return false;
   state_.wal = at ? txns[*at].end : wal.start;
   const size_t next = at ? *at + 1 : 0;
-  at_database_file(!at && next >= txns.size());
+  at_database_file(!at && txns.empty());
   if (next < txns.size()) build_batch(std::span(txns).subspan(next), state_.wal, now_ms);
   return true;
 }
@@ -275,7 +275,7 @@ bool LtxBuilder::resume_at_db_file(const LocalState& recorded, const FoundWal& w
   wal_map_.clear();
   image_ = image_of_current_state(wal.db_file_pages);
   if (image_.checksum() != recorded.checksum) return false;
-  at_database_file(!wal.header || wal.txns.empty());
+  at_database_file(wal.commits_nothing());
   state_.wal = wal.start;
   state_.commit = wal.db_file_pages;
   if (!wal.txns.empty()) build_batch(wal.txns, wal.start, now_ms);

@@ -124,6 +124,8 @@ class LtxBuilder {
     WalPosition end;                   // after its last commit
     uint32_t db_file_pages = 0;
     uint32_t end_commit = 0;  // the database's size in pages as SQLite sees it
+    // No committed frame: the database file is the state, whatever generation comes next.
+    bool commits_nothing() const { return !header || txns.empty(); }
   };
   // The parts of initial_sync(): an empty database; a database with no usable recorded state
   // (none, or of another page size); the two ways a recorded state is found again, each
@@ -149,6 +151,17 @@ class LtxBuilder {
   // with `commit`, that it commits that database size); throws if not.
   void read_checked_frame(uint64_t data_offset, std::span<uint8_t> bytes, uint32_t pgno,
                           const WalSalts& salts, std::optional<uint32_t> commit);
+  // Puts the position at the database file (`yes`; see wal_generation_unknown_), or in a known
+  // generation.
+  void at_database_file(bool yes, std::optional<WalSalts> next = std::nullopt) {
+    wal_generation_unknown_ = yes;
+    next_generation_ = yes ? next : std::nullopt;
+  }
+  // While at the database file: whether a transaction whose lock-time header is `before` begins
+  // the next generation.
+  bool starts_generation(const WalIndexHeader& before) const {
+    return before.max_frame == 0 && (!next_generation_ || before.salts == *next_generation_);
+  }
   // After reading frames of generation `salts`: throws unless the WAL still holds it. A restart
   // writes the new header before any frame, so the frames read were not overwritten meanwhile.
   // (A restart waits for the commits queued, not for a snapshot or a run after a failure.)
@@ -191,15 +204,6 @@ class LtxBuilder {
   // one, at its first frame; the one `next_generation_` names when a restart told us.
   bool wal_generation_unknown_ = false;
   std::optional<WalSalts> next_generation_;
-  void at_database_file(bool yes, std::optional<WalSalts> next = std::nullopt) {
-    wal_generation_unknown_ = yes;
-    next_generation_ = yes ? next : std::nullopt;
-  }
-  // While at the database file: whether a transaction whose lock-time header is `before` begins
-  // the next generation.
-  bool starts_generation(const WalIndexHeader& before) const {
-    return before.max_frame == 0 && (!next_generation_ || before.salts == *next_generation_);
-  }
   DatabaseImage image_;
   // Latest frame of each page in the current WAL generation, up to state_.wal.offset.
   std::unordered_map<uint32_t, uint64_t> wal_map_;
