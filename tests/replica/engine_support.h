@@ -18,7 +18,9 @@ namespace replicatest {
 
 // <scratch>/<name>, empty.
 inline std::string fresh_dir(const std::string& name) {
-  const std::string dir = std::string(LTXVFS_REPLICA_SCRATCH_DIR) + "/" + name;
+  // Built as a path, not by string concatenation, which GCC 12's -Warray-bounds flags falsely
+  // once this function is inlined into a large test file.
+  const std::string dir = (std::filesystem::path(LTXVFS_REPLICA_SCRATCH_DIR) / name).string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

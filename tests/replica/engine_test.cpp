@@ -412,6 +412,30 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(seq.window(24, 1000).pages.front() == 25);
   CHECK_FALSE(seq.window(24, 1000).along_only);  // what does not join it is prefetched
 
+  // A run just begun does not cut a lookup's siblings short (W4b): an index leaf, then a table
+  // leaf 5 page numbers on, read through its parent, make two data pages "in a row", whose
+  // window is 4 pages; the parent names 8 more leaves after it, which ride along instead.
+  {
+    std::vector<uint32_t> table_kids;
+    for (uint32_t p = 314; p <= 330; ++p) table_kids.push_back(p);
+    ReadTracker lookup(64);
+    lookup.readahead(309, 1000);
+    lookup.after_read(309, leaf);  // the index leaf
+    lookup.readahead(481, 1000);
+    lookup.after_read(481, interior(table_kids));  // the table's interior page
+    CHECK(lookup.readahead(314, 1000).empty());    // a run of 2: no read-ahead yet
+    const auto w = lookup.window(314, 1000);
+    CHECK(w.pages == std::vector<uint32_t>{315, 316, 317, 318, 319, 320, 321, 322});
+    CHECK(w.along_only);
+    // Without a parent naming it, the run's window of 4 stays.
+    ReadTracker orphan(64);
+    orphan.readahead(309, 1000);
+    orphan.after_read(309, leaf);
+    orphan.readahead(314, 1000);
+    CHECK(orphan.window(314, 1000).pages == std::vector<uint32_t>{315, 316, 317, 318});
+    CHECK_FALSE(orphan.window(314, 1000).along_only);
+  }
+
   // Leaves in runs with other pages between (a table written along with an index): short
   // forward jumps and an interior page read in between keep the run going.
   ReadTracker jumps(64);

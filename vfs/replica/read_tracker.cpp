@@ -34,16 +34,28 @@ std::vector<uint32_t> ReadTracker::readahead(uint32_t pgno, uint32_t commit) {
 ReadTracker::Window ReadTracker::window(uint32_t pgno, uint32_t commit) const {
   Window out;
   if (budget_ == 0 || pgno != last_) return out;
+  Window siblings = siblings_along(pgno, commit);
   if (run_ >= 1 && continues_) {
     const uint32_t n = std::max<uint32_t>(std::min<uint32_t>(budget_, 4), window_);
-    const auto to = static_cast<uint32_t>(std::min<uint64_t>(commit, uint64_t{pgno} + n));
-    for (uint32_t p = pgno + 1; p <= to; ++p) out.pages.push_back(p);
-    return out;
+    // A run's first windows are 4 pages, and a run can be false: a range query's index leaf and
+    // its first table leaf a few page numbers apart count as two data pages in a row. Then the
+    // missed leaf's siblings reach further (W4b: its 100 rows lie in 6 leaves, and the 4 pages
+    // of the run's window left the sixth to a round trip of its own).
+    if (n >= siblings.pages.size()) {
+      const auto to = static_cast<uint32_t>(std::min<uint64_t>(commit, uint64_t{pgno} + n));
+      for (uint32_t p = pgno + 1; p <= to; ++p) out.pages.push_back(p);
+      return out;
+    }
   }
-  // No run: a lookup's step down from a remembered interior page. Its next few siblings that lie
-  // just after it ride along in the same request: a range query reads them next (W4b's 100 rows
-  // cross ~25 table leaves, and the second one cost a round trip of its own before the scan of
-  // the parent was noticed), and a point query pays a few pages of bytes, no request.
+  return siblings;
+}
+
+ReadTracker::Window ReadTracker::siblings_along(uint32_t pgno, uint32_t commit) const {
+  // A lookup's step down from a remembered interior page. Its next few siblings that lie just
+  // after it ride along in the same request: a range query reads them next (W4b's 100 rows cross
+  // ~6 table leaves, and the second one cost a round trip of its own before the scan of the
+  // parent was noticed), and a point query pays a few pages of bytes, no request.
+  Window out;
   const auto it = child_of_.find(pgno);
   if (it == child_of_.end()) return out;
   const auto pit = parents_.find(it->second.first);

@@ -37,8 +37,8 @@ class ReadTracker {
   // When `pgno` (just passed to readahead()) misses the cache: the pages after it worth fetching
   // in the same request. During a sequential run, the window after it, whether or not
   // readahead() handed them out before (a miss means that read-ahead did not arrive in time);
-  // otherwise, when a remembered interior page names it, its next few siblings numbered just
-  // after it.
+  // otherwise, or when they reach further than a run's window, its next few siblings numbered
+  // just after it, when a remembered interior page names it.
   struct Window {
     std::vector<uint32_t> pages;
     // The siblings of a lookup: worth only what joins the missed page's own request (the
@@ -69,6 +69,9 @@ class ReadTracker {
   // Siblings fetched with a lookup's missed child (window()), when they follow it closely.
   static constexpr size_t kSiblingsAlong = 8;
 
+  // The next siblings of `pgno` (at most kSiblingsAlong, numbered at most kMaxJump after it) in
+  // the interior page remembered to name it; join-only.
+  Window siblings_along(uint32_t pgno, uint32_t commit) const;
   // The children to prefetch because child `i` of `p` was just read (a scan step), or nothing.
   std::vector<uint32_t> scan_step(Parent& p, size_t i);
   void remember(uint32_t pgno, std::vector<uint32_t> children);
