@@ -221,9 +221,15 @@ TEST_CASE("the shell hears of each upload, the close, and a wait for another wri
             "\nCREATE TABLE t(v);\nINSERT INTO t VALUES (1);");
   CHECK_THAT(out, Catch::Contains("uploaded TXIDs 1-"));
   CHECK_THAT(out, Catch::Contains("closed " + dir + "/a.db: ") && Catch::Contains("holds TXID 3"));
+  // A reopened writer's first pass names the TXIDs it shipped, not "1-N" (the remote TXID is
+  // learnt by that pass itself).
+  // The default upload window: its first pass (at the close) takes the head and uploads at once.
+  const std::string again = shell(".open file:" + dir + "/a.db?vfs=ltx&replica=" + shared +
+                                  "\nINSERT INTO t VALUES (2);");
+  CHECK_THAT(again, Catch::Contains("uploaded TXIDs 4-4: 1 object"));
   // Another writer holds the replica location: the wait is announced before it ends in the error.
   Db holder("file:" + dir + "/a.db?vfs=ltx&replica=" + shared);
-  holder.exec("INSERT INTO t VALUES (2)");
+  holder.exec("INSERT INTO t VALUES (3)");
   const std::string waited =
       shell(".open file:" + dir + "/b.db?vfs=ltx&lease_wait_ms=300&replica=" + shared +
             "\nCREATE TABLE u(v);");

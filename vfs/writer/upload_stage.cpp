@@ -168,12 +168,14 @@ Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
   // said that replication works).
   const uint64_t objects_before = uploader_.objects_uploaded();
   const uint64_t bytes_before = uploader_.bytes_uploaded();
-  const uint64_t txid_before = uploader_.remote_txid().value_or(0);
+  // The first object's own first TXID: the remote TXID before the pass is not known yet on a
+  // pass that takes the head, and "TXIDs 1-N" then read like a snapshot.
+  uint64_t first_txid = 0;
   const auto summarize = [&] {
     const uint64_t objects = uploader_.objects_uploaded() - objects_before;
     if (objects == 0) return;
     log(base::LogSeverity::kInfo,
-        "uploaded TXIDs " + std::to_string(txid_before + 1) + "-" +
+        "uploaded TXIDs " + std::to_string(first_txid) + "-" +
             std::to_string(uploader_.remote_txid().value_or(0)) + ": " + std::to_string(objects) +
             (objects == 1 ? " object, " : " objects, ") +
             std::to_string(uploader_.bytes_uploaded() - bytes_before) + " bytes");
@@ -184,6 +186,9 @@ Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
     // while the lease is valid.
     lease_.check_for_upload();
     const auto outcome = uploader_.step();
+    if (outcome == Uploader::Outcome::kUploaded && first_txid == 0) {
+      first_txid = uploader_.last_min_txid();
+    }
     {
       base::MutexLock lock(mu_);
       if (uploader_.remote_txid()) {

@@ -68,6 +68,8 @@ class Uploader {
 
   // Newest TXID the store is known to hold (0: empty, nullopt: not listed yet).
   std::optional<uint64_t> remote_txid() const { return remote_max_; }
+  // The first TXID of the object the last kUploaded step put (0 before any).
+  uint64_t last_min_txid() const { return objects_ == 0 ? 0 : remote_ranges_.back().min_txid; }
   uint64_t objects_uploaded() const { return objects_; }
   uint64_t bytes_uploaded() const { return bytes_; }
 
