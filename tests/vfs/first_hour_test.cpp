@@ -221,9 +221,8 @@ TEST_CASE("the shell hears of each upload, the close, and a wait for another wri
             "\nCREATE TABLE t(v);\nINSERT INTO t VALUES (1);");
   CHECK_THAT(out, Catch::Contains("uploaded TXIDs 1-"));
   CHECK_THAT(out, Catch::Contains("closed " + dir + "/a.db: ") && Catch::Contains("holds TXID 3"));
-  // A reopened writer's first pass names the TXIDs it shipped, not "1-N" (the remote TXID is
-  // learnt by that pass itself).
-  // The default upload window: its first pass (at the close) takes the head and uploads at once.
+  // A reopened writer's first pass names the TXIDs it shipped, not "1-N": with the default upload
+  // window that pass (at the close) learns the remote TXID itself, taking the head.
   const std::string again = shell(".open file:" + dir + "/a.db?vfs=ltx&replica=" + shared +
                                   "\nINSERT INTO t VALUES (2);");
   CHECK_THAT(again, Catch::Contains("uploaded TXIDs 4-4: 1 object"));

@@ -12,6 +12,7 @@
 
 #include "base/time_spec.h"
 #include "base/worker_pool.h"
+#include "history/committed_history.h"
 #include "history/restore_plan.h"
 #include "ltx/decoder.h"
 #include "ltx/header.h"
@@ -582,11 +583,11 @@ TEST_CASE("a snapshot asked for while the WAL restarts restores to what SQLite s
     }
     INFO("move " << move << " to " << moved);
     CHECK(full_files >= 1);  // the new location got a snapshot: the path under test ran
-    // The TXIDs the new location can restore: the end of each object it holds.
+    // The TXIDs the new location can restore: the end of each file its head commits.
     std::set<uint64_t> restorable;
-    for (const auto& e : fs::directory_iterator(moved + "/ltx/0")) {
-      const std::string name = e.path().stem().string();  // <min>-<max>
-      restorable.insert(std::stoull(name.substr(name.find('-') + 1), nullptr, 16));
+    auto opened = ltxvfs::storage::open_store(moved);
+    for (const auto& f : ltxvfs::history::read_history(*opened.store, opened.layout).files) {
+      restorable.insert(f.max_txid);
     }
     int compared = 0;
     for (const auto& [txid, image] : seen) {
