@@ -44,8 +44,8 @@ bool stage_threads_end() {
   return stage_threads() == 0;
 }
 
-// Descriptors of this process open on files under `dir`.
-int descriptors_under(const std::string& dir) {
+// Descriptors of this process open on files under `dir` (or on `dir` itself, with `exact`).
+int descriptors_under(const std::string& dir, bool exact = false) {
   int n = 0;
   DIR* fds = ::opendir("/proc/self/fd");
   if (fds == nullptr) return -1;
@@ -53,7 +53,8 @@ int descriptors_under(const std::string& dir) {
     char target[4096];
     const std::string link = std::string("/proc/self/fd/") + e->d_name;
     const ssize_t len = ::readlink(link.c_str(), target, sizeof target - 1);
-    if (len > 0 && std::string(target, static_cast<size_t>(len)).starts_with(dir)) ++n;
+    const std::string path(target, len > 0 ? static_cast<size_t>(len) : 0);
+    if (len > 0 && (exact ? path == dir : path.starts_with(dir))) ++n;
   }
   ::closedir(fds);
   return n;
@@ -76,8 +77,10 @@ TEST_CASE("an idle writer holds no stage thread, and its next commit is replicat
   CHECK(descriptors_under(dir + "/app.db-ltx/spool") == 0);
   CHECK(descriptors_under(dir + "/app.db-ltx/upload.tmp") == 0);
   CHECK(descriptors_under(dir + "/app.db-ltx/lock") == 1);
-  // The WAL: SQLite's own descriptor only (the builder's reopens with its next job).
+  // The WAL: SQLite's own descriptor only (the builder's reopens with its next job). The database:
+  // SQLite's own only (the builder reads through it, vfs/shim/lent_db_files.h).
   CHECK(descriptors_under(dir + "/app.db-wal") == 1);
+  CHECK(descriptors_under(dir + "/app.db", true) == 1);
 
   // Idle: the next commits start the stages again and reach the store.
   for (int i = 2; i <= 4; ++i) {

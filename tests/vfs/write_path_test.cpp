@@ -277,6 +277,35 @@ TEST_CASE("connections of one process share one replication", "[write]") {
   check_restores_to(b, replica_dir(dir), dir);
 }
 
+// The replicator reads the database through its connections' own files (vfs/shim/lent_db_files.h),
+// not a descriptor of its own: closing the connection whose file it read first must not stop it,
+// and SQLite's memory-mapped reads of a lent file must not move under the replicator's reads.
+TEST_CASE("the replicator reads the database through whichever connection is still open",
+          "[write]") {
+  const std::string dir = scratch_dir("lent-files");
+  auto a = std::make_unique<Db>(primary_uri(dir));  // its file is lent first
+  Db b(primary_uri(dir));
+  b.exec("PRAGMA mmap_size=268435456");
+  a->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+  a->exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+      "INSERT INTO t(v) SELECT randomblob(3000) FROM n");
+  a.reset();
+  // A whole-database file needs every page from the database file: another process writes
+  // behind ltx's back, after a checkpoint put every page there.
+  b.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const uint64_t full_files = stats_of(b)["full_files"].get<uint64_t>();
+  REQUIRE(run_command("sqlite3 " + dir +
+                      "/app.db \"UPDATE t SET v = randomblob(3000) WHERE id % 7 = 0\"") == 0);
+  for (int i = 0; i < 20; ++i) {
+    b.exec("UPDATE t SET v = randomblob(3000) WHERE id = " + std::to_string(1 + i * 13));
+    CHECK(b.query_int("SELECT count(*) FROM t WHERE length(v) = 3000") == 300);  // mapped reads
+    if (i % 5 == 4) b.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  CHECK(stats_of(b)["full_files"].get<uint64_t>() > full_files);
+  check_restores_to(b, replica_dir(dir), dir);
+}
+
 TEST_CASE("writes by a process without ltx are caught and shipped as a full file", "[write]") {
   const std::string dir = scratch_dir("foreign");
   {

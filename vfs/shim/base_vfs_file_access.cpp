@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -10,51 +11,62 @@
 
 namespace ltxvfs::vfs {
 
-BaseVfsFileAccess::BaseVfsFileAccess(sqlite3_vfs* base, const std::string& db_path)
-    : base_(base), db_path_(db_path), wal_path_(db_path + "-wal") {
-  db_ = static_cast<sqlite3_file*>(std::calloc(1, static_cast<size_t>(base->szOsFile)));
-  if (db_ == nullptr) throw SqliteError(SQLITE_NOMEM, "out of memory");
-  int out_flags = 0;
-  // The name must outlive the file object and be in SQLite's filename format (the path followed
-  // by two NULs at least): a database-less open of our own reading handle.
-  int rc = base_->xOpen(base_, db_path_.c_str(), db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB,
-                        &out_flags);
-  if (rc != SQLITE_OK) {
-    if (db_->pMethods != nullptr) db_->pMethods->xClose(db_);
-    std::free(db_);
-    db_ = nullptr;
-    throw SqliteError(SQLITE_CANTOPEN, "cannot open " + db_path_ + " for replication");
+BaseVfsFileAccess::BaseVfsFileAccess(sqlite3_vfs* base, const std::string& db_path,
+                                     std::shared_ptr<LentDbFiles> lent)
+    : base_(base), db_path_(db_path), wal_path_(db_path + "-wal"), lent_(std::move(lent)) {}
+
+BaseVfsFileAccess::~BaseVfsFileAccess() {
+  base::MutexLock lock(own_mu_);
+  if (own_db_ != nullptr) {
+    if (own_db_->pMethods != nullptr) own_db_->pMethods->xClose(own_db_);
+    std::free(own_db_);
   }
 }
 
-BaseVfsFileAccess::~BaseVfsFileAccess() {
-  if (db_ != nullptr) {
-    if (db_->pMethods != nullptr) db_->pMethods->xClose(db_);
-    std::free(db_);
+template <class Call>
+void BaseVfsFileAccess::with_db(Call&& call) {
+  if (lent_->with_any(call)) return;
+  base::MutexLock lock(own_mu_);
+  if (own_db_ == nullptr) {
+    auto* file = static_cast<sqlite3_file*>(std::calloc(1, static_cast<size_t>(base_->szOsFile)));
+    if (file == nullptr) throw SqliteError(SQLITE_NOMEM, "out of memory");
+    int out_flags = 0;
+    // The name must outlive the file object and be in SQLite's filename format (the path
+    // followed by two NULs at least): a database-less open of our own reading handle.
+    const int rc = base_->xOpen(base_, db_path_.c_str(), file,
+                                SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, &out_flags);
+    if (rc != SQLITE_OK) {
+      if (file->pMethods != nullptr) file->pMethods->xClose(file);
+      std::free(file);
+      throw SqliteError(SQLITE_CANTOPEN, "cannot open " + db_path_ + " for replication");
+    }
+    own_db_ = file;
   }
+  call(own_db_);
 }
 
 size_t BaseVfsFileAccess::read_db(uint64_t offset, std::span<uint8_t> out) {
-  sqlite3_int64 size = 0;
-  if (db_->pMethods->xFileSize(db_, &size) != SQLITE_OK) {
-    throw SqliteError(SQLITE_IOERR_FSTAT, "cannot size " + db_path_);
-  }
-  if (offset >= static_cast<uint64_t>(size)) return 0;
-  const size_t n =
-      static_cast<size_t>(std::min<uint64_t>(out.size(), static_cast<uint64_t>(size) - offset));
-  int rc = db_->pMethods->xRead(db_, out.data(), static_cast<int>(n),
-                                static_cast<sqlite3_int64>(offset));
-  if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
-    throw SqliteError(SQLITE_IOERR_READ, "cannot read " + db_path_);
-  }
-  return n;
+  int size_rc = SQLITE_OK;
+  int rc = SQLITE_OK;
+  size_t n = 0;
+  with_db([&](sqlite3_file* db) {
+    sqlite3_int64 size = 0;
+    size_rc = db->pMethods->xFileSize(db, &size);
+    if (size_rc != SQLITE_OK || offset >= static_cast<uint64_t>(size)) return;
+    n = static_cast<size_t>(std::min<uint64_t>(out.size(), static_cast<uint64_t>(size) - offset));
+    rc = db->pMethods->xRead(db, out.data(), static_cast<int>(n),
+                             static_cast<sqlite3_int64>(offset));
+  });
+  if (size_rc != SQLITE_OK) throw SqliteError(SQLITE_IOERR_FSTAT, "cannot size " + db_path_);
+  if (rc == SQLITE_IOERR_SHORT_READ || rc == SQLITE_OK) return n;
+  throw SqliteError(SQLITE_IOERR_READ, "cannot read " + db_path_);
 }
 
 uint64_t BaseVfsFileAccess::db_size() {
   sqlite3_int64 size = 0;
-  if (db_->pMethods->xFileSize(db_, &size) != SQLITE_OK) {
-    throw SqliteError(SQLITE_IOERR_FSTAT, "cannot size " + db_path_);
-  }
+  int rc = SQLITE_OK;
+  with_db([&](sqlite3_file* db) { rc = db->pMethods->xFileSize(db, &size); });
+  if (rc != SQLITE_OK) throw SqliteError(SQLITE_IOERR_FSTAT, "cannot size " + db_path_);
   return static_cast<uint64_t>(size);
 }
 

@@ -1,23 +1,24 @@
 // FileAccess over the files of one database, for the replicator's threads.
 //
-// The database file is opened through SQLite's default VFS rather than with open(2): closing a
-// plain descriptor would drop every POSIX lock the process holds on the file (SQLite's locks
-// included), while the unix VFS shares and defers such closes correctly. The WAL is opened with
-// open(2) (SQLite takes no POSIX locks on it), reopened when SQLite has replaced it, and closed
-// while the builder is idle (release_idle). The database handle stays: closing it while SQLite
-// holds a lock on the file (a WAL-mode connection always does) would only park its descriptor in
-// the unix VFS's list of pending closes.
+// The database is read through the file objects its connections lend (lent_db_files.h says why
+// not through a descriptor of our own). Only when no connection lends one (the replicator
+// outlived them) does it open a handle of its own, through SQLite's default VFS rather than with
+// open(2): closing a plain descriptor would drop every POSIX lock the process holds on the file,
+// SQLite's included, while the unix VFS shares and defers such closes correctly. The WAL is
+// opened with open(2) (SQLite takes no POSIX locks on it), reopened when SQLite has replaced it,
+// and closed while the builder is idle (release_idle).
 //
 // Threads: the replicator's LtxBuilder reads through it (the opening thread while the replicator
-// is built, then the build stage's runs), one thread at a time in practice; wal_mu_ makes refresh()
-// and read_wal() safe from any thread regardless. read_db() and db_size() take no lock: the private
-// database handle is only read (pread and fstat in the unix VFS).
+// is built, then the build stage's runs), one thread at a time in practice; wal_mu_ and own_mu_
+// make every method safe from any thread regardless.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "base/mutex.h"
 #include "base/posix_file.h"
+#include "vfs/shim/lent_db_files.h"
 #include "vfs/shim/sqlite_api.h"
 #include "vfs/writer/file_access.h"
 
@@ -25,8 +26,10 @@ namespace ltxvfs::vfs {
 
 class BaseVfsFileAccess final : public writer::FileAccess {
  public:
-  // Throws SqliteError when the database file cannot be opened.
-  BaseVfsFileAccess(sqlite3_vfs* base, const std::string& db_path);
+  // `lent`: the connections' files to read the database through (the caller lends the opening
+  // connection's before the replicator reads).
+  BaseVfsFileAccess(sqlite3_vfs* base, const std::string& db_path,
+                    std::shared_ptr<LentDbFiles> lent);
   ~BaseVfsFileAccess() override;
 
   size_t read_db(uint64_t offset, std::span<uint8_t> out) override;
@@ -37,12 +40,20 @@ class BaseVfsFileAccess final : public writer::FileAccess {
 
  private:
   bool wal_is_current() REQUIRES(wal_mu_);
+  // Runs call(file) on a lent database file, or on our own handle when none is lent (opened
+  // then; throws SqliteError when it cannot be).
+  template <class Call>
+  void with_db(Call&& call);
 
   // Constant after construction.
   sqlite3_vfs* const base_;
   const std::string db_path_;
   const std::string wal_path_;
-  sqlite3_file* db_ = nullptr;
+  const std::shared_ptr<LentDbFiles> lent_;
+
+  // Protected by own_mu_: our own database handle, open only after a read found no lent file.
+  base::Mutex own_mu_;
+  sqlite3_file* own_db_ GUARDED_BY(own_mu_) = nullptr;
 
   // Protected by wal_mu_.
   base::Mutex wal_mu_;

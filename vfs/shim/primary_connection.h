@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vfs/shim/connection_hooks.h"
+#include "vfs/shim/lent_db_files.h"
 #include "vfs/writer/replicator.h"
 #include "vfs/writer/wal_index_header.h"
 
@@ -29,8 +30,13 @@ inline constexpr int kFcntlLtxReplicator = 0x4c545801;  // 'L' 'T' 'X' 1
 
 class PrimaryConnection final : public ConnectionHooks {
  public:
-  explicit PrimaryConnection(std::shared_ptr<writer::Replicator> replicator)
-      : replicator_(std::move(replicator)) {}
+  // `file`: the connection's database file, lent to the replicator by `loan` (null when the
+  // replicator has nowhere to take it).
+  PrimaryConnection(std::shared_ptr<writer::Replicator> replicator,
+                    std::unique_ptr<LentDbFile> file, std::unique_ptr<DbFileLoan> loan)
+      : file_(std::move(file)), loan_(std::move(loan)), replicator_(std::move(replicator)) {}
+
+  LentDbFile& lent_file() { return *file_; }
 
   void on_shm_region(int region, const void* base) override;
   void after_shm_lock(int offset, int n, bool exclusive) override;
@@ -46,6 +52,10 @@ class PrimaryConnection final : public ConnectionHooks {
  private:
   std::optional<writer::WalIndexHeader> read_header() const;
 
+  // Destroyed in reverse order: the replicator first (the last connection's drains it, still
+  // reading through this file), then the loan (waiting out a read under way), then the file.
+  std::unique_ptr<LentDbFile> file_;
+  std::unique_ptr<DbFileLoan> loan_;
   std::shared_ptr<writer::Replicator> replicator_;
   std::vector<const void*> regions_;  // the wal-index regions mapped, by number
   bool write_locked_ = false;

@@ -7,6 +7,7 @@
 namespace ltxvfs::vfs {
 
 class ConnectionHooks;
+class LentDbFile;
 
 enum class FileRole {
   kPassThrough,  // temp files, journals of non-replicated files, everything we do not watch
@@ -24,6 +25,9 @@ struct ShimFile {
   // hides the database file. Null for pass-through files.
   ConnectionHooks* hooks;
   bool owns_hooks;
+  // kPrimaryDb: `real` as lent to the replicator (owned by the hooks). The calls that move the
+  // file's offset or mapping hold its lock (lent_db_files.h). Null for other roles.
+  LentDbFile* lent;
 };
 
 }  // namespace ltxvfs::vfs

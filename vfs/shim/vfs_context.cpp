@@ -73,15 +73,17 @@ static_assert(sizeof(ShimFile) <= VfsContext::shim_header_size(),
 VfsContext::VfsContext(sqlite3_vfs* base) : base_(base) {}
 VfsContext::~VfsContext() = default;
 
-std::unique_ptr<ConnectionHooks> VfsContext::open_database_hooks(sqlite3_filename name, int flags,
-                                                                 sqlite3_file* db_file) {
+std::unique_ptr<PrimaryConnection> VfsContext::open_database_hooks(sqlite3_filename name, int flags,
+                                                                   sqlite3_file* db_file) {
   check_uri_parameters(name);
   // A read-only open of a primary database is not replicated: it cannot commit anything.
   if ((flags & SQLITE_OPEN_READONLY) != 0) return nullptr;
   const std::string path = name;
-  auto replicator = replicator_for(path, name, db_file);
-  if (!replicator) return nullptr;
-  return std::make_unique<PrimaryConnection>(std::move(replicator));
+  auto file = std::make_unique<LentDbFile>(db_file);
+  Shared shared = replicator_for(path, name, db_file, *file);
+  if (!shared.replicator) return nullptr;
+  return std::make_unique<PrimaryConnection>(std::move(shared.replicator), std::move(file),
+                                             std::move(shared.loan));
 }
 
 std::shared_ptr<writer::Replicator> VfsContext::replicator_of_wal(const std::string& wal_path) {
@@ -99,9 +101,8 @@ void VfsContext::before_wal_delete(const std::string& wal_path) {
   if (auto replicator = replicator_of_wal(wal_path)) replicator->before_wal_overwrite();
 }
 
-std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string& path,
-                                                               sqlite3_filename name,
-                                                               sqlite3_file* db_file) {
+VfsContext::Shared VfsContext::replicator_for(const std::string& path, sqlite3_filename name,
+                                              sqlite3_file* db_file, LentDbFile& file) {
   // The file SQLite has just opened at `path` (it is still there: nothing removed it meanwhile).
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -113,7 +114,10 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string
   lock.wait(opened_cv_, [&]() REQUIRES(mu_) { return !replicators_[path].opening; });
   if (auto existing = replicators_[path].replicator.lock()) {
     const Entry& entry = replicators_[path];
-    if (entry.device == st.st_dev && entry.inode == st.st_ino) return existing;
+    if (entry.device == st.st_dev && entry.inode == st.st_ino) {
+      auto lent = entry.lent.lock();  // alive with the replicator, which owns its FileAccess
+      return {existing, lent ? std::make_unique<DbFileLoan>(std::move(lent), &file) : nullptr};
+    }
     // The database was deleted and created again at the same path while a connection of this
     // process still has the old file open. That connection's replicator owns the replica
     // location and ships the old file's pages: sharing it would replicate the wrong file, and a
@@ -127,8 +131,11 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string
   replicators_[path].opening = true;
   lock.unlock();
   std::shared_ptr<writer::Replicator> built;
+  // Lent before the replicator is built: building reads the database.
+  auto lent = std::make_shared<LentDbFiles>();
+  auto loan = std::make_unique<DbFileLoan>(lent, &file);
   try {
-    built = build_replicator(path, name, db_file);
+    built = build_replicator(path, name, db_file, lent);
   } catch (...) {
     lock.lock();
     replicators_[path].opening = false;
@@ -139,15 +146,17 @@ std::shared_ptr<writer::Replicator> VfsContext::replicator_for(const std::string
   Entry& entry = replicators_[path];
   entry.opening = false;
   entry.replicator = built;
+  entry.lent = lent;
   entry.device = st.st_dev;
   entry.inode = st.st_ino;
   opened_cv_.notify_all();
-  return built;
+  if (!built) loan.reset();  // not replicated: nothing reads through the file
+  return {std::move(built), std::move(loan)};
 }
 
-std::shared_ptr<writer::Replicator> VfsContext::build_replicator(const std::string& path,
-                                                                 sqlite3_filename name,
-                                                                 sqlite3_file* db_file) {
+std::shared_ptr<writer::Replicator> VfsContext::build_replicator(
+    const std::string& path, sqlite3_filename name, sqlite3_file* db_file,
+    std::shared_ptr<LentDbFiles> lent) {
   writer::Config config;
   try {
     config = writer::load_config(
@@ -208,7 +217,8 @@ std::shared_ptr<writer::Replicator> VfsContext::build_replicator(const std::stri
     // Leaves the process's registry (ltx_metrics()) before it is destroyed, under its lock, so
     // a metrics call never reads a closing replicator.
     replicator = std::shared_ptr<writer::Replicator>(
-        new writer::Replicator(config, std::make_unique<BaseVfsFileAccess>(base_, path),
+        new writer::Replicator(config,
+                               std::make_unique<BaseVfsFileAccess>(base_, path, std::move(lent)),
                                std::move(stores), core_log_sink()),
         [](writer::Replicator* r) {
           OpenDatabases::process().remove_writer(r);

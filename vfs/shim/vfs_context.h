@@ -13,6 +13,7 @@
 
 #include "base/mutex.h"
 #include "vfs/shim/connection_hooks.h"
+#include "vfs/shim/lent_db_files.h"
 #include "vfs/shim/sqlite_api.h"
 
 namespace ltxvfs::writer {
@@ -20,6 +21,8 @@ class Replicator;
 }
 
 namespace ltxvfs::vfs {
+
+class PrimaryConnection;
 
 class VfsContext {
  public:
@@ -37,8 +40,8 @@ class VfsContext {
   // replicated (primary) database, after putting it in WAL mode; or null when this open is not
   // replicated (read-only opens). Throws SqliteError with a message saying why when the open must
   // be refused.
-  std::unique_ptr<ConnectionHooks> open_database_hooks(sqlite3_filename name, int flags,
-                                                       sqlite3_file* db_file);
+  std::unique_ptr<PrimaryConnection> open_database_hooks(sqlite3_filename name, int flags,
+                                                         sqlite3_file* db_file);
   // The replicator of the database whose WAL is `wal_path`, if it is replicated in this process.
   std::shared_ptr<writer::Replicator> replicator_of_wal(const std::string& wal_path);
   // SQLite is about to delete `wal_path`: if it is the WAL of a replicated database, waits until
@@ -50,12 +53,17 @@ class VfsContext {
   // file is not a database SQLite could write (it then reports so itself). Builds it outside mu_:
   // building waits for the writer's flock and lease (up to lease_wait_ms) and lists the store,
   // and no other database's open may wait behind that.
-  std::shared_ptr<writer::Replicator> replicator_for(const std::string& path, sqlite3_filename name,
-                                                     sqlite3_file* db_file);
-  // Builds a new replicator for `path` (no lock held).
+  // `file` (the connection's `db_file`) is lent to it for as long as the returned loan lives.
+  struct Shared {
+    std::shared_ptr<writer::Replicator> replicator;
+    std::unique_ptr<DbFileLoan> loan;
+  };
+  Shared replicator_for(const std::string& path, sqlite3_filename name, sqlite3_file* db_file,
+                        LentDbFile& file);
+  // Builds a new replicator for `path` (no lock held), reading through `lent`.
   std::shared_ptr<writer::Replicator> build_replicator(const std::string& path,
-                                                       sqlite3_filename name,
-                                                       sqlite3_file* db_file);
+                                                       sqlite3_filename name, sqlite3_file* db_file,
+                                                       std::shared_ptr<LentDbFiles> lent);
 
   static constexpr size_t kShimHeaderSize = 64;
   sqlite3_vfs vfs_{};
@@ -66,6 +74,7 @@ class VfsContext {
   // other paths do not wait at all.
   struct Entry {
     std::weak_ptr<writer::Replicator> replicator;
+    std::weak_ptr<LentDbFiles> lent;  // the files its reads go through
     bool opening = false;
     // The file the replicator was built for: a path names a file only until it is replaced.
     dev_t device = 0;

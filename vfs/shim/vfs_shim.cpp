@@ -14,6 +14,7 @@
 
 #include "vfs/shim/connection_hooks.h"
 #include "vfs/shim/guard.h"
+#include "vfs/shim/lent_db_files.h"
 #include "vfs/shim/log.h"
 #include "vfs/shim/primary_connection.h"
 #include "vfs/shim/refused_open.h"
@@ -94,8 +95,9 @@ int x_close(sqlite3_file* f) {
   if ((s.role == FileRole::kPrimaryDb || s.owns_hooks) && s.hooks != nullptr) {
     // Drops this connection's share of the replicator; the last one drains and stops it (its
     // destructor catches everything).
-    delete s.hooks;
+    delete s.hooks;  // and ends the loan of the file: no read of the replicator's is under way
     s.hooks = nullptr;
+    s.lent = nullptr;
   }
   if (s.real->pMethods != nullptr) rc = s.real->pMethods->xClose(s.real);
   s.real->pMethods = nullptr;
@@ -134,7 +136,9 @@ int primary_file_control(sqlite3_file* f, int op, void* arg) {
   return guard(SQLITE_IOERR, "ltx file control", [&] {
     int rc = SQLITE_NOTFOUND;
     if (hooks.file_control(op, arg, rc)) return rc;
-    return x_file_control(f, op, arg);
+    // Some (SQLITE_FCNTL_SIZE_HINT, MMAP_SIZE) write or remap the file: under its lock.
+    return shim(f).lent->locked(
+        [&](sqlite3_file* real) { return real->pMethods->xFileControl(real, op, arg); });
   });
 }
 
@@ -156,10 +160,33 @@ int primary_unlock(sqlite3_file* f, int level) {
   return rc;
 }
 
+// The database file's reads, writes, truncation and mapping: under the lock of the file lent to
+// the replicator, whose reads share its offset and mapping (lent_db_files.h).
+int primary_read(sqlite3_file* f, void* buf, int amount, sqlite3_int64 offset) {
+  return shim(f).lent->locked(
+      [&](sqlite3_file* real) { return real->pMethods->xRead(real, buf, amount, offset); });
+}
+
 int primary_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
-  int rc = x_write(f, buf, amount, offset);
-  if (rc == SQLITE_OK) shim(f).hooks->on_db_write();
+  const int rc = shim(f).lent->locked(
+      [&](sqlite3_file* real) { return real->pMethods->xWrite(real, buf, amount, offset); });
+  if (rc == SQLITE_OK) shim(f).hooks->on_db_write();  // outside the lock: it may wait
   return rc;
+}
+
+int primary_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return shim(f).lent->locked(
+      [&](sqlite3_file* real) { return real->pMethods->xTruncate(real, size); });
+}
+
+int primary_fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  return shim(f).lent->locked(
+      [&](sqlite3_file* real) { return real->pMethods->xFetch(real, offset, amount, out); });
+}
+
+int primary_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
+  return shim(f).lent->locked(
+      [&](sqlite3_file* real) { return real->pMethods->xUnfetch(real, offset, p); });
 }
 
 // ---- the primary's WAL file: note writes so a lock hold can tell commits from recovery ----
@@ -186,25 +213,24 @@ constexpr sqlite3_io_methods make_methods(FileRole role) {
   sqlite3_io_methods m{};
   m.iVersion = 3;
   m.xClose = x_close;
-  m.xRead = x_read;
-  m.xWrite = role == FileRole::kPrimaryWal  ? wal_write
-             : role == FileRole::kPrimaryDb ? primary_write
-                                            : x_write;
-  m.xTruncate = role == FileRole::kPrimaryWal ? wal_truncate : x_truncate;
+  const bool db = role == FileRole::kPrimaryDb;
+  m.xRead = db ? primary_read : x_read;
+  m.xWrite = role == FileRole::kPrimaryWal ? wal_write : db ? primary_write : x_write;
+  m.xTruncate = role == FileRole::kPrimaryWal ? wal_truncate : db ? primary_truncate : x_truncate;
   m.xSync = x_sync;
   m.xFileSize = x_file_size;
-  m.xLock = role == FileRole::kPrimaryDb ? primary_lock : x_lock;
-  m.xUnlock = role == FileRole::kPrimaryDb ? primary_unlock : x_unlock;
+  m.xLock = db ? primary_lock : x_lock;
+  m.xUnlock = db ? primary_unlock : x_unlock;
   m.xCheckReservedLock = x_check_reserved_lock;
-  m.xFileControl = role == FileRole::kPrimaryDb ? primary_file_control : x_file_control;
+  m.xFileControl = db ? primary_file_control : x_file_control;
   m.xSectorSize = x_sector_size;
   m.xDeviceCharacteristics = x_device_characteristics;
-  m.xShmMap = role == FileRole::kPrimaryDb ? primary_shm_map : x_shm_map;
-  m.xShmLock = role == FileRole::kPrimaryDb ? primary_shm_lock : x_shm_lock;
+  m.xShmMap = db ? primary_shm_map : x_shm_map;
+  m.xShmLock = db ? primary_shm_lock : x_shm_lock;
   m.xShmBarrier = x_shm_barrier;
   m.xShmUnmap = x_shm_unmap;
-  m.xFetch = x_fetch;
-  m.xUnfetch = x_unfetch;
+  m.xFetch = db ? primary_fetch : x_fetch;
+  m.xUnfetch = db ? primary_unfetch : x_unfetch;
   return m;
 }
 
@@ -276,8 +302,9 @@ FileRole attach_database_hooks(VfsContext& ctx, ShimFile& s, sqlite3_filename na
   const int effective = (opened_flags & SQLITE_OPEN_READONLY) != 0
                             ? (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY
                             : flags;
-  std::unique_ptr<ConnectionHooks> hooks = ctx.open_database_hooks(name, effective, s.real);
+  std::unique_ptr<PrimaryConnection> hooks = ctx.open_database_hooks(name, effective, s.real);
   if (!hooks) return FileRole::kPassThrough;
+  s.lent = &hooks->lent_file();
   s.hooks = hooks.release();
   return FileRole::kPrimaryDb;
 }
@@ -347,6 +374,7 @@ int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int fl
   s.role = FileRole::kPassThrough;
   s.hooks = nullptr;
   s.owns_hooks = false;
+  s.lent = nullptr;
   s.real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + ctx.shim_header_size());
   s.real->pMethods = nullptr;
 
