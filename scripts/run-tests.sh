@@ -101,6 +101,7 @@ tsan_run() { echo "-- $*"; "$@" --reporter compact --warn NoTests | tail -n 2; }
 tsan_vfs_names=("every commit restores to exactly the database SQLite sees"
   "checkpoint gate: a checkpoint and a read of the database file never overlap"
   "connections of one process share one replication"
+  "the replicator reads the database through whichever connection is still open"
   "an unreachable store at open does not hold the application"
   "a silent store bounds the open\\, remote-durability commits and the close"
   "a writer whose lease was taken over stops uploading and refuses writes"
