@@ -15,9 +15,12 @@
 // fresh mtime, so a replaced object always gets a new etag; no content hash is computed.
 //
 // Metadata lives in a sidecar JSON file <root>/.ltxvfs-meta/<key> that records the etag it
-// belongs to. It is written under the same lock, after the object; a reader that sees a sidecar
-// for a different etag re-reads under a shared lock. A sidecar orphaned by a crash between the
-// two steps is ignored (the object then has no metadata).
+// belongs to; an object put without metadata has none (a put removes the sidecar of the version
+// it replaces). A sidecar is published under the same lock, just before its object, so a reader
+// that finds no sidecar for the version it read, still published, knows it has no metadata; one
+// that finds a sidecar of another etag, or no sidecar for a version already replaced, re-reads
+// under a shared lock. A sidecar orphaned by a crash between the two steps is ignored (the
+// object it replaced then reads with no metadata).
 // Metadata here is advisory, unlike S3's: the sidecar is never fsynced, so after a crash of the
 // machine (not of a process: the page cache keeps it) an object may read with no metadata, never
 // with another object's (a lost, torn or stale sidecar does not match the etag). ltxvfs reads no

@@ -49,25 +49,26 @@ std::pair<uint64_t, uint64_t> bounds_of(const std::optional<ByteRange>& range, u
   return {begin, begin + std::min(range->length, size - begin)};
 }
 
-// The metadata in the sidecar at `path` when it belongs to the version whose etag is `etag`
-// (else nullopt: none, unreadable, or another version's).
-std::optional<std::map<std::string, std::string>> sidecar_metadata(const std::string& path,
-                                                                   const std::string& etag) {
+// What the sidecar at `path` says of the version whose etag is `etag`: its metadata (kMatches, in
+// `out`), that there is no sidecar (kAbsent), or nothing usable (kOther: another version's, or
+// unreadable, torn or empty).
+enum class Sidecar { kMatches, kAbsent, kOther };
+Sidecar read_sidecar(const std::string& path, const std::string& etag,
+                     std::map<std::string, std::string>& out) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
+  if (!fd) return errno == ENOENT || errno == ENOTDIR ? Sidecar::kAbsent : Sidecar::kOther;
   std::string text;
   char buf[4096];
   ssize_t n;
   while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
   auto meta = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!meta.is_object() || meta.value("etag", "") != etag) return std::nullopt;
-  std::map<std::string, std::string> out;
+  if (!meta.is_object() || meta.value("etag", "") != etag) return Sidecar::kOther;
   if (meta.contains("metadata") && meta["metadata"].is_object()) {
     for (const auto& [name, value] : meta["metadata"].items()) {
       if (value.is_string()) out[name] = value.get<std::string>();
     }
   }
-  return out;
+  return Sidecar::kMatches;
 }
 
 // Opens the object at `path` for reading: kNotFound when there is none (a directory is not an
@@ -118,9 +119,24 @@ GetResult FileStore::read_object(const std::string& key, const std::optional<Byt
   }
   result.body.resize(done);
 
-  auto metadata = sidecar_metadata(sidecar_of(key), result.etag);
-  *metadata_consistent = metadata.has_value();
-  if (metadata) result.metadata = std::move(*metadata);
+  std::map<std::string, std::string> metadata;
+  switch (read_sidecar(sidecar_of(key), result.etag, metadata)) {
+    case Sidecar::kMatches:
+      *metadata_consistent = true;
+      result.metadata = std::move(metadata);
+      break;
+    case Sidecar::kAbsent: {
+      // A put with metadata publishes the sidecar before the object, so no sidecar means the
+      // version read has none, if it is still the published one (a put without metadata removes
+      // the replaced version's sidecar after publishing).
+      struct stat now {};
+      *metadata_consistent = ::stat(path_of(key).c_str(), &now) == 0 && etag_of(now) == result.etag;
+      break;
+    }
+    case Sidecar::kOther:
+      *metadata_consistent = false;
+      break;
+  }
   return result;
 }
 

@@ -1,6 +1,7 @@
-// FileStore's PUT: the object and its metadata sidecar are written to temporary files beside
-// their targets (the object's fsynced), then published under the store's lock (rename, or link()
-// for If-None-Match) and the object's directory fsynced. See file_store.h for the guarantees.
+// FileStore's PUT: the object and its metadata sidecar (when it has metadata) are written to
+// temporary files beside their targets (the object's fsynced), then published under the store's
+// lock (rename, or link() for If-None-Match) and the object's directory fsynced. See file_store.h
+// for the guarantees.
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,15 +41,17 @@ struct PutSteps {
     }
   }
 
+  [[noreturn]] void refuse_existing() const {
+    throw StoreError(
+        StoreErrorKind::kPreconditionFailed,
+        subject + ": 412 PreconditionFailed: the object already exists (If-None-Match)");
+  }
+
   // If-None-Match: link() fails if the name exists, so the check and the publish are one atomic
   // step (even against writers that do not take the lock).
   void publish_if_absent(TempFile& temp, const std::string& path) const {
     if (::link(temp.path().c_str(), path.c_str()) != 0) {
-      if (errno == EEXIST) {
-        throw StoreError(
-            StoreErrorKind::kPreconditionFailed,
-            subject + ": 412 PreconditionFailed: the object already exists (If-None-Match)");
-      }
+      if (errno == EEXIST) refuse_existing();
       throw_errno(subject, "cannot publish the object", errno);
     }
     ::unlink(temp.path().c_str());
@@ -115,27 +118,39 @@ PutResult FileStore::put_body(const std::string& key, const BodySource& body,
                           object_temp, &st);
     const std::string etag = etag_of(st);
     const std::string sidecar = sidecar_of(key);
-    const std::string sidecar_dir = dirname_of(sidecar);
-    const std::string meta_text = sidecar_text(etag, options.metadata);
     // The sidecar is advisory (file_store.h): never fsynced, nor the directories made for it. A
     // lost, torn or stale one (another etag) reads as "no metadata". Its fsyncs were 4 of the 10
-    // of a database's first upload and 2 of the 6 of every later one (issue 18).
+    // of a database's first upload and 2 of the 6 of every later one (issue 18). An object
+    // without metadata (head.json, lock.json: every upload and lease renewal writes one) has no
+    // sidecar at all: one file created and renamed fewer per put.
+    const bool has_metadata = !options.metadata.empty();
     TempFile sidecar_temp;
-    put.write_unpublished(
-        sidecar_dir,
-        MemoryBody({reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()}), nullptr,
-        "cannot write metadata in ", sidecar_temp, nullptr, /*durable=*/false);
+    if (has_metadata) {
+      const std::string meta_text = sidecar_text(etag, options.metadata);
+      put.write_unpublished(
+          dirname_of(sidecar),
+          MemoryBody({reinterpret_cast<const uint8_t*>(meta_text.data()), meta_text.size()}),
+          nullptr, "cannot write metadata in ", sidecar_temp, nullptr, /*durable=*/false);
+    }
 
-    // 2. Publish both under the lock. Past this point the put completes: cancelling between
-    //    publishing the object and its metadata would leave the object without it.
+    // 2. Publish both under the lock, the preconditions checked first. The sidecar goes first:
+    //    its etag matches only once the object is published, so a reader that finds no sidecar
+    //    at all for the version it read knows that version has no metadata (file_store_get.cpp).
+    //    Past this point the put completes: cancelling would leave a sidecar without its object.
     Lock lock(*this, LOCK_EX);
     if (options.if_none_match) {
-      put.publish_if_absent(object_temp, path);
+      struct stat existing {};
+      if (::lstat(path.c_str(), &existing) == 0) put.refuse_existing();
+    } else if (options.if_match) {
+      put.check_etag(path, *options.if_match);
+    }
+    if (has_metadata) put.publish(sidecar_temp, sidecar, "cannot publish metadata");
+    if (options.if_none_match) {
+      put.publish_if_absent(object_temp, path);  // still atomic against writers without the lock
     } else {
-      if (options.if_match) put.check_etag(path, *options.if_match);
       put.publish(object_temp, path, "cannot publish the object");
     }
-    put.publish(sidecar_temp, sidecar, "cannot publish metadata");
+    if (!has_metadata) ::unlink(sidecar.c_str());  // the replaced version's, if it had one
     put.sync_dir(dir);
     StoreStats::add(stats_->bytes_sent, body.size());
     return PutResult{etag};

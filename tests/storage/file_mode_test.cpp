@@ -51,7 +51,7 @@ void exercise(ObjectStore& store) {
   store.put("ltx/0/0000000000000002-0000000000000002.ltx", span_of("two"), create);
   const std::string body = "three";
   store.put_body("ltx/9/0000000000000001-0000000000000003.ltx", MemoryBody(span_of(body)), create);
-  PutOptions replace;
+  PutOptions replace = with_meta;
   replace.if_match = a.etag;
   store.put("ltx/0/0000000000000001-0000000000000001.ltx", span_of("uno"), replace);
   store.put("lock.json", span_of("{}"));
@@ -102,10 +102,11 @@ TEST_CASE("file modes: exactly as configured under umask 0 and 0022", "[file][mo
       const mode_t dir_mode = ltxvfs::base::directory_mode(file_mode);
       CHECK(octal(mode_of(dir.path() + "/app.db-ltx")) == octal(dir_mode));
       const auto [files, dirs] = check_tree(root, file_mode, dir_mode);
-      // 4 objects (3 LTX files, lock.json), their 4 metadata sidecars, the store's lock file;
-      // root, ltx, ltx/0, ltx/9 and the sidecar directories .ltxvfs-meta{,/ltx,/ltx/0,/ltx/9}.
-      CHECK(files == 9);
-      CHECK(dirs == 8);
+      // 4 objects (3 LTX files, lock.json), the metadata sidecar of the one put with metadata
+      // (the others have none), the store's lock file; root, ltx, ltx/0, ltx/9 and the sidecar
+      // directories .ltxvfs-meta{,/ltx,/ltx/0}.
+      CHECK(files == 6);
+      CHECK(dirs == 7);
       CHECK(fs::exists(root + "/.ltxvfs-lock"));
     }
   }

@@ -76,6 +76,77 @@ TEST_CASE("file store: a metadata sidecar of another version of the object is ig
   CHECK(store.get("k").body == std::vector<uint8_t>{'v', '5'});
 }
 
+// head.json and lock.json carry no metadata and are rewritten at every upload and lease
+// renewal: no sidecar is written for them (one file and one rename fewer a put, issue 18), and
+// a version with metadata replaced by one without reads as having none.
+TEST_CASE("file store: an object without metadata has no sidecar, and reads as having none",
+          "[file]") {
+  TempDir dir;
+  FileStore store(dir.path());
+  const std::string sidecar = dir.path() + "/.ltxvfs-meta/k";
+  store.put("k", span_of("v1"));
+  CHECK_FALSE(std::filesystem::exists(sidecar));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/.ltxvfs-meta"));
+  CHECK(store.get("k").metadata.empty());
+  PutOptions with;
+  with.metadata = {{"x", "1"}};
+  store.put("k", span_of("v2"), with);
+  CHECK(std::filesystem::exists(sidecar));
+  CHECK(store.get("k").metadata == with.metadata);
+  PutOptions if_match;
+  if_match.if_match = store.head("k")->etag;
+  store.put("k", span_of("v3"), if_match);
+  CHECK_FALSE(std::filesystem::exists(sidecar));
+  CHECK(store.get("k").metadata.empty());
+  CHECK(store.get("k").body == std::vector<uint8_t>{'v', '3'});
+  // A refused conditional put leaves the object's sidecar as it was.
+  store.put("j", span_of("j1"), with);
+  PutOptions absent = with;
+  absent.if_none_match = true;
+  absent.metadata = {{"x", "2"}};
+  CHECK_THROWS_AS(store.put("j", span_of("j2"), absent), StoreError);
+  CHECK(store.get("j").metadata == with.metadata);
+  PutOptions stale = with;
+  stale.if_match = "\"not-the-etag\"";
+  CHECK_THROWS_AS(store.put("j", span_of("j3"), stale), StoreError);
+  CHECK(store.get("j").metadata == with.metadata);
+}
+
+// Readers beside a writer that alternates puts with and without metadata: each get returns the
+// metadata of the version it read, never another's and never none for one that has some.
+TEST_CASE("file store: gets beside puts with and without metadata see each version's own",
+          "[file]") {
+  TempDir dir;
+  FileStore store(dir.path());
+  store.put("k", span_of("none"));
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    while (!done) {
+      const GetResult r = store.get("k");
+      const std::string body(r.body.begin(), r.body.end());
+      const bool ok = body == "none" ? r.metadata.empty()
+                                     : r.metadata.size() == 1 && r.metadata.at("v") == body;
+      if (!ok) ++wrong;
+      ++reads;
+    }
+  });
+  for (int i = 0; i < 400; ++i) {
+    if (i % 2 == 0) {
+      PutOptions with;
+      with.metadata = {{"v", "m" + std::to_string(i)}};
+      store.put("k", span_of("m" + std::to_string(i)), with);
+    } else {
+      store.put("k", span_of("none"));
+    }
+  }
+  done = true;
+  reader.join();
+  CHECK(reads > 0);
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("file store: racing If-None-Match writers, processes: exactly one wins", "[file]") {
   TempDir dir;
   { FileStore create_root(dir.path()); }
