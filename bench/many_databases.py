@@ -5,10 +5,12 @@
 # of one-row commits, one thread going round every database, and the commits per second.
 # Both run in WAL mode with synchronous=NORMAL (the usual WAL setting): the ratio is ltx's cost.
 # With --dir=PATH: the databases go in a new directory under PATH (default: the system's temporary
-# directory), e.g. /dev/shm to take the disk's fsyncs out of the figures.
+# directory), e.g. /dev/shm to take the disk's fsyncs out of the figures. After each ltx run the
+# databases are restored from their replicas with the `ltxvfs` CLI found beside the extension and
+# compared with what SQLite closed (all up to N=100, a hundred of them beyond).
 # Usage: /usr/bin/python3 bench/many_databases.py build/libltxvfs.so [--idle=S] [--commits=S]
 #        [--dir=PATH] N [N ...]
-import os, shutil, sqlite3, statistics, sys, tempfile, time
+import os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 def proc_status():
     threads = rss = 0
@@ -31,6 +33,31 @@ def fd_kinds(base):
             kind = 'sqlite:' + (name.split('-', 1)[1] if '-' in name else 'db')
         kinds[kind] = kinds.get(kind, 0) + 1
     return ' '.join('%s=%d' % kv for kv in sorted(kinds.items()))
+
+def check_restorable(base, n):
+    # Issue 18's "every database restorable afterwards": restore databases from their replicas
+    # with the CLI beside the extension (all of them up to 100, else every (N/100)th) and compare
+    # each with the file SQLite closed. A mismatch ends the run: its other figures mean nothing.
+    step = max(1, n // 100)
+    checked = 0
+    start = time.monotonic()
+    for i in range(0, n, step):
+        path = '%s/t%d.db' % (base, i)
+        out = '%s/restored-%d.db' % (base, i)
+        r = subprocess.run([cli, 'restore', path + '-ltx/replica', '-o', out],
+                           capture_output=True, text=True)
+        if r.returncode != 0: sys.exit('restore of %s failed: %s' % (path, r.stderr.strip()))
+        def content(db):
+            c = sqlite3.connect('file:%s?mode=ro' % db, uri=True)
+            try: return c.execute('SELECT count(*), total(x) FROM t').fetchone()
+            finally: c.close()
+        if content(out) != content(path):
+            sys.exit('%s restored as %r, SQLite closed it as %r' % (path, content(out), content(path)))
+        os.remove(out)
+        checked += 1
+    print('ltx   N=%-5d restored %d of %d databases from their replicas (every %s): all equal (%.1f s)'
+          % (n, checked, n, 'one' if step == 1 else '%dth' % step, time.monotonic() - start),
+          flush=True)
 
 def run(n, vfs):
     base = tempfile.mkdtemp(prefix='ltxvfs-w10-', dir=parent_dir)
@@ -71,6 +98,7 @@ def run(n, vfs):
         c.close()
         closes.append(time.monotonic() - one)
     closed = time.monotonic() - start
+    if vfs == 'ltx': check_restorable(base, n)
     shutil.rmtree(base)
     # Per database: the mean (the total over N) and the median (the first close after --commits
     # flushes its database's upload backlog, hundreds of ms, which the mean spreads over all N),
@@ -83,6 +111,9 @@ def run(n, vfs):
           flush=True)
 
 c = sqlite3.connect(':memory:'); c.enable_load_extension(True); c.load_extension(sys.argv[1])
+# The CLI built beside the extension restores the databases afterwards (check_restorable).
+cli = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), 'ltxvfs')
+if not os.access(cli, os.X_OK): sys.exit('no ltxvfs CLI beside %s (needed to check restores)' % sys.argv[1])
 idle = 0
 commit_secs = 0
 parent_dir = None
