@@ -131,6 +131,7 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
                 {"errors", s.fetch.errors}};
   j["index"] = {{"tails_fetched", s.index.tails_fetched},
                 {"headers_fetched", s.index.headers_fetched},
+                {"page1_fetched", s.index.page1_fetched},
                 {"cached", s.index.cached}};
   j["store"] = store_stats_json(s.store);
   j["hydration"] = {{"state", s.hydration.state},

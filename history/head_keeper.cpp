@@ -43,10 +43,11 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
   }
 }
 
-void HeadKeeper::note_tail(const RemoteFile& file, uint64_t tail_bytes) {
-  if (tail_bytes == 0) return;
+void HeadKeeper::note_tail(const RemoteFile& file, const IndexHints& hints) {
+  if (hints.tail_bytes == 0 && hints.page1_end == 0) return;
   base::MutexLock lock(noted_mu_);
-  noted_.push_back({file.level, file.min_txid, file.max_txid, file.size, tail_bytes});
+  noted_.push_back(
+      {file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end});
   if (noted_.size() > HeadRecord::kMaxTails) noted_.erase(noted_.begin());
 }
 
@@ -82,7 +83,7 @@ uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide,
                  " times while this writer was taking it: another writer is uploading there");
 }
 
-void HeadKeeper::advance(const RemoteFile& file, uint64_t tail_bytes) {
+void HeadKeeper::advance(const RemoteFile& file, const IndexHints& file_hints) {
   if (!lost_.empty()) throw HeadLost(lost_);
   if (!etag_) throw std::logic_error("HeadKeeper::advance before take");
   HeadRecord next = record_;
@@ -100,8 +101,10 @@ void HeadKeeper::advance(const RemoteFile& file, uint64_t tail_bytes) {
     base::MutexLock lock(noted_mu_);
     hints.swap(noted_);
   }
-  hints.push_back({file.level, file.min_txid, file.max_txid, file.size, tail_bytes});
+  hints.push_back({file.level, file.min_txid, file.max_txid, file.size, file_hints.tail_bytes,
+                   file_hints.page1_end});
   for (const auto& h : hints) {
+    if (h.page1_end <= h.size) next.note_page1(h);
     if (h.tail_bytes == 0 || h.tail_bytes > h.size) continue;
     if (next.tail_bytes(h.level, h.min_txid, h.max_txid, h.size) != h.tail_bytes) next.add_tail(h);
   }

@@ -54,13 +54,13 @@ class HeadKeeper {
   // After `file` was PUT: commits it — the head's TXID becomes file.max_txid, and the file is
   // named under every takeover point it spans. Throws HeadLost when another writer wrote the
   // head since, StoreError when the store failed (advancing again with the same file is safe).
-  // `tail_bytes`: how many bytes from its end hold its page index (0: unknown), kept in the head
-  // for replicas (TailHint in head_record.h).
-  void advance(const RemoteFile& file, uint64_t tail_bytes = 0);
+  // `hints`: where its page index starts and page 1 ends (0: unknown), kept in the head for
+  // replicas (TailHint and page1 in head_record.h).
+  void advance(const RemoteFile& file, const IndexHints& hints = {});
 
-  // Records the tail bytes of a file written by compaction (any thread): the head is the upload
-  // thread's alone to write, so the hint goes into the next advance.
-  void note_tail(const RemoteFile& file, uint64_t tail_bytes) EXCLUDES(noted_mu_);
+  // Records the hints of a file written by compaction (any thread): the head is the upload
+  // thread's alone to write, so they go into the next advance.
+  void note_tail(const RemoteFile& file, const IndexHints& hints) EXCLUDES(noted_mu_);
 
  private:
   // The conditional PUT; false when its condition failed.

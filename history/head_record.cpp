@@ -5,6 +5,7 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 
+#include "ltx/page_frame.h"
 #include "ltx/page_index.h"
 
 namespace ltxvfs::history {
@@ -18,6 +19,18 @@ std::optional<uint64_t> txid_of(const nlohmann::json& j, const char* name) {
   const auto v = it->get<uint64_t>();
   if (v >= kMaxTxid) return std::nullopt;
   return v;
+}
+
+// A [level, min TXID, max TXID, size, bytes] array, its last element as tail_bytes; nullopt when
+// it is not one (a hint in another shape is skipped, not an error).
+std::optional<TailHint> hint_of(const nlohmann::json& t) {
+  if (!t.is_array() || t.size() != 5) return std::nullopt;
+  for (const auto& v : t) {
+    if (!v.is_number_unsigned()) return std::nullopt;
+  }
+  if (t[0].get<uint64_t>() > storage::kSnapshotLevel) return std::nullopt;
+  return TailHint{t[0].get<uint32_t>(), t[1].get<uint64_t>(), t[2].get<uint64_t>(),
+                  t[3].get<uint64_t>(), t[4].get<uint64_t>()};
 }
 
 }  // namespace
@@ -39,6 +52,9 @@ std::string HeadRecord::to_json() const {
     for (const auto& t : tails) {
       j["tails"].push_back({t.level, t.min_txid, t.max_txid, t.size, t.tail_bytes});
     }
+  }
+  if (page1) {
+    j["page1"] = {page1->level, page1->min_txid, page1->max_txid, page1->size, page1->page1_end};
   }
   return j.dump();
 }
@@ -75,15 +91,27 @@ std::optional<HeadRecord> HeadRecord::from_json(std::string_view text) {
   const auto tails = j.find("tails");
   if (tails != j.end() && tails->is_array()) {
     for (const auto& t : *tails) {
-      if (!t.is_array() || t.size() != 5) continue;
-      bool ok = true;
-      for (const auto& v : t) ok = ok && v.is_number_unsigned();
-      if (!ok || t[0].get<uint64_t>() > storage::kSnapshotLevel) continue;
-      r.add_tail({t[0].get<uint32_t>(), t[1].get<uint64_t>(), t[2].get<uint64_t>(),
-                  t[3].get<uint64_t>(), t[4].get<uint64_t>()});
+      if (auto h = hint_of(t)) r.add_tail(*h);
+    }
+  }
+  const auto page1 = j.find("page1");
+  if (page1 != j.end()) {
+    if (auto h = hint_of(*page1);
+        h && h->tail_bytes > ltx::kHeaderSize && h->tail_bytes <= h->size) {
+      r.page1 = TailHint{h->level, h->min_txid, h->max_txid, h->size, 0, h->tail_bytes};
     }
   }
   return r;
+}
+
+void HeadRecord::note_page1(const TailHint& hint) {
+  if (hint.page1_end == 0) return;
+  if (page1 && (hint.max_txid < page1->max_txid ||
+                (hint.max_txid == page1->max_txid && hint.level < page1->level))) {
+    return;
+  }
+  page1 = hint;
+  page1->tail_bytes = 0;
 }
 
 void HeadRecord::add_tail(const TailHint& hint) {
@@ -112,15 +140,29 @@ uint64_t HeadRecord::tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_
   return 0;
 }
 
-uint64_t tail_bytes_of(const storage::BodySource& body) {
+IndexHints index_hints_of(const storage::BodySource& body) {
+  IndexHints hints;
   std::array<uint8_t, ltx::kMinTailSize> end{};
-  if (body.size() < end.size()) return 0;
+  if (body.size() < end.size()) return hints;
   try {
     body.read_at(body.size() - end.size(), end);
+    hints.tail_bytes = ltx::index_tail_bytes(end, body.size());
+    // The index's first entry (after the end marker): page 1, if the file holds it. An entry is
+    // three varints of at most 10 bytes each.
+    const uint64_t index_at = body.size() - hints.tail_bytes + ltx::kPageHeaderSize;
+    if (hints.tail_bytes == 0 || index_at >= body.size()) return hints;
+    std::vector<uint8_t> front(std::min<uint64_t>(30, body.size() - index_at));
+    body.read_at(index_at, front);
+    const ltx::IndexElement first = ltx::read_index_element(front, /*input_ends_file=*/false);
+    const ltx::PageIndexEntry& e = first.entry;
+    if (!first.terminator && e.pgno == 1 && e.offset == ltx::kHeaderSize &&
+        e.size <= body.size() - e.offset) {
+      hints.page1_end = e.offset + e.size;
+    }
   } catch (const std::exception&) {
-    return 0;
+    // No more hints than were read.
   }
-  return ltx::index_tail_bytes(end, body.size());
+  return hints;
 }
 
 std::string HeadRecord::describe() const {

@@ -16,6 +16,12 @@
 //   writer's, and readers leave it out. The newest kMaxPoints are kept; an older stray has
 //   long been deleted by the owner's retention (history_engine.cpp).
 // - generation, owner: the lease's, for people (`ltxvfs ls`) and messages; fencing uses etags.
+// - page1 (optional): [level, min TXID, max TXID, object size, end] of the newest file the owner
+//   uploaded that holds page 1, whose frame is the file's first (frames ascend from byte 100), so
+//   bytes 0..end are its header and page 1. A replica's open reads them beside the page indexes:
+//   its first query then finds page 1 cached and the schema's root pages already on their way,
+//   one round trip fewer (issue 17, W4a and W4b). Only a hint, like the tails: the replica takes
+//   page 1 from those bytes only when its plan locates page 1 exactly there.
 // - tails (optional): [level, min TXID, max TXID, object size, tail bytes] of the newest files
 //   the owner uploaded (level-0 files, compaction outputs, snapshots), where "tail bytes" is what a
 //   replica's first ranged GET of that object must cover to read its page index
@@ -52,13 +58,20 @@ struct TailHint {
   uint64_t max_txid = 0;
   uint64_t size = 0;        // of the object, as listed: a rewritten key of another size is not it
   uint64_t tail_bytes = 0;  // page index + its u64 length + trailer + the end marker before it
+  uint64_t page1_end = 0;   // where page 1's frame ends when it is the first (0: no page 1)
   bool operator==(const TailHint&) const = default;
 };
 
-// The TailHint::tail_bytes of the LTX file `body` (read from its last bytes,
-// ltx::index_tail_bytes), for a writer that has just PUT it; 0 when they cannot be read or are no
-// LTX tail: a hint is not worth failing an upload for.
-uint64_t tail_bytes_of(const storage::BodySource& body);
+// What a writer that has just PUT an LTX file tells replicas about it (TailHint's last fields).
+struct IndexHints {
+  uint64_t tail_bytes = 0;
+  uint64_t page1_end = 0;
+};
+
+// The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes) and the
+// first entry of its page index; zeros for what cannot be read or is no LTX: a hint is not worth
+// failing an upload for.
+IndexHints index_hints_of(const storage::BodySource& body);
 
 struct HeadRecord {
   static constexpr size_t kMaxPoints = 32;
@@ -73,6 +86,11 @@ struct HeadRecord {
   std::string owner;
   std::vector<TakeoverPoint> points;  // oldest first
   std::vector<TailHint> tails;        // oldest first, at most kMaxTails
+  std::optional<TailHint> page1;      // tail_bytes unused
+
+  // Records `hint` as where page 1 is when it holds page 1 and is newer than page1 (at the same
+  // TXID a higher level: a replica's plan prefers it).
+  void note_page1(const TailHint& hint);
 
   // Records `hint`; beyond kMaxTails drops the oldest one a higher level covers, else the oldest.
   void add_tail(const TailHint& hint);

@@ -144,7 +144,7 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
   result.pages_reencoded = r.pages_reencoded;
   result.file = RemoteFile{level, r.header.min_txid, r.header.max_txid, key, size, now_ms};
   // The store holds these bytes: where their page index starts is a hint for replicas.
-  if (!result.already_there) result.tail_bytes = tail_bytes_of(body);
+  if (!result.already_there) result.hints = index_hints_of(body);
   if (!result.already_there && work_.written) work_.written(result);
   return result;
 }

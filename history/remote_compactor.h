@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "history/head_record.h"
 #include "history/remote_source.h"
 #include "history/restore_plan.h"
 #include "ltx/encoder.h"
@@ -82,7 +83,7 @@ struct WrittenFile {
   RemoteFile file;
   ltx::Header header;
   bool already_there = false;  // the key existed with the same transactions
-  uint64_t tail_bytes = 0;     // bytes from its end that hold its page index (0: unknown)
+  IndexHints hints;            // where its page index starts and page 1 ends (0: unknown)
   uint64_t bytes_read = 0;     // from the store, for the inputs
   uint64_t gets = 0;
   uint64_t pages_copied = 0;

@@ -126,6 +126,39 @@ TEST_CASE("head record: tail hints round trip, are bounded, and a bad one is onl
   CHECK(HeadRecord::from_json(R"({"txid":1,"generation":1,"owner":"o","points":[],"tails":7})"));
 }
 
+TEST_CASE("head record: page 1's hint names the newest file holding it, and a bad one is skipped",
+          "[head]") {
+  HeadRecord r;
+  r.txid = 70;
+  r.owner = "o";
+  r.note_page1({0, 1, 1, 5000, 60, 0});  // no page 1 in it: no hint
+  CHECK_FALSE(r.page1);
+  r.note_page1({0, 1, 1, 5000, 60, 4200});
+  r.note_page1({0, 2, 2, 900, 40, 0});  // a newer file without page 1 changes nothing
+  REQUIRE(r.page1);
+  CHECK(r.page1->min_txid == 1);
+  r.note_page1({0, 3, 3, 800, 40, 700});
+  CHECK(r.page1->max_txid == 3);
+  r.note_page1({1, 1, 3, 6000, 90, 4300});  // the same TXID at a higher level: a plan prefers it
+  CHECK((r.page1->level == 1 && r.page1->page1_end == 4300));
+  r.note_page1({0, 3, 3, 800, 40, 700});  // not back to the level below
+  CHECK(r.page1->level == 1);
+  r.note_page1({0, 2, 2, 800, 40, 700});  // nor to an older file
+  CHECK(r.page1->level == 1);
+  const auto back = HeadRecord::from_json(r.to_json());
+  REQUIRE(back);
+  CHECK(back->page1 == r.page1);
+  CHECK(r.to_json().find(R"("page1":[1,1,3,6000,4300])") != std::string::npos);
+  // A hint that cannot be right is dropped; the head is still a head.
+  for (const char* bad : {R"([0,1,1,500])", R"([0,1,1,500,100])", R"([0,1,1,500,501])",
+                          R"([10,1,1,500,200])", R"("x")", R"([0,1,1,500,-200])"}) {
+    const auto odd = HeadRecord::from_json(
+        std::string(R"({"txid":1,"generation":1,"owner":"o","points":[],"page1":)") + bad + "}");
+    REQUIRE(odd);
+    CHECK_FALSE(odd->page1);
+  }
+}
+
 TEST_CASE("committed history: past the head and strays at a takeover point are left out",
           "[head]") {
   const std::vector<RemoteFile> all = {file(0, 41, 41), file(0, 42, 42), file(0, 42, 51),
@@ -157,9 +190,9 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
   HeadKeeper a(store, kLayout, [] { return HeadIdentity{"a:1:1", 1}; });
   const auto decide = [](const ltxvfs::history::History& h) { return head_txid(h); };
   CHECK(a.take(decide) == 0);
-  a.advance(file(0, 1, 3), 60);
+  a.advance(file(0, 1, 3), {60, 0});
   CHECK(a.txid() == 3);
-  a.advance(file(0, 1, 3), 60);  // again (a retried step): still fine, one hint
+  a.advance(file(0, 1, 3), {60, 0});  // again (a retried step): still fine, one hint
   HeadKeeper b(store, kLayout, [] { return HeadIdentity{"b:2:2", 2}; });
   CHECK(b.take(decide) == 3);
   CHECK_THROWS_AS(a.advance(file(0, 4, 4)), HeadLost);
@@ -176,9 +209,9 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
   CHECK(h.head->tails == std::vector<ltxvfs::history::TailHint>{{0, 1, 3, 100, 60}});
 
   // A compaction output's hint (noted by the history thread) goes into the next advance.
-  b.note_tail(file(1, 1, 9), 70);
-  b.note_tail(file(2, 1, 9), 0);  // unknown: nothing
-  b.advance(file(0, 10, 10), 50);
+  b.note_tail(file(1, 1, 9), {70, 0});
+  b.note_tail(file(2, 1, 9), {});  // unknown: nothing
+  b.advance(file(0, 10, 10), {50, 0});
   const auto after = ltxvfs::history::read_history(store, kLayout);
   REQUIRE(after.head);
   CHECK(after.head->tails == std::vector<ltxvfs::history::TailHint>{

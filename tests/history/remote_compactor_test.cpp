@@ -121,12 +121,16 @@ TEST_CASE("remote compactor: an existing output with the same transactions is ac
     }
     const std::string key = storage::ltx_key(LayoutStyle::kDirectory, 1, 1, 10);
     const Bytes first = fs.get(key).body;
-    // The writer is told each output it PUT, with where its page index starts (the head's hint).
+    // The writer is told each output it PUT, with where its page index starts and where page 1
+    // (its first frame: the inputs start at TXID 1) ends: the head's hints.
     REQUIRE(told.size() == 1);
     CHECK(told[0].file.key == key);
-    CHECK(told[0].tail_bytes ==
+    CHECK(told[0].hints.tail_bytes ==
           ltx::index_tail_bytes(std::span(first).last(ltx::kMinTailSize), first.size()));
-    CHECK(told[0].tail_bytes > ltx::kMinTailSize);
+    CHECK(told[0].hints.tail_bytes > ltx::kMinTailSize);
+    const auto tail = std::get<ltx::FileTail>(ltx::parse_file_tail(first, first.size()));
+    REQUIRE(tail.index.find(1) != nullptr);
+    CHECK(told[0].hints.page1_end == ltx::kHeaderSize + tail.index.find(1)->size);
     told.clear();
     StaleListingStore stale(fs, [](const std::string& k) { return k.rfind("ltx/1/", 0) == 0; });
     ltxvfs::history::HistoryEngine engine(stale, LayoutStyle::kDirectory, format, one_level(),

@@ -976,6 +976,44 @@ TEST_CASE("replica engine: with the head's tail hints an open reads each page in
     for (uint32_t p : {1u, 75u, 200u})
       CHECK(read_page(*r, *r->pin(), p) == expected_page(m, *r->pin(), p));
   }
+  // Page 1's newest version is in TXID 2's file (the commits after it leave page 1 alone), its
+  // first frame: what the writer's page1 hint names.
+  const std::string page1_path = dir + "/" + m.key(0, 2, 2);
+  const uint64_t page1_file_size = std::filesystem::file_size(page1_path);
+  std::ifstream page1_in(page1_path, std::ios::binary);
+  const std::vector<uint8_t> page1_file((std::istreambuf_iterator<char>(page1_in)), {});
+  const auto page1_tail =
+      std::get<ltxvfs::ltx::FileTail>(ltxvfs::ltx::parse_file_tail(page1_file, page1_file.size()));
+  REQUIRE(page1_tail.index.find(1) != nullptr);
+  const uint64_t page1_end = ltxvfs::ltx::kHeaderSize + page1_tail.index.find(1)->size;
+  SECTION("page 1's hint: its bytes come beside the tails, and reading page 1 sends nothing") {
+    head.page1 = ltxvfs::history::TailHint{0, 2, 2, page1_file_size, 0, page1_end};
+    auto [counted, r] = open_with(head);
+    CHECK(counted.store->waves() == 2);
+    CHECK(counted.location->indexes().stats().page1_fetched == 1);
+    // The head (now with the hint), the tails, the newest file's header, and page 1's bytes.
+    CHECK(counted.store->bytes_got() ==
+          head.to_json().size() + tails + ltxvfs::ltx::kHeaderSize + page1_end);
+    const uint64_t before = counted.store->bytes_got();
+    CHECK(read_page(*r, *r->pin(), 1) == expected_page(m, *r->pin(), 1));
+    CHECK(counted.store->bytes_got() == before);
+    CHECK(r->stats().fetch.requests == 0);
+  }
+  SECTION("a wrong page 1 hint costs its bytes only: page 1 is fetched, and right") {
+    const uint64_t newest_size = std::filesystem::file_size(dir + "/" + m.key(0, 9, 9));
+    for (const auto& hint : {
+             // A file that holds no page 1 (its first frame is another page).
+             ltxvfs::history::TailHint{0, 9, 9, newest_size, 0, page1_end},
+             // The right file, too few bytes for the frame.
+             ltxvfs::history::TailHint{0, 2, 2, page1_file_size, 0, ltxvfs::ltx::kHeaderSize + 9},
+         }) {
+      head.page1 = hint;
+      auto [counted, r] = open_with(head);
+      CHECK(counted.store->waves() == 2);
+      CHECK(read_page(*r, *r->pin(), 1) == expected_page(m, *r->pin(), 1));
+      CHECK(r->stats().fetch.requests == 1);
+    }
+  }
   SECTION("no hints: 64 KiB or the whole object per tail") {
     head.tails.clear();
     auto [counted, r] = open_with(head);

@@ -33,5 +33,8 @@ std::vector<uint32_t> interior_children(std::span<const uint8_t> page, uint32_t 
 // query starts at one of these pages, so a cold replica fetches them at open instead of one
 // round trip each, later, on the query's path.
 std::vector<uint32_t> schema_roots(std::span<const uint8_t> page1, size_t max);
+// How many of them are fetched ahead when page 1 is read (a schema of more tables and indexes
+// gets its first).
+inline constexpr size_t kMaxSchemaRoots = 64;
 
 }  // namespace ltxvfs::replica

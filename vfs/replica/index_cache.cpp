@@ -89,7 +89,8 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
 }
 
 std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
-    const std::vector<history::RemoteFile>& files, const history::HeadRecord* head) {
+    const std::vector<history::RemoteFile>& files, const history::HeadRecord* head,
+    Page1Bytes* page1) {
   std::vector<std::shared_ptr<const FileIndex>> out(files.size());
   std::vector<size_t> missing;
   {
@@ -103,32 +104,49 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
       }
     }
   }
+  // The file the head says holds page 1, when it is one of these and new to this location (one
+  // whose index is cached was opened here before, and its page 1 read then).
+  const history::RemoteFile* page1_file = nullptr;
+  if (page1 != nullptr && head != nullptr && head->page1) {
+    const history::TailHint& hint = *head->page1;
+    for (size_t i : missing) {
+      const history::RemoteFile& f = files[i];
+      if (f.level == hint.level && f.min_txid == hint.min_txid && f.max_txid == hint.max_txid &&
+          f.size == hint.size && hint.page1_end <= f.size) {
+        page1_file = &f;
+      }
+    }
+  }
   if (missing.empty()) return out;
 
   std::vector<uint64_t> want(missing.size());
   for (size_t j = 0; j < missing.size(); ++j) want[j] = first_tail_request(files[missing[j]], head);
   // The newest file's header, when its tail read will not hold it.
   const history::RemoteFile& last = files.back();
-  bool header_too =
-      missing.back() == files.size() - 1 && (last.size == 0 || want.back() < last.size);
+  bool header_too = missing.back() == files.size() - 1 &&
+                    (last.size == 0 || want.back() < last.size) && page1_file != &last;
   if (header_too) {
     base::MutexLock lock(mu_);
     header_too = headers_.count(identity(last)) == 0;
   }
   // Tails are independent small GETs: fetch them side by side, so opening a replica with many
   // level-0 files costs one round trip rather than one per file.
-  base::parallel_for(missing.size() + (header_too ? 1 : 0), parallelism_, "ltx-tail-get",
-                     [&](size_t j) {
-                       if (j < missing.size()) {
-                         out[missing[j]] = fetch(files[missing[j]], want[j]);
-                         return;
-                       }
-                       try {
-                         fetch_header(last);
-                       } catch (const std::exception&) {
-                         // header() asks again, and reports what goes wrong then.
-                       }
-                     });
+  const size_t jobs = missing.size() + (header_too ? 1 : 0) + (page1_file != nullptr ? 1 : 0);
+  base::parallel_for(jobs, parallelism_, "ltx-tail-get", [&](size_t j) {
+    if (j < missing.size()) {
+      out[missing[j]] = fetch(files[missing[j]], want[j]);
+      return;
+    }
+    if (j == jobs - 1 && page1_file != nullptr) {
+      fetch_page1(*page1_file, head->page1->page1_end, *page1);
+      return;
+    }
+    try {
+      fetch_header(last);
+    } catch (const std::exception&) {
+      // header() asks again, and reports what goes wrong then.
+    }
+  });
   base::MutexLock lock(mu_);
   for (size_t i : missing) {
     auto [it, inserted] = by_identity_.emplace(identity(files[i]), out[i]);
@@ -172,6 +190,25 @@ ltx::Header IndexCache::fetch_header(const history::RemoteFile& file) {
   return h;
 }
 
+void IndexCache::fetch_page1(const history::RemoteFile& file, uint64_t end,
+                             Page1Bytes& out) noexcept {
+  try {
+    storage::GetResult got = store_.get(file.key, storage::ByteRange::at(0, end));
+    page1_fetched_.fetch_add(1, std::memory_order_relaxed);
+    if (got.body.size() != end || (got.object_size != 0 && got.object_size != file.size)) return;
+    ltx::Header h = ltx::Header::decode(std::span(got.body).first(ltx::kHeaderSize), file.key);
+    h.validate(file.key);
+    if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) return;
+    {
+      base::MutexLock lock(mu_);
+      headers_[identity(file)] = h;
+    }
+    out = Page1Bytes{file.key, got.etag, std::move(got.body)};
+  } catch (const std::exception&) {
+    // Only a hint: header() and the page's own fetch ask again and report what goes wrong.
+  }
+}
+
 void IndexCache::retain_only(const std::set<std::string>& keep) {
   base::MutexLock lock(mu_);
   for (auto it = by_identity_.begin(); it != by_identity_.end();) {
@@ -187,7 +224,8 @@ void IndexCache::retain_only(const std::set<std::string>& keep) {
 
 IndexCacheStats IndexCache::stats() const {
   base::MutexLock lock(mu_);
-  return {tails_fetched_.load(), headers_fetched_.load(), by_identity_.size()};
+  return {tails_fetched_.load(), headers_fetched_.load(), page1_fetched_.load(),
+          by_identity_.size()};
 }
 
 }  // namespace ltxvfs::replica

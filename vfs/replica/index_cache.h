@@ -5,7 +5,10 @@
 // ByteRange::tail): exactly its index when the head names its length (the writer's tail hints,
 // history/head_record.h), else kDefaultTailFetch bytes, and a second GET only when the index is
 // longer than that. Headers cost a 100-byte GET, and only for objects
-// whose tail did not cover them (in practice: the newest file of a chain).
+// whose tail did not cover them (in practice: the newest file of a chain). At an open, load() also
+// reads the first bytes of the file the head says holds page 1 (Page1Bytes), in the same round
+// trip, when that file's index is not cached yet; when it is the newest file, that GET brings its
+// header too.
 //
 // Thread-safe: the poller, SQLite's threads re-planning in Replica::pin() and time travel all
 // call it (Replica serialises them with its plan_mu_; this class does not rely on that). mu_ is
@@ -32,7 +35,17 @@ namespace ltxvfs::replica {
 struct IndexCacheStats {
   uint64_t tails_fetched = 0;    // tail GETs (first and second)
   uint64_t headers_fetched = 0;  // 100-byte header GETs
+  uint64_t page1_fetched = 0;    // GETs of a header and page 1 (Page1Bytes)
   uint64_t cached = 0;           // objects whose index is held
+};
+
+// Bytes 0..end of the chain's file the head names as holding page 1 (history/head_record.h,
+// page1): its header, then page 1's frame if the hint is right. Empty when there was no such
+// hint, the file is not in the chain, or the GET failed (a hint: the page is fetched as usual).
+struct Page1Bytes {
+  std::string key;
+  std::string etag;
+  std::vector<uint8_t> bytes;
 };
 
 class IndexCache {
@@ -47,9 +60,11 @@ class IndexCache {
   // file next: it would be a round trip of its own). Throws the store's
   // StoreError (kNotFound when an object vanished since the listing), or history::BadFileError
   // naming an object whose tail fails verification (junk, truncated, a corrupt index or header).
-  // `head`: the head read with the listing (nullptr: none); its tail hints size the GETs.
+  // `head`: the head read with the listing (nullptr: none); its tail hints size the GETs. With
+  // `page1`, its page 1 hint is read into it too.
   std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files,
-                                                     const history::HeadRecord* head = nullptr);
+                                                     const history::HeadRecord* head = nullptr,
+                                                     Page1Bytes* page1 = nullptr);
 
   // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated; throws
   // history::BadFileError when it is not the header of that object.
@@ -71,6 +86,8 @@ class IndexCache {
   std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file, uint64_t want);
   ltx::Header header_unchecked(const FileIndex& file);
   ltx::Header fetch_header(const history::RemoteFile& file);
+  // The first `end` bytes of `file` into `out`, its header validated and kept; nothing on error.
+  void fetch_page1(const history::RemoteFile& file, uint64_t end, Page1Bytes& out) noexcept;
   static std::string identity(const history::RemoteFile& file);
 
   // Constant after construction.
@@ -85,6 +102,7 @@ class IndexCache {
   std::atomic<uint64_t> next_serial_{1};
   std::atomic<uint64_t> tails_fetched_{0};
   std::atomic<uint64_t> headers_fetched_{0};
+  std::atomic<uint64_t> page1_fetched_{0};
 };
 
 }  // namespace ltxvfs::replica

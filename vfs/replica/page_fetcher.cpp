@@ -201,6 +201,21 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
   }
 }
 
+PageBytes PageFetcher::offer(const FrameRef& frame, std::span<const uint8_t> bytes) {
+  auto page = std::make_shared<std::vector<uint8_t>>(frame.page_size);
+  try {
+    ltx::PageDecompressor decompressor;
+    ltx::decode_frame(
+        bytes, frame.pgno, *page, decompressor, frame.file->file.key,
+        ltx::FrameFile{frame.file->file.min_txid, frame.file->file.max_txid, frame.database_id});
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+  pages_.fetch_add(1, std::memory_order_relaxed);
+  cache_.put(key_of(frame), page);
+  return page;
+}
+
 void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
   if (!workers_ || frames.empty()) return;
   size_t queued = 0;

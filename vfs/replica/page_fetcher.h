@@ -101,6 +101,10 @@ class PageFetcher {
 
   // Queues frames for background fetching (skips cached and in-flight ones).
   void prefetch(const std::vector<FrameRef>& frames);
+  // Decodes `frame` from `bytes` (its whole frame, read by someone else: an open's page 1) into
+  // the cache, checked as a fetched frame is. nullptr when it does not decode (a reader then
+  // fetches it and reports what is wrong).
+  PageBytes offer(const FrameRef& frame, std::span<const uint8_t> bytes);
 
   FetcherStats stats() const;
 

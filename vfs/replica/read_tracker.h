@@ -62,8 +62,6 @@ class ReadTracker {
     bool lo_set = false;
   };
   static constexpr size_t kMaxParents = 64;
-  // Root pages fetched when page 1 is read (a schema of more tables and indexes gets its first).
-  static constexpr size_t kMaxSchemaRoots = 64;
   // Largest forward step between two data pages that still continues a sequential run.
   static constexpr uint32_t kMaxJump = 32;
   // Siblings fetched with a lookup's missed child (window()), when they follow it closely.

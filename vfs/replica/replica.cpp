@@ -72,7 +72,9 @@ Replica::Replica(ReplicaOptions options, std::shared_ptr<Location> location, Rep
       pos.time_ms = t->ms;
     }
   }
-  auto snap = plan(pos, 0);
+  Page1Bytes page1;
+  auto snap = plan(pos, 0, &page1);
+  seed_page1(*snap, page1);
   position_ = pos;
   current_ = snap;
   snapshots_ = 1;
@@ -114,7 +116,7 @@ Position Replica::position() const {
   return position_;
 }
 
-std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
+std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch, Page1Bytes* page1) {
   // The head and the listing side by side: an open costs one round trip here, then one more for
   // the chain's page indexes (IndexCache::load).
   const history::History history = history::read_history_side_by_side(*store_, layout_);
@@ -140,7 +142,7 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
     std::vector<history::RemoteFile> files = listed;
     bad_.remove_from(files);
     try {
-      return plan_chain(pos, epoch, listed, files, head);
+      return plan_chain(pos, epoch, listed, files, head, page1);
     } catch (const history::BadFileError& e) {
       if (round == kMaxBadPerPlan) {
         throw ReplicaError(ReplicaErrorKind::kCorrupt, source_ + ": " + e.what() + bad_note());
@@ -153,7 +155,8 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch) {
 std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoch,
                                                     const std::vector<history::RemoteFile>& listed,
                                                     const std::vector<history::RemoteFile>& files,
-                                                    const history::HeadRecord* head) {
+                                                    const history::HeadRecord* head,
+                                                    Page1Bytes* page1) {
   uint64_t target = 0;
   switch (pos.kind) {
     case Position::Kind::kLatest:
@@ -186,9 +189,27 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
   } catch (const history::RestoreError& e) {
     throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what() + bad_note());
   }
-  auto indexes = indexes_->load(chain, head);
+  auto indexes = indexes_->load(chain, head, page1);
   const ltx::Header newest = indexes_->header(*indexes.back());
   return build_snapshot(std::move(indexes), newest, epoch);
+}
+
+void Replica::seed_page1(const Snapshot& snap, const Page1Bytes& got) {
+  if (got.bytes.empty()) return;
+  const auto frame = snap.locate(1);
+  if (!frame || frame->file->file.key != got.key ||
+      frame->offset + frame->size > got.bytes.size() ||
+      (!frame->file->etag.empty() && !got.etag.empty() && frame->file->etag != got.etag)) {
+    return;  // the hint named another version of page 1, or another object
+  }
+  const PageBytes page =
+      fetcher_->offer(*frame, std::span(got.bytes).subspan(frame->offset, frame->size));
+  if (!page || options_.hydrate) return;  // hydration reads the roots in its own order
+  std::vector<FrameRef> roots;
+  for (uint32_t pgno : schema_roots(*page, kMaxSchemaRoots)) {
+    if (auto f = snap.locate(pgno)) roots.push_back(*f);
+  }
+  fetcher_->prefetch(roots);
 }
 
 void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {

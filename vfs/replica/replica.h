@@ -146,11 +146,18 @@ class Replica {
   const std::string& source() const { return source_; }
 
  private:
-  std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch) EXCLUDES(mu_);
+  // `page1`: also read the head's page 1 hint into it (an open: IndexCache::load).
+  std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch,
+                                       Page1Bytes* page1 = nullptr) EXCLUDES(mu_);
   std::shared_ptr<const Snapshot> plan_chain(Position& position, uint64_t epoch,
                                              const std::vector<history::RemoteFile>& listed,
                                              const std::vector<history::RemoteFile>& files,
-                                             const history::HeadRecord* head) EXCLUDES(mu_);
+                                             const history::HeadRecord* head, Page1Bytes* page1)
+      EXCLUDES(mu_);
+  // An open's page 1, read beside the indexes, into the cache when `snap` locates page 1 in
+  // exactly those bytes; then the root pages its schema names are prefetched, so the first query
+  // finds its path's first two levels cached or on their way.
+  void seed_page1(const Snapshot& snap, const Page1Bytes& got);
   // Records the object `e` names (one of `candidates`) as bad and logs what fixes it.
   void set_aside(const std::vector<history::RemoteFile>& candidates,
                  const history::BadFileError& e);

@@ -99,7 +99,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   work.closing = [this] { return closing_.load(); };
   work.confirm_owner = [this] { lease_.confirm_owner(); };
   work.encryption_key = config_.encryption_key;
-  work.written = [this](const history::WrittenFile& w) { head_.note_tail(w.file, w.tail_bytes); };
+  work.written = [this](const history::WrittenFile& w) { head_.note_tail(w.file, w.hints); };
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),

@@ -141,11 +141,11 @@ Uploader::Outcome Uploader::step() {
   const uint64_t max_txid = group.back().entry().max_txid;
   const std::string key = storage::ltx_key(layout_, 0, min_txid, max_txid);
   uint64_t size = 0;
-  uint64_t tail = 0;
+  history::IndexHints hints;
   if (group.size() == 1) {
     put(key, group.front(), group.front().entry().timestamp_ms);
     size = group.front().size();
-    tail = history::tail_bytes_of(group.front());
+    hints = history::index_hints_of(group.front());
   } else {
     // The work file is opened per group and closed after its PUT, failed or not (issue 18): an
     // idle database holds no descriptor for it, and its bytes leave the disk.
@@ -159,10 +159,10 @@ Uploader::Outcome Uploader::step() {
     size = compact_group(group);
     storage::FileRangeBody body(work_.get(), 0, size, work_path_);
     put(key, body, group.back().entry().timestamp_ms);
-    tail = history::tail_bytes_of(body);
+    hints = history::index_hints_of(body);
   }
   try {
-    head_.advance({0, min_txid, max_txid, key, size, 0}, tail);
+    head_.advance({0, min_txid, max_txid, key, size, 0}, hints);
   } catch (const history::HeadLost& e) {
     throw RemoteConflict(e.what());
   }
