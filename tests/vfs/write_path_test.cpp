@@ -372,6 +372,34 @@ TEST_CASE("a TRUNCATE checkpoint or a rolled-back restart ships no whole-databas
   CHECK(full_files() == at_start + 2);
 }
 
+TEST_CASE("a commit into an empty WAL waits for nothing, a WAL restart for the pipeline",
+          "[write]") {
+  // Issue 18: every first commit after an open waited for the open's first build and an
+  // fdatasync of the spool (a WAL header at offset 0), though a WAL just created holds no frame to
+  // overwrite. Restarts and truncations, which do drop frames, still wait.
+  const std::string dir = scratch_dir("empty-wal");
+  for (int session = 0; session < 2; ++session) {
+    Db db(primary_uri(dir));
+    const auto waits = [&] { return stats_of(db)["overwrite_waits"].get<uint64_t>(); };
+    if (session == 0) db.exec("CREATE TABLE t(v)");
+    // The WAL is created by this commit (the last close deleted it): nothing to keep.
+    db.exec("INSERT INTO t VALUES (randomblob(3000))");
+    REQUIRE(std::filesystem::file_size(dir + "/app.db-wal") > 0);
+    CHECK(waits() == 0);
+    // Every frame checkpointed, the file still holding them: the next commit restarts the WAL
+    // over them, and waits for them to be spooled.
+    REQUIRE(db.query_int("PRAGMA wal_checkpoint(PASSIVE)") == 0);
+    db.exec("INSERT INTO t VALUES (randomblob(3000))");
+    CHECK(waits() == 1);
+    // A TRUNCATE checkpoint waits as it truncates; the commit into the emptied file does not.
+    REQUIRE(db.query_int("PRAGMA wal_checkpoint(TRUNCATE)") == 0);
+    CHECK(waits() == 2);
+    db.exec("INSERT INTO t VALUES ('into the emptied WAL " + std::to_string(session) + "')");
+    CHECK(waits() == 2);
+    check_restores_to(db, replica_dir(dir), dir);
+  }
+}
+
 TEST_CASE("a WAL holding only its header at open ships no whole-database file", "[write]") {
   const std::string dir = scratch_dir("header-only-wal");
   std::vector<uint8_t> header;

@@ -17,7 +17,9 @@ class ConnectionHooks {
   virtual void after_shm_lock(int offset, int n, bool exclusive) = 0;
   virtual void before_shm_unlock(int offset, int n, bool exclusive) = 0;
   virtual void after_shm_unlock(int offset, int n, bool exclusive) = 0;
-  virtual void on_wal_write(int64_t offset, int amount) = 0;
+  // A write of the WAL; `wal_empty`: at offset 0, into a WAL file of 0 bytes (no frame of an
+  // earlier generation is there to be overwritten).
+  virtual void on_wal_write(int64_t offset, int amount, bool wal_empty) = 0;
   // The database file itself was written (a checkpoint, or a write that bypassed the WAL).
   virtual void on_db_write() = 0;
   // The WAL is about to lose frames (truncate): they must be safely spooled first.

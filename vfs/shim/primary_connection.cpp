@@ -106,7 +106,7 @@ void PrimaryConnection::after_shm_unlock(int offset, int n, bool exclusive) {
   }
 }
 
-void PrimaryConnection::on_wal_write(int64_t offset, int) {
+void PrimaryConnection::on_wal_write(int64_t offset, int, bool wal_empty) {
   if (!write_locked_) {
     // Only an exclusive-locking-mode connection writes the WAL without the shm write lock; the
     // pragma is refused, so this is a connection we cannot see commits of.
@@ -122,9 +122,13 @@ void PrimaryConnection::on_wal_write(int64_t offset, int) {
   }
   if (offset == 0) {
     // A new WAL header: SQLite restarts the WAL and will overwrite the frames of the previous
-    // generation. They must be spooled durably first.
+    // generation. They must be spooled durably first. An empty WAL file has none: it was just
+    // created (the first write after an open), or truncated, and truncating waited already. So
+    // the first commit after an open does not wait for the open's first build and an fdatasync
+    // of the spool (0.4 ms median on this disk, issue 18); the first build reads the WAL as it
+    // finds it, as it does when an open finds frames in the WAL.
     wal_restarted_ = true;
-    replicator_->before_wal_overwrite();
+    if (!wal_empty) replicator_->before_wal_overwrite();
   }
 }
 
@@ -149,11 +153,11 @@ void PrimaryConnection::on_db_write() {
   if (!checkpointing_ && !exclusive_) replicator_->note_write_outside_wal();
 }
 
-void WalFileHooks::on_wal_write(int64_t offset, int) {
+void WalFileHooks::on_wal_write(int64_t offset, int, bool wal_empty) {
   // Transaction boundaries are not visible here: every write is checked.
   const std::string refusal = replicator_->write_refusal();
   if (!refusal.empty()) throw SqliteError(SQLITE_IOERR_WRITE, refusal);
-  if (offset == 0) replicator_->before_wal_overwrite();
+  if (offset == 0 && !wal_empty) replicator_->before_wal_overwrite();  // as the connection's
 }
 
 bool PrimaryConnection::file_control(int op, void* arg, int& rc) {

@@ -42,7 +42,7 @@ class PrimaryConnection final : public ConnectionHooks {
   void after_shm_lock(int offset, int n, bool exclusive) override;
   void before_shm_unlock(int offset, int n, bool exclusive) override;
   void after_shm_unlock(int offset, int n, bool exclusive) override;
-  void on_wal_write(int64_t offset, int amount) override;
+  void on_wal_write(int64_t offset, int amount, bool wal_empty) override;
   void on_db_write() override;
   void before_wal_overwrite() override { replicator_->before_wal_overwrite(); }
   void before_exclusive_lock() override;
@@ -81,7 +81,7 @@ class WalFileHooks final : public ConnectionHooks {
   void after_shm_lock(int, int, bool) override {}
   void before_shm_unlock(int, int, bool) override {}
   void after_shm_unlock(int, int, bool) override {}
-  void on_wal_write(int64_t offset, int amount) override;
+  void on_wal_write(int64_t offset, int amount, bool wal_empty) override;
   void on_db_write() override {}
   void before_wal_overwrite() override { replicator_->before_wal_overwrite(); }
   void before_exclusive_lock() override {}

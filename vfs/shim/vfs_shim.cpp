@@ -195,7 +195,9 @@ int wal_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset
   ConnectionHooks* hooks = shim(f).hooks;
   if (hooks == nullptr) return x_write(f, buf, amount, offset);
   return guard(SQLITE_IOERR_WRITE, "ltx wal write", [&] {
-    hooks->on_wal_write(offset, amount);  // throws for writes it cannot replicate
+    sqlite3_int64 size = -1;
+    if (offset == 0 && x_file_size(f, &size) != SQLITE_OK) size = -1;  // unknown: not empty
+    hooks->on_wal_write(offset, amount, size == 0);  // throws for writes it cannot replicate
     return x_write(f, buf, amount, offset);
   });
 }
