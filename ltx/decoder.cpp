@@ -1,5 +1,7 @@
 #include "ltx/decoder.h"
 
+#include <cassert>
+
 #include "base/byte_order.h"
 #include "ltx/error.h"
 #include "ltx/legacy_v1.h"
@@ -60,7 +62,7 @@ void Decoder::check_page_number(std::uint32_t pgno, std::uint64_t offset) const 
   auto fail = [&](LtxErrorKind kind, const std::string& what) {
     throw LtxError(kind, name_, at(offset) + "page " + std::to_string(pgno) + " " + what);
   };
-  const std::uint32_t prev = index_.entries.empty() ? 0 : index_.entries.back().pgno;
+  const std::uint32_t prev = frames_.empty() ? 0 : frames_.back().pgno;
   if (pgno <= prev) {
     fail(LtxErrorKind::kBadPageOrder,
          "follows page " + std::to_string(prev) + " (pages must be strictly ascending)");
@@ -148,7 +150,10 @@ std::optional<DecodedPage> Decoder::next() {
     sum = page_checksum(hdr.pgno, page_);
     pages_checksum_.toggle(sum);
   }
-  index_.entries.push_back(PageIndexEntry{hdr.pgno, offset, kPageHeaderSize + used});
+  // Frames are read back to back from byte 100: index() and finish() derive offsets from sizes.
+  assert(offset == frames_end_);
+  frames_.push_back(Frame{hdr.pgno, static_cast<std::uint32_t>(kPageHeaderSize + used)});
+  frames_end_ += kPageHeaderSize + used;
   // consume() leaves the reader's buffer in place, so the payload stays valid until next().
   return DecodedPage{hdr.pgno, page_, payload_encoding, payload, sum};
 }
@@ -172,9 +177,22 @@ void Decoder::check_file_checksum() {
   }
 }
 
+const PageIndex& Decoder::index() const {
+  if (index_.entries.size() != frames_.size()) {
+    index_.entries.clear();
+    index_.entries.reserve(frames_.size());
+    std::uint64_t offset = kHeaderSize;
+    for (const Frame& f : frames_) {
+      index_.entries.push_back(PageIndexEntry{f.pgno, offset, f.size});
+      offset += f.size;
+    }
+  }
+  return index_;
+}
+
 void Decoder::finish() {
   const std::uint64_t end_marker = reader_.position() - kPageHeaderSize;
-  const auto& frames = index_.entries;
+  const auto& frames = frames_;
   if (header_.is_snapshot() &&
       frames.size() != stored_page_count(header_.commit, header_.page_size)) {
     const std::uint32_t missing =
@@ -186,6 +204,7 @@ void Decoder::finish() {
 
   // The index must list exactly the frames just read.
   std::size_t i = 0;
+  std::uint64_t frame_offset = kHeaderSize;
   for (;;) {
     const std::uint64_t offset = reader_.position();
     const auto window = reader_.peek(3 * kMaxVarintLength);
@@ -198,11 +217,13 @@ void Decoder::finish() {
                      at(offset) + "page index lists " + describe(el.entry) + " but the file has " +
                          std::to_string(frames.size()) + " frames");
     }
-    if (el.entry != frames[i]) {
+    const PageIndexEntry frame{frames[i].pgno, frame_offset, frames[i].size};
+    if (el.entry != frame) {
       throw LtxError(LtxErrorKind::kIndexMismatch, name_,
                      at(offset) + "page index entry " + std::to_string(i) + " says " +
-                         describe(el.entry) + " but the frame is " + describe(frames[i]));
+                         describe(el.entry) + " but the frame is " + describe(frame));
     }
+    frame_offset += frames[i].size;
     ++i;
   }
   if (i != frames.size()) {

@@ -62,7 +62,8 @@ class Decoder {
   // Valid once done().
   const Trailer& trailer() const { return trailer_; }
   // The frames read so far (pgno, offset, size); once done(), the file's verified page index.
-  const PageIndex& index() const { return index_; }
+  // Made on demand: a reference valid until the next call of next().
+  const PageIndex& index() const;
 
   // Reads to the end, checking everything.
   void verify();
@@ -83,7 +84,15 @@ class Decoder {
   FileDigest file_crc_;              // CRC-64, or the file MAC of an encrypted file
   std::vector<std::uint8_t> plain_;  // an encrypted frame's zstd payload, opened
   DatabaseChecksum pages_checksum_;
-  PageIndex index_;
+  // The frames read, 8 bytes each: offsets follow from the sizes, frames being contiguous from
+  // byte 100.
+  struct Frame {
+    std::uint32_t pgno = 0;
+    std::uint32_t size = 0;
+  };
+  std::vector<Frame> frames_;
+  std::uint64_t frames_end_ = kHeaderSize;  // where the next frame starts
+  mutable PageIndex index_;                 // frames_ as a page index, when index() is asked for it
   Trailer trailer_;
   bool done_ = false;
 };
