@@ -17,6 +17,15 @@ PageKey key_of(const FrameRef& f) {
   return {f.file->serial, f.pgno};
 }
 
+// The page of frame `f`, decoded and checked from `bytes` (the whole frame) as any fetched one.
+PageBytes decode(const FrameRef& f, std::span<const uint8_t> bytes,
+                 ltx::PageDecompressor& decompressor) {
+  auto page = std::make_shared<std::vector<uint8_t>>(f.page_size);
+  ltx::decode_frame(bytes, f.pgno, *page, decompressor, f.file->file.key,
+                    ltx::FrameFile{f.file->file.min_txid, f.file->file.max_txid, f.database_id});
+  return page;
+}
+
 }  // namespace
 
 PageFetcher::PageFetcher(storage::ObjectStore& store, PageCache& cache, FetcherSettings settings,
@@ -184,10 +193,8 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
     ltx::PageDecompressor decompressor;
     for (; done < range.frames.size(); ++done) {
       const FrameRef& f = range.frames[done];
-      auto page = std::make_shared<std::vector<uint8_t>>(f.page_size);
-      ltx::decode_frame(
-          std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, *page, decompressor,
-          key, ltx::FrameFile{range.file->file.min_txid, range.file->file.max_txid, f.database_id});
+      PageBytes page =
+          decode(f, std::span(got.body).subspan(f.offset - range.begin, f.size), decompressor);
       pages_.fetch_add(1, std::memory_order_relaxed);
       complete(f, slots[done], std::move(page), nullptr);
     }
@@ -202,12 +209,10 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
 }
 
 PageBytes PageFetcher::offer(const FrameRef& frame, std::span<const uint8_t> bytes) {
-  auto page = std::make_shared<std::vector<uint8_t>>(frame.page_size);
+  PageBytes page;
   try {
     ltx::PageDecompressor decompressor;
-    ltx::decode_frame(
-        bytes, frame.pgno, *page, decompressor, frame.file->file.key,
-        ltx::FrameFile{frame.file->file.min_txid, frame.file->file.max_txid, frame.database_id});
+    page = decode(frame, bytes, decompressor);
   } catch (const std::exception&) {
     return nullptr;
   }
