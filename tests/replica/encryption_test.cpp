@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "base/posix_file.h"
 #include "history/restore_plan.h"
 #include "ltx/encryption_key.h"
 #include "ltx/key_source.h"
@@ -167,9 +168,7 @@ TEST_CASE(
     const auto image = images.find(txid);
     if (image == images.end()) {
       const std::string path = dir + "/at-" + std::to_string(txid) + ".db";
-      std::ofstream(path, std::ios::binary)
-          .write(reinterpret_cast<const char*>(got.data()),
-                 static_cast<std::streamsize>(got.size()));
+      ltxvfs::base::write_file_atomically(path, got, /*durable=*/false);
       Db check("file:" + path + "?mode=ro", SQLITE_OPEN_READONLY);
       CHECK(check.query_text("PRAGMA integrity_check") == "ok");
       continue;

@@ -910,9 +910,13 @@ namespace {
 
 // What a writer's HeadKeeper records for `key` (history/head_record.h): the bytes from the end of
 // the object that hold its page index.
-uint64_t exact_tail(const std::string& path) {
+std::vector<uint8_t> file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+}
+
+uint64_t exact_tail(const std::string& path) {
+  const std::vector<uint8_t> bytes = file_bytes(path);
   const auto tail = std::span(bytes).last(ltxvfs::ltx::kMinTailSize);
   const auto parsed = ltxvfs::ltx::parse_file_tail(tail, bytes.size());
   REQUIRE(std::holds_alternative<ltxvfs::ltx::NeedTailBytes>(parsed));
@@ -979,9 +983,8 @@ TEST_CASE("replica engine: with the head's tail hints an open reads each page in
   // Page 1's newest version is in TXID 2's file (the commits after it leave page 1 alone), its
   // first frame: what the writer's page1 hint names.
   const std::string page1_path = dir + "/" + m.key(0, 2, 2);
-  const uint64_t page1_file_size = std::filesystem::file_size(page1_path);
-  std::ifstream page1_in(page1_path, std::ios::binary);
-  const std::vector<uint8_t> page1_file((std::istreambuf_iterator<char>(page1_in)), {});
+  const std::vector<uint8_t> page1_file = file_bytes(page1_path);
+  const uint64_t page1_file_size = page1_file.size();
   const auto page1_tail =
       std::get<ltxvfs::ltx::FileTail>(ltxvfs::ltx::parse_file_tail(page1_file, page1_file.size()));
   REQUIRE(page1_tail.index.find(1) != nullptr);

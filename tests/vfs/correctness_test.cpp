@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/posix_file.h"
 #include "history/restore_plan.h"
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
@@ -352,9 +353,7 @@ TEST_CASE("a database restored from a replica continues its history", "[write][s
   }
   const auto bytes = restore_replica(replica, txid, dir);
   const std::string restored = dir + "/restored.db";
-  std::ofstream(restored, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()),
-             static_cast<std::streamsize>(bytes.size()));
+  ltxvfs::base::write_file_atomically(restored, bytes, /*durable=*/false);
   {
     Db db("file:" + restored +
           "?vfs=ltx&durability=remote&upload_interval_ms=0&replica=" + replica);
