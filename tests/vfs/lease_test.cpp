@@ -339,10 +339,12 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
 
   const std::string replica = dir + "/free-replica";
   std::string free_stats;  // at its close, for a failure's message
+  std::vector<uint8_t> free_image;
   {
     Db db("file:" + dir + "/free.db?vfs=ltx&replica=" + replica);
     db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (1)");
     free_stats = db.query_text("SELECT ltx_stats()");
+    free_image = db.serialize();
   }
   auto opened = ltxvfs::storage::open_store(replica);
   const auto got = opened.store->get(ltxvfs::storage::lock_key(opened.layout));
@@ -371,7 +373,8 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
   INFO("the free database's stats before its close: " << free_stats);
   INFO("the free database's lease after its close: " << lease->describe());
   CHECK(lease->released());
-  // And its commit reached its store.
-  CHECK(ltxvfs::history::newest_restorable_txid(
-            ltxvfs::history::read_history(*opened.store, opened.layout).files) >= 2);
+  // And its commits reached its store. Not necessarily as two TXIDs: a commit into an empty WAL
+  // does not wait for the builder's first run, which ships whatever it finds in the WAL then.
+  CHECK(describe_difference(restore_replica(replica, std::nullopt, dir), free_image) ==
+        "identical");
 }

@@ -40,8 +40,9 @@ void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_
     stats_.txid = txid;
   }
   task_.start();
-  // The first commit (a WAL restart) waits for this first run: it starts while the open goes
-  // on, before other databases' queued runs.
+  // A checkpoint or a WAL restart waits for this first run, so it starts while the open goes on,
+  // before other databases' queued runs. A commit into an empty WAL does not wait: the run ships
+  // whatever the WAL holds by then, so the first TXID may hold several commits.
   task_.hurry();
 }
 
