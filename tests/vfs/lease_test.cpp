@@ -373,8 +373,7 @@ TEST_CASE("a close releases its lease while other databases' uploads hold every 
   INFO("the free database's stats before its close: " << free_stats);
   INFO("the free database's lease after its close: " << lease->describe());
   CHECK(lease->released());
-  // And its commits reached its store. Not necessarily as two TXIDs: a commit into an empty WAL
-  // does not wait for the builder's first run, which ships whatever it finds in the WAL then.
+  // And its commits reached its store: restored, it is what SQLite saw before the close.
   CHECK(describe_difference(restore_replica(replica, std::nullopt, dir), free_image) ==
         "identical");
 }

@@ -124,11 +124,14 @@ void PrimaryConnection::on_wal_write(int64_t offset, int, bool wal_empty) {
     // A new WAL header: SQLite restarts the WAL and will overwrite the frames of the previous
     // generation. They must be spooled durably first. An empty WAL file has none: it was just
     // created (the first write after an open), or truncated, and truncating waited already. So
-    // the first commit after an open does not wait for the open's first build and an fdatasync
-    // of the spool (0.4 ms median on this disk, issue 18); the first build reads the WAL as it
-    // finds it, as it does when an open finds frames in the WAL.
+    // the first commit after an open waits only for the open's first build, not for the
+    // pipeline and an fdatasync of the spool (Replicator::before_wal_create).
     wal_restarted_ = true;
-    if (!wal_empty) replicator_->before_wal_overwrite();
+    if (wal_empty) {
+      replicator_->before_wal_create();
+    } else {
+      replicator_->before_wal_overwrite();
+    }
   }
 }
 
@@ -157,7 +160,12 @@ void WalFileHooks::on_wal_write(int64_t offset, int, bool wal_empty) {
   // Transaction boundaries are not visible here: every write is checked.
   const std::string refusal = replicator_->write_refusal();
   if (!refusal.empty()) throw SqliteError(SQLITE_IOERR_WRITE, refusal);
-  if (offset == 0 && !wal_empty) replicator_->before_wal_overwrite();  // as the connection's
+  if (offset != 0) return;
+  if (wal_empty) {  // as the connection's
+    replicator_->before_wal_create();
+  } else {
+    replicator_->before_wal_overwrite();
+  }
 }
 
 bool PrimaryConnection::file_control(int op, void* arg, int& rc) {

@@ -40,9 +40,8 @@ void BuildStage::start(std::optional<LocalState> recorded, std::string recorded_
     stats_.txid = txid;
   }
   task_.start();
-  // A checkpoint or a WAL restart waits for this first run, so it starts while the open goes on,
-  // before other databases' queued runs. A commit into an empty WAL does not wait: the run ships
-  // whatever the WAL holds by then, so the first TXID may hold several commits.
+  // The first commit (into an empty WAL, or a restart) waits for this first run: it starts while
+  // the open goes on, before other databases' queued runs.
   task_.hurry();
 }
 
@@ -120,6 +119,11 @@ uint64_t BuildStage::wait_all_built() {
   base::MutexLock lock(mu_);
   wait_until_built(lock, next_seq_ - 1);
   return stats_.txid;
+}
+
+void BuildStage::wait_first_run() {
+  base::MutexLock lock(mu_);
+  wait_until_built(lock, 0);  // no commit: only the first run
 }
 
 bool BuildStage::request_snapshot() {

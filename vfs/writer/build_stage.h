@@ -66,6 +66,8 @@ class BuildStage {
   uint64_t wait_built(uint64_t seq) EXCLUDES(mu_);
   // Waits until every commit queued so far is built; returns the newest TXID.
   uint64_t wait_all_built() EXCLUDES(mu_);
+  // Waits until the first run (the open's look at the database and the WAL) is over.
+  void wait_first_run() EXCLUDES(mu_);
   // The database file was written outside a checkpoint: the next commit ships the whole database.
   void note_write_outside_wal() EXCLUDES(mu_);
   // The store lacks the history before the spool: asks for a snapshot at the next TXID, and

@@ -128,6 +128,9 @@ class Replicator {
   // SQLite is about to overwrite, truncate or delete the WAL: waits until every queued commit is
   // built and the spool holding it is durable.
   void before_wal_overwrite();
+  // SQLite is about to write the header of an empty WAL file (no frame to overwrite): waits only
+  // for the builder's first run.
+  void before_wal_create();
   // The newest TXID, after building everything committed so far.
   uint64_t flush_txid() { return build_.wait_all_built(); }
   ReplicatorStats stats() const;
