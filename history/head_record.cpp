@@ -4,6 +4,7 @@
 #include <array>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "ltx/page_frame.h"
 #include "ltx/page_index.h"
@@ -147,17 +148,28 @@ IndexHints index_hints_of(const storage::BodySource& body) {
   try {
     body.read_at(body.size() - end.size(), end);
     hints.tail_bytes = ltx::index_tail_bytes(end, body.size());
-    // The index's first entry (after the end marker): page 1, if the file holds it. An entry is
-    // three varints of at most 10 bytes each.
+    // The index's first entries (after the end marker): page 1 first, if the file holds it,
+    // then the frames that follow it (kFrontFrameBytes). An entry is three varints of at most
+    // 10 bytes each.
     const uint64_t index_at = body.size() - hints.tail_bytes + ltx::kPageHeaderSize;
     if (hints.tail_bytes == 0 || index_at >= body.size()) return hints;
-    std::vector<uint8_t> front(std::min<uint64_t>(30, body.size() - index_at));
+    std::vector<uint8_t> front(std::min<uint64_t>(30 * (kFrontFrames + 1), body.size() - index_at));
     body.read_at(index_at, front);
-    const ltx::IndexElement first = ltx::read_index_element(front, /*input_ends_file=*/false);
-    const ltx::PageIndexEntry& e = first.entry;
-    if (!first.terminator && e.pgno == 1 && e.offset == ltx::kHeaderSize &&
-        e.size <= body.size() - e.offset) {
+    uint64_t limit = 0;
+    for (size_t at = 0, n = 0; at < front.size() && n <= kFrontFrames; ++n) {
+      // Throws when `front` ends inside the entry: the hint ends at the entries before it.
+      const ltx::IndexElement el =
+          ltx::read_index_element(std::span(front).subspan(at), /*input_ends_file=*/false);
+      const ltx::PageIndexEntry& e = el.entry;
+      if (el.terminator || e.size > body.size() - std::min(e.offset, body.size())) break;
+      if (n == 0) {
+        if (e.pgno != 1 || e.offset != ltx::kHeaderSize) break;
+        limit = e.offset + e.size + kFrontFrameBytes;
+      } else if (e.offset != hints.page1_end || e.offset + e.size > limit) {
+        break;  // frames are contiguous; a gap is no file of this writer's
+      }
       hints.page1_end = e.offset + e.size;
+      at += el.length;
     }
   } catch (const std::exception&) {
     // No more hints than were read.

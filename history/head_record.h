@@ -58,9 +58,19 @@ struct TailHint {
   uint64_t max_txid = 0;
   uint64_t size = 0;        // of the object, as listed: a rewritten key of another size is not it
   uint64_t tail_bytes = 0;  // page index + its u64 length + trailer + the end marker before it
-  uint64_t page1_end = 0;   // where page 1's frame ends when it is the first (0: no page 1)
+  // When page 1 is the file's first frame: where it ends, or the frames right after it
+  // (kFrontFrameBytes, below); 0: no page 1.
+  uint64_t page1_end = 0;
   bool operator==(const TailHint&) const = default;
 };
+
+// How far past page 1's frame a page-1 hint reaches: the frames after it (pages 2, 3, ..: the
+// roots of the tables created first) come along in the same GET at a replica's open, and save
+// its first query the round trip to its root when this file holds that root's newest version
+// (bench/RESULTS.md, seventh session). At most kFrontFrames of them, ending within this many
+// bytes of page 1's end: a replica's open stays within issue 17's 256 KiB.
+inline constexpr uint64_t kFrontFrameBytes = 12 * 1024;
+inline constexpr size_t kFrontFrames = 16;
 
 // What a writer that has just PUT an LTX file tells replicas about it (TailHint's last fields).
 struct IndexHints {

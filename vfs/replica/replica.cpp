@@ -196,18 +196,27 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
 
 void Replica::seed_page1(const Snapshot& snap, const Page1Bytes& got) {
   if (got.bytes.empty()) return;
+  // Whether `frame` is in `got` (the plan takes that version of the page from those bytes).
+  const auto in_got = [&](const FrameRef& frame) {
+    return frame.file->file.key == got.key && frame.offset + frame.size <= got.bytes.size() &&
+           (frame.file->etag.empty() || got.etag.empty() || frame.file->etag == got.etag);
+  };
   const auto frame = snap.locate(1);
-  if (!frame || frame->file->file.key != got.key ||
-      frame->offset + frame->size > got.bytes.size() ||
-      (!frame->file->etag.empty() && !got.etag.empty() && frame->file->etag != got.etag)) {
-    return;  // the hint named another version of page 1, or another object
-  }
+  if (!frame || !in_got(*frame)) return;  // the hint named another version of page 1, or object
   const PageBytes page =
       fetcher_->offer(*frame, std::span(got.bytes).subspan(frame->offset, frame->size));
   if (!page || options_.hydrate) return;  // hydration reads the roots in its own order
+  // The roots the schema names: those the same bytes hold (the frames after page 1, when the
+  // tables were created first and this file has their newest version) are decoded now, the
+  // others fetched (history::kFrontFrameBytes).
   std::vector<FrameRef> roots;
   for (uint32_t pgno : schema_roots(*page, kMaxSchemaRoots)) {
-    if (auto f = snap.locate(pgno)) roots.push_back(*f);
+    const auto f = snap.locate(pgno);
+    if (!f) continue;
+    if (in_got(*f) && fetcher_->offer(*f, std::span(got.bytes).subspan(f->offset, f->size))) {
+      continue;
+    }
+    roots.push_back(*f);
   }
   fetcher_->prefetch(roots);
 }
