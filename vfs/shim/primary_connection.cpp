@@ -125,13 +125,9 @@ void PrimaryConnection::on_wal_write(int64_t offset, int, bool wal_empty) {
     // generation. They must be spooled durably first. An empty WAL file has none: it was just
     // created (the first write after an open), or truncated, and truncating waited already. So
     // the first commit after an open waits only for the open's first build, not for the
-    // pipeline and an fdatasync of the spool (Replicator::before_wal_create).
+    // pipeline and an fdatasync of the spool (Replicator::before_wal_header).
     wal_restarted_ = true;
-    if (wal_empty) {
-      replicator_->before_wal_create();
-    } else {
-      replicator_->before_wal_overwrite();
-    }
+    replicator_->before_wal_header(wal_empty);
   }
 }
 
@@ -160,12 +156,7 @@ void WalFileHooks::on_wal_write(int64_t offset, int, bool wal_empty) {
   // Transaction boundaries are not visible here: every write is checked.
   const std::string refusal = replicator_->write_refusal();
   if (!refusal.empty()) throw SqliteError(SQLITE_IOERR_WRITE, refusal);
-  if (offset != 0) return;
-  if (wal_empty) {  // as the connection's
-    replicator_->before_wal_create();
-  } else {
-    replicator_->before_wal_overwrite();
-  }
+  if (offset == 0) replicator_->before_wal_header(wal_empty);  // as the connection's
 }
 
 bool PrimaryConnection::file_control(int op, void* arg, int& rc) {

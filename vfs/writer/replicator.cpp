@@ -360,7 +360,8 @@ void Replicator::before_wal_overwrite() {
   overwrite_wait_us_ += micros_since(start);
 }
 
-void Replicator::before_wal_create() {
+void Replicator::before_wal_header(bool wal_empty) {
+  if (!wal_empty) return before_wal_overwrite();
   // Nothing is overwritten, so nothing needs spooling first (0.4 ms median on this disk: the
   // pipeline and an fdatasync, issue 18). Only the open's first build must read the WAL before
   // the commit lands in it: it would otherwise ship that commit, and any after it, in its own

@@ -128,9 +128,10 @@ class Replicator {
   // SQLite is about to overwrite, truncate or delete the WAL: waits until every queued commit is
   // built and the spool holding it is durable.
   void before_wal_overwrite();
-  // SQLite is about to write the header of an empty WAL file (no frame to overwrite): waits only
-  // for the builder's first run.
-  void before_wal_create();
+  // SQLite is about to write a WAL header (at offset 0). Into a WAL file that held frames (a
+  // restart): before_wal_overwrite(). Into an empty one (`wal_empty`: just created, or truncated
+  // after its wait), nothing is overwritten: waits only for the builder's first run.
+  void before_wal_header(bool wal_empty);
   // The newest TXID, after building everything committed so far.
   uint64_t flush_txid() { return build_.wait_all_built(); }
   ReplicatorStats stats() const;
