@@ -14,6 +14,7 @@
 #include "base/posix_file.h"
 #include "storage/object_store.h"
 #include "tests/storage/test_util.h"
+#include "tests/support/fsync_log.h"
 #include "tests/vfs/writer_test_support.h"
 #include "vfs/writer/spool.h"
 
@@ -384,6 +385,46 @@ TEST_CASE("spool: make_durable(), durable_txid() and durable_prefix()", "[spool]
   // Removed records leave the prefix; it starts at the first live one.
   spool.remove(prefix[0].entry());
   CHECK(ranges_of(spool.durable_prefix(0)) == Ranges{{2, 3}});
+}
+
+TEST_CASE("spool: its first sync makes the directories above it durable, once a spool",
+          "[spool][unit]") {
+  // <db>-ltx/spool made by the spool itself (make_directories() syncs nothing): the first
+  // make_durable() that syncs a record must also sync the spool's entry in <db>-ltx and
+  // <db>-ltx's in the database's directory, or a power loss could take the records with them.
+  TempDir tmp;
+  const std::string top = std::filesystem::canonical(tmp.path()).string();
+  const std::string sidecar = top + "/db-ltx", dir = sidecar + "/spool";
+  LtxHistory h;
+  ltxvfs::testing::FsyncLog fsyncs;
+  {
+    Spool spool(dir, kDefaultFileMode);
+    CHECK(spool.make_durable() == 0);
+    CHECK(fsyncs.calls().empty());  // nothing appended: nothing to make durable
+
+    add(spool, h, 1, 1);
+    CHECK(spool.make_durable() == 1);
+    INFO(Catch::rangeToString(fsyncs.calls()));
+    CHECK(fsyncs.synced(dir));
+    CHECK(fsyncs.synced(sidecar));
+    CHECK(fsyncs.synced(top));
+
+    fsyncs.clear();
+    add(spool, h, 2, 2);
+    CHECK(spool.make_durable() == 2);
+    INFO(Catch::rangeToString(fsyncs.calls()));
+    CHECK(fsyncs.calls().size() == 1);  // the log's fdatasync only
+    CHECK_FALSE(fsyncs.synced(sidecar));
+  }
+  // A later open of the same spool cannot know whether the process that made the directories
+  // synced them (it may have crashed first): its first sync does it again.
+  fsyncs.clear();
+  Spool reopened(dir, kDefaultFileMode);
+  add(reopened, h, 3, 3);
+  CHECK(reopened.make_durable() == 3);
+  INFO(Catch::rangeToString(fsyncs.calls()));
+  CHECK(fsyncs.synced(sidecar));
+  CHECK(fsyncs.synced(top));
 }
 
 TEST_CASE("spool: remove(), and a log is deleted only once a newer durable record is elsewhere",

@@ -416,7 +416,7 @@ bool Spool::close_idle_log() {
 
 uint64_t Spool::make_durable() {
   std::vector<std::pair<std::shared_ptr<Log>, uint64_t>> to_sync;
-  bool dir_dirty = false;
+  bool dir_dirty = false, first = false;
   uint64_t txid = 0, supersedes = 0;
   {
     // Appends are ordered: everything appended up to `txid` lies within these sizes.
@@ -425,6 +425,7 @@ uint64_t Spool::make_durable() {
       if (log->synced < log->size) to_sync.emplace_back(log, log->size);
     }
     dir_dirty = std::exchange(dir_dirty_, false);
+    first = !to_sync.empty() && !ancestors_durable_;
     txid = appended_txid_;
     supersedes = supersedes_;
   }
@@ -432,8 +433,20 @@ uint64_t Spool::make_durable() {
   for (const auto& [log, size] : to_sync) {
     if (::fdatasync(log->fd.get()) != 0) base::throw_errno("fdatasync", log->path);
   }
-  if (dir_dirty) base::fsync_path(dir_);
+  if (dir_dirty || first) base::fsync_path(dir_);
+  if (first) {
+    // The spool's entry in the sidecar and the sidecar's in its parent: make_directories()
+    // syncs nothing, and whoever made them (this process, or one that crashed before its first
+    // make_durable()) may never have. Without this, only side effects (SQLite's directory sync
+    // at the WAL's creation, state.json's atomic write ~3 ms later) made them durable, and a power
+    // loss between could take a spool whose records the WAL no longer holds. Once per spool: two
+    // fsyncs per open, in the background.
+    const std::string sidecar = base::directory_of(dir_);
+    base::fsync_path(sidecar);
+    base::fsync_path(base::directory_of(sidecar));
+  }
   base::MutexLock lock(mu_);
+  if (first) ancestors_durable_ = true;
   for (const auto& [log, size] : to_sync) log->synced = std::max(log->synced, size);
   // A rebuild that superseded records meanwhile moved the position back: what was appended up to
   // `txid` is not all live any more.

@@ -104,7 +104,9 @@ class Spool {
   void remove(const SpoolEntry& entry);
 
   // fdatasync of every log appended to since the last call (and of the directory when a log was
-  // created); then deletes logs whose records were all uploaded. Returns the newest TXID durable.
+  // created; the first call that syncs a log also fsyncs the directory, its parent and the
+  // parent's parent, <db>-ltx and the database's directory, whose entries nothing else made
+  // durable); then deletes logs whose records were all uploaded. Returns the newest TXID durable.
   uint64_t make_durable();
   uint64_t durable_txid() const;
   // Idle (issue 18): closes the descriptor of every log whose records were all uploaded and which
@@ -149,6 +151,7 @@ class Spool {
   std::map<std::string, std::shared_ptr<Log>> logs_ GUARDED_BY(mu_);
   std::shared_ptr<Log> active_ GUARDED_BY(mu_);
   bool dir_dirty_ GUARDED_BY(mu_) = false;          // a log was created since make_durable()
+  bool ancestors_durable_ GUARDED_BY(mu_) = false;  // the directories above dir_ fsynced once
   std::map<uint64_t, Item> items_ GUARDED_BY(mu_);  // live records by min TXID
   uint64_t bytes_ GUARDED_BY(mu_) = 0;              // of items_
   // Position after the newest record appended or loaded.
