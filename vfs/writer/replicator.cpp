@@ -110,6 +110,9 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   // From here on the stages own the state: the open-time reads above are done.
   lease_.start_renewing(scheduler_);
   sync_.start();
+  // The first sync makes the spool's directories durable (Spool::make_durable): done now, in the
+  // background, rather than by the first upload or a close soon after the open, which wait.
+  sync_.request();
   build_.start(recorded_, recorded_problem_, recorded_ ? recorded_->txid : 0);
   upload_.start(remote.txid);
   history_->start(std::move(remote.history));

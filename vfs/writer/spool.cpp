@@ -425,7 +425,7 @@ uint64_t Spool::make_durable() {
       if (log->synced < log->size) to_sync.emplace_back(log, log->size);
     }
     dir_dirty = std::exchange(dir_dirty_, false);
-    first = !to_sync.empty() && !ancestors_durable_;
+    first = !ancestors_durable_;
     txid = appended_txid_;
     supersedes = supersedes_;
   }
@@ -439,8 +439,8 @@ uint64_t Spool::make_durable() {
     // syncs nothing, and whoever made them (this process, or one that crashed before its first
     // make_durable()) may never have. Without this, only side effects (SQLite's directory sync
     // at the WAL's creation, state.json's atomic write ~3 ms later) made them durable, and a power
-    // loss between could take a spool whose records the WAL no longer holds. Once per spool: two
-    // fsyncs per open, in the background.
+    // loss between could take a spool whose records the WAL no longer holds. Once per spool, on
+    // the first call (the replicator asks for one at open, so no close or upload waits for it).
     const std::string sidecar = base::directory_of(dir_);
     base::fsync_path(sidecar);
     base::fsync_path(base::directory_of(sidecar));

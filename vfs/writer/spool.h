@@ -104,9 +104,9 @@ class Spool {
   void remove(const SpoolEntry& entry);
 
   // fdatasync of every log appended to since the last call (and of the directory when a log was
-  // created; the first call that syncs a log also fsyncs the directory, its parent and the
-  // parent's parent, <db>-ltx and the database's directory, whose entries nothing else made
-  // durable); then deletes logs whose records were all uploaded. Returns the newest TXID durable.
+  // created; the first call also fsyncs the directory, its parent and the parent's parent,
+  // <db>-ltx and the database's directory, whose entries nothing else made durable); then deletes
+  // logs whose records were all uploaded. Returns the newest TXID durable.
   uint64_t make_durable();
   uint64_t durable_txid() const;
   // Idle (issue 18): closes the descriptor of every log whose records were all uploaded and which
