@@ -43,12 +43,6 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::start_worker() {
-  // Workers that have left work() touch nothing of the pool any more: joining is quick.
-  for (auto it : ended_) {
-    if (it->joinable()) it->join();
-    workers_.erase(it);
-  }
-  ended_.clear();
   const auto self = workers_.emplace(workers_.end());
   *self = start_named_thread(name_, [this, self] { work(self); });
 }
@@ -63,8 +57,7 @@ void WorkerPool::submit(std::shared_ptr<Item> item, bool front) {
   // More runs queued than idle workers to take them: another worker, within the bound, or
   // beyond it for a run at the front (an application thread waits for it: it must not wait for
   // other databases' runs to end). (After stop_, the workers that are left finish the queue.)
-  const size_t alive = workers_.size() - ended_.size();
-  if (queue_.size() > idle_ && (alive < max_threads_ || front) && !stop_) start_worker();
+  if (queue_.size() > idle_ && (workers_.size() < max_threads_ || front) && !stop_) start_worker();
   if (idle_ > 0) work_cv_.notify_one();
 }
 
@@ -82,7 +75,7 @@ bool WorkerPool::hurry(const Item* item) {
 
 size_t WorkerPool::threads() const {
   MutexLock lock(mu_);
-  return workers_.size() - ended_.size();
+  return workers_.size();
 }
 
 void WorkerPool::work(Workers::iterator self) {
@@ -104,9 +97,14 @@ void WorkerPool::work(Workers::iterator self) {
     item.reset();  // the last reference may be this one: released without mu_
     lock.lock();
     // Above the bound (a worker started for a run at the front): the first to finish ends.
-    if (workers_.size() - ended_.size() > max_threads_) break;
+    if (workers_.size() > max_threads_) break;
   }
-  if (!stop_) ended_.push_back(self);  // after stop_, the destructor joins every worker
+  if (stop_) return;  // the destructor joins every worker
+  // Ending on its own: nobody would join it (the process's pool lives until exit, and a worker
+  // that ended unjoined is a leaked thread to ThreadSanitizer), so it detaches itself. Unlocking
+  // mu_ is its last touch of the pool; a destructor that takes mu_ after that may free it.
+  self->detach();
+  workers_.erase(self);
 }
 
 }  // namespace ltxvfs::base

@@ -28,7 +28,6 @@
 #include <list>
 #include <memory>
 #include <thread>
-#include <vector>
 
 #include "base/mutex.h"
 
@@ -79,9 +78,9 @@ class WorkerPool {
   mutable Mutex mu_;
   std::condition_variable work_cv_;  // -> idle workers: a run was queued, or stop
   std::deque<std::shared_ptr<Item>> queue_ GUARDED_BY(mu_);
-  Workers workers_ GUARDED_BY(mu_);                       // alive or ended, not joined yet
-  std::vector<Workers::iterator> ended_ GUARDED_BY(mu_);  // left work(): joined at the next start
-  size_t idle_ GUARDED_BY(mu_) = 0;                       // workers waiting for a run
+  // Alive; one that ends on its own detaches itself and leaves the list (work()).
+  Workers workers_ GUARDED_BY(mu_);
+  size_t idle_ GUARDED_BY(mu_) = 0;  // workers waiting for a run
   bool stop_ GUARDED_BY(mu_) = false;
 };
 

@@ -110,7 +110,8 @@ tsan_vfs_names=("every commit restores to exactly the database SQLite sees"
   "short-lived connections: history upkeep keeps level 0 bounded"
   "ltx's background work runs on the process's bounded pool of named workers"
   "an idle writer holds no stage thread\\, and its next commit is replicated"
-  "an idle writer closes without waiting for its stages\\, and leaves no thread")
+  "an idle writer closes without waiting for its stages\\, and leaves no thread"
+  "a close releases its lease while other databases' uploads hold every worker")
 tsan_vfs_spec=$(printf '%s,' "${tsan_vfs_names[@]}")
 tsan_vfs_found=$(build-tsan/tests/vfs/vfs_tests --list-test-names-only "$tsan_vfs_spec" | grep -c . || true)
 if [ "$tsan_vfs_found" != "${#tsan_vfs_names[@]}" ]; then
