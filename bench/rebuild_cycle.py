@@ -3,8 +3,10 @@
 # delete test.db, open it, build a small database in one transaction, VACUUM it into another
 # page size, close; ROUNDS times through plain SQLite (WAL mode) and through ltx (a directory
 # replica beside the database, as the TCL runs use), one after the other in one process. Prints
-# each step's median per VFS, in milliseconds.
-# Usage: /usr/bin/python3 bench/rebuild_cycle.py EXT.so ROUNDS
+# each step's median per VFS, in milliseconds. With BLOCKS, ltx then goes on for BLOCKS more
+# blocks of ROUNDS cycles on the same database and prints each block's medians beside the number
+# of level-0 files in its replica (which retention_grace keeps for 5 minutes: a cost that grows).
+# Usage: /usr/bin/python3 bench/rebuild_cycle.py EXT.so ROUNDS [BLOCKS]
 import os, shutil, sqlite3, statistics, sys, tempfile, time
 
 BUILD = '''PRAGMA page_size=1024; BEGIN; CREATE TABLE t1(a, b, c);
@@ -38,10 +40,15 @@ def cycle(path, vfs, times):
         times.setdefault(name, []).append(1000 * (b - a))
 
 
+def medians(times):
+    return '  '.join('%s %.2f' % (k, statistics.median(v)) for k, v in times.items())
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit('usage: rebuild_cycle.py EXT.so ROUNDS')
+    if len(sys.argv) not in (3, 4):
+        sys.exit('usage: rebuild_cycle.py EXT.so ROUNDS [BLOCKS]')
     so, rounds = sys.argv[1], int(sys.argv[2])
+    blocks = int(sys.argv[3]) if len(sys.argv) == 4 else 0
     c = sqlite3.connect(':memory:')
     c.enable_load_extension(True)
     c.load_extension(so)
@@ -54,8 +61,15 @@ def main():
             times = {}
             for _ in range(rounds):
                 cycle(os.path.join(base, vfs, 'test.db'), vfs, times)
-            print('%-5s ' % vfs + '  '.join('%s %.2f' % (k, statistics.median(v))
-                                            for k, v in times.items()) + '  (ms, medians)')
+            print('%-5s ' % vfs + medians(times) + '  (ms, medians)', flush=True)
+        path = os.path.join(base, 'ltx', 'test.db')
+        for block in range(blocks):
+            times = {}
+            for _ in range(rounds):
+                cycle(path, 'ltx', times)
+            level0 = len(os.listdir(path + '-ltx/replica/ltx/0'))
+            print('ltx   after %5d cycles, %5d level-0 files: %s' % (
+                (block + 2) * rounds, level0, medians(times)), flush=True)
     finally:
         shutil.rmtree(base)
 

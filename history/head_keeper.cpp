@@ -51,13 +51,11 @@ void HeadKeeper::note_tail(const RemoteFile& file, const IndexHints& hints) {
   if (noted_.size() > HeadRecord::kMaxTails) noted_.erase(noted_.begin());
 }
 
-uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide,
-                          std::optional<uint64_t> dated_from_txid) {
+uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide, bool by_key) {
   if (!lost_.empty()) throw HeadLost(lost_);
   for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
-    const History history = dated_from_txid
-                                ? read_history_dated_from(store_, layout_, *dated_from_txid)
-                                : read_history(store_, layout_);
+    const History history =
+        by_key ? read_history_by_key(store_, layout_) : read_history(store_, layout_);
     const uint64_t txid = decide(history);
     const HeadIdentity me = identity_();
     HeadRecord next = history.head.value_or(HeadRecord{});

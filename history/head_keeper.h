@@ -44,9 +44,9 @@ class HeadKeeper {
   // (it throws to refuse; nothing is written then), and writes the head at that TXID with a new
   // takeover point after it. A race lost to another writer's advance reads again (at most 5 times).
   // Returns the TXID. Throws StoreError, and HeadLost when the race keeps being lost.
-  // `dated_from_txid`: the history is read by read_history_dated_from (history/open_listing.h).
-  uint64_t take(const std::function<uint64_t(const History&)>& decide,
-                std::optional<uint64_t> dated_from_txid = std::nullopt);
+  // `by_key`: the history is read by key alone (read_history_by_key, history/open_listing.h): its
+  // files have no size or time, and `decide` dates what it looks at (date_files_from).
+  uint64_t take(const std::function<uint64_t(const History&)>& decide, bool by_key = false);
   bool taken() const { return etag_.has_value(); }
   // The head's TXID as this writer last wrote it.
   uint64_t txid() const { return record_.txid; }

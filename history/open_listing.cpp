@@ -83,16 +83,34 @@ void date_history(storage::ObjectStore& store, std::vector<RemoteFile>& files,
   date_all(store, files);  // level-0 files nothing holds yet
 }
 
+// The files past the head and the strays are all dated: there are few, and retention times the
+// strays' deletion.
+void date_uncommitted(storage::ObjectStore& store, History& h) {
+  date_all(store, h.past_head);
+  date_all(store, h.strays);
+}
+
 }  // namespace
 
 History read_history_dated_from(storage::ObjectStore& store, storage::LayoutStyle layout,
                                 uint64_t dated_from_txid) {
-  const std::optional<ObservedHead> head = read_head(store, layout);
-  History h = committed_history(list_all_ltx_files(store, layout, /*keys_only=*/true), head);
+  History h = read_history_by_key(store, layout);
   date_history(store, h.files, dated_from_txid);
-  date_all(store, h.past_head);
-  date_all(store, h.strays);
+  date_uncommitted(store, h);
   return h;
+}
+
+History read_history_by_key(storage::ObjectStore& store, storage::LayoutStyle layout) {
+  const std::optional<ObservedHead> head = read_head(store, layout);
+  return committed_history(list_all_ltx_files(store, layout, /*keys_only=*/true), head);
+}
+
+void date_files_from(storage::ObjectStore& store, std::vector<RemoteFile>& files,
+                     uint64_t from_txid) {
+  for (auto& f : files) {
+    if (f.max_txid >= from_txid) date(store, f);
+  }
+  drop_gone(files);
 }
 
 }  // namespace ltxvfs::history

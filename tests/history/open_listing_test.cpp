@@ -16,18 +16,34 @@ using namespace ltxvfs;
 using ltxvfs::testing::span_of;
 using ltxvfs::testing::TempDir;
 
+namespace {
+
+constexpr auto kLayout = storage::LayoutStyle::kDirectory;
+
+// Level-0 files 1..n, one TXID each.
+void put_level_zero(storage::FileStore& store, uint64_t n) {
+  for (uint64_t t = 1; t <= n; ++t) {
+    store.put(storage::ltx_key(kLayout, 0, t, t), span_of("level zero " + std::to_string(t)));
+  }
+}
+
+// What the store says of each object, by key.
+std::map<std::string, storage::ObjectInfo> truth_of(storage::FileStore& store) {
+  std::map<std::string, storage::ObjectInfo> out;
+  for (const auto& o : store.list("")) out[o.key] = o;
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("open listing: level-0 files level 1 holds are dated by it, without a stat call",
           "[history][listing]") {
   TempDir dir;
   storage::FileStore store(dir.path());
-  constexpr auto kLayout = storage::LayoutStyle::kDirectory;
-  for (uint64_t t = 1; t <= 10; ++t) {
-    store.put(storage::ltx_key(kLayout, 0, t, t), span_of("level zero " + std::to_string(t)));
-  }
+  put_level_zero(store, 10);
   store.put(storage::ltx_key(kLayout, 1, 1, 6), span_of("level one, 1-6"));
   store.put(storage::ltx_key(kLayout, 2, 1, 4), span_of("two"));
-  std::map<std::string, storage::ObjectInfo> truth;
-  for (const auto& o : store.list("")) truth[o.key] = o;
+  const auto truth = truth_of(store);
   const auto& level_one = truth.at(storage::ltx_key(kLayout, 1, 1, 6));
 
   const uint64_t heads_before = store.stats()->snapshot().heads;
@@ -59,10 +75,7 @@ TEST_CASE("open listing: what head.json does not commit is left out, and dated",
           "[history][listing]") {
   TempDir dir;
   storage::FileStore store(dir.path());
-  constexpr auto kLayout = storage::LayoutStyle::kDirectory;
-  for (uint64_t t = 1; t <= 6; ++t) {
-    store.put(storage::ltx_key(kLayout, 0, t, t), span_of("level zero " + std::to_string(t)));
-  }
+  put_level_zero(store, 6);
   store.put(storage::ltx_key(kLayout, 1, 1, 4), span_of("level one, 1-4"));
   // A takeover at TXID 3 named no file there: 0000/3-3 is a stray. TXIDs 5 and 6 are past the head.
   history::HeadRecord head;
@@ -81,4 +94,52 @@ TEST_CASE("open listing: what head.json does not commit is left out, and dated",
   CHECK(h.strays[0].size > 0);  // dated by the store, not by the level-1 file
   CHECK(h.past_head.size() == 2);
   for (const auto& f : h.past_head) CHECK(f.last_modified_ms > 0);
+}
+
+TEST_CASE("take listing: read by key, undated, and dated where the caller looks",
+          "[history][listing]") {
+  // No level-1 file holds level 0 yet (a program that opens, writes and closes, faster than
+  // level 1 compacts): the open's listing dates all of it, the take's none of it.
+  TempDir dir;
+  storage::FileStore store(dir.path());
+  put_level_zero(store, 12);
+  history::HeadRecord head;
+  head.txid = 10;  // 11 and 12 past it
+  store.put(storage::head_key(kLayout), span_of(head.to_json()));
+  const auto truth = truth_of(store);
+
+  const auto heads_of = [&](const auto& read) {
+    const uint64_t before = store.stats()->snapshot().heads;
+    read();
+    return store.stats()->snapshot().heads - before;
+  };
+  history::History opened, taken;
+  CHECK(heads_of([&] { opened = history::read_history_dated_from(store, kLayout, 9); }) == 12);
+  CHECK(heads_of([&] { taken = history::read_history_by_key(store, kLayout); }) == 0);
+
+  // The same history, TXID for TXID, without sizes or times.
+  REQUIRE(taken.head);
+  CHECK(taken.head->txid == 10);
+  REQUIRE(taken.files.size() == 10);
+  REQUIRE(taken.files.size() == opened.files.size());
+  for (size_t i = 0; i < taken.files.size(); ++i) {
+    const auto& f = taken.files[i];
+    INFO(f.key);
+    CHECK(f.key == opened.files[i].key);
+    CHECK(f.min_txid == opened.files[i].min_txid);
+    CHECK(f.max_txid == opened.files[i].max_txid);
+    CHECK(f.size == 0);
+    CHECK(f.last_modified_ms == 0);
+  }
+  CHECK(taken.past_head.size() == 2);
+
+  // A caller dates the files it looks at; one deleted meanwhile is left out.
+  store.remove({storage::ltx_key(kLayout, 0, 10, 10)});
+  CHECK(heads_of([&] { history::date_files_from(store, taken.files, 9); }) == 2);
+  REQUIRE(taken.files.size() == 9);
+  for (const auto& f : taken.files) {
+    INFO(f.key);
+    CHECK(f.size == (f.max_txid >= 9 ? truth.at(f.key).size : 0));
+    CHECK(f.last_modified_ms == (f.max_txid >= 9 ? truth.at(f.key).last_modified_ms : 0));
+  }
 }

@@ -7,6 +7,7 @@
 #include "history/head_keeper.h"
 #include "history/head_record.h"
 #include "history/junk_object.h"
+#include "history/open_listing.h"
 #include "history/remote_source.h"
 #include "history/restore_plan.h"
 #include "history/same_transactions.h"
@@ -55,6 +56,8 @@ uint64_t Uploader::take_head(const history::History& h, uint64_t from) {
     // did then. Files at or past what the spool still holds (`from`) could collide with our
     // uploads or look like them (covered_by_remote would take a spooled record as uploaded);
     // junk there, no LTX file at all, is part of no history and is left out.
+    // (The history was read by key: those files are dated first, or all would look empty.)
+    history::date_files_from(store_, files, from);
     history::drop_junk_objects(store_, files, from);
     for (const auto& f : files) max = std::max(max, f.max_txid);
   }
@@ -83,12 +86,13 @@ void Uploader::take_ownership() {
   // Once per writer, before its first upload: the head becomes ours at the TXID the store holds,
   // after checking that this database continues it. From then on every upload is committed by
   // advancing the head, which fails once another writer took it. The history is read by key,
-  // with sizes and times only where they are used (history/open_listing.h): on a directory, no
-  // stat call per compacted level-0 file (issue 16, item 10).
+  // and take_head() dates only the files it checks for junk (history/open_listing.h): on a
+  // directory, no stat call per level-0 file (issue 16, item 10).
   const std::vector<SpoolEntry> spooled = spool_.entries();
   const uint64_t from = spooled.empty() ? spool_.max_txid() + 1 : spooled.front().min_txid;
   try {
-    remote_max_ = head_.take([&](const history::History& h) { return take_head(h, from); }, from);
+    remote_max_ = head_.take([&](const history::History& h) { return take_head(h, from); },
+                             /*by_key=*/true);
   } catch (const history::HeadLost& e) {
     throw RemoteConflict(e.what());
   }
