@@ -2,6 +2,7 @@
 // first bad record, superseded by rebuilds, made durable, removed once uploaded, and logs deleted
 // only while the newest position survives in another.
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "base/posix_file.h"
 #include "storage/object_store.h"
+#include "tests/storage/child_process.h"
 #include "tests/storage/test_util.h"
 #include "tests/support/fsync_log.h"
 #include "tests/vfs/writer_test_support.h"
@@ -426,6 +428,38 @@ TEST_CASE("spool: its first sync makes the directories above it durable, once a 
   INFO(Catch::rangeToString(fsyncs.calls()));
   CHECK(fsyncs.synced(sidecar));
   CHECK(fsyncs.synced(top));
+}
+
+TEST_CASE(
+    "spool: a database directory it may not read does not keep its records from being durable",
+    "[spool][unit]") {
+  // Write and search permission without read: SQLite cannot open such a directory to sync it and
+  // goes on without; so must the spool, or no record would ever be uploaded.
+  TempDir tmp;
+  const std::string top = tmp.path() + "/unreadable", sidecar = top + "/db-ltx";
+  REQUIRE(::mkdir(top.c_str(), 0700) == 0);
+  REQUIRE(::mkdir(sidecar.c_str(), 0700) == 0);
+  constexpr uid_t kNobody = 65534;  // root reads any directory: the child drops to this user
+  const bool root = ::geteuid() == 0;
+  if (root) {
+    REQUIRE(::chmod(tmp.path().c_str(), 0711) == 0);  // the child passes through
+    REQUIRE(::chown(top.c_str(), kNobody, kNobody) == 0);
+    REQUIRE(::chown(sidecar.c_str(), kNobody, kNobody) == 0);
+  }
+  REQUIRE(::chmod(top.c_str(), 0300) == 0);
+  LtxHistory h;
+  const std::string out = ltxvfs::testing::run_in_child([&] {
+    if (root &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)) {
+      return std::string("cannot become uid 65534");
+    }
+    if (::access(top.c_str(), R_OK) == 0) return std::string("the directory is readable");
+    Spool spool(sidecar + "/spool", kDefaultFileMode);
+    add(spool, h, 1, 1);
+    return "durable " + std::to_string(spool.make_durable());
+  });
+  ::chmod(top.c_str(), 0700);
+  CHECK(out == "durable 1");
 }
 
 TEST_CASE("spool: remove(), and a log is deleted only once a newer durable record is elsewhere",

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
@@ -22,6 +23,18 @@
 
 namespace ltxvfs::writer {
 namespace {
+
+// The directories above the spool, as SQLite syncs a database's directory: one this process may
+// not open (write and search permission without read; never for root) is left alone, as SQLite
+// leaves it, rather than stopping every upload; a failed fsync is an error.
+void fsync_directory_above(const std::string& dir) {
+  base::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == EACCES || errno == EPERM) return;
+    base::throw_errno("open for fsync", dir);
+  }
+  if (::fsync(fd.get()) != 0) base::throw_errno("fsync", dir);
+}
 
 constexpr uint32_t kRecordMagic = 0x4c545853;  // "LTXS"
 constexpr size_t kHeaderSize = 96;
@@ -442,8 +455,8 @@ uint64_t Spool::make_durable() {
     // loss between could take a spool whose records the WAL no longer holds. Once per spool, on
     // the first call (the replicator asks for one at open, so no close or upload waits for it).
     const std::string sidecar = base::directory_of(dir_);
-    base::fsync_path(sidecar);
-    base::fsync_path(base::directory_of(sidecar));
+    fsync_directory_above(sidecar);
+    fsync_directory_above(base::directory_of(sidecar));
   }
   base::MutexLock lock(mu_);
   if (first) ancestors_durable_ = true;
