@@ -71,8 +71,9 @@ void make_directories(const std::string& path, uint32_t file_mode) {
   if (::chmod(path.c_str(), mode) != 0) throw_errno("chmod", path);  // the umask narrowed it
 }
 
-void fsync_path(const std::string& path) {
+void fsync_path(const std::string& path, bool skip_unreadable) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && skip_unreadable && (errno == EACCES || errno == EPERM)) return;
   if (!fd) throw_errno("open for fsync", path);
   if (::fsync(fd.get()) != 0) throw_errno("fsync", path);
 }

@@ -47,7 +47,10 @@ Fd create_file(const std::string& path, int extra_flags, uint32_t mode, const st
 
 // Creates `path` and missing parents with directory_mode(file_mode), whatever the umask.
 void make_directories(const std::string& path, uint32_t file_mode = kDefaultFileMode);
-void fsync_path(const std::string& path);  // a file or a directory
+// A file or a directory. With `skip_unreadable`, one this process may not open (a directory with
+// write and search permission but no read) is left alone, as SQLite leaves a database's
+// directory it cannot open for its directory sync; a failed fsync throws either way.
+void fsync_path(const std::string& path, bool skip_unreadable = false);
 void write_all(int fd, std::span<const uint8_t> data, const std::string& path);
 // Reads up to out.size() bytes at offset; returns the count (short only at EOF).
 size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path);

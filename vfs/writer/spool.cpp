@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
@@ -23,18 +22,6 @@
 
 namespace ltxvfs::writer {
 namespace {
-
-// The directories above the spool, as SQLite syncs a database's directory: one this process may
-// not open (write and search permission without read; never for root) is left alone, as SQLite
-// leaves it, rather than stopping every upload; a failed fsync is an error.
-void fsync_directory_above(const std::string& dir) {
-  base::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == EACCES || errno == EPERM) return;
-    base::throw_errno("open for fsync", dir);
-  }
-  if (::fsync(fd.get()) != 0) base::throw_errno("fsync", dir);
-}
 
 constexpr uint32_t kRecordMagic = 0x4c545853;  // "LTXS"
 constexpr size_t kHeaderSize = 96;
@@ -454,9 +441,11 @@ uint64_t Spool::make_durable() {
     // at the WAL's creation, state.json's atomic write ~3 ms later) made them durable, and a power
     // loss between could take a spool whose records the WAL no longer holds. Once per spool, on
     // the first call (the replicator asks for one at open, so no close or upload waits for it).
+    // One this process may not read is left alone, as SQLite leaves it, rather than stopping
+    // every upload.
     const std::string sidecar = base::directory_of(dir_);
-    fsync_directory_above(sidecar);
-    fsync_directory_above(base::directory_of(sidecar));
+    base::fsync_path(sidecar, /*skip_unreadable=*/true);
+    base::fsync_path(base::directory_of(sidecar), /*skip_unreadable=*/true);
   }
   base::MutexLock lock(mu_);
   if (first) ancestors_durable_ = true;
