@@ -132,6 +132,7 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
   j["index"] = {{"tails_fetched", s.index.tails_fetched},
                 {"headers_fetched", s.index.headers_fetched},
                 {"page1_fetched", s.index.page1_fetched},
+                {"roots_fetched", s.index.roots_fetched},
                 {"cached", s.index.cached}};
   j["store"] = store_stats_json(s.store);
   j["hydration"] = {{"state", s.hydration.state},

@@ -20,6 +20,13 @@ HeadKeeper::HeadKeeper(storage::ObjectStore& store, storage::LayoutStyle layout,
                        std::function<HeadIdentity()> identity)
     : store_(store), layout_(layout), identity_(std::move(identity)) {}
 
+void HeadKeeper::wrote(const HeadRecord& next, const std::string& etag) {
+  record_ = next;
+  etag_ = etag;
+  base::MutexLock lock(noted_mu_);
+  roots_ = record_.root_pgnos();
+}
+
 bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>& if_match) {
   storage::PutOptions conditions;
   if (if_match) {
@@ -30,8 +37,7 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
   try {
     const storage::PutResult put =
         store_.put(storage::head_key(layout_), bytes_of(next.to_json()), conditions);
-    record_ = next;
-    etag_ = put.etag;
+    wrote(next, put.etag);
     return true;
   } catch (const storage::StoreError& e) {
     // 404: an If-Match on an object deleted meanwhile (directories say so).
@@ -44,11 +50,17 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
 }
 
 void HeadKeeper::note_tail(const RemoteFile& file, const IndexHints& hints) {
-  if (hints.tail_bytes == 0 && hints.page1_end == 0) return;
+  if (hints.tail_bytes == 0 && hints.page1_end == 0 && hints.frames.empty()) return;
   base::MutexLock lock(noted_mu_);
   noted_.push_back(
-      {file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end});
+      {{file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end},
+       hints});
   if (noted_.size() > HeadRecord::kMaxTails) noted_.erase(noted_.begin());
+}
+
+std::vector<uint32_t> HeadKeeper::root_pgnos() const {
+  base::MutexLock lock(noted_mu_);
+  return roots_;
 }
 
 uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide, bool by_key) {
@@ -94,15 +106,17 @@ void HeadKeeper::advance(const RemoteFile& file, const IndexHints& file_hints) {
     p.keys.push_back(file.key);
     if (p.keys.size() > HeadRecord::kMaxKeysPerPoint) p.keys.erase(p.keys.begin());
   }
-  std::vector<TailHint> hints;
+  std::vector<Noted> noted;
   {
     base::MutexLock lock(noted_mu_);
-    hints.swap(noted_);
+    noted.swap(noted_);
   }
-  hints.push_back({file.level, file.min_txid, file.max_txid, file.size, file_hints.tail_bytes,
-                   file_hints.page1_end});
-  for (const auto& h : hints) {
+  noted.push_back({{file.level, file.min_txid, file.max_txid, file.size, file_hints.tail_bytes,
+                    file_hints.page1_end},
+                   file_hints});
+  for (const auto& [h, file_hint] : noted) {
     if (h.page1_end <= h.size) next.note_page1(h);
+    next.note_roots(h, file_hint);
     if (h.tail_bytes == 0 || h.tail_bytes > h.size) continue;
     if (next.tail_bytes(h.level, h.min_txid, h.max_txid, h.size) != h.tail_bytes) next.add_tail(h);
   }
@@ -111,8 +125,7 @@ void HeadKeeper::advance(const RemoteFile& file, const IndexHints& file_hints) {
   // then fails the condition): the head then is exactly what we wrote.
   const auto seen = read_head(store_, layout_);
   if (seen && seen->record && seen->record->to_json() == next.to_json()) {
-    record_ = next;
-    etag_ = seen->etag;
+    wrote(next, seen->etag);
     return;
   }
   const std::string who = seen && seen->record ? seen->record->describe()

@@ -54,17 +54,23 @@ class HeadKeeper {
   // After `file` was PUT: commits it — the head's TXID becomes file.max_txid, and the file is
   // named under every takeover point it spans. Throws HeadLost when another writer wrote the
   // head since, StoreError when the store failed (advancing again with the same file is safe).
-  // `hints`: where its page index starts and page 1 ends (0: unknown), kept in the head for
-  // replicas (TailHint and page1 in head_record.h).
+  // `hints`: where its page index starts, page 1 ends and the schema's roots lie, kept in the
+  // head for replicas (tails, page1 and roots in head_record.h).
   void advance(const RemoteFile& file, const IndexHints& hints = {});
 
   // Records the hints of a file written by compaction (any thread): the head is the upload
   // thread's alone to write, so they go into the next advance.
   void note_tail(const RemoteFile& file, const IndexHints& hints) EXCLUDES(noted_mu_);
 
+  // The schema roots the head names, as last written (any thread): the pages whose frames an
+  // upload or a compaction output reports (index_hints_of's `wanted`).
+  std::vector<uint32_t> root_pgnos() const EXCLUDES(noted_mu_);
+
  private:
   // The conditional PUT; false when its condition failed.
   bool write(const HeadRecord& next, const std::optional<std::string>& if_match);
+  // `next` is the head in the store now, with that etag.
+  void wrote(const HeadRecord& next, const std::string& etag) EXCLUDES(noted_mu_);
 
   storage::ObjectStore& store_;
   const storage::LayoutStyle layout_;
@@ -73,8 +79,13 @@ class HeadKeeper {
   std::optional<std::string> etag_;  // of record_; nullopt until taken
   std::string lost_;                 // non-empty: another writer took the head; for good
 
-  base::Mutex noted_mu_;
-  std::vector<TailHint> noted_ GUARDED_BY(noted_mu_);  // by note_tail, for the next advance
+  struct Noted {
+    TailHint file;
+    IndexHints hints;
+  };
+  mutable base::Mutex noted_mu_;
+  std::vector<Noted> noted_ GUARDED_BY(noted_mu_);     // by note_tail, for the next advance
+  std::vector<uint32_t> roots_ GUARDED_BY(noted_mu_);  // record_.root_pgnos(), for other threads
 };
 
 }  // namespace ltxvfs::history

@@ -5,7 +5,10 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <variant>
 
+#include "ltx/btree_page.h"
+#include "ltx/header.h"
 #include "ltx/page_frame.h"
 #include "ltx/page_index.h"
 
@@ -34,6 +37,34 @@ std::optional<TailHint> hint_of(const nlohmann::json& t) {
                   t[3].get<uint64_t>(), t[4].get<uint64_t>()};
 }
 
+// A [pgno, level, min TXID, max TXID, size, offset, frame size] array; nullopt when it is not one
+// or cannot locate a frame in that object.
+std::optional<RootHint> root_hint_of(const nlohmann::json& t) {
+  if (!t.is_array() || t.size() != 7) return std::nullopt;
+  for (const auto& v : t) {
+    if (!v.is_number_unsigned()) return std::nullopt;
+  }
+  const uint64_t pgno = t[0].get<uint64_t>();
+  if (pgno < 2 || pgno > UINT32_MAX || t[1].get<uint64_t>() > storage::kSnapshotLevel) {
+    return std::nullopt;
+  }
+  RootHint h{static_cast<uint32_t>(pgno), t[1].get<uint32_t>(), t[2].get<uint64_t>(),
+             t[3].get<uint64_t>(),        t[4].get<uint64_t>(), t[5].get<uint64_t>(),
+             t[6].get<uint64_t>()};
+  if (h.known() &&
+      (h.offset < ltx::kHeaderSize || h.offset > h.size || h.frame_size > h.size - h.offset)) {
+    return std::nullopt;
+  }
+  return h;
+}
+
+// Whether a file of `level` ending at `max_txid` holds a newer version of a page than the one at
+// (`old_level`, `old_max`): later TXIDs, or the same at a higher level (a replica's plan prefers
+// that file).
+bool newer(uint32_t level, uint64_t max_txid, uint32_t old_level, uint64_t old_max) {
+  return max_txid > old_max || (max_txid == old_max && level > old_level);
+}
+
 }  // namespace
 
 std::string HeadRecord::to_json() const {
@@ -56,6 +87,13 @@ std::string HeadRecord::to_json() const {
   }
   if (page1) {
     j["page1"] = {page1->level, page1->min_txid, page1->max_txid, page1->size, page1->page1_end};
+  }
+  if (!roots.empty()) {
+    j["roots"] = nlohmann::ordered_json::array();
+    for (const auto& r : roots) {
+      j["roots"].push_back(
+          {r.pgno, r.level, r.min_txid, r.max_txid, r.size, r.offset, r.frame_size});
+    }
   }
   return j.dump();
 }
@@ -102,6 +140,16 @@ std::optional<HeadRecord> HeadRecord::from_json(std::string_view text) {
       r.page1 = TailHint{h->level, h->min_txid, h->max_txid, h->size, 0, h->tail_bytes};
     }
   }
+  const auto roots = j.find("roots");
+  if (roots != j.end() && roots->is_array()) {
+    for (const auto& t : *roots) {
+      const auto h = root_hint_of(t);
+      if (!h || r.roots.size() == kMaxRoots) continue;
+      const bool again = std::any_of(r.roots.begin(), r.roots.end(),
+                                     [&](const RootHint& o) { return o.pgno == h->pgno; });
+      if (!again) r.roots.push_back(*h);
+    }
+  }
   return r;
 }
 
@@ -113,6 +161,44 @@ void HeadRecord::note_page1(const TailHint& hint) {
   }
   page1 = hint;
   page1->tail_bytes = 0;
+}
+
+void HeadRecord::note_roots(const TailHint& file, const IndexHints& hints) {
+  const auto same_file = [&](const TailHint& h) {
+    return h.level == file.level && h.min_txid == file.min_txid && h.max_txid == file.max_txid &&
+           h.size == file.size;
+  };
+  if (hints.schema_roots && page1 && same_file(*page1)) {
+    std::vector<RootHint> next;
+    for (uint32_t pgno : *hints.schema_roots) {
+      if (next.size() == kMaxRoots) break;
+      if (pgno < 2 || std::any_of(next.begin(), next.end(),
+                                  [&](const RootHint& r) { return r.pgno == pgno; })) {
+        continue;
+      }
+      const auto kept = std::find_if(roots.begin(), roots.end(),
+                                     [&](const RootHint& r) { return r.pgno == pgno; });
+      next.push_back(kept != roots.end() ? *kept : RootHint{pgno});
+    }
+    roots = std::move(next);
+  }
+  for (const FrameAt& f : hints.frames) {
+    for (RootHint& r : roots) {
+      if (r.pgno != f.pgno || f.size == 0 || f.offset < ltx::kHeaderSize ||
+          f.offset + f.size > file.size) {
+        continue;
+      }
+      if (!r.known() || newer(file.level, file.max_txid, r.level, r.max_txid)) {
+        r = RootHint{f.pgno, file.level, file.min_txid, file.max_txid, file.size, f.offset, f.size};
+      }
+    }
+  }
+}
+
+std::vector<uint32_t> HeadRecord::root_pgnos() const {
+  std::vector<uint32_t> out;
+  for (const auto& r : roots) out.push_back(r.pgno);
+  return out;
 }
 
 void HeadRecord::add_tail(const TailHint& hint) {
@@ -141,35 +227,45 @@ uint64_t HeadRecord::tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_
   return 0;
 }
 
-IndexHints index_hints_of(const storage::BodySource& body) {
+IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted) {
   IndexHints hints;
   std::array<uint8_t, ltx::kMinTailSize> end{};
   if (body.size() < end.size()) return hints;
   try {
     body.read_at(body.size() - end.size(), end);
     hints.tail_bytes = ltx::index_tail_bytes(end, body.size());
-    // The index's first entries (after the end marker): page 1 first, if the file holds it,
-    // then the frames that follow it (kFrontFrameBytes). An entry is three varints of at most
-    // 10 bytes each.
-    const uint64_t index_at = body.size() - hints.tail_bytes + ltx::kPageHeaderSize;
-    if (hints.tail_bytes == 0 || index_at >= body.size()) return hints;
-    std::vector<uint8_t> front(std::min<uint64_t>(30 * (kFrontFrames + 1), body.size() - index_at));
-    body.read_at(index_at, front);
-    uint64_t limit = 0;
-    for (size_t at = 0, n = 0; at < front.size() && n <= kFrontFrames; ++n) {
-      // Throws when `front` ends inside the entry: the hint ends at the entries before it.
-      const ltx::IndexElement el =
-          ltx::read_index_element(std::span(front).subspan(at), /*input_ends_file=*/false);
-      const ltx::PageIndexEntry& e = el.entry;
-      if (el.terminator || e.size > body.size() - std::min(e.offset, body.size())) break;
-      if (n == 0) {
-        if (e.pgno != 1 || e.offset != ltx::kHeaderSize) break;
-        limit = e.offset + e.size + kFrontFrameBytes;
-      } else if (e.offset != hints.page1_end || e.offset + e.size > limit) {
-        break;  // frames are contiguous; a gap is no file of this writer's
+    if (hints.tail_bytes == 0 || hints.tail_bytes > body.size()) return hints;
+    // The whole index: a level-0 file's is a few dozen bytes, a 1 GB snapshot's ~2 MB, read once
+    // per upload that is itself that large.
+    std::vector<uint8_t> tail(hints.tail_bytes);
+    body.read_at(body.size() - tail.size(), tail);
+    const auto parsed = ltx::parse_file_tail(tail, body.size());
+    const auto* index = std::get_if<ltx::FileTail>(&parsed);
+    if (index == nullptr) return hints;
+    std::vector<uint32_t> pages(wanted.begin(), wanted.end());
+    if (const ltx::PageIndexEntry* p1 = index->index.find(1);
+        p1 && p1->offset == ltx::kHeaderSize) {
+      hints.page1_end = p1->offset + p1->size;
+      try {
+        std::array<uint8_t, ltx::kHeaderSize> head_bytes{};
+        body.read_at(0, head_bytes);
+        const ltx::Header h = ltx::Header::decode(head_bytes);
+        h.validate();
+        std::vector<uint8_t> frame(p1->size);
+        body.read_at(p1->offset, frame);
+        const std::vector<uint8_t> page = ltx::decode_frame(
+            frame, 1, h.page_size, {}, ltx::FrameFile{h.min_txid, h.max_txid, h.database_id});
+        hints.schema_roots = ltx::schema_roots(page, HeadRecord::kMaxRoots);
+        pages.insert(pages.end(), hints.schema_roots->begin(), hints.schema_roots->end());
+      } catch (const std::exception&) {
+        // Page 1 does not decode here (its key is not registered): no schema from this file.
       }
-      hints.page1_end = e.offset + e.size;
-      at += el.length;
+    }
+    for (uint32_t pgno : pages) {
+      const ltx::PageIndexEntry* e = index->index.find(pgno);
+      const bool again = std::any_of(hints.frames.begin(), hints.frames.end(),
+                                     [&](const FrameAt& f) { return f.pgno == pgno; });
+      if (e != nullptr && !again) hints.frames.push_back({pgno, e->offset, e->size});
     }
   } catch (const std::exception&) {
     // No more hints than were read.

@@ -18,10 +18,16 @@
 // - generation, owner: the lease's, for people (`ltxvfs ls`) and messages; fencing uses etags.
 // - page1 (optional): [level, min TXID, max TXID, object size, end] of the newest file the owner
 //   uploaded that holds page 1, whose frame is the file's first (frames ascend from byte 100), so
-//   bytes 0..end are its header and page 1. A replica's open reads them beside the page indexes:
-//   its first query then finds page 1 cached and the schema's root pages already on their way,
-//   one round trip fewer (issue 17, W4a and W4b). Only a hint, like the tails: the replica takes
+//   bytes 0..end are its header and page 1. A replica's open reads them beside the page indexes
+//   (and the roots' frames, below): its first query then finds page 1 cached, one round trip
+//   fewer (issue 17, W4a and W4b). Only a hint, like the tails: the replica takes
 //   page 1 from those bytes only when its plan locates page 1 exactly there.
+// - roots (optional): [pgno, level, min TXID, max TXID, object size, offset, frame size] per root
+//   page the newest page 1's schema names, in its order: where the newest version of each lies
+//   (frame size 0: not known yet). A replica's open reads those frames in its second round trip,
+//   beside page 1, so its first query starts below the root of its table or index, whichever
+//   file last changed it (issue 17, W4b). The writer decodes page 1 when it uploads it
+//   (index_hints_of); a hint the replica's plan does not confirm is only bytes.
 // - tails (optional): [level, min TXID, max TXID, object size, tail bytes] of the newest files
 //   the owner uploaded (level-0 files, compaction outputs, snapshots), where "tail bytes" is what a
 //   replica's first ranged GET of that object must cover to read its page index
@@ -36,6 +42,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,30 +65,50 @@ struct TailHint {
   uint64_t max_txid = 0;
   uint64_t size = 0;        // of the object, as listed: a rewritten key of another size is not it
   uint64_t tail_bytes = 0;  // page index + its u64 length + trailer + the end marker before it
-  // When page 1 is the file's first frame: where it ends, or the frames right after it
-  // (kFrontFrameBytes, below); 0: no page 1.
+  // When page 1 is the file's first frame: where it ends (a head written before the roots hint
+  // may reach over the frames right after it); 0: no page 1.
   uint64_t page1_end = 0;
   bool operator==(const TailHint&) const = default;
 };
 
-// How far past page 1's frame a page-1 hint reaches: the frames after it (pages 2, 3, ..: the
-// roots of the tables created first) come along in the same GET at a replica's open, and save
-// its first query the round trip to its root when this file holds that root's newest version
-// (bench/RESULTS.md, seventh session). At most kFrontFrames of them, ending within this many
-// bytes of page 1's end: a replica's open stays within issue 17's 256 KiB.
-inline constexpr uint64_t kFrontFrameBytes = 12 * 1024;
-inline constexpr size_t kFrontFrames = 16;
-
-// What a writer that has just PUT an LTX file tells replicas about it (TailHint's last fields).
-struct IndexHints {
-  uint64_t tail_bytes = 0;
-  uint64_t page1_end = 0;
+// A schema root's newest frame: where a replica's open finds it, beside page 1 (see roots).
+struct RootHint {
+  uint32_t pgno = 0;
+  uint32_t level = 0;  // the object holding it, as in TailHint
+  uint64_t min_txid = 0;
+  uint64_t max_txid = 0;
+  uint64_t size = 0;
+  uint64_t offset = 0;      // of the frame in that object
+  uint64_t frame_size = 0;  // 0: not known yet (no file uploaded since it became a root holds it)
+  bool known() const { return frame_size != 0; }
+  bool operator==(const RootHint&) const = default;
 };
 
-// The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes) and the
-// first entry of its page index; zeros for what cannot be read or is no LTX: a hint is not worth
-// failing an upload for.
-IndexHints index_hints_of(const storage::BodySource& body);
+// One frame of an LTX file, as its page index locates it.
+struct FrameAt {
+  uint32_t pgno = 0;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  bool operator==(const FrameAt&) const = default;
+};
+
+// What a writer that has just PUT an LTX file tells replicas about it.
+struct IndexHints {
+  uint64_t tail_bytes = 0;  // TailHint::tail_bytes
+  uint64_t page1_end = 0;   // where page 1's frame ends when it is the file's first; 0: no page 1
+  // The roots page 1's schema names (ltx::schema_roots, at most HeadRecord::kMaxRoots) when the
+  // file holds page 1 and it decodes; nullopt otherwise.
+  std::optional<std::vector<uint32_t>> schema_roots;
+  // Where the file holds the pages index_hints_of was asked for and those roots, by page number.
+  std::vector<FrameAt> frames;
+};
+
+// The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes), its
+// page index and page 1's frame; `wanted`: pages whose frames to report besides the roots its
+// own page 1 names (the head's current roots). Zeros and empties for what cannot be read or is no
+// LTX: a hint is not worth failing an upload for. An encrypted page 1 is opened with the
+// process's registered keys (ltx/encryption_key.h); without its key there is no schema hint.
+IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted = {});
 
 struct HeadRecord {
   static constexpr size_t kMaxPoints = 32;
@@ -90,6 +117,9 @@ struct HeadRecord {
   // by default) twice over, and the compaction outputs and snapshot beside them; ~40 bytes each
   // in the JSON, so the head stays under 3 KiB.
   static constexpr size_t kMaxTails = 64;
+  // Schema roots named in the head: ~50 bytes each in the JSON. A replica's open reads at most
+  // kRootBytes of their frames (index_cache.h), which a few roots fill.
+  static constexpr size_t kMaxRoots = 16;
 
   uint64_t txid = 0;
   uint64_t generation = 0;
@@ -97,10 +127,18 @@ struct HeadRecord {
   std::vector<TakeoverPoint> points;  // oldest first
   std::vector<TailHint> tails;        // oldest first, at most kMaxTails
   std::optional<TailHint> page1;      // tail_bytes unused
+  std::vector<RootHint> roots;        // in the schema's order, at most kMaxRoots
 
   // Records `hint` as where page 1 is when it holds page 1 and is newer than page1 (at the same
   // TXID a higher level: a replica's plan prefers it).
   void note_page1(const TailHint& hint);
+
+  // Records what `file`'s hints say about the schema's roots, after note_page1(file): when the
+  // head's page 1 is now this file's, its schema names the roots (a root still named keeps its
+  // location); a frame of a named root in this file replaces an older one (at the same TXID: a
+  // higher level, as note_page1).
+  void note_roots(const TailHint& file, const IndexHints& hints);
+  std::vector<uint32_t> root_pgnos() const;
 
   // Records `hint`; beyond kMaxTails drops the oldest one a higher level covers, else the oldest.
   void add_tail(const TailHint& hint);

@@ -69,6 +69,24 @@ RemoteCompactor::RemoteCompactor(storage::ObjectStore& store, storage::LayoutSty
                                  ltx::OutputFormat format, CompactionWork work)
     : store_(store), layout_(layout), format_(format), work_(std::move(work)) {}
 
+void RemoteCompactor::check_existing(const std::string& key, int output_fd) {
+  // The key exists: our own earlier upload (its acknowledgement lost, or a run that died before
+  // it could list it), or another writer's file.
+  const auto existing = store_.head(key);
+  bool same = false;
+  if (existing) {
+    RemoteSource theirs(store_, key, existing->size, work_.chunk_bytes);
+    ltx::FdSource ours(output_fd, key);
+    same = same_transactions(theirs, ours);
+  }
+  if (!same) {
+    throw HistoryConflict(store_.describe() + "/" + key +
+                          " already exists with other transactions: another writer shapes "
+                          "this replica's history. Nothing was overwritten; compaction stops "
+                          "(make sure one writer owns the replica, then restart it)");
+  }
+}
+
 WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>& inputs,
                                    int64_t now_ms) {
   if (inputs.empty()) throw std::invalid_argument("RemoteCompactor::write: no inputs");
@@ -122,30 +140,19 @@ WrittenFile RemoteCompactor::write(uint32_t level, const std::vector<RemoteFile>
     store_.put_body(key, body, put);
   } catch (const storage::StoreError& e) {
     if (e.kind() != storage::StoreErrorKind::kPreconditionFailed) throw;
-    // The key exists: our own earlier upload (its acknowledgement lost, or a run that died
-    // before it could list it), or another writer's file.
-    const auto existing = store_.head(key);
-    bool same = false;
-    if (existing) {
-      RemoteSource theirs(store_, key, existing->size, work_.chunk_bytes);
-      ltx::FdSource ours(fd.get(), key);
-      same = same_transactions(theirs, ours);
-    }
-    if (!same) {
-      throw HistoryConflict(store_.describe() + "/" + key +
-                            " already exists with other transactions: another writer shapes "
-                            "this replica's history. Nothing was overwritten; compaction stops "
-                            "(make sure one writer owns the replica, then restart it)");
-    }
+    check_existing(key, fd.get());
     result.already_there = true;
   }
   result.header = r.header;
   result.pages_copied = r.pages_copied;
   result.pages_reencoded = r.pages_reencoded;
   result.file = RemoteFile{level, r.header.min_txid, r.header.max_txid, key, size, now_ms};
-  // The store holds these bytes: where their page index starts is a hint for replicas.
-  if (!result.already_there) result.hints = index_hints_of(body);
-  if (!result.already_there && work_.written) work_.written(result);
+  // The store holds these bytes: where their page index, page 1 and roots are, hints for replicas.
+  if (!result.already_there && work_.written) {
+    result.hints =
+        index_hints_of(body, work_.hinted_pages ? work_.hinted_pages() : std::vector<uint32_t>{});
+    work_.written(result);
+  }
   return result;
 }
 

@@ -33,6 +33,9 @@ class HistoryConflict : public std::runtime_error {
 struct WrittenFile;
 
 struct CompactionWork {
+  // The pages whose frames an output's hints report besides the roots its own page 1 names: the
+  // head's schema roots (HeadKeeper::root_pgnos). Empty: none.
+  std::function<std::vector<uint32_t>()> hinted_pages;
   // Where outputs are written before they are uploaded; "" uses $TMPDIR (or /tmp). Needs room for
   // the largest output (a snapshot is the size of the compressed database).
   std::string temp_dir;
@@ -83,8 +86,8 @@ struct WrittenFile {
   RemoteFile file;
   ltx::Header header;
   bool already_there = false;  // the key existed with the same transactions
-  IndexHints hints;            // where its page index starts and page 1 ends (0: unknown)
-  uint64_t bytes_read = 0;     // from the store, for the inputs
+  IndexHints hints;  // where its page index, page 1 and the roots are; only when `written` is set
+  uint64_t bytes_read = 0;  // from the store, for the inputs
   uint64_t gets = 0;
   uint64_t pages_copied = 0;
   uint64_t pages_reencoded = 0;
@@ -104,6 +107,10 @@ class RemoteCompactor {
   WrittenFile write(uint32_t level, const std::vector<RemoteFile>& inputs, int64_t now_ms);
 
  private:
+  // After a PUT of the output in `output_fd` at `key` failed because the key exists: returns when
+  // the object there holds the same transactions, else throws HistoryConflict.
+  void check_existing(const std::string& key, int output_fd);
+
   storage::ObjectStore& store_;
   storage::LayoutStyle layout_;
   ltx::OutputFormat format_;

@@ -22,6 +22,7 @@
 #include "ltx/checksum.h"
 #include "ltx/encoder.h"
 #include "ltx/sink.h"
+#include "sqlite_replica.h"
 #include "storage/file_store.h"
 #include "storage/store_factory.h"
 
@@ -29,15 +30,6 @@ using namespace historytest;
 using namespace ltxvfs;
 
 namespace {
-
-void exec_sql(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    const std::string msg = err != nullptr ? err : "?";
-    sqlite3_free(err);
-    FAIL(sql << ": " << msg);
-  }
-}
 
 // Every row of `sql` as "a|b\n" lines.
 std::string query(const std::string& path, const std::string& sql) {
@@ -58,77 +50,6 @@ std::string query(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
   return out;
 }
-
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// A real SQLite database (WAL mode, checkpointed after every statement) whose every statement is
-// shipped as one level-0 LTX file, as the writer would: the pages that changed since the last
-// one (all of them for TXID 1).
-class SqliteReplica {
- public:
-  SqliteReplica(const std::string& dir, ObjectStore& store, LayoutStyle layout, OutputFormat format)
-      : path_(dir + "/source.db"), store_(store), layout_(layout), format_(format) {
-    REQUIRE(sqlite3_open(path_.c_str(), &db_) == SQLITE_OK);
-    exec_sql(db_, "PRAGMA journal_mode=WAL");
-  }
-  ~SqliteReplica() { sqlite3_close(db_); }
-
-  // Runs `sql` and uploads the transaction; returns its TXID.
-  uint64_t exec(const std::string& sql) {
-    exec_sql(db_, sql);
-    exec_sql(db_, "PRAGMA wal_checkpoint(TRUNCATE)");
-    const Bytes image = read_bytes(path_);
-    const uint32_t ps = 4096;
-    const auto commit = static_cast<uint32_t>(image.size() / ps);
-    ltx::Header h;
-    h.page_size = ps;
-    h.commit = commit;
-    h.min_txid = h.max_txid = ++txid_;
-    h.timestamp_ms = ltxvfs::base::now_ms();
-    h.pre_apply_checksum = txid_ == 1 ? 0 : sum_.value();
-    ltx::VectorSink sink;
-    ltx::Encoder enc(sink, h,
-                     format_ == OutputFormat::kLitestream ? ltx::EncodeOptions::litestream()
-                                                          : ltx::EncodeOptions::native());
-    for (uint32_t p = 1; p <= commit; ++p) {
-      const std::span<const uint8_t> page(image.data() + uint64_t{p - 1} * ps, ps);
-      const bool grown = p > last_.size() / ps;
-      if (!grown && std::equal(page.begin(), page.end(), last_.begin() + uint64_t{p - 1} * ps)) {
-        continue;
-      }
-      if (!grown) sum_.toggle(p, std::span<const uint8_t>(last_.data() + uint64_t{p - 1} * ps, ps));
-      sum_.toggle(p, page);
-      enc.add_page(p, page);
-    }
-    for (uint32_t p = commit + 1; p <= last_.size() / ps; ++p) {
-      sum_.toggle(p, std::span<const uint8_t>(last_.data() + uint64_t{p - 1} * ps, ps));
-    }
-    enc.finish(sum_.value());
-    storage::PutOptions put;
-    put.if_none_match = true;
-    put.metadata["litestream-timestamp"] = ltxvfs::base::format_rfc3339_ms(h.timestamp_ms);
-    store_.put(storage::ltx_key(layout_, 0, txid_, txid_), sink.bytes(), put);
-    last_ = image;
-    images_[txid_] = image;
-    return txid_;
-  }
-  const Bytes& image(uint64_t txid) const { return images_.at(txid); }
-  uint64_t txid() const { return txid_; }
-
- private:
-  std::string path_;
-  ObjectStore& store_;
-  LayoutStyle layout_;
-  OutputFormat format_;
-  sqlite3* db_ = nullptr;
-  uint64_t txid_ = 0;
-  Bytes last_;
-  ltx::DatabaseChecksum sum_;
-  std::map<uint64_t, Bytes> images_;
-};
 
 void fill(SqliteReplica& r, int statements) {
   r.exec("CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT)");

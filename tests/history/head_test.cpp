@@ -17,6 +17,7 @@ using ltxvfs::history::HeadIdentity;
 using ltxvfs::history::HeadKeeper;
 using ltxvfs::history::HeadLost;
 using ltxvfs::history::HeadRecord;
+using ltxvfs::history::IndexHints;
 using ltxvfs::history::ObservedHead;
 using ltxvfs::history::RemoteFile;
 using ltxvfs::storage::LayoutStyle;
@@ -26,6 +27,12 @@ constexpr LayoutStyle kLayout = LayoutStyle::kDirectory;
 
 RemoteFile file(uint32_t level, uint64_t min, uint64_t max) {
   return {level, min, max, ltxvfs::storage::ltx_key(kLayout, level, min, max), 100, 0};
+}
+
+IndexHints tail_hint(uint64_t tail_bytes) {
+  IndexHints h;
+  h.tail_bytes = tail_bytes;
+  return h;
 }
 
 std::vector<std::string> keys_of(const std::vector<RemoteFile>& files) {
@@ -190,9 +197,9 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
   HeadKeeper a(store, kLayout, [] { return HeadIdentity{"a:1:1", 1}; });
   const auto decide = [](const ltxvfs::history::History& h) { return head_txid(h); };
   CHECK(a.take(decide) == 0);
-  a.advance(file(0, 1, 3), {60, 0});
+  a.advance(file(0, 1, 3), tail_hint(60));
   CHECK(a.txid() == 3);
-  a.advance(file(0, 1, 3), {60, 0});  // again (a retried step): still fine, one hint
+  a.advance(file(0, 1, 3), tail_hint(60));  // again (a retried step): still fine, one hint
   HeadKeeper b(store, kLayout, [] { return HeadIdentity{"b:2:2", 2}; });
   CHECK(b.take(decide) == 3);
   CHECK_THROWS_AS(a.advance(file(0, 4, 4)), HeadLost);
@@ -209,9 +216,9 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
   CHECK(h.head->tails == std::vector<ltxvfs::history::TailHint>{{0, 1, 3, 100, 60}});
 
   // A compaction output's hint (noted by the history thread) goes into the next advance.
-  b.note_tail(file(1, 1, 9), {70, 0});
+  b.note_tail(file(1, 1, 9), tail_hint(70));
   b.note_tail(file(2, 1, 9), {});  // unknown: nothing
-  b.advance(file(0, 10, 10), {50, 0});
+  b.advance(file(0, 10, 10), tail_hint(50));
   const auto after = ltxvfs::history::read_history(store, kLayout);
   REQUIRE(after.head);
   CHECK(after.head->tails == std::vector<ltxvfs::history::TailHint>{

@@ -74,12 +74,13 @@ TEST_CASE("a cold point query costs its b-tree path, open is lazy, a scan is coa
   const auto opened = replica_stats(r);
   // Open: head.json and one listing, one tail read per object, a header read for a newest object
   // too large for its tail read to include it, and page 1: the head names the file holding it,
-  // and its first bytes are read beside the tails (and hold that file's header). They hold the
-  // table's root too (page 2, in the same file: the last transaction grew both).
+  // and its first bytes are read beside the tails (and hold that file's header). The head names
+  // the table's root too (page 2, right after page 1 in the same file: one read).
   const uint64_t objects = opened["objects"];
   CHECK(opened["store"]["lists"] == 1);
   CHECK(opened["index"]["tails_fetched"] == objects);
   CHECK(opened["index"]["page1_fetched"] == 1);
+  CHECK(opened["index"]["roots_fetched"] == 0);
   CHECK(opened["index"]["headers_fetched"].get<uint64_t>() <= 1);
   CHECK(opened["fetch"]["requests"] == 0);  // the root needs no request of its own
   CHECK(opened["requests"].get<uint64_t>() <= 1 + 1 + objects + 1 + 1);
@@ -105,6 +106,39 @@ TEST_CASE("a cold point query costs its b-tree path, open is lazy, a scan is coa
   CHECK(pages > 1900);
   CHECK(gets * 8 < pages);
   CHECK(scan["cache"]["hits"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("an open reads every table's and index's root beside page 1, wherever it last changed",
+          "[replica]") {
+  const std::string dir = scratch_dir("roots");
+  // The table's root last changed in the file of the ALTER (every row grew); the index's root and
+  // page 1 (its schema row) in the next one. No compaction: the plan takes those files.
+  auto primary = blob_primary(dir, 3000, 500, "&levels=off");
+  primary->exec("ALTER TABLE t ADD COLUMN k TEXT; UPDATE t SET k = hex(randomblob(8)) || id;");
+  wait_uploaded(*primary);
+  primary->exec("CREATE INDEX t_k ON t(k)");
+  wait_uploaded(*primary);
+  Db plain("file:" + dir + "/app.db?mode=ro", SQLITE_OPEN_READONLY);
+  const int64_t index_depth = plain.query_int(
+      "SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = 't_k'");
+  const int64_t table_depth = btree_depth(dir + "/app.db");
+  REQUIRE(index_depth >= 2);
+  const std::string k = dump(plain, "SELECT k FROM t WHERE id = 1234");
+
+  Db r(replica_uri(dir, local_replica(dir)), SQLITE_OPEN_READONLY);
+  const auto opened = replica_stats(r);
+  INFO("open: " << opened.dump());
+  // Page 1 with the index's root (one read), the table's root in its own file (one more): both
+  // beside the page indexes, in the open's second round trip.
+  CHECK(opened["index"]["page1_fetched"] == 1);
+  CHECK(opened["index"]["roots_fetched"] == 1);
+  CHECK(opened["fetch"]["requests"] == 0);
+  // A lookup by the index, then the row: each b-tree's path below its root, one GET a level.
+  CHECK(dump(r, "SELECT id, length(v) FROM t WHERE k = '" + k.substr(0, k.size() - 1) + "'") ==
+        "1234|500\n");
+  const auto point = replica_stats(r);
+  INFO("query: " << point.dump());
+  CHECK(point["fetch"]["requests"].get<int64_t>() <= (index_depth - 1) + (table_depth - 1));
 }
 
 TEST_CASE("an idle replica holds no thread of its own, and it polls and prefetches again",

@@ -90,7 +90,7 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
 
 std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
     const std::vector<history::RemoteFile>& files, const history::HeadRecord* head,
-    Page1Bytes* page1) {
+    HintedBytes* hinted) {
   std::vector<std::shared_ptr<const FileIndex>> out(files.size());
   std::vector<size_t> missing;
   {
@@ -104,41 +104,37 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
       }
     }
   }
-  // The file the head says holds page 1, when it is one of these and new to this location (one
-  // whose index is cached was opened here before, and its page 1 read then).
-  const history::RemoteFile* page1_file = nullptr;
-  if (page1 != nullptr && head != nullptr && head->page1) {
-    const history::TailHint& hint = *head->page1;
-    for (size_t i : missing) {
-      const history::RemoteFile& f = files[i];
-      if (f.level == hint.level && f.min_txid == hint.min_txid && f.max_txid == hint.max_txid &&
-          f.size == hint.size && hint.page1_end <= f.size) {
-        page1_file = &f;
-      }
-    }
-  }
   if (missing.empty()) return out;
+  // What the head's page 1 and root hints name in files new to this location (one whose index
+  // is cached was opened here before, and its pages read then).
+  std::vector<HintedRead> reads;
+  if (hinted != nullptr && head != nullptr)
+    reads = hinted_reads(files, missing, *head, hinted->pages);
+  if (hinted != nullptr) hinted->pieces.resize(reads.size());
 
   std::vector<uint64_t> want(missing.size());
   for (size_t j = 0; j < missing.size(); ++j) want[j] = first_tail_request(files[missing[j]], head);
-  // The newest file's header, when its tail read will not hold it.
+  // The newest file's header, when neither its tail read nor a hinted read from byte 0 holds it.
   const history::RemoteFile& last = files.back();
-  bool header_too = missing.back() == files.size() - 1 &&
-                    (last.size == 0 || want.back() < last.size) && page1_file != &last;
+  bool header_too =
+      missing.back() == files.size() - 1 && (last.size == 0 || want.back() < last.size) &&
+      std::none_of(reads.begin(), reads.end(),
+                   [&](const HintedRead& r) { return r.file == &last && r.offset == 0; });
   if (header_too) {
     base::MutexLock lock(mu_);
     header_too = headers_.count(identity(last)) == 0;
   }
   // Tails are independent small GETs: fetch them side by side, so opening a replica with many
   // level-0 files costs one round trip rather than one per file.
-  const size_t jobs = missing.size() + (header_too ? 1 : 0) + (page1_file != nullptr ? 1 : 0);
+  const size_t jobs = missing.size() + reads.size() + (header_too ? 1 : 0);
   base::parallel_for(jobs, parallelism_, "ltx-tail-get", [&](size_t j) {
     if (j < missing.size()) {
       out[missing[j]] = fetch(files[missing[j]], want[j]);
       return;
     }
-    if (j == jobs - 1 && page1_file != nullptr) {
-      fetch_page1(*page1_file, head->page1->page1_end, *page1);
+    if (j < missing.size() + reads.size()) {
+      const size_t r = j - missing.size();
+      fetch_hinted(reads[r], hinted->pieces[r]);
       return;
     }
     try {
@@ -147,6 +143,9 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
       // header() asks again, and reports what goes wrong then.
     }
   });
+  if (hinted != nullptr) {
+    std::erase_if(hinted->pieces, [](const HintedBytes::Piece& p) { return p.bytes.empty(); });
+  }
   base::MutexLock lock(mu_);
   for (size_t i : missing) {
     auto [it, inserted] = by_identity_.emplace(identity(files[i]), out[i]);
@@ -190,23 +189,83 @@ ltx::Header IndexCache::fetch_header(const history::RemoteFile& file) {
   return h;
 }
 
-void IndexCache::fetch_page1(const history::RemoteFile& file, uint64_t end,
-                             Page1Bytes& out) noexcept {
+std::vector<IndexCache::HintedRead> IndexCache::hinted_reads(
+    const std::vector<history::RemoteFile>& files, const std::vector<size_t>& missing,
+    const history::HeadRecord& head, std::vector<uint32_t>& pages) {
+  const auto in_missing = [&](uint32_t level, uint64_t min_txid, uint64_t max_txid,
+                              uint64_t size) -> const history::RemoteFile* {
+    for (size_t i : missing) {
+      const history::RemoteFile& f = files[i];
+      if (f.level == level && f.min_txid == min_txid && f.max_txid == max_txid && f.size == size) {
+        return &f;
+      }
+    }
+    return nullptr;
+  };
+  std::vector<HintedRead> reads;
+  if (head.page1 && head.page1->page1_end <= head.page1->size) {
+    const history::TailHint& h = *head.page1;
+    if (const auto* f = in_missing(h.level, h.min_txid, h.max_txid, h.size)) {
+      reads.push_back({f, 0, h.page1_end});
+      pages.push_back(1);
+    }
+  }
+  uint64_t budget = kRootBytes;
+  for (const history::RootHint& r : head.roots) {
+    const auto* f = r.known() ? in_missing(r.level, r.min_txid, r.max_txid, r.size) : nullptr;
+    if (f == nullptr || r.frame_size > budget) continue;
+    budget -= r.frame_size;
+    pages.push_back(r.pgno);
+    reads.push_back({f, r.offset, r.offset + r.frame_size});
+  }
+  // One GET per run of close frames of a file (a root right after page 1 joins page 1's read).
+  std::sort(reads.begin(), reads.end(), [](const HintedRead& a, const HintedRead& b) {
+    return a.file != b.file ? a.file < b.file : a.offset < b.offset;
+  });
+  std::vector<HintedRead> joined;
+  for (const HintedRead& r : reads) {
+    if (!joined.empty() && joined.back().file == r.file &&
+        r.offset <= joined.back().end + kRootGap) {
+      joined.back().end = std::max(joined.back().end, r.end);
+    } else {
+      joined.push_back(r);
+    }
+  }
+  return joined;
+}
+
+void IndexCache::fetch_hinted(const HintedRead& read, HintedBytes::Piece& out) noexcept {
+  const history::RemoteFile& file = *read.file;
   try {
-    storage::GetResult got = store_.get(file.key, storage::ByteRange::at(0, end));
-    page1_fetched_.fetch_add(1, std::memory_order_relaxed);
-    if (got.body.size() != end || (got.object_size != 0 && got.object_size != file.size)) return;
-    ltx::Header h = ltx::Header::decode(std::span(got.body).first(ltx::kHeaderSize), file.key);
-    h.validate(file.key);
-    if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) return;
-    {
+    storage::GetResult got =
+        store_.get(file.key, storage::ByteRange::at(read.offset, read.end - read.offset));
+    (read.offset == 0 ? page1_fetched_ : roots_fetched_).fetch_add(1, std::memory_order_relaxed);
+    if (got.body.size() != read.end - read.offset ||
+        (got.object_size != 0 && got.object_size != file.size)) {
+      return;
+    }
+    if (read.offset == 0) {
+      ltx::Header h = ltx::Header::decode(std::span(got.body).first(ltx::kHeaderSize), file.key);
+      h.validate(file.key);
+      if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) return;
       base::MutexLock lock(mu_);
       headers_[identity(file)] = h;
     }
-    out = Page1Bytes{file.key, got.etag, std::move(got.body)};
+    out = HintedBytes::Piece{file.key, got.etag, read.offset, std::move(got.body)};
   } catch (const std::exception&) {
-    // Only a hint: header() and the page's own fetch ask again and report what goes wrong.
+    // Only a hint: header() and the pages' own fetches ask again and report what goes wrong.
   }
+}
+
+std::span<const uint8_t> HintedBytes::find(const std::string& key, const std::string& etag,
+                                           uint64_t offset, uint64_t size) const {
+  for (const Piece& p : pieces) {
+    if (p.key != key || (!etag.empty() && !p.etag.empty() && p.etag != etag)) continue;
+    if (offset >= p.offset && offset + size <= p.offset + p.bytes.size()) {
+      return std::span(p.bytes).subspan(offset - p.offset, size);
+    }
+  }
+  return {};
 }
 
 void IndexCache::retain_only(const std::set<std::string>& keep) {
@@ -225,7 +284,7 @@ void IndexCache::retain_only(const std::set<std::string>& keep) {
 IndexCacheStats IndexCache::stats() const {
   base::MutexLock lock(mu_);
   return {tails_fetched_.load(), headers_fetched_.load(), page1_fetched_.load(),
-          by_identity_.size()};
+          roots_fetched_.load(), by_identity_.size()};
 }
 
 }  // namespace ltxvfs::replica

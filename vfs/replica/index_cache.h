@@ -6,9 +6,9 @@
 // history/head_record.h), else kDefaultTailFetch bytes, and a second GET only when the index is
 // longer than that. Headers cost a 100-byte GET, and only for objects
 // whose tail did not cover them (in practice: the newest file of a chain). At an open, load() also
-// reads the first bytes of the file the head says holds page 1 (Page1Bytes), in the same round
-// trip, when that file's index is not cached yet; when it is the newest file, that GET brings its
-// header too.
+// reads, in the same round trip, the first bytes of the file the head says holds page 1 and the
+// frames it says hold the schema's roots (HintedBytes), in the files whose index is not cached
+// yet; when the page-1 file is the newest file, that GET brings its header too.
 //
 // Thread-safe: the poller, SQLite's threads re-planning in Replica::pin() and time travel all
 // call it (Replica serialises them with its plan_mu_; this class does not rely on that). mu_ is
@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,18 +36,37 @@ namespace ltxvfs::replica {
 struct IndexCacheStats {
   uint64_t tails_fetched = 0;    // tail GETs (first and second)
   uint64_t headers_fetched = 0;  // 100-byte header GETs
-  uint64_t page1_fetched = 0;    // GETs of a header and page 1 (Page1Bytes)
+  uint64_t page1_fetched = 0;    // GETs of a header and page 1 (HintedBytes)
+  uint64_t roots_fetched = 0;    // GETs of root frames in other files or further on (HintedBytes)
   uint64_t cached = 0;           // objects whose index is held
 };
 
-// Bytes 0..end of the chain's file the head names as holding page 1 (history/head_record.h,
-// page1): its header, then page 1's frame if the hint is right. Empty when there was no such
-// hint, the file is not in the chain, or the GET failed (a hint: the page is fetched as usual).
-struct Page1Bytes {
-  std::string key;
-  std::string etag;
-  std::vector<uint8_t> bytes;
+// Bytes of the chain's files that the head's hints name (history/head_record.h, page1 and
+// roots), read at an open: bytes 0..end of the file holding page 1 (its header, then page 1's
+// frame if the hint is right) and the frames of the schema's roots, those of one file read
+// together when they lie close. The plan decides whether a page's version is in them
+// (Replica::seed_hinted). A hint whose file is not in the chain, or a GET that failed, leaves
+// its piece out: the page is fetched as usual.
+struct HintedBytes {
+  struct Piece {
+    std::string key;
+    std::string etag;
+    uint64_t offset = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Piece> pieces;
+  std::vector<uint32_t> pages;  // the pages the hints named: 1 (when hinted), then the roots
+  // The bytes of `pages`'s frame at [offset, offset + size) of `key` (etag as the plan's file
+  // says, when both are known), or an empty span.
+  std::span<const uint8_t> find(const std::string& key, const std::string& etag, uint64_t offset,
+                                uint64_t size) const;
 };
+
+// What an open reads of the roots' frames at most, page 1 aside: a few tables' and indexes' roots
+// (a root of a 4 KiB page compresses to 1-4 KiB), keeping the open within issue 17's 256 KiB.
+inline constexpr uint64_t kRootBytes = 12 * 1024;
+// Two root frames of one file this close are read in one GET: a request costs more than 4 KiB.
+inline constexpr uint64_t kRootGap = 4 * 1024;
 
 class IndexCache {
  public:
@@ -61,10 +81,10 @@ class IndexCache {
   // StoreError (kNotFound when an object vanished since the listing), or history::BadFileError
   // naming an object whose tail fails verification (junk, truncated, a corrupt index or header).
   // `head`: the head read with the listing (nullptr: none); its tail hints size the GETs. With
-  // `page1`, its page 1 hint is read into it too.
+  // `hinted`, what its page 1 and root hints name is read into it too.
   std::vector<std::shared_ptr<const FileIndex>> load(const std::vector<history::RemoteFile>& files,
                                                      const history::HeadRecord* head = nullptr,
-                                                     Page1Bytes* page1 = nullptr);
+                                                     HintedBytes* hinted = nullptr);
 
   // The header of `file`: from its tail read, the cache, or a 100-byte GET. Validated; throws
   // history::BadFileError when it is not the header of that object.
@@ -86,8 +106,20 @@ class IndexCache {
   std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file, uint64_t want);
   ltx::Header header_unchecked(const FileIndex& file);
   ltx::Header fetch_header(const history::RemoteFile& file);
-  // The first `end` bytes of `file` into `out`, its header validated and kept; nothing on error.
-  void fetch_page1(const history::RemoteFile& file, uint64_t end, Page1Bytes& out) noexcept;
+  // A hinted GET: what the head's hints name in `files` (those listed in `missing`), at most
+  // kRootBytes of root frames, as the pieces to read.
+  struct HintedRead {
+    const history::RemoteFile* file = nullptr;
+    uint64_t offset = 0;
+    uint64_t end = 0;
+  };
+  static std::vector<HintedRead> hinted_reads(const std::vector<history::RemoteFile>& files,
+                                              const std::vector<size_t>& missing,
+                                              const history::HeadRecord& head,
+                                              std::vector<uint32_t>& pages);
+  // Bytes [read.offset, read.end) of its file into `out`; a piece from byte 0 has its header
+  // validated and kept. Nothing on error.
+  void fetch_hinted(const HintedRead& read, HintedBytes::Piece& out) noexcept;
   static std::string identity(const history::RemoteFile& file);
 
   // Constant after construction.
@@ -103,6 +135,7 @@ class IndexCache {
   std::atomic<uint64_t> tails_fetched_{0};
   std::atomic<uint64_t> headers_fetched_{0};
   std::atomic<uint64_t> page1_fetched_{0};
+  std::atomic<uint64_t> roots_fetched_{0};
 };
 
 }  // namespace ltxvfs::replica

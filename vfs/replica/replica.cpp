@@ -72,9 +72,9 @@ Replica::Replica(ReplicaOptions options, std::shared_ptr<Location> location, Rep
       pos.time_ms = t->ms;
     }
   }
-  Page1Bytes page1;
-  auto snap = plan(pos, 0, &page1);
-  seed_page1(*snap, page1);
+  HintedBytes hinted;
+  auto snap = plan(pos, 0, &hinted);
+  seed_hinted(*snap, hinted);
   position_ = pos;
   current_ = snap;
   snapshots_ = 1;
@@ -116,7 +116,7 @@ Position Replica::position() const {
   return position_;
 }
 
-std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch, Page1Bytes* page1) {
+std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch, HintedBytes* hinted) {
   // The head and the listing side by side: an open costs one round trip here, then one more for
   // the chain's page indexes (IndexCache::load).
   const history::History history = history::read_history_side_by_side(*store_, layout_);
@@ -142,7 +142,7 @@ std::shared_ptr<const Snapshot> Replica::plan(Position& pos, uint64_t epoch, Pag
     std::vector<history::RemoteFile> files = listed;
     bad_.remove_from(files);
     try {
-      return plan_chain(pos, epoch, listed, files, head, page1);
+      return plan_chain(pos, epoch, listed, files, head, hinted);
     } catch (const history::BadFileError& e) {
       if (round == kMaxBadPerPlan) {
         throw ReplicaError(ReplicaErrorKind::kCorrupt, source_ + ": " + e.what() + bad_note());
@@ -156,7 +156,7 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
                                                     const std::vector<history::RemoteFile>& listed,
                                                     const std::vector<history::RemoteFile>& files,
                                                     const history::HeadRecord* head,
-                                                    Page1Bytes* page1) {
+                                                    HintedBytes* hinted) {
   uint64_t target = 0;
   switch (pos.kind) {
     case Position::Kind::kLatest:
@@ -189,34 +189,36 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
   } catch (const history::RestoreError& e) {
     throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what() + bad_note());
   }
-  auto indexes = indexes_->load(chain, head, page1);
+  auto indexes = indexes_->load(chain, head, hinted);
   const ltx::Header newest = indexes_->header(*indexes.back());
   return build_snapshot(std::move(indexes), newest, epoch);
 }
 
-void Replica::seed_page1(const Snapshot& snap, const Page1Bytes& got) {
-  if (got.bytes.empty()) return;
-  // Whether `frame` is in `got` (the plan takes that version of the page from those bytes).
-  const auto in_got = [&](const FrameRef& frame) {
-    return frame.file->file.key == got.key && frame.offset + frame.size <= got.bytes.size() &&
-           (frame.file->etag.empty() || got.etag.empty() || frame.file->etag == got.etag);
+void Replica::seed_hinted(const Snapshot& snap, const HintedBytes& got) {
+  if (got.pieces.empty()) return;
+  // The bytes of the version of `pgno` the plan takes, when they were read (else empty: the hint
+  // named another version of the page, or another object).
+  const auto bytes_of = [&](const FrameRef& frame) {
+    return got.find(frame.file->file.key, frame.file->etag, frame.offset, frame.size);
   };
-  const auto frame = snap.locate(1);
-  if (!frame || !in_got(*frame)) return;  // the hint named another version of page 1, or object
-  const PageBytes page =
-      fetcher_->offer(*frame, std::span(got.bytes).subspan(frame->offset, frame->size));
-  if (!page || options_.hydrate) return;  // hydration reads the roots in its own order
-  // The roots the schema names: those the same bytes hold (the frames after page 1, when the
-  // tables were created first and this file has their newest version) are decoded now, the
-  // others fetched (history::kFrontFrameBytes).
+  std::set<uint32_t> offered;
+  PageBytes page1;
+  for (uint32_t pgno : got.pages) {
+    const auto frame = snap.locate(pgno);
+    if (!frame) continue;
+    const auto bytes = bytes_of(*frame);
+    if (bytes.empty()) continue;
+    PageBytes page = fetcher_->offer(*frame, bytes);
+    if (!page) continue;
+    offered.insert(pgno);
+    if (pgno == 1) page1 = std::move(page);
+  }
+  if (!page1 || options_.hydrate) return;  // hydration reads the roots in its own order
+  // The roots the schema names that the hints did not bring are fetched now.
   std::vector<FrameRef> roots;
-  for (uint32_t pgno : schema_roots(*page, kMaxSchemaRoots)) {
-    const auto f = snap.locate(pgno);
-    if (!f) continue;
-    if (in_got(*f) && fetcher_->offer(*f, std::span(got.bytes).subspan(f->offset, f->size))) {
-      continue;
-    }
-    roots.push_back(*f);
+  for (uint32_t pgno : schema_roots(*page1, kMaxSchemaRoots)) {
+    if (offered.count(pgno) != 0) continue;
+    if (const auto f = snap.locate(pgno)) roots.push_back(*f);
   }
   fetcher_->prefetch(roots);
 }

@@ -146,18 +146,20 @@ class Replica {
   const std::string& source() const { return source_; }
 
  private:
-  // `page1`: also read the head's page 1 hint into it (an open: IndexCache::load).
+  // `hinted`: also read what the head's page 1 and root hints name into it (an open:
+  // IndexCache::load).
   std::shared_ptr<const Snapshot> plan(Position& position, uint64_t epoch,
-                                       Page1Bytes* page1 = nullptr) EXCLUDES(mu_);
+                                       HintedBytes* hinted = nullptr) EXCLUDES(mu_);
   std::shared_ptr<const Snapshot> plan_chain(Position& position, uint64_t epoch,
                                              const std::vector<history::RemoteFile>& listed,
                                              const std::vector<history::RemoteFile>& files,
-                                             const history::HeadRecord* head, Page1Bytes* page1)
+                                             const history::HeadRecord* head, HintedBytes* hinted)
       EXCLUDES(mu_);
-  // An open's page 1, read beside the indexes, into the cache when `snap` locates page 1 in
-  // exactly those bytes; then the root pages its schema names are prefetched, so the first query
-  // finds its path's first two levels cached or on their way.
-  void seed_page1(const Snapshot& snap, const Page1Bytes& got);
+  // An open's page 1 and schema roots, read beside the indexes, into the cache where `snap`
+  // locates their versions in exactly those bytes; then the roots page 1's schema names that
+  // were not among them are prefetched, so the first query finds its path's first two levels
+  // cached or on their way.
+  void seed_hinted(const Snapshot& snap, const HintedBytes& got);
   // Records the object `e` names (one of `candidates`) as bad and logs what fixes it.
   void set_aside(const std::vector<history::RemoteFile>& candidates,
                  const history::BadFileError& e);

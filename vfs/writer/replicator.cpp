@@ -100,6 +100,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
   work.confirm_owner = [this] { lease_.confirm_owner(); };
   work.encryption_key = config_.encryption_key;
   work.written = [this](const history::WrittenFile& w) { head_.note_tail(w.file, w.hints); };
+  work.hinted_pages = [this] { return head_.root_pgnos(); };
   history_ = std::make_unique<HistoryStage>(
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),

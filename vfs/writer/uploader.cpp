@@ -149,7 +149,7 @@ Uploader::Outcome Uploader::step() {
   if (group.size() == 1) {
     put(key, group.front(), group.front().entry().timestamp_ms);
     size = group.front().size();
-    hints = history::index_hints_of(group.front());
+    hints = history::index_hints_of(group.front(), head_.root_pgnos());
   } else {
     // The work file is opened per group and closed after its PUT, failed or not (issue 18): an
     // idle database holds no descriptor for it, and its bytes leave the disk.
@@ -163,7 +163,7 @@ Uploader::Outcome Uploader::step() {
     size = compact_group(group);
     storage::FileRangeBody body(work_.get(), 0, size, work_path_);
     put(key, body, group.back().entry().timestamp_ms);
-    hints = history::index_hints_of(body);
+    hints = history::index_hints_of(body, head_.root_pgnos());
   }
   try {
     head_.advance({0, min_txid, max_txid, key, size, 0}, hints);
