@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include "ltx/page_index.h"
+#include "storage/replica_layout.h"
 #include "tests/replica/replica_support.h"
 
 using namespace ltxvfs::testing;
@@ -139,6 +141,44 @@ TEST_CASE("an open reads every table's and index's root beside page 1, wherever 
   const auto point = replica_stats(r);
   INFO("query: " << point.dump());
   CHECK(point["fetch"]["requests"].get<int64_t>() <= (index_depth - 1) + (table_depth - 1));
+}
+
+TEST_CASE("a head written before the roots hint still brings the roots after page 1 with the open",
+          "[replica]") {
+  const std::string dir = scratch_dir("old-head");
+  blob_primary(dir, 8000, 1000, "&levels=off").reset();  // closed: the head stays as written
+  // The head as a writer before the roots hint wrote it: no roots, and page 1's hint reaching
+  // over up to 16 frames after it, within 12 KiB of its end.
+  const std::string head_path = local_replica(dir) + "/head.json";
+  auto head = nlohmann::json::parse(std::ifstream(head_path));
+  REQUIRE(head.contains("roots"));
+  head.erase("roots");
+  const auto& page1 = head["page1"];
+  const std::string key = ltxvfs::storage::ltx_key(ltxvfs::storage::LayoutStyle::kDirectory,
+                                                   page1[0], page1[1], page1[2]);
+  std::ifstream in(local_replica(dir) + "/" + key, std::ios::binary);
+  const std::vector<uint8_t> object{std::istreambuf_iterator<char>(in), {}};
+  const auto tail =
+      std::get<ltxvfs::ltx::FileTail>(ltxvfs::ltx::parse_file_tail(object, object.size()));
+  const uint64_t page1_end = page1[4];
+  uint64_t front_end = page1_end;
+  for (size_t i = 1; i < tail.index.entries.size() && i <= 16; ++i) {
+    const auto& e = tail.index.entries[i];
+    if (e.offset != front_end || e.offset + e.size > page1_end + 12 * 1024) break;
+    front_end = e.offset + e.size;
+  }
+  REQUIRE(tail.index.entries.at(1).pgno == 2);  // the table's root, right after page 1
+  REQUIRE(front_end > page1_end);
+  head["page1"][4] = front_end;
+  std::ofstream(head_path) << head.dump();
+
+  Db r(replica_uri(dir, local_replica(dir)), SQLITE_OPEN_READONLY);
+  const auto opened = replica_stats(r);
+  INFO("open: " << opened.dump());
+  CHECK(opened["index"]["page1_fetched"] == 1);
+  CHECK(opened["index"]["roots_fetched"] == 0);
+  CHECK(opened["fetch"]["requests"] == 0);  // the root came in page 1's bytes: no prefetch
+  CHECK(r.query_int("SELECT length(v) FROM t WHERE id = 4321") == 1000);
 }
 
 TEST_CASE("an idle replica holds no thread of its own, and it polls and prefetches again",

@@ -214,11 +214,16 @@ void Replica::seed_hinted(const Snapshot& snap, const HintedBytes& got) {
     if (pgno == 1) page1 = std::move(page);
   }
   if (!page1 || options_.hydrate) return;  // hydration reads the roots in its own order
-  // The roots the schema names that the hints did not bring are fetched now.
+  // The roots the schema names that the hints did not name: from the same bytes when they hold
+  // them (a head written before the roots hint read the frames after page 1 with it), else
+  // fetched now.
   std::vector<FrameRef> roots;
   for (uint32_t pgno : schema_roots(*page1, kMaxSchemaRoots)) {
     if (offered.count(pgno) != 0) continue;
-    if (const auto f = snap.locate(pgno)) roots.push_back(*f);
+    const auto f = snap.locate(pgno);
+    if (!f) continue;
+    const auto bytes = bytes_of(*f);
+    if (bytes.empty() || !fetcher_->offer(*f, bytes)) roots.push_back(*f);
   }
   fetcher_->prefetch(roots);
 }
