@@ -83,8 +83,22 @@ FileStore::FileStore(const std::string& root_dir, FileStoreOptions options)
     }
     fail_errno("OPEN", "", "cannot access the replica directory", errno);
   }
-  if (int err = ensure_dirs(root_, dir_mode_)) {
+  // Not synced yet: an empty directory need not survive a crash. The first durable put syncs it
+  // (sync_unsynced_dirs), so an open whose first write is the lease fsyncs nothing here.
+  base::MutexLock lock(unsynced_mu_);
+  if (int err = ensure_dirs(root_, dir_mode_, /*durable=*/false, &unsynced_dirs_)) {
     fail_errno("OPEN", "", "cannot create the replica directory", err);
+  }
+}
+
+void FileStore::sync_unsynced_dirs(const std::string& operation) {
+  base::MutexLock lock(unsynced_mu_);
+  while (!unsynced_dirs_.empty()) {
+    const std::string& dir = unsynced_dirs_.back();
+    if (int err = file_io::fsync_dir(dir)) {
+      throw_errno(operation, "cannot fsync " + dir, err);
+    }
+    unsynced_dirs_.pop_back();
   }
 }
 

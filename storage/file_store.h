@@ -6,7 +6,11 @@
 //   (or link()s it, for If-None-Match) and fsyncs the directory: readers see the old or the new
 //   object, never a torn one, and a completed put survives a crash (its metadata: below). put_body
 //   copies its body into the temporary file in 256 KiB chunks, so memory stays bounded however
-//   large the body; put() of bytes in memory takes the same path.
+//   large the body; put() of bytes in memory takes the same path. A put with
+//   PutOptions::durable false (the writer lease) skips both fsyncs, and directories it creates
+//   are not synced; neither is the root the constructor creates. The next durable put syncs the
+//   directories that gained an entry meanwhile before it returns, so what it wrote is reachable
+//   after a crash (a new database's open made 4 fsyncs here for its lease and the root).
 // - Conditional puts are decided under an exclusive flock() on <root>/.ltxvfs-lock, so they are
 //   correct between threads and between processes; If-None-Match additionally relies on link()
 //   failing with EEXIST, which is atomic even against writers that do not take the lock.
@@ -45,7 +49,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/mutex.h"
 #include "storage/cancellation.h"
 #include "storage/object_store.h"
 #include "storage/store_stats.h"
@@ -94,12 +100,21 @@ class FileStore : public ObjectStore {
                         bool* metadata_consistent) const;
   std::vector<ObjectInfo> walk(const std::string& prefix, const std::string& start_after,
                                bool metadata);
+  // Before a durable put is acknowledged: fsyncs the directories that gained an entry without
+  // one (the root made by the constructor, directories a non-durable put made), so the object is
+  // reachable after a crash. Throws StoreError naming `operation` when one cannot be synced
+  // (they stay pending).
+  void sync_unsynced_dirs(const std::string& operation) EXCLUDES(unsynced_mu_);
 
+  // Constant after construction.
   std::string root_;
   std::shared_ptr<StoreStats> stats_;
   std::shared_ptr<Cancellation> cancel_;
   mode_t file_mode_;
   mode_t dir_mode_;
+
+  base::Mutex unsynced_mu_;
+  std::vector<std::string> unsynced_dirs_ GUARDED_BY(unsynced_mu_);
 };
 
 }  // namespace ltxvfs::storage

@@ -109,19 +109,26 @@ int fsync_dir(const std::string& dir) {
   return 0;
 }
 
-int ensure_dirs(const std::string& dir, mode_t mode, bool durable) {
+int ensure_dirs(const std::string& dir, mode_t mode, bool durable,
+                std::vector<std::string>* unsynced) {
+  // The parent of a directory just made gained an entry.
+  const auto gained = [&] {
+    if (durable) return fsync_dir(dirname_of(dir));
+    if (unsynced) unsynced->push_back(dirname_of(dir));
+    return 0;
+  };
   int err = make_dir(dir, mode);
-  if (err == 0) return durable ? fsync_dir(dirname_of(dir)) : 0;
+  if (err == 0) return gained();
   if (err == EEXIST) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) return errno;
     return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
   }
   if (err != ENOENT || dir == "/") return err;
-  if (int parent_err = ensure_dirs(dirname_of(dir), mode, durable)) return parent_err;
+  if (int parent_err = ensure_dirs(dirname_of(dir), mode, durable, unsynced)) return parent_err;
   err = make_dir(dir, mode);
   if (err != 0 && err != EEXIST) return err;
-  return durable ? fsync_dir(dirname_of(dir)) : 0;
+  return gained();
 }
 
 int write_temp(const std::string& dir, const BodySource& body, mode_t mode,

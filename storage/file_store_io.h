@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/posix_file.h"
 #include "storage/body_source.h"
@@ -61,8 +62,10 @@ int64_t file_system_now_ms();
 int fsync_dir(const std::string& dir);
 // mkdir -p with `mode` for each directory it creates (existing ones are left as they are),
 // fsyncing each parent that gained an entry so the new directories survive a crash (unless
-// `durable` is false: then a crash may lose them, and what was written in them).
-int ensure_dirs(const std::string& dir, mode_t mode, bool durable = true);
+// `durable` is false: then a crash may lose them, and what was written in them; those parents
+// are appended to `unsynced` when given, for a later durable write to sync).
+int ensure_dirs(const std::string& dir, mode_t mode, bool durable = true,
+                std::vector<std::string>* unsynced = nullptr);
 // Creates a new file in `dir` with exactly `mode`, holding `body`, fsynced unless `durable` is
 // false. Copies the body in chunks (memory stays bounded however large it is) and looks at
 // `cancel` between them. Returns errno or 0; throws the body's own StoreError when it cannot be

@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "storage/cancellation.h"
 #include "storage/file_store.h"
@@ -32,8 +33,8 @@ struct PutSteps {
   // published (write_temp); `failure` starts the message when the file cannot be written.
   void write_unpublished(const std::string& dir, const BodySource& body, const Cancellation* cancel,
                          const std::string& failure, TempFile& temp, struct stat* st,
-                         bool durable = true) const {
-    if (int err = ensure_dirs(dir, dir_mode, durable)) {
+                         bool durable = true, std::vector<std::string>* unsynced = nullptr) const {
+    if (int err = ensure_dirs(dir, dir_mode, durable, unsynced)) {
       throw_errno(subject, "cannot create directory " + dir, err);
     }
     if (int err = write_temp(dir, body, file_mode, cancel, subject, temp, st, durable)) {
@@ -114,8 +115,13 @@ PutResult FileStore::put_body(const std::string& key, const BodySource& body,
     const std::string dir = dirname_of(path);
     TempFile object_temp;
     struct stat st {};
+    std::vector<std::string> unsynced;  // directories a put that need not be durable made
     put.write_unpublished(dir, body, cancel_.get(), "cannot write a temporary file in ",
-                          object_temp, &st);
+                          object_temp, &st, options.durable, &unsynced);
+    if (!unsynced.empty()) {
+      base::MutexLock lock(unsynced_mu_);
+      unsynced_dirs_.insert(unsynced_dirs_.end(), unsynced.begin(), unsynced.end());
+    }
     const std::string etag = etag_of(st);
     const std::string sidecar = sidecar_of(key);
     // The sidecar is advisory (file_store.h): never fsynced, nor the directories made for it. A
@@ -151,7 +157,10 @@ PutResult FileStore::put_body(const std::string& key, const BodySource& body,
       put.publish(object_temp, path, "cannot publish the object");
     }
     if (!has_metadata) ::unlink(sidecar.c_str());  // the replaced version's, if it had one
-    put.sync_dir(dir);
+    if (options.durable) {
+      put.sync_dir(dir);
+      sync_unsynced_dirs(operation);
+    }
     StoreStats::add(stats_->bytes_sent, body.size());
     return PutResult{etag};
   });
