@@ -227,8 +227,14 @@ bool WriterLease::holder_expired_locked(const Observed& theirs) {
 bool WriterLease::write_locked(const LeaseRecord& record, const storage::PutOptions& conditions,
                                std::string* etag) {
   storage::PutResult result;
+  // Not durable (a directory store fsyncs nothing for it): the head fences every upload and the
+  // history confirms the lease with a conditional write before each of its writes and deletes,
+  // so a lease write lost to a power failure of the store's machine costs a takeover or a
+  // confirmation that fails, never a forked or deleted history (docs/HISTORY.md).
+  storage::PutOptions put = conditions;
+  put.durable = false;
   try {
-    result = store_.put(key_, bytes_of(record.to_json()), conditions);
+    result = store_.put(key_, bytes_of(record.to_json()), put);
   } catch (const storage::StoreError& e) {
     if (e.kind() == storage::StoreErrorKind::kPreconditionFailed) return false;
     // If-Match on an object that was deleted meanwhile: the condition failed, too.

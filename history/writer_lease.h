@@ -27,6 +27,11 @@
 // stopped by the conditional writes it must make before it writes history (history/
 // remote_compactor.h CompactionWork::confirm_owner).
 //
+// Its writes are not durable (PutOptions::durable false: a directory store fsyncs nothing for
+// them). The head fences uploads and confirm_owner's conditional write fences the history's, so a
+// lease write lost to a power failure of the store's machine makes a condition fail or a taker
+// come sooner, never a fork (docs/HISTORY.md).
+//
 // "Ours" is the owner string, unique per WriterLease object: host name, pid and 64 random bits,
 // so a new process that got a dead one's pid is not mistaken for it. It also settles the one
 // ambiguity of retried writes: when a conditional PUT reached the store but its answer was lost,
