@@ -5,12 +5,8 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <span>
-#include <variant>
 
-#include "ltx/btree_page.h"
 #include "ltx/header.h"
-#include "ltx/page_frame.h"
-#include "ltx/page_index.h"
 
 namespace ltxvfs::history {
 namespace {
@@ -225,52 +221,6 @@ uint64_t HeadRecord::tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_
     }
   }
   return 0;
-}
-
-IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted) {
-  IndexHints hints;
-  std::array<uint8_t, ltx::kMinTailSize> end{};
-  if (body.size() < end.size()) return hints;
-  try {
-    body.read_at(body.size() - end.size(), end);
-    hints.tail_bytes = ltx::index_tail_bytes(end, body.size());
-    if (hints.tail_bytes == 0 || hints.tail_bytes > body.size()) return hints;
-    // The whole index: a level-0 file's is a few dozen bytes, a 1 GB snapshot's ~2 MB, read once
-    // per upload that is itself that large.
-    std::vector<uint8_t> tail(hints.tail_bytes);
-    body.read_at(body.size() - tail.size(), tail);
-    const auto parsed = ltx::parse_file_tail(tail, body.size());
-    const auto* index = std::get_if<ltx::FileTail>(&parsed);
-    if (index == nullptr) return hints;
-    std::vector<uint32_t> pages(wanted.begin(), wanted.end());
-    if (const ltx::PageIndexEntry* p1 = index->index.find(1);
-        p1 && p1->offset == ltx::kHeaderSize) {
-      hints.page1_end = p1->offset + p1->size;
-      try {
-        std::array<uint8_t, ltx::kHeaderSize> head_bytes{};
-        body.read_at(0, head_bytes);
-        const ltx::Header h = ltx::Header::decode(head_bytes);
-        h.validate();
-        std::vector<uint8_t> frame(p1->size);
-        body.read_at(p1->offset, frame);
-        const std::vector<uint8_t> page = ltx::decode_frame(
-            frame, 1, h.page_size, {}, ltx::FrameFile{h.min_txid, h.max_txid, h.database_id});
-        hints.schema_roots = ltx::schema_roots(page, HeadRecord::kMaxRoots);
-        pages.insert(pages.end(), hints.schema_roots->begin(), hints.schema_roots->end());
-      } catch (const std::exception&) {
-        // Page 1 does not decode here (its key is not registered): no schema from this file.
-      }
-    }
-    for (uint32_t pgno : pages) {
-      const ltx::PageIndexEntry* e = index->index.find(pgno);
-      const bool again = std::any_of(hints.frames.begin(), hints.frames.end(),
-                                     [&](const FrameAt& f) { return f.pgno == pgno; });
-      if (e != nullptr && !again) hints.frames.push_back({pgno, e->offset, e->size});
-    }
-  } catch (const std::exception&) {
-    // No more hints than were read.
-  }
-  return hints;
 }
 
 std::string HeadRecord::describe() const {

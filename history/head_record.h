@@ -47,7 +47,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/body_source.h"
+#include "history/index_hints.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 
@@ -84,32 +84,6 @@ struct RootHint {
   bool operator==(const RootHint&) const = default;
 };
 
-// One frame of an LTX file, as its page index locates it.
-struct FrameAt {
-  uint32_t pgno = 0;
-  uint64_t offset = 0;
-  uint64_t size = 0;
-  bool operator==(const FrameAt&) const = default;
-};
-
-// What a writer that has just PUT an LTX file tells replicas about it.
-struct IndexHints {
-  uint64_t tail_bytes = 0;  // TailHint::tail_bytes
-  uint64_t page1_end = 0;   // where page 1's frame ends when it is the file's first; 0: no page 1
-  // The roots page 1's schema names (ltx::schema_roots, at most HeadRecord::kMaxRoots) when the
-  // file holds page 1 and it decodes; nullopt otherwise.
-  std::optional<std::vector<uint32_t>> schema_roots;
-  // Where the file holds the pages index_hints_of was asked for and those roots, by page number.
-  std::vector<FrameAt> frames;
-};
-
-// The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes), its
-// page index and page 1's frame; `wanted`: pages whose frames to report besides the roots its
-// own page 1 names (the head's current roots). Zeros and empties for what cannot be read or is no
-// LTX: a hint is not worth failing an upload for. An encrypted page 1 is opened with the
-// process's registered keys (ltx/encryption_key.h); without its key there is no schema hint.
-IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted = {});
-
 struct HeadRecord {
   static constexpr size_t kMaxPoints = 32;
   static constexpr size_t kMaxKeysPerPoint = 8;
@@ -119,7 +93,7 @@ struct HeadRecord {
   static constexpr size_t kMaxTails = 64;
   // Schema roots named in the head: ~50 bytes each in the JSON. A replica's open reads at most
   // kRootBytes of their frames (index_cache.h), which a few roots fill.
-  static constexpr size_t kMaxRoots = 16;
+  static constexpr size_t kMaxRoots = kMaxSchemaRootHints;
 
   uint64_t txid = 0;
   uint64_t generation = 0;

@@ -9,7 +9,11 @@
 #include "history/committed_history.h"
 #include "history/head_keeper.h"
 #include "history/remote_compactor.h"
+#include "ltx/checksum.h"
+#include "ltx/encoder.h"
 #include "ltx/page_frame.h"
+#include "ltx/page_index.h"
+#include "ltx/sink.h"
 #include "storage/body_source.h"
 #include "storage/file_store.h"
 #include "tests/history/history_support.h"
@@ -172,4 +176,41 @@ TEST_CASE("head hints: every root's newest frame, wherever it last changed, is S
   CHECK((head.roots[0].level == 1 && head.roots[0].max_txid == 5));
   CHECK((head.roots[1].level == 0 && head.roots[1].max_txid == 6));
   CHECK((head.roots[2].level == 1 && head.roots[2].max_txid == 5));
+}
+
+TEST_CASE("index hints: a page found past the first 64 KiB of a long index, page 1 without one",
+          "[head]") {
+  // A snapshot of 20,000 pages: its index (~7.5 bytes a page) is read in 64 KiB pieces, and an
+  // entry may straddle two of them. Synthetic pages: page 1 is no schema leaf.
+  constexpr uint32_t kPages = 20'000;
+  ltxvfs::ltx::Header h;
+  h.page_size = 512;
+  h.commit = kPages;
+  h.min_txid = h.max_txid = 1;
+  h.timestamp_ms = 1;
+  ltxvfs::ltx::VectorSink sink;
+  ltxvfs::ltx::Encoder enc(sink, h);
+  std::vector<uint8_t> page(512);
+  ltxvfs::ltx::DatabaseChecksum sum;
+  for (uint32_t p = 1; p <= kPages; ++p) {
+    for (size_t i = 0; i < page.size(); i += 4) page[i] = static_cast<uint8_t>(p * 31 + i);
+    enc.add_page(p, page);
+    sum.toggle(p, page);
+  }
+  enc.finish(sum.value());
+  const Bytes& file = sink.bytes();
+  const auto tail =
+      std::get<ltxvfs::ltx::FileTail>(ltxvfs::ltx::parse_file_tail(file, file.size()));
+  REQUIRE(file.size() - tail.pages_end > 2 * 64 * 1024);  // three pieces
+  const std::vector<uint32_t> wanted{19'999, 2, 12'345, 40'000};
+  const auto hints = ltxvfs::history::index_hints_of(ltxvfs::storage::MemoryBody(file), wanted);
+  CHECK(hints.tail_bytes == file.size() - tail.pages_end);
+  CHECK(hints.page1_end == ltxvfs::ltx::kHeaderSize + tail.index.find(1)->size);
+  CHECK(hints.schema_roots == std::vector<uint32_t>{});  // decoded: no schema on it
+  std::vector<FrameAt> expected;
+  for (uint32_t pgno : {2u, 12'345u, 19'999u}) {
+    const auto* e = tail.index.find(pgno);
+    expected.push_back({pgno, e->offset, e->size});
+  }
+  CHECK(hints.frames == expected);
 }

@@ -1,0 +1,46 @@
+// What a writer tells replicas about an LTX file it has just PUT, read from the file itself:
+// where its page index starts, where page 1 ends, the roots page 1's schema names and where the
+// file holds them. The head keeps them (history/head_record.h: tails, page1, roots), and a
+// replica's open reads exactly those bytes (issue 17).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "storage/body_source.h"
+
+namespace ltxvfs::history {
+
+// How many schema roots a file's hints name (HeadRecord::kMaxRoots).
+inline constexpr size_t kMaxSchemaRootHints = 16;
+
+// One frame of an LTX file, as its page index locates it.
+struct FrameAt {
+  uint32_t pgno = 0;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  bool operator==(const FrameAt&) const = default;
+};
+
+// What a writer that has just PUT an LTX file tells replicas about it.
+struct IndexHints {
+  uint64_t tail_bytes = 0;  // TailHint::tail_bytes
+  uint64_t page1_end = 0;   // where page 1's frame ends when it is the file's first; 0: no page 1
+  // The roots page 1's schema names (ltx::schema_roots, at most kMaxSchemaRootHints) when the
+  // file holds page 1 and it decodes; nullopt otherwise.
+  std::optional<std::vector<uint32_t>> schema_roots;
+  // Where the file holds the pages index_hints_of was asked for and those roots, by page number.
+  std::vector<FrameAt> frames;
+};
+
+// The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes), its
+// page index and page 1's frame; `wanted`: pages whose frames to report besides the roots its
+// own page 1 names (the head's current roots). Zeros and empties for what cannot be read or is no
+// LTX: a hint is not worth failing an upload for. An encrypted page 1 is opened with the
+// process's registered keys (ltx/encryption_key.h); without its key there is no schema hint.
+IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted = {});
+
+}  // namespace ltxvfs::history
