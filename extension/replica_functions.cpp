@@ -126,6 +126,7 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
                 {"readahead_pages", s.fetch.readahead_pages},
                 {"prefetch_requests", s.fetch.prefetch_requests},
                 {"prefetch_pages", s.fetch.prefetch_pages},
+                {"prefetch_queued", s.fetch.prefetch_queued},
                 {"prefetch_dropped", s.fetch.prefetch_dropped},
                 {"shared_waits", s.fetch.shared_waits},
                 {"errors", s.fetch.errors}};

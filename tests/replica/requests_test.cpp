@@ -195,14 +195,17 @@ TEST_CASE("an idle replica holds no thread of its own, and it polls and prefetch
   REQUIRE(wait_for([] { return threads_named("ltx-prefetch") == 0; }, 60'000));
   // Polling goes on without a thread of its own: new commits arrive, and a scan of their pages
   // (not cached yet) prefetches again.
-  const uint64_t prefetched = replica_stats(r)["fetch"]["prefetch_requests"];
+  const uint64_t queued = replica_stats(r)["fetch"]["prefetch_queued"];
   primary->exec(
       "INSERT INTO t SELECT 4000 + i, randomblob(1000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 "
       "UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT i FROM n)");
   const int64_t txid = wait_uploaded(*primary);
   CHECK(r.query_int("SELECT ltx_wait(" + std::to_string(txid) + ", 20000)") >= txid);
   CHECK(dump(r, "SELECT count(*), sum(length(v)) FROM t") == "6000|6000000\n");
-  CHECK(replica_stats(r)["fetch"]["prefetch_requests"].get<uint64_t>() > prefetched);
+  // Handed to the prefetcher again. Whether its GETs or the scan's own reach a frame first
+  // depends on the machine's load (a worker starts after the reader's miss), so its requests
+  // are not counted here.
+  CHECK(replica_stats(r)["fetch"]["prefetch_queued"].get<uint64_t>() > queued);
 }
 
 TEST_CASE("a cold scan of a table written with an index: large requests, every row right",

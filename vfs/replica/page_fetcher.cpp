@@ -238,6 +238,7 @@ void PageFetcher::prefetch(const std::vector<FrameRef>& frames) {
       queued_.emplace(k, true);
       ++queued;
     }
+    prefetch_queued_.fetch_add(queued, std::memory_order_relaxed);
     assert(queue_.size() <= 2 * size_t{settings_.prefetch_pages});
     assert(queued_.size() == queue_.size());
     // As many runs as workers are missing (each takes one range at a time).
@@ -291,11 +292,10 @@ void PageFetcher::drain() {
 
 FetcherStats PageFetcher::stats() const {
   auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-  return {r(requests_),        r(bytes_),
-          r(gap_bytes_),       r(pages_),
-          r(readahead_pages_), r(prefetch_requests_),
-          r(prefetch_pages_),  r(prefetch_dropped_),
-          r(shared_waits_),    r(errors_)};
+  return {r(requests_),       r(bytes_),           r(gap_bytes_),
+          r(pages_),          r(readahead_pages_), r(prefetch_requests_),
+          r(prefetch_pages_), r(prefetch_queued_), r(prefetch_dropped_),
+          r(shared_waits_),   r(errors_)};
 }
 
 }  // namespace ltxvfs::replica

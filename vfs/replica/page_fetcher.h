@@ -67,6 +67,7 @@ struct FetcherStats {
   uint64_t readahead_pages = 0;    // pages that rode along a synchronous request
   uint64_t prefetch_requests = 0;  // GETs made by the prefetcher
   uint64_t prefetch_pages = 0;     // pages they brought
+  uint64_t prefetch_queued = 0;    // frames queued for the prefetcher (the reader may come first)
   uint64_t prefetch_dropped = 0;   // frames not queued: over budget
   uint64_t shared_waits = 0;       // reads served by another request already in flight
   uint64_t errors = 0;
@@ -149,7 +150,8 @@ class PageFetcher {
 
   // Counters: any thread, no lock.
   std::atomic<uint64_t> requests_{0}, bytes_{0}, gap_bytes_{0}, pages_{0}, readahead_pages_{0},
-      prefetch_requests_{0}, prefetch_pages_{0}, prefetch_dropped_{0}, shared_waits_{0}, errors_{0};
+      prefetch_requests_{0}, prefetch_pages_{0}, prefetch_queued_{0}, prefetch_dropped_{0},
+      shared_waits_{0}, errors_{0};
 
   // Created last in the constructor (none without prefetch), destroyed first in the destructor;
   // constant in between.
