@@ -184,7 +184,12 @@ struct PageDecompressor::Contexts {
   std::unique_ptr<LZ4F_dctx, Lz4fDctxDeleter> lz4f;
   std::unique_ptr<ZSTD_DCtx, ZstdDctxDeleter> zstd;
   std::unique_ptr<PageCipher> cipher;
+  std::vector<std::uint8_t> plain;
 };
+
+std::vector<std::uint8_t>& PageDecompressor::plain_buffer() {
+  return ctx_->plain;
+}
 
 std::size_t PageDecompressor::open_encrypted(std::span<const std::uint8_t> input,
                                              const FrameOrigin& origin, std::uint64_t header_key_id,

@@ -59,7 +59,7 @@ void decode_frame(std::span<const std::uint8_t> frame, std::uint32_t expected_pg
     }
     const FrameOrigin origin{static_cast<std::uint32_t>(page.size()), expected_pgno, file.min_txid,
                              file.max_txid, file.database_id};
-    thread_local std::vector<std::uint8_t> plain;  // one page's zstd payload per thread
+    std::vector<std::uint8_t>& plain = decompressor.plain_buffer();  // one page's zstd payload
     used = decompressor.open_encrypted(payload, origin, 0, true, file_name, plain);
     decompressor.decompress(PageEncoding::kZstd, plain, page, true, file_name, expected_pgno);
   } else {
