@@ -34,9 +34,16 @@ stage "release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DLTXVFS_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
-stage "extension reaches SQLite only through the API table"
+stage "extension reaches SQLite only through the API table, and has no thread_local"
 if nm -D --undefined-only build/libltxvfs.so | grep -q ' sqlite3_'; then
   echo "libltxvfs.so links sqlite3_ symbols directly:"; nm -D --undefined-only build/libltxvfs.so | grep sqlite3_
+  exit 1
+fi
+# No thread_local in the extension: LeakSanitizer's exit scan crashed on a dlopen'ed library's
+# dynamic TLS in worker threads (bench/RESULTS.md, 2026-12-07; ltx/page_codec.h plain_buffer).
+if readelf -lW build/libltxvfs.so | grep -q ' TLS '; then
+  echo "libltxvfs.so has a TLS segment (a thread_local): LeakSanitizer crashes on it; use a"
+  echo "buffer its caller owns instead"; readelf -lW build/libltxvfs.so | grep ' TLS '
   exit 1
 fi
 stage "tests (release)"
