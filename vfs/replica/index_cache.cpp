@@ -218,15 +218,18 @@ std::vector<IndexCache::HintedRead> IndexCache::hinted_reads(
     pages.push_back(r.pgno);
     reads.push_back({f, r.offset, r.offset + r.frame_size});
   }
-  // One GET per run of close frames of a file (a root right after page 1 joins page 1's read).
+  // One GET per run of close frames of a file (a root right after page 1 joins page 1's read);
+  // the bytes between them count against the same budget.
   std::sort(reads.begin(), reads.end(), [](const HintedRead& a, const HintedRead& b) {
     return a.file != b.file ? a.file < b.file : a.offset < b.offset;
   });
   std::vector<HintedRead> joined;
   for (const HintedRead& r : reads) {
-    if (!joined.empty() && joined.back().file == r.file &&
-        r.offset <= joined.back().end + kRootGap) {
+    const uint64_t gap =
+        joined.empty() || r.offset <= joined.back().end ? 0 : r.offset - joined.back().end;
+    if (!joined.empty() && joined.back().file == r.file && gap <= kRootGap && gap <= budget) {
       joined.back().end = std::max(joined.back().end, r.end);
+      budget -= gap;
     } else {
       joined.push_back(r);
     }

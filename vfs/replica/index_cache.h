@@ -65,7 +65,8 @@ struct HintedBytes {
 // What an open reads of the roots' frames at most, page 1 aside: a few tables' and indexes' roots
 // (a root of a 4 KiB page compresses to 1-4 KiB), keeping the open within issue 17's 256 KiB.
 inline constexpr uint64_t kRootBytes = 12 * 1024;
-// Two root frames of one file this close are read in one GET: a request costs more than 4 KiB.
+// Two root frames of one file this close are read in one GET (a request costs more than 4 KiB
+// of transfer), the bytes between them counted in kRootBytes.
 inline constexpr uint64_t kRootGap = 4 * 1024;
 
 class IndexCache {
