@@ -47,10 +47,7 @@ std::optional<RootHint> root_hint_of(const nlohmann::json& t) {
   RootHint h{static_cast<uint32_t>(pgno), t[1].get<uint32_t>(), t[2].get<uint64_t>(),
              t[3].get<uint64_t>(),        t[4].get<uint64_t>(), t[5].get<uint64_t>(),
              t[6].get<uint64_t>()};
-  if (h.known() &&
-      (h.offset < ltx::kHeaderSize || h.offset > h.size || h.frame_size > h.size - h.offset)) {
-    return std::nullopt;
-  }
+  if (h.known() && !h.frame_in_object()) return std::nullopt;
   return h;
 }
 
@@ -179,16 +176,20 @@ void HeadRecord::note_roots(const TailHint& file, const IndexHints& hints) {
     roots = std::move(next);
   }
   for (const FrameAt& f : hints.frames) {
+    const RootHint found{f.pgno,    file.level, file.min_txid, file.max_txid,
+                         file.size, f.offset,   f.size};
+    if (!found.known() || !found.frame_in_object()) continue;
     for (RootHint& r : roots) {
-      if (r.pgno != f.pgno || f.size == 0 || f.offset < ltx::kHeaderSize ||
-          f.offset + f.size > file.size) {
-        continue;
-      }
-      if (!r.known() || newer(file.level, file.max_txid, r.level, r.max_txid)) {
-        r = RootHint{f.pgno, file.level, file.min_txid, file.max_txid, file.size, f.offset, f.size};
+      if (r.pgno == f.pgno &&
+          (!r.known() || newer(file.level, file.max_txid, r.level, r.max_txid))) {
+        r = found;
       }
     }
   }
+}
+
+bool RootHint::frame_in_object() const {
+  return offset >= ltx::kHeaderSize && offset <= size && frame_size <= size - offset;
 }
 
 std::vector<uint32_t> HeadRecord::root_pgnos() const {

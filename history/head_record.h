@@ -42,7 +42,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +80,8 @@ struct RootHint {
   uint64_t offset = 0;      // of the frame in that object
   uint64_t frame_size = 0;  // 0: not known yet (no file uploaded since it became a root holds it)
   bool known() const { return frame_size != 0; }
+  // Whether the frame lies in the object, after its header: what a hint read or found must say.
+  bool frame_in_object() const;
   bool operator==(const RootHint&) const = default;
 };
 
