@@ -1,6 +1,7 @@
-// What the replica engine's tests (engine_test, bad_object_engine_test, hydrator_test) share: a
-// fresh scratch directory, reading a page as SQLite would, the page a model primary says it holds,
-// and the message of an exception.
+// What the replica engine's tests (engine_test, fetcher_test, bad_object_engine_test,
+// hydrator_test) share: a fresh scratch directory, a replica's options and a location over it,
+// reading a page as SQLite would, the page a model primary says it holds, and the message of an
+// exception.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "storage/store_factory.h"
 #include "tests/replica/model_replica.h"
 #include "vfs/replica/btree_page.h"
+#include "vfs/replica/location.h"
 #include "vfs/replica/replica.h"
 #include "vfs/replica/snapshot.h"
 
@@ -24,6 +27,22 @@ inline std::string fresh_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// A replica of the directory `dir`, polled every 20 ms.
+inline ltxvfs::replica::ReplicaOptions options_for(const std::string& dir) {
+  ltxvfs::replica::ReplicaOptions o;
+  o.url = dir;
+  o.poll_ms = 20;
+  return o;
+}
+
+// A location replicas can share, its store opened as a replica's own.
+inline std::shared_ptr<ltxvfs::replica::Location> location_for(
+    const ltxvfs::replica::ReplicaOptions& options) {
+  return std::make_shared<ltxvfs::replica::Location>(
+      ltxvfs::storage::open_store(options.store_url(), ltxvfs::replica::replica_store_settings()),
+      options.cache_bytes);
 }
 
 inline std::vector<uint8_t> read_page(ltxvfs::replica::Replica& r,

@@ -40,20 +40,6 @@ using namespace replicatest;
 
 namespace {
 
-ReplicaOptions options_for(const std::string& dir) {
-  ReplicaOptions o;
-  o.url = dir;
-  o.poll_ms = 20;
-  return o;
-}
-
-// A location replicas can share, its store opened as open_replica's.
-std::shared_ptr<Location> location_for(const ReplicaOptions& options) {
-  return std::make_shared<Location>(
-      ltxvfs::storage::open_store(options.store_url(), replica_store_settings()),
-      options.cache_bytes);
-}
-
 // As the shim does: the store opened with the replica's settings, handed to the engine.
 Replica open_replica(const ReplicaOptions& options) {
   return Replica(
@@ -743,37 +729,6 @@ TEST_CASE("replica engine: replicas sharing a location read right while each fil
   CHECK(failed == 0);
   CHECK(wrong == 0);
   CHECK(a.stats().cache.hits + a.stats().cache.misses >= 30000);  // one cache counted every read
-}
-
-TEST_CASE("page fetcher: a read's fetch window is worked out only when the read misses",
-          "[replica][unit]") {
-  // In a scan nearly every read hits the cache (read-ahead got there first). Working out each
-  // read's window of up to `prefetch` frames anyway was 80 % of a cold scan's CPU: a 120 MB
-  // scan of a directory replica took 2.6 s, 0.13 s without it.
-  const std::string dir = fresh_dir("engine-fetcher-window");
-  ModelPrimary m(dir, 1024);
-  for (uint32_t p = 1; p <= 50; ++p) m.set(p, 1);
-  m.commit();
-  ReplicaOptions options = options_for(dir);
-  options.prefetch_pages = 0;
-  auto location = location_for(options);
-  Replica r(options, location, nullptr);
-  const auto snap = r.pin();
-  PageFetcher fetcher(location->store(), location->cache(), FetcherSettings{}, nullptr);
-  int asked = 0;
-  const auto window = [&] {
-    ++asked;
-    return PageFetcher::Window{{*snap->locate(8), *snap->locate(9)}};
-  };
-  const FrameRef seven = *snap->locate(7);
-  const PageBytes first = fetcher.get(seven, {}, window);  // a miss: asked once
-  CHECK(asked == 1);
-  CHECK(fetcher.stats().readahead_pages == 2);             // 8 and 9 joined its request
-  const PageBytes again = fetcher.get(seven, {}, window);  // a hit: not asked
-  CHECK(asked == 1);
-  CHECK(*again == *first);
-  CHECK(*fetcher.get(*snap->locate(8), {}, window) == m.page_at(snap->txid(), 8));
-  CHECK(asked == 1);
 }
 
 namespace {

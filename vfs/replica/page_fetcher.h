@@ -126,6 +126,10 @@ class PageFetcher {
   // which is harmless; leaving it out would leave the reader without its page).
   FetchRange claim(const FetchRange& range, Slots& slots, const PageKey* target = nullptr)
       REQUIRES(mu_);
+  // Waits for another request's `slot`: its page, or nullptr when the caller should fetch it
+  // itself (that request failed, and this is not `last_try`); throws that request's error when
+  // the object is gone or on the last try.
+  PageBytes await(const std::shared_ptr<InFlight>& slot, bool last_try) EXCLUDES(mu_);
   // Fetches and decodes a claimed range, completing every slot (on error: with the error).
   void run(const FetchRange& range, const Slots& slots);
   void complete(const FrameRef& frame, const std::shared_ptr<InFlight>& slot, PageBytes page,
