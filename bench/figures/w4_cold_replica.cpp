@@ -35,6 +35,8 @@ struct Measurement {
   // waited for a request already in flight, prefetches dropped (queue full), GETs made by the
   // reading thread itself.
   double misses = 0, shared_waits = 0, dropped = 0, sync_requests = 0;
+  // Pages the cache evicted during the scan: read-ahead pushed out before it was read shows here.
+  double evictions = 0;
   // CPU seconds this process (SQLite, the replica's threads, the latency proxy) used during the
   // query, and the 1-minute load after it: is a scan waiting for the network or for a core?
   double query_cpu_s = 0, load_after = 0;
@@ -75,6 +77,7 @@ Measurement run_cold(const Context& ctx, const LargeReplica& replica, const Quer
                                                               : 0.0;
   };
   m.misses = at("cache", "misses");
+  m.evictions = at("cache", "evictions");
   m.shared_waits = at("fetch", "shared_waits");
   m.dropped = at("fetch", "prefetch_dropped");
   m.sync_requests = at("fetch", "requests") - at("fetch", "prefetch_requests");
@@ -136,6 +139,7 @@ void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica) {
                   format_bytes(static_cast<double>(replica.plan_bytes)) + " (8 connections)";
       const Measurement& last = results.back();
       row.note += "; last run: " + format_number(last.misses) + " cache misses, " +
+                  format_number(last.evictions) + " evictions, " +
                   format_number(last.sync_requests) + " GETs by the reading thread, " +
                   format_number(last.shared_waits) + " reads waited for a GET in flight, " +
                   format_number(last.dropped) + " prefetches dropped, " +
