@@ -62,6 +62,11 @@ struct BodyState {
   std::vector<uint8_t>* body;
   CURL* curl;
   bool reserved = false;
+  // HttpRequest::on_body, the headers it is shown, and what it was handed so far.
+  const HttpRequest::BodyPieceFn* on_body = nullptr;
+  const HttpHeaders* headers = nullptr;
+  uint64_t* streamed = nullptr;
+  long status = 0;  // asked of libcurl at the first piece (the headers are in by then)
 };
 
 // A body larger than this is not reserved up front (a wrong header must not allocate it all).
@@ -70,6 +75,15 @@ constexpr curl_off_t kMaxReserve = curl_off_t{256} << 20;
 size_t write_body(char* data, size_t size, size_t count, void* userdata) {
   auto* st = static_cast<BodyState*>(userdata);
   try {
+    if (st->on_body != nullptr) {
+      if (st->status == 0) curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
+      if (st->status >= 200 && st->status < 300) {
+        const std::span<const uint8_t> piece(reinterpret_cast<const uint8_t*>(data), size * count);
+        (*st->on_body)(st->status, *st->headers, *st->streamed, piece);
+        *st->streamed += piece.size();
+        return size * count;
+      }
+    }
     if (!st->reserved) {
       st->reserved = true;
       curl_off_t length = -1;
@@ -326,6 +340,9 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   set_method(curl, request, &upload);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   BodyState body{&response.body, curl};
+  body.on_body = request.on_body;
+  body.headers = &response.headers;
+  body.streamed = &response.streamed;
   set_receivers(curl, &body, &response, request.cancel);
 
   const TransferEnd end = run_transfer(handle->multi, curl, request.cancel);

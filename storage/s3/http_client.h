@@ -14,6 +14,9 @@
 // - Request bodies are sent with the Content-Type the caller gives; S3Store always gives one,
 //   because some servers store an `application/x-www-form-urlencoded` body (libcurl's default for
 //   POST data) as an empty object.
+// - A 2xx answer's body can be handed over piece by piece as it arrives instead of kept
+//   (HttpRequest::on_body): a ranged GET's first bytes are used before its last ones are in, and
+//   the body is never held whole.
 // - Transport failures (connect, timeout, reset, cancellation) are thrown as HttpTransportError;
 //   any HTTP status is a normal response for the caller to interpret. A body that cannot be read
 //   ends the request with the BodySource's own exception.
@@ -71,12 +74,20 @@ struct HttpRequest {
   const BodySource* body = nullptr;
   // When set, cancel() abandons the request (perform throws with cancelled() true).
   const Cancellation* cancel = nullptr;
+  // When set, a 2xx answer's body is handed to it piece by piece (libcurl's, up to 16 KiB) on
+  // the transfer's thread as it arrives, with the status, the headers and where the piece starts
+  // in the body, and not kept (HttpResponse::streamed counts it). Other answers' bodies are kept
+  // as usual (an error's XML). It must not throw; what it does delays the transfer.
+  using BodyPieceFn = std::function<void(long status, const HttpHeaders& headers, uint64_t at,
+                                         std::span<const uint8_t> piece)>;
+  const BodyPieceFn* on_body = nullptr;
 };
 
 struct HttpResponse {
   long status = 0;
   HttpHeaders headers;  // names lower-cased, in arrival order
   std::vector<uint8_t> body;
+  uint64_t streamed = 0;    // body bytes handed to HttpRequest::on_body instead of kept here
   uint64_t bytes_sent = 0;  // request body bytes actually uploaded
 
   // The value of the first header called `name` (lower-case), or nullptr.

@@ -54,6 +54,9 @@ class S3Store : public ObjectStore {
   PutResult put_body(const std::string& key, const BodySource& body,
                      const PutOptions& options = {}) override;
   GetResult get(const std::string& key, std::optional<ByteRange> range = std::nullopt) override;
+  // Hands the range's bytes over piece by piece as libcurl receives them, never held whole.
+  GetResult get_streamed(const std::string& key, const ByteRange& range,
+                         const Received& received) override;
   std::optional<GetResult> get_if_changed(const std::string& key, const std::string& etag) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& prefix,
@@ -82,6 +85,10 @@ class S3Store : public ObjectStore {
   struct Op;
   // A GET of `key` (counted, the key validated) answering with one of `ok_statuses`.
   Op get_op(const std::string& key, std::vector<long> ok_statuses);
+  // get(); with `on_body`, a 2xx answer's body goes to it piece by piece instead of into the
+  // result (HttpRequest::on_body), and is checked by its length.
+  GetResult get_with(const std::string& key, std::optional<ByteRange> range,
+                     const HttpRequest::BodyPieceFn* on_body);
   HttpResponse execute(const Op& op);
   // One attempt's request, signed now (SigV4 signatures carry the time).
   HttpRequest signed_request(const Op& op, const Target& target, const std::string& query,

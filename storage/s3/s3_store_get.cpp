@@ -41,6 +41,43 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
   return std::strtoull(s.c_str(), nullptr, 10);
 }
 
+// A Content-Range header's "bytes FIRST-LAST/TOTAL", when it is one that can be: first <= last <
+// total.
+struct ContentRange {
+  uint64_t first = 0, last = 0, total = 0;
+};
+std::optional<ContentRange> parse_content_range(const std::string& text) {
+  if (text.rfind("bytes ", 0) != 0) return std::nullopt;
+  const auto dash = text.find('-', 6), slash = text.rfind('/');
+  if (dash == std::string::npos || slash == std::string::npos || dash > slash) return std::nullopt;
+  const auto first = parse_u64(text.substr(6, dash - 6));
+  const auto last = parse_u64(text.substr(dash + 1, slash - dash - 1));
+  const auto total = parse_u64(text.substr(slash + 1));
+  if (!first || !last || !total || *first > *last || *last >= *total) return std::nullopt;
+  return ContentRange{*first, *last, *total};
+}
+
+const std::string* find_header(const HttpHeaders& headers, std::string_view name) {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
+// Where the bytes of `range` start in the body of an answer still arriving (a 206 for bytes
+// from a first byte at or before the range's, or a 200 with the whole object), or nullopt when
+// the answer does not hold them (get_with's checks then say what is wrong).
+std::optional<uint64_t> range_start_in_body(long status, const HttpHeaders& headers,
+                                            const ByteRange& range) {
+  if (status == 200) return range.offset;
+  const std::string* text = find_header(headers, "content-range");
+  const auto cr = text ? parse_content_range(*text) : std::nullopt;
+  if (status != 206 || !cr || cr->first > range.offset || cr->last < range.offset) {
+    return std::nullopt;
+  }
+  return range.offset - cr->first;
+}
+
 // What an answer to a GET or HEAD says about the object besides its body and size.
 GetResult described_by(const HttpResponse& response) {
   GetResult result;
@@ -82,24 +119,19 @@ GetResult empty_range_from_head(const HttpResponse& head, const ByteRange& range
 // the range asked for and agree with the body, so a proxy or cache answering with other bytes
 // fails the read instead of handing a decoder the wrong part of the object. Returns the object's
 // size; cuts `body` down to the range asked when the answer holds more (s3rver answers bytes=0-0
-// with two bytes). A 206 to a GET without Range must cover the whole object.
+// with two bytes). A 206 to a GET without Range must cover the whole object. `received`: the
+// body's length; `body`: null when the body went elsewhere as it arrived (get_streamed, which
+// passes on only the range's bytes).
 uint64_t take_partial(const HttpResponse& response, const std::optional<ByteRange>& range,
-                      const std::string& subject, std::vector<uint8_t>& body) {
+                      const std::string& subject, uint64_t received, std::vector<uint8_t>* body) {
   const std::string* header = response.header("content-range");
   const std::string text = header ? *header : "missing";
-  std::optional<uint64_t> first, last, total;
-  if (text.rfind("bytes ", 0) == 0) {
-    const auto dash = text.find('-', 6), slash = text.rfind('/');
-    if (dash != std::string::npos && slash != std::string::npos && dash < slash) {
-      first = parse_u64(text.substr(6, dash - 6));
-      last = parse_u64(text.substr(dash + 1, slash - dash - 1));
-      total = parse_u64(text.substr(slash + 1));
-    }
-  }
-  if (!first || !last || !total || *first > *last || *last >= *total) {
+  const std::optional<ContentRange> cr = parse_content_range(text);
+  if (!cr) {
     throw StoreError(StoreErrorKind::kProtocol,
                      subject + ": 206 without a usable Content-Range (" + text + ")");
   }
+  const std::optional<uint64_t> first = cr->first, last = cr->last, total = cr->total;
   uint64_t want_first = 0, want_last = *total - 1;
   if (range && range->suffix) {
     want_first = *total - std::min(range->length, *total);
@@ -109,17 +141,18 @@ uint64_t take_partial(const HttpResponse& response, const std::optional<ByteRang
   } else if (range) {
     want_first = *total;  // nothing of the object can answer it (S3 would say 416)
   }
-  if (*first > want_first || *last < want_last || body.size() != *last - *first + 1) {
+  if (*first > want_first || *last < want_last || received != *last - *first + 1) {
     throw StoreError(StoreErrorKind::kProtocol,
                      subject + ": asked for " +
                          (range ? range_header(*range) : "the whole object") + ", the answer was " +
-                         text + " with " + std::to_string(body.size()) +
+                         text + " with " + std::to_string(received) +
                          " bytes; a proxy or cache between here and the store served other "
                          "bytes than those asked (the read was not used)");
   }
-  if (*first != want_first || *last != want_last) {
-    body = std::vector<uint8_t>(body.begin() + static_cast<std::ptrdiff_t>(want_first - *first),
-                                body.begin() + static_cast<std::ptrdiff_t>(want_last - *first + 1));
+  if (body != nullptr && (*first != want_first || *last != want_last)) {
+    *body =
+        std::vector<uint8_t>(body->begin() + static_cast<std::ptrdiff_t>(want_first - *first),
+                             body->begin() + static_cast<std::ptrdiff_t>(want_last - *first + 1));
   }
   return *total;
 }
@@ -154,8 +187,36 @@ S3Store::Op S3Store::get_op(const std::string& key, std::vector<long> ok_statuse
 }
 
 GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
+  return get_with(key, range, nullptr);
+}
+
+GetResult S3Store::get_streamed(const std::string& key, const ByteRange& range,
+                                const Received& received) {
+  if (range.suffix || range.length == 0) {
+    GetResult whole = get(key, range);
+    received(whole.etag, 0, whole.body);
+    whole.body.clear();
+    return whole;
+  }
+  // The pieces of the body that fall in the range, passed on where they start in it.
+  const HttpRequest::BodyPieceFn on_body = [&](long status, const HttpHeaders& headers, uint64_t at,
+                                               std::span<const uint8_t> piece) {
+    const std::optional<uint64_t> start = range_start_in_body(status, headers, range);
+    if (!start) return;
+    const uint64_t from = std::max(at, *start);
+    const uint64_t to = std::min(at + piece.size(), *start + range.length);
+    if (from >= to) return;
+    const std::string* etag = find_header(headers, "etag");
+    received(etag ? *etag : "", from - *start, piece.subspan(from - at, to - from));
+  };
+  return get_with(key, range, &on_body);
+}
+
+GetResult S3Store::get_with(const std::string& key, std::optional<ByteRange> range,
+                            const HttpRequest::BodyPieceFn* on_body) {
   try {
     Op op = get_op(key, {200, 206});
+    op.on_body = on_body;
     const std::string subject = "GET " + where(op.full_key);
     if (range && range->length == 0) {
       op.verb = "HEAD";
@@ -167,12 +228,19 @@ GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
     HttpResponse response = execute(op);
 
     GetResult result = described_by(response);
+    const bool streamed = on_body != nullptr;
+    const uint64_t received = streamed ? response.streamed : response.body.size();
     if (response.status == 206) {
       // A 206 to a request without Range is as wrong as one for other bytes.
       result.body = std::move(response.body);
-      result.object_size = take_partial(response, range, subject, result.body);
+      result.object_size =
+          take_partial(response, range, subject, received, streamed ? nullptr : &result.body);
+    } else if (streamed) {
+      // The whole object went by; its range's bytes were passed on.
+      result.object_size = received;
+      if (range && range->offset >= received) throw invalid_range(subject, *range, received);
     } else {
-      result.object_size = response.body.size();
+      result.object_size = received;
       result.body = range ? cut_range(response.body, *range, subject) : std::move(response.body);
     }
     return result;

@@ -20,8 +20,9 @@ struct S3Store::Op {
   std::string method;    // HTTP method
   std::string full_key;  // bucket-relative key, "" for bucket-level requests
   sigv4::Params query;
-  HttpHeaders headers;               // sent and signed
-  const BodySource* body = nullptr;  // PUT/POST; null = empty
+  HttpHeaders headers;                                // sent and signed
+  const BodySource* body = nullptr;                   // PUT/POST; null = empty
+  const HttpRequest::BodyPieceFn* on_body = nullptr;  // GET: takes the body (HttpRequest::on_body)
   std::vector<long> ok_statuses{200};
   std::string hint_context;  // e.g. "If-None-Match" to explain a 412
   std::string subject;       // what messages name; default: s3://bucket/full_key

@@ -125,6 +125,7 @@ HttpRequest S3Store::signed_request(const Op& op, const Target& target, const st
   request.headers = std::move(signable.headers);
   request.headers.emplace_back("Authorization", authorization);
   request.body = op.body;  // every attempt reads it again from the start
+  request.on_body = op.on_body;
   request.cancel = cancel_.get();
   return request;
 }
@@ -167,7 +168,7 @@ HttpResponse S3Store::execute(const Op& op) {
       HttpResponse response = http_->perform(request);
       sent->answered();
       StoreStats::add(stats_->bytes_sent, response.bytes_sent);
-      StoreStats::add(stats_->bytes_received, response.body.size());
+      StoreStats::add(stats_->bytes_received, response.body.size() + response.streamed);
       if (std::find(op.ok_statuses.begin(), op.ok_statuses.end(), response.status) !=
           op.ok_statuses.end()) {
         return response;

@@ -315,3 +315,38 @@ TEST_CASE("s3 reads: a 206 answering other bytes than those asked fails the read
     }
   }
 }
+
+TEST_CASE("s3 reads: a streamed range is taken from a 206 or a 200, never from other bytes",
+          "[retry]") {
+  // get_streamed() passes bytes on before the answer is checked whole, so it must place them by
+  // the answer's own headers: a 206's Content-Range, a 200's whole object.
+  const auto streamed = [](S3Store& store, const ByteRange& range, std::string& got) {
+    got.clear();
+    return store.get_streamed("k", range,
+                              [&](const std::string&, uint64_t at, std::span<const uint8_t> bytes) {
+                                CHECK(at == got.size());
+                                got.append(bytes.begin(), bytes.end());
+                              });
+  };
+  const auto partial = [](const std::string& body, const std::string& content_range) {
+    return Reply{206, body, {{"Content-Range", content_range}}, MiniHttpServer::Mode::kNormal};
+  };
+  std::string got;
+  {
+    MiniHttpServer server({partial("abcd", "bytes 4-7/20"), partial("0123", "bytes 0-3/20"),
+                           Reply{200, "0123456789", {}}});
+    auto store = store_at(server.endpoint());
+    CHECK(streamed(store, ByteRange::at(4, 4), got).object_size == 20);
+    CHECK(got == "abcd");
+    streamed(store, ByteRange::at(1, 2), got);  // more than asked, truthfully labelled
+    CHECK(got == "12");
+    CHECK(streamed(store, ByteRange::at(2, 3), got).object_size == 10);  // Range ignored
+    CHECK(got == "234");
+  }
+  // Other bytes than those asked: none passed on, and the read fails as get() does.
+  MiniHttpServer server({partial("abcd", "bytes 0-3/20")});
+  auto store = store_at(server.endpoint());
+  CHECK(error_of([&] { streamed(store, ByteRange::at(4, 4), got); }).kind() ==
+        StoreErrorKind::kProtocol);
+  CHECK(got.empty());
+}

@@ -51,6 +51,8 @@ struct Capabilities {
   bool first_byte_range = true;
   // PutOptions::metadata comes back from get().
   bool metadata = true;
+  // get_streamed() hands a range over in pieces as they arrive (not at once, after get()).
+  bool streams_reads = true;
   // Any key S3 accepts, including empty and "." path segments.
   bool any_s3_key = true;
   // Keys with '&' and '\'' come back from list() as written.
@@ -91,6 +93,8 @@ Backend directory_backend() {
   b.caps.any_s3_key = false;
   b.caps.why_not["any_s3_key"] = "a file store key cannot have empty, '.' or '..' segments";
   b.caps.paging_keys = 1100;
+  b.caps.streams_reads = false;
+  b.caps.why_not["streams_reads"] = "a local file is read whole (ObjectStore's default)";
   return b;
 }
 
@@ -305,6 +309,41 @@ void ranged_get(Backend& b) {
   CHECK(tail.object_size == 10);
   CHECK(text(store.get("obj", ByteRange::last(10)).body) == "0123456789");
   CHECK(text(store.get("obj", ByteRange::last(100)).body) == "0123456789");  // truncated
+}
+
+void streamed_ranged_get(Backend& b) {
+  ObjectStore& store = *b.store;
+  std::vector<uint8_t> object(300'000);
+  for (size_t i = 0; i < object.size(); ++i) object[i] = static_cast<uint8_t>(i * 7 + i / 251);
+  const auto put = store.put("big", object);
+  // The pieces, in order, make the range; the result is get()'s without the body.
+  const auto streamed = [&](const ByteRange& range) {
+    std::vector<uint8_t> got;
+    int pieces = 0;
+    const auto result = store.get_streamed(
+        "big", range, [&](const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) {
+          CHECK(etag == put.etag);
+          if (at < got.size()) got.resize(at);  // a retried request starts over
+          CHECK(at == got.size());
+          got.insert(got.end(), bytes.begin(), bytes.end());
+          ++pieces;
+        });
+    CHECK(result.body.empty());
+    CHECK(result.etag == put.etag);
+    CHECK(result.object_size == object.size());
+    return std::make_pair(got, pieces);
+  };
+  const auto [middle, pieces] = streamed(ByteRange::at(1'000, 200'000));
+  CHECK(middle == std::vector<uint8_t>(object.begin() + 1'000, object.begin() + 201'000));
+  if (has(b, b.caps.streams_reads, "streams_reads")) CHECK(pieces > 1);
+  // A range that runs past the end is truncated to the object; the errors are get()'s.
+  CHECK(streamed(ByteRange::at(299'990, 100)).first ==
+        std::vector<uint8_t>(object.end() - 10, object.end()));
+  const auto nothing = [](const std::string&, uint64_t, std::span<const uint8_t>) {};
+  CHECK(error_of([&] { store.get_streamed("big", ByteRange::at(300'000, 1), nothing); }).kind() ==
+        StoreErrorKind::kInvalidRange);
+  CHECK(error_of([&] { store.get_streamed("missing", ByteRange::at(0, 1), nothing); }).kind() ==
+        StoreErrorKind::kNotFound);
 }
 
 void missing_keys(Backend& b) {
@@ -671,6 +710,7 @@ void run(Backend b, void (*contract_case)(Backend&)) {
   X("empty object", empty_object)                                                         \
   X("metadata round trip", metadata_round_trip)                                           \
   X("ranged get", ranged_get)                                                             \
+  X("streamed ranged get", streamed_ranged_get)                                           \
   X("missing keys are kNotFound", missing_keys)                                           \
   X("list with prefix, order, start_after, sibling roots", list_prefix_order_start_after) \
   X("list of more than one page", list_many_pages)                                        \
