@@ -9,21 +9,13 @@
 #include "ltx/error.h"
 #include "ltx/page_frame.h"
 #include "vfs/replica/errors.h"
+#include "vfs/replica/frame_stream.h"
 
 namespace ltxvfs::replica {
 namespace {
 
 PageKey key_of(const FrameRef& f) {
   return {f.file->serial, f.pgno};
-}
-
-// The page of frame `f`, decoded and checked from `bytes` (the whole frame) as any fetched one.
-PageBytes decode(const FrameRef& f, std::span<const uint8_t> bytes,
-                 ltx::PageDecompressor& decompressor) {
-  auto page = std::make_shared<std::vector<uint8_t>>(f.page_size);
-  ltx::decode_frame(bytes, f.pgno, *page, decompressor, f.file->file.key,
-                    ltx::FrameFile{f.file->file.min_txid, f.file->file.max_txid, f.database_id});
-  return page;
 }
 
 }  // namespace
@@ -173,41 +165,39 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
   size_t done = 0;
   const std::string& key = range.file->file.key;
   try {
+    FrameStream stream(range, [&](size_t i, PageBytes page) {
+      assert(i == done);
+      pages_.fetch_add(1, std::memory_order_relaxed);
+      complete(range.frames[i], slots[i], std::move(page), nullptr);
+      ++done;
+    });
     storage::GetResult got;
     try {
-      got = store_.get(key, storage::ByteRange::at(range.begin, range.end - range.begin));
+      got = store_.get_streamed(
+          key, storage::ByteRange::at(range.begin, range.end - range.begin),
+          [&](const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) {
+            stream.take(etag, at, bytes);
+          });
     } catch (const storage::StoreError& e) {
       if (e.kind() != storage::StoreErrorKind::kNotFound) throw;
       if (on_lost_) on_lost_(key);
       throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
                          "object " + key + " is gone from the store (compaction or retention)");
     }
-    requests_.fetch_add(1, std::memory_order_relaxed);
-    bytes_.fetch_add(got.body.size(), std::memory_order_relaxed);
-    uint64_t framed = 0;
-    for (const auto& f : range.frames) framed += f.size;
-    gap_bytes_.fetch_add(got.body.size() - std::min<uint64_t>(framed, got.body.size()),
-                         std::memory_order_relaxed);
+    count(range, stream.received());
     if (!range.file->etag.empty() && !got.etag.empty() && got.etag != range.file->etag) {
       if (on_lost_) on_lost_(key);
       throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
                          "object " + key + " was replaced in the store (etag " + got.etag +
                              ", indexed as " + range.file->etag + ")");
     }
-    if (got.body.size() != range.end - range.begin) {
+    if (stream.received() != range.end - range.begin) {
       throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
                           "asked for bytes " + std::to_string(range.begin) + ".." +
                               std::to_string(range.end) + ", got " +
-                              std::to_string(got.body.size()) + " bytes");
+                              std::to_string(stream.received()) + " bytes");
     }
-    ltx::PageDecompressor decompressor;
-    for (; done < range.frames.size(); ++done) {
-      const FrameRef& f = range.frames[done];
-      PageBytes page =
-          decode(f, std::span(got.body).subspan(f.offset - range.begin, f.size), decompressor);
-      pages_.fetch_add(1, std::memory_order_relaxed);
-      complete(f, slots[done], std::move(page), nullptr);
-    }
+    stream.finish();  // a frame that did not decode throws here
   } catch (...) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     const std::exception_ptr error = std::current_exception();
@@ -218,11 +208,19 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
   }
 }
 
+void PageFetcher::count(const FetchRange& range, uint64_t received) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(received, std::memory_order_relaxed);
+  uint64_t framed = 0;
+  for (const auto& f : range.frames) framed += f.size;
+  gap_bytes_.fetch_add(received - std::min<uint64_t>(framed, received), std::memory_order_relaxed);
+}
+
 PageBytes PageFetcher::offer(const FrameRef& frame, std::span<const uint8_t> bytes) {
   PageBytes page;
   try {
     ltx::PageDecompressor decompressor;
-    page = decode(frame, bytes, decompressor);
+    page = decode_fetched(frame, bytes, decompressor);
   } catch (const std::exception&) {
     return nullptr;
   }
