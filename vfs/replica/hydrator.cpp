@@ -10,9 +10,9 @@
 
 #include "base/named_thread.h"
 #include "base/parallel_for.h"
-#include "ltx/page_frame.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
+#include "vfs/replica/frame_stream.h"
 
 namespace ltxvfs::replica {
 namespace {
@@ -21,6 +21,8 @@ constexpr uint64_t kHydrateRequestBytes = uint64_t{8} << 20;
 // GETs in flight, as a restore's default (--jobs 8): enough to fill a link whose every request
 // waits ~20 ms before its first byte.
 constexpr unsigned kHydrateParallelism = 8;
+// The largest pwrite of consecutive pages (a range's pages are written as they decode).
+constexpr size_t kHydrateWriteBytes = size_t{1} << 20;
 // Frames of one object with a hole of up to this between them (frames a later file replaced) come
 // in one GET: the hole costs ~4 ms at 64 MiB/s, a GET of its own ~20 ms before its first byte.
 // W5 (121 MiB, 29 level-0 files): 61 -> 109 MB/s with 256 KiB.
@@ -120,33 +122,36 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
     if (stop_) return;
   }
   const std::string& key = range.file->file.key;
-  auto got = store_.get(key, storage::ByteRange::at(range.begin, range.end - range.begin));
-  if (got.body.size() != range.end - range.begin) {
-    throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
-  }
   const uint32_t ps = snap.page_size();
-  ltx::PageDecompressor decompressor;
-  // Consecutive pages are decoded side by side and written with one pwrite.
+  // Pages are decoded as the range's bytes arrive (FrameStream), beside the transfer, and
+  // consecutive ones are written with one pwrite of up to kHydrateWriteBytes.
   std::vector<uint8_t> run;
   uint32_t first = 0;
   auto flush = [&] {
     if (!run.empty()) pwrite_all(fd_.get(), uint64_t{first - 1} * ps, run, path_);
     run.clear();
   };
-  for (const auto& f : range.frames) {
-    if (!run.empty() && f.pgno != first + run.size() / ps) flush();
-    if (run.empty()) first = f.pgno;
-    run.resize(run.size() + ps);
-    const auto page = std::span(run).last(ps);
-    ltx::decode_frame(
-        std::span(got.body).subspan(f.offset - range.begin, f.size), f.pgno, page, decompressor,
-        key, ltx::FrameFile{range.file->file.min_txid, range.file->file.max_txid, f.database_id});
-    if (f.pgno == 1) present_header(page, 0, snap.change_counter(), snap.commit());
+  FrameStream stream(range, [&](size_t i, PageBytes page) {
+    const uint32_t pgno = range.frames[i].pgno;
+    if (!run.empty() && (pgno != first + run.size() / ps || run.size() >= kHydrateWriteBytes)) {
+      flush();
+    }
+    if (run.empty()) first = pgno;
+    run.insert(run.end(), page->begin(), page->end());
+    if (pgno == 1) present_header(std::span(run).last(ps), 0, snap.change_counter(), snap.commit());
+  });
+  store_.get_streamed(key, storage::ByteRange::at(range.begin, range.end - range.begin),
+                      [&](const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) {
+                        stream.take(etag, at, bytes);
+                      });
+  if (stream.received() != range.end - range.begin) {
+    throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
   }
+  stream.finish();
   flush();
   base::MutexLock lock(mu_);
   stats_.pages_done += range.frames.size();
-  stats_.bytes += got.body.size();
+  stats_.bytes += stream.received();
 }
 
 void Hydrator::run() {
