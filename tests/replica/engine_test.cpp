@@ -138,11 +138,16 @@ TEST_CASE("coalescing: adjacent frames of one object become one request", "[repl
 
 TEST_CASE("page cache: LRU by bytes, keyed by object version and page", "[replica][unit]") {
   PageCache cache(3 * 100);
-  auto page = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(100, v); };
+  // Leaf pages (type 0x0d), told apart by their second byte.
+  auto page = [](uint8_t v) {
+    auto p = std::make_shared<std::vector<uint8_t>>(100, v);
+    (*p)[0] = 0x0d;
+    return std::shared_ptr<const std::vector<uint8_t>>(p);
+  };
   cache.put({1, 1}, page(1));
   cache.put({1, 2}, page(2));
   cache.put({2, 1}, page(3));
-  CHECK((*cache.get({1, 1}))[0] == 1);  // now most recent
+  CHECK((*cache.get({1, 1}))[1] == 1);  // now most recent
   cache.put({2, 2}, page(4));           // evicts {1,2}
   CHECK_FALSE(cache.get({1, 2}));
   CHECK(cache.get({2, 1}));
@@ -151,6 +156,50 @@ TEST_CASE("page cache: LRU by bytes, keyed by object version and page", "[replic
   CHECK(s.bytes == 300);
   CHECK(s.hits == 2);
   CHECK(s.misses == 1);
+}
+
+TEST_CASE("page cache: interior pages outlast a scan's leaves, up to an eighth of it",
+          "[replica][unit]") {
+  // A cold scan prefetches each interior page well before it reads it, and read ~16k leaves in
+  // between: in one LRU its last interior pages were gone again when it reached them.
+  PageCache cache(16 * 100);
+  auto page = [](uint8_t type, uint32_t pgno) {
+    auto p = std::make_shared<std::vector<uint8_t>>(100, 0);
+    (*p)[0] = type;
+    (*p)[1] = static_cast<uint8_t>(pgno);
+    return std::shared_ptr<const std::vector<uint8_t>>(p);
+  };
+  cache.put({1, 500}, page(0x05, 500));                                 // a table's interior page
+  cache.put({1, 501}, page(0x02, 501));                                 // an index's
+  for (uint32_t p = 2; p < 100; ++p) cache.put({1, p}, page(0x0d, p));  // a scan's leaves
+  CHECK(cache.get({1, 500}));
+  CHECK(cache.get({1, 501}));
+  CHECK_FALSE(cache.get({1, 2}));  // the oldest leaves went
+  CHECK(cache.get({1, 99}));
+  // Page 1 is an interior page when its b-tree header (after the database header) says so.
+  std::vector<uint8_t> first(200, 0);
+  first[100] = 0x05;
+  cache.put({1, 1}, std::make_shared<const std::vector<uint8_t>>(first));
+  CHECK_FALSE(cache.contains({1, 500}));  // 200 + 200 bytes of interior pages: over 1600 / 8
+  CHECK(cache.contains({1, 1}));
+  // More interior pages than an eighth of the cache (2 of 16): the least recently used go.
+  for (uint32_t p = 600; p < 604; ++p) cache.put({1, p}, page(0x05, p));
+  CHECK(cache.stats().bytes <= 16 * 100);
+  CHECK_FALSE(cache.get({1, 500}));
+  CHECK(cache.get({1, 603}));
+  CHECK(cache.get({1, 98}));  // leaves are kept while interior pages are over their share
+  // Nothing but interior pages: they fill the cache as leaves would.
+  PageCache interior_only(4 * 100);
+  for (uint32_t p = 1000; p < 1010; ++p) interior_only.put({1, p}, page(0x05, p));
+  CHECK(interior_only.stats().pages == 4);
+  CHECK(interior_only.get({1, 1009}));
+  // A page larger than the whole cache still stays, alone.
+  PageCache tiny(50);
+  tiny.put({1, 7}, page(0x05, 7));
+  CHECK(tiny.get({1, 7}));
+  tiny.put({1, 8}, page(0x0d, 8));
+  CHECK(tiny.get({1, 8}));
+  CHECK_FALSE(tiny.get({1, 7}));
 }
 
 TEST_CASE("page 1 presentation and interior b-tree pages", "[replica][unit]") {

@@ -1,6 +1,12 @@
 // PageCache: a bounded LRU of decompressed pages, keyed by frame identity (object version, page
 // number). Objects are immutable, so an entry stays valid across snapshots for as long as a
 // snapshot still takes that page from that object. Thread-safe.
+//
+// Interior b-tree pages (one per ~400 leaves) have an LRU of their own, evicted only while it
+// holds more than an eighth of the capacity (or nothing else is left): every lookup passes
+// through them, and a scan prefetches each one well before it reads it. In one LRU, the ~16k
+// pages a cold scan of W4 read after its last interior pages had arrived pushed them out, and the
+// scan's last four steps each paid a round trip of their own (~100 ms of its 0.7 s).
 #pragma once
 
 #include <cstdint>
@@ -51,12 +57,21 @@ class PageCache {
 
  private:
   using Lru = std::list<std::pair<PageKey, PageBytes>>;
+  struct Entry {
+    Lru::iterator it;
+    bool interior = false;  // in interior_, not lru_
+  };
+  // Drops the least recently used entry of `list`.
+  void evict_from(Lru& list, bool interior) REQUIRES(mu_);
+
   const uint64_t capacity_;
   // Shared by every reader and the prefetch workers.
   mutable base::Mutex mu_;
-  Lru lru_ GUARDED_BY(mu_);  // most recently used first
-  std::unordered_map<PageKey, Lru::iterator, PageKeyHash> map_ GUARDED_BY(mu_);
+  Lru lru_ GUARDED_BY(mu_);       // most recently used first
+  Lru interior_ GUARDED_BY(mu_);  // interior b-tree pages, most recently used first
+  std::unordered_map<PageKey, Entry, PageKeyHash> map_ GUARDED_BY(mu_);
   uint64_t bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t interior_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t hits_ GUARDED_BY(mu_) = 0;
   uint64_t misses_ GUARDED_BY(mu_) = 0;
   uint64_t evictions_ GUARDED_BY(mu_) = 0;
