@@ -434,18 +434,18 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(ra.front() == 13);
   CHECK(step(13).empty());  // half a window still ahead
   CHECK(step(14).empty());
-  const auto more = step(15);  // the next window is four times as large: 16
-  REQUIRE(more.size() == 15);
+  const auto more = step(15);  // the next window is eight times as large: 32
+  REQUIRE(more.size() == 31);
   CHECK(more.front() == 17);
-  CHECK(more.back() == 31);
-  for (uint32_t p = 16; p < 24; ++p) CHECK(step(p).empty());  // half of 16 still ahead
-  const auto capped = step(24, 40);  // then 64 (the budget), up to the database's end
-  CHECK(capped.front() == 32);
-  CHECK(capped.back() == 40);
+  CHECK(more.back() == 47);
+  for (uint32_t p = 16; p < 32; ++p) CHECK(step(p).empty());  // half of 32 still ahead
+  const auto capped = step(32, 60);  // then 64 (the budget), up to the database's end
+  CHECK(capped.front() == 48);
+  CHECK(capped.back() == 60);
   // A miss in a run fetches the window after it, whatever was handed out before.
-  CHECK(seq.window(24, 1000).pages.size() == 64);
-  CHECK(seq.window(24, 1000).pages.front() == 25);
-  CHECK_FALSE(seq.window(24, 1000).along_only);  // what does not join it is prefetched
+  CHECK(seq.window(32, 1000).pages.size() == 64);
+  CHECK(seq.window(32, 1000).pages.front() == 33);
+  CHECK_FALSE(seq.window(32, 1000).along_only);  // what does not join it is prefetched
 
   // A run just begun does not cut a lookup's siblings short (W4b): an index leaf, then a table
   // leaf 5 page numbers on, read through its parent, make two data pages "in a row", whose
@@ -483,7 +483,7 @@ TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[repl
   CHECK(jstep(101, leaf).empty());
   CHECK(jstep(120, leaf).size() == 4);   // third leaf, 19 pages on: still a run
   CHECK(jstep(500, root).empty());       // the next parent, far away: neither extends nor breaks
-  CHECK(jstep(125, leaf).size() == 16);  // the run goes on, the window grew fourfold
+  CHECK(jstep(125, leaf).size() == 32);  // the run goes on, the window grew eightfold
   CHECK(jstep(400, leaf).empty());       // a leaf far away: a new run
   CHECK(jstep(401, leaf).empty());
   CHECK(jstep(402, leaf).size() == 4);

@@ -2,9 +2,9 @@
 //
 //  - Sequential read-ahead: after three data pages (leaves, overflow) read in a row, each at most
 //    kMaxJump page numbers after the previous one, the next pages are fetched along with the
-//    current one; the window grows fourfold with the run (4, 16, .. up to the budget). Short jumps
-//    are part of a run because a table written along with an index has its leaves in runs of ~15
-//    page numbers with index pages between (W4: read-ahead restarted ~3,700 times in a 121 MiB
+//    current one; the window grows eightfold with the run (4, 32, 256, .. up to the budget). Short
+//    jumps are part of a run because a table written along with an index has its leaves in runs of
+//    ~15 page numbers with index pages between (W4: read-ahead restarted ~3,700 times in a 121 MiB
 //    scan when it needed exactly consecutive pages). Interior pages read in between (the next
 //    parent, at the end of each ~400 leaves) neither extend nor break a run.
 //  - Interior b-tree pages: their child lists are remembered. When two *adjacent* children of one
