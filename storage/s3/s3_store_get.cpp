@@ -131,17 +131,17 @@ uint64_t take_partial(const HttpResponse& response, const std::optional<ByteRang
     throw StoreError(StoreErrorKind::kProtocol,
                      subject + ": 206 without a usable Content-Range (" + text + ")");
   }
-  const std::optional<uint64_t> first = cr->first, last = cr->last, total = cr->total;
-  uint64_t want_first = 0, want_last = *total - 1;
+  const uint64_t first = cr->first, last = cr->last, total = cr->total;
+  uint64_t want_first = 0, want_last = total - 1;
   if (range && range->suffix) {
-    want_first = *total - std::min(range->length, *total);
-  } else if (range && range->offset < *total) {
+    want_first = total - std::min(range->length, total);
+  } else if (range && range->offset < total) {
     want_first = range->offset;
-    want_last = range->offset + std::min(range->length, *total - range->offset) - 1;
+    want_last = range->offset + std::min(range->length, total - range->offset) - 1;
   } else if (range) {
-    want_first = *total;  // nothing of the object can answer it (S3 would say 416)
+    want_first = total;  // nothing of the object can answer it (S3 would say 416)
   }
-  if (*first > want_first || *last < want_last || received != *last - *first + 1) {
+  if (first > want_first || last < want_last || received != last - first + 1) {
     throw StoreError(StoreErrorKind::kProtocol,
                      subject + ": asked for " +
                          (range ? range_header(*range) : "the whole object") + ", the answer was " +
@@ -149,12 +149,12 @@ uint64_t take_partial(const HttpResponse& response, const std::optional<ByteRang
                          " bytes; a proxy or cache between here and the store served other "
                          "bytes than those asked (the read was not used)");
   }
-  if (body != nullptr && (*first != want_first || *last != want_last)) {
+  if (body != nullptr && (first != want_first || last != want_last)) {
     *body =
-        std::vector<uint8_t>(body->begin() + static_cast<std::ptrdiff_t>(want_first - *first),
-                             body->begin() + static_cast<std::ptrdiff_t>(want_last - *first + 1));
+        std::vector<uint8_t>(body->begin() + static_cast<std::ptrdiff_t>(want_first - first),
+                             body->begin() + static_cast<std::ptrdiff_t>(want_last - first + 1));
   }
-  return *total;
+  return total;
 }
 
 // A 200 to a ranged request: the server ignored Range; cut the range out of the whole `body`.
