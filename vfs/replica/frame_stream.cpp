@@ -21,21 +21,16 @@ FrameStream::FrameStream(const FetchRange& range, Ready ready)
 
 void FrameStream::take(const std::string& etag, uint64_t at,
                        std::span<const uint8_t> bytes) noexcept {
-  if (at < pos_) {  // a retried request: its bytes up to pos_ were taken before
-    if (at + bytes.size() <= pos_) return;
-    bytes = bytes.subspan(pos_ - at);
-    at = pos_;
-  }
-  if (at > pos_) {  // bytes went missing: nothing after them can be placed
+  if (at > taken_) {  // bytes went missing: nothing after them can be placed
     decoding_ = false;
     return;
   }
+  if (at + bytes.size() <= taken_) return;  // a retried request's bytes, taken before
+  bytes = bytes.subspan(taken_ - at);
+  taken_ += bytes.size();
   const std::string& indexed = range_.file->etag;
   if (!etag.empty() && !indexed.empty() && etag != indexed) decoding_ = false;
-  if (!decoding_) {
-    pos_ += bytes.size();
-    return;
-  }
+  if (!decoding_) return;
   try {
     feed(bytes);
   } catch (...) {

@@ -38,14 +38,14 @@ class FrameStream {
   // The range's bytes from `at` on (in order; from 0 again when the store retried the request).
   // Never throws: what goes wrong is kept for finish().
   void take(const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) noexcept;
-  // How many bytes of the range arrived (the furthest a request got).
-  uint64_t received() const { return pos_; }
+  // How many bytes of the range arrived in order (the furthest a request got), decoded or not.
+  uint64_t received() const { return taken_; }
   // After the whole answer was checked: throws what stopped a frame from decoding, or kTruncated
   // when frames are left (bytes went missing).
   void finish();
 
  private:
-  // Feeds `bytes`, which start at pos_, to the frames.
+  // Feeds `bytes`, which start at pos_ (== the bytes taken before them), to the frames.
   void feed(std::span<const uint8_t> bytes);
 
   const FetchRange& range_;
@@ -53,7 +53,8 @@ class FrameStream {
   bool decoding_ = true;  // neither another object version nor a bad frame came
   std::exception_ptr error_;
   size_t next_ = 0;               // the next frame to hand out
-  uint64_t pos_ = 0;              // bytes of the range taken (offset in the range)
+  uint64_t taken_ = 0;            // bytes of the range taken, in order
+  uint64_t pos_ = 0;              // of those, fed to the frames (all of them while decoding_)
   std::vector<uint8_t> partial_;  // the start of frame next_, when it came in pieces
   ltx::PageDecompressor decompressor_;
 };
