@@ -192,7 +192,10 @@ TEST_CASE("an idle replica holds no thread of its own, and it polls and prefetch
   auto primary = blob_primary(dir, 4000, 1000);
   Db r(replica_uri(dir, local_replica(dir), "&poll_ms=100"), SQLITE_OPEN_READONLY);
   CHECK(dump(r, "SELECT count(*), sum(length(v)) FROM t") == "4000|4000000\n");
-  CHECK(replica_stats(r)["fetch"]["prefetch_requests"].get<uint64_t>() > 0);
+  // The scan handed frames to the prefetcher (so its workers started). Whether they or the
+  // reader's own requests, up to 4 MiB each, fetched them depends on the load: their GETs are
+  // not counted (3 of 8 runs side by side made none).
+  CHECK(replica_stats(r)["fetch"]["prefetch_queued"].get<uint64_t>() > 0);
   CHECK(threads_named("ltx-poll") == 0);
   // Idle: the prefetch workers end (bounded wait; no timing asserted).
   REQUIRE(wait_for([] { return threads_named("ltx-prefetch") == 0; }, 60'000));
