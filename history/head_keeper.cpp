@@ -118,7 +118,7 @@ void HeadKeeper::advance(const RemoteFile& file, const IndexHints& file_hints) {
     if (h.page1_end <= h.size) next.note_page1(h);
     next.note_roots(h, file_hint);
     if (h.tail_bytes == 0 || h.tail_bytes > h.size) continue;
-    if (next.tail_bytes(h.level, h.min_txid, h.max_txid, h.size) != h.tail_bytes) next.add_tail(h);
+    if (next.tail_bytes(h) != h.tail_bytes) next.add_tail(h);
   }
   if (write(next, etag_)) return;
   // The condition failed. Our own write may have landed with its answer lost (the store's retry

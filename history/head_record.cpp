@@ -157,11 +157,7 @@ void HeadRecord::note_page1(const TailHint& hint) {
 }
 
 void HeadRecord::note_roots(const TailHint& file, const IndexHints& hints) {
-  const auto same_file = [&](const TailHint& h) {
-    return h.level == file.level && h.min_txid == file.min_txid && h.max_txid == file.max_txid &&
-           h.size == file.size;
-  };
-  if (hints.schema_roots && page1 && same_file(*page1)) {
+  if (hints.schema_roots && page1 && same_object(*page1, file)) {
     std::vector<RootHint> next;
     for (uint32_t pgno : *hints.schema_roots) {
       if (next.size() == kMaxRoots) break;
@@ -211,17 +207,6 @@ void HeadRecord::add_tail(const TailHint& hint) {
     });
     tails.erase(covered != tails.end() ? covered : tails.begin());
   }
-}
-
-uint64_t HeadRecord::tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_txid,
-                                uint64_t size) const {
-  for (auto it = tails.rbegin(); it != tails.rend(); ++it) {
-    if (it->level == level && it->min_txid == min_txid && it->max_txid == max_txid &&
-        it->size == size) {
-      return it->tail_bytes;
-    }
-  }
-  return 0;
 }
 
 std::string HeadRecord::describe() const {

@@ -70,6 +70,15 @@ struct TailHint {
   bool operator==(const TailHint&) const = default;
 };
 
+// Whether `a` and `b` (each a TailHint, a RootHint or a RemoteFile) name the same object: the same
+// level, TXIDs and size as listed. A key rewritten at another size is another object, and a hint
+// about it says nothing of this one.
+template <typename A, typename B>
+bool same_object(const A& a, const B& b) {
+  return a.level == b.level && a.min_txid == b.min_txid && a.max_txid == b.max_txid &&
+         a.size == b.size;
+}
+
 // A schema root's newest frame: where a replica's open finds it, beside page 1 (see roots).
 struct RootHint {
   uint32_t pgno = 0;
@@ -117,8 +126,14 @@ struct HeadRecord {
 
   // Records `hint`; beyond kMaxTails drops the oldest one a higher level covers, else the oldest.
   void add_tail(const TailHint& hint);
-  // The tail bytes recorded for this object (same level, TXIDs and size), or 0.
-  uint64_t tail_bytes(uint32_t level, uint64_t min_txid, uint64_t max_txid, uint64_t size) const;
+  // The tail bytes recorded for `file` (a TailHint or RemoteFile; same_object), or 0.
+  template <typename File>
+  uint64_t tail_bytes(const File& file) const {
+    for (auto it = tails.rbegin(); it != tails.rend(); ++it) {
+      if (same_object(*it, file)) return it->tail_bytes;
+    }
+    return 0;
+  }
 
   std::string to_json() const;
   // nullopt when `text` is not such an object (missing or mistyped fields, TXIDs past 2^63).

@@ -29,6 +29,11 @@ RemoteFile file(uint32_t level, uint64_t min, uint64_t max) {
   return {level, min, max, ltxvfs::storage::ltx_key(kLayout, level, min, max), 100, 0};
 }
 
+// An object as a listing names it: what a head's tail hints are looked up by.
+RemoteFile object_named(uint32_t level, uint64_t min, uint64_t max, uint64_t size) {
+  return {level, min, max, "", size, 0};
+}
+
 IndexHints tail_hint(uint64_t tail_bytes) {
   IndexHints h;
   h.tail_bytes = tail_bytes;
@@ -105,19 +110,19 @@ TEST_CASE("head record: tail hints round trip, are bounded, and a bad one is onl
   for (uint64_t t = 1; t <= n; ++t) r.add_tail({0, t, t, 1000 + t, 40 + t});
   REQUIRE(r.tails.size() == HeadRecord::kMaxTails);
   CHECK(r.tails.front().min_txid == 6);  // the oldest five dropped
-  CHECK(r.tail_bytes(0, n, n, 1000 + n) == 40 + n);
-  CHECK(r.tail_bytes(0, n, n, 1001 + n) == 0);  // another object at that key
-  CHECK(r.tail_bytes(1, n, n, 1000 + n) == 0);  // another level
-  CHECK(r.tail_bytes(0, 5, 5, 1005) == 0);      // dropped
+  CHECK(r.tail_bytes(object_named(0, n, n, 1000 + n)) == 40 + n);
+  CHECK(r.tail_bytes(object_named(0, n, n, 1001 + n)) == 0);  // another object at that key
+  CHECK(r.tail_bytes(object_named(1, n, n, 1000 + n)) == 0);  // another level
+  CHECK(r.tail_bytes(object_named(0, 5, 5, 1005)) == 0);      // dropped
   // A snapshot's hint outlives the level-0 churn after it: covered hints go first.
   HeadRecord s;
   s.add_tail({9, 1, 50, 9000, 4000});
   for (uint64_t t = 1; t <= n; ++t) s.add_tail({0, t, t, 1000 + t, 40 + t});
   CHECK(s.tails.size() == HeadRecord::kMaxTails);
-  CHECK(s.tail_bytes(9, 1, 50, 9000) == 4000);
-  CHECK(s.tail_bytes(0, 6, 6, 1006) == 0);  // the oldest the snapshot covers: dropped
-  CHECK(s.tail_bytes(0, 7, 7, 1007) == 47);
-  CHECK(s.tail_bytes(0, n, n, 1000 + n) == 40 + n);
+  CHECK(s.tail_bytes(object_named(9, 1, 50, 9000)) == 4000);
+  CHECK(s.tail_bytes(object_named(0, 6, 6, 1006)) == 0);  // the oldest the snapshot covers: dropped
+  CHECK(s.tail_bytes(object_named(0, 7, 7, 1007)) == 47);
+  CHECK(s.tail_bytes(object_named(0, n, n, 1000 + n)) == 40 + n);
   const auto back = HeadRecord::from_json(r.to_json());
   REQUIRE(back);
   CHECK(back->tails == r.tails);

@@ -238,8 +238,8 @@ TEST_CASE("uploader: durable records go up in TXID order, one level-0 object per
     const auto parsed =
         ltx::parse_file_tail(std::span(body).last(ltx::kMinTailSize), body.size(), key(min, max));
     REQUIRE(std::holds_alternative<ltx::NeedTailBytes>(parsed));
-    CHECK(head->record->tail_bytes(0, min, max, body.size()) ==
-          std::get<ltx::NeedTailBytes>(parsed).bytes);
+    const history::RemoteFile listed{0, min, max, key(min, max), body.size(), 0};
+    CHECK(head->record->tail_bytes(listed) == std::get<ltx::NeedTailBytes>(parsed).bytes);
   }
 }
 

@@ -20,8 +20,7 @@ uint64_t IndexCache::first_tail_request(const history::RemoteFile& file,
   // The listing gives the size; a tail read longer than the object would be refused by some
   // stores, and one that is unknown (0) is asked for in full.
   if (file.size == 0) return ltx::kDefaultTailFetch;
-  const uint64_t hinted =
-      head ? head->tail_bytes(file.level, file.min_txid, file.max_txid, file.size) : 0;
+  const uint64_t hinted = head ? head->tail_bytes(file) : 0;
   // A hint is bucket content like the rest: a wrong one costs a second GET (too short) or bytes
   // (too long), so it is used only within what an index could be.
   if (hinted >= ltx::kMinTailSize && hinted <= file.size) return hinted;
@@ -192,27 +191,24 @@ ltx::Header IndexCache::fetch_header(const history::RemoteFile& file) {
 std::vector<IndexCache::HintedRead> IndexCache::hinted_reads(
     const std::vector<history::RemoteFile>& files, const std::vector<size_t>& missing,
     const history::HeadRecord& head, std::vector<uint32_t>& pages) {
-  const auto in_missing = [&](uint32_t level, uint64_t min_txid, uint64_t max_txid,
-                              uint64_t size) -> const history::RemoteFile* {
+  // The missing file a hint names, if any.
+  const auto in_missing = [&](const auto& hint) -> const history::RemoteFile* {
     for (size_t i : missing) {
-      const history::RemoteFile& f = files[i];
-      if (f.level == level && f.min_txid == min_txid && f.max_txid == max_txid && f.size == size) {
-        return &f;
-      }
+      if (history::same_object(files[i], hint)) return &files[i];
     }
     return nullptr;
   };
   std::vector<HintedRead> reads;
   if (head.page1 && head.page1->page1_end <= head.page1->size) {
     const history::TailHint& h = *head.page1;
-    if (const auto* f = in_missing(h.level, h.min_txid, h.max_txid, h.size)) {
+    if (const auto* f = in_missing(h)) {
       reads.push_back({f, 0, h.page1_end});
       pages.push_back(1);
     }
   }
   uint64_t budget = kRootBytes;
   for (const history::RootHint& r : head.roots) {
-    const auto* f = r.known() ? in_missing(r.level, r.min_txid, r.max_txid, r.size) : nullptr;
+    const auto* f = r.known() ? in_missing(r) : nullptr;
     if (f == nullptr || r.frame_size > budget) continue;
     budget -= r.frame_size;
     pages.push_back(r.pgno);
