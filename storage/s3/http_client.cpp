@@ -275,7 +275,7 @@ void ensure_curl_initialized() {
   }
 }
 
-const std::string* HttpResponse::header(std::string_view name) const {
+const std::string* find_header(const HttpHeaders& headers, std::string_view name) {
   for (const auto& [n, v] : headers) {
     if (n == name) return &v;
   }

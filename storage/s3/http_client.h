@@ -64,6 +64,10 @@ struct HttpOptions {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// The value of the first header called `name` (lower-case) in `headers`, or nullptr: of a
+// response, or of one still arriving (HttpRequest::on_body).
+const std::string* find_header(const HttpHeaders& headers, std::string_view name);
+
 struct HttpRequest {
   std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
   std::string url;
@@ -91,7 +95,7 @@ struct HttpResponse {
   uint64_t bytes_sent = 0;  // request body bytes actually uploaded
 
   // The value of the first header called `name` (lower-case), or nullptr.
-  const std::string* header(std::string_view name) const;
+  const std::string* header(std::string_view name) const { return find_header(headers, name); }
   std::string body_text() const { return {body.begin(), body.end()}; }
 };
 

@@ -57,13 +57,6 @@ std::optional<ContentRange> parse_content_range(const std::string& text) {
   return ContentRange{*first, *last, *total};
 }
 
-const std::string* find_header(const HttpHeaders& headers, std::string_view name) {
-  for (const auto& [n, v] : headers) {
-    if (n == name) return &v;
-  }
-  return nullptr;
-}
-
 // Where the bytes of `range` start in the body of an answer still arriving (a 206 for bytes
 // from a first byte at or before the range's, or a 200 with the whole object), or nullopt when
 // the answer does not hold them (get_with's checks then say what is wrong).
@@ -192,12 +185,9 @@ GetResult S3Store::get(const std::string& key, std::optional<ByteRange> range) {
 
 GetResult S3Store::get_streamed(const std::string& key, const ByteRange& range,
                                 const Received& received) {
-  if (range.suffix || range.length == 0) {
-    GetResult whole = get(key, range);
-    received(whole.etag, 0, whole.body);
-    whole.body.clear();
-    return whole;
-  }
+  // A suffix or an empty range is answered by other requests (no Range to place pieces by, a
+  // HEAD): read whole, as any store.
+  if (range.suffix || range.length == 0) return ObjectStore::get_streamed(key, range, received);
   // The pieces of the body that fall in the range, passed on where they start in it.
   const HttpRequest::BodyPieceFn on_body = [&](long status, const HttpHeaders& headers, uint64_t at,
                                                std::span<const uint8_t> piece) {
