@@ -19,6 +19,13 @@ PageBytes decode_fetched(const FrameRef& f, std::span<const uint8_t> bytes,
 FrameStream::FrameStream(const FetchRange& range, Ready ready)
     : range_(range), ready_(std::move(ready)) {}
 
+storage::GetResult FrameStream::fetch(storage::ObjectStore& store) {
+  return store.get_streamed(range_.file->file.key,
+                            storage::ByteRange::at(range_.begin, range_.end - range_.begin),
+                            [this](const std::string& etag, uint64_t at,
+                                   std::span<const uint8_t> bytes) { take(etag, at, bytes); });
+}
+
 void FrameStream::take(const std::string& etag, uint64_t at,
                        std::span<const uint8_t> bytes) noexcept {
   if (at > taken_) {  // bytes went missing: nothing after them can be placed

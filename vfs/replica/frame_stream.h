@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ltx/page_codec.h"
+#include "storage/object_store.h"
 #include "vfs/replica/coalesce.h"
 #include "vfs/replica/page_cache.h"
 
@@ -38,6 +39,9 @@ class FrameStream {
   // The range's bytes from `at` on (in order; from 0 again when the store retried the request).
   // Never throws: what goes wrong is kept for finish().
   void take(const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) noexcept;
+  // Gets the range from `store`, its bytes fed to take() as they arrive
+  // (ObjectStore::get_streamed); returns the store's result, without a body.
+  storage::GetResult fetch(storage::ObjectStore& store);
   // How many bytes of the range arrived in order (the furthest a request got), decoded or not.
   uint64_t received() const { return taken_; }
   // After the whole answer was checked: throws what stopped a frame from decoding, or kTruncated

@@ -140,10 +140,7 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
     run.insert(run.end(), page->begin(), page->end());
     if (pgno == 1) present_header(std::span(run).last(ps), 0, snap.change_counter(), snap.commit());
   });
-  store_.get_streamed(key, storage::ByteRange::at(range.begin, range.end - range.begin),
-                      [&](const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) {
-                        stream.take(etag, at, bytes);
-                      });
+  stream.fetch(store_);
   if (stream.received() != range.end - range.begin) {
     throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
   }

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "ltx/error.h"
-#include "ltx/page_frame.h"
+#include "ltx/page_codec.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/frame_stream.h"
 
@@ -173,11 +173,7 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
     });
     storage::GetResult got;
     try {
-      got = store_.get_streamed(
-          key, storage::ByteRange::at(range.begin, range.end - range.begin),
-          [&](const std::string& etag, uint64_t at, std::span<const uint8_t> bytes) {
-            stream.take(etag, at, bytes);
-          });
+      got = stream.fetch(store_);
     } catch (const storage::StoreError& e) {
       if (e.kind() != storage::StoreErrorKind::kNotFound) throw;
       if (on_lost_) on_lost_(key);
