@@ -89,6 +89,15 @@ void write_all(int fd, std::span<const uint8_t> data, const std::string& path) {
   }
 }
 
+void start_writeback(int fd, uint64_t offset, uint64_t length) {
+#ifdef __linux__
+  (void)::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                          SYNC_FILE_RANGE_WRITE);
+#else
+  (void)fd, (void)offset, (void)length;
+#endif
+}
+
 size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path) {
   size_t done = 0;
   while (done < out.size()) {

@@ -52,6 +52,15 @@ void make_directories(const std::string& path, uint32_t file_mode = kDefaultFile
 // directory it cannot open for its directory sync; a failed fsync throws either way.
 void fsync_path(const std::string& path, bool skip_unreadable = false);
 void write_all(int fd, std::span<const uint8_t> data, const std::string& path);
+// Starts writing `fd`'s dirty pages in [offset, offset + length) (length 0: to the end of the
+// file) to the disk, without waiting (Linux's sync_file_range(SYNC_FILE_RANGE_WRITE); elsewhere it
+// does nothing). Written whole and then fsynced, a restored 123 MB database waited 50-74 ms here
+// for its fsync; with writeback started as it was written, 1-3 ms. Durability still comes only from
+// the fsync, which also reports any write error: this one's result is ignored.
+void start_writeback(int fd, uint64_t offset = 0, uint64_t length = 0);
+// How often a large file being written (a restore, a hydration) starts its writeback: often
+// enough that little is left for the fsync, in pieces large enough for the disk.
+inline constexpr uint64_t kWritebackEvery = 4u << 20;
 // Reads up to out.size() bytes at offset; returns the count (short only at EOF).
 size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path);
 // temp file in the same directory + rename; with `durable`, fsync the file and the directory.

@@ -225,7 +225,9 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     }
   } guard{temp};
 
-  ltx::FdPageWriter writer(fd.get(), temp);
+  // The pages start going to the disk as they are written, so that the fsync at the end does not
+  // wait for the whole database: W5's 123 MB took 50-74 ms to sync after the writes, 1-3 ms so.
+  ltx::FdPageWriter writer(fd.get(), temp, base::kWritebackEvery);
   ltx::ChainApplier applier(writer);
   uint64_t bytes_downloaded = 0;
   {

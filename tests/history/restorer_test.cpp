@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "history/read_ahead_source.h"
 #include "history/restorer.h"
@@ -16,6 +17,7 @@
 #include "ltx/error.h"
 #include "ltx/source.h"
 #include "storage/file_store.h"
+#include "tests/support/fsync_log.h"
 
 using namespace historytest;
 using namespace ltxvfs;
@@ -51,6 +53,31 @@ TEST_CASE("restorer: a long chain of small files, pages superseded, restores byt
       REQUIRE(ltx::read_file(out) == writer.image(txid));
     }
   }
+}
+
+TEST_CASE("restorer: the output goes to the disk as it is written, not all at its fsync",
+          "[restorer]") {
+  const std::string dir = std::filesystem::canonical(scratch_dir("restorer-writeback")).string();
+  storage::FileStore fs(dir + "/store");
+  L0Writer::Options wo;
+  wo.page_size = 4096;
+  wo.initial_pages = 3000;  // 12 MB of pages in the snapshot: kWritebackEvery (4 MiB) thrice
+  wo.max_pages = 3100;
+  L0Writer writer(fs, LayoutStyle::kDirectory, wo);
+  for (int i = 0; i < 5; ++i) writer.commit(0, 2);
+  const auto plan =
+      history::plan_restore(history::list_ltx_files(fs, LayoutStyle::kDirectory), writer.txid());
+  const std::string out = dir + "/out.db";
+  testing::FsyncLog log;
+  history::restore(fs, plan, out);
+  const auto calls = log.calls();
+  REQUIRE(ltx::read_file(out) == writer.image(writer.txid()));
+  const std::string temp = out + ".ltxvfs-restore.tmp";
+  const auto fsync_at = std::find(calls.begin(), calls.end(), "fsync " + temp);
+  REQUIRE(fsync_at != calls.end());
+  // Started at least once per 4 MiB of the snapshot, every time before the fsync.
+  CHECK(std::count(calls.begin(), fsync_at, "writeback " + temp) >= 2);
+  CHECK(std::count(fsync_at, calls.end(), "writeback " + temp) == 0);
 }
 
 TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead is detected",

@@ -2,6 +2,7 @@
 // files, and the local file the hydrator writes compared with the database image page by page.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
 #include "tests/storage/forwarding_store.h"
+#include "tests/support/fsync_log.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/errors.h"
 #include "vfs/replica/hydrator.h"
@@ -189,6 +191,29 @@ TEST_CASE("hydrator: downloads the whole database into the local file", "[replic
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].first == LogSeverity::kInfo);
   CHECK_THAT(lines[0].second, Catch::Contains("hydrated " + path) && Catch::Contains("TXID 2"));
+}
+
+TEST_CASE("hydrator: the file goes to the disk as it is written, not all at the fsync",
+          "[replica][unit]") {
+  const std::string dir = fresh_dir("hydrator-writeback");
+  ModelPrimary m(dir + "/replica", 1024);
+  // 10 MB of pages: base::kWritebackEvery (4 MiB) twice over.
+  for (uint32_t p = 1; p <= 10000; ++p) m.set(p, 1);
+  m.commit();
+  IndexCache indexes(m.store());
+  auto s1 = snapshot_at(m, indexes, 1);
+  const std::string path = dir + "/cache.db";
+  Hydrator h(m.store(), path, "file://replica", nullptr);
+  ltxvfs::testing::FsyncLog fsyncs;
+  h.start(s1);
+  const auto stats = wait_for(h, [](const HydrationStats& s) { return s.state != "running"; });
+  REQUIRE(stats.state == "done");
+  CHECK(file_bytes(path) == expected_image(m, *s1));
+  const auto calls = fsyncs.calls();
+  const std::string real = fs::canonical(path).string();
+  const auto fsync_at = std::find(calls.begin(), calls.end(), "fsync " + real);
+  REQUIRE(fsync_at != calls.end());
+  CHECK(std::count(calls.begin(), fsync_at, "writeback " + real) >= 1);
 }
 
 TEST_CASE("hydrator: follows newer snapshots, rewriting only the pages that changed",

@@ -1,6 +1,7 @@
 // fsync() and fdatasync() for a test binary: record, then the system call (fsync_log.h).
 #include "tests/support/fsync_log.h"
 
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +37,12 @@ extern "C" int fsync(int fd) {
 extern "C" int fdatasync(int fd) {
   record("fdatasync", fd);
   return static_cast<int>(::syscall(SYS_fdatasync, fd));
+}
+
+// Writeback started early (base::start_writeback) is logged as "writeback PATH".
+extern "C" int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags) {
+  record("writeback", fd);
+  return static_cast<int>(::syscall(SYS_sync_file_range, fd, offset, nbytes, flags));
 }
 
 namespace ltxvfs::testing {
