@@ -5,19 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
-#include <condition_variable>
 #include <exception>
 #include <map>
-#include <optional>
-#include <thread>
 
-#include "base/mutex.h"
-#include "base/named_thread.h"
 #include "base/posix_file.h"
 #include "base/time_spec.h"
 #include "history/read_ahead_source.h"
+#include "history/restore_downloads.h"
 #include "ltx/applier.h"
 #include "ltx/decoded_file.h"
 #include "ltx/error.h"
@@ -25,171 +20,6 @@
 #include "ltx/source.h"
 
 namespace ltxvfs::history {
-namespace {
-
-// Files larger than this are streamed in chunks (ReadAheadSource: up to `parallelism` ranged GETs
-// ahead of the decoder) instead of downloaded whole ahead of applying.
-constexpr uint64_t kStreamAbove = 16u << 20;
-// A file downloaded ahead is decoded ahead too unless its pages exceed this (zero pages compress
-// ~200:1 in zstd, so a 16 MiB object can stand for GBs of pages): then the applier decodes it.
-// Bounds the memory of the window at parallelism x (kStreamAbove + kDecodeAheadBytes).
-constexpr size_t kDecodeAheadBytes = 64u << 20;
-
-// File i of the plan, as the applier gets it.
-struct Fetched {
-  std::optional<ltx::DecodedFile> decoded;   // decoded and verified by a worker
-  std::optional<std::vector<uint8_t>> body;  // or the raw bytes (too many pages to decode ahead)
-  std::exception_ptr bad;                    // or why decoding it failed (the file is bad)
-  // None of them: a large file, which the applier streams.
-};
-
-// The downloads of a restore: up to `parallelism` threads (ltx-restore-get) fetch the plan's files
-// in plan order, at most that many files ahead of the applier, and decode and verify each one
-// (decompression and CRCs: nearly all of a restore's CPU, which a single thread could do at only
-// ~300 MB/s of objects), while the caller's thread applies them in order. Large files (a snapshot
-// of a big database) are not downloaded ahead: the applier streams them in chunks, so memory stays
-// bounded by parallelism x kStreamAbove.
-//
-// Not base::parallel_for: this is a pipeline, not a fan-out. The caller consumes file i while
-// later files download, and a download waits for the applier to free a slot; parallel_for returns
-// only once every item is done, so it would hold every body at once or serialise the two.
-//
-// Threads: the workers (work()) and the applying thread (take(), applied(), bytes_downloaded());
-// the destructor stops the workers and joins them.
-class Downloads {
- public:
-  Downloads(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
-            const RestoreOptions& options)
-      : store_(store),
-        plan_(plan),
-        options_(options),
-        workers_(std::max(
-            1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))) {
-    progress_.files_total = plan.size();
-    for (const auto& f : plan) progress_.bytes_total += f.size;
-    try {
-      for (unsigned t = 0; t < workers_; ++t) {
-        threads_.push_back(base::start_named_thread("ltx-restore-get", [this] { work(); }));
-      }
-    } catch (...) {
-      stop_and_join();
-      throw;
-    }
-  }
-  ~Downloads() { stop_and_join(); }
-  Downloads(const Downloads&) = delete;
-  Downloads& operator=(const Downloads&) = delete;
-
-  // Waits for file i and hands it over; rethrows a download's error. A file that failed to decode
-  // comes back with `bad` set, so that errors surface in chain order as they did when the
-  // applier decoded. Called with i = 0, 1, 2, ... in order.
-  Fetched take(size_t i) EXCLUDES(mu_) {
-    base::MutexLock lock(mu_);
-    assert(i == next_apply_);
-    lock.wait(cv_, [&]() REQUIRES(mu_) { return failure_ || ready_.count(i) != 0; });
-    if (failure_) std::rethrow_exception(failure_);
-    auto body = std::move(ready_.at(i));
-    ready_.erase(i);
-    return body;
-  }
-
-  // File i is applied (`streamed` bytes were read while applying it): frees its slot for a
-  // download and reports progress.
-  void applied(size_t i, uint64_t streamed) EXCLUDES(mu_) {
-    {
-      base::MutexLock lock(mu_);
-      progress_.bytes_downloaded += streamed;
-      next_apply_ = i + 1;
-      progress_.files_done = i + 1;
-      if (options_.progress) options_.progress(progress_);
-    }
-    cv_.notify_all();
-  }
-
-  uint64_t bytes_downloaded() const EXCLUDES(mu_) {
-    base::MutexLock lock(mu_);
-    return progress_.bytes_downloaded;
-  }
-
- private:
-  void work() EXCLUDES(mu_) {
-    ltx::PageDecompressor decompressor;  // a context per thread: they are costly to create
-    for (;;) {
-      size_t i;
-      {
-        base::MutexLock lock(mu_);
-        lock.wait(cv_, [&]() REQUIRES(mu_) {
-          return stop_ || failure_ || next_download_ >= plan_.size() ||
-                 next_download_ < next_apply_ + workers_;
-        });
-        if (stop_ || failure_ || next_download_ >= plan_.size()) return;
-        i = next_download_++;
-        // The window: downloads run at most workers_ files ahead of the applier.
-        assert(next_download_ <= next_apply_ + workers_);
-      }
-      try {
-        if (plan_[i].size > kStreamAbove) {
-          base::MutexLock lock(mu_);
-          ready_.emplace(i, Fetched{});
-        } else {
-          auto got = store_.get(plan_[i].key);
-          const uint64_t size = got.body.size();
-          Fetched f = decode(plan_[i].key, std::move(got.body), decompressor);
-          base::MutexLock lock(mu_);
-          progress_.bytes_downloaded += size;
-          ready_.emplace(i, std::move(f));
-          // Only files inside the window wait here: memory is bounded by it.
-          assert(ready_.size() <= workers_);
-        }
-      } catch (...) {
-        base::MutexLock lock(mu_);
-        if (!failure_) failure_ = std::current_exception();
-      }
-      cv_.notify_all();
-    }
-  }
-
-  static Fetched decode(const std::string& key, std::vector<uint8_t> body,
-                        ltx::PageDecompressor& decompressor) {
-    Fetched f;
-    try {
-      f.decoded = ltx::decode_file(ltx::MemorySource(body), key, decompressor, kDecodeAheadBytes);
-      if (!f.decoded) f.body = std::move(body);
-    } catch (const ltx::LtxError&) {
-      f.bad = std::current_exception();
-    }
-    return f;
-  }
-
-  void stop_and_join() EXCLUDES(mu_) {
-    {
-      base::MutexLock lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-
-  // Constant after construction.
-  storage::ObjectStore& store_;
-  const std::vector<RemoteFile>& plan_;
-  const RestoreOptions& options_;
-  const unsigned workers_;
-
-  // Protected by mu_.
-  mutable base::Mutex mu_;
-  std::condition_variable cv_;  // a download ended, a file was applied, or stop
-  std::map<size_t, Fetched> ready_ GUARDED_BY(mu_);  // by plan index
-  size_t next_download_ GUARDED_BY(mu_) = 0;
-  size_t next_apply_ GUARDED_BY(mu_) = 0;
-  std::exception_ptr failure_ GUARDED_BY(mu_);  // the first download that failed
-  bool stop_ GUARDED_BY(mu_) = false;
-  RestoreProgress progress_ GUARDED_BY(mu_);
-
-  std::vector<std::thread> threads_;  // started last, in the constructor's body
-};
-
-}  // namespace
 
 std::vector<std::string> sqlite_sidecar_paths(const std::string& db_path) {
   return {db_path + "-wal", db_path + "-shm", db_path + "-journal"};
@@ -231,7 +61,8 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
   ltx::ChainApplier applier(writer);
   uint64_t bytes_downloaded = 0;
   {
-    Downloads downloads(store, plan, options);  // stops and joins its threads however we leave
+    // Stops and joins its threads however we leave.
+    RestoreDownloads downloads(store, plan, options);
     for (size_t i = 0; i < plan.size(); ++i) {
       Fetched file = downloads.take(i);
       uint64_t streamed = 0;
@@ -239,9 +70,8 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
         if (file.bad) std::rethrow_exception(file.bad);
         if (file.decoded) {
           applier.apply(*file.decoded, plan[i].key);
-        } else if (file.body) {
-          ltx::MemorySource source(*file.body);
-          applier.apply(source, plan[i].key);
+        } else if (file.source) {
+          applier.apply(*file.source, plan[i].key);
         } else {
           ReadAheadSource source(store, plan[i].key, plan[i].size, options.parallelism);
           applier.apply(source, plan[i].key);

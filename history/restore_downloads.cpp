@@ -1,0 +1,131 @@
+#include "history/restore_downloads.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "base/named_thread.h"
+#include "ltx/error.h"
+
+namespace ltxvfs::history {
+
+RestoreDownloads::RestoreDownloads(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
+                                   const RestoreOptions& options)
+    : store_(store),
+      plan_(plan),
+      options_(options),
+      workers_(std::max(
+          1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))) {
+  progress_.files_total = plan.size();
+  for (const auto& f : plan) progress_.bytes_total += f.size;
+  try {
+    for (unsigned t = 0; t < workers_; ++t) {
+      threads_.push_back(base::start_named_thread("ltx-restore-get", [this] { download(); }));
+      threads_.push_back(base::start_named_thread("ltx-restore-dec", [this] { decode(); }));
+    }
+  } catch (...) {
+    stop_and_join();
+    throw;
+  }
+}
+
+RestoreDownloads::~RestoreDownloads() {
+  stop_and_join();
+}
+
+Fetched RestoreDownloads::take(size_t i) {
+  base::MutexLock lock(mu_);
+  assert(i == next_apply_);
+  lock.wait(cv_, [&]() REQUIRES(mu_) { return failure_ || ready_.count(i) != 0; });
+  if (failure_) std::rethrow_exception(failure_);
+  auto file = std::move(ready_.at(i));
+  ready_.erase(i);
+  return file;
+}
+
+void RestoreDownloads::applied(size_t i, uint64_t streamed) {
+  {
+    base::MutexLock lock(mu_);
+    progress_.bytes_downloaded += streamed;
+    next_apply_ = i + 1;
+    progress_.files_done = i + 1;
+    if (options_.progress) options_.progress(progress_);
+  }
+  cv_.notify_all();
+}
+
+uint64_t RestoreDownloads::bytes_downloaded() const {
+  base::MutexLock lock(mu_);
+  return progress_.bytes_downloaded;
+}
+
+void RestoreDownloads::download() {
+  for (;;) {
+    size_t i;
+    std::shared_ptr<StreamedSource> source;
+    {
+      base::MutexLock lock(mu_);
+      lock.wait(cv_, [&]() REQUIRES(mu_) {
+        return stop_ || failure_ || next_download_ >= plan_.size() ||
+               next_download_ < next_apply_ + workers_;
+      });
+      if (stop_ || failure_ || next_download_ >= plan_.size()) return;
+      // The window: downloads run at most workers_ files ahead of the applier.
+      i = next_download_++;
+      if (plan_[i].size > kStreamAbove) {
+        ready_.emplace(i, Fetched{});
+      } else {
+        source = std::make_shared<StreamedSource>(plan_[i].key, plan_[i].size);
+        arriving_.emplace_back(i, source);
+      }
+    }
+    cv_.notify_all();
+    if (source) source->fetch(store_);  // its outcome goes to the thread decoding it
+  }
+}
+
+void RestoreDownloads::decode() {
+  ltx::PageDecompressor decompressor;  // a context per thread: they are costly to create
+  for (;;) {
+    size_t i;
+    std::shared_ptr<StreamedSource> source;
+    {
+      base::MutexLock lock(mu_);
+      lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_ || failure_ || !arriving_.empty(); });
+      if (stop_ || failure_) return;
+      std::tie(i, source) = std::move(arriving_.front());
+      arriving_.pop_front();
+    }
+    try {
+      Fetched f;
+      try {
+        f.decoded = ltx::decode_file(*source, plan_[i].key, decompressor, kDecodeAheadBytes);
+        if (!f.decoded) {
+          source->wait_all();
+          f.source = std::move(source);
+        }
+      } catch (const ltx::LtxError&) {
+        f.bad = std::current_exception();  // the bytes are bad, or not the object listed
+      }
+      base::MutexLock lock(mu_);
+      progress_.bytes_downloaded += plan_[i].size;
+      ready_.emplace(i, std::move(f));
+      // Only files inside the window wait here: memory is bounded by it.
+      assert(ready_.size() <= workers_);
+    } catch (...) {  // the store's error, from the download
+      base::MutexLock lock(mu_);
+      if (!failure_) failure_ = std::current_exception();
+    }
+    cv_.notify_all();
+  }
+}
+
+void RestoreDownloads::stop_and_join() {
+  {
+    base::MutexLock lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+}  // namespace ltxvfs::history
