@@ -98,6 +98,18 @@ void start_writeback(int fd, uint64_t offset, uint64_t length) {
 #endif
 }
 
+void pwrite_all(int fd, uint64_t offset, std::span<const uint8_t> data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("write", path);
+    }
+    data = data.subspan(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
 size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path) {
   size_t done = 0;
   while (done < out.size()) {

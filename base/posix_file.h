@@ -1,6 +1,7 @@
 // Small RAII helpers over POSIX files for the spool and the state file.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -61,6 +62,23 @@ void start_writeback(int fd, uint64_t offset = 0, uint64_t length = 0);
 // How often a large file being written (a restore, a hydration) starts its writeback: often
 // enough that little is left for the fsync, in pieces large enough for the disk.
 inline constexpr uint64_t kWritebackEvery = 4u << 20;
+// Starts a file's writeback each time kWritebackEvery bytes were written to it, as told by
+// wrote() from any number of threads. The count takes no lock: one lost to a race only delays the
+// next start.
+class WritebackPacer {
+ public:
+  void wrote(int fd, uint64_t bytes) {
+    if (unwritten_.fetch_add(bytes) + bytes >= kWritebackEvery) {
+      unwritten_ = 0;
+      start_writeback(fd);
+    }
+  }
+
+ private:
+  std::atomic<uint64_t> unwritten_{0};
+};
+// All of `data` at `offset` (pwrite, retried when short or interrupted); throws naming `path`.
+void pwrite_all(int fd, uint64_t offset, std::span<const uint8_t> data, const std::string& path);
 // Reads up to out.size() bytes at offset; returns the count (short only at EOF).
 size_t pread_full(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path);
 // temp file in the same directory + rename; with `durable`, fsync the file and the directory.

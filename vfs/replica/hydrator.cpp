@@ -34,18 +34,6 @@ bool same_frame(const std::optional<FrameRef>& a, const std::optional<FrameRef>&
   return a->file->serial == b->file->serial && a->offset == b->offset;
 }
 
-void pwrite_all(int fd, uint64_t offset, std::span<const uint8_t> data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      base::throw_errno("write", path);
-    }
-    data = data.subspan(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-}
-
 }  // namespace
 
 Hydrator::Hydrator(storage::ObjectStore& store, std::string path, std::string source,
@@ -131,14 +119,10 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
   auto flush = [&] {
     if (run.empty()) return;
     const uint64_t offset = uint64_t{first - 1} * ps;
-    pwrite_all(fd_.get(), offset, run, path_);
+    base::pwrite_all(fd_.get(), offset, run, path_);
     // On its way to the disk now, not all at the pass's fsync: 50-60 ms of W5's hydration went to
-    // that fsync, ~2 ms with writeback started every 4 MiB. The count is shared by the range
-    // threads without a lock; one lost to a race only delays the next start.
-    if (unwritten_.fetch_add(run.size()) + run.size() >= base::kWritebackEvery) {
-      unwritten_ = 0;
-      base::start_writeback(fd_.get());
-    }
+    // that fsync, ~2 ms with writeback started every 4 MiB.
+    writeback_.wrote(fd_.get(), run.size());
     run.clear();
   };
   FrameStream stream(range, [&](size_t i, PageBytes page) {

@@ -99,7 +99,7 @@ class Hydrator {
   HydrationStats stats_ GUARDED_BY(mu_);
 
   std::atomic<uint64_t> local_reads_{0};  // any thread, no lock
-  std::atomic<uint64_t> unwritten_{0};    // bytes written since writeback last started
+  base::WritebackPacer writeback_;        // the range threads' writes
   std::thread thread_;                    // set once by start(), joined by the destructor
 };
 
