@@ -4,17 +4,20 @@
 #include <cassert>
 
 #include "base/named_thread.h"
+#include "ltx/applier.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::history {
 
 RestoreDownloads::RestoreDownloads(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
-                                   const RestoreOptions& options)
+                                   const RestoreOptions& options, RestoreOutput& output)
     : store_(store),
       plan_(plan),
       options_(options),
+      output_(output),
       workers_(std::max(
-          1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))) {
+          1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))),
+      window_(size_t{kWindowPerWorker} * workers_) {
   progress_.files_total = plan.size();
   for (const auto& f : plan) progress_.bytes_total += f.size;
   try {
@@ -66,10 +69,10 @@ void RestoreDownloads::download() {
       base::MutexLock lock(mu_);
       lock.wait(cv_, [&]() REQUIRES(mu_) {
         return stop_ || failure_ || next_download_ >= plan_.size() ||
-               next_download_ < next_apply_ + workers_;
+               next_download_ < next_apply_ + window_;
       });
       if (stop_ || failure_ || next_download_ >= plan_.size()) return;
-      // The window: downloads run at most workers_ files ahead of the applier.
+      // The window: downloads run at most window_ files ahead of the applier.
       i = next_download_++;
       if (plan_[i].size > kStreamAbove) {
         ready_.emplace(i, Fetched{});
@@ -106,11 +109,17 @@ void RestoreDownloads::decode() {
       } catch (const ltx::LtxError&) {
         f.bad = std::current_exception();  // the bytes are bad, or not the object listed
       }
+      if (f.decoded) {  // verified: its pages go out now (a write error ends the restore)
+        RestoreOutput::FileWriter writer(output_);
+        writer.set_file(i);
+        ltx::write_decoded_pages(*f.decoded, writer);
+        f.decoded->pages = {};
+      }
       base::MutexLock lock(mu_);
       progress_.bytes_downloaded += plan_[i].size;
       ready_.emplace(i, std::move(f));
       // Only files inside the window wait here: memory is bounded by it.
-      assert(ready_.size() <= workers_);
+      assert(ready_.size() <= window_);
     } catch (...) {  // the store's error, from the download
       base::MutexLock lock(mu_);
       if (!failure_) failure_ = std::current_exception();

@@ -2,11 +2,13 @@
 // fetch the plan's files in plan order, at most that many files ahead of the applier; as many
 // threads (ltx-restore-dec) decode and verify each file while its bytes arrive (StreamedSource:
 // decompression and CRCs are nearly all of a restore's CPU, which one thread could do at only
-// ~460 MB/s of objects here); the caller's thread applies the files in order.
+// ~460 MB/s of objects here) and write its pages (RestoreOutput); the caller's thread applies the
+// files in order: checks and accounts for them.
 //
 // Large files (a snapshot of a big database) are not downloaded ahead: the applier streams them in
-// chunks (ReadAheadSource), so memory stays bounded by parallelism x (kStreamAbove +
-// kDecodeAheadBytes).
+// chunks (ReadAheadSource). Memory stays bounded by the window: a file in it holds at most its
+// bytes (kStreamAbove) while it downloads, decodes, or waits for the applier undecoded (too many
+// pages), plus kDecodeAheadBytes of pages while a thread decodes and writes it.
 //
 // Not base::parallel_for: this is a pipeline, not a fan-out. The caller consumes file i while
 // later files download, and a download waits for the applier to free a slot; parallel_for returns
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "history/restore_output.h"
 #include "history/restore_plan.h"
 #include "history/restorer.h"
 #include "history/streamed_source.h"
@@ -43,9 +46,13 @@ inline constexpr uint64_t kStreamAbove = 16u << 20;
 // ~200:1 in zstd, so a 16 MiB object can stand for GBs of pages): then the applier decodes it.
 inline constexpr size_t kDecodeAheadBytes = 64u << 20;
 
+// How many files downloads may run ahead of the applier, per download thread.
+inline constexpr unsigned kWindowPerWorker = 1;
+
 // File i of the plan, as the applier gets it.
 struct Fetched {
-  std::optional<ltx::DecodedFile> decoded;    // decoded and verified by a worker
+  // Decoded, verified and written by a worker (its pages dropped): ChainApplier::apply_written().
+  std::optional<ltx::DecodedFile> decoded;
   std::shared_ptr<const ltx::Source> source;  // or its bytes, all in (too many pages to decode)
   std::exception_ptr bad;                     // or why decoding it failed (the file is bad)
   // None of them: a large file, which the applier streams.
@@ -53,8 +60,9 @@ struct Fetched {
 
 class RestoreDownloads {
  public:
+  // Decoded files are written to `output` by the threads that decode them.
   RestoreDownloads(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
-                   const RestoreOptions& options);
+                   const RestoreOptions& options, RestoreOutput& output);
   ~RestoreDownloads();
   RestoreDownloads(const RestoreDownloads&) = delete;
   RestoreDownloads& operator=(const RestoreDownloads&) = delete;
@@ -77,7 +85,9 @@ class RestoreDownloads {
   storage::ObjectStore& store_;
   const std::vector<RemoteFile>& plan_;
   const RestoreOptions& options_;
+  RestoreOutput& output_;
   const unsigned workers_;
+  const size_t window_;
 
   // Protected by mu_.
   mutable base::Mutex mu_;

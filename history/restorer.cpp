@@ -55,21 +55,21 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     }
   } guard{temp};
 
-  // The pages start going to the disk as they are written, so that the fsync at the end does not
-  // wait for the whole database: W5's 123 MB took 50-74 ms to sync after the writes, 1-3 ms so.
-  ltx::FdPageWriter writer(fd.get(), temp, base::kWritebackEvery);
+  RestoreOutput output(fd.get(), temp);
+  RestoreOutput::FileWriter writer(output);  // the applying thread's, for streamed files
   ltx::ChainApplier applier(writer);
   uint64_t bytes_downloaded = 0;
   {
     // Stops and joins its threads however we leave.
-    RestoreDownloads downloads(store, plan, options);
+    RestoreDownloads downloads(store, plan, options, output);
     for (size_t i = 0; i < plan.size(); ++i) {
       Fetched file = downloads.take(i);
       uint64_t streamed = 0;
       try {
         if (file.bad) std::rethrow_exception(file.bad);
+        writer.set_file(i);
         if (file.decoded) {
-          applier.apply(*file.decoded, plan[i].key);
+          applier.apply_written(*file.decoded, plan[i].key);
         } else if (file.source) {
           applier.apply(*file.source, plan[i].key);
         } else {
@@ -86,6 +86,7 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     bytes_downloaded = downloads.bytes_downloaded();
   }
 
+  output.finish(applier.state().commit, applier.state().page_size);
   if (::fsync(fd.get()) != 0) base::throw_errno("fsync", temp);
   if (options.verify) options.verify(temp);
   // The old database's WAL, shared memory and journal go before the new file takes its name; a

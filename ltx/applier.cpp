@@ -2,11 +2,9 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "base/posix_file.h"
 #include "ltx/decoder.h"
 #include "ltx/encryption_key.h"
 #include "ltx/error.h"
@@ -29,22 +27,13 @@ void FdPageWriter::write_pages(std::uint32_t first_pgno, std::span<const std::ui
                                std::uint32_t page_size) {
   auto offset = static_cast<off_t>(first_pgno - 1) * static_cast<off_t>(page_size);
   while (!pages.empty()) {
-    // A long run (a 64 MiB file decoded ahead) in pieces, so writeback starts inside it too.
-    const std::size_t piece =
-        writeback_every_ == 0 ? pages.size()
-                              : std::min<std::uint64_t>(pages.size(), writeback_every_ - unsent_);
-    const ssize_t n = ::pwrite(fd_, pages.data(), piece, offset);
+    const ssize_t n = ::pwrite(fd_, pages.data(), pages.size(), offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       io_error(name_, "writing page " + std::to_string(first_pgno));
     }
     pages = pages.subspan(static_cast<std::size_t>(n));
     offset += n;
-    unsent_ += static_cast<std::uint64_t>(n);
-    if (writeback_every_ != 0 && unsent_ >= writeback_every_) {
-      base::start_writeback(fd_);
-      unsent_ = 0;
-    }
   }
 }
 
@@ -155,22 +144,35 @@ void ChainApplier::apply(const Source& source, std::string name) {
   finish_file(dec.header(), dec.trailer(), dec.name(), old_commit);
 }
 
-void ChainApplier::apply(const DecodedFile& file, const std::string& name) {
-  const Header& h = file.header;
-  check_continuity(h, name);
+std::uint32_t ChainApplier::add_pages(const DecodedFile& file, const std::string& name) {
+  check_continuity(file.header, name);
   const std::uint32_t old_commit = state_.commit;
+  for (std::size_t i = 0; i < file.pgnos.size(); ++i) {
+    add_page(file.pgnos[i], file.sums[i], file.header, name, old_commit);
+  }
+  return old_commit;
+}
+
+void ChainApplier::apply(const DecodedFile& file, const std::string& name) {
+  const std::uint32_t old_commit = add_pages(file, name);
+  write_decoded_pages(file, writer_);
+  finish_file(file.header, file.trailer, name, old_commit);
+}
+
+void ChainApplier::apply_written(const DecodedFile& file, const std::string& name) {
+  const std::uint32_t old_commit = add_pages(file, name);
+  finish_file(file.header, file.trailer, name, old_commit);
+}
+
+void write_decoded_pages(const DecodedFile& file, PageWriter& writer) {
+  const std::uint32_t ps = file.header.page_size;
   const std::size_t n = file.pgnos.size();
-  for (std::size_t i = 0; i < n; ++i) add_page(file.pgnos[i], file.sums[i], h, name, old_commit);
-  // Runs of consecutive pages go out in one write each.
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i + 1;
     while (j < n && file.pgnos[j] == file.pgnos[j - 1] + 1) ++j;
-    writer_.write_pages(file.pgnos[i],
-                        std::span(file.pages).subspan(i * h.page_size, (j - i) * h.page_size),
-                        h.page_size);
+    writer.write_pages(file.pgnos[i], std::span(file.pages).subspan(i * ps, (j - i) * ps), ps);
     i = j;
   }
-  finish_file(h, file.trailer, name, old_commit);
 }
 
 DatabaseState restore_to_fd(std::span<const NamedSource> chain, int fd, std::string name) {

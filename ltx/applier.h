@@ -40,10 +40,7 @@ class PageWriter {
 // the lock page: a file extended past it reads back zeros there, as the format requires.
 class FdPageWriter final : public PageWriter {
  public:
-  // With `writeback_every`, the writes start going to the disk each time that many bytes were
-  // written (base::start_writeback), so that the fsync after the last of them waits for less.
-  explicit FdPageWriter(int fd, std::string name = {}, std::uint64_t writeback_every = 0)
-      : fd_(fd), name_(std::move(name)), writeback_every_(writeback_every) {}
+  explicit FdPageWriter(int fd, std::string name = {}) : fd_(fd), name_(std::move(name)) {}
   void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) override;
   // One pwrite for the run (a snapshot's pages are one run: ~30 k pwrites fewer for 121 MiB).
   void write_pages(std::uint32_t first_pgno, std::span<const std::uint8_t> pages,
@@ -53,8 +50,6 @@ class FdPageWriter final : public PageWriter {
  private:
   int fd_;
   std::string name_;
-  std::uint64_t writeback_every_;
-  std::uint64_t unsent_ = 0;  // bytes written since writeback last started
 };
 
 // The state of the database after the files applied so far.
@@ -82,11 +77,18 @@ class ChainApplier {
   // The same for a file decode_file() has already decoded and verified (on another thread):
   // every check above that involves the database happens here, in chain order.
   void apply(const DecodedFile& file, const std::string& name);
+  // The same for a decoded file whose pages the caller has written already (write_decoded_pages(),
+  // e.g. on the thread that decoded it): the same checks and accounting, no write. `file.pages`
+  // may be empty.
+  void apply_written(const DecodedFile& file, const std::string& name);
 
   const DatabaseState& state() const { return state_; }
 
  private:
   void check_continuity(const Header& h, const std::string& name) const;
+  // A decoded file's checks and page accounting, before its pages are written; returns the commit
+  // before it.
+  std::uint32_t add_pages(const DecodedFile& file, const std::string& name);
   // Accounts for page `pgno` (checksum `sum`) of a file whose header is `h`, before it is written.
   void add_page(std::uint32_t pgno, std::uint64_t sum, const Header& h, const std::string& name,
                 std::uint32_t old_commit);
@@ -102,6 +104,9 @@ class ChainApplier {
   DatabaseChecksum checksum_;
   std::vector<std::uint64_t> page_sums_;  // [pgno - 1]: checksum of the page as written; 0: none
 };
+
+// Writes a decoded file's pages to `writer`, each run of consecutive pages with one write_pages.
+void write_decoded_pages(const DecodedFile& file, PageWriter& writer);
 
 // Restores `chain` into the file open as `fd`: truncates it to zero, applies every file in order
 // and leaves exactly commit * page_size bytes. Returns the final state. See the warning above
