@@ -46,8 +46,11 @@ inline constexpr uint64_t kStreamAbove = 16u << 20;
 // ~200:1 in zstd, so a 16 MiB object can stand for GBs of pages): then the applier decodes it.
 inline constexpr size_t kDecodeAheadBytes = 64u << 20;
 
-// How many files downloads may run ahead of the applier, per download thread.
-inline constexpr unsigned kWindowPerWorker = 1;
+// How many files downloads may run ahead of the applier, per download thread. A decoded file waits
+// for the applier as its page numbers and checksums only (its pages are written): 12 bytes a page.
+// With one file per thread, a slow download held back every thread's next one (W5: waves of 8
+// downloads, each as long as its slowest); 4 let them go on while it ends.
+inline constexpr unsigned kWindowPerWorker = 4;
 
 // File i of the plan, as the applier gets it.
 struct Fetched {
