@@ -4,7 +4,6 @@
 #include <cassert>
 
 #include "base/named_thread.h"
-#include "ltx/applier.h"
 #include "ltx/error.h"
 
 namespace ltxvfs::history {
@@ -101,19 +100,13 @@ void RestoreDownloads::decode() {
     try {
       Fetched f;
       try {
-        f.decoded = ltx::decode_file(*source, plan_[i].key, decompressor, kDecodeAheadBytes);
-        if (!f.decoded) {
-          source->wait_all();
-          f.source = std::move(source);
-        }
-      } catch (const ltx::LtxError&) {
-        f.bad = std::current_exception();  // the bytes are bad, or not the object listed
-      }
-      if (f.decoded) {  // verified: its pages go out now (a write error ends the restore)
+        // Written as it is decoded: if the file turns out bad, so does this restore, whose output
+        // is then removed.
         RestoreOutput::FileWriter writer(output_);
         writer.set_file(i);
-        ltx::write_decoded_pages(*f.decoded, writer);
-        f.decoded->pages = {};
+        f.decoded = ltx::decode_file(*source, plan_[i].key, decompressor, writer);
+      } catch (const ltx::LtxError&) {
+        f.bad = std::current_exception();  // the bytes are bad, or not the object listed
       }
       base::MutexLock lock(mu_);
       progress_.bytes_downloaded += plan_[i].size;

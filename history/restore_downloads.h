@@ -7,8 +7,7 @@
 //
 // Large files (a snapshot of a big database) are not downloaded ahead: the applier streams them in
 // chunks (ReadAheadSource). Memory stays bounded by the window: a file in it holds at most its
-// bytes (kStreamAbove) while it downloads, decodes, or waits for the applier undecoded (too many
-// pages), plus kDecodeAheadBytes of pages while a thread decodes and writes it.
+// bytes (kStreamAbove) while it downloads and decodes, then 12 bytes a page until it is applied.
 //
 // Not base::parallel_for: this is a pipeline, not a fan-out. The caller consumes file i while
 // later files download, and a download waits for the applier to free a slot; parallel_for returns
@@ -42,23 +41,18 @@ namespace ltxvfs::history {
 // Files larger than this are streamed in chunks (ReadAheadSource: up to `parallelism` ranged GETs
 // ahead of the decoder) instead of downloaded whole ahead of applying.
 inline constexpr uint64_t kStreamAbove = 16u << 20;
-// A file downloaded ahead is decoded ahead too unless its pages exceed this (zero pages compress
-// ~200:1 in zstd, so a 16 MiB object can stand for GBs of pages): then the applier decodes it.
-inline constexpr size_t kDecodeAheadBytes = 64u << 20;
-
 // How many files downloads may run ahead of the applier, per download thread. A decoded file waits
-// for the applier as its page numbers and checksums only (its pages are written): 12 bytes a page.
+// for the applier as its page numbers and checksums only (its pages are written).
 // With one file per thread, a slow download held back every thread's next one (W5: waves of 8
 // downloads, each as long as its slowest); 4 let them go on while it ends.
 inline constexpr unsigned kWindowPerWorker = 4;
 
 // File i of the plan, as the applier gets it.
 struct Fetched {
-  // Decoded, verified and written by a worker (its pages dropped): ChainApplier::apply_written().
+  // Decoded, verified and written by a worker: what ChainApplier::apply(DecodedFile) checks.
   std::optional<ltx::DecodedFile> decoded;
-  std::shared_ptr<const ltx::Source> source;  // or its bytes, all in (too many pages to decode)
-  std::exception_ptr bad;                     // or why decoding it failed (the file is bad)
-  // None of them: a large file, which the applier streams.
+  std::exception_ptr bad;  // or why decoding it failed (the file is bad)
+  // Neither: a large file, which the applier streams.
 };
 
 class RestoreDownloads {

@@ -69,9 +69,7 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
         if (file.bad) std::rethrow_exception(file.bad);
         writer.set_file(i);
         if (file.decoded) {
-          applier.apply_written(*file.decoded, plan[i].key);
-        } else if (file.source) {
-          applier.apply(*file.source, plan[i].key);
+          applier.apply(*file.decoded, plan[i].key);
         } else {
           ReadAheadSource source(store, plan[i].key, plan[i].size, options.parallelism);
           applier.apply(source, plan[i].key);

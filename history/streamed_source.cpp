@@ -8,7 +8,7 @@
 namespace ltxvfs::history {
 
 StreamedSource::StreamedSource(std::string key, uint64_t size)
-    : key_(std::move(key)), size_(size), bytes_(size) {}
+    : key_(std::move(key)), size_(size), bytes_(std::make_unique_for_overwrite<uint8_t[]>(size)) {}
 
 void StreamedSource::take(const std::string& etag, uint64_t at,
                           std::span<const uint8_t> bytes) noexcept {
@@ -34,7 +34,7 @@ void StreamedSource::take(const std::string& etag, uint64_t at,
     in = in_;
   }
   // Past in_, so no reader looks at these bytes until in_ is raised below.
-  std::memcpy(bytes_.data() + in, bytes.data() + (in - at), bytes.size() - (in - at));
+  std::memcpy(bytes_.get() + in, bytes.data() + (in - at), bytes.size() - (in - at));
   {
     base::MutexLock lock(mu_);
     in_ = at + bytes.size();
@@ -90,11 +90,7 @@ void StreamedSource::wait_for(uint64_t end) const {
 void StreamedSource::read_at(uint64_t offset, std::span<uint8_t> out) const {
   check_within_object(key_, size_, offset, out.size());
   wait_for(offset + out.size());
-  std::memcpy(out.data(), bytes_.data() + offset, out.size());
-}
-
-void StreamedSource::wait_all() const {
-  wait_for(size_);
+  std::memcpy(out.data(), bytes_.get() + offset, out.size());
 }
 
 }  // namespace ltxvfs::history

@@ -9,12 +9,13 @@
 // already in is copied; an answer with another etag, or with more bytes than listed, stops the
 // source (object_replaced(): list again).
 //
-// Threads: one feeding thread (take(), end()) and any number of readers (read_at(), wait_all()).
+// Threads: one feeding thread (take(), end()) and any number of readers (read_at()).
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,8 +35,6 @@ class StreamedSource final : public ltx::Source {
   // object_replaced()) once it failed, whatever the bytes asked for, or ltx::LtxError(kTruncated)
   // when it ended short of them.
   void read_at(uint64_t offset, std::span<uint8_t> out) const override EXCLUDES(mu_);
-  // Waits for the whole object (and throws as read_at does).
-  void wait_all() const EXCLUDES(mu_);
 
   // The feeding thread: get_streamed's Received. Never throws (it runs inside the transfer);
   // what is wrong with the bytes is kept for the readers.
@@ -59,7 +58,8 @@ class StreamedSource final : public ltx::Source {
 
   // Written by the feeding thread only past in_ (then published by raising in_ under mu_); read by
   // readers only below in_. Not guarded: the two never touch the same bytes.
-  std::vector<uint8_t> bytes_;
+  // Not zeroed first: every byte read was written.
+  std::unique_ptr<uint8_t[]> bytes_;
 
   // Protected by mu_.
   mutable base::Mutex mu_;

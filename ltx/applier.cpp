@@ -144,35 +144,13 @@ void ChainApplier::apply(const Source& source, std::string name) {
   finish_file(dec.header(), dec.trailer(), dec.name(), old_commit);
 }
 
-std::uint32_t ChainApplier::add_pages(const DecodedFile& file, const std::string& name) {
+void ChainApplier::apply(const DecodedFile& file, const std::string& name) {
   check_continuity(file.header, name);
   const std::uint32_t old_commit = state_.commit;
   for (std::size_t i = 0; i < file.pgnos.size(); ++i) {
     add_page(file.pgnos[i], file.sums[i], file.header, name, old_commit);
   }
-  return old_commit;
-}
-
-void ChainApplier::apply(const DecodedFile& file, const std::string& name) {
-  const std::uint32_t old_commit = add_pages(file, name);
-  write_decoded_pages(file, writer_);
   finish_file(file.header, file.trailer, name, old_commit);
-}
-
-void ChainApplier::apply_written(const DecodedFile& file, const std::string& name) {
-  const std::uint32_t old_commit = add_pages(file, name);
-  finish_file(file.header, file.trailer, name, old_commit);
-}
-
-void write_decoded_pages(const DecodedFile& file, PageWriter& writer) {
-  const std::uint32_t ps = file.header.page_size;
-  const std::size_t n = file.pgnos.size();
-  for (std::size_t i = 0; i < n;) {
-    std::size_t j = i + 1;
-    while (j < n && file.pgnos[j] == file.pgnos[j - 1] + 1) ++j;
-    writer.write_pages(file.pgnos[i], std::span(file.pages).subspan(i * ps, (j - i) * ps), ps);
-    i = j;
-  }
 }
 
 DatabaseState restore_to_fd(std::span<const NamedSource> chain, int fd, std::string name) {

@@ -15,26 +15,10 @@
 
 #include "ltx/checksum.h"
 #include "ltx/decoded_file.h"
+#include "ltx/page_writer.h"
 #include "ltx/source.h"
 
 namespace ltxvfs::ltx {
-
-// Where the applier writes pages.
-class PageWriter {
- public:
-  virtual ~PageWriter() = default;
-  virtual void write_page(std::uint32_t pgno, std::span<const std::uint8_t> page) = 0;
-  // Pages first_pgno, first_pgno + 1, ... back to back in `pages` (a multiple of page_size).
-  virtual void write_pages(std::uint32_t first_pgno, std::span<const std::uint8_t> pages,
-                           std::uint32_t page_size) {
-    for (std::size_t i = 0; i * page_size < pages.size(); ++i) {
-      write_page(first_pgno + static_cast<std::uint32_t>(i),
-                 pages.subspan(i * page_size, page_size));
-    }
-  }
-  // The database is now `commit` pages of `page_size` bytes: drop anything beyond.
-  virtual void truncate(std::uint32_t commit, std::uint32_t page_size) = 0;
-};
 
 // Writes a database file through a POSIX fd (not owned) with pwrite/ftruncate. It never writes
 // the lock page: a file extended past it reads back zeros there, as the format requires.
@@ -74,21 +58,15 @@ class ChainApplier {
   // new page (kIncompleteGrowth); an encrypted file must belong to the database of the encrypted
   // files before it (kAuthentication). Plus everything the decoder checks.
   void apply(const Source& source, std::string name = {});
-  // The same for a file decode_file() has already decoded and verified (on another thread):
-  // every check above that involves the database happens here, in chain order.
+  // The same for a file decode_file() has already decoded, verified and written (on another
+  // thread): every check above that involves the database happens here, in chain order, and
+  // nothing is written.
   void apply(const DecodedFile& file, const std::string& name);
-  // The same for a decoded file whose pages the caller has written already (write_decoded_pages(),
-  // e.g. on the thread that decoded it): the same checks and accounting, no write. `file.pages`
-  // may be empty.
-  void apply_written(const DecodedFile& file, const std::string& name);
 
   const DatabaseState& state() const { return state_; }
 
  private:
   void check_continuity(const Header& h, const std::string& name) const;
-  // A decoded file's checks and page accounting, before its pages are written; returns the commit
-  // before it.
-  std::uint32_t add_pages(const DecodedFile& file, const std::string& name);
   // Accounts for page `pgno` (checksum `sum`) of a file whose header is `h`, before it is written.
   void add_page(std::uint32_t pgno, std::uint64_t sum, const Header& h, const std::string& name,
                 std::uint32_t old_commit);
@@ -104,9 +82,6 @@ class ChainApplier {
   DatabaseChecksum checksum_;
   std::vector<std::uint64_t> page_sums_;  // [pgno - 1]: checksum of the page as written; 0: none
 };
-
-// Writes a decoded file's pages to `writer`, each run of consecutive pages with one write_pages.
-void write_decoded_pages(const DecodedFile& file, PageWriter& writer);
 
 // Restores `chain` into the file open as `fd`: truncates it to zero, applies every file in order
 // and leaves exactly commit * page_size bytes. Returns the final state. See the warning above

@@ -96,7 +96,6 @@ TEST_CASE("streamed source: what ends a download early reaches the reader of the
     s.end(nullptr);
     CHECK_THAT(read_error(s, 500, 200),
                Catch::StartsWith("truncated") && Catch::Contains("after 600 of its 1000 bytes"));
-    CHECK_THROWS_AS(s.wait_all(), ltx::LtxError);
   }
 }
 
@@ -115,7 +114,7 @@ TEST_CASE("streamed source: fetch() gets the object from a store and checks its 
   StreamedSource replaced("a.ltx", 4000);
   replaced.fetch(fs);
   CHECK_THAT(read_error(replaced, 0, 4000), Catch::Contains("listed with 4000 bytes, now 5000"));
-  CHECK_THROWS_WITH(replaced.wait_all(), Catch::Contains("listed with 4000 bytes, now 5000"));
+  CHECK_THAT(read_error(replaced, 0, 1), Catch::Contains("listed with 4000 bytes, now 5000"));
   StreamedSource gone("missing.ltx", 100);
   gone.fetch(fs);
   CHECK(read_error(gone, 0, 1).rfind("other: ", 0) == 0);

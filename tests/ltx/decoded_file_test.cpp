@@ -1,7 +1,9 @@
-// decode_file() and ChainApplier::apply(DecodedFile): the restore's path, where workers decode
-// and verify whole files and one thread applies them. It must accept and refuse exactly what the
-// streaming path does.
+// decode_file() and ChainApplier::apply(DecodedFile): the restore's path, where workers decode,
+// verify and write whole files and one thread applies them. It must accept and refuse exactly what
+// the streaming path does, and write what it does.
 #include <catch2/catch.hpp>
+
+#include <map>
 
 #include "ltx/applier.h"
 #include "ltx/decoded_file.h"
@@ -15,11 +17,10 @@ using ltxtest::ModelDb;
 
 namespace {
 
-DecodedFile decoded(const Bytes& file, std::size_t budget = 1 << 30) {
+// Decodes `file`, its pages written to `w`.
+DecodedFile decoded(const Bytes& file, MemoryPageWriter& w) {
   PageDecompressor d;
-  auto f = decode_file(MemorySource(file), "f", d, budget);
-  REQUIRE(f);
-  return std::move(*f);
+  return decode_file(MemorySource(file), "f", d, w);
 }
 
 }  // namespace
@@ -37,7 +38,7 @@ TEST_CASE("decoded files: a chain with overwrites, growth and shrinking", "[appl
     files.push_back(db.commit({{3, pg(333)}, {4, pg(444)}, {5, pg(555)}}, 5));
     MemoryPageWriter w;
     ChainApplier applier(w);
-    for (const auto& f : files) applier.apply(decoded(f), "f");
+    for (const auto& f : files) applier.apply(decoded(f, w), "f");
     REQUIRE(w.db == db.image());
     REQUIRE(applier.state().checksum == db.checksum());
     REQUIRE(applier.state().txid == 5);
@@ -57,33 +58,56 @@ TEST_CASE("decoded files: a bit flip is refused exactly when the decoder refuses
       bad[i] ^= static_cast<std::uint8_t>(1u << bit);
       INFO("byte " << i << " bit " << bit);
       const auto expected = ltxtest::decode_error(bad);
+      MemoryPageWriter w;
       if (expected) {
-        REQUIRE_LTX_ERROR(decode_file(MemorySource(bad), "bad", d, 1 << 20), *expected);
+        REQUIRE_LTX_ERROR(decode_file(MemorySource(bad), "bad", d, w), *expected);
       } else {
-        REQUIRE(decode_file(MemorySource(bad), "bad", d, 1 << 20));
+        decode_file(MemorySource(bad), "bad", d, w);
       }
     }
   }
-  // Two pages of 512 bytes do not fit 1000 bytes: not decoded ahead (the caller streams it).
-  REQUIRE_FALSE(decode_file(MemorySource(file), "f", d, 1000));
-  REQUIRE(decode_file(MemorySource(file), "f", d, 1024));
+}
+
+TEST_CASE("decoded files: pages are written in runs of consecutive pages, up to 1 MiB",
+          "[applier]") {
+  ModelDb db(4096, EncodeOptions::native());
+  std::map<std::uint32_t, Bytes> pages;
+  for (std::uint32_t p = 1; p <= 600; ++p) pages[p] = ltxtest::compressible_page(4096, p);
+  PageDecompressor d;
+  MemoryPageWriter whole;
+  decode_file(MemorySource(db.commit(pages, 600)), "snapshot", d, whole);
+  CHECK(whole.db == db.image());
+  pages.erase(300);
+  for (auto& [p, bytes] : pages) bytes = ltxtest::compressible_page(4096, p + 1000);
+  MemoryPageWriter w;
+  const DecodedFile f = decode_file(MemorySource(db.commit(pages, 600)), "f", d, w);
+  CHECK(f.pgnos.size() == 599);
+  const Bytes image = db.image();
+  CHECK(Bytes(w.db.begin(), w.db.begin() + 299 * 4096) ==
+        Bytes(image.begin(), image.begin() + 299 * 4096));
+  CHECK(Bytes(w.db.begin() + 300 * 4096, w.db.end()) ==
+        Bytes(image.begin() + 300 * 4096, image.end()));
+  // 1..299 (256 pages = 1 MiB, then 43), 301..600 (256, then 44).
+  CHECK(w.runs == 4);
 }
 
 TEST_CASE("decoded files: continuity, checksums and growth are checked in chain order",
           "[applier]") {
   ModelDb db(512, EncodeOptions::native());
   const Bytes snap = db.commit({{1, ltxtest::random_page(512, 1)}}, 1);
-  {  // a file of another history: refused before anything is written
+  {  // a file of another history: refused, the database's state as it was
     ModelDb other(512, EncodeOptions::native());
     other.commit({{1, ltxtest::random_page(512, 7)}}, 1);
     const Bytes foreign = other.commit({{1, ltxtest::random_page(512, 8)}}, 1);
-    MemoryPageWriter w;
+    MemoryPageWriter w, scratch;
     ChainApplier a(w);
-    REQUIRE_LTX_ERROR(a.apply(decoded(foreign), "foreign"), LtxErrorKind::kTxidGap);
-    a.apply(decoded(snap), "snap");
-    const int runs = w.runs;
-    REQUIRE_LTX_ERROR(a.apply(decoded(foreign), "foreign"), LtxErrorKind::kPreApplyMismatch);
-    REQUIRE(w.runs == runs);
+    REQUIRE_LTX_ERROR(a.apply(decoded(foreign, scratch), "foreign"), LtxErrorKind::kTxidGap);
+    a.apply(decoded(snap, w), "snap");
+    const auto state = a.state();
+    REQUIRE_LTX_ERROR(a.apply(decoded(foreign, scratch), "foreign"),
+                      LtxErrorKind::kPreApplyMismatch);
+    REQUIRE(a.state().txid == state.txid);
+    REQUIRE(a.state().checksum == state.checksum);
   }
   {  // a wrong post-apply checksum
     const Bytes next = ltxtest::encode(ltxtest::make_header(512, 1, 2, 2, db.checksum()),
@@ -91,8 +115,8 @@ TEST_CASE("decoded files: continuity, checksums and growth are checked in chain 
                                        kChecksumFlag | 77);
     MemoryPageWriter w;
     ChainApplier a(w);
-    a.apply(decoded(snap), "snap");
-    REQUIRE_LTX_ERROR(a.apply(decoded(next), "next"), LtxErrorKind::kPostApplyMismatch);
+    a.apply(decoded(snap, w), "snap");
+    REQUIRE_LTX_ERROR(a.apply(decoded(next, w), "next"), LtxErrorKind::kPostApplyMismatch);
   }
   {  // growth without the new pages
     const Bytes grow =
@@ -100,7 +124,7 @@ TEST_CASE("decoded files: continuity, checksums and growth are checked in chain 
                         EncodeOptions::litestream());
     MemoryPageWriter w;
     ChainApplier a(w);
-    a.apply(decoded(snap), "snap");
-    REQUIRE_LTX_ERROR(a.apply(decoded(grow), "grow"), LtxErrorKind::kIncompleteGrowth);
+    a.apply(decoded(snap, w), "snap");
+    REQUIRE_LTX_ERROR(a.apply(decoded(grow, w), "grow"), LtxErrorKind::kIncompleteGrowth);
   }
 }
