@@ -8,6 +8,22 @@
 #include "ltx/error.h"
 
 namespace ltxvfs::replica {
+namespace {
+
+// The header `bytes` start with, valid, and of the TXIDs the object's name says; throws naming
+// the object otherwise (a name and a header that disagree are a broken or foreign object).
+ltx::Header checked_header(std::span<const uint8_t> bytes, const history::RemoteFile& file) {
+  ltx::Header h = ltx::Header::decode(bytes, file.key);
+  h.validate(file.key);
+  if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.key,
+                        "header says TXIDs " + std::to_string(h.min_txid) + "-" +
+                            std::to_string(h.max_txid) + ", the object's name says otherwise");
+  }
+  return h;
+}
+
+}  // namespace
 
 std::string IndexCache::identity(const history::RemoteFile& f) {
   // Key plus what the listing says about the version: a key rewritten with other content (a
@@ -72,14 +88,7 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
     out->etag = got.etag;
     out->file.size = size;
     if (got.body.size() == size && size >= ltx::kHeaderSize) {
-      ltx::Header h = ltx::Header::decode(std::span(got.body).first(ltx::kHeaderSize), file.key);
-      h.validate(file.key);
-      if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) {
-        throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.key,
-                            "header says TXIDs " + std::to_string(h.min_txid) + "-" +
-                                std::to_string(h.max_txid) + ", the object's name says otherwise");
-      }
-      out->header = h;
+      out->header = checked_header(std::span(got.body).first(ltx::kHeaderSize), file);
     }
     break;
   }
@@ -176,13 +185,7 @@ ltx::Header IndexCache::header_unchecked(const FileIndex& file) {
 ltx::Header IndexCache::fetch_header(const history::RemoteFile& file) {
   storage::GetResult got = store_.get(file.key, storage::ByteRange::at(0, ltx::kHeaderSize));
   headers_fetched_.fetch_add(1, std::memory_order_relaxed);
-  ltx::Header h = ltx::Header::decode(got.body, file.key);
-  h.validate(file.key);
-  if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kBadTxid, file.key,
-                        "header says TXIDs " + std::to_string(h.min_txid) + "-" +
-                            std::to_string(h.max_txid) + ", the object's name says otherwise");
-  }
+  const ltx::Header h = checked_header(got.body, file);
   base::MutexLock lock(mu_);
   headers_[identity(file)] = h;
   return h;
@@ -244,9 +247,8 @@ void IndexCache::fetch_hinted(const HintedRead& read, HintedBytes::Piece& out) n
       return;
     }
     if (read.offset == 0) {
-      ltx::Header h = ltx::Header::decode(std::span(got.body).first(ltx::kHeaderSize), file.key);
-      h.validate(file.key);
-      if (h.min_txid != file.min_txid || h.max_txid != file.max_txid) return;
+      // A header that does not check out throws: left to header() to report.
+      const ltx::Header h = checked_header(std::span(got.body).first(ltx::kHeaderSize), file);
       base::MutexLock lock(mu_);
       headers_[identity(file)] = h;
     }
