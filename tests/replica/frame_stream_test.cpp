@@ -8,6 +8,7 @@
 #include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
 #include "vfs/replica/coalesce.h"
+#include "vfs/replica/errors.h"
 #include "vfs/replica/frame_stream.h"
 
 using namespace ltxvfs::replica;
@@ -57,6 +58,13 @@ void feed(FrameStream& s, const std::string& etag, const std::vector<uint8_t>& b
   }
 }
 
+// The store's result for the answer (fetch() returns it without the body).
+ltxvfs::storage::GetResult answer(const std::string& etag) {
+  ltxvfs::storage::GetResult got;
+  got.etag = etag;
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("frame stream: each frame is handed out whole, in order, whatever the pieces",
@@ -78,7 +86,7 @@ TEST_CASE("frame stream: each frame is handed out whole, in order, whatever the 
     feed(s, etag, r.bytes, piece, first_end);
     CHECK(handed == std::vector<uint32_t>{3, 4, 6, 9});
     CHECK(s.received() == r.bytes.size());
-    s.finish();
+    s.finish(answer(etag));
   }
 }
 
@@ -94,7 +102,7 @@ TEST_CASE("frame stream: a retried request, another object version, a bad frame"
     feed(s, etag, r.bytes, 500);
     CHECK(handed == 4);
     CHECK(s.received() == r.bytes.size());
-    s.finish();
+    s.finish(answer(etag));
   }
   handed = 0;
   {  // The answer is from another version of the object: nothing decoded.
@@ -102,7 +110,13 @@ TEST_CASE("frame stream: a retried request, another object version, a bad frame"
     feed(s, etag + "x", r.bytes, 1000);
     CHECK(handed == 0);
     CHECK(s.received() == r.bytes.size());
-    CHECK_THROWS_AS(s.finish(), ltxvfs::ltx::LtxError);
+    try {
+      s.finish(answer(etag + "x"));
+      FAIL("another version was taken");
+    } catch (const ReplicaError& e) {  // named as such, not as missing frames
+      CHECK(e.kind() == ReplicaErrorKind::kSnapshotLost);
+      CHECK_THAT(e.what(), Catch::Contains("was replaced in the store"));
+    }
   }
   {  // A frame that does not decode (its page number): the frames before it are out.
     std::vector<uint8_t> bad = r.bytes;
@@ -112,7 +126,7 @@ TEST_CASE("frame stream: a retried request, another object version, a bad frame"
     CHECK(handed == 2);
     CHECK(s.received() == bad.size());  // every byte arrived: the error is the frame's, below
     try {
-      s.finish();
+      s.finish(answer(etag));
       FAIL("a bad frame was taken");
     } catch (const ltxvfs::ltx::LtxError& e) {
       CHECK(e.kind() != ltxvfs::ltx::LtxErrorKind::kTruncated);
@@ -125,6 +139,6 @@ TEST_CASE("frame stream: a retried request, another object version, a bad frame"
     feed(s, etag, r.bytes, 100, 0, after_4);
     feed(s, etag, r.bytes, 100, after_4 + 1);
     CHECK(handed == 2);
-    CHECK_THROWS_AS(s.finish(), ltxvfs::ltx::LtxError);
+    CHECK_THROWS_WITH(s.finish(answer(etag)), Catch::Contains("asked for bytes"));
   }
 }

@@ -5,6 +5,7 @@
 
 #include "ltx/error.h"
 #include "ltx/page_frame.h"
+#include "vfs/replica/errors.h"
 
 namespace ltxvfs::replica {
 
@@ -74,10 +75,23 @@ void FrameStream::feed(std::span<const uint8_t> bytes) {
   pos_ += bytes.size();  // past the last frame
 }
 
-void FrameStream::finish() {
+void FrameStream::finish(const storage::GetResult& got) {
+  const std::string& key = range_.file->file.key;
+  const std::string& indexed = range_.file->etag;
+  if (!indexed.empty() && !got.etag.empty() && got.etag != indexed) {
+    throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
+                       "object " + key + " was replaced in the store (etag " + got.etag +
+                           ", indexed as " + indexed + ")");
+  }
+  if (taken_ != range_.end - range_.begin) {
+    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
+                        "asked for bytes " + std::to_string(range_.begin) + ".." +
+                            std::to_string(range_.end) + ", got " + std::to_string(taken_) +
+                            " bytes");
+  }
   if (error_) std::rethrow_exception(error_);
-  if (next_ < range_.frames.size()) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, range_.file->file.key,
+  if (next_ < range_.frames.size()) {  // cannot be: all bytes came, each frame decoded or failed
+    throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
                         "the answer for bytes " + std::to_string(range_.begin) + ".." +
                             std::to_string(range_.end) + " left " +
                             std::to_string(range_.frames.size() - next_) + " frames out");

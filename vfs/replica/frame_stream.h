@@ -44,9 +44,11 @@ class FrameStream {
   storage::GetResult fetch(storage::ObjectStore& store);
   // How many bytes of the range arrived in order (the furthest a request got), decoded or not.
   uint64_t received() const { return taken_; }
-  // After the whole answer was checked: throws what stopped a frame from decoding, or kTruncated
-  // when frames are left (bytes went missing).
-  void finish();
+  // Checks the whole answer `got` (fetch()'s result): throws ReplicaError(kSnapshotLost) when it
+  // came from another version of the object than the one indexed (replaced in the store),
+  // ltx::LtxError(kTruncated) when bytes of the range went missing, or what stopped a frame from
+  // decoding.
+  void finish(const storage::GetResult& got);
 
  private:
   // Feeds `bytes`, which start at pos_ (== the bytes taken before them), to the frames.

@@ -110,7 +110,6 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
     base::MutexLock lock(mu_);
     if (stop_) return;
   }
-  const std::string& key = range.file->file.key;
   const uint32_t ps = snap.page_size();
   // Pages are decoded as the range's bytes arrive (FrameStream), beside the transfer, and
   // consecutive ones are written with one pwrite of up to kHydrateWriteBytes.
@@ -134,11 +133,7 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
     run.insert(run.end(), page->begin(), page->end());
     if (pgno == 1) present_header(std::span(run).last(ps), 0, snap.change_counter(), snap.commit());
   });
-  stream.fetch(store_);
-  if (stream.received() != range.end - range.begin) {
-    throw ReplicaError(ReplicaErrorKind::kCorrupt, key + ": short read during hydration");
-  }
-  stream.finish();
+  stream.finish(stream.fetch(store_));  // replaced, short, or a frame that did not decode
   flush();
   base::MutexLock lock(mu_);
   stats_.pages_done += range.frames.size();

@@ -181,19 +181,12 @@ void PageFetcher::run(const FetchRange& range, const Slots& slots) {
                          "object " + key + " is gone from the store (compaction or retention)");
     }
     count(range, stream.received());
-    if (!range.file->etag.empty() && !got.etag.empty() && got.etag != range.file->etag) {
-      if (on_lost_) on_lost_(key);
-      throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
-                         "object " + key + " was replaced in the store (etag " + got.etag +
-                             ", indexed as " + range.file->etag + ")");
+    try {
+      stream.finish(got);  // replaced, short, or a frame that did not decode
+    } catch (const ReplicaError& e) {
+      if (e.kind() == ReplicaErrorKind::kSnapshotLost && on_lost_) on_lost_(key);
+      throw;
     }
-    if (stream.received() != range.end - range.begin) {
-      throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, key,
-                          "asked for bytes " + std::to_string(range.begin) + ".." +
-                              std::to_string(range.end) + ", got " +
-                              std::to_string(stream.received()) + " bytes");
-    }
-    stream.finish();  // a frame that did not decode throws here
   } catch (...) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     const std::exception_ptr error = std::current_exception();
