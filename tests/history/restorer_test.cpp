@@ -16,6 +16,7 @@
 #include "ltx/decoder.h"
 #include "ltx/error.h"
 #include "ltx/source.h"
+#include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
 #include "tests/support/fsync_log.h"
 
@@ -78,6 +79,33 @@ TEST_CASE("restorer: the output goes to the disk as it is written, not all at it
   // Started at least once per 4 MiB of the snapshot, every time before the fsync.
   CHECK(std::count(calls.begin(), fsync_at, "writeback " + temp) >= 2);
   CHECK(std::count(fsync_at, calls.end(), "writeback " + temp) == 0);
+}
+
+TEST_CASE("restorer: a file that cannot be downloaded fails the restore and leaves nothing",
+          "[restorer]") {
+  const std::string dir = scratch_dir("restorer-gone");
+  auto owned = std::make_unique<storage::FileStore>(dir + "/store");
+  storage::FileStore& fs = *owned;
+  L0Writer writer(fs, LayoutStyle::kDirectory, {});
+  for (int i = 0; i < 30; ++i) writer.commit(0, 2);
+  const auto plan =
+      history::plan_restore(history::list_ltx_files(fs, LayoutStyle::kDirectory), writer.txid());
+  REQUIRE(plan.size() == 30);
+  storage::FaultInjectingStore faulty(std::move(owned));
+  faulty.vanish(plan[17].key);  // deleted by retention since the listing, say
+  const std::string out = dir + "/out.db";
+  for (const unsigned parallelism : {1u, 8u}) {
+    history::RestoreOptions options;
+    options.parallelism = parallelism;
+    try {
+      history::restore(faulty, plan, out, options);
+      FAIL("restored without " << plan[17].key);
+    } catch (const storage::StoreError& e) {  // the store's error, not a bad file's
+      CHECK(e.kind() == storage::StoreErrorKind::kNotFound);
+    }
+    CHECK_FALSE(exists(out));
+    CHECK_FALSE(exists(out + ".ltxvfs-restore.tmp"));
+  }
 }
 
 TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead is detected",
