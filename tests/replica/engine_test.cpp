@@ -290,6 +290,25 @@ std::vector<uint8_t> schema_record(uint32_t root, int root_bytes, size_t sql_len
   return r;
 }
 
+// An interior table b-tree page (0x05) of 4 KiB naming `kids` (the last as its right child).
+std::vector<uint8_t> interior_page(std::vector<uint32_t> kids) {
+  std::vector<uint8_t> p(4096, 0);
+  p[0] = 0x05;
+  const uint32_t cells = static_cast<uint32_t>(kids.size() - 1);
+  p[3] = static_cast<uint8_t>(cells >> 8);
+  p[4] = static_cast<uint8_t>(cells);
+  p[11] = static_cast<uint8_t>(kids.back());
+  p[10] = static_cast<uint8_t>(kids.back() >> 8);
+  for (uint32_t i = 0; i < cells; ++i) {
+    const uint32_t at = 2048 + i * 8;
+    p[12 + i * 2] = static_cast<uint8_t>(at >> 8);
+    p[13 + i * 2] = static_cast<uint8_t>(at);
+    p[at + 2] = static_cast<uint8_t>(kids[i] >> 8);
+    p[at + 3] = static_cast<uint8_t>(kids[i]);
+  }
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("b-tree pages: the root pages page 1's schema names", "[replica][unit]") {
@@ -324,24 +343,39 @@ TEST_CASE("b-tree pages: the root pages page 1's schema names", "[replica][unit]
   CHECK(off.after_read(1, page).empty());
 }
 
-TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[replica][unit]") {
-  auto interior = [](std::vector<uint32_t> kids) {
-    std::vector<uint8_t> p(4096, 0);
-    p[0] = 0x05;
-    const uint32_t cells = static_cast<uint32_t>(kids.size() - 1);
-    p[3] = static_cast<uint8_t>(cells >> 8);
-    p[4] = static_cast<uint8_t>(cells);
-    p[11] = static_cast<uint8_t>(kids.back());
-    p[10] = static_cast<uint8_t>(kids.back() >> 8);
-    for (uint32_t i = 0; i < cells; ++i) {
-      const uint32_t at = 2048 + i * 8;
-      p[12 + i * 2] = static_cast<uint8_t>(at >> 8);
-      p[13 + i * 2] = static_cast<uint8_t>(at);
-      p[at + 2] = static_cast<uint8_t>(kids[i] >> 8);
-      p[at + 3] = static_cast<uint8_t>(kids[i]);
+TEST_CASE("read tracker: a run from a table's first leaf starts with a larger window",
+          "[replica][unit]") {
+  // Page 1 names table root 2; the root's first child is interior page 10, whose children are
+  // leaves 11..60. A run from leaf 11 (reached by first children from the root) is a scan of the
+  // whole table, most likely: its first window is 256 pages, not 4 (W4's cold scan: two round
+  // trips less of ramp).
+  const auto page1 = schema_page(4096, {schema_record(2, 1, 30)}, {0});
+  std::vector<uint32_t> leaves;
+  for (uint32_t p = 11; p <= 60; ++p) leaves.push_back(p);
+  const std::vector<uint8_t> leaf(4096, 0x0d);
+  for (const bool from_start : {true, false}) {
+    INFO((from_start ? "from the first leaf" : "from the third leaf"));
+    ReadTracker t(1024);
+    t.readahead(1, 5000);
+    t.after_read(1, page1);
+    t.readahead(2, 5000);
+    t.after_read(2, interior_page({10, 500, 900}));
+    t.readahead(10, 5000);
+    t.after_read(10, interior_page(leaves));
+    const uint32_t first = from_start ? 11 : 13;
+    std::vector<uint32_t> ahead;
+    for (uint32_t p = first; p < first + 3; ++p) {
+      ahead = t.readahead(p, 5000);
+      t.after_read(p, leaf);
     }
-    return p;
-  };
+    REQUIRE_FALSE(ahead.empty());
+    CHECK(ahead.front() == first + 3);
+    CHECK(ahead.size() == (from_start ? 256u : 4u));
+  }
+}
+
+TEST_CASE("read tracker: a point lookup prefetches nothing, a scan does", "[replica][unit]") {
+  const auto interior = interior_page;
   std::vector<uint32_t> kids;
   for (uint32_t k = 100; k < 200; k += 2) kids.push_back(k);  // not consecutive page numbers
   const auto root = interior(kids);

@@ -73,6 +73,9 @@ class ReadTracker {
   // The children to prefetch because child `i` of `p` was just read (a scan step), or nothing.
   std::vector<uint32_t> scan_step(Parent& p, size_t i);
   void remember(uint32_t pgno, std::vector<uint32_t> children);
+  // Whether `pgno` is the first leaf of a tree page 1's schema names: every remembered step up
+  // from it is from a first child, up to a root.
+  bool first_leaf_of_tree(uint32_t pgno) const;
 
   uint32_t budget_;
   uint32_t last_ = 0;       // the page passed to readahead() last
@@ -80,8 +83,12 @@ class ReadTracker {
   bool continues_ = false;  // last_ continued the run of last_data_ (decided in readahead())
   uint32_t run_ = 0;
   uint32_t ahead_until_ = 0;
-  uint32_t window_ = 0;       // size of the last read-ahead window (0: none yet)
-  bool schema_read_ = false;  // page 1's root pages were handed out (since the last reset)
+  uint32_t window_ = 0;          // size of the last read-ahead window (0: none yet)
+  bool schema_read_ = false;     // page 1's root pages were handed out (since the last reset)
+  std::vector<uint32_t> roots_;  // the root pages page 1's schema names
+  // The current run started at the first leaf of a tree whose root the schema names (reached by
+  // first children all the way down): a scan of the whole tree, most likely.
+  bool run_from_start_ = false;
   std::unordered_map<uint32_t, Parent> parents_;
   std::deque<uint32_t> parent_order_;  // oldest first, to bound parents_
   std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> child_of_;  // child -> (parent, idx)
