@@ -113,7 +113,7 @@ void RestoreDownloads::decode() {
       ready_.emplace(i, std::move(f));
       // Only files inside the window wait here: memory is bounded by it.
       assert(ready_.size() <= window_);
-    } catch (...) {  // the store's error, from the download
+    } catch (...) {  // the store's error (from the download), or the output's (a write)
       base::MutexLock lock(mu_);
       if (!failure_) failure_ = std::current_exception();
     }
