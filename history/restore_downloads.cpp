@@ -66,18 +66,22 @@ void RestoreDownloads::download() {
     std::shared_ptr<StreamedSource> source;
     {
       base::MutexLock lock(mu_);
+      // The window: downloads run at most window_ files ahead of the applier, and hold at most
+      // kHeldBytes.
       lock.wait(cv_, [&]() REQUIRES(mu_) {
-        return stop_ || failure_ || next_download_ >= plan_.size() ||
-               next_download_ < next_apply_ + window_;
+        if (stop_ || failure_ || next_download_ >= plan_.size()) return true;
+        const uint64_t size = plan_[next_download_].size;
+        return next_download_ < next_apply_ + window_ &&
+               (size > kStreamAbove || held_ + size <= kHeldBytes);
       });
       if (stop_ || failure_ || next_download_ >= plan_.size()) return;
-      // The window: downloads run at most window_ files ahead of the applier.
       i = next_download_++;
       if (plan_[i].size > kStreamAbove) {
         ready_.emplace(i, Fetched{});
       } else {
         source = std::make_shared<StreamedSource>(plan_[i].key, plan_[i].size);
         arriving_.emplace_back(i, source);
+        held_ += plan_[i].size;
       }
     }
     cv_.notify_all();
@@ -97,8 +101,9 @@ void RestoreDownloads::decode() {
       std::tie(i, source) = std::move(arriving_.front());
       arriving_.pop_front();
     }
+    Fetched f;
+    std::exception_ptr failed;  // the store's error (from the download), or the output's (a write)
     try {
-      Fetched f;
       try {
         // Written as it is decoded: if the file turns out bad, so does this restore, whose output
         // is then removed.
@@ -108,14 +113,21 @@ void RestoreDownloads::decode() {
       } catch (const ltx::LtxError&) {
         f.bad = std::current_exception();  // the bytes are bad, or not the object listed
       }
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    source.reset();  // its bytes are no longer needed
+    {
       base::MutexLock lock(mu_);
-      progress_.bytes_downloaded += plan_[i].size;
-      ready_.emplace(i, std::move(f));
-      // Only files inside the window wait here: memory is bounded by it.
-      assert(ready_.size() <= window_);
-    } catch (...) {  // the store's error (from the download), or the output's (a write)
-      base::MutexLock lock(mu_);
-      if (!failure_) failure_ = std::current_exception();
+      held_ -= plan_[i].size;
+      if (failed) {
+        if (!failure_) failure_ = failed;
+      } else {
+        progress_.bytes_downloaded += plan_[i].size;
+        ready_.emplace(i, std::move(f));
+        // Only files inside the window wait here: memory is bounded by it.
+        assert(ready_.size() <= window_);
+      }
     }
     cv_.notify_all();
   }
