@@ -1,8 +1,8 @@
 // RestoreOutput: the file a restore writes, from many threads at once. Each file of the chain is
-// written by the thread that decoded it as soon as it is verified, in whatever order the files
-// finish; the applying thread only checks and accounts for them, in chain order. Written by that
-// one thread, W5's 123 MB took ~135 ms of a 300 ms restore: the page cache's first touch of each
-// page costs ~6 ms per 4.4 MB file in this VM, and the thread did nothing else meanwhile.
+// written by the thread that decodes it, as it decodes (ltx::decode_file), in whatever order the
+// files finish; the applying thread only checks and accounts for them, in chain order. Written by
+// that one thread, W5's 123 MB took ~135 ms of a 300 ms restore: the page cache's first touch of
+// each page costs ~6 ms per 4.4 MB file in this VM, and the thread did nothing else meanwhile.
 //
 // For every page, the newest file's bytes win: a file's page is written only if no later file of
 // the chain wrote it already, and the check and the write are one step under the lock of the
@@ -12,11 +12,10 @@
 //
 // Memory: 4 bytes per page of the database (which file wrote it), beside the applier's 8.
 //
-// Threads: write() and writer_for()'s writers from any thread; finish() once they are all done.
+// Threads: write() and FileWriters from any thread; finish() once they are all done.
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -24,7 +23,7 @@
 
 #include "base/mutex.h"
 #include "base/posix_file.h"
-#include "ltx/applier.h"
+#include "ltx/page_writer.h"
 
 namespace ltxvfs::history {
 
@@ -38,8 +37,8 @@ class RestoreOutput {
   // The database is `commit` pages of `page_size` bytes: cuts what lies beyond.
   void finish(uint32_t commit, uint32_t page_size);
 
-  // An ltx::PageWriter for ChainApplier whose writes are those of file `file()` (set it before
-  // each file); its truncations wait for finish().
+  // An ltx::PageWriter (for decode_file and ChainApplier) whose writes are those of the file
+  // set_file() names (set it before each file); its truncations wait for finish().
   class FileWriter final : public ltx::PageWriter {
    public:
     explicit FileWriter(RestoreOutput& out) : out_(out) {}
@@ -75,8 +74,8 @@ class RestoreOutput {
   const int fd_;
   const std::string name_;
 
-  std::array<Stripe, kStripes> stripes_;
-  base::WritebackPacer writeback_;
+  std::array<Stripe, kStripes> stripes_;  // each guarded by its own mutex
+  base::WritebackPacer writeback_;        // thread-safe itself
 };
 
 }  // namespace ltxvfs::history

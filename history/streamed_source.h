@@ -18,7 +18,6 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <vector>
 
 #include "base/mutex.h"
 #include "ltx/source.h"
