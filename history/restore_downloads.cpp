@@ -16,7 +16,8 @@ RestoreDownloads::RestoreDownloads(storage::ObjectStore& store, const std::vecto
       output_(output),
       workers_(std::max(
           1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))),
-      window_(size_t{kWindowPerWorker} * workers_) {
+      window_(size_t{kWindowPerWorker} * workers_),
+      held_bound_(std::max(options.held_bytes, kStreamAbove)) {
   progress_.files_total = plan.size();
   for (const auto& f : plan) progress_.bytes_total += f.size;
   try {
@@ -67,12 +68,12 @@ void RestoreDownloads::download() {
     {
       base::MutexLock lock(mu_);
       // The window: downloads run at most window_ files ahead of the applier, and hold at most
-      // kHeldBytes.
+      // held_bound_ bytes.
       lock.wait(cv_, [&]() REQUIRES(mu_) {
         if (stop_ || failure_ || next_download_ >= plan_.size()) return true;
         const uint64_t size = plan_[next_download_].size;
         return next_download_ < next_apply_ + window_ &&
-               (size > kStreamAbove || held_ + size <= kHeldBytes);
+               (size > kStreamAbove || held_ + size <= held_bound_);
       });
       if (stop_ || failure_ || next_download_ >= plan_.size()) return;
       i = next_download_++;

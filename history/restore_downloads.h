@@ -7,7 +7,7 @@
 //
 // Large files (a snapshot of a big database) are not downloaded ahead: the applier streams them in
 // chunks (ReadAheadSource). A file downloaded ahead holds its bytes while it downloads and decodes
-// (kHeldBytes for all of them at most), then 12 bytes a page until it is applied.
+// (RestoreOptions::held_bytes for all of them at most), then 12 bytes a page until it is applied.
 //
 // Not base::parallel_for: this is a pipeline, not a fan-out. The caller consumes file i while
 // later files download, and a download waits for the applier to free a slot; parallel_for returns
@@ -43,10 +43,6 @@ namespace ltxvfs::history {
 // 16 MiB: W5's restore after +10k transactions at 1 GiB holds 18 files of 17-20 MiB, which the
 // applier then decoded one after another (~180 ms each, 3.3 s of a 4.2 s restore).
 inline constexpr uint64_t kStreamAbove = 64u << 20;
-// The most bytes of files downloading or being decoded at once: what bounds the memory of the
-// downloads ahead, whatever the window (a file of up to kStreamAbove always fits alone).
-inline constexpr uint64_t kHeldBytes = 256u << 20;
-static_assert(kStreamAbove <= kHeldBytes);
 // How many files downloads may run ahead of the applier, per download thread. A decoded file waits
 // for the applier as its page numbers and checksums only (its pages are written).
 // With one file per thread, a slow download held back every thread's next one (W5: waves of 8
@@ -91,6 +87,7 @@ class RestoreDownloads {
   RestoreOutput& output_;
   const unsigned workers_;
   const size_t window_;
+  const uint64_t held_bound_;  // options.held_bytes, at least kStreamAbove
 
   // Protected by mu_.
   mutable base::Mutex mu_;

@@ -55,7 +55,27 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     }
   } guard{temp};
 
-  RestoreOutput output(fd.get(), temp);
+  const RestoreResult result = restore_into(store, plan, fd.get(), temp, options);
+  if (::fsync(fd.get()) != 0) base::throw_errno("fsync", temp);
+  if (options.verify) options.verify(temp);
+  // The old database's WAL, shared memory and journal go before the new file takes its name; a
+  // crash in between leaves the old database without them, which --force asked to replace.
+  if (options.overwrite) {
+    for (const auto& path : sqlite_sidecar_paths(output_path)) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) base::throw_errno("remove", path);
+    }
+  }
+  if (::rename(temp.c_str(), output_path.c_str()) != 0)
+    base::throw_errno("rename to " + output_path, temp);
+  guard.keep = true;
+  base::fsync_path(base::directory_of(output_path));
+  return result;
+}
+
+RestoreResult restore_into(storage::ObjectStore& store, const std::vector<RemoteFile>& plan, int fd,
+                           const std::string& name, const RestoreOptions& options) {
+  if (plan.empty()) throw RestoreError("nothing to restore: the replica has no files");
+  RestoreOutput output(fd, name);
   RestoreOutput::FileWriter writer(output);  // the applying thread's, for streamed files
   ltx::ChainApplier applier(writer);
   uint64_t bytes_downloaded = 0;
@@ -83,23 +103,9 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
     }
     bytes_downloaded = downloads.bytes_downloaded();
   }
-
-  output.finish(applier.state().commit, applier.state().page_size);
-  if (::fsync(fd.get()) != 0) base::throw_errno("fsync", temp);
-  if (options.verify) options.verify(temp);
-  // The old database's WAL, shared memory and journal go before the new file takes its name; a
-  // crash in between leaves the old database without them, which --force asked to replace.
-  if (options.overwrite) {
-    for (const auto& path : sqlite_sidecar_paths(output_path)) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) base::throw_errno("remove", path);
-    }
-  }
-  if (::rename(temp.c_str(), output_path.c_str()) != 0)
-    base::throw_errno("rename to " + output_path, temp);
-  guard.keep = true;
-  base::fsync_path(base::directory_of(output_path));
   const auto& s = applier.state();
-  return {s.txid, s.page_size, s.commit, bytes_downloaded, plan.size()};
+  output.finish(s.commit, s.page_size);
+  return {s.txid, s.page_size, s.commit, bytes_downloaded, plan.size(), s.checksum};
 }
 
 RestoreResult restore_around_bad_files(

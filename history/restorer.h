@@ -22,10 +22,15 @@ struct RestoreProgress {
 
 struct RestoreOptions {
   unsigned parallelism = 8;  // concurrent downloads
+  // The most bytes of files downloading or being decoded at once: what bounds the memory of the
+  // downloads ahead (history/restore_downloads.h); never below one file of kStreamAbove.
+  uint64_t held_bytes = uint64_t{256} << 20;
   // Replace an existing output file, removing its -wal, -shm and -journal files (which SQLite
   // would otherwise replay onto the restored database). Without it, any of them existing is an
   // error.
   bool overwrite = false;
+  // Called on the applying thread after each file; throwing from it stops the restore (the
+  // downloads in flight end first) and restore() throws that.
   std::function<void(const RestoreProgress&)> progress;
   // Called with the path of the complete, synced temporary file before it replaces anything
   // (e.g. to run PRAGMA integrity_check on it); throwing aborts the restore and leaves the
@@ -43,12 +48,23 @@ struct RestoreResult {
   uint32_t commit = 0;
   uint64_t bytes_downloaded = 0;
   size_t files = 0;  // in the chain applied
+  // The database checksum of the result, as applied (ltx::DatabaseState::checksum): computed
+  // from the pages written, whatever the files carry, so it can be compared with a trailer's
+  // post-apply checksum read elsewhere (a replica's index of the chain's newest file).
+  uint64_t checksum = 0;
 };
 
 // Restores `plan` into `output_path`. Throws RestoreError (or the store's / the format's error)
 // naming what failed; on failure nothing at `output_path` has changed.
 RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>& plan,
                       const std::string& output_path, const RestoreOptions& options = {});
+
+// Restores `plan` into the open file `fd` (`name` in messages) in place: every page the chain
+// holds is written, then the file is cut to the database's size. Checks as restore(), but no
+// temporary file, no fsync and no rename: what the file holds is the caller's to publish (a
+// replica's hydration, vfs/replica/hydrator.h). The file is partly written when this throws.
+RestoreResult restore_into(storage::ObjectStore& store, const std::vector<RemoteFile>& plan, int fd,
+                           const std::string& name, const RestoreOptions& options = {});
 
 // A file of the plan failed verification (corrupt bytes, or a pre-apply checksum of another
 // history): restore_around_bad_files() plans around it.
