@@ -73,13 +73,68 @@ Hydrator::~Hydrator() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Hydrator::start(std::shared_ptr<const Snapshot> snapshot) {
+void Hydrator::begin(std::vector<history::RemoteFile> chain) {
+  assert(!thread_.joinable());
+  first_chain_ = std::move(chain);
   {
     base::MutexLock lock(mu_);
-    wanted_ = std::move(snapshot);
     stats_.state = "running";
   }
   thread_ = base::start_named_thread("ltx-hydrate", [this] { run(); });
+}
+
+void Hydrator::start(std::shared_ptr<const Snapshot> snapshot) {
+  {
+    base::MutexLock lock(mu_);
+    first_ = snapshot;
+    wanted_ = std::move(snapshot);
+    stats_.state = "running";
+  }
+  cv_.notify_all();
+  if (!thread_.joinable()) thread_ = base::start_named_thread("ltx-hydrate", [this] { run(); });
+}
+
+std::optional<history::RestoreResult> Hydrator::restore_first() {
+  struct Stopped {};
+  history::RestoreOptions options;
+  options.parallelism = kHydrateParallelism;
+  // What the page-by-page pass holds at most (8 GETs of up to 8 MiB), not a restore's 256 MiB: a
+  // replica process lives on after its hydration.
+  options.held_bytes = kHydrateParallelism * kHydrateRequestBytes;
+  options.progress = [this](const history::RestoreProgress& p) {
+    base::MutexLock lock(mu_);
+    if (stop_) throw Stopped{};  // the replica is closing: the restore unwinds and joins
+    stats_.bytes = p.bytes_downloaded;
+  };
+  try {
+    return history::restore_into(store_, first_chain_, fd_.get(), path_, options);
+  } catch (const Stopped&) {
+  } catch (const std::exception& e) {
+    if (log_) {
+      log_(base::LogSeverity::kInfo,
+           "hydration of " + path_ + ": downloading the " + std::to_string(first_chain_.size()) +
+               " files of the chain failed (" + e.what() + "); hydrating page by page instead");
+    }
+  }
+  return std::nullopt;
+}
+
+bool Hydrator::restored_is(const history::RestoreResult& restored, const Snapshot& snap) {
+  if (snap.files().empty()) return false;
+  // The newest file's post-apply checksum as the replica read it from that file's tail: 0 when
+  // the files carry no checksums (then nothing ties the two reads together).
+  const uint64_t indexed = snap.files().back()->trailer.post_apply_checksum;
+  return indexed != 0 && indexed == restored.checksum && restored.txid == snap.txid() &&
+         restored.commit == snap.commit() && restored.page_size == snap.page_size();
+}
+
+void Hydrator::present_page1(const Snapshot& snap) {
+  std::vector<uint8_t> page(snap.page_size());
+  if (base::pread_full(fd_.get(), 0, page, path_) != page.size()) {
+    throw std::runtime_error(path_ + ": page 1 is missing after the restore");
+  }
+  present_header(page, 0, snap.change_counter(), snap.commit());
+  base::pwrite_all(fd_.get(), 0, page, path_);
 }
 
 void Hydrator::offer(std::shared_ptr<const Snapshot> newer) {
@@ -141,7 +196,10 @@ void Hydrator::write_range(const Snapshot& snap, const FetchRange& range) {
 }
 
 void Hydrator::run() {
+  std::optional<history::RestoreResult> restored;
+  if (!first_chain_.empty()) restored = restore_first();
   try {
+    if (restored) adopt_restored(*restored);
     for (;;) {
       std::shared_ptr<const Snapshot> target, base;
       {
@@ -174,25 +232,7 @@ void Hydrator::run() {
         base::MutexLock lock(mu_);
         if (stop_) return;
       }
-      if (::ftruncate(fd_.get(), static_cast<off_t>(target->size_bytes())) != 0) {
-        base::throw_errno("truncate", path_);
-      }
-      if (::fsync(fd_.get()) != 0) base::throw_errno("fsync", path_);
-      write_marker("done " + std::to_string(target->txid()), /*durable=*/true);
-      marker_done_ = true;
-      {
-        base::MutexLock lock(mu_);
-        hydrated_ = target;
-        dirty_.clear();
-        ++version_;
-        stats_.state = "done";
-        stats_.txid = target->txid();
-      }
-      if (!base && log_) {
-        log_(base::LogSeverity::kInfo, "hydrated " + path_ + " from " + source_ + " at TXID " +
-                                           std::to_string(target->txid()) +
-                                           "; reads are local now");
-      }
+      publish(target, !base);
     }
   } catch (const std::exception& e) {
     base::MutexLock lock(mu_);
@@ -205,6 +245,60 @@ void Hydrator::run() {
       log_(base::LogSeverity::kWarn, "hydration of " + path_ + " stopped: " +
                                          std::string(e.what()) + "; reads continue from the store");
     }
+  }
+}
+
+void Hydrator::adopt_restored(const history::RestoreResult& restored) {
+  // The snapshot the open built from the same chain (start()): newer ones offered meanwhile are
+  // caught up with by the usual pass, from this one.
+  std::shared_ptr<const Snapshot> first;
+  {
+    base::MutexLock lock(mu_);
+    lock.wait(cv_, [&]() REQUIRES(mu_) { return stop_ || first_ != nullptr; });
+    if (stop_) return;
+    first = first_;
+  }
+  if (!restored_is(restored, *first)) {
+    const bool unchecked =
+        first->files().empty() || first->files().back()->trailer.post_apply_checksum == 0;
+    if (log_) {
+      log_(base::LogSeverity::kInfo,
+           "hydration of " + path_ + ": " +
+               (unchecked ? std::string("the files carry no checksums to tie the chain "
+                                        "downloaded to the snapshot opened")
+                          : "the chain downloaded (TXID " + std::to_string(restored.txid) +
+                                ") is not the snapshot opened (TXID " +
+                                std::to_string(first->txid()) + ")") +
+               "; hydrating page by page instead");
+    }
+    return;
+  }
+  {
+    base::MutexLock lock(mu_);
+    stats_.pages_done = stats_.pages_total = first->commit();
+  }
+  present_page1(*first);  // the only page the replica presents otherwise than stored
+  publish(first, true);
+}
+
+void Hydrator::publish(const std::shared_ptr<const Snapshot>& target, bool first) {
+  if (::ftruncate(fd_.get(), static_cast<off_t>(target->size_bytes())) != 0) {
+    base::throw_errno("truncate", path_);
+  }
+  if (::fsync(fd_.get()) != 0) base::throw_errno("fsync", path_);
+  write_marker("done " + std::to_string(target->txid()), /*durable=*/true);
+  marker_done_ = true;
+  {
+    base::MutexLock lock(mu_);
+    hydrated_ = target;
+    dirty_.clear();
+    ++version_;
+    stats_.state = "done";
+    stats_.txid = target->txid();
+  }
+  if (first && log_) {
+    log_(base::LogSeverity::kInfo, "hydrated " + path_ + " from " + source_ + " at TXID " +
+                                       std::to_string(target->txid()) + "; reads are local now");
   }
 }
 

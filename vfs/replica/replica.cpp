@@ -79,7 +79,8 @@ Replica::Replica(ReplicaOptions options, std::shared_ptr<Location> location, Rep
   current_ = snap;
   snapshots_ = 1;
   if (options_.hydrate) {
-    hydrator_ = std::make_unique<Hydrator>(*store_, options_.local_path, source_, log_);
+    // plan_chain began the download (hinted is the open's).
+    assert(hydrator_);
     hydrator_->start(snap);
   }
   {
@@ -188,6 +189,11 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
     chain = history::plan_restore(files, target);
   } catch (const history::RestoreError& e) {
     throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what() + bad_note());
+  }
+  if (hinted != nullptr && options_.hydrate && !hydrator_) {
+    // The open's chain: its download starts now, beside the indexes' reads (hydrator.h).
+    hydrator_ = std::make_unique<Hydrator>(*store_, options_.local_path, source_, log_);
+    hydrator_->begin(chain);
   }
   auto indexes = indexes_->load(chain, head, hinted);
   const ltx::Header newest = indexes_->header(*indexes.back());

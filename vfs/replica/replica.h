@@ -201,8 +201,8 @@ class Replica {
   IndexCache* const indexes_;
   PageCache* const cache_;
   std::unique_ptr<PageFetcher> fetcher_;
-  std::unique_ptr<Hydrator> hydrator_;
-  BadObjects bad_;  // its own lock (a leaf)
+  std::unique_ptr<Hydrator> hydrator_;  // hydrate=1: made by the open's plan_chain
+  BadObjects bad_;                      // its own lock (a leaf)
 
   // Protected by plan_mu_ (taken before mu_).
   base::Mutex plan_mu_;
