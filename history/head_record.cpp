@@ -196,17 +196,23 @@ std::vector<uint32_t> HeadRecord::root_pgnos() const {
 
 void HeadRecord::add_tail(const TailHint& hint) {
   tails.push_back(hint);
-  // Full: first the oldest hint whose TXIDs a file of a higher level covers (a replica's plan
-  // prefers that file), else the oldest. So a snapshot's hint, the one whose index is too long for
-  // the default tail read, outlives the level-0 churn after it.
-  while (tails.size() > kMaxTails) {
-    const auto covered = std::find_if(tails.begin(), tails.end(), [&](const TailHint& h) {
+  // First the oldest hints whose TXIDs a file of a higher level covers (a replica's plan prefers
+  // that file), then, beyond kMaxTails, the oldest. So a snapshot's hint, the one whose index is
+  // too long for the default tail read, outlives the level-0 churn after it, and every file of a
+  // long chain not compacted yet keeps its hint.
+  const auto oldest_covered = [&] {
+    return std::find_if(tails.begin(), tails.end(), [&](const TailHint& h) {
       return std::any_of(tails.begin(), tails.end(), [&](const TailHint& o) {
         return o.level > h.level && o.min_txid <= h.min_txid && h.max_txid <= o.max_txid;
       });
     });
-    tails.erase(covered != tails.end() ? covered : tails.begin());
+  };
+  while (tails.size() > kKeptTails) {
+    const auto covered = oldest_covered();
+    if (covered == tails.end()) break;
+    tails.erase(covered);
   }
+  while (tails.size() > kMaxTails) tails.erase(tails.begin());
 }
 
 std::string HeadRecord::describe() const {

@@ -97,10 +97,15 @@ struct RootHint {
 struct HeadRecord {
   static constexpr size_t kMaxPoints = 32;
   static constexpr size_t kMaxKeysPerPoint = 8;
-  // Covers the level-0 files a chain holds between two level-1 compactions (30 s of 1 s uploads
-  // by default) twice over, and the compaction outputs and snapshot beside them; ~40 bytes each
-  // in the JSON, so the head stays under 3 KiB.
-  static constexpr size_t kMaxTails = 64;
+  // Tail hints kept: up to kMaxTails while the files they name are no higher level's (a chain
+  // uses them), and only kKeptTails once a compaction covers them. kKeptTails covers the
+  // level-0 files a chain holds between two level-1 compactions (30 s of 1 s uploads by default)
+  // twice over, and the compaction outputs and snapshot beside them; ~40 bytes each in the JSON,
+  // so a head stays under 3 KiB. kMaxTails is for chains no compaction shortened yet: a 1 GiB
+  // database loaded in 5 MB transactions is 225 level-0 files, and with 64 hints its open read
+  // 64 KiB of each of the other 161 (10.7 MiB, issue 17). A head then holds up to ~10 KiB.
+  static constexpr size_t kKeptTails = 64;
+  static constexpr size_t kMaxTails = 256;
   // Schema roots named in the head: ~50 bytes each in the JSON. A replica's open reads at most
   // kRootBytes of their frames (index_cache.h), which a few roots fill.
   static constexpr size_t kMaxRoots = kMaxSchemaRootHints;
@@ -109,7 +114,7 @@ struct HeadRecord {
   uint64_t generation = 0;
   std::string owner;
   std::vector<TakeoverPoint> points;  // oldest first
-  std::vector<TailHint> tails;        // oldest first, at most kMaxTails
+  std::vector<TailHint> tails;        // oldest first, at most kMaxTails (see kKeptTails)
   std::optional<TailHint> page1;      // tail_bytes unused
   std::vector<RootHint> roots;        // in the schema's order, at most kMaxRoots
 
@@ -124,7 +129,8 @@ struct HeadRecord {
   void note_roots(const TailHint& file, const IndexHints& hints);
   std::vector<uint32_t> root_pgnos() const;
 
-  // Records `hint`; beyond kMaxTails drops the oldest one a higher level covers, else the oldest.
+  // Records `hint`; beyond kKeptTails drops the oldest ones a higher level covers, and beyond
+  // kMaxTails the oldest.
   void add_tail(const TailHint& hint);
   // The tail bytes recorded for `file` (a TailHint or RemoteFile; same_object), or 0.
   template <typename File>

@@ -114,15 +114,34 @@ TEST_CASE("head record: tail hints round trip, are bounded, and a bad one is onl
   CHECK(r.tail_bytes(object_named(0, n, n, 1001 + n)) == 0);  // another object at that key
   CHECK(r.tail_bytes(object_named(1, n, n, 1000 + n)) == 0);  // another level
   CHECK(r.tail_bytes(object_named(0, 5, 5, 1005)) == 0);      // dropped
-  // A snapshot's hint outlives the level-0 churn after it: covered hints go first.
+  // A snapshot's hint outlives the level-0 churn after it: beyond kKeptTails, the hints a higher
+  // level covers go first, and every file the chain still needs keeps its own.
   HeadRecord s;
   s.add_tail({9, 1, 50, 9000, 4000});
   for (uint64_t t = 1; t <= n; ++t) s.add_tail({0, t, t, 1000 + t, 40 + t});
-  CHECK(s.tails.size() == HeadRecord::kMaxTails);
+  CHECK(s.tails.size() == 1 + (n - 50));
   CHECK(s.tail_bytes(object_named(9, 1, 50, 9000)) == 4000);
-  CHECK(s.tail_bytes(object_named(0, 6, 6, 1006)) == 0);  // the oldest the snapshot covers: dropped
-  CHECK(s.tail_bytes(object_named(0, 7, 7, 1007)) == 47);
+  CHECK(s.tail_bytes(object_named(0, 50, 50, 1050)) == 0);  // the snapshot covers it: dropped
+  CHECK(s.tail_bytes(object_named(0, 51, 51, 1051)) == 40 + 51);
   CHECK(s.tail_bytes(object_named(0, n, n, 1000 + n)) == 40 + n);
+  // Below kKeptTails, covered hints stay (a time-travel open of a TXID inside the snapshot's
+  // range uses them); beyond, they go even when the head is far from kMaxTails.
+  HeadRecord few;
+  for (uint64_t t = 1; t <= 10; ++t) few.add_tail({0, t, t, 1000 + t, 40 + t});
+  few.add_tail({1, 1, 10, 5000, 300});
+  CHECK(few.tails.size() == 11);
+  for (uint64_t t = 11; t < 11 + HeadRecord::kKeptTails; ++t)
+    few.add_tail({0, t, t, 1000 + t, 40 + t});
+  CHECK(few.tails.size() == HeadRecord::kKeptTails + 1);  // the ten covered ones went first
+  CHECK(few.tail_bytes(object_named(0, 10, 10, 1010)) == 0);
+  CHECK(few.tail_bytes(object_named(1, 1, 10, 5000)) == 300);
+  // A chain no compaction shortened: every one of its files keeps its hint, up to kMaxTails.
+  HeadRecord longer;
+  for (uint64_t t = 1; t <= 225; ++t) longer.add_tail({0, t, t, 1000 + t, 40 + t});
+  CHECK(longer.tails.size() == 225);
+  CHECK(longer.tail_bytes(object_named(0, 1, 1, 1001)) == 41);
+  CHECK(HeadRecord::from_json(longer.to_json())->tails == longer.tails);
+  CHECK(longer.to_json().size() < 10 * 1024);
   const auto back = HeadRecord::from_json(r.to_json());
   REQUIRE(back);
   CHECK(back->tails == r.tails);

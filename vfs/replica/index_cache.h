@@ -71,9 +71,11 @@ inline constexpr uint64_t kRootGap = 4 * 1024;
 
 class IndexCache {
  public:
-  // 32 GETs at once: a chain after compaction is a few dozen objects at most (a snapshot, a
-  // snapshot interval of the top level, ...), so an open reads every index in one round trip.
-  explicit IndexCache(storage::ObjectStore& store, unsigned parallelism = 32)
+  // 64 GETs at once: a chain after compaction is a few dozen objects at most (a snapshot, a
+  // snapshot interval of the top level, ...), so an open reads every index in one round trip;
+  // one no compaction shortened yet (225 files of a 1 GiB database loaded in 5 MB transactions)
+  // in four rather than eight.
+  explicit IndexCache(storage::ObjectStore& store, unsigned parallelism = 64)
       : store_(store), parallelism_(parallelism) {}
 
   // The indexes of `files`, in order, fetching the missing ones in parallel; with them, the header
