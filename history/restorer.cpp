@@ -20,6 +20,30 @@
 #include "ltx/source.h"
 
 namespace ltxvfs::history {
+namespace {
+
+void throw_if_cancelled(const RestoreOptions& options) {
+  if (options.cancelled && options.cancelled()) throw RestoreCancelled("the restore was cancelled");
+}
+
+// A large file as the applier streams it, stopping at its next read once the restore is
+// cancelled: such a file may be a whole database's snapshot, gigabytes long.
+class CancellableSource final : public ltx::Source {
+ public:
+  CancellableSource(const ltx::Source& inner, const RestoreOptions& options)
+      : inner_(inner), options_(options) {}
+  uint64_t size() const override { return inner_.size(); }
+  void read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    throw_if_cancelled(options_);
+    inner_.read_at(offset, out);
+  }
+
+ private:
+  const ltx::Source& inner_;
+  const RestoreOptions& options_;
+};
+
+}  // namespace
 
 std::vector<std::string> sqlite_sidecar_paths(const std::string& db_path) {
   return {db_path + "-wal", db_path + "-shm", db_path + "-journal"};
@@ -83,6 +107,7 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
     // Stops and joins its threads however we leave.
     RestoreDownloads downloads(store, plan, options, output);
     for (size_t i = 0; i < plan.size(); ++i) {
+      throw_if_cancelled(options);
       Fetched file = downloads.take(i);
       uint64_t streamed = 0;
       try {
@@ -92,7 +117,7 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
           applier.apply(*file.decoded, plan[i].key);
         } else {
           ReadAheadSource source(store, plan[i].key, plan[i].size, options.parallelism);
-          applier.apply(source, plan[i].key);
+          applier.apply(CancellableSource(source, options), plan[i].key);
           streamed = source.bytes();
         }
       } catch (const ltx::LtxError& e) {

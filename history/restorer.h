@@ -29,9 +29,10 @@ struct RestoreOptions {
   // would otherwise replay onto the restored database). Without it, any of them existing is an
   // error.
   bool overwrite = false;
-  // Called on the applying thread after each file; throwing from it stops the restore (the
-  // downloads in flight end first) and restore() throws that.
-  std::function<void(const RestoreProgress&)> progress;
+  std::function<void(const RestoreProgress&)> progress;  // after each file, on the applier
+  // Asked before each file and at each read of a file streamed in chunks: true stops the restore
+  // with RestoreCancelled (once the downloads in flight end).
+  std::function<bool()> cancelled;
   // Called with the path of the complete, synced temporary file before it replaces anything
   // (e.g. to run PRAGMA integrity_check on it); throwing aborts the restore and leaves the
   // output untouched. It must not leave -wal/-shm files beside the temporary file.
@@ -65,6 +66,11 @@ RestoreResult restore(storage::ObjectStore& store, const std::vector<RemoteFile>
 // replica's hydration, vfs/replica/hydrator.h). The file is partly written when this throws.
 RestoreResult restore_into(storage::ObjectStore& store, const std::vector<RemoteFile>& plan, int fd,
                            const std::string& name, const RestoreOptions& options = {});
+
+class RestoreCancelled : public RestoreError {
+ public:
+  using RestoreError::RestoreError;
+};
 
 // A file of the plan failed verification (corrupt bytes, or a pre-apply checksum of another
 // history): restore_around_bad_files() plans around it.

@@ -4,17 +4,20 @@
 // at the output.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "base/posix_file.h"
 #include "history/read_ahead_source.h"
 #include "history/restorer.h"
 #include "history_support.h"
 #include "ltx/applier.h"
 #include "ltx/decoder.h"
 #include "ltx/error.h"
+#include "ltx/header.h"
 #include "ltx/source.h"
 #include "storage/fault_injecting_store.h"
 #include "storage/file_store.h"
@@ -106,6 +109,41 @@ TEST_CASE("restorer: a file that cannot be downloaded fails the restore and leav
     CHECK_FALSE(exists(out));
     CHECK_FALSE(exists(out + ".ltxvfs-restore.tmp"));
   }
+}
+
+TEST_CASE(
+    "restorer: a cancelled restore stops at its next file, and restore_into gives the checksum",
+    "[restorer]") {
+  // A replica closing during its hydration's first restore (vfs/replica/hydrator.h) must not wait
+  // for the whole chain.
+  const std::string dir = scratch_dir("restorer-cancel");
+  storage::FileStore fs(dir + "/store");
+  L0Writer writer(fs, LayoutStyle::kDirectory, {});
+  for (int i = 0; i < 30; ++i) writer.commit(0, 2);
+  const auto plan =
+      history::plan_restore(history::list_ltx_files(fs, LayoutStyle::kDirectory), writer.txid());
+  REQUIRE(plan.size() == 30);
+  const std::string out = dir + "/out.db";
+  size_t applied = 0;
+  history::RestoreOptions options;
+  options.progress = [&](const history::RestoreProgress& p) { applied = p.files_done; };
+  options.cancelled = [&] { return applied >= 3; };
+  CHECK_THROWS_AS(history::restore(fs, plan, out, options), history::RestoreCancelled);
+  CHECK(applied == 3);
+  CHECK_FALSE(exists(out));
+  CHECK_FALSE(exists(out + ".ltxvfs-restore.tmp"));
+
+  // Uncancelled, into an open file: the checksum of what was written is the newest file's
+  // post-apply checksum (what a hydration compares with the index it read).
+  options = {};
+  base::Fd fd(::open(out.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  REQUIRE(fd);
+  const auto result = history::restore_into(fs, plan, fd.get(), out, options);
+  CHECK(result.txid == writer.txid());
+  const auto last = fs.get(plan.back().key).body;
+  const auto trailer = ltx::Trailer::decode(std::span(last).last<ltx::kTrailerSize>());
+  CHECK(result.checksum == trailer.post_apply_checksum);
+  CHECK(result.checksum != 0);
 }
 
 TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead is detected",

@@ -65,6 +65,7 @@ void Hydrator::write_marker(const std::string& state, bool durable) {
 }
 
 Hydrator::~Hydrator() {
+  stopping_.store(true, std::memory_order_relaxed);
   {
     base::MutexLock lock(mu_);
     stop_ = true;
@@ -95,7 +96,6 @@ void Hydrator::start(std::shared_ptr<const Snapshot> snapshot) {
 }
 
 std::optional<history::RestoreResult> Hydrator::restore_first() {
-  struct Stopped {};
   history::RestoreOptions options;
   options.parallelism = kHydrateParallelism;
   // What the page-by-page pass holds at most (8 GETs of up to 8 MiB), not a restore's 256 MiB: a
@@ -103,12 +103,14 @@ std::optional<history::RestoreResult> Hydrator::restore_first() {
   options.held_bytes = kHydrateParallelism * kHydrateRequestBytes;
   options.progress = [this](const history::RestoreProgress& p) {
     base::MutexLock lock(mu_);
-    if (stop_) throw Stopped{};  // the replica is closing: the restore unwinds and joins
     stats_.bytes = p.bytes_downloaded;
   };
+  // The replica is closing: the restore stops before its next file, or its next chunk of a large
+  // one, and joins its threads.
+  options.cancelled = [this] { return stopping_.load(std::memory_order_relaxed); };
   try {
     return history::restore_into(store_, first_chain_, fd_.get(), path_, options);
-  } catch (const Stopped&) {
+  } catch (const history::RestoreCancelled&) {
   } catch (const std::exception& e) {
     if (log_) {
       log_(base::LogSeverity::kInfo,

@@ -127,6 +127,7 @@ class Hydrator {
   HydrationStats stats_ GUARDED_BY(mu_);
 
   std::atomic<uint64_t> local_reads_{0};  // any thread, no lock
+  std::atomic<bool> stopping_{false};     // stop_ for the first restore's threads, no lock
   base::WritebackPacer writeback_;        // the range threads' writes
   std::thread thread_;  // set once by begin() or start(), joined by the destructor
 };

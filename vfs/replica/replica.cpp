@@ -191,9 +191,11 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
     throw ReplicaError(ReplicaErrorKind::kUnreachable, source_ + ": " + e.what() + bad_note());
   }
   if (hinted != nullptr && options_.hydrate && !hydrator_) {
-    // The open's chain: its download starts now, beside the indexes' reads (hydrator.h).
     hydrator_ = std::make_unique<Hydrator>(*store_, options_.local_path, source_, log_);
-    hydrator_->begin(chain);
+    // The open's chain: its download starts now, beside the indexes' reads (hydrator.h). Not
+    // for a history without a head (Litestream's, whose files carry no checksums to tie the
+    // download to the snapshot): it would be downloaded twice.
+    if (head != nullptr) hydrator_->begin(chain);
   }
   auto indexes = indexes_->load(chain, head, hinted);
   const ltx::Header newest = indexes_->header(*indexes.back());
