@@ -20,6 +20,7 @@
 #include "ltx/source.h"
 #include "tests/replica/engine_support.h"
 #include "tests/replica/model_replica.h"
+#include "tests/storage/forwarding_store.h"
 #include "vfs/replica/btree_page.h"
 #include "vfs/replica/coalesce.h"
 #include "vfs/replica/errors.h"
@@ -963,6 +964,57 @@ uint64_t exact_tail(const std::string& path) {
 }
 
 }  // namespace
+
+TEST_CASE("replica engine: a hydrating open that fails leaves no file behind", "[replica][unit]") {
+  // hydrate=1's download begins once the open has planned, before its indexes are read
+  // (vfs/replica/hydrator.h): an open that fails after that removes what it began.
+  const std::string dir = fresh_dir("engine-hydrate-open-fails");
+  ModelPrimary m(dir + "/replica", 1024);
+  for (uint32_t p = 1; p <= 200; ++p) m.set(p, 1);
+  m.commit();
+  for (uint32_t p = 1; p <= 20; ++p) m.set(p, 2);
+  m.commit();
+  ltxvfs::history::HeadRecord head;  // a head, as an ltx primary writes: the download begins
+  head.txid = 2;
+  head.owner = "test";
+  std::ofstream(dir + "/replica/" +
+                ltxvfs::storage::head_key(ltxvfs::storage::LayoutStyle::kDirectory))
+      << head.to_json();
+  // Every GET of an LTX object fails but the hydration's download (streamed GETs).
+  struct NoTails final : ltxvfs::testing::ForwardingStore {
+    explicit NoTails(std::unique_ptr<ltxvfs::storage::ObjectStore> s)
+        : ForwardingStore(*s), own(std::move(s)) {}
+    ltxvfs::storage::GetResult get(const std::string& key,
+                                   std::optional<ltxvfs::storage::ByteRange> range) override {
+      if (key.ends_with(".ltx")) {
+        throw ltxvfs::storage::StoreError(ltxvfs::storage::StoreErrorKind::kUnavailable,
+                                          "test: no tails");
+      }
+      return ForwardingStore::get(key, range);
+    }
+    ltxvfs::storage::GetResult get_streamed(const std::string& key,
+                                            const ltxvfs::storage::ByteRange& range,
+                                            const Received& received) override {
+      return own->get_streamed(key, range, received);
+    }
+    std::unique_ptr<ltxvfs::storage::ObjectStore> own;
+  };
+  ReplicaOptions options = options_for(dir + "/replica");
+  options.hydrate = true;
+  options.local_path = dir + "/local.db";
+  auto opened = ltxvfs::storage::open_store(options.store_url(), replica_store_settings());
+  opened.store = std::make_unique<NoTails>(std::move(opened.store));
+  auto location = std::make_shared<Location>(std::move(opened), options.cache_bytes);
+  CHECK_THROWS_WITH(Replica(options, location, nullptr), Catch::Contains("no tails"));
+  CHECK_FALSE(std::filesystem::exists(options.local_path));
+  CHECK_FALSE(std::filesystem::exists(options.local_path + "-ltx-hydrated"));
+  // With its indexes readable, the same open hydrates.
+  Replica r(options, location_for(options), nullptr);
+  for (int i = 0; i < 5000 && r.stats().hydration.state == "running"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(r.stats().hydration.state == "done");
+  CHECK(std::filesystem::exists(options.local_path));
+}
 
 TEST_CASE("replica engine: with the head's tail hints an open reads each page index exactly",
           "[replica][unit]") {

@@ -65,6 +65,10 @@ void Hydrator::write_marker(const std::string& state, bool durable) {
 }
 
 Hydrator::~Hydrator() {
+  stop();
+}
+
+void Hydrator::stop() {
   stopping_.store(true, std::memory_order_relaxed);
   {
     base::MutexLock lock(mu_);
@@ -72,6 +76,12 @@ Hydrator::~Hydrator() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void Hydrator::discard() {
+  stop();
+  ::unlink(path_.c_str());
+  ::unlink(marker_.c_str());
 }
 
 void Hydrator::begin(std::vector<history::RemoteFile> chain) {

@@ -79,6 +79,10 @@ class Hydrator {
   void start(std::shared_ptr<const Snapshot> snapshot);
   void offer(std::shared_ptr<const Snapshot> newer);
 
+  // The open failed after begin(): stops, and removes the file and its marker, so that a failed
+  // open leaves nothing (the file is a cache, downloaded again by every open).
+  void discard();
+
   // Page `pgno` of `snap` from the local file, or null when it must come from the store.
   PageBytes read(const Snapshot& snap, uint32_t pgno);
 
@@ -86,6 +90,7 @@ class Hydrator {
 
  private:
   void run();
+  void stop();  // stops the hydration thread and joins it
   // The first pass's restore of first_chain_ into the file; nullopt when it failed (logged).
   std::optional<history::RestoreResult> restore_first();
   // Whether `restored` is `snap`'s database (see the class comment).

@@ -73,7 +73,13 @@ Replica::Replica(ReplicaOptions options, std::shared_ptr<Location> location, Rep
     }
   }
   HintedBytes hinted;
-  auto snap = plan(pos, 0, &hinted);
+  std::shared_ptr<const Snapshot> snap;
+  try {
+    snap = plan(pos, 0, &hinted);
+  } catch (...) {
+    if (hydrator_) hydrator_->discard();  // begun by plan_chain: a failed open leaves nothing
+    throw;
+  }
   seed_hinted(*snap, hinted);
   position_ = pos;
   current_ = snap;
