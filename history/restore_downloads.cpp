@@ -17,7 +17,7 @@ RestoreDownloads::RestoreDownloads(storage::ObjectStore& store, const std::vecto
       workers_(std::max(
           1u, std::min<unsigned>(options.parallelism, static_cast<unsigned>(plan.size())))),
       window_(size_t{kWindowPerWorker} * workers_),
-      held_bound_(std::max(options.held_bytes, kStreamAbove)) {
+      held_bound_(std::max(options.held_bytes, options.stream_above)) {
   progress_.files_total = plan.size();
   for (const auto& f : plan) progress_.bytes_total += f.size;
   try {
@@ -73,11 +73,11 @@ void RestoreDownloads::download() {
         if (stop_ || failure_ || next_download_ >= plan_.size()) return true;
         const uint64_t size = plan_[next_download_].size;
         return next_download_ < next_apply_ + window_ &&
-               (size > kStreamAbove || held_ + size <= held_bound_);
+               (size > options_.stream_above || held_ + size <= held_bound_);
       });
       if (stop_ || failure_ || next_download_ >= plan_.size()) return;
       i = next_download_++;
-      if (plan_[i].size > kStreamAbove) {
+      if (plan_[i].size > options_.stream_above) {
         ready_.emplace(i, Fetched{});
       } else {
         source = std::make_shared<StreamedSource>(plan_[i].key, plan_[i].size);

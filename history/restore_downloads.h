@@ -38,11 +38,6 @@
 
 namespace ltxvfs::history {
 
-// Files larger than this are streamed in chunks (ReadAheadSource: up to `parallelism` ranged GETs
-// ahead of the decoder) and decoded by the applier instead of downloaded and decoded ahead. It was
-// 16 MiB: W5's restore after +10k transactions at 1 GiB holds 18 files of 17-20 MiB, which the
-// applier then decoded one after another (~180 ms each, 3.3 s of a 4.2 s restore).
-inline constexpr uint64_t kStreamAbove = 64u << 20;
 // How many files downloads may run ahead of the applier, per download thread. A decoded file waits
 // for the applier as its page numbers and checksums only (its pages are written).
 // With one file per thread, a slow download held back every thread's next one (W5: waves of 8
@@ -87,7 +82,7 @@ class RestoreDownloads {
   RestoreOutput& output_;
   const unsigned workers_;
   const size_t window_;
-  const uint64_t held_bound_;  // options.held_bytes, at least kStreamAbove
+  const uint64_t held_bound_;  // options.held_bytes, at least options.stream_above
 
   // Protected by mu_.
   mutable base::Mutex mu_;

@@ -13,6 +13,7 @@
 #include "base/time_spec.h"
 #include "history/read_ahead_source.h"
 #include "history/restore_downloads.h"
+#include "history/write_behind.h"
 #include "ltx/applier.h"
 #include "ltx/decoded_file.h"
 #include "ltx/error.h"
@@ -21,6 +22,9 @@
 
 namespace ltxvfs::history {
 namespace {
+
+// Pages of a streamed file waiting for the write-behind thread at most: 16 runs of 1 MiB.
+constexpr uint64_t kWriteBehindBytes = uint64_t{16} << 20;
 
 void throw_if_cancelled(const RestoreOptions& options) {
   if (options.cancelled && options.cancelled()) throw RestoreCancelled("the restore was cancelled");
@@ -102,6 +106,7 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
   RestoreOutput output(fd, name);
   RestoreOutput::FileWriter writer(output);  // the applying thread's, for streamed files
   ltx::ChainApplier applier(writer);
+  ltx::PageDecompressor decompressor;  // the applier's, for the files it streams
   uint64_t bytes_downloaded = 0;
   {
     // Stops and joins its threads however we leave.
@@ -116,8 +121,16 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
         if (file.decoded) {
           applier.apply(*file.decoded, plan[i].key);
         } else {
+          // Decoded as the downloaded files are, its pages written in runs of up to 1 MiB (not
+          // one pwrite per page) by a thread of its own (write_behind.h): restoring a 405 MiB
+          // snapshot from a directory into tmpfs took 1.16-1.33 s, 1.02-1.11 s with runs, and
+          // 0.83-0.91 s with runs written behind.
           ReadAheadSource source(store, plan[i].key, plan[i].size, options.parallelism);
-          applier.apply(CancellableSource(source, options), plan[i].key);
+          WriteBehind behind(writer, kWriteBehindBytes);
+          const ltx::DecodedFile decoded = ltx::decode_file(CancellableSource(source, options),
+                                                            plan[i].key, decompressor, behind);
+          behind.drain();  // before the next file's set_file()
+          applier.apply(decoded, plan[i].key);
           streamed = source.bytes();
         }
       } catch (const ltx::LtxError& e) {

@@ -20,11 +20,19 @@ struct RestoreProgress {
   uint64_t bytes_total = 0;
 };
 
+// Files larger than this are streamed in chunks (ReadAheadSource: up to `parallelism` ranged GETs
+// ahead of the decoder) and decoded by the applier (RestoreOptions::stream_above) instead of
+// downloaded and decoded ahead. It was 16 MiB: W5's restore after +10k transactions at 1 GiB holds
+// 18 files of 17-20 MiB, which the applier then decoded one after another (~180 ms each, 3.3 s of
+// a 4.2 s restore).
+inline constexpr uint64_t kStreamAbove = 64u << 20;
+
 struct RestoreOptions {
   unsigned parallelism = 8;  // concurrent downloads
   // The most bytes of files downloading or being decoded at once: what bounds the memory of the
-  // downloads ahead (history/restore_downloads.h); never below one file of kStreamAbove.
+  // downloads ahead (history/restore_downloads.h); never below one file of stream_above.
   uint64_t held_bytes = uint64_t{256} << 20;
+  uint64_t stream_above = kStreamAbove;  // tests stream smaller files
   // Replace an existing output file, removing its -wal, -shm and -journal files (which SQLite
   // would otherwise replay onto the restored database). Without it, any of them existing is an
   // error.

@@ -46,11 +46,17 @@ TEST_CASE("restorer: a long chain of small files, pages superseded, restores byt
   for (const uint64_t txid : {writer.txid(), writer.txid() / 2}) {
     const auto plan = history::plan_restore(files, txid);
     for (const unsigned parallelism : {1u, 3u, 8u}) {
-      INFO("TXID " << txid << ", parallelism " << parallelism);
+      // Every file downloaded ahead, every file streamed by the applier (as a snapshot larger
+      // than kStreamAbove is), or some of each.
+      const uint64_t stream_above = GENERATE(history::kStreamAbove, uint64_t{0}, uint64_t{600});
+      INFO("TXID " << txid << ", parallelism " << parallelism << ", streamed above "
+                   << stream_above);
       const std::string out =
           dir + "/out-" + std::to_string(txid) + "-" + std::to_string(parallelism) + ".db";
+      ::unlink(out.c_str());
       history::RestoreOptions options;
       options.parallelism = parallelism;
+      options.stream_above = stream_above;
       const auto result = history::restore(fs, plan, out, options);
       REQUIRE(result.txid == txid);
       REQUIRE(result.files == plan.size());
@@ -146,9 +152,10 @@ TEST_CASE(
   CHECK(result.checksum != 0);
 }
 
-TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead is detected",
+TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead or streamed is detected",
           "[restorer]") {
-  const std::string dir = scratch_dir("restorer-corrupt");
+  const bool streamed = GENERATE(false, true);
+  const std::string dir = scratch_dir(streamed ? "restorer-corrupt-streamed" : "restorer-corrupt");
   storage::FileStore fs(dir + "/store");
   L0Writer::Options wo;
   wo.max_pages = 200;
@@ -176,8 +183,10 @@ TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead is de
 
     const std::string out = dir + "/out.db";
     bool thrown = false;
+    history::RestoreOptions options;
+    options.stream_above = streamed ? 0 : history::kStreamAbove;
     try {
-      history::restore(fs, plan, out);
+      history::restore(fs, plan, out, options);
     } catch (const history::BadFileError& e) {
       thrown = true;
       INFO(e.what());
