@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "base/parallel_for.h"
 #include "bench/figures/large_replica.h"
 #include "bench/support/scratch.h"
 #include "bench/support/sqlite_host.h"
+#include "history/read_ahead_source.h"
 #include "history/restorer.h"
 #include "ltx/decoded_file.h"
 #include "ltx/decoder.h"
@@ -217,6 +219,25 @@ void measure_hydrate(const Context& ctx, const LargeReplica& replica) {
 }
 
 double raw_parallel_download(const LargeReplica& replica, unsigned parallelism) {
+  // The bytes the restore fetches, as fast as `parallelism` connections fetch them: whole objects,
+  // and those the restorer streams (above kStreamAbove: a big database's snapshot) in the ranges
+  // of its read-ahead, so that one large object is not held to one connection's speed.
+  struct Piece {
+    const std::string* key;
+    std::optional<ltxvfs::storage::ByteRange> range;
+  };
+  std::vector<Piece> pieces;
+  for (const auto& f : replica.plan) {
+    if (f.size <= ltxvfs::history::kStreamAbove) {
+      pieces.push_back({&f.key, std::nullopt});
+      continue;
+    }
+    for (uint64_t at = 0; at < f.size; at += ltxvfs::history::kDefaultRemoteChunk) {
+      pieces.push_back(
+          {&f.key, ltxvfs::storage::ByteRange::at(
+                       at, std::min(ltxvfs::history::kDefaultRemoteChunk, f.size - at))});
+    }
+  }
   auto opened = replica.bucket->open(replica.prefix, replica.via);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -224,9 +245,9 @@ double raw_parallel_download(const LargeReplica& replica, unsigned parallelism) 
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < parallelism; ++t) {
     threads.emplace_back([&] {
-      for (size_t i = next++; i < replica.plan.size() && !failed; i = next++) {
+      for (size_t i = next++; i < pieces.size() && !failed; i = next++) {
         try {
-          opened.store->get(replica.plan[i].key);
+          opened.store->get(*pieces[i].key, pieces[i].range);
         } catch (const std::exception&) {
           failed = true;
         }
