@@ -122,8 +122,11 @@ std::optional<HeadRecord> HeadRecord::from_json(std::string_view text) {
   // would stop fencing on a field no fencing depends on).
   const auto tails = j.find("tails");
   if (tails != j.end() && tails->is_array()) {
-    for (const auto& t : *tails) {
-      if (auto h = hint_of(t)) r.add_tail(*h);
+    // A head this library wrote holds at most kMaxTails: of a longer array (bucket content, not
+    // ours), the newest kMaxTails only, so that reading it costs what reading ours does.
+    const size_t skip = tails->size() > kMaxTails ? tails->size() - kMaxTails : 0;
+    for (size_t i = skip; i < tails->size(); ++i) {
+      if (auto h = hint_of((*tails)[i])) r.add_tail(*h);
     }
   }
   const auto page1 = j.find("page1");

@@ -142,6 +142,18 @@ TEST_CASE("head record: tail hints round trip, are bounded, and a bad one is onl
   CHECK(longer.tail_bytes(object_named(0, 1, 1, 1001)) == 41);
   CHECK(HeadRecord::from_json(longer.to_json())->tails == longer.tails);
   CHECK(longer.to_json().size() < 10 * 1024);
+  // A head.json with more hints than any writer keeps (bucket content): the newest kMaxTails.
+  std::string many = R"({"txid":20000,"owner":"o","generation":1,"points":[],"tails":[)";
+  for (uint64_t t = 1; t <= 20000; ++t) {
+    many += (t > 1 ? "," : "") + std::string("[0,") + std::to_string(t) + "," + std::to_string(t) +
+            ",5000,100]";
+  }
+  many += "]}";
+  const auto parsed = HeadRecord::from_json(many);
+  REQUIRE(parsed);
+  CHECK(parsed->tails.size() == HeadRecord::kMaxTails);
+  CHECK(parsed->tails.back().max_txid == 20000);
+  CHECK(parsed->tails.front().max_txid == 20000 - HeadRecord::kMaxTails + 1);
   const auto back = HeadRecord::from_json(r.to_json());
   REQUIRE(back);
   CHECK(back->tails == r.tails);
