@@ -32,10 +32,10 @@ std::string file_uri(const std::string& path) {
   return out;
 }
 
-// PRAGMA integrity_check on a database file: "ok" or SQLite's report. Opened immutable: no lock,
-// no -wal or -shm is read or created beside it (a WAL-mode database opened read-only would
-// otherwise create both), so what is checked is exactly the file's bytes.
-std::string integrity_check(const std::string& path) {
+// PRAGMA integrity_check (or `pragma`, quick_check) on a database file: "ok" or SQLite's report.
+// Opened immutable: no lock, no -wal or -shm is read or created beside it (a WAL-mode database
+// opened read-only would otherwise create both), so what is checked is exactly the file's bytes.
+std::string integrity_check(const std::string& path, const std::string& pragma) {
   sqlite3* db = nullptr;
   std::string result;
   const std::string uri = file_uri(path) + "?immutable=1";
@@ -51,7 +51,7 @@ std::string integrity_check(const std::string& path) {
   // maximum (2 GiB by default); a larger database is mapped that far and read beyond it.
   sqlite3_exec(db, "PRAGMA mmap_size=1099511627776", nullptr, nullptr, nullptr);
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, ("PRAGMA " + pragma).c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       if (!result.empty()) result += "; ";
@@ -76,6 +76,9 @@ struct RestoreRequest {
   bool force = false;
   bool if_db_not_exists = false;   // an existing output is success, not a failure
   bool if_replica_exists = false;  // no replica is success, not a failure
+  // What SQLite checks of the result before it takes its name: integrity_check, quick_check
+  // (no comparison of indexes with their tables: linear, where integrity_check is not), none.
+  std::string check = "integrity_check";
 };
 
 // The exit codes of `ltxvfs restore` (print_restore_usage() and README.md list them): scripts
@@ -89,7 +92,7 @@ constexpr int kExitNoReplica = 4;
 // The request `args` make, or nullopt once the mistake is reported (exit status 2).
 std::optional<RestoreRequest> parse_request(const std::vector<std::string>& args) {
   auto parsed = parse_args(kCommand, args, {"--force", "--if-db-not-exists", "--if-replica-exists"},
-                           {"-o", "--output", "--txid", "--timestamp", "--jobs"});
+                           {"-o", "--output", "--txid", "--timestamp", "--jobs", "--check"});
   if (!parsed) return std::nullopt;
   if (parsed->positional.size() != 1) {
     fail(kCommand, parsed->positional.empty()
@@ -137,6 +140,18 @@ std::optional<RestoreRequest> parse_request(const std::vector<std::string>& args
       return std::nullopt;
     }
     request.jobs = static_cast<unsigned>(*n);
+  }
+  if (auto v = parsed->get("--check")) {
+    if (*v == "full") {
+      request.check = "integrity_check";
+    } else if (*v == "quick") {
+      request.check = "quick_check";
+    } else if (*v == "none") {
+      request.check.clear();
+    } else {
+      fail(kCommand, "--check '" + *v + "': expected full, quick or none");
+      return std::nullopt;
+    }
   }
   request.force = parsed->has("--force");
   request.if_db_not_exists = parsed->has("--if-db-not-exists");
@@ -217,7 +232,8 @@ void print_restore_usage(std::FILE* out) {
   std::fprintf(
       out,
       "usage: ltxvfs restore <replica-url> -o <out.db> [--txid N | --timestamp WHEN] [--force]\n"
-      "                      [--jobs N] [--if-db-not-exists] [--if-replica-exists]\n"
+      "                      [--jobs N] [--check full|quick|none] [--if-db-not-exists]\n"
+      "                      [--if-replica-exists]\n"
       "\n"
       "Restores the replica's database at a TXID (default: the newest restorable one) into a new\n"
       "file. Every LTX file is verified (checksums, TXID continuity), then PRAGMA integrity_check\n"
@@ -232,6 +248,10 @@ void print_restore_usage(std::FILE* out) {
       "ago'\n"
       "  --force            replace an existing FILE, removing its -wal, -shm and -journal\n"
       "  --jobs N           parallel downloads, 1 to 64 (default 8)\n"
+      "  --check full       what SQLite checks of the result before it takes its name: full\n"
+      "                     (PRAGMA integrity_check, the default), quick (quick_check: b-trees\n"
+      "                     and records, not indexes against their tables; faster on a large\n"
+      "                     database with indexes) or none (the LTX checksums only)\n"
       "  --if-db-not-exists    exit 0 without doing anything when FILE exists\n"
       "  --if-replica-exists   exit 0 without doing anything when there is no replica (no LTX\n"
       "                        files at the URL)\n"
@@ -270,14 +290,17 @@ int run_restore(const std::vector<std::string>& args) {
     history::RestoreOptions options;
     options.parallelism = request->jobs;
     options.overwrite = request->force;
-    std::string check;
-    options.verify = [&](const std::string& temp) {
-      check = integrity_check(temp);
-      if (check != "ok") {
-        throw history::RestoreError("the restored database fails PRAGMA integrity_check (" + check +
-                                    "); " + request->output + " was left as it was");
-      }
-    };
+    std::string check = "skipped (--check none)";
+    if (!request->check.empty()) {
+      options.verify = [&](const std::string& temp) {
+        check = integrity_check(temp, request->check);
+        if (check != "ok") {
+          throw history::RestoreError("the restored database fails PRAGMA " + request->check +
+                                      " (" + check + "); " + request->output +
+                                      " was left as it was");
+        }
+      };
+    }
     const bool tty = ::isatty(STDERR_FILENO) != 0;
     if (tty) options.progress = show_progress;
     // A file that fails verification is set aside and another chain tried (a corrupt compacted
@@ -292,9 +315,10 @@ int run_restore(const std::vector<std::string>& args) {
         });
     if (tty) std::fprintf(stderr, "\n");
     std::printf("restored %s at TXID %" PRIu64
-                " (%u pages of %u bytes) from %zu files, %s downloaded; integrity_check: %s\n",
+                " (%u pages of %u bytes) from %zu files, %s downloaded; %s: %s\n",
                 request->output.c_str(), result.txid, result.commit, result.page_size, result.files,
-                human_bytes(result.bytes_downloaded).c_str(), check.c_str());
+                human_bytes(result.bytes_downloaded).c_str(),
+                request->check.empty() ? "integrity_check" : request->check.c_str(), check.c_str());
     return kExitOk;
   } catch (const std::exception& e) {
     fail(kCommand, e.what());
