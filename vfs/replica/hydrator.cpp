@@ -69,7 +69,6 @@ Hydrator::~Hydrator() {
 }
 
 void Hydrator::stop() {
-  stopping_.store(true, std::memory_order_relaxed);
   {
     base::MutexLock lock(mu_);
     stop_ = true;
@@ -115,9 +114,12 @@ std::optional<history::RestoreResult> Hydrator::restore_first() {
     base::MutexLock lock(mu_);
     stats_.bytes = p.bytes_downloaded;
   };
-  // The replica is closing: the restore stops before its next file, or its next chunk of a large
-  // one, and joins its threads.
-  options.cancelled = [this] { return stopping_.load(std::memory_order_relaxed); };
+  // The replica is closing: the restore stops before its next file, or its next chunk (256 KiB)
+  // of a large one, and joins its threads.
+  options.cancelled = [this] {
+    base::MutexLock lock(mu_);
+    return stop_;
+  };
   try {
     return history::restore_into(store_, first_chain_, fd_.get(), path_, options);
   } catch (const history::RestoreCancelled&) {
@@ -131,11 +133,12 @@ std::optional<history::RestoreResult> Hydrator::restore_first() {
   return std::nullopt;
 }
 
+uint64_t Hydrator::indexed_checksum(const Snapshot& snap) {
+  return snap.files().empty() ? 0 : snap.files().back()->trailer.post_apply_checksum;
+}
+
 bool Hydrator::restored_is(const history::RestoreResult& restored, const Snapshot& snap) {
-  if (snap.files().empty()) return false;
-  // The newest file's post-apply checksum as the replica read it from that file's tail: 0 when
-  // the files carry no checksums (then nothing ties the two reads together).
-  const uint64_t indexed = snap.files().back()->trailer.post_apply_checksum;
+  const uint64_t indexed = indexed_checksum(snap);
   return indexed != 0 && indexed == restored.checksum && restored.txid == snap.txid() &&
          restored.commit == snap.commit() && restored.page_size == snap.page_size();
 }
@@ -271,8 +274,7 @@ void Hydrator::adopt_restored(const history::RestoreResult& restored) {
     first = first_;
   }
   if (!restored_is(restored, *first)) {
-    const bool unchecked =
-        first->files().empty() || first->files().back()->trailer.post_apply_checksum == 0;
+    const bool unchecked = indexed_checksum(*first) == 0;
     if (log_) {
       log_(base::LogSeverity::kInfo,
            "hydration of " + path_ + ": " +

@@ -93,6 +93,9 @@ class Hydrator {
   void stop();  // stops the hydration thread and joins it
   // The first pass's restore of first_chain_ into the file; nullopt when it failed (logged).
   std::optional<history::RestoreResult> restore_first();
+  // The post-apply checksum of `snap`'s newest file, as the replica read it from that file's
+  // tail: 0 when the files carry no checksums (then nothing ties a download to the snapshot).
+  static uint64_t indexed_checksum(const Snapshot& snap);
   // Whether `restored` is `snap`'s database (see the class comment).
   static bool restored_is(const history::RestoreResult& restored, const Snapshot& snap);
   // Makes the restored file the hydrated snapshot start() gave, when it is that snapshot's.
@@ -132,7 +135,6 @@ class Hydrator {
   HydrationStats stats_ GUARDED_BY(mu_);
 
   std::atomic<uint64_t> local_reads_{0};  // any thread, no lock
-  std::atomic<bool> stopping_{false};     // stop_ for the first restore's threads, no lock
   base::WritebackPacer writeback_;        // the range threads' writes
   std::thread thread_;  // set once by begin() or start(), joined by the destructor
 };
