@@ -103,6 +103,11 @@ uint64_t ReadAheadSource::bytes() const {
   return bytes_;
 }
 
+std::string ReadAheadSource::etag() const {
+  base::MutexLock lock(mu_);
+  return etag_;
+}
+
 void ReadAheadSource::stop_and_join() {
   {
     base::MutexLock lock(mu_);

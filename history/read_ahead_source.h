@@ -41,6 +41,8 @@ class ReadAheadSource final : public ltx::Source {
   // Throws what RemoteSource throws, from whichever GET failed first.
   void read_at(uint64_t offset, std::span<uint8_t> out) const override;
   uint64_t bytes() const EXCLUDES(mu_);  // downloaded so far
+  // The etag every chunk came with (empty before the first, or when the store gives none).
+  std::string etag() const EXCLUDES(mu_);
 
  private:
   using Chunk = std::shared_ptr<const std::vector<uint8_t>>;

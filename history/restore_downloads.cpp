@@ -111,6 +111,7 @@ void RestoreDownloads::decode() {
         RestoreOutput::FileWriter writer(output_);
         writer.set_file(i);
         f.decoded = ltx::decode_file(*source, plan_[i].key, decompressor, writer);
+        f.etag = source->etag();
       } catch (const ltx::LtxError&) {
         f.bad = std::current_exception();  // the bytes are bad, or not the object listed
       }

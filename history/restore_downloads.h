@@ -49,6 +49,7 @@ struct Fetched {
   // Decoded, verified and written by a worker: what ChainApplier::apply(DecodedFile) checks.
   std::optional<ltx::DecodedFile> decoded;
   std::exception_ptr bad;  // or why decoding it failed (the file is bad)
+  std::string etag;        // of the object downloaded (empty when the store gives none)
   // Neither: a large file, which the applier streams.
 };
 

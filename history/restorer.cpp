@@ -108,6 +108,7 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
   ltx::ChainApplier applier(writer);
   ltx::PageDecompressor decompressor;  // the applier's, for the files it streams
   uint64_t bytes_downloaded = 0;
+  std::vector<std::string> etags(plan.size());
   {
     // Stops and joins its threads however we leave.
     RestoreDownloads downloads(store, plan, options, output);
@@ -120,6 +121,7 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
         writer.set_file(i);
         if (file.decoded) {
           applier.apply(*file.decoded, plan[i].key);
+          etags[i] = std::move(file.etag);
         } else {
           // Decoded as the downloaded files are, its pages written in runs of up to 1 MiB (not
           // one pwrite per page) by a thread of its own (write_behind.h): restoring a 405 MiB
@@ -132,6 +134,7 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
           behind.drain();  // before the next file's set_file()
           applier.apply(decoded, plan[i].key);
           streamed = source.bytes();
+          etags[i] = source.etag();
         }
       } catch (const ltx::LtxError& e) {
         if (e.kind() == ltx::LtxErrorKind::kIo) throw;  // ours (the output), not the file's
@@ -143,7 +146,8 @@ RestoreResult restore_into(storage::ObjectStore& store, const std::vector<Remote
   }
   const auto& s = applier.state();
   output.finish(s.commit, s.page_size);
-  return {s.txid, s.page_size, s.commit, bytes_downloaded, plan.size(), s.checksum};
+  return {s.txid,      s.page_size, s.commit,        bytes_downloaded,
+          plan.size(), s.checksum,  std::move(etags)};
 }
 
 RestoreResult restore_around_bad_files(

@@ -61,6 +61,10 @@ struct RestoreResult {
   // from the pages written, whatever the files carry, so it can be compared with a trailer's
   // post-apply checksum read elsewhere (a replica's index of the chain's newest file).
   uint64_t checksum = 0;
+  // The etag of each file of the plan as it was downloaded, in plan order ("" where the store
+  // gave none): with the keys, what ties the result to objects read elsewhere when the files
+  // carry no checksums (Litestream's).
+  std::vector<std::string> etags;
 };
 
 // Restores `plan` into `output_path`. Throws RestoreError (or the store's / the format's error)

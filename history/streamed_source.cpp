@@ -69,6 +69,11 @@ void StreamedSource::end(std::exception_ptr error) noexcept {
   cv_.notify_all();
 }
 
+std::string StreamedSource::etag() const {
+  base::MutexLock lock(mu_);
+  return etag_;
+}
+
 void StreamedSource::fail(std::exception_ptr error) {
   if (ended_) return;  // the first outcome stands
   ended_ = true;

@@ -45,6 +45,9 @@ class StreamedSource final : public ltx::Source {
   // The download is over: `error` (null: it succeeded) is what readers waiting for bytes not in
   // get.
   void end(std::exception_ptr error) noexcept EXCLUDES(mu_);
+  // The object's etag as the store answered (empty before the first bytes, or when it gives
+  // none).
+  std::string etag() const EXCLUDES(mu_);
 
  private:
   void fail(std::exception_ptr error) REQUIRES(mu_);

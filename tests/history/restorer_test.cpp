@@ -140,8 +140,10 @@ TEST_CASE(
   CHECK_FALSE(exists(out + ".ltxvfs-restore.tmp"));
 
   // Uncancelled, into an open file: the checksum of what was written is the newest file's
-  // post-apply checksum (what a hydration compares with the index it read).
+  // post-apply checksum, and each file's etag is the one it was downloaded with (what a
+  // hydration compares with the index it read), downloaded whole or streamed in chunks.
   options = {};
+  options.stream_above = GENERATE(uint64_t{0}, history::kStreamAbove);
   base::Fd fd(::open(out.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   REQUIRE(fd);
   const auto result = history::restore_into(fs, plan, fd.get(), out, options);
@@ -150,6 +152,12 @@ TEST_CASE(
   const auto trailer = ltx::Trailer::decode(std::span(last).last<ltx::kTrailerSize>());
   CHECK(result.checksum == trailer.post_apply_checksum);
   CHECK(result.checksum != 0);
+  REQUIRE(result.etags.size() == plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    INFO(plan[i].key);
+    CHECK(result.etags[i] == fs.head(plan[i].key)->etag);
+    CHECK_FALSE(result.etags[i].empty());
+  }
 }
 
 TEST_CASE("restorer: a corrupt frame in the middle of a file decoded ahead or streamed is detected",

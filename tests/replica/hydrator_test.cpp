@@ -143,9 +143,12 @@ TEST_CASE("hydrator: the first pass restores the open's chain, begun before its 
           "[replica][unit]") {
   // Issue 17: hydrate=1 ran at 0.58-0.63 of the raw download, its pass starting only once the
   // open had read every index. The chain's download now starts as soon as it is planned, and is
-  // the first pass when its database is the snapshot's.
-  const std::string dir = fresh_dir("hydrator-restore-first");
-  ModelPrimary m(dir + "/replica", 1024);
+  // the first pass when its database is the snapshot's: tied to it by the checksums, or by the
+  // objects' etags for files without checksums (Litestream's format, which downloaded the chain
+  // a second time page by page before).
+  const bool native = GENERATE(true, false);
+  const std::string dir = fresh_dir(std::string("hydrator-restore-first-") + (native ? "n" : "l"));
+  ModelPrimary m(dir + "/replica", 1024, native);
   for (uint32_t p = 1; p <= 300; ++p) m.set(p, 1);
   m.commit();
   for (uint32_t p = 40; p <= 60; ++p) m.set(p, 2);
@@ -191,11 +194,13 @@ TEST_CASE("hydrator: the first pass restores the open's chain, begun before its 
 
 TEST_CASE("hydrator: a first download that is not the snapshot's gives way to the usual pass",
           "[replica][unit]") {
-  // Another chain (an older TXID), a download that failed, and files without checksums (nothing
-  // ties the download to the indexes): each is hydrated page by page, exactly.
-  const std::string how = GENERATE("older chain", "failed download", "no checksums");
+  // Another chain (an older TXID), a download that failed, and files without checksums whose
+  // newest object was rewritten between the download and the open's index reads (same bytes,
+  // another etag: nothing ties the download to the indexes): each is hydrated page by page,
+  // exactly.
+  const std::string how = GENERATE("older chain", "failed download", "object rewritten");
   const std::string dir = fresh_dir("hydrator-restore-other-" + std::to_string(how.size()));
-  ModelPrimary m(dir + "/replica", 1024, /*native=*/how != "no checksums");
+  ModelPrimary m(dir + "/replica", 1024, /*native=*/how != "object rewritten");
   for (uint32_t p = 1; p <= 200; ++p) m.set(p, 1);
   m.commit();
   for (uint32_t p = 40; p <= 60; ++p) m.set(p, 2);
@@ -203,13 +208,26 @@ TEST_CASE("hydrator: a first download that is not the snapshot's gives way to th
   auto chain = chain_to(m, 2);
   if (how == "older chain") chain.pop_back();
   if (how == "failed download") chain.back().key += ".gone";  // kNotFound
-  IndexCache indexes(m.store());
-  auto s2 = snapshot_at(m, indexes, 2);
   CountingStore counting(m.store());
   const std::string path = dir + "/cache.db";
   Log log;
   Hydrator h(counting, path, "file://replica", log.sink());
   h.begin(chain);
+  std::string downloaded_etag;
+  if (how == "object rewritten") {
+    downloaded_etag = m.store().head(chain.back().key)->etag;
+    uint64_t chain_bytes = 0;
+    for (const auto& f : chain) chain_bytes += f.size;
+    REQUIRE(wait_for(h, [&](const HydrationStats& s) { return s.bytes == chain_bytes; }).bytes ==
+            chain_bytes);
+    const auto body = m.store().get(chain.back().key).body;
+    m.store().put(chain.back().key, body);
+  }
+  IndexCache indexes(m.store());
+  auto s2 = snapshot_at(m, indexes, 2);
+  if (how == "object rewritten") {
+    REQUIRE(s2->files().back()->etag != downloaded_etag);
+  }
   h.start(s2);
   const auto stats = wait_for(h, [](const HydrationStats& s) { return s.state != "running"; });
   REQUIRE(stats.state == "done");
@@ -220,7 +238,7 @@ TEST_CASE("hydrator: a first download that is not the snapshot's gives way to th
   REQUIRE_FALSE(lines.empty());
   const char* why = how == "older chain"       ? "is not the snapshot opened"
                     : how == "failed download" ? "failed"
-                                               : "no checksums";
+                                               : "another etag";
   CHECK_THAT(lines[0].second, Catch::Contains(why) && Catch::Contains("hydrating page by page"));
 }
 

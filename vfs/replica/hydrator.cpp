@@ -137,10 +137,28 @@ uint64_t Hydrator::indexed_checksum(const Snapshot& snap) {
   return snap.files().empty() ? 0 : snap.files().back()->trailer.post_apply_checksum;
 }
 
-bool Hydrator::restored_is(const history::RestoreResult& restored, const Snapshot& snap) {
-  const uint64_t indexed = indexed_checksum(snap);
-  return indexed != 0 && indexed == restored.checksum && restored.txid == snap.txid() &&
-         restored.commit == snap.commit() && restored.page_size == snap.page_size();
+std::string Hydrator::why_not(const history::RestoreResult& restored,
+                              const std::vector<history::RemoteFile>& chain, const Snapshot& snap) {
+  if (restored.txid != snap.txid() || restored.commit != snap.commit() ||
+      restored.page_size != snap.page_size()) {
+    return "the chain downloaded (TXID " + std::to_string(restored.txid) +
+           ") is not the snapshot opened (TXID " + std::to_string(snap.txid()) + ")";
+  }
+  if (const uint64_t indexed = indexed_checksum(snap); indexed != 0) {
+    return indexed == restored.checksum ? ""
+                                        : "the pages downloaded do not have the checksum the "
+                                          "snapshot opened names";
+  }
+  // No checksums: the very objects the replica indexed, each by key and etag.
+  const auto& files = snap.files();
+  bool same = files.size() == chain.size() && restored.etags.size() == chain.size();
+  for (size_t i = 0; same && i < chain.size(); ++i) {
+    same = chain[i].key == files[i]->file.key && !files[i]->etag.empty() &&
+           restored.etags[i] == files[i]->etag;
+  }
+  return same ? ""
+              : "the files carry no checksums, and the objects downloaded are not known to be "
+                "those the replica indexed (another etag, or none)";
 }
 
 void Hydrator::present_page1(const Snapshot& snap) {
@@ -273,17 +291,10 @@ void Hydrator::adopt_restored(const history::RestoreResult& restored) {
     if (stop_) return;
     first = first_;
   }
-  if (!restored_is(restored, *first)) {
-    const bool unchecked = indexed_checksum(*first) == 0;
+  if (const std::string why = why_not(restored, first_chain_, *first); !why.empty()) {
     if (log_) {
       log_(base::LogSeverity::kInfo,
-           "hydration of " + path_ + ": " +
-               (unchecked ? std::string("the files carry no checksums to tie the chain "
-                                        "downloaded to the snapshot opened")
-                          : "the chain downloaded (TXID " + std::to_string(restored.txid) +
-                                ") is not the snapshot opened (TXID " +
-                                std::to_string(first->txid()) + ")") +
-               "; hydrating page by page instead");
+           "hydration of " + path_ + ": " + why + "; hydrating page by page instead");
     }
     return;
   }

@@ -21,8 +21,11 @@
 // soon as it is planned (begin()): it runs beside the open's index reads instead of after them.
 // Its result is the snapshot's only when they agree: same TXID, size and page size, and the
 // checksum of the pages written equals the post-apply checksum of the chain's newest file as the
-// replica indexed it. Otherwise (files without checksums, a failed download, another chain) the
-// first pass is the page-by-page one below, as later passes are. W5 (121 MiB): 0.60-0.65 of the
+// replica indexed it, or, for files without checksums (Litestream's, or format=litestream), the
+// objects downloaded are those the replica indexed: the same keys with the same etags (an
+// object's etag changes with its bytes). Otherwise (a failed download, another chain, an object
+// rewritten in between, a store without etags) the first pass is the page-by-page one below, as
+// later passes are. W5 (121 MiB): 0.60-0.65 of the
 // raw download's speed with the pass after the open's ~100 ms of index reads, 0.68-0.74 beside.
 //
 // Threads: one hydration thread (ltx-hydrate, run()) started by begin() or start(), which fans each
@@ -94,10 +97,12 @@ class Hydrator {
   // The first pass's restore of first_chain_ into the file; nullopt when it failed (logged).
   std::optional<history::RestoreResult> restore_first();
   // The post-apply checksum of `snap`'s newest file, as the replica read it from that file's
-  // tail: 0 when the files carry no checksums (then nothing ties a download to the snapshot).
+  // tail: 0 when the files carry no checksums (then only their etags tie a download to it).
   static uint64_t indexed_checksum(const Snapshot& snap);
-  // Whether `restored` is `snap`'s database (see the class comment).
-  static bool restored_is(const history::RestoreResult& restored, const Snapshot& snap);
+  // Why `restored` (a restore of `chain`) is not `snap`'s database, or "" when it is (see the
+  // class comment).
+  static std::string why_not(const history::RestoreResult& restored,
+                             const std::vector<history::RemoteFile>& chain, const Snapshot& snap);
   // Makes the restored file the hydrated snapshot start() gave, when it is that snapshot's.
   void adopt_restored(const history::RestoreResult& restored) EXCLUDES(mu_);
   // The file holds `target`'s pages: syncs it, marks it done and serves reads from it. `first`:

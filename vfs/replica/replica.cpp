@@ -198,10 +198,9 @@ std::shared_ptr<const Snapshot> Replica::plan_chain(Position& pos, uint64_t epoc
   }
   if (hinted != nullptr && options_.hydrate && !hydrator_) {
     hydrator_ = std::make_unique<Hydrator>(*store_, options_.local_path, source_, log_);
-    // The open's chain: its download starts now, beside the indexes' reads (hydrator.h). Not
-    // for a history without a head (Litestream's, whose files carry no checksums to tie the
-    // download to the snapshot): it would be downloaded twice.
-    if (head != nullptr) hydrator_->begin(chain);
+    // The open's chain: its download starts now, beside the indexes' reads (hydrator.h), also
+    // for files without checksums (Litestream's), which their etags tie to the snapshot.
+    hydrator_->begin(chain);
   }
   auto indexes = indexes_->load(chain, head, hinted);
   const ltx::Header newest = indexes_->header(*indexes.back());
