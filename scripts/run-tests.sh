@@ -64,12 +64,17 @@ LTXVFS_JOBS=$test_jobs LTXVFS_SO="$root/build/libltxvfs.so" bash tests/tcl/run.s
 stage "benchmark smoke run (tiny sizes: keeps bench/ working; the figures mean nothing)"
 bench_state=$(mktemp -d)
 python3 tests/harness/server_ctl.py start moto --state-dir "$bench_state" >/dev/null
+python3 tests/harness/server_ctl.py start s3rver --state-dir "$bench_state" --node "$(command -v node)" \
+  --node-prefix "$root/.cache/node" >/dev/null
 trap 'python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/null 2>&1 || true
+  python3 tests/harness/server_ctl.py stop s3rver --state-dir "$bench_state" >/dev/null 2>&1 || true
   rm -rf "$bench_state"' EXIT
 build/ltxvfs_bench --smoke --moto "http://127.0.0.1:$(cat "$bench_state/moto.port")" \
+  --s3rver "http://127.0.0.1:$(cat "$bench_state/s3rver.port")" \
   --work-dir build/bench-smoke --json build/bench-smoke.json >build/bench-smoke.log 2>&1 || {
   cat build/bench-smoke.log; exit 1; }
 python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/null
+python3 tests/harness/server_ctl.py stop s3rver --state-dir "$bench_state" >/dev/null
 rm -rf "$bench_state"
 tail -n 3 build/bench-smoke.log
 

@@ -7,6 +7,11 @@ std::unique_ptr<S3Bucket> Context::moto_bucket(const std::string& hint) const {
   return std::make_unique<S3Bucket>("moto", *options.moto, hint);
 }
 
+std::unique_ptr<S3Bucket> Context::s3rver_bucket(const std::string& hint) const {
+  if (!options.s3rver) return nullptr;
+  return std::make_unique<S3Bucket>("s3rver", *options.s3rver, hint);
+}
+
 void Context::unavailable(const std::string& figure, const std::string& name,
                           const std::string& why) const {
   Row row;

@@ -17,10 +17,12 @@ struct Context {
 
   const Sizes& sizes() const { return options.sizes; }
   const std::string& work_dir() const { return options.work_dir; }
-  // A fresh bucket on moto, or nullptr without --moto. moto is the one S3 server for every
-  // figure: it has S3's conditional writes and suffix ranges (s3rver lacks both; a replica reads
-  // page indexes with suffix ranges).
+  // A fresh bucket on moto, or nullptr without --moto. moto is the S3 server every figure writes
+  // to: it has S3's conditional writes (s3rver has none), which the writer's lease needs.
   std::unique_ptr<S3Bucket> moto_bucket(const std::string& hint) const;
+  // A fresh bucket on s3rver, or nullptr without --s3rver: read-only figures only (no
+  // conditional writes, so no writer lease).
+  std::unique_ptr<S3Bucket> s3rver_bucket(const std::string& hint) const;
   // A row saying the figure could not run, and why.
   void unavailable(const std::string& figure, const std::string& name,
                    const std::string& why) const;

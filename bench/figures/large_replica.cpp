@@ -69,6 +69,7 @@ void run_large_replica_figures(const Context& ctx) {
   if (w5) measure_hydrate(ctx, replica);
   if (w4) run_w4_cold_replica(ctx, replica);
   if (w7) run_w7_replica_memory(ctx, replica);
+  if (w4 || w5) run_on_s3rver_copy(ctx, replica, w4, w5);
   if (!w5) {
     bucket->clear(replica.prefix);
     return;

@@ -10,13 +10,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ltxvfs_bench [--smoke] [--runs N] [--only W1,W3,...] [--moto URL]\n"
-    "                    [--work-dir DIR] [--json FILE] [--markdown FILE]\n"
+    "                    [--s3rver URL] [--work-dir DIR] [--json FILE] [--markdown FILE]\n"
     "                    [--latency-ms MS] [--bandwidth-mib MIB]\n"
     "                    [--w7-mb 10,1024] [--w7-large-runs N] [--large-db-mb MB]\n"
     "                    [--w3-seconds S] [--w3-rates 100,1000,20000] [--w9-rows N]\n"
     "                    [--extension PATH] [--rss-writer PATH]\n"
     "Runs the ltxvfs benchmark figures (issue 5) against plain SQLite in the same process.\n"
-    "S3 figures need a moto endpoint (scripts/run-bench.sh starts one).\n";
+    "S3 figures need a moto endpoint (scripts/run-bench.sh starts one). With --s3rver, W4 and\n"
+    "W5 also read a copy of their replica from s3rver, which serves ranges as S3 does.\n";
 
 [[noreturn]] void usage(const std::string& error) {
   if (!error.empty()) std::fprintf(stderr, "ltxvfs_bench: %s\n", error.c_str());
@@ -93,6 +94,8 @@ Options parse_options(int argc, char** argv) {
       for (const auto& f : split(value())) o.only.insert(f);
     } else if (a == "--moto") {
       o.moto = value();
+    } else if (a == "--s3rver") {
+      o.s3rver = value();
     } else if (a == "--work-dir") {
       o.work_dir = value();
     } else if (a == "--json") {

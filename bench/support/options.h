@@ -54,8 +54,11 @@ struct Options {
   std::string extension_path;
   std::string rss_writer_path;
   std::optional<std::string> moto;  // http://127.0.0.1:PORT
-  double latency_ms = 20;           // simulated store latency per request
-  double bandwidth_mib_s = 64;      // per connection, for the read figures (W4, W5)
+  // A second server that W4 and W5 also read from (a copy of moto's replica): s3rver answers a
+  // ranged GET in proportion to the range, as S3 does, where moto copies the whole object.
+  std::optional<std::string> s3rver;
+  double latency_ms = 20;       // simulated store latency per request
+  double bandwidth_mib_s = 64;  // per connection, for the read figures (W4, W5)
   std::string command_line;
 
   bool wants(const std::string& figure) const { return only.empty() || only.count(figure) > 0; }
