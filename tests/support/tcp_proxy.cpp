@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,6 +107,11 @@ void TcpProxy::accept_loop() {
       ::close(client);
       continue;
     }
+    // Each read is forwarded at once: with Nagle's algorithm on, a small write on a kept-alive
+    // connection waits for the peer's delayed ACK, a stall no real network adds.
+    const int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(upstream, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++connections_;
     std::lock_guard lock(mu_);
     reap_finished_locked();
