@@ -69,7 +69,10 @@ void run_large_replica_figures(const Context& ctx) {
   if (w5) measure_hydrate(ctx, replica);
   if (w4) run_w4_cold_replica(ctx, replica);
   if (w7) run_w7_replica_memory(ctx, replica);
-  if (w4 || w5) run_on_s3rver_copy(ctx, replica, w4, w5);
+  if (w4 || w5) {
+    run_on_s3rver_copy(ctx, replica, {.restore = w5, .hydrate = w5, .w4 = w4},
+                       "restore " + size + " DB");
+  }
   if (!w5) {
     bucket->clear(replica.prefix);
     return;
@@ -88,8 +91,10 @@ void run_large_replica_figures(const Context& ctx) {
     }
     wait_replicated(db, std::chrono::minutes(5));
   }
-  measure_restore(ctx, replica,
-                  "restore after +" + format_number(ctx.sizes().small_txns) + " small txns");
+  const std::string after =
+      "restore after +" + format_number(ctx.sizes().small_txns) + " small txns";
+  measure_restore(ctx, replica, after);
+  run_on_s3rver_copy(ctx, replica, {.restore = true}, after);
   if (replica.db_bytes > kSnapshotRowMaxBytes) {
     ctx.unavailable("W5", "restore of one snapshot",
                     "database above 512 MiB: building its snapshot reads every file in 4 MiB "
@@ -109,6 +114,7 @@ void run_large_replica_figures(const Context& ctx) {
                      {.levels = true, .snapshot = true, .retention = false});
     }
     measure_restore(ctx, replica, "restore of one snapshot");
+    run_on_s3rver_copy(ctx, replica, {.restore = true}, "restore of one snapshot");
   }
   bucket->clear(replica.prefix);
 }

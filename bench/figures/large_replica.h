@@ -46,8 +46,15 @@ void measure_hydrate(const Context& ctx, const LargeReplica& replica);
 
 void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica);
 // W4 and W5 again, read from a copy of `on_moto` on s3rver (s3rver_copy.cpp); nothing without
-// --s3rver.
-void run_on_s3rver_copy(const Context& ctx, const LargeReplica& on_moto, bool w4, bool w5);
+// --s3rver. The raw download always (W4 compares with it), the restore row (named `restore_name`
+// plus the server) when `restore`, the hydrate row when `hydrate`, W4 when `w4`.
+struct CopyRows {
+  bool restore = false;
+  bool hydrate = false;
+  bool w4 = false;
+};
+void run_on_s3rver_copy(const Context& ctx, const LargeReplica& on_moto, CopyRows rows,
+                        const std::string& restore_name);
 // W7's second half: peak RSS of a process scanning the replica, by cache setting.
 void run_w7_replica_memory(const Context& ctx, const LargeReplica& replica);
 

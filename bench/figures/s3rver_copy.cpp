@@ -27,7 +27,8 @@ uint64_t copy_objects(const S3Bucket& from, const S3Bucket& to, const std::strin
 
 }  // namespace
 
-void run_on_s3rver_copy(const Context& ctx, const LargeReplica& on_moto, bool w4, bool w5) {
+void run_on_s3rver_copy(const Context& ctx, const LargeReplica& on_moto, CopyRows rows,
+                        const std::string& restore_name) {
   const auto bucket = ctx.s3rver_bucket("large");
   if (!bucket) return;
   LargeReplica copy = on_moto;
@@ -42,10 +43,9 @@ void run_on_s3rver_copy(const Context& ctx, const LargeReplica& on_moto, bool w4
   copy.via = "http://127.0.0.1:" + std::to_string(proxy.port());
   copy.shaping = on_moto.shaping + ", s3rver";
 
-  const std::string size = format_bytes(static_cast<double>(copy.db_bytes));
-  measure_restore(ctx, copy, "restore " + size + " DB (" + copy.shaping + ")", w5);
-  if (w5) measure_hydrate(ctx, copy);
-  if (w4) run_w4_cold_replica(ctx, copy);
+  measure_restore(ctx, copy, restore_name + " (" + copy.shaping + ")", rows.restore);
+  if (rows.hydrate) measure_hydrate(ctx, copy);
+  if (rows.w4) run_w4_cold_replica(ctx, copy);
   bucket->clear(copy.prefix);
 }
 
