@@ -22,6 +22,7 @@ struct LargeReplica {
   std::vector<ltxvfs::history::RemoteFile> plan;  // the newest restorable state
   uint64_t plan_bytes = 0;
   double raw_download_s = 0;  // median: every object of the plan, in parallel, via the proxy
+  double raw_busy_cores = 0;  // median: the machine's cores busy meanwhile (BusyCores)
 };
 
 // Lists the replica and plans its newest restorable state into `replica.plan`.
@@ -43,6 +44,9 @@ void measure_parallel_decode(const Context& ctx, const LargeReplica& replica,
                              double expansion);
 // W5: hydrate=1 through the proxy, against replica.raw_download_s.
 void measure_hydrate(const Context& ctx, const LargeReplica& replica);
+
+// "cores busy (of N, every process): download D, <what> B" for a row's note.
+std::string busy_note(const LargeReplica& replica, const std::string& what, double busy_cores);
 
 void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica);
 // W4 and W5 again, read from a copy of `on_moto` on s3rver (s3rver_copy.cpp); nothing without

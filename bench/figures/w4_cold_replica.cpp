@@ -4,12 +4,12 @@
 // every object of the replica in parallel. Time, requests and bytes of the query alone come from
 // the replica's ltx_stats() before and after it; the open's are in the note. When this build
 // cannot open a replica the rows say so instead.
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
 
 #include "bench/figures/large_replica.h"
+#include "bench/support/machine.h"
 #include "bench/support/scratch.h"
 #include "bench/support/sqlite_host.h"
 #include "bench/support/workload.h"
@@ -40,16 +40,8 @@ struct Measurement {
   // CPU seconds this process (SQLite, the replica's threads, the latency proxy) used during the
   // query, and the 1-minute load after it: is a scan waiting for the network or for a core?
   double query_cpu_s = 0, load_after = 0;
+  double busy_cores = 0;  // the machine's, every process (BusyCores)
 };
-
-double process_cpu_seconds() {
-  struct rusage u {};
-  ::getrusage(RUSAGE_SELF, &u);
-  const auto sec = [](const struct timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return sec(u.ru_utime) + sec(u.ru_stime);
-}
 
 Measurement run_cold(const Context& ctx, const LargeReplica& replica, const Query& q) {
   ScratchDir dir(ctx.work_dir(), "w4");
@@ -61,11 +53,13 @@ Measurement run_cold(const Context& ctx, const LargeReplica& replica, const Quer
   Connection db(uri, SQLITE_OPEN_READONLY);
   const auto opened = Clock::now();
   m.open_cost = store_cost_of(db.ltx_stats());
+  const BusyCores busy;
   const auto query_start = Clock::now();
   const double cpu_start = process_cpu_seconds();
   db.query_text(q.sql);
   const auto done = Clock::now();
   m.query_cpu_s = process_cpu_seconds() - cpu_start;
+  m.busy_cores = busy.cores();
   double load[1] = {0};
   if (::getloadavg(load, 1) == 1) m.load_after = load[0];
   m.open_ms = std::chrono::duration<double, std::milli>(opened - start).count();
@@ -145,7 +139,8 @@ void run_w4_cold_replica(const Context& ctx, const LargeReplica& replica) {
                   format_number(last.dropped) + " prefetches dropped, " +
                   format_number(last.query_cpu_s) + " CPU s in this process (2 cores: " +
                   format_number(last.query_cpu_s * 1000 / last.query_ms) +
-                  " busy on average), load " + format_number(last.load_after);
+                  " busy on average), load " + format_number(last.load_after) + "; " +
+                  busy_note(replica, "scan", last.busy_cores);
     }
     row.extra = {{"open_ms", summarize(open).median},
                  {"open_requests", open_cost.requests},

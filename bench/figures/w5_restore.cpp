@@ -13,6 +13,7 @@
 
 #include "base/parallel_for.h"
 #include "bench/figures/large_replica.h"
+#include "bench/support/machine.h"
 #include "bench/support/scratch.h"
 #include "bench/support/sqlite_host.h"
 #include "history/read_ahead_source.h"
@@ -31,12 +32,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 }  // namespace
 
 void plan_newest(LargeReplica& replica) {
@@ -51,18 +46,22 @@ void plan_newest(LargeReplica& replica) {
 void measure_restore(const Context& ctx, LargeReplica& replica, const std::string& name,
                      bool report) {
   plan_newest(replica);
-  std::vector<double> raw, restore, db_rate, integrity;
+  std::vector<double> raw, restore, db_rate, integrity, raw_busy, restore_busy;
   std::vector<StoreCost> costs;
   for (int r = 0; r < ctx.sizes().heavy_runs; ++r) {
+    const BusyCores raw_cores;
     raw.push_back(raw_parallel_download(replica, kParallelism));
+    raw_busy.push_back(raw_cores.cores());
     if (!report) continue;
     ScratchDir out(ctx.work_dir(), "w5-restore");
     auto opened = replica.bucket->open(replica.prefix, replica.via);
     ltxvfs::history::RestoreOptions options;
     options.parallelism = kParallelism;
+    const BusyCores restore_cores;
     const auto start = Clock::now();
     ltxvfs::history::restore(*opened.store, replica.plan, out.file("restored.db"), options);
     restore.push_back(seconds_since(start));
+    restore_busy.push_back(restore_cores.cores());
     costs.push_back(store_cost_of(opened.stats->snapshot()));
     db_rate.push_back(static_cast<double>(file_bytes(out.file("restored.db"))) / 1e6 /
                       restore.back());
@@ -75,6 +74,7 @@ void measure_restore(const Context& ctx, LargeReplica& replica, const std::strin
     integrity.push_back(seconds_since(check_start));
   }
   replica.raw_download_s = summarize(raw).median;
+  replica.raw_busy_cores = summarize(raw_busy).median;
   if (!report) return;
   auto mb_s = [&](std::vector<double> secs) {
     for (auto& s : secs) s = static_cast<double>(replica.plan_bytes) / 1e6 / s;
@@ -93,7 +93,8 @@ void measure_restore(const Context& ctx, LargeReplica& replica, const std::strin
              format_number(summarize(db_rate).median) + " MB/s of database written; " +
              format_number(summarize(restore).median) + " s restore vs " +
              format_number(replica.raw_download_s) + " s download; integrity_check of the result " +
-             format_number(summarize(integrity).median) + " s";
+             format_number(summarize(integrity).median) + " s; " +
+             busy_note(replica, "restore", summarize(restore_busy).median);
   row.extra = {{"objects", replica.plan.size()},
                {"object_bytes", replica.plan_bytes},
                {"restore_s", summarize(restore).median},
@@ -177,10 +178,11 @@ void measure_parallel_decode(const Context& ctx, const LargeReplica& replica,
 void measure_hydrate(const Context& ctx, const LargeReplica& replica) {
   // hydrate=1 through the proxy: from the open until ltx_stats() says the local file is done,
   // against the raw parallel download of the same objects (measured by measure_restore).
-  std::vector<double> secs;
+  std::vector<double> secs, busy;
   uint64_t bytes = 0;
   for (int r = 0; r < ctx.sizes().heavy_runs; ++r) {
     ScratchDir dir(ctx.work_dir(), "w5-hydrate");
+    const BusyCores cores;
     const auto start = Clock::now();
     Connection db(
         db_uri(dir.file("hydrated.db"), "ltx",
@@ -198,6 +200,7 @@ void measure_hydrate(const Context& ctx, const LargeReplica& replica) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     secs.push_back(seconds_since(start));
+    busy.push_back(cores.cores());
   }
   auto mb_s = [&](std::vector<double> v) {
     for (auto& x : v) x = static_cast<double>(replica.plan_bytes) / 1e6 / x;
@@ -213,31 +216,43 @@ void measure_hydrate(const Context& ctx, const LargeReplica& replica) {
   row.note = "open to hydration done (the open's listing and index reads included), " +
              format_bytes(static_cast<double>(bytes)) + " fetched; " +
              format_number(summarize(secs).median) + " s vs " +
-             format_number(replica.raw_download_s) + " s download";
+             format_number(replica.raw_download_s) + " s download; " +
+             busy_note(replica, "hydrate", summarize(busy).median);
   row.extra = {{"hydrate_s", summarize(secs).median}, {"bytes", bytes}};
   ctx.report.add(std::move(row));
+}
+
+std::string busy_note(const LargeReplica& replica, const std::string& what, double busy_cores) {
+  return "cores busy (of " + std::to_string(std::thread::hardware_concurrency()) +
+         ", every process): download " + format_number(replica.raw_busy_cores) + ", " + what + " " +
+         format_number(busy_cores);
 }
 
 double raw_parallel_download(const LargeReplica& replica, unsigned parallelism) {
   // The bytes the restore fetches, as fast as `parallelism` connections fetch them: whole objects,
   // and those the restorer streams (above kStreamAbove: a big database's snapshot) in the ranges
-  // of its read-ahead, so that one large object is not held to one connection's speed.
+  // of its read-ahead, so that one large object is not held to one connection's speed. Largest
+  // first: in plan order an 18 MB object after a snapshot's 4 MiB pieces started last and ran
+  // alone on its connection, and the restore (which starts it beside the snapshot) beat the
+  // download by 1.5x when the link was the bound (16 MiB/s per connection).
   struct Piece {
     const std::string* key;
     std::optional<ltxvfs::storage::ByteRange> range;
+    uint64_t size;
   };
   std::vector<Piece> pieces;
   for (const auto& f : replica.plan) {
     if (f.size <= ltxvfs::history::kStreamAbove) {
-      pieces.push_back({&f.key, std::nullopt});
+      pieces.push_back({&f.key, std::nullopt, f.size});
       continue;
     }
     for (uint64_t at = 0; at < f.size; at += ltxvfs::history::kDefaultRemoteChunk) {
-      pieces.push_back(
-          {&f.key, ltxvfs::storage::ByteRange::at(
-                       at, std::min(ltxvfs::history::kDefaultRemoteChunk, f.size - at))});
+      const uint64_t n = std::min(ltxvfs::history::kDefaultRemoteChunk, f.size - at);
+      pieces.push_back({&f.key, ltxvfs::storage::ByteRange::at(at, n), n});
     }
   }
+  std::stable_sort(pieces.begin(), pieces.end(),
+                   [](const Piece& a, const Piece& b) { return a.size > b.size; });
   auto opened = replica.bucket->open(replica.prefix, replica.via);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};

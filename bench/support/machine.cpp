@@ -68,6 +68,39 @@ double thread_cpu_seconds() {
   return cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
 }
 
+namespace {
+
+// Seconds every core spent busy since boot (/proc/stat's first line: user, nice, system, irq,
+// softirq and steal; not idle or iowait), or -1.
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu") {
+    return -1;
+  }
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(user + nice + system + irq + softirq + steal) / ticks;
+}
+
+double monotonic_seconds() {
+  return cpu_seconds(CLOCK_MONOTONIC);
+}
+
+}  // namespace
+
+BusyCores::BusyCores()
+    : busy_start_s_(machine_busy_seconds()), wall_start_s_(monotonic_seconds()) {}
+
+double BusyCores::cores() const {
+  const double busy = machine_busy_seconds();
+  const double wall = monotonic_seconds() - wall_start_s_;
+  if (busy < 0 || busy_start_s_ < 0 || wall <= 0) return 0;
+  return (busy - busy_start_s_) / wall;
+}
+
 std::string utc_now_iso8601() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};

@@ -17,4 +17,18 @@ std::string load_average();
 double process_cpu_seconds();
 double thread_cpu_seconds();
 
+// How many of the machine's cores were busy (any process: the store's server, the latency
+// proxy, ltx) between construction and cores(), from /proc/stat. On 2 cores the store's server,
+// the proxy and the reader share them: a raw download that keeps them busy leaves a restore or a
+// scan no CPU to decode with, and its ratio then measures this machine, not the network.
+class BusyCores {
+ public:
+  BusyCores();
+  double cores() const;  // 0 when /proc/stat cannot be read
+
+ private:
+  double busy_start_s_;
+  double wall_start_s_;
+};
+
 }  // namespace ltxvfs::bench
