@@ -21,6 +21,14 @@ constexpr uint64_t kSnapshotRowMaxBytes = uint64_t{512} << 20;
 
 }  // namespace
 
+testing::TcpProxyOptions distant_store(const Context& ctx) {
+  testing::TcpProxyOptions shaping;
+  shaping.request_latency =
+      std::chrono::microseconds(static_cast<int64_t>(ctx.options.latency_ms * 1000));
+  shaping.bytes_per_second = static_cast<uint64_t>(ctx.options.bandwidth_mib_s * 1024 * 1024);
+  return shaping;
+}
+
 void run_large_replica_figures(const Context& ctx) {
   const bool w4 = ctx.options.wants("W4"), w5 = ctx.options.wants("W5"),
              w7 = ctx.options.wants("W7");
@@ -50,11 +58,7 @@ void run_large_replica_figures(const Context& ctx) {
         static_cast<uint64_t>(db.query_int("PRAGMA page_count") * db.query_int("PRAGMA page_size"));
   }
 
-  testing::TcpProxyOptions shaping;
-  shaping.request_latency =
-      std::chrono::microseconds(static_cast<int64_t>(ctx.options.latency_ms * 1000));
-  shaping.bytes_per_second = static_cast<uint64_t>(ctx.options.bandwidth_mib_s * 1024 * 1024);
-  testing::TcpProxy proxy(port_of(bucket->endpoint()), shaping);
+  testing::TcpProxy proxy(port_of(bucket->endpoint()), distant_store(ctx));
   replica.via = "http://127.0.0.1:" + std::to_string(proxy.port());
   replica.shaping = format_number(ctx.options.latency_ms) + " ms, " +
                     format_number(ctx.options.bandwidth_mib_s) + " MiB/s/conn";

@@ -9,6 +9,7 @@
 
 #include "bench/figures/figures.h"
 #include "history/restore_plan.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace ltxvfs::bench {
 
@@ -24,6 +25,9 @@ struct LargeReplica {
   double raw_download_s = 0;  // median: every object of the plan, in parallel, via the proxy
   double raw_busy_cores = 0;  // median: the machine's cores busy meanwhile (BusyCores)
 };
+
+// The proxy's shaping for --latency-ms and --bandwidth-mib: a store that far away.
+testing::TcpProxyOptions distant_store(const Context& ctx);
 
 // Lists the replica and plans its newest restorable state into `replica.plan`.
 void plan_newest(LargeReplica& replica);

@@ -35,11 +35,7 @@ void run_on_s3rver_copy(const Context& ctx, const LargeReplica& on_moto, CopyRow
   copy.bucket = bucket.get();
   copy_objects(*on_moto.bucket, *bucket, copy.prefix);
 
-  testing::TcpProxyOptions shaping;
-  shaping.request_latency =
-      std::chrono::microseconds(static_cast<int64_t>(ctx.options.latency_ms * 1000));
-  shaping.bytes_per_second = static_cast<uint64_t>(ctx.options.bandwidth_mib_s * 1024 * 1024);
-  testing::TcpProxy proxy(port_of(bucket->endpoint()), shaping);
+  testing::TcpProxy proxy(port_of(bucket->endpoint()), distant_store(ctx));
   copy.via = "http://127.0.0.1:" + std::to_string(proxy.port());
   copy.shaping = on_moto.shaping + ", s3rver";
 
