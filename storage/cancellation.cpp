@@ -13,6 +13,11 @@ void Cancellation::cancel() {
   woken_.notify_all();
 }
 
+void Cancellation::reset() {
+  base::MutexLock lock(mutex_);
+  cancelled_.store(false, std::memory_order_release);
+}
+
 bool Cancellation::sleep_for(std::chrono::nanoseconds duration) const {
   base::MutexLock lock(mutex_);
   return !lock.wait_for(woken_, duration, [this] { return cancelled(); });

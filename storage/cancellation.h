@@ -6,8 +6,9 @@
 //   - a retry backoff wakes at once;
 //   - a file store stops between chunks of a large put;
 //   - every later call fails at once without touching the store.
-// Each of them throws StoreError(kCancelled). Cancellation is final: a handle cannot be reset,
-// so a store that was cancelled stays cancelled (open a new one, with a new handle, to go on).
+// Each of them throws StoreError(kCancelled). A cancelled store stays cancelled, with one
+// exception: its owner may reset() the handle once no call that could have seen the cancellation
+// is still running (a closing writer does, to release its lease after its stages stopped).
 //
 // Thread-safe; cancel() may be called from any thread, any number of times.
 #pragma once
@@ -31,6 +32,9 @@ class Cancellation {
   Cancellation& operator=(const Cancellation&) = delete;
 
   void cancel();
+  // Un-cancels. Only when every call of the store has returned and no other thread will call it
+  // until the owner says so: a call still running may or may not see the reset.
+  void reset();
   bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
   // Sleeps for `duration`, or less when cancel() is called meanwhile. Returns true when it slept
   // the whole duration, false when it was (or already had been) cancelled.

@@ -15,10 +15,12 @@
 #include <vector>
 
 #include "history/committed_history.h"
+#include "history/head_record.h"
 #include "history/restore_plan.h"
 #include "history/writer_lease.h"
 #include "storage/store_factory.h"
 #include "tests/harness/s3_test_server.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/vfs/sqlite_support.h"
 
 using namespace ltxvfs::testing;
@@ -116,6 +118,43 @@ TEST_CASE("two writers started together on one S3 replica: exactly one writes", 
   race_rounds(
       "lease-race-s3", test_rounds(100),
       [&](int round) { return bucket.url("r" + std::to_string(round)); }, "");
+}
+
+// A close that runs out of close_timeout_ms cancels its store's calls; it used to leave its lease
+// held too (the release, a store call, was cancelled with them), and the next writer waited out
+// the TTL. Its stages have all stopped by then, so the release gets a budget of its own.
+TEST_CASE("a close that runs out of close_timeout_ms still releases its lease", "[moto]") {
+  load_ltx_extension();
+  const auto bucket = make_test_bucket(Server::kMoto);
+  TcpProxyOptions slow;
+  slow.request_latency = milliseconds(150);  // an upload (object, then head) takes 300 ms or more
+  TcpProxy proxy(port_of(bucket.endpoint), slow);
+  const std::string dir = scratch_dir("close-out-of-time");
+  int64_t txid = 0;
+  {
+    Db db("file:" + dir + "/app.db?vfs=ltx&upload_interval_ms=0&close_timeout_ms=50&replica=s3://" +
+          bucket.bucket + "/app&endpoint=http://127.0.0.1:" + std::to_string(proxy.port()));
+    db.exec("CREATE TABLE t(v); INSERT INTO t VALUES (randomblob(100000))");
+    txid = db.query_int("SELECT ltx_txid()");
+  }
+  auto opened = ltxvfs::storage::open_store(bucket.url("app"), bucket.settings);
+  const auto text = [&](const std::string& key) {
+    const auto got = opened.store->get(key);
+    return std::string(got.body.begin(), got.body.end());
+  };
+  // The close ran out of time: its last upload was cut short (what is left goes at the next open),
+  // the first one too when there is no head yet.
+  const std::string head_key = ltxvfs::storage::head_key(opened.layout);
+  if (opened.store->head(head_key)) {
+    const auto head = ltxvfs::history::HeadRecord::from_json(text(head_key));
+    REQUIRE(head);
+    CHECK(head->txid < static_cast<uint64_t>(txid));
+  }
+  const auto lease =
+      ltxvfs::history::LeaseRecord::from_json(text(ltxvfs::storage::lock_key(opened.layout)));
+  REQUIRE(lease);
+  INFO("the lease after the close: " << lease->describe());
+  CHECK(lease->released());
 }
 
 // A deploy on the same host: the new process opens the database while the old one still has it.

@@ -22,6 +22,9 @@ using std::chrono::milliseconds;
 // SQLite pages within a few percent of level 3 at about twice the speed, and compression is the
 // builder's largest cost.
 constexpr int kWriteZstdLevel = 1;
+// A lease release is one conditional PUT of ~100 bytes: a round trip (20-100 ms to S3) and a
+// retry or two fit.
+constexpr std::chrono::milliseconds kReleaseBudget{500};
 
 uint64_t micros_since(Clock::time_point start) {
   return static_cast<uint64_t>(
@@ -162,12 +165,20 @@ Replicator::~Replicator() {
     cancel_->cancel();
     lease_.stop_renewing();
   }
-  // The release is a store call too: past the deadline it is cancelled (a job on the process's
-  // scheduler, whose own jobs for this database have ended).
-  const uint64_t canceller = scheduler_.add(deadline, [this] {
-    cancel_->cancel();
-    return base::Scheduler::Clock::time_point::max();
-  });
+  // The release is a store call too, with a bound of its own. A close that ran out of
+  // close_timeout_ms cancelled its store above, and a lease left held made the next writer (a
+  // deploy's new process, `ltxvfs compact`) wait out its TTL: a 1 GiB load's close, waiting for a
+  // level-2 compaction of 170 MiB, left it held for 30 s. Every stage has stopped by now, so no
+  // call of this database is in flight: the store is un-cancelled for this one PUT, which gets
+  // at least kReleaseBudget (then it is cancelled by a job on the process's scheduler, whose own
+  // jobs for this database have ended). Fencing does not rest on it: the head decides which
+  // uploads count, and a fenced writer's late PUT never commits (history/head_record.h).
+  if (cancel_->cancelled()) cancel_->reset();
+  const uint64_t canceller =
+      scheduler_.add(std::max<Clock::time_point>(deadline, Clock::now() + kReleaseBudget), [this] {
+        cancel_->cancel();
+        return base::Scheduler::Clock::time_point::max();
+      });
   lease_.release();
   scheduler_.cancel(canceller);
   // A word at close on where replication stands (issue 19): what the store holds, and what waits
