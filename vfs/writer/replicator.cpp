@@ -167,8 +167,8 @@ Replicator::~Replicator() {
   }
   // The release is a store call too, with a bound of its own. A close that ran out of
   // close_timeout_ms cancelled its store above, and a lease left held made the next writer (a
-  // deploy's new process, `ltxvfs compact`) wait out its TTL: a 1 GiB load's close, waiting for a
-  // level-2 compaction of 170 MiB, left it held for 30 s. Every stage has stopped by now, so no
+  // deploy's new process, `ltxvfs compact`) wait out its TTL: a 1 GiB load's close, behind the
+  // history's run in progress, left it held for 30 s. Every stage has stopped by now, so no
   // call of this database is in flight: the store is un-cancelled for this one PUT, which gets
   // at least kReleaseBudget (then it is cancelled by a job on the process's scheduler, whose own
   // jobs for this database have ended). Fencing does not rest on it: the head decides which
