@@ -11,18 +11,15 @@ namespace ltxvfs::bench {
 namespace {
 
 // Every object under `prefix` of `from`, put under the same key (and metadata) into `to`.
-uint64_t copy_objects(const S3Bucket& from, const S3Bucket& to, const std::string& prefix) {
+void copy_objects(const S3Bucket& from, const S3Bucket& to, const std::string& prefix) {
   auto source = from.open(prefix).store;
   auto target = to.open(prefix).store;
-  uint64_t bytes = 0;
   for (const auto& obj : source->list("")) {
     const auto got = source->get(obj.key);
     ltxvfs::storage::PutOptions put;
     put.metadata = got.metadata;
     target->put(obj.key, got.body, put);
-    bytes += got.body.size();
   }
-  return bytes;
 }
 
 }  // namespace

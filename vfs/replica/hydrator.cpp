@@ -133,10 +133,6 @@ std::optional<history::RestoreResult> Hydrator::restore_first() {
   return std::nullopt;
 }
 
-uint64_t Hydrator::indexed_checksum(const Snapshot& snap) {
-  return snap.files().empty() ? 0 : snap.files().back()->trailer.post_apply_checksum;
-}
-
 std::string Hydrator::why_not(const history::RestoreResult& restored,
                               const std::vector<history::RemoteFile>& chain, const Snapshot& snap) {
   if (restored.txid != snap.txid() || restored.commit != snap.commit() ||
@@ -144,7 +140,11 @@ std::string Hydrator::why_not(const history::RestoreResult& restored,
     return "the chain downloaded (TXID " + std::to_string(restored.txid) +
            ") is not the snapshot opened (TXID " + std::to_string(snap.txid()) + ")";
   }
-  if (const uint64_t indexed = indexed_checksum(snap); indexed != 0) {
+  // The post-apply checksum of the newest file as the replica read it from that file's tail: 0
+  // when the files carry no checksums (then only their etags tie the download to the snapshot).
+  const uint64_t indexed =
+      snap.files().empty() ? 0 : snap.files().back()->trailer.post_apply_checksum;
+  if (indexed != 0) {
     return indexed == restored.checksum ? ""
                                         : "the pages downloaded do not have the checksum the "
                                           "snapshot opened names";

@@ -96,9 +96,6 @@ class Hydrator {
   void stop();  // stops the hydration thread and joins it
   // The first pass's restore of first_chain_ into the file; nullopt when it failed (logged).
   std::optional<history::RestoreResult> restore_first();
-  // The post-apply checksum of `snap`'s newest file, as the replica read it from that file's
-  // tail: 0 when the files carry no checksums (then only their etags tie a download to it).
-  static uint64_t indexed_checksum(const Snapshot& snap);
   // Why `restored` (a restore of `chain`) is not `snap`'s database, or "" when it is (see the
   // class comment).
   static std::string why_not(const history::RestoreResult& restored,
