@@ -14,6 +14,14 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
 
 constexpr int kTakeAttempts = 5;
 
+TailHint hint_of(const RemoteFile& file, const IndexHints& hints) {
+  return {file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end};
+}
+
+bool says_something(const IndexHints& hints) {
+  return hints.tail_bytes != 0 || hints.page1_end != 0 || !hints.frames.empty();
+}
+
 }  // namespace
 
 HeadKeeper::HeadKeeper(storage::ObjectStore& store, storage::LayoutStyle layout,
@@ -50,12 +58,37 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
 }
 
 void HeadKeeper::note_tail(const RemoteFile& file, const IndexHints& hints) {
-  if (hints.tail_bytes == 0 && hints.page1_end == 0 && hints.frames.empty()) return;
+  if (!says_something(hints)) return;
   base::MutexLock lock(noted_mu_);
-  noted_.push_back(
-      {{file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end},
-       hints});
+  noted_.push_back({hint_of(file, hints), hints});
   if (noted_.size() > HeadRecord::kMaxTails) noted_.erase(noted_.begin());
+}
+
+std::vector<HeadKeeper::Noted> HeadKeeper::take_noted() {
+  std::vector<Noted> noted;
+  base::MutexLock lock(noted_mu_);
+  noted.swap(noted_);
+  return noted;
+}
+
+void HeadKeeper::restore_noted(std::vector<Noted> noted) {
+  // A write that failed: its hints go into the next one, before any noted since.
+  base::MutexLock lock(noted_mu_);
+  noted.insert(noted.end(), noted_.begin(), noted_.end());
+  noted_ = std::move(noted);
+  if (noted_.size() > HeadRecord::kMaxTails) {
+    noted_.erase(noted_.begin(), noted_.end() - static_cast<std::ptrdiff_t>(HeadRecord::kMaxTails));
+  }
+}
+
+bool HeadKeeper::taken() const {
+  base::MutexLock lock(mu_);
+  return etag_.has_value();
+}
+
+uint64_t HeadKeeper::txid() const {
+  base::MutexLock lock(mu_);
+  return record_.txid;
 }
 
 std::vector<uint32_t> HeadKeeper::root_pgnos() const {
@@ -64,6 +97,7 @@ std::vector<uint32_t> HeadKeeper::root_pgnos() const {
 }
 
 uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide, bool by_key) {
+  base::MutexLock lock(mu_);
   if (!lost_.empty()) throw HeadLost(lost_);
   for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
     const History history =
@@ -94,46 +128,99 @@ uint64_t HeadKeeper::take(const std::function<uint64_t(const History&)>& decide,
 }
 
 void HeadKeeper::advance(const RemoteFile& file, const IndexHints& file_hints) {
+  base::MutexLock lock(mu_);
   if (!lost_.empty()) throw HeadLost(lost_);
   if (!etag_) throw std::logic_error("HeadKeeper::advance before take");
+  std::vector<Noted> noted = take_noted();
+  noted.push_back({hint_of(file, file_hints), file_hints});
+  try {
+    write_changed([&](HeadRecord& next) {
+      next.txid = std::max(next.txid, file.max_txid);
+      next.generation = identity_().generation;
+      for (auto& p : next.points) {
+        if (file.level != 0 || file.min_txid > p.txid || p.txid > file.max_txid) continue;
+        if (std::find(p.keys.begin(), p.keys.end(), file.key) != p.keys.end()) continue;
+        p.keys.push_back(file.key);
+        if (p.keys.size() > HeadRecord::kMaxKeysPerPoint) p.keys.erase(p.keys.begin());
+      }
+      for (const auto& [h, hints] : noted) next.note_file(h, hints);
+    });
+  } catch (const storage::StoreError&) {
+    noted.pop_back();  // the file's own hints come with its retried advance
+    restore_noted(std::move(noted));
+    throw;
+  }
+}
+
+void HeadKeeper::publish_noted() {
+  base::MutexLock lock(mu_);
+  if (!lost_.empty() || !etag_) return;
+  std::vector<Noted> noted = take_noted();
+  if (noted.empty()) return;
   HeadRecord next = record_;
-  next.txid = std::max(next.txid, file.max_txid);
-  const HeadIdentity me = identity_();
-  next.generation = me.generation;
-  for (auto& p : next.points) {
-    if (file.level != 0 || file.min_txid > p.txid || p.txid > file.max_txid) continue;
-    if (std::find(p.keys.begin(), p.keys.end(), file.key) != p.keys.end()) continue;
-    p.keys.push_back(file.key);
-    if (p.keys.size() > HeadRecord::kMaxKeysPerPoint) p.keys.erase(p.keys.begin());
+  for (const auto& [h, hints] : noted) next.note_file(h, hints);
+  if (next.to_json() == record_.to_json()) return;  // nothing a replica would read differently
+  try {
+    write_changed([&](HeadRecord& head) {
+      for (const auto& [h, hints] : noted) head.note_file(h, hints);
+    });
+  } catch (const storage::StoreError&) {
+    restore_noted(std::move(noted));
+    throw;
   }
-  std::vector<Noted> noted;
-  {
-    base::MutexLock lock(noted_mu_);
-    noted.swap(noted_);
+}
+
+void HeadKeeper::write_changed(const std::function<void(HeadRecord&)>& change) {
+  for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
+    HeadRecord next = record_;
+    change(next);
+    if (write(next, etag_)) return;
+    // The condition failed. Our own write may have landed with its answer lost (the store's
+    // retry then fails the condition): the head then is exactly what we wrote.
+    const auto seen = read_head(store_, layout_);
+    if (seen && seen->record && seen->record->to_json() == next.to_json()) {
+      wrote(next, seen->etag);
+      return;
+    }
+    // Only its hints changed (`ltxvfs compact` recorded its outputs'): still ours; again over it.
+    if (seen && seen->record && seen->record->same_tenure(record_)) {
+      wrote(*seen->record, seen->etag);
+      continue;
+    }
+    const std::string who = seen && seen->record ? seen->record->describe()
+                                                 : std::string(seen ? "not a head" : "deleted");
+    lost_ = store_.describe() + "/" + storage::head_key(layout_) +
+            " was written by another writer (now " + who +
+            "): it owns this replica's history, and this writer's uploads no longer count";
+    throw HeadLost(lost_);
   }
-  noted.push_back({{file.level, file.min_txid, file.max_txid, file.size, file_hints.tail_bytes,
-                    file_hints.page1_end},
-                   file_hints});
-  for (const auto& [h, file_hint] : noted) {
-    if (h.page1_end <= h.size) next.note_page1(h);
-    next.note_roots(h, file_hint);
-    if (h.tail_bytes == 0 || h.tail_bytes > h.size) continue;
-    if (next.tail_bytes(h) != h.tail_bytes) next.add_tail(h);
-  }
-  if (write(next, etag_)) return;
-  // The condition failed. Our own write may have landed with its answer lost (the store's retry
-  // then fails the condition): the head then is exactly what we wrote.
-  const auto seen = read_head(store_, layout_);
-  if (seen && seen->record && seen->record->to_json() == next.to_json()) {
-    wrote(next, seen->etag);
-    return;
-  }
-  const std::string who = seen && seen->record ? seen->record->describe()
-                                               : std::string(seen ? "not a head" : "deleted");
-  lost_ = store_.describe() + "/" + storage::head_key(layout_) +
-          " was written by another writer (now " + who +
-          "): it owns this replica's history, and this writer's uploads no longer count";
+  lost_ = store_.describe() + "/" + storage::head_key(layout_) + " changed " +
+          std::to_string(kTakeAttempts) +
+          " times while this writer was writing it: another process keeps writing it";
   throw HeadLost(lost_);
+}
+
+bool record_hints_in_head(storage::ObjectStore& store, storage::LayoutStyle layout,
+                          const std::vector<std::pair<RemoteFile, IndexHints>>& written) {
+  const auto seen = read_head(store, layout);
+  if (!seen || !seen->record) return false;
+  HeadRecord next = *seen->record;
+  for (const auto& [file, hints] : written) {
+    if (says_something(hints)) next.note_file(hint_of(file, hints), hints);
+  }
+  if (next.to_json() == seen->record->to_json()) return false;
+  storage::PutOptions condition;
+  condition.if_match = seen->etag;
+  try {
+    store.put(storage::head_key(layout), bytes_of(next.to_json()), condition);
+    return true;
+  } catch (const storage::StoreError& e) {
+    if (e.kind() == storage::StoreErrorKind::kPreconditionFailed ||
+        e.kind() == storage::StoreErrorKind::kNotFound) {
+      return false;
+    }
+    throw;
+  }
 }
 
 }  // namespace ltxvfs::history

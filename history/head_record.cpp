@@ -197,6 +197,13 @@ std::vector<uint32_t> HeadRecord::root_pgnos() const {
   return out;
 }
 
+void HeadRecord::note_file(const TailHint& file, const IndexHints& hints) {
+  if (file.page1_end <= file.size) note_page1(file);
+  note_roots(file, hints);
+  if (file.tail_bytes == 0 || file.tail_bytes > file.size) return;
+  if (tail_bytes(file) != file.tail_bytes) add_tail(file);
+}
+
 void HeadRecord::add_tail(const TailHint& hint) {
   tails.push_back(hint);
   // First the oldest hints whose TXIDs a file of a higher level covers (a replica's plan prefers

@@ -55,6 +55,7 @@ namespace ltxvfs::history {
 struct TakeoverPoint {
   uint64_t txid = 0;              // the first TXID of a new owner's tenure (head TXID + 1)
   std::vector<std::string> keys;  // level-0 files its owners committed across it
+  bool operator==(const TakeoverPoint&) const = default;
 };
 
 // Where an LTX object's page index starts, counted from its end (see `tails` above).
@@ -128,6 +129,16 @@ struct HeadRecord {
   // higher level, as note_page1).
   void note_roots(const TailHint& file, const IndexHints& hints);
   std::vector<uint32_t> root_pgnos() const;
+
+  // What a writer (or `ltxvfs compact`) learned of `file` just written: note_page1, note_roots
+  // and, when its tail length is known and new, add_tail.
+  void note_file(const TailHint& file, const IndexHints& hints);
+  // Whether `other` commits the same history under the same owner: TXID, owner, generation and
+  // takeover points alike, whatever the hints. A head changed only in its hints is still ours.
+  bool same_tenure(const HeadRecord& other) const {
+    return txid == other.txid && owner == other.owner && generation == other.generation &&
+           points == other.points;
+  }
 
   // Records `hint`; beyond kKeptTails drops the oldest ones a higher level covers, and beyond
   // kMaxTails the oldest.

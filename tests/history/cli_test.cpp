@@ -292,6 +292,57 @@ TEST_CASE("cli: compact, ls by level, retention --dry-run and retention", "[cli]
   }
 }
 
+// A writer records where its uploads' and outputs' page indexes end in head.json, so a replica's
+// open reads each index in one exact GET; `ltxvfs compact` recorded nothing for its outputs, and
+// an open after it read a long index (a snapshot's) in two.
+TEST_CASE("cli: compact records its outputs' index hints in the head, not under a live lease",
+          "[cli]") {
+  const std::string dir = scratch_dir("cli-compact-hints");
+  const std::string url = dir + "/replica";
+  storage::FileStore store(url);
+  SqliteReplica replica(dir, store, LayoutStyle::kDirectory, OutputFormat::kNative);
+  fill(replica, 12);
+  ltxvfs::history::HeadKeeper writer(store, LayoutStyle::kDirectory, [] {
+    return ltxvfs::history::HeadIdentity{"w:1:1", 1};
+  });
+  writer.take([&](const ltxvfs::history::History&) { return replica.txid(); });
+  CliResult r = cli({"compact", "--all", url, "--snapshot"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("head.json: recorded where the new files' page indexes"));
+  auto head = ltxvfs::history::read_head(store, LayoutStyle::kDirectory);
+  REQUIRE(head);
+  REQUIRE(head->record);
+  CHECK(head->record->txid == replica.txid());
+  CHECK(head->record->owner == "w:1:1");
+  size_t outputs = 0;
+  for (const auto& f : ltxvfs::history::list_ltx_files(store, LayoutStyle::kDirectory)) {
+    if (f.level == 0) continue;
+    ++outputs;
+    INFO(f.key);
+    CHECK(head->record->tail_bytes(f) > 0);
+  }
+  CHECK(outputs == 4);  // levels 1-3 and the snapshot
+
+  // The writer commits on over the hints compact wrote (a head changed only in its hints).
+  replica.exec("DELETE FROM t WHERE k = 3");
+  const uint64_t t = replica.txid();
+  writer.advance({0, t, t, storage::ltx_key(LayoutStyle::kDirectory, 0, t, t), 0, 0});
+  head = ltxvfs::history::read_head(store, LayoutStyle::kDirectory);
+  REQUIRE(head);
+  CHECK(head->record->txid == t);
+
+  // Under a live lease (--force), the head is the writer's: left alone.
+  const std::string lease = R"({"generation":3,"expires_at":")" +
+                            ltxvfs::base::format_rfc3339_ms(ltxvfs::base::now_ms() + 60'000) +
+                            R"(","owner":"otherhost:4242"})";
+  store.put("lock.json", std::span(reinterpret_cast<const uint8_t*>(lease.data()), lease.size()));
+  r = cli({"compact", "--all", url, "--force"});
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("compacted") && !Catch::Contains("head.json"));
+  CHECK(ltxvfs::history::read_head(store, LayoutStyle::kDirectory)->etag == head->etag);
+}
+
 TEST_CASE("cli: compact and retention respect the writer lease", "[cli]") {
   const std::string dir = scratch_dir("cli-lease");
   const std::string url = dir + "/replica";

@@ -261,6 +261,58 @@ TEST_CASE("head keeper: a writer whose head was taken commits nothing more", "[h
                                  {0, 1, 3, 100, 60}, {1, 1, 9, 100, 70}, {0, 10, 10, 100, 50}});
 }
 
+TEST_CASE("head keeper: hints of files written while idle are published, and compact's kept",
+          "[head]") {
+  // An idle writer's compaction waited for the next upload to carry its hint, and
+  // `ltxvfs compact` recorded none: replicas then guessed those indexes' lengths.
+  const std::string dir = historytest::scratch_dir("head-publish");
+  ltxvfs::storage::FileStore store(dir + "/replica");
+  const auto decide = [](const ltxvfs::history::History& h) { return head_txid(h); };
+  const auto etag = [&] { return ltxvfs::history::read_head(store, kLayout)->etag; };
+  using Tails = std::vector<ltxvfs::history::TailHint>;
+
+  HeadKeeper idle(store, kLayout, [] { return HeadIdentity{"i:0:0", 1}; });
+  idle.note_tail(file(1, 1, 1), tail_hint(10));
+  idle.publish_noted();  // not taken: nothing written (the first advance carries it)
+  CHECK_FALSE(ltxvfs::history::read_head(store, kLayout));
+
+  HeadKeeper a(store, kLayout, [] { return HeadIdentity{"a:1:1", 1}; });
+  a.take(decide);
+  a.advance(file(0, 1, 3), tail_hint(60));
+  const std::string advanced = etag();
+  a.publish_noted();  // nothing noted: no write
+  CHECK(etag() == advanced);
+
+  a.note_tail(file(1, 1, 3), tail_hint(70));
+  a.publish_noted();
+  auto h = ltxvfs::history::read_head(store, kLayout);
+  REQUIRE(h);
+  CHECK(h->record->txid == 3);  // hints only
+  CHECK(h->record->tails == Tails{{0, 1, 3, 100, 60}, {1, 1, 3, 100, 70}});
+
+  // `ltxvfs compact` (no lease) records its output's hint; the writer goes on over it.
+  CHECK(ltxvfs::history::record_hints_in_head(store, kLayout, {{file(2, 1, 3), tail_hint(80)}}));
+  CHECK_FALSE(
+      ltxvfs::history::record_hints_in_head(store, kLayout, {{file(2, 1, 3), tail_hint(80)}}));
+  a.advance(file(0, 4, 4), tail_hint(50));
+  h = ltxvfs::history::read_head(store, kLayout);
+  REQUIRE(h);
+  CHECK(h->record->txid == 4);
+  CHECK(h->record->owner == "a:1:1");
+  CHECK(h->record->tails ==
+        Tails{{0, 1, 3, 100, 60}, {1, 1, 3, 100, 70}, {2, 1, 3, 100, 80}, {0, 4, 4, 100, 50}});
+
+  // Fencing is untouched: a head another writer took is lost, hints or not.
+  HeadKeeper b(store, kLayout, [] { return HeadIdentity{"b:2:2", 2}; });
+  CHECK(b.take(decide) == 4);
+  a.note_tail(file(1, 4, 4), tail_hint(20));
+  const std::string taken = etag();
+  CHECK_THROWS_AS(a.publish_noted(), HeadLost);
+  CHECK(etag() == taken);
+  CHECK_THROWS_AS(a.advance(file(0, 5, 5)), HeadLost);
+  CHECK(ltxvfs::history::read_head(store, kLayout)->record->owner == "b:2:2");
+}
+
 TEST_CASE("head: a fenced-out writer's late upload is part of no restore", "[head]") {
   // Issue 16, item 3: A's PUT of TXID 42 was held in flight while B took over at 41; it landed
   // under a key B does not use. Without the head, a replica or restore saw A's 42 as the newest

@@ -1,8 +1,11 @@
 // ltxvfs compact and ltxvfs retention: the history engine run once, by hand.
 #include <cinttypes>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "base/time_spec.h"
+#include "history/head_keeper.h"
 #include "history/history_engine.h"
 #include "history/history_policy.h"
 #include "history/restore_plan.h"
@@ -133,6 +136,8 @@ int run_compact(const std::vector<std::string>& args) {
     history::CompactionWork work;
     work.temp_dir = parsed->get("--temp-dir").value_or("");
     if (*format == ltx::OutputFormat::kNative) work.encryption_key = encryption_key();
+    std::vector<std::pair<history::RemoteFile, history::IndexHints>> hints;
+    work.written = [&](const history::WrittenFile& w) { hints.emplace_back(w.file, w.hints); };
     history::HistoryEngine engine(*opened.store, opened.layout, *format, policy, work);
     const auto report = engine.run_now(
         base::now_ms(), history::RunNowOptions{.levels = true,
@@ -144,6 +149,14 @@ int run_compact(const std::vector<std::string>& args) {
                   w.file.level == storage::kSnapshotLevel ? "snapshot" : "compacted",
                   describe(w.file).c_str(), w.bytes_read,
                   w.already_there ? " (it was already there)" : "");
+    }
+    // Where the new files' indexes are, for replicas' opens (one exact GET each), as a writer
+    // records its own outputs'. Not while a writer holds the lease (--force): the head is its.
+    if (!hints.empty() &&
+        read_writer_lease(*opened.store, opened.layout, base::now_ms()).kind !=
+            LeaseStatus::Kind::kActive &&
+        history::record_hints_in_head(*opened.store, opened.layout, hints)) {
+      std::printf("head.json: recorded where the new files' page indexes are (for replicas)\n");
     }
     const auto after = history::list_ltx_files(*opened.store, opened.layout);
     std::printf("%zu files written (%s); the newest TXID restores from %zu files\n",

@@ -18,10 +18,11 @@ using std::chrono::milliseconds;
 
 HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
                            std::function<bool()> may_run, std::function<uint64_t()> uploads,
-                           base::Scheduler& scheduler)
+                           std::function<void()> after_written, base::Scheduler& scheduler)
     : log_(std::move(log)),
       may_run_(std::move(may_run)),
       uploads_(std::move(uploads)),
+      after_written_(std::move(after_written)),
       scheduler_(scheduler),
       engine_(std::move(engine)) {}
 
@@ -169,6 +170,18 @@ bool HistoryStage::run_engine() {
     error = e.what();
   }
   if (!note_run(report, error, stopped_for_good)) return false;
+  if (error.empty() && !report.written.empty() && after_written_) {
+    try {
+      after_written_();
+    } catch (const std::exception& e) {
+      // Only hints: the next upload carries them (a lost head is the uploads' to report).
+      if (log_) {
+        log_(base::LogSeverity::kInfo,
+             std::string("the head's hints for the new history files wait for the next upload: ") +
+                 e.what());
+      }
+    }
+  }
   if (!error.empty()) {
     next_ = Clock::now() + backoff_.next();
     return true;

@@ -50,8 +50,12 @@ class HistoryStage {
   // `uploads`: how many files this writer has uploaded (and committed) so far, asked before each
   // run: while it has not moved, a run with nothing due sends no request (the engine decides from
   // its own last listing; history_engine.h). Empty: every run reads the store.
+  // `after_written`: called after a run that wrote files (compactions, a snapshot), on the run's
+  // worker: the writer publishes their hints in the head (HeadKeeper::publish_noted). What it
+  // throws is logged; the run counts as done.
   HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base::LogSink log,
                std::function<bool()> may_run, std::function<uint64_t()> uploads = {},
+               std::function<void()> after_written = {},
                base::Scheduler& scheduler = base::Scheduler::process());
   ~HistoryStage();  // stop()s
   HistoryStage(const HistoryStage&) = delete;
@@ -87,6 +91,7 @@ class HistoryStage {
   const base::LogSink log_;
   const std::function<bool()> may_run_;
   const std::function<uint64_t()> uploads_;
+  const std::function<void()> after_written_;
   base::Scheduler& scheduler_;
 
   std::unique_ptr<history::HistoryEngine> engine_;  // this stage's runs' alone

@@ -108,9 +108,10 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
       std::make_unique<history::HistoryEngine>(*store_, layout_, config_.format, config_.history,
                                                std::move(work)),
       log_, [this] { return lease_.may_run_history() && upload_.stats().conflict.empty(); },
-      // Counted once each upload is committed (the head advanced over it): the history's runs
-      // read the store only after one, or when something is due (issue 18).
-      [this] { return upload_.stats().objects_uploaded; }, scheduler_);
+      // Uploads counted once committed (the head advanced): runs read the store only after one,
+      // or when something is due (issue 18). Then the hints no upload may carry (when idle).
+      [this] { return upload_.stats().objects_uploaded; }, [this] { head_.publish_noted(); },
+      scheduler_);
   // From here on the stages own the state: the open-time reads above are done.
   lease_.start_renewing(scheduler_);
   sync_.start();
