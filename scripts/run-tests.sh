@@ -77,6 +77,10 @@ python3 tests/harness/server_ctl.py stop moto --state-dir "$bench_state" >/dev/n
 python3 tests/harness/server_ctl.py stop s3rver --state-dir "$bench_state" >/dev/null
 rm -rf "$bench_state"
 tail -n 3 build/bench-smoke.log
+# SQLite's own speedtest1 through unix and ltx, one tiny round (its replica restored and compared).
+bash bench/speedtest1/run.sh build/libltxvfs.so 1 1 >build/speedtest1-smoke.log 2>&1 || {
+  cat build/speedtest1-smoke.log; exit 1; }
+tail -n 3 build/speedtest1-smoke.log
 
 stage "sanitizer build (ASan + UBSan, clang: also its -Wthread-safety analysis, as errors)"
 # clang, not gcc: the same build takes 3.5 min instead of 5 here (gcc's ASan instrumentation at
