@@ -9,6 +9,7 @@
 #include "ltx/encoder.h"
 #include "ltx/sink.h"
 #include "vfs/writer/buffered_fd_sink.h"
+#include "vfs/writer/page_feeder.h"
 
 namespace ltxvfs::writer {
 namespace {
@@ -475,6 +476,7 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
   BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_, key_, database_id_), *compressor_,
                    out.name());
+  PageFeeder feeder(enc, *compressor_, helper_compressor_, zstd_level_, hurried_);
   image_.resize(last.commit);
   // The frames may have been located through the wal-index rather than read back and verified
   // (transactions_from_notices), so every frame read is checked against its header: the batch's
@@ -505,8 +507,9 @@ void LtxBuilder::build_batch(std::span<const WalTransaction> txns, const WalPosi
       read_page(pgno, page);
     }
     image_.set_page(pgno, page);
-    enc.add_page(pgno, page);
+    feeder.add(pgno, page);
   }
+  feeder.finish();
   check_wal_generation(last.end.salts);
   enc.finish(image_.checksum());
   sink.flush();
@@ -568,6 +571,7 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
   BufferedFdSink sink(out.fd(), out.name(), write_buffer_);
   ltx::Encoder enc(sink, h, encode_options(format_, zstd_level_, key_, database_id_), *compressor_,
                    out.name());
+  PageFeeder feeder(enc, *compressor_, helper_compressor_, zstd_level_, hurried_);
   // The previous image is not needed (a failed run resets the builder, and its next run
   // recomputes the image): replacing it now keeps one image in memory, not two (4 MiB at 1 GiB).
   image_ = DatabaseImage(page_size);
@@ -575,9 +579,10 @@ void LtxBuilder::build_full(FullKind kind, uint32_t commit, const WalPosition& e
   uint32_t pages = 0;
   for_each_page(commit, [&](uint32_t pgno, std::span<const uint8_t> page) {
     image_.set_page(pgno, page);
-    enc.add_page(pgno, page);
+    feeder.add(pgno, page);
     ++pages;
   });
+  feeder.finish();
   if (!wal_map_.empty()) check_wal_generation(end.salts);
   enc.finish(image_.checksum());
   sink.flush();

@@ -4,9 +4,11 @@
 // copy of each page), so the cost of a build is paid per batch, not per transaction. A batch is
 // as fine-grained as the store keeps history anyway: uploads group the spool per interval.
 //
-// Single-threaded: the replicator runs it on its builder thread. It reads the WAL and database
-// through FileAccess; SQLite must not overwrite WAL frames it has not built yet (the replicator's
-// gates hold a WAL restart or truncation until the builder is done and the spool durable).
+// Single-threaded: the replicator runs it on its builder thread (hurry() aside: any thread). While
+// a thread waits for the builds, pages are compressed on two threads (page_feeder.h). It reads the
+// WAL and database through FileAccess; SQLite must not overwrite WAL frames it has not built yet
+// (the replicator's gates hold a WAL restart or truncation until the builder is done and the spool
+// durable).
 //
 // Continuity: commits are built incrementally only when the WAL shows they follow exactly the
 // recorded position. Anything else (a write by a process without the VFS, a WAL restart we did
@@ -14,6 +16,7 @@
 // of a guess.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +102,15 @@ class LtxBuilder {
   bool synced() const { return synced_; }
   // Events since the last call.
   std::vector<BuildEvent> take_events();
+  // A thread starts (true) or stops (false) waiting for the builds: the builder compresses on two
+  // threads while any does (page_feeder.h). Any thread.
+  void hurry(bool waiting) {
+    if (waiting) {
+      hurried_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      hurried_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
 
  private:
   enum class FullKind { kIncremental, kSnapshot };
@@ -191,6 +203,10 @@ class LtxBuilder {
   // Lives as long as the builder: a zstd context costs more to create than a small batch costs
   // to encode.
   std::unique_ptr<ltx::PageCompressor> compressor_;
+  // The second thread's while someone waits (page_feeder.h): made at the first such run.
+  std::unique_ptr<ltx::PageCompressor> helper_compressor_;
+  // How many threads wait for the builds (hurry()); any thread writes it.
+  std::atomic<unsigned> hurried_{0};
 
   LocalState state_;
   bool synced_ = false;
