@@ -91,8 +91,12 @@ class LtxBuilder {
   }
 
   // Idle (the build stage's thread is ending): gives back the WAL's descriptor
-  // (FileAccess::release_idle); every entry point above refreshes first.
-  void release_idle() { files_.release_idle(); }
+  // (FileAccess::release_idle; every entry point above refreshes first) and the helper's
+  // compression context, made again at the next wait (issue 18: an idle database's memory).
+  void release_idle() {
+    files_.release_idle();
+    helper_compressor_.reset();
+  }
 
   uint64_t txid() const { return state_.txid; }
   // Runs of commits whose frames had to be read back from the WAL because their notices lacked
