@@ -18,6 +18,29 @@ TailHint hint_of(const RemoteFile& file, const IndexHints& hints) {
   return {file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end};
 }
 
+// The conditional PUT of `next` as head.json (If-Match of `if_match`, else If-None-Match): its
+// etag, or nullopt when the condition failed. Throws the store's other errors.
+std::optional<std::string> put_head(storage::ObjectStore& store, storage::LayoutStyle layout,
+                                    const HeadRecord& next,
+                                    const std::optional<std::string>& if_match) {
+  storage::PutOptions conditions;
+  if (if_match) {
+    conditions.if_match = *if_match;
+  } else {
+    conditions.if_none_match = true;
+  }
+  try {
+    return store.put(storage::head_key(layout), bytes_of(next.to_json()), conditions).etag;
+  } catch (const storage::StoreError& e) {
+    // 404: an If-Match on an object deleted meanwhile (directories say so).
+    if (e.kind() == storage::StoreErrorKind::kPreconditionFailed ||
+        (if_match && e.kind() == storage::StoreErrorKind::kNotFound)) {
+      return std::nullopt;
+    }
+    throw;
+  }
+}
+
 bool says_something(const IndexHints& hints) {
   return hints.tail_bytes != 0 || hints.page1_end != 0 || !hints.frames.empty();
 }
@@ -36,25 +59,9 @@ void HeadKeeper::wrote(const HeadRecord& next, const std::string& etag) {
 }
 
 bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>& if_match) {
-  storage::PutOptions conditions;
-  if (if_match) {
-    conditions.if_match = *if_match;
-  } else {
-    conditions.if_none_match = true;
-  }
-  try {
-    const storage::PutResult put =
-        store_.put(storage::head_key(layout_), bytes_of(next.to_json()), conditions);
-    wrote(next, put.etag);
-    return true;
-  } catch (const storage::StoreError& e) {
-    // 404: an If-Match on an object deleted meanwhile (directories say so).
-    if (e.kind() == storage::StoreErrorKind::kPreconditionFailed ||
-        (if_match && e.kind() == storage::StoreErrorKind::kNotFound)) {
-      return false;
-    }
-    throw;
-  }
+  const auto etag = put_head(store_, layout_, next, if_match);
+  if (etag) wrote(next, *etag);
+  return etag.has_value();
 }
 
 void HeadKeeper::note_tail(const RemoteFile& file, const IndexHints& hints) {
@@ -157,13 +164,14 @@ void HeadKeeper::publish_noted() {
   if (!lost_.empty() || !etag_) return;
   std::vector<Noted> noted = take_noted();
   if (noted.empty()) return;
+  const auto note = [&](HeadRecord& head) {
+    for (const auto& [h, hints] : noted) head.note_file(h, hints);
+  };
   HeadRecord next = record_;
-  for (const auto& [h, hints] : noted) next.note_file(h, hints);
+  note(next);
   if (next.to_json() == record_.to_json()) return;  // nothing a replica would read differently
   try {
-    write_changed([&](HeadRecord& head) {
-      for (const auto& [h, hints] : noted) head.note_file(h, hints);
-    });
+    write_changed(note);
   } catch (const storage::StoreError&) {
     restore_noted(std::move(noted));
     throw;
@@ -209,18 +217,7 @@ bool record_hints_in_head(storage::ObjectStore& store, storage::LayoutStyle layo
     if (says_something(hints)) next.note_file(hint_of(file, hints), hints);
   }
   if (next.to_json() == seen->record->to_json()) return false;
-  storage::PutOptions condition;
-  condition.if_match = seen->etag;
-  try {
-    store.put(storage::head_key(layout), bytes_of(next.to_json()), condition);
-    return true;
-  } catch (const storage::StoreError& e) {
-    if (e.kind() == storage::StoreErrorKind::kPreconditionFailed ||
-        e.kind() == storage::StoreErrorKind::kNotFound) {
-      return false;
-    }
-    throw;
-  }
+  return put_head(store, layout, next, seen->etag).has_value();
 }
 
 }  // namespace ltxvfs::history

@@ -10,13 +10,16 @@ PageFeeder::PageFeeder(ltx::Encoder& encoder, ltx::PageCompressor& own,
     : encoder_(encoder), own_(own), helper_(helper), zstd_level_(zstd_level), hurried_(hurried) {}
 
 void PageFeeder::add(uint32_t pgno, std::span<const uint8_t> page) {
-  if (pgnos_.empty() && hurried_.load(std::memory_order_relaxed) == 0) {
+  // Pages of a run lie back to back at the file's page size; another size goes to the encoder
+  // as it comes, which refuses it there (kBadPageSize) as it always did.
+  if ((pgnos_.empty() && hurried_.load(std::memory_order_relaxed) == 0) ||
+      page.size() != page_size()) {
+    flush();
     encoder_.add_page(pgno, page);
     return;
   }
   bytes_.insert(bytes_.end(), page.begin(), page.end());
   pgnos_.push_back(pgno);
-  sizes_.push_back(page.size());
   if (bytes_.size() >= kRunBytes) flush();
 }
 
@@ -28,10 +31,8 @@ void PageFeeder::flush() {
   const size_t n = pgnos_.size();
   if (n == 0) return;
   if (payloads_.size() < n) payloads_.resize(n);
-  std::vector<size_t> starts(n + 1, 0);
-  for (size_t i = 0; i < n; ++i) starts[i + 1] = starts[i] + sizes_[i];
   const auto page = [&](size_t i) {
-    return std::span<const uint8_t>(bytes_).subspan(starts[i], sizes_[i]);
+    return std::span<const uint8_t>(bytes_).subspan(i * page_size(), page_size());
   };
   // Two halves, each with its own compressor (a compressor is one thread's at a time); the
   // caller's thread takes the first, a helper the second. A single page needs no helper.
@@ -53,7 +54,6 @@ void PageFeeder::flush() {
   pages_in_runs_ += n;
   bytes_.clear();
   pgnos_.clear();
-  sizes_.clear();
 }
 
 }  // namespace ltxvfs::writer

@@ -58,9 +58,10 @@ class PageFeeder {
   std::unique_ptr<ltx::PageCompressor>& helper_;
   const int zstd_level_;
   const std::atomic<unsigned>& hurried_;
-  std::vector<uint8_t> bytes_;  // the run's pages, back to back
+  size_t page_size() const { return encoder_.header().page_size; }
+
+  std::vector<uint8_t> bytes_;  // the run's pages, back to back, page_size() each
   std::vector<uint32_t> pgnos_;
-  std::vector<size_t> sizes_;
   std::vector<std::vector<uint8_t>> payloads_;  // reused across runs
   uint64_t pages_in_runs_ = 0;
 };
