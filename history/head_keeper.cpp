@@ -15,7 +15,8 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
 constexpr int kTakeAttempts = 5;
 
 TailHint hint_of(const RemoteFile& file, const IndexHints& hints) {
-  return {file.level, file.min_txid, file.max_txid, file.size, hints.tail_bytes, hints.page1_end};
+  return {file.level,       file.min_txid,   file.max_txid,  file.size,
+          hints.tail_bytes, hints.page1_end, hints.directory};
 }
 
 // The conditional PUT of `next` as head.json (If-Match of `if_match`, else If-None-Match): its

@@ -51,6 +51,42 @@ std::optional<RootHint> root_hint_of(const nlohmann::json& t) {
   return h;
 }
 
+// Gives the tail among `tails` that `d` ([level, min TXID, max TXID, size, [pgno, index offset,
+// frame offset, ...]]) names its directory; a `d` of another shape, or whose marks cannot be a
+// directory of that tail's index, is skipped.
+void attach_directory(std::vector<TailHint>& tails, const nlohmann::json& d) {
+  if (!d.is_array() || d.size() != 5 || !d[4].is_array() || d[4].empty() || d[4].size() % 3 != 0) {
+    return;
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    if (!d[i].is_number_unsigned()) return;
+  }
+  for (const auto& v : d[4]) {
+    if (!v.is_number_unsigned()) return;
+  }
+  if (d[0].get<uint64_t>() > storage::kSnapshotLevel) return;
+  TailHint file;
+  file.level = d[0].get<uint32_t>();
+  file.min_txid = d[1].get<uint64_t>();
+  file.max_txid = d[2].get<uint64_t>();
+  file.size = d[3].get<uint64_t>();
+  for (auto& t : tails) {
+    if (!same_object(t, file)) continue;
+    std::vector<ltx::IndexMark> marks;
+    const auto& flat = d[4];
+    for (size_t i = 0; i + 2 < flat.size(); i += 3) {
+      const uint64_t pgno = flat[i].get<uint64_t>();
+      if (pgno > UINT32_MAX) return;
+      marks.push_back(
+          {static_cast<uint32_t>(pgno), flat[i + 1].get<uint64_t>(), flat[i + 2].get<uint64_t>()});
+    }
+    if (ltx::directory_fits(marks, ltx::index_area(t.size, t.tail_bytes))) {
+      t.directory = std::move(marks);
+    }
+    return;
+  }
+}
+
 // Whether a file of `level` ending at `max_txid` holds a newer version of a page than the one at
 // (`old_level`, `old_max`): later TXIDs, or the same at a higher level (a replica's plan prefers
 // that file).
@@ -76,6 +112,17 @@ std::string HeadRecord::to_json() const {
     j["tails"] = nlohmann::ordered_json::array();
     for (const auto& t : tails) {
       j["tails"].push_back({t.level, t.min_txid, t.max_txid, t.size, t.tail_bytes});
+    }
+    for (const auto& t : tails) {
+      if (t.directory.empty()) continue;
+      auto marks = nlohmann::ordered_json::array();
+      for (const auto& m : t.directory) {
+        marks.push_back(m.pgno);
+        marks.push_back(m.index_offset);
+        marks.push_back(m.frame_offset);
+      }
+      if (!j.contains("dirs")) j["dirs"] = nlohmann::ordered_json::array();
+      j["dirs"].push_back({t.level, t.min_txid, t.max_txid, t.size, std::move(marks)});
     }
   }
   if (page1) {
@@ -129,6 +176,10 @@ std::optional<HeadRecord> HeadRecord::from_json(std::string_view text) {
       if (auto h = hint_of((*tails)[i])) r.add_tail(*h);
     }
   }
+  const auto dirs = j.find("dirs");
+  if (dirs != j.end() && dirs->is_array()) {
+    for (const auto& d : *dirs) attach_directory(r.tails, d);
+  }
   const auto page1 = j.find("page1");
   if (page1 != j.end()) {
     if (auto h = hint_of(*page1);
@@ -157,6 +208,7 @@ void HeadRecord::note_page1(const TailHint& hint) {
   }
   page1 = hint;
   page1->tail_bytes = 0;
+  page1->directory.clear();
 }
 
 void HeadRecord::note_roots(const TailHint& file, const IndexHints& hints) {

@@ -35,6 +35,13 @@
 //   each index exactly, in one round trip, instead of guessing 64 KiB per object (issue 17: an open
 //   of 29 files read 1.7 MiB). Only hints: a missing, stale or wrong one costs bytes or a second
 //   GET, never a wrong page (the tail is parsed and checked as ever).
+// - dirs (optional): [level, min TXID, max TXID, object size, [pgno, index offset, frame offset,
+//   ...]] for the files among `tails` whose page index is long (history/index_hints.h: over
+//   128 KiB, a 1 GiB snapshot's is ~2 MiB): the index's directory, a mark every 64 KiB
+//   (ltx/index_directory.h). A replica's open then reads none of such an index, and a page
+//   lookup later reads the one part that covers the page (issue 17: an open of at most 256 KiB
+//   at any database size). Checked like the tails: a directory that does not fit its file fails
+//   the part's checks and the replica reads the whole index instead.
 //
 // No head (a replica written before head.json, or by Litestream): every file counts, and
 // overlapping files of a level are settled by RestoreGraph::forked alone.
@@ -68,6 +75,8 @@ struct TailHint {
   // When page 1 is the file's first frame: where it ends (a head written before the roots hint
   // may reach over the frames right after it); 0: no page 1.
   uint64_t page1_end = 0;
+  // The index's directory (index_hints.h: only for long indexes); empty: none.
+  std::vector<ltx::IndexMark> directory{};
   bool operator==(const TailHint&) const = default;
 };
 
@@ -143,13 +152,19 @@ struct HeadRecord {
   // Records `hint`; beyond kKeptTails drops the oldest ones a higher level covers, and beyond
   // kMaxTails the oldest.
   void add_tail(const TailHint& hint);
-  // The tail bytes recorded for `file` (a TailHint or RemoteFile; same_object), or 0.
+  // The hint recorded for `file` (a TailHint or RemoteFile; same_object), or nullptr.
+  template <typename File>
+  const TailHint* tail_of(const File& file) const {
+    for (auto it = tails.rbegin(); it != tails.rend(); ++it) {
+      if (same_object(*it, file)) return &*it;
+    }
+    return nullptr;
+  }
+  // The tail bytes recorded for `file`, or 0.
   template <typename File>
   uint64_t tail_bytes(const File& file) const {
-    for (auto it = tails.rbegin(); it != tails.rend(); ++it) {
-      if (same_object(*it, file)) return it->tail_bytes;
-    }
-    return 0;
+    const TailHint* hint = tail_of(file);
+    return hint ? hint->tail_bytes : 0;
   }
 
   std::string to_json() const;

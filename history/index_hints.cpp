@@ -13,16 +13,17 @@
 namespace ltxvfs::history {
 namespace {
 
-// Calls `visit` with each entry of the page index whose varints are bytes [at, end) of `body`,
-// until it returns false or the index ends. Reads 64 KiB at a time: a 1 GB snapshot's index is
-// ~2.5 MB, and its uploader runs inside the writing process, whose memory stays within a few MiB
-// of plain SQLite's (W7).
+// Calls `visit` with each entry of the page index whose varints are bytes [at, end) of `body` and
+// where in them it starts, until it returns false or the index ends. Reads 64 KiB at a time: a 1 GB
+// snapshot's index is ~2.5 MB, and its uploader runs inside the writing process, whose memory stays
+// within a few MiB of plain SQLite's (W7).
 void walk_index(const storage::BodySource& body, uint64_t at, uint64_t end,
-                const std::function<bool(const ltx::PageIndexEntry&)>& visit) {
+                const std::function<bool(const ltx::PageIndexEntry&, uint64_t)>& visit) {
   constexpr size_t kPiece = 64 * 1024;
   constexpr size_t kLongestEntry = 30;  // three varints of at most 10 bytes
   std::vector<uint8_t> buffer;
   size_t used = 0;
+  uint64_t consumed = 0;  // of the area, before buffer[used]
   for (;;) {
     if (buffer.size() - used < kLongestEntry && at < end) {
       buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(used));
@@ -35,8 +36,9 @@ void walk_index(const storage::BodySource& body, uint64_t at, uint64_t end,
     if (used == buffer.size()) return;
     const ltx::IndexElement el =
         ltx::read_index_element(std::span(buffer).subspan(used), /*input_ends_file=*/at == end);
-    if (el.terminator || !visit(el.entry)) return;
+    if (el.terminator || !visit(el.entry, consumed)) return;
     used += el.length;
+    consumed += el.length;
   }
 }
 
@@ -61,7 +63,8 @@ std::optional<std::vector<uint32_t>> schema_of(const storage::BodySource& body,
 
 }  // namespace
 
-IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted) {
+IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted,
+                          uint64_t directory_from, uint64_t part_bytes) {
   IndexHints hints;
   std::array<uint8_t, ltx::kMinTailSize> last{};
   if (body.size() < last.size()) return hints;
@@ -79,9 +82,15 @@ IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint3
     std::vector<uint32_t> pages(wanted.begin(), wanted.end());
     std::sort(pages.begin(), pages.end());
     bool first = true;
-    // Entries ascend by page number: the walk ends past the last page wanted, which for the
-    // schema's roots is near the start of a snapshot's index.
-    walk_index(body, index_at, index_end, [&](const ltx::PageIndexEntry& e) {
+    // A long index is walked to its end for its directory; otherwise the walk ends past the last
+    // page wanted (entries ascend by page number), which for the schema's roots is near the start
+    // of a snapshot's index.
+    const bool directory = index_end - index_at > directory_from && part_bytes > 0;
+    walk_index(body, index_at, index_end, [&](const ltx::PageIndexEntry& e, uint64_t at) {
+      if (directory &&
+          (hints.directory.empty() || at - hints.directory.back().index_offset >= part_bytes)) {
+        hints.directory.push_back({e.pgno, at, e.offset});
+      }
       if (e.offset > body.size() || e.size > body.size() - e.offset) return false;
       if (first && e.pgno == 1 && e.offset == ltx::kHeaderSize) {
         hints.page1_end = e.offset + e.size;
@@ -95,10 +104,15 @@ IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint3
       if (std::binary_search(pages.begin(), pages.end(), e.pgno)) {
         hints.frames.push_back({e.pgno, e.offset, e.size});
       }
-      return !pages.empty() && e.pgno < pages.back();
+      return directory || (!pages.empty() && e.pgno < pages.back());
     });
+    if (!hints.directory.empty() &&
+        !ltx::directory_fits(hints.directory, ltx::index_area(body.size(), hints.tail_bytes))) {
+      hints.directory.clear();
+    }
   } catch (const std::exception&) {
-    // No more hints than were read.
+    // No more hints than were read; a directory only whole.
+    hints.directory.clear();
   }
   return hints;
 }

@@ -10,12 +10,19 @@
 #include <span>
 #include <vector>
 
+#include "ltx/index_directory.h"
 #include "storage/body_source.h"
 
 namespace ltxvfs::history {
 
 // How many schema roots a file's hints name (HeadRecord::kMaxRoots).
 inline constexpr size_t kMaxSchemaRootHints = 16;
+
+// A file whose page index is longer than this gets a directory in the head (ltx/index_directory.h),
+// one mark every kIndexPartBytes of index: ~1.5 KiB of JSON for a 1 GiB snapshot's ~2 MiB index.
+// Below it a replica reads the whole index at its open, as one part would cost about as much.
+inline constexpr uint64_t kIndexDirectoryFrom = 128 * 1024;
+inline constexpr uint64_t kIndexPartBytes = 64 * 1024;
 
 // One frame of an LTX file, as its page index locates it.
 struct FrameAt {
@@ -34,13 +41,19 @@ struct IndexHints {
   std::optional<std::vector<uint32_t>> schema_roots;
   // Where the file holds the pages index_hints_of was asked for and those roots, by page number.
   std::vector<FrameAt> frames;
+  // The index's directory when its varints are longer than kIndexDirectoryFrom; else empty.
+  std::vector<ltx::IndexMark> directory;
 };
 
 // The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes), its
 // page index and page 1's frame; `wanted`: pages whose frames to report besides the roots its
 // own page 1 names (the head's current roots). Zeros and empties for what cannot be read or is no
 // LTX: a hint is not worth failing an upload for. An encrypted page 1 is opened with the
-// process's registered keys (ltx/encryption_key.h); without its key there is no schema hint.
-IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted = {});
+// process's registered keys (ltx/encryption_key.h); without its key there is no schema hint. The
+// directory is made when the index's varints are longer than `directory_from`, a mark every
+// `part_bytes`.
+IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint32_t> wanted = {},
+                          uint64_t directory_from = kIndexDirectoryFrom,
+                          uint64_t part_bytes = kIndexPartBytes);
 
 }  // namespace ltxvfs::history

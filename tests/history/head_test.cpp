@@ -169,6 +169,47 @@ TEST_CASE("head record: tail hints round trip, are bounded, and a bad one is onl
   CHECK(HeadRecord::from_json(R"({"txid":1,"generation":1,"owner":"o","points":[],"tails":7})"));
 }
 
+TEST_CASE(
+    "head record: a long index's directory rides with its tail hint, and a bad one is skipped",
+    "[head]") {
+  HeadRecord r;
+  r.txid = 9;
+  r.owner = "o";
+  // A snapshot whose index (tail 300,000 bytes) has a directory, and a level-0 file without.
+  ltxvfs::history::TailHint snap{9, 1, 8, 5'000'000, 300'000, 0, {}};
+  snap.directory = {{1, 0, 100}, {9000, 65'540, 2'000'000}, {17'000, 131'090, 3'900'000}};
+  r.add_tail(snap);
+  r.add_tail({0, 9, 9, 4000, 60});
+  const std::string json = r.to_json();
+  const auto back = HeadRecord::from_json(json);
+  REQUIRE(back);
+  CHECK(back->tails == r.tails);
+  CHECK(back->tail_of(object_named(9, 1, 8, 5'000'000))->directory == snap.directory);
+  // Readers that know no directories read the tails as before: they are a field of their own.
+  CHECK(json.find(R"("tails":[[9,1,8,5000000,300000],[0,9,9,4000,60]])") != std::string::npos);
+  // A directory that cannot be one of that index, or names no tail, or is malformed: skipped.
+  const std::string base = R"({"txid":9,"generation":1,"owner":"o","points":[],)"
+                           R"("tails":[[9,1,8,5000000,300000]],"dirs":[)";
+  for (const char* dirs : {
+           R"([9,1,8,5000000,[1,0,101]])",                      // the first frame is at 100
+           R"([9,1,8,5000000,[1,0,100,9000,65540,50]])",        // frame offsets descend
+           R"([9,1,8,5000000,[1,0,100,9000,400000,2000000]])",  // past the index
+           R"([9,1,8,4999999,[1,0,100]])",                      // another object
+           R"([9,1,8,5000000,[1,0]])",                          // not triples
+           R"([9,1,8,5000000,[1,0,-100]])",
+           R"("x")",
+       }) {
+    INFO(dirs);
+    const auto odd = HeadRecord::from_json(base + std::string(dirs) + "]}");
+    REQUIRE(odd);
+    REQUIRE(odd->tails.size() == 1);
+    CHECK(odd->tails[0].directory.empty());
+  }
+  const auto good = HeadRecord::from_json(base + R"([9,1,8,5000000,[1,0,100]]]})");
+  REQUIRE(good);
+  CHECK(good->tails[0].directory == std::vector<ltxvfs::ltx::IndexMark>{{1, 0, 100}});
+}
+
 TEST_CASE("head record: page 1's hint names the newest file holding it, and a bad one is skipped",
           "[head]") {
   HeadRecord r;

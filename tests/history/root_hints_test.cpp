@@ -213,4 +213,11 @@ TEST_CASE("index hints: a page found past the first 64 KiB of a long index, page
     expected.push_back({pgno, e->offset, e->size});
   }
   CHECK(hints.frames == expected);
+  // An index this long gets its directory, one mark every 64 KiB of it (issue 17: a replica reads
+  // the part a page needs); a shorter one none.
+  REQUIRE(hints.tail_bytes > ltxvfs::history::kIndexDirectoryFrom);
+  CHECK(hints.directory == ltxvfs::ltx::index_directory(tail.index, 64 * 1024));
+  CHECK(hints.directory.size() == 3);
+  CHECK(ltxvfs::history::index_hints_of(ltxvfs::storage::MemoryBody(file), wanted, hints.tail_bytes)
+            .directory.empty());
 }
