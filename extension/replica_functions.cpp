@@ -134,7 +134,11 @@ std::optional<std::string> replica_stats_json(sqlite3* db) {
                 {"headers_fetched", s.index.headers_fetched},
                 {"page1_fetched", s.index.page1_fetched},
                 {"roots_fetched", s.index.roots_fetched},
-                {"cached", s.index.cached}};
+                {"cached", s.index.cached},
+                {"lazy", s.index.lazy},
+                {"parts_fetched", s.index.parts_fetched},
+                {"wholes_fetched", s.index.wholes_fetched},
+                {"whole_bytes", s.index.whole_bytes}};
   j["store"] = store_stats_json(s.store);
   j["hydration"] = {{"state", s.hydration.state},
                     {"txid", s.hydration.txid},

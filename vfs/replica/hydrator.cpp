@@ -242,6 +242,9 @@ void Hydrator::run() {
         target = wanted_;
         base = hydrated_;
       }
+      // Long indexes read part by part at the open are read whole now: every page is looked up.
+      target->load_lazy(kHydrateParallelism);
+      if (base) base->load_lazy(kHydrateParallelism);
       std::vector<uint32_t> pages;
       for (uint32_t pgno = 1; pgno <= target->commit(); ++pgno) {
         // Page 1 always: its header carries the TXID.

@@ -96,6 +96,36 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
   return out;
 }
 
+std::shared_ptr<const FileIndex> IndexCache::fetch_lazy(const history::RemoteFile& file,
+                                                        const history::TailHint& hint) {
+  // Its trailer only: the last bytes, which also say how long the index is.
+  storage::GetResult got =
+      store_.get(file.key, storage::ByteRange::tail(file.size, ltx::kMinTailSize));
+  tails_fetched_.fetch_add(1, std::memory_order_relaxed);
+  if (got.object_size != 0 && got.object_size != file.size) {
+    throw storage::StoreError(storage::StoreErrorKind::kNotFound,
+                              "GET " + file.key + ": the object is " +
+                                  std::to_string(got.object_size) + " bytes, the listing said " +
+                                  std::to_string(file.size) + ": it changed since; list again");
+  }
+  // A hint that does not describe this object's index: read the index whole, as without one.
+  if (got.body.size() != ltx::kMinTailSize ||
+      ltx::index_tail_bytes(got.body, file.size) != hint.tail_bytes) {
+    return fetch(file, first_tail_request(file, nullptr));
+  }
+  auto out = std::make_shared<FileIndex>();
+  out->file = file;
+  out->etag = got.etag;
+  out->trailer = ltx::Trailer::decode(std::span<const uint8_t, ltx::kTrailerSize>(
+      got.body.data() + got.body.size() - ltx::kTrailerSize, ltx::kTrailerSize));
+  out->lazy =
+      std::make_shared<LazyIndex>(store_, file, got.etag, hint.directory,
+                                  ltx::index_area(file.size, hint.tail_bytes), lazy_counters_);
+  lazy_.fetch_add(1, std::memory_order_relaxed);
+  out->serial = next_serial_.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
 std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
     const std::vector<history::RemoteFile>& files, const history::HeadRecord* head,
     HintedBytes* hinted) {
@@ -116,8 +146,7 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
   // What the head's page 1 and root hints name in files new to this location (one whose index
   // is cached was opened here before, and its pages read then).
   std::vector<HintedRead> reads;
-  if (hinted != nullptr && head != nullptr)
-    reads = hinted_reads(files, missing, *head, hinted->pages);
+  if (hinted != nullptr && head != nullptr) reads = hinted_reads(files, missing, *head, *hinted);
   if (hinted != nullptr) hinted->pieces.resize(reads.size());
 
   std::vector<uint64_t> want(missing.size());
@@ -137,7 +166,13 @@ std::vector<std::shared_ptr<const FileIndex>> IndexCache::load(
   const size_t jobs = missing.size() + reads.size() + (header_too ? 1 : 0);
   base::parallel_for(jobs, parallelism_, "ltx-tail-get", [&](size_t j) {
     if (j < missing.size()) {
-      out[missing[j]] = fetch(files[missing[j]], want[j]);
+      const history::RemoteFile& file = files[missing[j]];
+      const history::TailHint* hint = head ? head->tail_of(file) : nullptr;
+      if (hint && !hint->directory.empty() && file.size != 0) {
+        out[missing[j]] = fetch_lazy(file, *hint);
+      } else {
+        out[missing[j]] = fetch(file, want[j]);
+      }
       return;
     }
     if (j < missing.size() + reads.size()) {
@@ -193,7 +228,7 @@ ltx::Header IndexCache::fetch_header(const history::RemoteFile& file) {
 
 std::vector<IndexCache::HintedRead> IndexCache::hinted_reads(
     const std::vector<history::RemoteFile>& files, const std::vector<size_t>& missing,
-    const history::HeadRecord& head, std::vector<uint32_t>& pages) {
+    const history::HeadRecord& head, HintedBytes& named) {
   // The missing file a hint names, if any.
   const auto in_missing = [&](const auto& hint) -> const history::RemoteFile* {
     for (size_t i : missing) {
@@ -206,7 +241,10 @@ std::vector<IndexCache::HintedRead> IndexCache::hinted_reads(
     const history::TailHint& h = *head.page1;
     if (const auto* f = in_missing(h)) {
       reads.push_back({f, 0, h.page1_end});
-      pages.push_back(1);
+      named.pages.push_back(1);
+      if (h.page1_end > ltx::kHeaderSize) {
+        named.claims.push_back({1, f->key, ltx::kHeaderSize, h.page1_end - ltx::kHeaderSize});
+      }
     }
   }
   uint64_t budget = kRootBytes;
@@ -214,7 +252,8 @@ std::vector<IndexCache::HintedRead> IndexCache::hinted_reads(
     const auto* f = r.known() ? in_missing(r) : nullptr;
     if (f == nullptr || r.frame_size > budget) continue;
     budget -= r.frame_size;
-    pages.push_back(r.pgno);
+    named.pages.push_back(r.pgno);
+    named.claims.push_back({r.pgno, f->key, r.offset, r.frame_size});
     reads.push_back({f, r.offset, r.offset + r.frame_size});
   }
   // One GET per run of close frames of a file (a root right after page 1 joins page 1's read);
@@ -284,8 +323,15 @@ void IndexCache::retain_only(const std::set<std::string>& keep) {
 
 IndexCacheStats IndexCache::stats() const {
   base::MutexLock lock(mu_);
-  return {tails_fetched_.load(), headers_fetched_.load(), page1_fetched_.load(),
-          roots_fetched_.load(), by_identity_.size()};
+  return {tails_fetched_.load(),
+          headers_fetched_.load(),
+          page1_fetched_.load(),
+          roots_fetched_.load(),
+          by_identity_.size(),
+          lazy_.load(),
+          lazy_counters_.parts_fetched.load(),
+          lazy_counters_.wholes_fetched.load(),
+          lazy_counters_.whole_bytes.load()};
 }
 
 }  // namespace ltxvfs::replica

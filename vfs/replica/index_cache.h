@@ -1,6 +1,10 @@
 // IndexCache: page indexes (and headers) of LTX objects, fetched once per object version and
 // shared across snapshots — objects are immutable, so a poll only reads the tails of new files.
 //
+// An object whose index the head gives a directory for (history/head_record.h, "dirs": a long
+// index) costs only a GET of its last 24 bytes (its trailer); its index is read part by part as
+// pages are looked up (lazy_index.h).
+//
 // One ranged GET of each object's last bytes (explicit when the listing gave the size, as
 // ByteRange::tail): exactly its index when the head names its length (the writer's tail hints,
 // history/head_record.h), else kDefaultTailFetch bytes, and a second GET only when the index is
@@ -39,6 +43,10 @@ struct IndexCacheStats {
   uint64_t page1_fetched = 0;    // GETs of a header and page 1 (HintedBytes)
   uint64_t roots_fetched = 0;    // GETs of root frames in other files or further on (HintedBytes)
   uint64_t cached = 0;           // objects whose index is held
+  uint64_t lazy = 0;             // objects planned with a directory instead (lazy_index.h)
+  uint64_t parts_fetched = 0;    // GETs of one part of such an index
+  uint64_t wholes_fetched = 0;   // GETs of the rest of such an index at once
+  uint64_t whole_bytes = 0;      // their bytes
 };
 
 // Bytes of the chain's files that the head's hints name (history/head_record.h, page1 and
@@ -56,6 +64,14 @@ struct HintedBytes {
   };
   std::vector<Piece> pieces;
   std::vector<uint32_t> pages;  // the pages the hints named: 1 (when hinted), then the roots
+  // Where the hints say each of `pages` is: its object and frame.
+  struct Claim {
+    uint32_t pgno = 0;
+    std::string key;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+  };
+  std::vector<Claim> claims;
   // The bytes of `pages`'s frame at [offset, offset + size) of `key` (etag as the plan's file
   // says, when both are known), or an empty span.
   std::span<const uint8_t> find(const std::string& key, const std::string& etag, uint64_t offset,
@@ -107,10 +123,14 @@ class IndexCache {
                                      const history::HeadRecord* head);
   std::shared_ptr<const FileIndex> fetch(const history::RemoteFile& file, uint64_t want);
   std::shared_ptr<const FileIndex> fetch_unchecked(const history::RemoteFile& file, uint64_t want);
+  // The trailer of `file`, whose head `hint` has a directory: its index is read part by part
+  // later (FileIndex::lazy). When its last bytes do not match the hint, fetch() instead.
+  std::shared_ptr<const FileIndex> fetch_lazy(const history::RemoteFile& file,
+                                              const history::TailHint& hint);
   ltx::Header header_unchecked(const FileIndex& file);
   ltx::Header fetch_header(const history::RemoteFile& file);
   // A hinted GET: what the head's hints name in `files` (those listed in `missing`), at most
-  // kRootBytes of root frames, as the pieces to read.
+  // kRootBytes of root frames, as the pieces to read; the pages and claims go into `named`.
   struct HintedRead {
     const history::RemoteFile* file = nullptr;
     uint64_t offset = 0;
@@ -118,8 +138,7 @@ class IndexCache {
   };
   static std::vector<HintedRead> hinted_reads(const std::vector<history::RemoteFile>& files,
                                               const std::vector<size_t>& missing,
-                                              const history::HeadRecord& head,
-                                              std::vector<uint32_t>& pages);
+                                              const history::HeadRecord& head, HintedBytes& named);
   // Bytes [read.offset, read.end) of its file into `out`; a piece from byte 0 has its header
   // validated and kept. Nothing on error.
   void fetch_hinted(const HintedRead& read, HintedBytes::Piece& out) noexcept;
@@ -139,6 +158,8 @@ class IndexCache {
   std::atomic<uint64_t> headers_fetched_{0};
   std::atomic<uint64_t> page1_fetched_{0};
   std::atomic<uint64_t> roots_fetched_{0};
+  std::atomic<uint64_t> lazy_{0};
+  LazyIndexCounters lazy_counters_;
 };
 
 }  // namespace ltxvfs::replica

@@ -28,6 +28,9 @@ struct ReplicaOptions {
   bool hydrate = false;             // download the whole database into local_path
   // Keys of an encrypted replica (else LTX_ENCRYPTION_KEY); never the key itself in a URI.
   std::string encryption_key_file;
+  // Not a URI parameter: whether the poller reads the rest of the long page indexes right after
+  // the open (lazy_index.h). The engine's tests turn it off to watch lookups read parts.
+  bool load_indexes_after_open = true;
 
   // The store URL with endpoint/region folded in as query parameters (s3:// only).
   std::string store_url() const;

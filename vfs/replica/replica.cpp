@@ -95,6 +95,9 @@ Replica::Replica(ReplicaOptions options, std::shared_ptr<Location> location, Rep
   }
   poller_ = std::make_unique<Poller>(std::chrono::milliseconds(options_.poll_ms),
                                      [this] { return poll(); });
+  // The rest of the long indexes the open did not read: at once, not a poll_ms later, so that a
+  // scan or a query right after the open waits for a part at most for its first pages.
+  if (options_.load_indexes_after_open && !snap->lazy_complete()) poller_->wake();
   log(base::LogSeverity::kInfo, "replica of " + source_ + " open at TXID " +
                                     std::to_string(snap->txid()) + " (" + pos.describe() + ", " +
                                     std::to_string(snap->files().size()) + " files, " +
@@ -216,8 +219,10 @@ void Replica::seed_hinted(const Snapshot& snap, const HintedBytes& got) {
   };
   std::set<uint32_t> offered;
   PageBytes page1;
+  // Only what the plan locates without a request: the open reads no part of a long index.
   for (uint32_t pgno : got.pages) {
-    const auto frame = snap.locate(pgno);
+    const auto held = snap.locate_held(pgno);
+    const auto frame = held ? *held : prove_hinted(snap, got, pgno);
     if (!frame) continue;
     const auto bytes = bytes_of(*frame);
     if (bytes.empty()) continue;
@@ -233,12 +238,35 @@ void Replica::seed_hinted(const Snapshot& snap, const HintedBytes& got) {
   std::vector<FrameRef> roots;
   for (uint32_t pgno : schema_roots(*page1, kMaxSchemaRoots)) {
     if (offered.count(pgno) != 0) continue;
-    const auto f = snap.locate(pgno);
-    if (!f) continue;
+    const auto held = snap.locate_held(pgno);
+    if (!held || !*held) continue;
+    const auto& f = *held;
     const auto bytes = bytes_of(*f);
     if (bytes.empty() || !fetcher_->offer(*f, bytes)) roots.push_back(*f);
   }
   fetcher_->prefetch(roots);
+}
+
+std::optional<FrameRef> Replica::prove_hinted(const Snapshot& snap, const HintedBytes& got,
+                                              uint32_t pgno) {
+  for (const auto& claim : got.claims) {
+    if (claim.pgno != pgno || claim.size > UINT32_MAX) continue;
+    for (const auto& f : snap.files()) {
+      if (f->file.key != claim.key || !f->lazy) continue;
+      const FrameRef frame{f,
+                           pgno,
+                           claim.offset,
+                           static_cast<uint32_t>(claim.size),
+                           snap.page_size(),
+                           snap.database_id()};
+      const auto bytes = got.find(claim.key, f->etag, claim.offset, claim.size);
+      if (bytes.empty() || !fetcher_->offer(frame, bytes)) return std::nullopt;
+      f->lazy->prove({pgno, claim.offset, claim.size});
+      const auto held = snap.locate_held(pgno);
+      return held ? *held : std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
 void Replica::publish(std::shared_ptr<const Snapshot> snap, bool rebuilt) {
@@ -325,8 +353,42 @@ std::shared_ptr<const Snapshot> Replica::pin() {
   return current();
 }
 
+std::optional<FrameRef> Replica::locate(const Snapshot& snap, uint32_t pgno) {
+  try {
+    return snap.locate(pgno);
+  } catch (const IndexPartError& e) {
+    if (e.gone()) {
+      on_lost(e.file().key);
+      throw ReplicaError(ReplicaErrorKind::kSnapshotLost,
+                         "replica snapshot at TXID " + std::to_string(snap.txid()) + ": " +
+                             e.what() + "; retry the transaction (the next one re-plans)");
+    }
+    return around_damaged(snap, e.file(), e.what())->locate(pgno);
+  }
+}
+
+std::optional<FrameRef> Replica::locate_for_advice(const Snapshot& snap, uint32_t pgno) noexcept {
+  try {
+    return snap.locate(pgno);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void Replica::load_lazy_indexes() {
+  const auto snap = current();
+  if (snap->lazy_complete()) return;
+  try {
+    snap->load_lazy(4);
+  } catch (const std::exception& e) {
+    // A read that needs a part reads it and meets the problem itself; the next poll tries again.
+    log(base::LogSeverity::kWarn,
+        std::string("reading the rest of the replica's page indexes: ") + e.what());
+  }
+}
+
 PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracker) {
-  auto frame = snap.locate(pgno);
+  auto frame = locate(snap, pgno);
   if (!frame) {
     if (pgno == ltx::lock_page(snap.page_size())) return nullptr;  // never stored: zeros
     throw ReplicaError(ReplicaErrorKind::kCorrupt, "page " + std::to_string(pgno) +
@@ -340,7 +402,7 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
   PageFetcher::MissWindow if_miss;
   if (tracker != nullptr) {
     for (uint32_t p : tracker->readahead(pgno, snap.commit())) {
-      if (auto f = snap.locate(p)) along.push_back(*f);
+      if (auto f = locate_for_advice(snap, p)) along.push_back(*f);
     }
     // Asked only on a miss, before the tracker hears of another read.
     if_miss = [&snap, tracker, pgno] {
@@ -348,7 +410,7 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
       PageFetcher::Window frames;
       frames.frames.reserve(window.pages.size());
       for (uint32_t p : window.pages) {
-        if (auto f = snap.locate(p)) frames.frames.push_back(*f);
+        if (auto f = locate_for_advice(snap, p)) frames.frames.push_back(*f);
       }
       // A lookup's siblings are worth only what joins the target's request.
       frames.join_only = window.along_only;
@@ -379,7 +441,7 @@ PageBytes Replica::page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracke
   if (tracker != nullptr) {
     std::vector<FrameRef> kids;
     for (uint32_t p : tracker->after_read(pgno, *bytes)) {
-      if (auto f = snap.locate(p)) kids.push_back(*f);
+      if (auto f = locate_for_advice(snap, p)) kids.push_back(*f);
     }
     if (!kids.empty()) fetcher_->prefetch(kids);
   }

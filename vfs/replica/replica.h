@@ -160,6 +160,10 @@ class Replica {
   // were not among them are prefetched, so the first query finds its path's first two levels
   // cached or on their way.
   void seed_hinted(const Snapshot& snap, const HintedBytes& got);
+  // Where the head's hint for `pgno` puts it in a file of `snap` whose index is read part by
+  // part, once the hinted bytes decode there as that page (LazyIndex::prove); then snap's answer
+  // when that settles it (no newer long index may hold the page), else nullopt.
+  std::optional<FrameRef> prove_hinted(const Snapshot& snap, const HintedBytes& got, uint32_t pgno);
   // Records the object `e` names (one of `candidates`) as bad and logs what fixes it.
   void set_aside(const std::vector<history::RemoteFile>& candidates,
                  const history::BadFileError& e);
@@ -188,6 +192,15 @@ class Replica {
   std::shared_ptr<const Snapshot> extend(const std::shared_ptr<const Snapshot>& cur,
                                          const std::vector<history::RemoteFile>& newer);
   PageBytes page(const Snapshot& snap, uint32_t pgno, ReadTracker* tracker);
+  // snap.locate(pgno) for the page a read needs: a lazy index's object gone marks the snapshot
+  // lost (kSnapshotLost), a corrupt one is set aside and the page located around it.
+  std::optional<FrameRef> locate(const Snapshot& snap, uint32_t pgno);
+  // snap.locate(pgno) for advice (read-ahead, prefetch): nullopt on any error, which the read
+  // that needs the page meets again.
+  static std::optional<FrameRef> locate_for_advice(const Snapshot& snap, uint32_t pgno) noexcept;
+  // The poller's: reads the rest of the current snapshot's long indexes once it is published
+  // (lazy_index.h), so scans and lookups after the open do not wait for parts.
+  void load_lazy_indexes() EXCLUDES(mu_);
   void log(base::LogSeverity severity, const std::string& message) const;
 
   // Constant after construction (the destructor stops the fetcher, the poller and the hydrator

@@ -202,6 +202,7 @@ bool Replica::poll() {
     }
     last_error_ = e.what();
   }
+  load_lazy_indexes();
   return changed;
 }
 

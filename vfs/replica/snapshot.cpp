@@ -1,5 +1,9 @@
 #include "vfs/replica/snapshot.h"
 
+#include <algorithm>
+#include <stdexcept>
+
+#include "base/parallel_for.h"
 #include "ltx/encryption_key.h"
 #include "ltx/error.h"
 #include "ltx/lock_page.h"
@@ -54,10 +58,63 @@ uint32_t Snapshot::change_counter() const {
 }
 
 std::optional<FrameRef> Snapshot::locate(uint32_t pgno) const {
-  if (pgno == 0 || pgno > commit_) return std::nullopt;
+  std::vector<LazyIndex*> missing;
+  for (int round = 0;; ++round) {
+    missing.clear();
+    if (auto held = walk(pgno, &missing)) return *held;
+    // Every part the walk may need, read at once: one round trip however many long indexes
+    // are newer than the page's newest whole-index holder, not one each.
+    // Parts stay once read, so the second walk has every answer; a third would be a bug.
+    if (round > 0) throw std::logic_error("Snapshot::locate: a part read is not held");
+    base::parallel_for(missing.size(), static_cast<unsigned>(missing.size()), "ltx-index-part",
+                       [&](size_t i) { missing[i]->find(pgno); });
+  }
+}
+
+std::optional<std::optional<FrameRef>> Snapshot::locate_held(uint32_t pgno) const {
+  return walk(pgno, nullptr);
+}
+
+std::optional<std::optional<FrameRef>> Snapshot::walk(uint32_t pgno,
+                                                      std::vector<LazyIndex*>* missing) const {
+  if (pgno == 0 || pgno > commit_) return std::optional<FrameRef>{};
   const PageLocation loc = pages_.get(pgno);
-  if (loc.slot == 0) return std::nullopt;
-  return FrameRef{files_[loc.slot - 1], pgno, loc.offset, loc.size, page_size_, database_id_};
+  // A lazy file newer than the newest whole-index file holding the page may hold a newer
+  // version: the newest of them that holds it is the page's.
+  bool unknown = false;
+  for (auto it = lazy_slots_.rbegin(); it != lazy_slots_.rend() && *it > loc.slot; ++it) {
+    const auto& file = files_[*it - 1];
+    const auto held = file->lazy->find_held(pgno);
+    if (!held) {
+      unknown = true;
+      if (missing == nullptr) return std::nullopt;
+      missing->push_back(file->lazy.get());
+      continue;
+    }
+    if (const auto& e = *held) {
+      if (unknown) return std::nullopt;  // a newer one may hold it too
+      return std::optional<FrameRef>{FrameRef{file, pgno, e->offset, static_cast<uint32_t>(e->size),
+                                              page_size_, database_id_}};
+    }
+  }
+  if (unknown) return std::nullopt;
+  if (loc.slot == 0) return std::optional<FrameRef>{};
+  return std::optional<FrameRef>{
+      FrameRef{files_[loc.slot - 1], pgno, loc.offset, loc.size, page_size_, database_id_}};
+}
+
+bool Snapshot::lazy_complete() const {
+  return std::all_of(lazy_slots_.begin(), lazy_slots_.end(),
+                     [&](uint32_t slot) { return files_[slot - 1]->lazy->complete(); });
+}
+
+void Snapshot::load_lazy(unsigned parallelism) const {
+  std::vector<LazyIndex*> missing;
+  for (uint32_t slot : lazy_slots_) {
+    if (!files_[slot - 1]->lazy->complete()) missing.push_back(files_[slot - 1]->lazy.get());
+  }
+  base::parallel_for(missing.size(), parallelism, "ltx-index-get",
+                     [&](size_t i) { missing[i]->load_all(); });
 }
 
 bool Snapshot::uses(const std::string& key) const {
@@ -76,6 +133,10 @@ void Snapshot::apply(const std::shared_ptr<const FileIndex>& file) {
   }
   files_.push_back(file);
   const auto slot = static_cast<uint32_t>(files_.size());
+  if (file->lazy) {
+    lazy_slots_.push_back(slot);
+    return;
+  }
   for (const auto& e : file->index.entries) {
     pages_.set(e.pgno, PageLocation{slot, static_cast<uint32_t>(e.size), e.offset});
   }
@@ -83,7 +144,13 @@ void Snapshot::apply(const std::shared_ptr<const FileIndex>& file) {
 
 void Snapshot::check_complete(uint32_t from_pgno) const {
   const uint32_t lock = ltx::lock_page(page_size_);
-  for (uint32_t pgno = from_pgno; pgno <= commit_ && pgno != 0; ++pgno) {
+  // A lazy file's pages are known only as they are looked up: a page missing from the chain at
+  // or above the lowest page one holds shows when it is read (Replica::page: kCorrupt).
+  uint32_t lazy_from = UINT32_MAX;
+  for (uint32_t slot : lazy_slots_) {
+    lazy_from = std::min(lazy_from, files_[slot - 1]->lazy->first_pgno());
+  }
+  for (uint32_t pgno = from_pgno; pgno <= commit_ && pgno < lazy_from && pgno != 0; ++pgno) {
     if (pgno != lock && pages_.get(pgno).slot == 0) {
       throw ltx::LtxError(ltx::LtxErrorKind::kIncompleteGrowth, files_.back()->file.key,
                           "no file of the chain up to TXID " + std::to_string(txid_) +
@@ -172,6 +239,7 @@ std::shared_ptr<const Snapshot> extend_snapshot(const Snapshot& base,
   s->database_id_ = id;
   s->files_ = base.files_;
   s->pages_ = PageMap(base.pages_);
+  s->lazy_slots_ = base.lazy_slots_;
   const FileIndex* prev = base.files_.back().get();
   for (const auto& f : newer) {
     check_follows(*prev, *f);

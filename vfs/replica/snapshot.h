@@ -81,8 +81,19 @@ class Snapshot {
   // bits (plus a multiple of the epoch, normally 0). Differs exactly when the content may.
   uint32_t change_counter() const;
 
-  // The frame holding `pgno`, or nullopt past the end of the database and for the lock page.
+  // The frame holding `pgno`, or nullopt past the end of the database, for the lock page and for
+  // a page no file of the chain holds. May read a part of a long index (FileIndex::lazy) that the
+  // page's lookup needs: throws storage::StoreError (kNotFound: an object of the chain is gone)
+  // or ltx::LtxError (an object's index is corrupt).
   std::optional<FrameRef> locate(uint32_t pgno) const;
+  // locate() without a request: nullopt when a part it needs is not held yet.
+  std::optional<std::optional<FrameRef>> locate_held(uint32_t pgno) const;
+  // Files of the chain whose index is read part by part, and whether all of them are held whole.
+  size_t lazy_files() const { return lazy_slots_.size(); }
+  bool lazy_complete() const;
+  // Reads what is missing of those indexes, one GET each, `parallelism` at once. Throws as
+  // locate().
+  void load_lazy(unsigned parallelism) const;
   // The chain of files applied, oldest first.
   const std::vector<std::shared_ptr<const FileIndex>>& files() const { return files_; }
   bool uses(const std::string& key) const;
@@ -94,6 +105,10 @@ class Snapshot {
       const Snapshot&, std::vector<std::shared_ptr<const FileIndex>>, const ltx::Header&);
   friend std::shared_ptr<const Snapshot> empty_snapshot(uint64_t);
   void apply(const std::shared_ptr<const FileIndex>& file);
+  // locate_held(), adding to `missing` (when given) the lazy indexes whose part for `pgno` the
+  // answer waits for.
+  std::optional<std::optional<FrameRef>> walk(uint32_t pgno,
+                                              std::vector<LazyIndex*>* missing) const;
   void check_complete(uint32_t from_pgno) const;
 
   uint64_t txid_ = 0;
@@ -104,7 +119,9 @@ class Snapshot {
   uint64_t post_apply_checksum_ = 0;
   uint64_t database_id_ = 0;
   std::vector<std::shared_ptr<const FileIndex>> files_;
+  // The pages of the files read whole; a lazy file's pages are looked up in it (locate()).
   PageMap pages_;
+  std::vector<uint32_t> lazy_slots_;  // slots of files_ with a lazy index, ascending
 };
 
 // The database after applying `chain` (a restore plan: a snapshot file, then contiguous files).
