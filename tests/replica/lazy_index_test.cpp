@@ -237,3 +237,30 @@ TEST_CASE("replica engine: hydrate=1 over long indexes read part by part makes t
   }
   check_every_page(r, c.m);
 }
+
+TEST_CASE("replica engine: a long index that does not parse is a corrupt object, named",
+          "[replica][unit]") {
+  LazyChain c("engine-lazy-index-corrupt");
+  // A byte of the snapshot's index, among the pages only it holds (past the rewrite's): the
+  // part covering them and the whole index then fail their checks.
+  const std::string path = c.dir + "/" + c.m.key(0, 1, 1);
+  std::vector<uint8_t> file = bytes_of_file(path);
+  const auto& marks = c.head.tails[0].directory;
+  const auto area = ltxvfs::ltx::index_area(file.size(), c.head.tails[0].tail_bytes);
+  const size_t k = marks.size() - 2;
+  REQUIRE(marks[k].pgno > kPages / 2);
+  file[area.start + marks[k].index_offset + 1] ^= 0x40;
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  Replica r(c.options(), location_for(c.options()), nullptr);
+  const auto s = r.pin();
+  try {
+    read_page(r, *s, marks[k].pgno + 1);
+    FAIL("read a page through a corrupt index");
+  } catch (const ReplicaError& e) {
+    CHECK(e.kind() == ReplicaErrorKind::kCorrupt);
+    CHECK(std::string(e.what()).find(c.m.key(0, 1, 1)) != std::string::npos);
+  }
+  // The pages the other files hold are still served.
+  CHECK(read_page(r, *s, 10) == expected_page(c.m, *s, 10));
+}
