@@ -4,6 +4,9 @@
 //  - decode_file: the decode (and writes) the restorer runs on worker threads.
 //  - ChainApplier, streaming and from a DecodedFile: the input as the first file of a chain.
 //  - parse_file_tail: the index read of a remote file, from a 64 KiB tail then what it asks for.
+//  - parse_index_part: the index read a part at a time through a directory (a replica's long
+//    indexes): the file's own directory must give exactly its index (a property check), and one
+//    with a mark moved must be rejected cleanly or parse.
 // A mutated file almost never carries a valid checksum, so everything behind the file checksum
 // (the applier, compaction) would go unexplored. First, the input's checksums are repaired the way
 // a forger would: decode, and where the decoder names the checksum it computed, write that into
@@ -30,6 +33,7 @@
 #include "ltx/encoder.h"
 #include "ltx/encryption_key.h"
 #include "ltx/error.h"
+#include "ltx/index_directory.h"
 #include "ltx/legacy_v1.h"
 #include "ltx/page_index.h"
 #include "ltx/sink.h"
@@ -56,6 +60,53 @@ void read_tail(std::span<const std::uint8_t> file) {
     want = static_cast<std::size_t>(need->bytes);
   }
   std::abort();  // asked for more bytes three times: would loop forever
+}
+
+// Every part of `marks`, parsed; with `exact`, they must be `index` (else abort).
+void read_parts(std::span<const std::uint8_t> file, const std::vector<ltx::IndexMark>& marks,
+                const ltx::IndexArea& area, const ltx::PageIndex* exact) {
+  std::vector<ltx::PageIndexEntry> all;
+  for (std::size_t i = 0; i < marks.size(); ++i) {
+    const ltx::IndexPartRange r = ltx::index_part_range(marks, area, i);
+    const auto part =
+        ltx::parse_index_part(file.subspan(r.start, r.end - r.start), marks, area, i, "part");
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  if (exact != nullptr && all != exact->entries) std::abort();
+}
+
+void read_by_directory(std::span<const std::uint8_t> file) {
+  if (file.size() < ltx::kMinTailSize) return;
+  std::optional<ltx::FileTail> tail;
+  try {
+    auto parsed = ltx::parse_file_tail(file, file.size(), "tail");
+    if (auto* t = std::get_if<ltx::FileTail>(&parsed)) tail = std::move(*t);
+  } catch (const ltx::LtxError&) {
+  }
+  if (!tail || tail->index.entries.empty()) return;
+  const ltx::IndexArea area = ltx::index_area(
+      file.size(), ltx::index_tail_bytes(file.last(ltx::kMinTailSize), file.size()));
+  const std::uint8_t knob = file[file.size() / 2];
+  auto marks = ltx::index_directory(tail->index, 1 + knob % 64);
+  if (!ltx::directory_fits(marks, area)) std::abort();
+  try {
+    read_parts(file, marks, area, &tail->index);
+  } catch (const ltx::LtxError&) {
+    std::abort();  // the file's own directory must read
+  }
+  // One mark moved by the input's byte: rejected cleanly, or parsed.
+  auto& m = marks[knob % marks.size()];
+  const unsigned by = 1 + knob / 8;
+  if (knob & 1) {
+    m.index_offset += by;
+  } else if (knob & 2) {
+    m.frame_offset += by;
+  } else {
+    m.pgno += by;
+  }
+  if (ltx::directory_fits(marks, area)) {
+    fuzz::expect_clean_rejection([&] { read_parts(file, marks, area, nullptr); });
+  }
 }
 
 // The 16 hex digits after the last "0x" in `message`, if any.
@@ -171,6 +222,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     applier.apply(source, "fuzz");
   });
   fuzz::expect_clean_rejection([&] { read_tail(bytes); });
+  read_by_directory(bytes);
   if (verified) fuzz::expect_clean_rejection([&] { compact_roundtrip(source); });
   return 0;
 }
