@@ -42,10 +42,14 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/10485
 "$build/ltxvfs_bench" --moto "http://127.0.0.1:$(cat "$state/moto.port")" \
   --s3rver "http://127.0.0.1:$(cat "$state/s3rver.port")" --work-dir "$work" \
   --json "$build/bench-results.json" --markdown "$build/bench-results.md" "$@"
-# SQLite's own speedtest1 (issue 17), beside the suite's figures; skipped with --only.
+# SQLite's own speedtest1 (issue 17) and a large database's open through index directories,
+# beside the suite's figures; skipped with --only.
 case " $* " in
   *" --only "*) ;;
   *) if [ "${1:-}" = --smoke ]; then bash bench/speedtest1/run.sh "$build/libltxvfs.so" 1 1
-     else bash bench/speedtest1/run.sh "$build/libltxvfs.so" 3 25; fi ;;
+     else
+       bash bench/speedtest1/run.sh "$build/libltxvfs.so" 3 25
+       /usr/bin/python3 bench/large_open.py "$build/libltxvfs.so" "$build/ltxvfs" 1024
+     fi ;;
 esac
 echo "== run-bench: total $(($(date +%s) - started)) s (setup and build included)"
