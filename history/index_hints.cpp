@@ -86,6 +86,7 @@ IndexHints index_hints_of(const storage::BodySource& body, std::span<const uint3
     // page wanted (entries ascend by page number), which for the schema's roots is near the start
     // of a snapshot's index.
     const bool directory = index_end - index_at > directory_from && part_bytes > 0;
+    part_bytes = std::max(part_bytes, (index_end - index_at) / kMaxIndexMarks + 1);
     walk_index(body, index_at, index_end, [&](const ltx::PageIndexEntry& e, uint64_t at) {
       if (directory &&
           (hints.directory.empty() || at - hints.directory.back().index_offset >= part_bytes)) {

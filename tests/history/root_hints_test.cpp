@@ -218,6 +218,11 @@ TEST_CASE("index hints: a page found past the first 64 KiB of a long index, page
   REQUIRE(hints.tail_bytes > ltxvfs::history::kIndexDirectoryFrom);
   CHECK(hints.directory == ltxvfs::ltx::index_directory(tail.index, 64 * 1024));
   CHECK(hints.directory.size() == 3);
+  // However finely asked for, at most kMaxIndexMarks marks: the head is rewritten per upload.
+  const auto fine = ltxvfs::history::index_hints_of(ltxvfs::storage::MemoryBody(file), wanted,
+                                                    ltxvfs::history::kIndexDirectoryFrom, 1);
+  CHECK(fine.directory.size() <= ltxvfs::history::kMaxIndexMarks);
+  CHECK(fine.directory.size() > ltxvfs::history::kMaxIndexMarks / 2);
   CHECK(ltxvfs::history::index_hints_of(ltxvfs::storage::MemoryBody(file), wanted, hints.tail_bytes)
             .directory.empty());
 }

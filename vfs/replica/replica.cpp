@@ -381,9 +381,16 @@ void Replica::load_lazy_indexes() {
   try {
     snap->load_lazy(4);
   } catch (const std::exception& e) {
-    // A read that needs a part reads it and meets the problem itself; the next poll tries again.
-    log(base::LogSeverity::kWarn,
-        std::string("reading the rest of the replica's page indexes: ") + e.what());
+    // A read that needs a part reads it and meets the problem itself; the next poll tries again,
+    // and says so once, not every poll.
+    const std::string message =
+        std::string("reading the rest of the replica's page indexes: ") + e.what();
+    {
+      base::MutexLock lock(mu_);
+      if (message == last_error_) return;
+      last_error_ = message;
+    }
+    log(base::LogSeverity::kWarn, message + " (the next poll tries again)");
   }
 }
 
