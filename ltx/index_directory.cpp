@@ -67,7 +67,7 @@ IndexPartRange index_part_range(std::span<const IndexMark> marks, const IndexAre
 std::size_t index_part_of(std::span<const IndexMark> marks, std::uint32_t pgno) {
   const auto it = std::upper_bound(marks.begin(), marks.end(), pgno,
                                    [](std::uint32_t p, const IndexMark& m) { return p < m.pgno; });
-  return it == marks.begin() ? marks.size() : static_cast<std::size_t>(it - marks.begin() - 1);
+  return it == marks.begin() ? 0 : static_cast<std::size_t>(it - marks.begin() - 1);
 }
 
 std::vector<PageIndexEntry> parse_index_part(std::span<const std::uint8_t> bytes,

@@ -57,8 +57,10 @@ struct IndexPartRange {
 IndexPartRange index_part_range(std::span<const IndexMark> marks, const IndexArea& area,
                                 std::size_t part);
 
-// The part of `marks` whose pages cover `pgno` (the last mark at or below it); marks.size() when
-// `pgno` is below the first mark's page.
+// The part of `marks` whose pages cover `pgno`: the last mark at or below it, and the first part
+// for a page below every mark. That part's entries decide whether the file holds the page: the
+// first part starts at the index's first entry, and its parse checks that the entry is the
+// first mark's page, so a directory whose first mark is too high cannot hide a page below it.
 std::size_t index_part_of(std::span<const IndexMark> marks, std::uint32_t pgno);
 
 // The entries of part `part`, from its bytes (index_part_range), checked as the file's comment

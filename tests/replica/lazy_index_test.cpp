@@ -142,6 +142,11 @@ TEST_CASE(
   auto& rewrite = head.tails[2].directory;
   REQUIRE(rewrite.size() > 3);
   rewrite[2].frame_offset += 3;
+  // And its first mark too high: pages 1-4 would look absent from it, and page 2 come from the
+  // snapshot, an older version, were the first part not read and checked for them.
+  REQUIRE(rewrite[0].pgno == 1);
+  REQUIRE(rewrite[1].pgno > 5);
+  rewrite[0].pgno = 5;
   auto& snapshot = head.tails[0].directory;
   const size_t k = snapshot.size() - 3;  // past the rewrite's pages: the snapshot holds them
   REQUIRE(snapshot[k].pgno > kPages / 2);

@@ -28,7 +28,6 @@ std::optional<ltx::PageIndexEntry> LazyIndex::in(const Part& part, uint32_t pgno
 
 std::optional<std::optional<ltx::PageIndexEntry>> LazyIndex::find_held(uint32_t pgno) const {
   const size_t at = ltx::index_part_of(directory_, pgno);
-  if (at == directory_.size()) return std::optional<ltx::PageIndexEntry>{};  // below its pages
   base::MutexLock lock(mu_);
   if (const auto& part = parts_[at]) return in(*part, pgno);
   for (const auto& e : proven_) {
@@ -114,12 +113,9 @@ void LazyIndex::load_whole() {
             ? std::lower_bound(from, entries.end(), directory_[i + 1].pgno,
                                [](const ltx::PageIndexEntry& e, uint32_t p) { return e.pgno < p; })
             : entries.end();
+    // The first part takes the pages below the first mark too (index_part_of).
     parts[i] = std::make_shared<const Part>(from, to);
     from = to;
-  }
-  if (!entries.empty() && entries.front().pgno < directory_.front().pgno) {
-    throw ltx::LtxError(ltx::LtxErrorKind::kBadIndex, file_.key,
-                        "the object holds pages below the head's directory");
   }
   base::MutexLock lock(mu_);
   parts_ = std::move(parts);

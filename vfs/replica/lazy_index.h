@@ -74,8 +74,6 @@ class LazyIndex {
   bool complete() const;
 
   const history::RemoteFile& file() const { return file_; }
-  // The lowest page the object holds.
-  uint32_t first_pgno() const { return directory_.front().pgno; }
 
  private:
   using Part = std::vector<ltx::PageIndexEntry>;

@@ -63,8 +63,8 @@ std::optional<FrameRef> Snapshot::locate(uint32_t pgno) const {
     missing.clear();
     if (auto held = walk(pgno, &missing)) return *held;
     // Every part the walk may need, read at once: one round trip however many long indexes
-    // are newer than the page's newest whole-index holder, not one each.
-    // Parts stay once read, so the second walk has every answer; a third would be a bug.
+    // are newer than the page's newest whole-index holder, not one each. Parts stay once read,
+    // so the second walk answers.
     if (round > 0) throw std::logic_error("Snapshot::locate: a part read is not held");
     base::parallel_for(missing.size(), static_cast<unsigned>(missing.size()), "ltx-index-part",
                        [&](size_t i) { missing[i]->find(pgno); });
@@ -144,13 +144,10 @@ void Snapshot::apply(const std::shared_ptr<const FileIndex>& file) {
 
 void Snapshot::check_complete(uint32_t from_pgno) const {
   const uint32_t lock = ltx::lock_page(page_size_);
-  // A lazy file's pages are known only as they are looked up: a page missing from the chain at
-  // or above the lowest page one holds shows when it is read (Replica::page: kCorrupt).
-  uint32_t lazy_from = UINT32_MAX;
-  for (uint32_t slot : lazy_slots_) {
-    lazy_from = std::min(lazy_from, files_[slot - 1]->lazy->first_pgno());
-  }
-  for (uint32_t pgno = from_pgno; pgno <= commit_ && pgno < lazy_from && pgno != 0; ++pgno) {
+  // A lazy file's pages are known only as they are looked up: in a chain with one, a page no
+  // file holds shows when it is read (Replica::page: kCorrupt), not here.
+  if (!lazy_slots_.empty()) return;
+  for (uint32_t pgno = from_pgno; pgno <= commit_ && pgno != 0; ++pgno) {
     if (pgno != lock && pages_.get(pgno).slot == 0) {
       throw ltx::LtxError(ltx::LtxErrorKind::kIncompleteGrowth, files_.back()->file.key,
                           "no file of the chain up to TXID " + std::to_string(txid_) +
