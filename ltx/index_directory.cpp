@@ -60,8 +60,11 @@ bool directory_fits(std::span<const IndexMark> marks, const IndexArea& area) {
 
 IndexPartRange index_part_range(std::span<const IndexMark> marks, const IndexArea& area,
                                 std::size_t part) {
-  const std::uint64_t end = part + 1 < marks.size() ? marks[part + 1].index_offset : area.length;
-  return {area.start + marks[part].index_offset, area.start + end};
+  constexpr std::uint64_t kLongestEntry = 30;  // three varints of at most 10 bytes
+  const bool last = part + 1 == marks.size();
+  const std::uint64_t end = last ? area.length : marks[part + 1].index_offset;
+  const std::uint64_t read_end = last ? end : std::min(end + kLongestEntry, area.length);
+  return {area.start + marks[part].index_offset, area.start + end, area.start + read_end};
 }
 
 std::size_t index_part_of(std::span<const IndexMark> marks, std::uint32_t pgno) {
@@ -76,11 +79,13 @@ std::vector<PageIndexEntry> parse_index_part(std::span<const std::uint8_t> bytes
                                              std::string_view file_name) {
   const bool last = part + 1 == marks.size();
   const IndexPartRange range = index_part_range(marks, area, part);
-  if (bytes.size() != range.end - range.start) {
-    bad_part(
-        file_name, part,
-        std::to_string(bytes.size()) + " bytes read of " + std::to_string(range.end - range.start));
+  if (bytes.size() != range.read_end - range.start) {
+    bad_part(file_name, part,
+             std::to_string(bytes.size()) + " bytes read of " +
+                 std::to_string(range.read_end - range.start));
   }
+  const auto next_entry = bytes.subspan(range.end - range.start);
+  bytes = bytes.first(range.end - range.start);
   // Where this part's frames must end, and the page its successor starts at.
   const std::uint64_t frames_end = last ? area.pages_end : marks[part + 1].frame_offset;
   std::vector<PageIndexEntry> out;
@@ -114,6 +119,13 @@ std::vector<PageIndexEntry> parse_index_part(std::span<const std::uint8_t> bytes
   }
   if (ended != last || !bytes.empty() || out.empty() || next_offset != frames_end) {
     bad_part(file_name, part, "its entries do not end where the part does");
+  }
+  if (!last) {
+    const IndexElement next = read_index_element(next_entry, /*input_ends_file=*/false, file_name);
+    if (next.terminator || next.entry.pgno != marks[part + 1].pgno ||
+        next.entry.offset != marks[part + 1].frame_offset) {
+      bad_part(file_name, part, "the entry after it is not the next mark's page and frame");
+    }
   }
   return out;
 }

@@ -6,7 +6,8 @@
 // A part read through the directory is checked as strictly as parse_file_tail checks a whole
 // index: the marks ascend and start at the first frame (byte 100); a part's entries ascend from
 // its mark's page and lie contiguously from its mark's frame offset to the next mark's (or to the
-// end of the page area), and its varints end exactly at the next mark (or with the terminator).
+// end of the page area), its varints end exactly at the next mark (or with the terminator), and
+// the entry there is the next mark's page at the next mark's frame offset.
 // So the parts of a file tile all of its frames: a part cannot leave a page out unnoticed, and a
 // reader that finds no entry for a page in the part covering it knows the file does not hold it.
 // A mark that is wrong (a stale or foreign directory) fails those checks; it never makes a page
@@ -49,10 +50,14 @@ std::vector<IndexMark> index_directory(const PageIndex& index, std::uint64_t eve
 // area and the page area.
 bool directory_fits(std::span<const IndexMark> marks, const IndexArea& area);
 
-// The bytes of part `part` of the index: [start, end) of the file.
+// The bytes of part `part` of the index: [start, end) of the file. A reader reads [start,
+// read_end): past a part that is not the last, the next part's first entry too (at most 30
+// bytes), which its parse checks against the next mark, so that a mark whose page is too high
+// cannot make the pages below it look absent from the part before it.
 struct IndexPartRange {
   std::uint64_t start = 0;
   std::uint64_t end = 0;
+  std::uint64_t read_end = 0;
 };
 IndexPartRange index_part_range(std::span<const IndexMark> marks, const IndexArea& area,
                                 std::size_t part);
@@ -63,8 +68,8 @@ IndexPartRange index_part_range(std::span<const IndexMark> marks, const IndexAre
 // first mark's page, so a directory whose first mark is too high cannot hide a page below it.
 std::size_t index_part_of(std::span<const IndexMark> marks, std::uint32_t pgno);
 
-// The entries of part `part`, from its bytes (index_part_range), checked as the file's comment
-// says. Throws LtxError(kBadIndex) naming `file_name` when they do not fit.
+// The entries of part `part`, from its bytes [start, read_end) (index_part_range), checked as the
+// file's comment says. Throws LtxError(kBadIndex) naming `file_name` when they do not fit.
 std::vector<PageIndexEntry> parse_index_part(std::span<const std::uint8_t> bytes,
                                              std::span<const IndexMark> marks,
                                              const IndexArea& area, std::size_t part,

@@ -69,7 +69,7 @@ void read_parts(std::span<const std::uint8_t> file, const std::vector<ltx::Index
   for (std::size_t i = 0; i < marks.size(); ++i) {
     const ltx::IndexPartRange r = ltx::index_part_range(marks, area, i);
     const auto part =
-        ltx::parse_index_part(file.subspan(r.start, r.end - r.start), marks, area, i, "part");
+        ltx::parse_index_part(file.subspan(r.start, r.read_end - r.start), marks, area, i, "part");
     all.insert(all.end(), part.begin(), part.end());
   }
   if (exact != nullptr && all != exact->entries) std::abort();

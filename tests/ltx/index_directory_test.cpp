@@ -38,8 +38,8 @@ Indexed indexed_file() {
 std::vector<PageIndexEntry> part_of(const Indexed& f, const std::vector<IndexMark>& marks,
                                     std::size_t part) {
   const IndexPartRange r = index_part_range(marks, f.area, part);
-  return parse_index_part(std::span(f.file).subspan(r.start, r.end - r.start), marks, f.area, part,
-                          "x.ltx");
+  return parse_index_part(std::span(f.file).subspan(r.start, r.read_end - r.start), marks, f.area,
+                          part, "x.ltx");
 }
 
 }  // namespace
@@ -86,6 +86,16 @@ TEST_CASE("index directory: marks that do not fit the file are refused", "[index
     auto bad = good;
     bad[k].pgno -= 1;
     REQUIRE_LTX_ERROR(part_of(f, bad, k), LtxErrorKind::kBadIndex);
+    REQUIRE_LTX_ERROR(part_of(f, bad, k - 1), LtxErrorKind::kBadIndex);
+  }
+  SECTION("a mark whose page is too high: the part before it fails, not a page gone missing") {
+    // Pages from the true mark's up to the false one would map to part k - 1, which does not
+    // hold them; only the entry after that part shows the mark is wrong.
+    auto bad = good;
+    bad[k].pgno += 2;
+    REQUIRE(bad[k].pgno < bad[k + 1].pgno);
+    REQUIRE(directory_fits(bad, f.area));
+    REQUIRE_LTX_ERROR(part_of(f, bad, k - 1), LtxErrorKind::kBadIndex);
   }
   SECTION("a mark's frame offset that the frames before it do not reach") {
     auto bad = good;

@@ -151,6 +151,12 @@ TEST_CASE(
   const size_t k = snapshot.size() - 3;  // past the rewrite's pages: the snapshot holds them
   REQUIRE(snapshot[k].pgno > kPages / 2);
   snapshot[k].pgno -= 1;
+  // And an earlier one's page too high: the page it names would look absent from the part
+  // before it (and so from the file), were the entry after that part not checked.
+  const size_t j = k - 3;
+  REQUIRE(snapshot[j - 1].pgno > kPages / 2);
+  REQUIRE(snapshot[j].pgno + 1 < snapshot[j + 1].pgno);
+  snapshot[j].pgno += 1;
   c.write_head(head);
   const auto back = ltxvfs::history::HeadRecord::from_json(head.to_json());
   REQUIRE(back->tails[2].directory == rewrite);

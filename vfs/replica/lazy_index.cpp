@@ -67,7 +67,7 @@ std::optional<ltx::PageIndexEntry> LazyIndex::find_unchecked(uint32_t pgno) {
   const ltx::IndexPartRange range = ltx::index_part_range(directory_, area_, at);
   std::shared_ptr<const Part> part;
   try {
-    const std::vector<uint8_t> bytes = read(range.start, range.end);
+    const std::vector<uint8_t> bytes = read(range.start, range.read_end);
     counters_.parts_fetched.fetch_add(1, std::memory_order_relaxed);
     part = std::make_shared<const Part>(
         ltx::parse_index_part(bytes, directory_, area_, at, file_.key));
