@@ -171,11 +171,25 @@ TEST_CASE("replica engine: the poller reads the rest of the long indexes", "[rep
   LazyChain c("engine-lazy-index-poll");
   Replica r(c.options(20), location_for(c.options(20)), nullptr);
   const auto s = r.pin();
-  for (int i = 0; i < 1000 && !s->lazy_complete(); ++i) {
+  REQUIRE(s->lazy_files() == 2);
+  // Then it publishes the same state with those indexes whole: same TXID and change counter
+  // (SQLite keeps its cache), looked up in a page map alone.
+  for (int i = 0; i < 1000 && r.pin()->lazy_files() != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  REQUIRE(s->lazy_complete());
+  const auto whole = r.pin();
+  REQUIRE(whole->lazy_files() == 0);
+  CHECK(s->lazy_complete());
+  CHECK(whole->txid() == s->txid());
+  CHECK(whole->change_counter() == s->change_counter());
   CHECK(r.stats().index.wholes_fetched == 2);
+  for (uint32_t p = 1; p <= kPages; ++p) {
+    INFO("page " << p);
+    const auto a = s->locate(p);
+    const auto b = whole->locate(p);
+    REQUIRE(a->file->serial == b->file->serial);
+    REQUIRE(a->offset == b->offset);
+  }
   check_every_page(r, c.m);
   CHECK(r.stats().index.parts_fetched == 0);
 }

@@ -1,6 +1,7 @@
 #include "vfs/replica/lazy_index.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <variant>
 
 #include "ltx/error.h"
@@ -89,15 +90,26 @@ bool LazyIndex::complete() const {
   return held_ == parts_.size();
 }
 
+std::vector<ltx::PageIndexEntry> LazyIndex::entries() const {
+  base::MutexLock lock(mu_);
+  std::vector<ltx::PageIndexEntry> out;
+  for (const auto& part : parts_) {
+    if (!part) throw std::logic_error("LazyIndex::entries: " + file_.key + " is not complete");
+    out.insert(out.end(), part->begin(), part->end());
+  }
+  return out;
+}
+
 void LazyIndex::load_all() {
   if (!complete()) checked([&] { load_whole(); });
 }
 
 void LazyIndex::load_whole() {
   const uint64_t tail_start = area_.pages_end;
-  const std::vector<uint8_t> tail = read(tail_start, file_.size);
+  // Counted as asked for, before the GET: the store's own byte count never runs ahead of it.
   counters_.wholes_fetched.fetch_add(1, std::memory_order_relaxed);
-  counters_.whole_bytes.fetch_add(tail.size(), std::memory_order_relaxed);
+  counters_.whole_bytes.fetch_add(file_.size - tail_start, std::memory_order_relaxed);
+  const std::vector<uint8_t> tail = read(tail_start, file_.size);
   auto parsed = ltx::parse_file_tail(tail, file_.size, file_.key);
   if (std::holds_alternative<ltx::NeedTailBytes>(parsed)) {
     throw ltx::LtxError(ltx::LtxErrorKind::kBadIndex, file_.key,

@@ -48,7 +48,7 @@ class IndexPartError : public std::runtime_error {
 struct LazyIndexCounters {
   std::atomic<uint64_t> parts_fetched{0};   // GETs of one part
   std::atomic<uint64_t> wholes_fetched{0};  // GETs of a whole index (load_all, a failed part)
-  std::atomic<uint64_t> whole_bytes{0};     // their bytes
+  std::atomic<uint64_t> whole_bytes{0};     // their bytes, as asked for (counted before the GET)
 };
 
 class LazyIndex {
@@ -72,6 +72,8 @@ class LazyIndex {
   // Reads every part not held, in one GET. Throws as find().
   void load_all();
   bool complete() const;
+  // Every entry, in order; only when complete().
+  std::vector<ltx::PageIndexEntry> entries() const;
 
   const history::RemoteFile& file() const { return file_; }
 

@@ -377,9 +377,19 @@ std::optional<FrameRef> Replica::locate_for_advice(const Snapshot& snap, uint32_
 
 void Replica::load_lazy_indexes() {
   const auto snap = current();
-  if (snap->lazy_complete()) return;
+  if (snap->lazy_files() == 0) return;
   try {
     snap->load_lazy(4);
+    // The same state looked up in a page map alone: a lookup through a long index costs a lock
+    // and two binary searches, and a scan's read-ahead makes several per page (a local scan of
+    // 1 GiB took 2.0 s against 1.6 s).
+    auto whole = resolve_snapshot(*snap);
+    base::MutexLock plan_lock(plan_mu_);
+    {
+      base::MutexLock lock(mu_);
+      if (current_ != snap || lost_) return;  // another plan came first: the next poll
+    }
+    publish(std::move(whole), /*rebuilt=*/false);
   } catch (const std::exception& e) {
     // A read that needs a part reads it and meets the problem itself; the next poll tries again,
     // and says so once, not every poll.

@@ -198,9 +198,10 @@ class Replica {
   // snap.locate(pgno) for advice (read-ahead, prefetch): nullopt on any error, which the read
   // that needs the page meets again.
   static std::optional<FrameRef> locate_for_advice(const Snapshot& snap, uint32_t pgno) noexcept;
-  // The poller's: reads the rest of the current snapshot's long indexes once it is published
-  // (lazy_index.h), so scans and lookups after the open do not wait for parts.
-  void load_lazy_indexes() EXCLUDES(mu_);
+  // The poller's: reads the rest of the current snapshot's long indexes (lazy_index.h), so scans
+  // and lookups after the open do not wait for parts, and publishes the same state with them
+  // whole (resolve_snapshot).
+  void load_lazy_indexes() EXCLUDES(plan_mu_, mu_);
   void log(base::LogSeverity severity, const std::string& message) const;
 
   // Constant after construction (the destructor stops the fetcher, the poller and the hydrator

@@ -204,6 +204,31 @@ std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const
   return s;
 }
 
+std::shared_ptr<const Snapshot> resolve_snapshot(const Snapshot& lazy) {
+  auto s = std::make_shared<Snapshot>();
+  s->txid_ = lazy.txid_;
+  s->page_size_ = lazy.page_size_;
+  s->commit_ = lazy.commit_;
+  s->timestamp_ms_ = lazy.timestamp_ms_;
+  s->epoch_ = lazy.epoch_;
+  s->post_apply_checksum_ = lazy.post_apply_checksum_;
+  s->database_id_ = lazy.database_id_;
+  s->files_.reserve(lazy.files_.size());
+  for (const auto& f : lazy.files_) {
+    if (!f->lazy) {
+      s->apply(f);
+      continue;
+    }
+    auto whole = std::make_shared<FileIndex>(*f);
+    whole->index.entries = f->lazy->entries();
+    whole->lazy.reset();
+    s->apply(whole);
+  }
+  s->pages_.truncate(s->commit_);
+  s->check_complete(1);
+  return s;
+}
+
 std::shared_ptr<const Snapshot> empty_snapshot(uint64_t epoch) {
   auto s = std::make_shared<Snapshot>();
   s->page_size_ = 4096;  // SQLITE_DEFAULT_PAGE_SIZE; nothing reads a page of it

@@ -104,6 +104,7 @@ class Snapshot {
   friend std::shared_ptr<const Snapshot> extend_snapshot(
       const Snapshot&, std::vector<std::shared_ptr<const FileIndex>>, const ltx::Header&);
   friend std::shared_ptr<const Snapshot> empty_snapshot(uint64_t);
+  friend std::shared_ptr<const Snapshot> resolve_snapshot(const Snapshot&);
   void apply(const std::shared_ptr<const FileIndex>& file);
   // locate_held(), adding to `missing` (when given) the lazy indexes whose part for `pgno` the
   // answer waits for.
@@ -136,6 +137,12 @@ std::shared_ptr<const Snapshot> build_snapshot(std::vector<std::shared_ptr<const
 // database with no table), so a replica can be deployed before its primary (issue 19, item 9).
 // The page size is SQLite's default; a replica moves off it by planning anew, never extending it.
 std::shared_ptr<const Snapshot> empty_snapshot(uint64_t epoch);
+
+// `lazy` with every long index it reads part by part held whole (Snapshot::lazy_complete()):
+// the same state, TXID, epoch and objects (the same serials, so cached pages stay valid), looked
+// up in its page map alone, and checked complete as build_snapshot checks. Throws as
+// build_snapshot does for a chain that misses a page.
+std::shared_ptr<const Snapshot> resolve_snapshot(const Snapshot& lazy);
 
 // `base` followed by `newer` (contiguous from base.txid() + 1). Shares base's unchanged chunks.
 // Throws kAuthentication when `newest` is encrypted for another database than base's.
