@@ -70,7 +70,7 @@ def open_once(label):
 
 
 open_once('as written')
-subprocess.run([cli, 'compact', '--snapshot', rep], check=True, stdout=subprocess.DEVNULL)
+subprocess.run([cli, 'compact', '--snapshot', rep], check=True)
 open_once('after compact')
 head = rep + '/head.json'
 h = json.load(open(head))

@@ -126,7 +126,9 @@ TEST_CASE("a replica of a database whose page index is long opens without readin
   const auto opened = replica_stats(r);
   INFO("open: " << opened.dump());
   CHECK(opened["index"]["lazy"] == 1);
-  CHECK(opened["bytes"].get<uint64_t>() < 64 * 1024);
+  // What the open read (the poller may have read the rest behind it already: counted apart).
+  CHECK(opened["bytes"].get<uint64_t>() - opened["index"]["whole_bytes"].get<uint64_t>() <
+        64 * 1024);
   CHECK(r.query_int("SELECT length(v) FROM t WHERE id = 12345") == 3500);
   CHECK(dump(r, "SELECT count(*), sum(length(v)) FROM t") == "20000|70000000\n");
   CHECK(dump(r, "PRAGMA integrity_check") == "ok\n");
