@@ -23,6 +23,17 @@ ltx::Header checked_header(std::span<const uint8_t> bytes, const history::Remote
   return h;
 }
 
+// Throws as if `file` had vanished when the GET's answer says the object has another size than
+// the listing gave: replaced since, so these bytes are not its tail, and the replica lists again.
+void check_not_replaced(const history::RemoteFile& file, const storage::GetResult& got) {
+  if (file.size != 0 && got.object_size != 0 && got.object_size != file.size) {
+    throw storage::StoreError(storage::StoreErrorKind::kNotFound,
+                              "GET " + file.key + ": the object is " +
+                                  std::to_string(got.object_size) + " bytes, the listing said " +
+                                  std::to_string(file.size) + ": it changed since; list again");
+  }
+}
+
 }  // namespace
 
 std::string IndexCache::identity(const history::RemoteFile& f) {
@@ -58,14 +69,7 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_unchecked(const history::Remo
   for (int attempt = 0;; ++attempt) {
     storage::GetResult got = store_.get(file.key, storage::ByteRange::tail(file.size, want));
     tails_fetched_.fetch_add(1, std::memory_order_relaxed);
-    if (file.size != 0 && got.object_size != 0 && got.object_size != file.size) {
-      // Replaced since the listing: these bytes are not its tail. As if it had vanished: the
-      // replica lists again.
-      throw storage::StoreError(storage::StoreErrorKind::kNotFound,
-                                "GET " + file.key + ": the object is " +
-                                    std::to_string(got.object_size) + " bytes, the listing said " +
-                                    std::to_string(file.size) + ": it changed since; list again");
-    }
+    check_not_replaced(file, got);
     const uint64_t size = got.object_size != 0 ? got.object_size : file.size;
     if (got.body.size() > size) {
       throw ltx::LtxError(ltx::LtxErrorKind::kTruncated, file.key,
@@ -102,12 +106,7 @@ std::shared_ptr<const FileIndex> IndexCache::fetch_lazy(const history::RemoteFil
   storage::GetResult got =
       store_.get(file.key, storage::ByteRange::tail(file.size, ltx::kMinTailSize));
   tails_fetched_.fetch_add(1, std::memory_order_relaxed);
-  if (got.object_size != 0 && got.object_size != file.size) {
-    throw storage::StoreError(storage::StoreErrorKind::kNotFound,
-                              "GET " + file.key + ": the object is " +
-                                  std::to_string(got.object_size) + " bytes, the listing said " +
-                                  std::to_string(file.size) + ": it changed since; list again");
-  }
+  check_not_replaced(file, got);
   // A hint that does not describe this object's index: read the index whole, as without one.
   if (got.body.size() != ltx::kMinTailSize ||
       ltx::index_tail_bytes(got.body, file.size) != hint.tail_bytes) {

@@ -19,14 +19,6 @@ LazyIndex::LazyIndex(storage::ObjectStore& store, history::RemoteFile file, std:
       counters_(counters),
       parts_(directory_.size()) {}
 
-std::optional<ltx::PageIndexEntry> LazyIndex::in(const Part& part, uint32_t pgno) {
-  const auto it =
-      std::lower_bound(part.begin(), part.end(), pgno,
-                       [](const ltx::PageIndexEntry& e, uint32_t p) { return e.pgno < p; });
-  if (it == part.end() || it->pgno != pgno) return std::nullopt;
-  return *it;
-}
-
 std::optional<std::optional<ltx::PageIndexEntry>> LazyIndex::find_held(uint32_t pgno) const {
   const size_t at = ltx::index_part_of(directory_, pgno);
   base::MutexLock lock(mu_);
@@ -71,7 +63,7 @@ std::optional<ltx::PageIndexEntry> LazyIndex::find_unchecked(uint32_t pgno) {
     const std::vector<uint8_t> bytes = read(range.start, range.read_end);
     counters_.parts_fetched.fetch_add(1, std::memory_order_relaxed);
     part = std::make_shared<const Part>(
-        ltx::parse_index_part(bytes, directory_, area_, at, file_.key));
+        Part{ltx::parse_index_part(bytes, directory_, area_, at, file_.key)});
   } catch (const ltx::LtxError&) {
     // The directory does not fit the object: its index as a whole decides.
     load_whole();
@@ -95,7 +87,7 @@ std::vector<ltx::PageIndexEntry> LazyIndex::entries() const {
   std::vector<ltx::PageIndexEntry> out;
   for (const auto& part : parts_) {
     if (!part) throw std::logic_error("LazyIndex::entries: " + file_.key + " is not complete");
-    out.insert(out.end(), part->begin(), part->end());
+    out.insert(out.end(), part->entries.begin(), part->entries.end());
   }
   return out;
 }
@@ -126,7 +118,7 @@ void LazyIndex::load_whole() {
                                [](const ltx::PageIndexEntry& e, uint32_t p) { return e.pgno < p; })
             : entries.end();
     // The first part takes the pages below the first mark too (index_part_of).
-    parts[i] = std::make_shared<const Part>(from, to);
+    parts[i] = std::make_shared<const Part>(Part{{from, to}});
     from = to;
   }
   base::MutexLock lock(mu_);

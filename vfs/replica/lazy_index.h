@@ -78,7 +78,7 @@ class LazyIndex {
   const history::RemoteFile& file() const { return file_; }
 
  private:
-  using Part = std::vector<ltx::PageIndexEntry>;
+  using Part = ltx::PageIndex;
   // Bytes [start, end) of the object, of the version the open saw.
   std::vector<uint8_t> read(uint64_t start, uint64_t end);
   // The whole index, parsed and checked at once; sets every part.
@@ -88,7 +88,10 @@ class LazyIndex {
   // Runs `fn`, turning a gone object and a corrupt index into IndexPartError.
   template <typename Fn>
   auto checked(Fn&& fn) -> decltype(fn());
-  static std::optional<ltx::PageIndexEntry> in(const Part& part, uint32_t pgno);
+  static std::optional<ltx::PageIndexEntry> in(const Part& part, uint32_t pgno) {
+    const ltx::PageIndexEntry* e = part.find(pgno);
+    return e ? std::optional<ltx::PageIndexEntry>(*e) : std::nullopt;
+  }
 
   // Constant after construction.
   storage::ObjectStore& store_;
