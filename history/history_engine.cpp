@@ -79,13 +79,28 @@ int64_t HistoryEngine::content_time(const RemoteFile& file) const {
   return it != content_times_.end() ? it->second : file.last_modified_ms;
 }
 
-bool HistoryEngine::due(const std::vector<RemoteFile>& files, uint32_t level,
-                        int64_t window_ms) const {
+uint64_t HistoryEngine::open_index_bytes(const std::vector<RemoteFile>& files,
+                                         const HeadRecord& head, uint32_t level) const {
+  const uint64_t covered = level_max_txid(files, level);
+  uint64_t bytes = 0;
+  for (const auto& f : files) {
+    if (f.level != level - 1 || f.max_txid <= covered) continue;
+    const TailHint* hint = head.tail_of(f);
+    if (hint && hint->directory.empty()) bytes += hint->tail_bytes;
+  }
+  return bytes;
+}
+
+bool HistoryEngine::due(const std::vector<RemoteFile>& files, const HeadRecord* head,
+                        uint32_t level, int64_t window_ms) const {
   const auto older = [&](const RemoteFile& f) { return content_time(f) < window_ms; };
   // Once per interval, as Litestream: the level's newest file (if any) is from before the
   // interval's start. And again when a run stopped between two output files: one of the next
-  // inputs is from before it.
-  const bool scheduled = newest_write_at(files, level) < window_ms;
+  // inputs is from before it. And early, when the inputs' short indexes make a replica's open
+  // long (HistoryPolicy::early_index_bytes).
+  const bool scheduled = newest_write_at(files, level) < window_ms ||
+                         (head && policy_.early_index_bytes > 0 &&
+                          open_index_bytes(files, *head, level) > policy_.early_index_bytes);
   // One pass over the listing first: level_inputs() builds the restore graph (milliseconds for a
   // few thousand files), and the open of every short-lived connection asks this of every level.
   const uint64_t covered = level_max_txid(files, level);
@@ -100,10 +115,11 @@ bool HistoryEngine::due(const std::vector<RemoteFile>& files, uint32_t level,
   return !inputs.empty() && (scheduled || std::any_of(inputs.begin(), inputs.end(), older));
 }
 
-void HistoryEngine::compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
+void HistoryEngine::compact_level(uint32_t level, History& history, int64_t now_ms,
                                   int64_t due_window_ms, int64_t content_before_ms,
                                   HistoryRunReport& report) {
-  if (!due(files, level, due_window_ms)) return;
+  std::vector<RemoteFile>& files = history.files;
+  if (!due(files, history.head ? &*history.head : nullptr, level, due_window_ms)) return;
   // A long run of inputs is compacted in several files, each bounded in inputs and in memory.
   for (;;) {
     check_stop();
@@ -195,7 +211,7 @@ std::optional<HistoryRunReport> HistoryEngine::run(int64_t now_ms, bool due_only
   std::vector<RemoteFile>& files = history.files;
   report.files_listed = files.size();
   try {
-    if (what.levels && !run_levels(files, now_ms, due_only, what, dry, report)) {
+    if (what.levels && !run_levels(history, now_ms, due_only, what, dry, report)) {
       return std::nullopt;
     }
     if (what.snapshot && (policy_.snapshot_interval_ms > 0 || !due_only) &&
@@ -215,7 +231,7 @@ std::optional<HistoryRunReport> HistoryEngine::run(int64_t now_ms, bool due_only
   return report;
 }
 
-bool HistoryEngine::run_levels(std::vector<RemoteFile>& files, int64_t now_ms, bool due_only,
+bool HistoryEngine::run_levels(History& history, int64_t now_ms, bool due_only,
                                const RunNowOptions& what, bool dry, HistoryRunReport& report) {
   for (uint32_t level = 1; level <= policy_.top_level(); ++level) {
     const int64_t interval = policy_.level_intervals_ms[level - 1];
@@ -224,7 +240,9 @@ bool HistoryEngine::run_levels(std::vector<RemoteFile>& files, int64_t now_ms, b
     report.next_due_ms = std::min(report.next_due_ms, window + interval);
     // A dry run stops at the first level with work: the real run reads the store again.
     if (dry) {
-      if (due(files, level, due_window)) return false;
+      if (due(history.files, history.head ? &*history.head : nullptr, level, due_window)) {
+        return false;
+      }
       continue;
     }
     // Run by hand (`ltxvfs compact`), every level is due, and takes only what the writer's
@@ -232,7 +250,7 @@ bool HistoryEngine::run_levels(std::vector<RemoteFile>& files, int64_t now_ms, b
     // current window. Compacting newer ones coarsens the restore points the schedule keeps
     // (issue 16, item 8: every level at once left one restore point of 62).
     const bool cut = !due_only && what.keep_schedule_points;
-    compact_level(level, files, now_ms, due_window, cut ? window : INT64_MAX, report);
+    compact_level(level, history, now_ms, due_window, cut ? window : INT64_MAX, report);
   }
   return true;
 }

@@ -120,8 +120,8 @@ class HistoryEngine {
   std::optional<HistoryRunReport> run(int64_t now_ms, bool due_only, const RunNowOptions& what,
                                       History& history, bool dry);
   // The levels' part of a run: false when `dry` and a level is due.
-  bool run_levels(std::vector<RemoteFile>& files, int64_t now_ms, bool due_only,
-                  const RunNowOptions& what, bool dry, HistoryRunReport& report);
+  bool run_levels(History& history, int64_t now_ms, bool due_only, const RunNowOptions& what,
+                  bool dry, HistoryRunReport& report);
   // Whether the snapshot is due (when running on schedule, the next interval goes into `report`).
   bool snapshot_due(const std::vector<RemoteFile>& files, int64_t now_ms, bool due_only,
                     HistoryRunReport& report) const;
@@ -129,11 +129,17 @@ class HistoryEngine {
   bool run_retention(History& history, int64_t now_ms, bool dry, HistoryRunReport& report);
   // Compacts level - 1 into `level`, taking inputs whose content_time() is before
   // `content_before_ms`, when the level is due in the interval starting at `due_window_ms`.
-  void compact_level(uint32_t level, std::vector<RemoteFile>& files, int64_t now_ms,
-                     int64_t due_window_ms, int64_t content_before_ms, HistoryRunReport& report);
+  void compact_level(uint32_t level, History& history, int64_t now_ms, int64_t due_window_ms,
+                     int64_t content_before_ms, HistoryRunReport& report);
   // Whether `level` has inputs and is due in the interval starting at `window_ms`: its newest file
-  // (if any) is older, or one of its next inputs has a content time before it.
-  bool due(const std::vector<RemoteFile>& files, uint32_t level, int64_t window_ms) const;
+  // (if any) is older, or one of its next inputs has a content time before it, or their short
+  // page indexes are more than policy_.early_index_bytes in `head`'s tails.
+  bool due(const std::vector<RemoteFile>& files, const HeadRecord* head, uint32_t level,
+           int64_t window_ms) const;
+  // The bytes of the page indexes a replica's open reads whole (a tail hint without directory)
+  // among the level - 1 files beyond what `level` covers; files without a hint count nothing.
+  uint64_t open_index_bytes(const std::vector<RemoteFile>& files, const HeadRecord& head,
+                            uint32_t level) const;
   // Builds the snapshot of `files` if there is something newer to snapshot.
   void snapshot(std::vector<RemoteFile>& files, int64_t now_ms, HistoryRunReport& report);
   // When a file's newest commit happened, at the latest: its LastModified, or for a file this

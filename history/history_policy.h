@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "history/index_hints.h"
+
 namespace ltxvfs::history {
 
 class HistoryPolicyError : public std::invalid_argument {
@@ -38,6 +40,16 @@ struct HistoryPolicy {
   int64_t snapshot_interval_ms = 24 * 3'600'000;  // 0: no snapshots
   int64_t retention_ms = 24 * 3'600'000;          // 0: retention off (nothing is deleted)
   int64_t retention_grace_ms = 300'000;
+  // Level n is also due, whatever its interval, once the short page indexes of the level n-1
+  // files it would take (those a replica's open reads whole: no directory in the head,
+  // index_hints.h) come to more than this, as the head's tails say. A replica's open reads the
+  // index of every file of its chain, and a fast writer's level 0 can grow by hundreds of files
+  // within one interval: a 1 GiB load in 5 MB transactions left 210 files whose indexes were
+  // 2.17 MiB (issue 17 asks for 256 KiB at most). The default is the length from which an index
+  // gets a directory: an early output's index is then about long enough to get one, and an open
+  // reads about this much per level at most. 0: on intervals only. Not a configuration
+  // parameter: tests set it.
+  uint64_t early_index_bytes = kIndexDirectoryFrom;
 
   // The highest compaction level (0 when there are none).
   uint32_t top_level() const { return static_cast<uint32_t>(level_intervals_ms.size()); }
