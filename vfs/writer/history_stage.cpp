@@ -24,7 +24,11 @@ HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base:
       uploads_(std::move(uploads)),
       after_written_(std::move(after_written)),
       scheduler_(scheduler),
-      engine_(std::move(engine)) {}
+      poke_every_(engine->policy().early_index_bytes / 4),
+      engine_(std::move(engine)) {
+  base::MutexLock lock(mu_);
+  poke_at_ = poke_every_;
+}
 
 HistoryStage::~HistoryStage() {
   stop();
@@ -94,6 +98,16 @@ bool HistoryStage::hand_off() {
   return true;
 }
 
+void HistoryStage::note_uploaded(uint64_t short_index_bytes) {
+  {
+    base::MutexLock lock(mu_);
+    if (poke_every_ == 0 || short_index_bytes < poke_at_) return;
+    poke_at_ = short_index_bytes + poke_every_;
+    poked_ = true;
+  }
+  task_.notify();  // a run that finds nothing due early reads head.json and lists: 2 requests
+}
+
 HistoryStats HistoryStage::stats() const {
   base::MutexLock lock(mu_);
   return stats_;
@@ -129,7 +143,7 @@ void HistoryStage::run() {
       base::MutexLock lock(mu_);
       if (ended_) return;
       const bool end_now = stop_ || (finish_ && ran_);
-      const bool due = finish_ || Clock::now() >= next_;
+      const bool due = finish_ || std::exchange(poked_, false) || Clock::now() >= next_;
       lock.unlock();
       if (end_now) return end();
       // Not due yet: no thread waits for it (the scheduler asks for the run then).

@@ -73,6 +73,11 @@ class HistoryStage {
   // CompactionWork::stop_requested says so (the writer sets that before calling stop()).
   void stop() EXCLUDES(mu_);
   HistoryStats stats() const EXCLUDES(mu_);
+  // An upload went up; `short_index_bytes`: the writer's running total of the page-index bytes
+  // a replica's open reads whole (Uploader::short_index_bytes). Every quarter of the policy's
+  // early_index_bytes of them asks for a run now, not at the next interval: the engine then
+  // compacts early when the level-0 files' indexes make an open long (history_policy.h).
+  void note_uploaded(uint64_t short_index_bytes) EXCLUDES(mu_);
 
  private:
   // Runs the engine while something is due; returns when the next run is due later (handed to
@@ -93,6 +98,7 @@ class HistoryStage {
   const std::function<uint64_t()> uploads_;
   const std::function<void()> after_written_;
   base::Scheduler& scheduler_;
+  const uint64_t poke_every_;  // index bytes between note_uploaded's runs; 0: never
 
   std::unique_ptr<history::HistoryEngine> engine_;  // this stage's runs' alone
   // Set by start() before the thread exists, then its runs' alone.
@@ -109,6 +115,8 @@ class HistoryStage {
   bool finish_ GUARDED_BY(mu_) = false;
   bool ended_ GUARDED_BY(mu_) = false;        // no run will begin any more
   uint64_t wake_job_ GUARDED_BY(mu_) = 0;     // the scheduler's job that asks for the next run
+  uint64_t poke_at_ GUARDED_BY(mu_) = 0;      // note_uploaded asks for a run from this total on
+  bool poked_ GUARDED_BY(mu_) = false;        // ... and did: a run now
   std::condition_variable ended_cv_;          // -> the closing thread: ended_
   HistoryStats stats_ GUARDED_BY(mu_);        // output only
   base::PooledTask task_{[this] { run(); }};  // last: uses the above

@@ -71,10 +71,7 @@ Replicator::Replicator(Config config, std::unique_ptr<FileAccess> files, Replica
                if (eager || sync_after_build_.exchange(false)) sync_.request();
                upload_.notify();
              }),
-      upload_(config_, uploader_, spool_, sync_, lease_, errors_, log_,
-              UploadStage::Hooks{[this] { return build_.request_snapshot(); },
-                                 [this] { return build_.snapshot_pending(); },
-                                 [this] { build_.wake(); }}) {
+      upload_(config_, uploader_, spool_, sync_, lease_, errors_, log_, upload_hooks()) {
   // Where this database stands: the newest of the state file (written at close) and the spool's
   // newest record (written with every batch).
   std::optional<LocalState> from_file;
@@ -206,6 +203,14 @@ void Replicator::record_position_at_close() {
   } catch (const std::exception& e) {
     log(base::LogSeverity::kWarn, std::string("closing: ") + e.what());
   }
+}
+
+UploadStage::Hooks Replicator::upload_hooks() {
+  return {[this] { return build_.request_snapshot(); },
+          [this] { return build_.snapshot_pending(); }, [this] { build_.wake(); },
+          // Called by upload passes only, which begin after history_ exists (the constructor's
+          // end) and end before it goes (the destructor stops the upload stage first).
+          [this](uint64_t short_index_bytes) { history_->note_uploaded(short_index_bytes); }};
 }
 
 std::unique_ptr<history::WriterLease> Replicator::make_lease() {

@@ -159,6 +159,7 @@ class Replicator {
   // At close, after the last build: the spool made durable and state.json written.
   void record_position_at_close();
   std::unique_ptr<history::WriterLease> make_lease();
+  UploadStage::Hooks upload_hooks();
   void log(base::LogSeverity severity, const std::string& message) const;
 
   // Constant after construction (the stages below are thread-safe themselves).

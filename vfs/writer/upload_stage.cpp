@@ -204,6 +204,9 @@ Uploader::Outcome UploadStage::upload_pass(uint64_t pass_target) {
       if (outcome == Uploader::Outcome::kUploaded) stats_.last_upload_ms = base::now_ms();
     }
     if (hooks_.spool_shrank) hooks_.spool_shrank();
+    if (outcome == Uploader::Outcome::kUploaded && hooks_.uploaded) {
+      hooks_.uploaded(uploader_.short_index_bytes());
+    }
     if (outcome != Uploader::Outcome::kUploaded ||
         uploader_.remote_txid().value_or(0) >= pass_target) {
       summarize();

@@ -57,6 +57,8 @@ class UploadStage {
     std::function<bool()> snapshot_pending;
     // Uploaded records left the spool: an overflowed builder may resume.
     std::function<void()> spool_shrank;
+    // An object went up; `short_index_bytes` is Uploader::short_index_bytes() after it.
+    std::function<void(uint64_t short_index_bytes)> uploaded;
   };
 
   UploadStage(const Config& config, Uploader& uploader, Spool& spool, SyncStage& sync,

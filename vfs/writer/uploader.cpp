@@ -174,6 +174,7 @@ Uploader::Outcome Uploader::step() {
   remote_ranges_.push_back({min_txid, max_txid});
   ++objects_;
   bytes_ += size;
+  if (hints.directory.empty()) short_index_bytes_ += hints.tail_bytes;
   for (const auto& r : group) spool_.remove(r.entry());
   return Outcome::kUploaded;
 }

@@ -72,6 +72,9 @@ class Uploader {
   uint64_t last_min_txid() const { return objects_ == 0 ? 0 : remote_ranges_.back().min_txid; }
   uint64_t objects_uploaded() const { return objects_; }
   uint64_t bytes_uploaded() const { return bytes_; }
+  // The page-index bytes of the uploaded objects a replica's open reads whole (no directory):
+  // the history stage compacts early when they pile up (HistoryPolicy::early_index_bytes).
+  uint64_t short_index_bytes() const { return short_index_bytes_; }
 
  private:
   struct RemoteRange {
@@ -104,6 +107,7 @@ class Uploader {
   std::vector<RemoteRange> remote_ranges_;
   uint64_t objects_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t short_index_bytes_ = 0;
 };
 
 }  // namespace ltxvfs::writer
