@@ -137,6 +137,14 @@ void HistoryEngine::compact_level(uint32_t level, History& history, int64_t now_
     for (const auto& f : inputs) newest = std::max(newest, content_time(f));
     WrittenFile w = compactor_.write(level, inputs, now_ms);
     content_times_[w.file.key] = newest;
+    // The output's index, as the writer publishes it in the head: the next level's early
+    // decision in this run counts it (a short output piles up at that level).
+    if (history.head && w.hints.tail_bytes != 0) {
+      TailHint hint{w.file.level, w.file.min_txid, w.file.max_txid, w.file.size,
+                    w.hints.tail_bytes};
+      hint.directory = w.hints.directory;
+      history.head->add_tail(hint);
+    }
     files.push_back(w.file);
     report.written.push_back(std::move(w));
   }

@@ -134,6 +134,40 @@ TEST_CASE("engine: a level is compacted early when its inputs' short indexes pil
   CHECK(restorable_txids(r.timed, kLayout).back() == r.writer.txid());
 }
 
+TEST_CASE("engine: an early output's own short index counts for the next level in the same run",
+          "[engine][early]") {
+  std::atomic<int64_t> now{kStart};
+  storage::FileStore files(scratch_dir("early-cascade"));
+  SimTimeStore timed(files, now);
+  L0Writer writer(timed, kLayout, L0Writer::Options{});
+  HistoryPolicy policy = early_policy();
+  policy.early_index_bytes = 10;  // less than any output's index: every level cascades
+  history::CompactionWork w = work();
+  w.written = [](const history::WrittenFile&) {};  // outputs then come with their hints
+  HistoryEngine engine(timed, kLayout, OutputFormat::kNative, policy, w);
+  writer.commit(now);
+  now += 1000;
+  REQUIRE(engine.run_due(now).written.size() == 2);  // empty levels are due
+  for (int i = 0; i < 3; ++i, now += 1000) writer.commit(now);
+  HeadRecord head;
+  head.txid = writer.txid();
+  for (const auto& f : history::list_ltx_files(timed, kLayout)) {
+    if (f.level == 0 && f.min_txid > 1) head.add_tail({0, f.min_txid, f.max_txid, f.size, 300});
+  }
+  const std::string json = head.to_json();
+  timed.put(storage::head_key(kLayout),
+            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+  // Level 1 takes TXIDs 2-4 early; its output's index (no directory, over 10 bytes) makes level 2
+  // due in the same run, before any head names it.
+  const HistoryRunReport run = engine.run_due(now);
+  REQUIRE(run.written.size() == 2);
+  CHECK(run.written[0].file.level == 1);
+  CHECK(run.written[0].hints.tail_bytes > policy.early_index_bytes);
+  CHECK(run.written[1].file.level == 2);
+  CHECK(run.written[1].file.min_txid == 2);
+  CHECK(run.written[1].file.max_txid == writer.txid());
+}
+
 TEST_CASE("engine: without the early budget a level waits for its interval", "[engine][early]") {
   std::atomic<int64_t> now{kStart};
   storage::FileStore files(scratch_dir("early-off"));
