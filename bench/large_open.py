@@ -6,18 +6,21 @@
 #   2. `ltxvfs compact --snapshot` (a snapshot at the newest TXID), and it opens again;
 #   3. the same store with head.json's index directories taken out ("dirs"), as a head written
 #      before them: every index is read whole at the open.
-# Usage: /usr/bin/python3 bench/large_open.py DIR/libltxvfs.so DIR/ltxvfs [MB]
+# PARAMS (optional) go into the writer's URI: `upload_interval_ms=0` uploads every transaction as
+# its own object, as W4's writer does (a fast writer's long level 0, issue 17).
+# Usage: /usr/bin/python3 bench/large_open.py DIR/libltxvfs.so DIR/ltxvfs [MB [PARAMS]]
 import glob, json, os, shutil, sqlite3, subprocess, sys, time
 
 so, cli = sys.argv[1], sys.argv[2]
 mb = int(sys.argv[3]) if len(sys.argv) > 3 else 1024
+params = '&' + sys.argv[4] if len(sys.argv) > 4 else ''
 d = '/tmp/ltxvfs-large-open'
 shutil.rmtree(d, ignore_errors=True)
 os.makedirs(d)
 c = sqlite3.connect(':memory:')
 c.enable_load_extension(True)
 c.load_extension(so)
-w = sqlite3.connect('file:%s/app.db?vfs=ltx' % d, uri=True, isolation_level=None)
+w = sqlite3.connect('file:%s/app.db?vfs=ltx%s' % (d, params), uri=True, isolation_level=None)
 w.execute('pragma journal_mode=wal')
 w.execute('create table t(a integer primary key, b blob)')
 w.execute('create index tb on t(substr(b, 1, 8))')

@@ -91,6 +91,16 @@ uint64_t HistoryEngine::open_index_bytes(const std::vector<RemoteFile>& files,
   return bytes;
 }
 
+bool HistoryEngine::early(const std::vector<RemoteFile>& files, const HeadRecord& head,
+                          uint32_t level) const {
+  const uint64_t budget = policy_.early_index_bytes;
+  if (budget == 0 || open_index_bytes(files, head, level) < budget / 4) return false;
+  // The chain below the top level: each level's files beyond the next level's.
+  uint64_t chain = 0;
+  for (uint32_t n = 1; n <= policy_.top_level(); ++n) chain += open_index_bytes(files, head, n);
+  return chain > budget;
+}
+
 bool HistoryEngine::due(const std::vector<RemoteFile>& files, const HeadRecord* head,
                         uint32_t level, int64_t window_ms) const {
   const auto older = [&](const RemoteFile& f) { return content_time(f) < window_ms; };
@@ -98,9 +108,8 @@ bool HistoryEngine::due(const std::vector<RemoteFile>& files, const HeadRecord* 
   // interval's start. And again when a run stopped between two output files: one of the next
   // inputs is from before it. And early, when the inputs' short indexes make a replica's open
   // long (HistoryPolicy::early_index_bytes).
-  const bool scheduled = newest_write_at(files, level) < window_ms ||
-                         (head && policy_.early_index_bytes > 0 &&
-                          open_index_bytes(files, *head, level) > policy_.early_index_bytes);
+  const bool scheduled =
+      newest_write_at(files, level) < window_ms || (head && early(files, *head, level));
   // One pass over the listing first: level_inputs() builds the restore graph (milliseconds for a
   // few thousand files), and the open of every short-lived connection asks this of every level.
   const uint64_t covered = level_max_txid(files, level);

@@ -132,14 +132,21 @@ class HistoryEngine {
   void compact_level(uint32_t level, History& history, int64_t now_ms, int64_t due_window_ms,
                      int64_t content_before_ms, HistoryRunReport& report);
   // Whether `level` has inputs and is due in the interval starting at `window_ms`: its newest file
-  // (if any) is older, or one of its next inputs has a content time before it, or their short
-  // page indexes are more than policy_.early_index_bytes in `head`'s tails.
+  // (if any) is older, or one of its next inputs has a content time before it, or early().
   bool due(const std::vector<RemoteFile>& files, const HeadRecord* head, uint32_t level,
            int64_t window_ms) const;
   // The bytes of the page indexes a replica's open reads whole (a tail hint without directory)
   // among the level - 1 files beyond what `level` covers; files without a hint count nothing.
+  // An open reads these for every level below the top: together, what compaction can shorten.
   uint64_t open_index_bytes(const std::vector<RemoteFile>& files, const HeadRecord& head,
                             uint32_t level) const;
+  // Whether `level` is due early (HistoryPolicy::early_index_bytes): the short indexes of the
+  // levels below the top come to more than the budget, and the level's own inputs hold a quarter
+  // of it at least (a compaction there takes that off, or most of it; a smaller share waits for
+  // more, or for the next level to take the one below). Levels run in order, each run counting the
+  // outputs before it: level 1 takes level 0 early, its short outputs pile up at level 1, and level
+  // 2 takes them once they hold a quarter.
+  bool early(const std::vector<RemoteFile>& files, const HeadRecord& head, uint32_t level) const;
   // Builds the snapshot of `files` if there is something newer to snapshot.
   void snapshot(std::vector<RemoteFile>& files, int64_t now_ms, HistoryRunReport& report);
   // When a file's newest commit happened, at the latest: its LastModified, or for a file this

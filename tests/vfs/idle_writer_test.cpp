@@ -121,14 +121,10 @@ TEST_CASE("idle writer: a compaction after its last upload is named in the head"
 TEST_CASE("idle writer: a fast writer's level 0 is compacted before its interval",
           "[write][history]") {
   const std::string dir = scratch_dir("early-level-1");
-  {
-    // Small pages, set before ltx puts the database in WAL mode (which fixes its page size).
-    Db plain("file:" + dir + "/app.db?vfs=unix");
-    plain.exec("PRAGMA page_size=512");
-    plain.exec("CREATE TABLE t(v)");
-  }
   Db db("file:" + dir +
-        "/app.db?vfs=ltx&levels=1h&snapshot_interval=off&retention=off&upload_interval_ms=0");
+        "/app.db?vfs=ltx&levels=1h&snapshot_interval=off&retention=off&upload_interval_ms=0"
+        "&page_size=512");
+  db.exec("CREATE TABLE t(v)");
   REQUIRE(db.query_int("PRAGMA page_size") == 512);
   ltxvfs::storage::FileStore store(replica_dir(dir));
   constexpr auto kLayout = ltxvfs::storage::LayoutStyle::kDirectory;

@@ -76,7 +76,7 @@ class HistoryStage {
   // An upload went up; `short_index_bytes`: the writer's running total of the page-index bytes
   // a replica's open reads whole (Uploader::short_index_bytes). Every quarter of the policy's
   // early_index_bytes of them asks for a run now, not at the next interval: the engine then
-  // compacts early when the level-0 files' indexes make an open long (history_policy.h).
+  // compacts early when the chain's short indexes make an open long (history_policy.h).
   void note_uploaded(uint64_t short_index_bytes) EXCLUDES(mu_);
 
  private:
