@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "storage/store_factory.h"
 #include "tests/replica/model_replica.h"
 #include "vfs/replica/btree_page.h"
@@ -19,11 +21,16 @@
 
 namespace replicatest {
 
-// <scratch>/<name>, empty.
+// <scratch>/<name>-<pid>, empty. The pid: ctest runs each test case as its own process, several
+// at once, and test cases that share a fixture (frame_stream_test's OneRange) ask for the same
+// name: one wiped the other's store mid-test, whose replica then lacked the pages it asked for
+// (CI's sanitizer stage: UBSan on the FrameRef an empty std::optional gave).
 inline std::string fresh_dir(const std::string& name) {
   // Built as a path, not by string concatenation, which GCC 12's -Warray-bounds flags falsely
   // once this function is inlined into a large test file.
-  const std::string dir = (std::filesystem::path(LTXVFS_REPLICA_SCRATCH_DIR) / name).string();
+  const std::string dir = (std::filesystem::path(LTXVFS_REPLICA_SCRATCH_DIR) /
+                           (name + "-" + std::to_string(::getpid())))
+                              .string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

@@ -29,7 +29,11 @@ struct OneRange {
     replica = std::make_unique<Replica>(options, location, nullptr);
     snap = replica->pin();
     std::vector<FrameRef> frames;
-    for (uint32_t p : {3, 4, 6, 9}) frames.push_back(*snap->locate(p));
+    for (uint32_t p : {3, 4, 6, 9}) {
+      const auto frame = snap->locate(p);
+      REQUIRE(frame);
+      frames.push_back(*frame);
+    }
     auto ranges = coalesce(frames, uint64_t{1} << 20, uint64_t{1} << 20);
     REQUIRE(ranges.size() == 1);
     range = ranges.front();
