@@ -95,6 +95,13 @@ bool HistoryEngine::early(const std::vector<RemoteFile>& files, const HeadRecord
                           uint32_t level) const {
   const uint64_t budget = policy_.early_index_bytes;
   if (budget == 0 || open_index_bytes(files, head, level) < budget / 4) return false;
+  // One input would only move up a level, its index unchanged: it waits for a second.
+  const uint64_t covered = level_max_txid(files, level);
+  if (std::count_if(files.begin(), files.end(), [&](const RemoteFile& f) {
+        return f.level == level - 1 && f.max_txid > covered;
+      }) < 2) {
+    return false;
+  }
   // The chain below the top level: each level's files beyond the next level's.
   uint64_t chain = 0;
   for (uint32_t n = 1; n <= policy_.top_level(); ++n) chain += open_index_bytes(files, head, n);

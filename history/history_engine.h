@@ -141,11 +141,11 @@ class HistoryEngine {
   uint64_t open_index_bytes(const std::vector<RemoteFile>& files, const HeadRecord& head,
                             uint32_t level) const;
   // Whether `level` is due early (HistoryPolicy::early_index_bytes): the short indexes of the
-  // levels below the top come to more than the budget, and the level's own inputs hold a quarter
-  // of it at least (a compaction there takes that off, or most of it; a smaller share waits for
-  // more, or for the next level to take the one below). Levels run in order, each run counting the
-  // outputs before it: level 1 takes level 0 early, its short outputs pile up at level 1, and level
-  // 2 takes them once they hold a quarter.
+  // levels below the top come to more than the budget, and the level's own inputs (two at least)
+  // hold a quarter of it at least (a compaction there takes that off, or most of it; a smaller
+  // share waits for more, or for the next level to take the one below). Levels run in order, each
+  // run counting the outputs before it: level 1 takes level 0 early, its short outputs pile up at
+  // level 1, and level 2 takes them once they hold a quarter.
   bool early(const std::vector<RemoteFile>& files, const HeadRecord& head, uint32_t level) const;
   // Builds the snapshot of `files` if there is something newer to snapshot.
   void snapshot(std::vector<RemoteFile>& files, int64_t now_ms, HistoryRunReport& report);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "history/committed_history.h"
 #include "history/head_record.h"
 #include "history/history_engine.h"
 #include "history/restore_plan.h"
@@ -63,7 +64,7 @@ struct Replica {
     HeadRecord head;
     if (auto old = history::read_head(timed, kLayout); old && old->record) head = *old->record;
     head.txid = writer.txid();
-    const auto listed = history::list_ltx_files(timed, kLayout);
+    const auto listed = history::list_all_ltx_files(timed, kLayout);
     for (size_t i = 0; i < listed.size(); ++i) {
       const auto& f = listed[i];
       if (f.level != level || f.min_txid <= above_txid) continue;
@@ -118,14 +119,24 @@ TEST_CASE("engine: a level is compacted early when its inputs' short indexes pil
   now += 1000;
   CHECK(r.engine.run_due(now, std::nullopt, uploads).written.empty());
 
-  // Level 2 in turn, once the head gives level 1's new file a short index over the budget.
+  // Level 2 in turn, once the head gives level 1's files short indexes over the budget: not for
+  // one file (it would only move up), but once level 1 holds two. The second comes early too,
+  // in the same run as level 2's: four more level-0 files of 300 bytes each.
   r.write_head(1, covered, 1200);
   ++uploads;
   now += 1000;
+  CHECK(r.engine.run_due(now, std::nullopt, uploads).written.empty());
+  const uint64_t first_level1 = r.writer.txid();
+  for (int i = 0; i < 4; ++i, ++uploads, now += 1000) r.writer.commit(now);
+  r.write_head(0, first_level1, 300);
+  ++uploads;
   const HistoryRunReport second = r.engine.run_due(now, std::nullopt, uploads);
-  REQUIRE(second.written.size() == 1);
-  CHECK(second.written[0].file.level == 2);
-  CHECK(second.written[0].file.max_txid == r.writer.txid());
+  REQUIRE(second.written.size() == 2);
+  CHECK(second.written[0].file.level == 1);
+  CHECK(second.written[0].file.min_txid == first_level1 + 1);
+  CHECK(second.written[1].file.level == 2);
+  CHECK(second.written[1].file.min_txid == covered + 1);
+  CHECK(second.written[1].file.max_txid == r.writer.txid());
 
   // Every TXID still restores to what the writer committed.
   for (const uint64_t txid : restorable_txids(r.timed, kLayout)) {
@@ -148,24 +159,60 @@ TEST_CASE("engine: an early output's own short index counts for the next level i
   writer.commit(now);
   now += 1000;
   REQUIRE(engine.run_due(now).written.size() == 2);  // empty levels are due
-  for (int i = 0; i < 3; ++i, now += 1000) writer.commit(now);
-  HeadRecord head;
-  head.txid = writer.txid();
-  for (const auto& f : history::list_ltx_files(timed, kLayout)) {
-    if (f.level == 0 && f.min_txid > 1) head.add_tail({0, f.min_txid, f.max_txid, f.size, 300});
-  }
-  const std::string json = head.to_json();
-  timed.put(storage::head_key(kLayout),
-            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
-  // Level 1 takes TXIDs 2-4 early; its output's index (no directory, over 10 bytes) makes level 2
-  // due in the same run, before any head names it.
+  // Level-0 files after `from`, each named in the head with a 300-byte index.
+  const auto commit_three = [&](uint64_t from) {
+    for (int i = 0; i < 3; ++i, now += 1000) writer.commit(now);
+    HeadRecord head;
+    if (auto old = history::read_head(timed, kLayout); old && old->record) head = *old->record;
+    head.txid = writer.txid();
+    for (const auto& f : history::list_all_ltx_files(timed, kLayout)) {
+      if (f.level == 0 && f.min_txid > from) {
+        head.add_tail({0, f.min_txid, f.max_txid, f.size, 300});
+      }
+    }
+    const std::string json = head.to_json();
+    timed.put(storage::head_key(kLayout),
+              std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+  };
+  // Level 1 takes TXIDs 2-4 early; its output alone does not move up.
+  commit_three(1);
+  const HistoryRunReport first = engine.run_due(now);
+  REQUIRE(first.written.size() == 1);
+  CHECK(first.written[0].file.level == 1);
+  CHECK(first.written[0].hints.tail_bytes > policy.early_index_bytes);
+  // Level 1 takes TXIDs 5-7; with the first, its output (no directory, over 10 bytes) makes level
+  // 2 due in the same run, before any head names either.
+  commit_three(4);
   const HistoryRunReport run = engine.run_due(now);
   REQUIRE(run.written.size() == 2);
   CHECK(run.written[0].file.level == 1);
-  CHECK(run.written[0].hints.tail_bytes > policy.early_index_bytes);
+  CHECK(run.written[0].file.min_txid == 5);
   CHECK(run.written[1].file.level == 2);
   CHECK(run.written[1].file.min_txid == 2);
   CHECK(run.written[1].file.max_txid == writer.txid());
+}
+
+TEST_CASE("engine: a single input is not compacted early, it would only move up a level",
+          "[engine][early]") {
+  std::atomic<int64_t> now{kStart};
+  Replica r(scratch_dir("early-single"), now);
+  r.writer.commit(now);
+  now += 1000;
+  r.write_head(0, 0, 100);
+  REQUIRE(r.engine.run_due(now).written.size() == 2);  // empty levels are due
+  const uint64_t covered = r.writer.txid();
+  r.writer.commit(now);
+  now += 1000;
+  r.write_head(0, covered, 2 * kBudget);  // one file, twice the budget
+  CHECK(r.engine.run_due(now).written.empty());
+  r.writer.commit(now);
+  now += 1000;
+  r.write_head(0, covered, 2 * kBudget);  // a second one: both go
+  const HistoryRunReport two = r.engine.run_due(now);
+  REQUIRE_FALSE(two.written.empty());
+  CHECK(two.written[0].file.level == 1);
+  CHECK(two.written[0].file.min_txid == covered + 1);
+  CHECK(two.written[0].file.max_txid == r.writer.txid());
 }
 
 TEST_CASE("engine: without the early budget a level waits for its interval", "[engine][early]") {
@@ -182,7 +229,7 @@ TEST_CASE("engine: without the early budget a level waits for its interval", "[e
   for (int i = 0; i < 4; ++i, now += 1000) writer.commit(now);
   HeadRecord head;
   head.txid = writer.txid();
-  for (const auto& f : history::list_ltx_files(timed, kLayout)) {
+  for (const auto& f : history::list_all_ltx_files(timed, kLayout)) {
     if (f.level == 0 && f.min_txid > 1) head.add_tail({0, f.min_txid, f.max_txid, f.size, 5000});
   }
   const std::string json = head.to_json();
