@@ -14,11 +14,6 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
 
 constexpr int kTakeAttempts = 5;
 
-TailHint hint_of(const RemoteFile& file, const IndexHints& hints) {
-  return {file.level,       file.min_txid,   file.max_txid,  file.size,
-          hints.tail_bytes, hints.page1_end, hints.directory};
-}
-
 // The conditional PUT of `next` as head.json (If-Match of `if_match`, else If-None-Match): its
 // etag, or nullopt when the condition failed. Throws the store's other errors.
 std::optional<std::string> put_head(storage::ObjectStore& store, storage::LayoutStyle layout,
@@ -42,10 +37,6 @@ std::optional<std::string> put_head(storage::ObjectStore& store, storage::Layout
   }
 }
 
-bool says_something(const IndexHints& hints) {
-  return hints.tail_bytes != 0 || hints.page1_end != 0 || !hints.frames.empty();
-}
-
 }  // namespace
 
 HeadKeeper::HeadKeeper(storage::ObjectStore& store, storage::LayoutStyle layout,
@@ -66,9 +57,9 @@ bool HeadKeeper::write(const HeadRecord& next, const std::optional<std::string>&
 }
 
 void HeadKeeper::note_tail(const RemoteFile& file, const IndexHints& hints) {
-  if (!says_something(hints)) return;
+  if (!hints.says_something()) return;
   base::MutexLock lock(noted_mu_);
-  noted_.push_back({hint_of(file, hints), hints});
+  noted_.push_back({tail_hint_of(file, hints), hints});
   if (noted_.size() > HeadRecord::kMaxTails) noted_.erase(noted_.begin());
 }
 
@@ -140,7 +131,7 @@ void HeadKeeper::advance(const RemoteFile& file, const IndexHints& file_hints) {
   if (!lost_.empty()) throw HeadLost(lost_);
   if (!etag_) throw std::logic_error("HeadKeeper::advance before take");
   std::vector<Noted> noted = take_noted();
-  noted.push_back({hint_of(file, file_hints), file_hints});
+  noted.push_back({tail_hint_of(file, file_hints), file_hints});
   try {
     write_changed([&](HeadRecord& next) {
       next.txid = std::max(next.txid, file.max_txid);
@@ -215,7 +206,7 @@ bool record_hints_in_head(storage::ObjectStore& store, storage::LayoutStyle layo
   if (!seen || !seen->record) return false;
   HeadRecord next = *seen->record;
   for (const auto& [file, hints] : written) {
-    if (says_something(hints)) next.note_file(hint_of(file, hints), hints);
+    next.note_written(file, hints);
   }
   if (next.to_json() == seen->record->to_json()) return false;
   return put_head(store, layout, next, seen->etag).has_value();

@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "history/index_hints.h"
+#include "history/restore_plan.h"
 #include "storage/object_store.h"
 #include "storage/replica_layout.h"
 
@@ -104,6 +105,12 @@ struct RootHint {
   bool operator==(const RootHint&) const = default;
 };
 
+// The hint for `file` from what index_hints_of read of it.
+inline TailHint tail_hint_of(const RemoteFile& file, const IndexHints& hints) {
+  return {file.level,       file.min_txid,   file.max_txid,  file.size,
+          hints.tail_bytes, hints.page1_end, hints.directory};
+}
+
 struct HeadRecord {
   static constexpr size_t kMaxPoints = 32;
   static constexpr size_t kMaxKeysPerPoint = 8;
@@ -142,6 +149,11 @@ struct HeadRecord {
   // What a writer (or `ltxvfs compact`) learned of `file` just written: note_page1, note_roots
   // and, when its tail length is known and new, add_tail.
   void note_file(const TailHint& file, const IndexHints& hints);
+  // note_file() for `file` with what index_hints_of read of it (an upload, a compaction output);
+  // nothing when the hints say nothing.
+  void note_written(const RemoteFile& file, const IndexHints& hints) {
+    if (hints.says_something()) note_file(tail_hint_of(file, hints), hints);
+  }
   // Whether `other` commits the same history under the same owner: TXID, owner, generation and
   // takeover points alike, whatever the hints. A head changed only in its hints is still ours.
   bool same_tenure(const HeadRecord& other) const {

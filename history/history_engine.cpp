@@ -79,44 +79,41 @@ int64_t HistoryEngine::content_time(const RemoteFile& file) const {
   return it != content_times_.end() ? it->second : file.last_modified_ms;
 }
 
-uint64_t HistoryEngine::open_index_bytes(const std::vector<RemoteFile>& files,
-                                         const HeadRecord& head, uint32_t level) const {
+HistoryEngine::OpenIndex HistoryEngine::open_index(const std::vector<RemoteFile>& files,
+                                                   const HeadRecord& head, uint32_t level) const {
   const uint64_t covered = level_max_txid(files, level);
-  uint64_t bytes = 0;
+  OpenIndex out;
   for (const auto& f : files) {
     if (f.level != level - 1 || f.max_txid <= covered) continue;
+    ++out.files;
     const TailHint* hint = head.tail_of(f);
-    if (hint && hint->directory.empty()) bytes += hint->tail_bytes;
+    if (hint && hint->directory.empty()) out.bytes += hint->tail_bytes;
   }
-  return bytes;
+  return out;
 }
 
 bool HistoryEngine::early(const std::vector<RemoteFile>& files, const HeadRecord& head,
                           uint32_t level) const {
   const uint64_t budget = policy_.early_index_bytes;
-  if (budget == 0 || open_index_bytes(files, head, level) < budget / 4) return false;
+  if (budget == 0) return false;
   // One input would only move up a level, its index unchanged: it waits for a second.
-  const uint64_t covered = level_max_txid(files, level);
-  if (std::count_if(files.begin(), files.end(), [&](const RemoteFile& f) {
-        return f.level == level - 1 && f.max_txid > covered;
-      }) < 2) {
-    return false;
-  }
+  const OpenIndex own = open_index(files, head, level);
+  if (own.files < 2 || own.bytes < budget / 4) return false;
   // The chain below the top level: each level's files beyond the next level's.
   uint64_t chain = 0;
-  for (uint32_t n = 1; n <= policy_.top_level(); ++n) chain += open_index_bytes(files, head, n);
+  for (uint32_t n = 1; n <= policy_.top_level(); ++n) chain += open_index(files, head, n).bytes;
   return chain > budget;
 }
 
-bool HistoryEngine::due(const std::vector<RemoteFile>& files, const HeadRecord* head,
-                        uint32_t level, int64_t window_ms) const {
+bool HistoryEngine::due(const History& history, uint32_t level, int64_t window_ms) const {
+  const std::vector<RemoteFile>& files = history.files;
   const auto older = [&](const RemoteFile& f) { return content_time(f) < window_ms; };
   // Once per interval, as Litestream: the level's newest file (if any) is from before the
   // interval's start. And again when a run stopped between two output files: one of the next
   // inputs is from before it. And early, when the inputs' short indexes make a replica's open
   // long (HistoryPolicy::early_index_bytes).
-  const bool scheduled =
-      newest_write_at(files, level) < window_ms || (head && early(files, *head, level));
+  const bool scheduled = newest_write_at(files, level) < window_ms ||
+                         (history.head && early(files, *history.head, level));
   // One pass over the listing first: level_inputs() builds the restore graph (milliseconds for a
   // few thousand files), and the open of every short-lived connection asks this of every level.
   const uint64_t covered = level_max_txid(files, level);
@@ -135,7 +132,7 @@ void HistoryEngine::compact_level(uint32_t level, History& history, int64_t now_
                                   int64_t due_window_ms, int64_t content_before_ms,
                                   HistoryRunReport& report) {
   std::vector<RemoteFile>& files = history.files;
-  if (!due(files, history.head ? &*history.head : nullptr, level, due_window_ms)) return;
+  if (!due(history, level, due_window_ms)) return;
   // A long run of inputs is compacted in several files, each bounded in inputs and in memory.
   for (;;) {
     check_stop();
@@ -153,14 +150,9 @@ void HistoryEngine::compact_level(uint32_t level, History& history, int64_t now_
     for (const auto& f : inputs) newest = std::max(newest, content_time(f));
     WrittenFile w = compactor_.write(level, inputs, now_ms);
     content_times_[w.file.key] = newest;
-    // The output's index, as the writer publishes it in the head: the next level's early
-    // decision in this run counts it (a short output piles up at that level).
-    if (history.head && w.hints.tail_bytes != 0) {
-      TailHint hint{w.file.level, w.file.min_txid, w.file.max_txid, w.file.size,
-                    w.hints.tail_bytes};
-      hint.directory = w.hints.directory;
-      history.head->add_tail(hint);
-    }
+    // The output's hints, as the writer records them in the head: the next level's early
+    // decision in this run counts its index (a short output piles up at that level).
+    if (history.head) history.head->note_written(w.file, w.hints);
     files.push_back(w.file);
     report.written.push_back(std::move(w));
   }
@@ -264,9 +256,7 @@ bool HistoryEngine::run_levels(History& history, int64_t now_ms, bool due_only,
     report.next_due_ms = std::min(report.next_due_ms, window + interval);
     // A dry run stops at the first level with work: the real run reads the store again.
     if (dry) {
-      if (due(history.files, history.head ? &*history.head : nullptr, level, due_window)) {
-        return false;
-      }
+      if (due(history, level, due_window)) return false;
       continue;
     }
     // Run by hand (`ltxvfs compact`), every level is due, and takes only what the writer's

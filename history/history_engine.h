@@ -133,13 +133,17 @@ class HistoryEngine {
                      int64_t content_before_ms, HistoryRunReport& report);
   // Whether `level` has inputs and is due in the interval starting at `window_ms`: its newest file
   // (if any) is older, or one of its next inputs has a content time before it, or early().
-  bool due(const std::vector<RemoteFile>& files, const HeadRecord* head, uint32_t level,
-           int64_t window_ms) const;
-  // The bytes of the page indexes a replica's open reads whole (a tail hint without directory)
-  // among the level - 1 files beyond what `level` covers; files without a hint count nothing.
-  // An open reads these for every level below the top: together, what compaction can shorten.
-  uint64_t open_index_bytes(const std::vector<RemoteFile>& files, const HeadRecord& head,
-                            uint32_t level) const;
+  bool due(const History& history, uint32_t level, int64_t window_ms) const;
+  // The level - 1 files beyond what `level` covers: how many, and the bytes of the page indexes a
+  // replica's open reads whole among them (a tail hint without directory; files without a hint
+  // count nothing). An open reads these for every level below the top: together, what
+  // compaction can shorten.
+  struct OpenIndex {
+    size_t files = 0;
+    uint64_t bytes = 0;
+  };
+  OpenIndex open_index(const std::vector<RemoteFile>& files, const HeadRecord& head,
+                       uint32_t level) const;
   // Whether `level` is due early (HistoryPolicy::early_index_bytes): the short indexes of the
   // levels below the top come to more than the budget, and the level's own inputs (two at least)
   // hold a quarter of it at least (a compaction there takes that off, or most of it; a smaller

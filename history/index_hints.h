@@ -46,6 +46,9 @@ struct IndexHints {
   std::vector<FrameAt> frames;
   // The index's directory when its varints are longer than kIndexDirectoryFrom; else empty.
   std::vector<ltx::IndexMark> directory;
+
+  // Whether a head has anything to record of them.
+  bool says_something() const { return tail_bytes != 0 || page1_end != 0 || !frames.empty(); }
 };
 
 // The IndexHints of the LTX file `body`, read from its last bytes (ltx::index_tail_bytes), its

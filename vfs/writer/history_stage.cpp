@@ -25,10 +25,8 @@ HistoryStage::HistoryStage(std::unique_ptr<history::HistoryEngine> engine, base:
       after_written_(std::move(after_written)),
       scheduler_(scheduler),
       poke_every_(engine->policy().early_index_bytes / 4),
-      engine_(std::move(engine)) {
-  base::MutexLock lock(mu_);
-  poke_at_ = poke_every_;
-}
+      engine_(std::move(engine)),
+      poke_at_(poke_every_) {}
 
 HistoryStage::~HistoryStage() {
   stop();
