@@ -51,11 +51,12 @@ struct Replica {
   L0Writer writer;
   HistoryEngine engine;
 
-  Replica(const std::string& dir, const std::atomic<int64_t>& now)
+  Replica(const std::string& dir, const std::atomic<int64_t>& now,
+          HistoryPolicy policy = early_policy(), history::CompactionWork w = work())
       : files(dir),
         timed(files, now),
         writer(timed, kLayout, L0Writer::Options{}),
-        engine(timed, kLayout, OutputFormat::kNative, early_policy(), work()) {}
+        engine(timed, kLayout, OutputFormat::kNative, std::move(policy), std::move(w)) {}
 
   // Writes head.json at the writer's TXID with a tail hint of `tail_bytes` for every file of
   // `level` above `above_txid` (with a directory when `with_directory`, the newest only).
@@ -148,48 +149,35 @@ TEST_CASE("engine: a level is compacted early when its inputs' short indexes pil
 TEST_CASE("engine: an early output's own short index counts for the next level in the same run",
           "[engine][early]") {
   std::atomic<int64_t> now{kStart};
-  storage::FileStore files(scratch_dir("early-cascade"));
-  SimTimeStore timed(files, now);
-  L0Writer writer(timed, kLayout, L0Writer::Options{});
   HistoryPolicy policy = early_policy();
   policy.early_index_bytes = 10;  // less than any output's index: every level cascades
   history::CompactionWork w = work();
   w.written = [](const history::WrittenFile&) {};  // outputs then come with their hints
-  HistoryEngine engine(timed, kLayout, OutputFormat::kNative, policy, w);
-  writer.commit(now);
+  Replica r(scratch_dir("early-cascade"), now, policy, w);
+  r.writer.commit(now);
   now += 1000;
-  REQUIRE(engine.run_due(now).written.size() == 2);  // empty levels are due
+  REQUIRE(r.engine.run_due(now).written.size() == 2);  // empty levels are due
   // Level-0 files after `from`, each named in the head with a 300-byte index.
   const auto commit_three = [&](uint64_t from) {
-    for (int i = 0; i < 3; ++i, now += 1000) writer.commit(now);
-    HeadRecord head;
-    if (auto old = history::read_head(timed, kLayout); old && old->record) head = *old->record;
-    head.txid = writer.txid();
-    for (const auto& f : history::list_all_ltx_files(timed, kLayout)) {
-      if (f.level == 0 && f.min_txid > from) {
-        head.add_tail({0, f.min_txid, f.max_txid, f.size, 300});
-      }
-    }
-    const std::string json = head.to_json();
-    timed.put(storage::head_key(kLayout),
-              std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+    for (int i = 0; i < 3; ++i, now += 1000) r.writer.commit(now);
+    r.write_head(0, from, 300);
   };
   // Level 1 takes TXIDs 2-4 early; its output alone does not move up.
   commit_three(1);
-  const HistoryRunReport first = engine.run_due(now);
+  const HistoryRunReport first = r.engine.run_due(now);
   REQUIRE(first.written.size() == 1);
   CHECK(first.written[0].file.level == 1);
   CHECK(first.written[0].hints.tail_bytes > policy.early_index_bytes);
   // Level 1 takes TXIDs 5-7; with the first, its output (no directory, over 10 bytes) makes level
   // 2 due in the same run, before any head names either.
   commit_three(4);
-  const HistoryRunReport run = engine.run_due(now);
+  const HistoryRunReport run = r.engine.run_due(now);
   REQUIRE(run.written.size() == 2);
   CHECK(run.written[0].file.level == 1);
   CHECK(run.written[0].file.min_txid == 5);
   CHECK(run.written[1].file.level == 2);
   CHECK(run.written[1].file.min_txid == 2);
-  CHECK(run.written[1].file.max_txid == writer.txid());
+  CHECK(run.written[1].file.max_txid == r.writer.txid());
 }
 
 TEST_CASE("engine: a single input is not compacted early, it would only move up a level",
@@ -217,27 +205,17 @@ TEST_CASE("engine: a single input is not compacted early, it would only move up 
 
 TEST_CASE("engine: without the early budget a level waits for its interval", "[engine][early]") {
   std::atomic<int64_t> now{kStart};
-  storage::FileStore files(scratch_dir("early-off"));
-  SimTimeStore timed(files, now);
-  L0Writer writer(timed, kLayout, L0Writer::Options{});
   HistoryPolicy policy = early_policy();
   policy.early_index_bytes = 0;
-  HistoryEngine engine(timed, kLayout, OutputFormat::kNative, policy, work());
-  writer.commit(now);
+  Replica r(scratch_dir("early-off"), now, policy);
+  r.writer.commit(now);
   now += 1000;
-  REQUIRE(engine.run_due(now).written.size() == 2);
-  for (int i = 0; i < 4; ++i, now += 1000) writer.commit(now);
-  HeadRecord head;
-  head.txid = writer.txid();
-  for (const auto& f : history::list_all_ltx_files(timed, kLayout)) {
-    if (f.level == 0 && f.min_txid > 1) head.add_tail({0, f.min_txid, f.max_txid, f.size, 5000});
-  }
-  const std::string json = head.to_json();
-  timed.put(storage::head_key(kLayout),
-            std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
-  CHECK(engine.run_due(now).written.empty());
+  REQUIRE(r.engine.run_due(now).written.size() == 2);
+  for (int i = 0; i < 4; ++i, now += 1000) r.writer.commit(now);
+  r.write_head(0, 1, 5000);
+  CHECK(r.engine.run_due(now).written.empty());
   now = kStart + 30'000;
-  const HistoryRunReport scheduled = engine.run_due(now);
+  const HistoryRunReport scheduled = r.engine.run_due(now);
   REQUIRE(scheduled.written.size() == 1);
   CHECK(scheduled.written[0].file.level == 1);
 }
