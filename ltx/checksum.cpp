@@ -5,13 +5,23 @@
 
 namespace ltxvfs::ltx {
 
-std::uint64_t page_checksum(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+std::uint64_t page_crc(std::uint32_t pgno, std::span<const std::uint8_t> page) {
   std::uint8_t prefix[4];
   base::store_be32(prefix, pgno);
   Crc64 crc;
   crc.update(prefix);
   crc.update(page);
-  return kChecksumFlag | crc.value();
+  return crc.value();
+}
+
+std::uint64_t page_number_crc(std::uint32_t pgno) {
+  std::uint8_t prefix[4];
+  base::store_be32(prefix, pgno);
+  return crc64(prefix);
+}
+
+std::uint64_t page_checksum(std::uint32_t pgno, std::span<const std::uint8_t> page) {
+  return kChecksumFlag | page_crc(pgno, page);
 }
 
 void DatabaseChecksum::toggle(std::uint32_t pgno, std::span<const std::uint8_t> page) {

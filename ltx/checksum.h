@@ -18,6 +18,10 @@ inline constexpr std::uint64_t kChecksumFlag = std::uint64_t{1} << 63;
 
 // CRC64(be32(pgno) || page) | 1<<63.
 std::uint64_t page_checksum(std::uint32_t pgno, std::span<const std::uint8_t> page);
+// Its parts: CRC64(be32(pgno) || page) without the flag, and CRC64(be32(pgno)) (for
+// Crc64::update_from, which needs all 64 bits).
+std::uint64_t page_crc(std::uint32_t pgno, std::span<const std::uint8_t> page);
+std::uint64_t page_number_crc(std::uint32_t pgno);
 
 // Incremental database checksum. Starts as the checksum of an empty database (1<<63).
 class DatabaseChecksum {

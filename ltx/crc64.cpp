@@ -51,6 +51,29 @@ inline std::uint64_t fold8(std::uint64_t x, int first_table) {
          t[first_table - 6][(x >> 48) & 0xff] ^ t[first_table - 7][x >> 56];
 }
 
+// a * b mod P, both reflected (bit 63 stands for x^0), as zlib's multmodp.
+constexpr std::uint64_t multiply_mod(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t product = 0;
+  for (std::uint64_t m = std::uint64_t{1} << 63; m != 0; m >>= 1) {
+    if ((a & m) != 0) {
+      product ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    b = (b & 1) != 0 ? (b >> 1) ^ kReflectedIsoPoly : b >> 1;
+  }
+  return product;
+}
+
+// x^(2^k) mod P for k = 0..63, reflected: squaring the previous one.
+constexpr std::array<std::uint64_t, 64> make_powers() {
+  std::array<std::uint64_t, 64> p{};
+  p[0] = std::uint64_t{1} << 62;  // x^1
+  for (std::size_t k = 1; k < p.size(); ++k) p[k] = multiply_mod(p[k - 1], p[k - 1]);
+  return p;
+}
+
+constexpr std::array<std::uint64_t, 64> kPowers = make_powers();
+
 }  // namespace
 
 namespace detail {
@@ -76,6 +99,24 @@ void Crc64::update(std::span<const std::uint8_t> bytes) {
   } else {
     state_ = detail::crc64_update_tables(state_, bytes.data(), bytes.size());
   }
+}
+
+void Crc64::update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix,
+                        const Crc64Shift& shift) {
+  // crc(P || B) = shift(crc(P)) ^ crc(B), so crc(S || B) = shift(crc(S) ^ crc(P)) ^ crc(P || B).
+  state_ = ~(shift.apply(value() ^ crc_prefix) ^ crc_prefixed);
+}
+
+Crc64Shift::Crc64Shift(std::uint64_t length) : power_(std::uint64_t{1} << 63) {
+  // x^(8 length) = the product of x^(2^k) over the bits k of 8 length.
+  std::uint64_t bits = length;
+  for (std::size_t k = 3; bits != 0; bits >>= 1, ++k) {
+    if ((bits & 1) != 0) power_ = multiply_mod(kPowers[k & 63], power_);
+  }
+}
+
+std::uint64_t Crc64Shift::apply(std::uint64_t crc) const {
+  return multiply_mod(power_, crc);
 }
 
 std::uint64_t crc64(std::span<const std::uint8_t> bytes) {

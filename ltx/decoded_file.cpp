@@ -8,6 +8,7 @@ namespace ltxvfs::ltx {
 DecodedFile decode_file(const Source& source, std::string name, PageDecompressor& decompressor,
                         PageWriter& writer) {
   Decoder dec(source, std::move(name), decompressor);
+  dec.pages_only();  // what was written is discarded if the file fails (decoded_file.h)
   DecodedFile file;
   file.header = dec.header();
   const std::size_t ps = file.header.page_size;

@@ -35,8 +35,9 @@ struct DecodedPage {
   // seals them again for its own file.
   PageEncoding encoding = PageEncoding::kLz4Frame;
   std::span<const std::uint8_t> payload;
-  // page_checksum(pgno, data) when the decoder computed it anyway (checksummed snapshots check
-  // their post-apply checksum with it), else 0: an applier need not hash the page a third time.
+  // page_checksum(pgno, data), from the one pass over the page that also serves the file
+  // checksum; 0 in an encrypted file whose pages need no checksum (not a checksummed snapshot),
+  // where the file's MAC does not hash the page. An applier need not hash the page again.
   std::uint64_t checksum = 0;
 };
 
@@ -68,6 +69,13 @@ class Decoder {
   // Reads to the end, checking everything.
   void verify();
 
+  // For a caller that uses only the decoded pages (DecodedPage::data) and discards what it did
+  // with them if the file fails (ltx::decode_file): zstd frames' own content checksums are not
+  // checked, since the file checksum (or an encrypted frame's tag) covers the same bytes; ~7 % of
+  // a decode. DecodedPage::payload is then not known to be intact: a compactor, which copies it,
+  // must not call this. Before the first next().
+  void pages_only() { frame_check_ = FrameCheck::kCallerChecksPage; }
+
  private:
   Decoder(const Source& source, std::string name, PageDecompressor* lent, std::size_t read_chunk);
   void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
@@ -81,7 +89,9 @@ class Decoder {
   std::unique_ptr<PageDecompressor> own_decompressor_;  // when none was lent
   PageDecompressor* decompressor_;
   std::vector<std::uint8_t> page_;
-  FileDigest file_crc_;              // CRC-64, or the file MAC of an encrypted file
+  FileDigest file_crc_;       // CRC-64, or the file MAC of an encrypted file
+  Crc64Shift page_shift_{0};  // a page's length, for FileDigest::update_from
+  FrameCheck frame_check_ = FrameCheck::kContentChecksum;
   std::vector<std::uint8_t> plain_;  // an encrypted frame's zstd payload, opened
   DatabaseChecksum pages_checksum_;
   // The frames read, 8 bytes each: offsets follow from the sizes, frames being contiguous from

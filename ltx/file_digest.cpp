@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cassert>
 #include <new>
 
 #include "base/byte_order.h"
@@ -29,6 +30,12 @@ void FileDigest::update(std::span<const std::uint8_t> bytes) {
   } else {
     crc_.update(bytes);
   }
+}
+
+void FileDigest::update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix,
+                             const Crc64Shift& shift) {
+  assert(!mac_);
+  crc_.update_from(crc_prefixed, crc_prefix, shift);
 }
 
 std::uint64_t FileDigest::value() {

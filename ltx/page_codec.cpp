@@ -2,6 +2,8 @@
 
 #include <lz4.h>
 #include <lz4frame.h>
+// ZSTD_d_forceIgnoreChecksum (zstd >= 1.4.7) is in the header's experimental section.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <string>
@@ -183,6 +185,7 @@ void PageCompressor::compress(std::span<const std::uint8_t> page, std::vector<st
 struct PageDecompressor::Contexts {
   std::unique_ptr<LZ4F_dctx, Lz4fDctxDeleter> lz4f;
   std::unique_ptr<ZSTD_DCtx, ZstdDctxDeleter> zstd;
+  bool zstd_checks_frames = true;  // ZSTD_d_forceIgnoreChecksum not set
   std::unique_ptr<PageCipher> cipher;
   std::vector<std::uint8_t> plain;
 };
@@ -373,7 +376,7 @@ void check_zstd_frame(std::span<const std::uint8_t> payload, std::size_t page_si
 }
 
 // Decodes one size-prefixed zstd frame of `input` into `page` with `dctx`; returns the bytes it
-// took.
+// took. The frame's content checksum is checked unless `dctx` was told to ignore it.
 std::size_t decompress_zstd(ZSTD_DCtx* dctx, std::span<const std::uint8_t> input,
                             std::span<std::uint8_t> page, bool input_ends_file,
                             std::string_view file, std::uint32_t pgno) {
@@ -397,7 +400,8 @@ std::size_t decompress_zstd(ZSTD_DCtx* dctx, std::span<const std::uint8_t> input
 
 std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const std::uint8_t> input,
                                          std::span<std::uint8_t> page, bool input_ends_file,
-                                         std::string_view file, std::uint32_t pgno) {
+                                         std::string_view file, std::uint32_t pgno,
+                                         FrameCheck check) {
   // Each context is made on first use: a decoder of one file meets one encoding.
   switch (encoding) {
     case PageEncoding::kLz4Frame:
@@ -415,6 +419,14 @@ std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const 
       if (!ctx_->zstd) {
         ctx_->zstd.reset(ZSTD_createDCtx());
         if (!ctx_->zstd) throw std::bad_alloc();
+      }
+      if (const bool checks = check == FrameCheck::kContentChecksum;
+          checks != ctx_->zstd_checks_frames) {
+        // A zstd too old to know the parameter refuses it and keeps checking: slower, not wrong.
+        const std::size_t r =
+            ZSTD_DCtx_setParameter(ctx_->zstd.get(), ZSTD_d_forceIgnoreChecksum,
+                                   checks ? ZSTD_d_validateChecksum : ZSTD_d_ignoreChecksum);
+        if (!ZSTD_isError(r)) ctx_->zstd_checks_frames = checks;
       }
       return decompress_zstd(ctx_->zstd.get(), input, page, input_ends_file, file, pgno);
     case PageEncoding::kZstdAesGcm:

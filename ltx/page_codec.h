@@ -79,6 +79,16 @@ class PageCompressor {
   std::unique_ptr<Contexts> ctx_;
 };
 
+// What a zstd payload's decompression checks beyond its shape (check_zstd_frame).
+enum class FrameCheck {
+  // The frame's own content checksum (xxHash64 of the page): the only check of a frame read
+  // alone, and of a payload copied into another file.
+  kContentChecksum,
+  // Nothing more: for a decoder whose caller uses only the decompressed page and checks it by
+  // the file checksum before anything depends on it (ltx::decode_file). ~7 % of a decode.
+  kCallerChecksPage,
+};
+
 // Decompresses payloads of any encoding, reusing contexts. Not thread-safe.
 class PageDecompressor {
  public:
@@ -91,10 +101,12 @@ class PageDecompressor {
   // (otherwise kDecompress). Returns how many bytes of `input` the payload occupies (size prefix
   // included); `input` may extend past it. If `input` ends inside the payload the error is
   // kTruncated when `input_ends_file` (the file really ends there), otherwise kDecompress (the
-  // payload is longer than max_payload_size). Messages name `file_name` and `pgno`.
+  // payload is longer than max_payload_size). Messages name `file_name` and `pgno`. `check`
+  // applies to zstd payloads (LZ4 frames always check theirs).
   std::size_t decompress(PageEncoding encoding, std::span<const std::uint8_t> input,
                          std::span<std::uint8_t> page, bool input_ends_file,
-                         std::string_view file_name, std::uint32_t pgno);
+                         std::string_view file_name, std::uint32_t pgno,
+                         FrameCheck check = FrameCheck::kContentChecksum);
 
   // Opens a zstd+AES-GCM payload at the start of `input` into `zstd_payload` (a kZstd payload to
   // pass to decompress()); returns the bytes it takes. See PageCipher::open for the errors. The

@@ -66,6 +66,48 @@ TEST_CASE("incremental CRC-64 equals one-shot whatever the split", "[crc64]") {
   REQUIRE(c.value() == 0);
 }
 
+TEST_CASE("a CRC extended from another over the same bytes equals one pass over them", "[crc64]") {
+  // crc(A || B) = shift_|B|(crc(A)) ^ crc(B), and update_from() hashes B once for two CRCs.
+  const Bytes data = ltxtest::random_page(70000, 11);
+  for (std::size_t len : {0, 1, 7, 8, 15, 16, 100, 512, 4096, 65536}) {
+    INFO("length " << len);
+    const auto b = std::span(data).subspan(3000, len);
+    const Crc64Shift shift(len);
+    for (std::size_t a_len : {0, 1, 4, 9, 100}) {
+      const auto a = std::span(data).subspan(100, a_len);
+      Crc64 ab;
+      ab.update(a);
+      ab.update(b);
+      REQUIRE((shift.apply(crc64(a)) ^ crc64(b)) == ab.value());
+      // A running CRC over S, extended by B from crc(P || B) with P = 4 bytes elsewhere.
+      const auto s = std::span(data).subspan(200, 37);
+      const auto p = std::span(data).subspan(60000, 4);
+      Crc64 pb;
+      pb.update(p);
+      pb.update(b);
+      Crc64 extended;
+      extended.update(s);
+      extended.update_from(pb.value(), crc64(p), shift);
+      Crc64 direct;
+      direct.update(s);
+      direct.update(b);
+      REQUIRE(extended.value() == direct.value());
+    }
+  }
+  // An LTX page: the page checksum's parts, and a file CRC continued over the page.
+  const auto page = std::span(data).first(4096);
+  REQUIRE((kChecksumFlag | page_crc(77, page)) == page_checksum(77, page));
+  Crc64 file;
+  file.update(std::span(data).subspan(5000, 106));
+  file.update_from(page_crc(77, page), page_number_crc(77), Crc64Shift(4096));
+  REQUIRE(file.value() == [&] {
+    Crc64 c;
+    c.update(std::span(data).subspan(5000, 106));
+    c.update(page);
+    return c.value();
+  }());
+}
+
 TEST_CASE("carry-less CRC-64 equals the tables at every length, alignment and register",
           "[crc64]") {
   if (!detail::crc64_clmul_supported()) {
