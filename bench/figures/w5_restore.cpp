@@ -19,11 +19,20 @@
 #include "history/read_ahead_source.h"
 #include "history/restorer.h"
 #include "ltx/decoded_file.h"
-#include "ltx/decoder.h"
 #include "ltx/source.h"
 
 namespace ltxvfs::bench {
 namespace {
+
+// Where the decode rows' pages go: counted, not written.
+struct CountingWriter final : ltx::PageWriter {
+  uint64_t bytes = 0;
+  void write_page(uint32_t, std::span<const uint8_t> page) override { bytes += page.size(); }
+  void write_pages(uint32_t, std::span<const uint8_t> pages, uint32_t) override {
+    bytes += pages.size();
+  }
+  void truncate(uint32_t, uint32_t) override {}
+};
 
 using Clock = std::chrono::steady_clock;
 constexpr unsigned kParallelism = 8;  // the restorer's default
@@ -111,15 +120,16 @@ void measure_decode(const Context& ctx, const LargeReplica& replica) {
   double cpu = 0;
   uint64_t page_bytes = 0;
   for (int r = 0; r < ctx.sizes().heavy_runs; ++r) {
-    page_bytes = 0;
+    // What a restore's worker does with each object (ltx::decode_file: every check, the pages
+    // gathered in runs for the output), here not written.
+    ltx::PageDecompressor decompressor;
+    CountingWriter pages;
     const double start = thread_cpu_seconds();
     for (size_t i = 0; i < objects.size(); ++i) {
-      ltx::MemorySource source(objects[i]);
-      ltx::for_each_page(source, replica.plan[i].key, [&](uint32_t, std::span<const uint8_t> page) {
-        page_bytes += page.size();
-      });
+      ltx::decode_file(ltx::MemorySource(objects[i]), replica.plan[i].key, decompressor, pages);
     }
     cpu = thread_cpu_seconds() - start;
+    page_bytes = pages.bytes;
     rates.push_back(static_cast<double>(replica.plan_bytes) / 1e6 / cpu);
   }
   Row row;
@@ -134,7 +144,8 @@ void measure_decode(const Context& ctx, const LargeReplica& replica) {
   row.note = format_number(cpu) + " CPU s for " +
              format_bytes(static_cast<double>(replica.plan_bytes)) + " of objects -> " +
              format_bytes(static_cast<double>(page_bytes)) + " of pages (" +
-             format_number(summarize(rates).median * expansion) + " MB/s of pages)";
+             format_number(summarize(rates).median * expansion) +
+             " MB/s of pages; ltx::decode_file, as the restore's workers)";
   row.extra = {{"cpu_seconds", cpu}, {"page_bytes", page_bytes}};
   ctx.report.add(std::move(row));
   measure_parallel_decode(ctx, replica, objects, summarize(rates).median, expansion);
@@ -143,20 +154,14 @@ void measure_decode(const Context& ctx, const LargeReplica& replica) {
 void measure_parallel_decode(const Context& ctx, const LargeReplica& replica,
                              const std::vector<std::vector<uint8_t>>& objects, double one_thread,
                              double expansion) {
-  // What the restore's workers do with each object (ltx::decode_file: every check, the pages
-  // gathered in runs for the output, here not written), on every core at once, as wall-clock MB/s
-  // of objects.
-  struct Discard final : ltx::PageWriter {
-    void write_page(uint32_t, std::span<const uint8_t>) override {}
-    void truncate(uint32_t, uint32_t) override {}
-  };
+  // The 1-thread row's work on every core at once, as wall-clock MB/s of objects.
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<double> rates;
   for (int r = 0; r < ctx.sizes().heavy_runs; ++r) {
     const auto start = Clock::now();
     base::parallel_for(objects.size(), threads, "bench-decode", [&](size_t i) {
       ltx::PageDecompressor decompressor;
-      Discard discard;
+      CountingWriter discard;
       ltx::decode_file(ltx::MemorySource(objects[i]), replica.plan[i].key, decompressor, discard);
     });
     rates.push_back(static_cast<double>(replica.plan_bytes) / 1e6 / seconds_since(start));
