@@ -7,6 +7,7 @@
 #include "history/level_compactor.h"
 #include "history/restore_plan.h"
 #include "history/snapshot_builder.h"
+#include "storage/replica_layout.h"
 
 namespace ltxvfs::history {
 namespace {
@@ -80,11 +81,12 @@ int64_t HistoryEngine::content_time(const RemoteFile& file) const {
 }
 
 HistoryEngine::OpenIndex HistoryEngine::open_index(const std::vector<RemoteFile>& files,
-                                                   const HeadRecord& head, uint32_t level) const {
-  const uint64_t covered = level_max_txid(files, level);
+                                                   const HeadRecord& head, uint32_t below,
+                                                   uint32_t above) const {
+  const uint64_t covered = level_max_txid(files, above);
   OpenIndex out;
   for (const auto& f : files) {
-    if (f.level != level - 1 || f.max_txid <= covered) continue;
+    if (f.level != below || f.max_txid <= covered) continue;
     ++out.files;
     const TailHint* hint = head.tail_of(f);
     if (hint && hint->directory.empty()) out.bytes += hint->tail_bytes;
@@ -92,17 +94,34 @@ HistoryEngine::OpenIndex HistoryEngine::open_index(const std::vector<RemoteFile>
   return out;
 }
 
+uint64_t HistoryEngine::chain_index_bytes(const std::vector<RemoteFile>& files,
+                                          const HeadRecord& head) const {
+  // What an open reads whole: the newest snapshot's index, the top level's files after it, and
+  // each level's files beyond the next level's.
+  const uint32_t top = policy_.top_level();
+  uint64_t bytes = open_index(files, head, top, storage::kSnapshotLevel).bytes;
+  for (uint32_t n = 1; n <= top; ++n) bytes += open_index(files, head, n - 1, n).bytes;
+  const RemoteFile* snapshot = nullptr;
+  for (const auto& f : files) {
+    if (f.level == storage::kSnapshotLevel && (!snapshot || f.max_txid > snapshot->max_txid)) {
+      snapshot = &f;
+    }
+  }
+  if (snapshot) {
+    const TailHint* hint = head.tail_of(*snapshot);
+    if (hint && hint->directory.empty()) bytes += hint->tail_bytes;
+  }
+  return bytes;
+}
+
 bool HistoryEngine::early(const std::vector<RemoteFile>& files, const HeadRecord& head,
                           uint32_t level) const {
   const uint64_t budget = policy_.early_index_bytes;
   if (budget == 0) return false;
   // One input would only move up a level, its index unchanged: it waits for a second.
-  const OpenIndex own = open_index(files, head, level);
+  const OpenIndex own = open_index(files, head, level - 1, level);
   if (own.files < 2 || own.bytes < budget / 4) return false;
-  // The chain below the top level: each level's files beyond the next level's.
-  uint64_t chain = 0;
-  for (uint32_t n = 1; n <= policy_.top_level(); ++n) chain += open_index(files, head, n).bytes;
-  return chain > budget;
+  return chain_index_bytes(files, head) > budget;
 }
 
 bool HistoryEngine::due(const History& history, uint32_t level, int64_t window_ms) const {

@@ -134,22 +134,25 @@ class HistoryEngine {
   // Whether `level` has inputs and is due in the interval starting at `window_ms`: its newest file
   // (if any) is older, or one of its next inputs has a content time before it, or early().
   bool due(const History& history, uint32_t level, int64_t window_ms) const;
-  // The level - 1 files beyond what `level` covers: how many, and the bytes of the page indexes a
-  // replica's open reads whole among them (a tail hint without directory; files without a hint
-  // count nothing). An open reads these for every level below the top: together, what
-  // compaction can shorten.
+  // The files of level `below` beyond what level `above` covers: how many, and the bytes of the
+  // page indexes a replica's open reads whole among them (a tail hint without directory; files
+  // without a hint count nothing).
   struct OpenIndex {
     size_t files = 0;
     uint64_t bytes = 0;
   };
-  OpenIndex open_index(const std::vector<RemoteFile>& files, const HeadRecord& head,
-                       uint32_t level) const;
-  // Whether `level` is due early (HistoryPolicy::early_index_bytes): the short indexes of the
-  // levels below the top come to more than the budget, and the level's own inputs (two at least)
+  OpenIndex open_index(const std::vector<RemoteFile>& files, const HeadRecord& head, uint32_t below,
+                       uint32_t above) const;
+  // The page index bytes a replica's open reads whole: the newest snapshot's, the top level's
+  // files after it, each lower level's files beyond the next one's.
+  uint64_t chain_index_bytes(const std::vector<RemoteFile>& files, const HeadRecord& head) const;
+  // Whether `level` is due early (HistoryPolicy::early_index_bytes): the open's short indexes
+  // (chain_index_bytes) come to more than the budget, and the level's own inputs (two at least)
   // hold a quarter of it at least (a compaction there takes that off, or most of it; a smaller
   // share waits for more, or for the next level to take the one below). Levels run in order, each
   // run counting the outputs before it: level 1 takes level 0 early, its short outputs pile up at
-  // level 1, and level 2 takes them once they hold a quarter.
+  // level 1, and level 2 takes them once they hold a quarter. The snapshot and the top level count
+  // but are never taken early: what they hold leaves less room below.
   bool early(const std::vector<RemoteFile>& files, const HeadRecord& head, uint32_t level) const;
   // Builds the snapshot of `files` if there is something newer to snapshot.
   void snapshot(std::vector<RemoteFile>& files, int64_t now_ms, HistoryRunReport& report);

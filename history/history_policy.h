@@ -41,15 +41,15 @@ struct HistoryPolicy {
   int64_t retention_ms = 24 * 3'600'000;          // 0: retention off (nothing is deleted)
   int64_t retention_grace_ms = 300'000;
   // Levels are also due early, whatever their intervals, when the short page indexes of the
-  // chain below the top level (those a replica's open reads whole: no directory in the head,
-  // index_hints.h) come to more than this, as the head's tails say (HistoryEngine::early). A
+  // chain (those a replica's open reads whole: no directory in the head, index_hints.h) come to
+  // more than this, as the head's tails say (HistoryEngine::early). A
   // fast writer's level 0 can grow by hundreds of files within one interval: a 1 GiB load in
   // 5 MB transactions left 205-210 level-0 files, and an open read 2.2-4.1 MiB of their
   // indexes. The default is issue 17's bound for an open's bytes: a chain within it stays as
   // written (W4's 121 MiB, 29 files, 245 KiB: compacted at 128 KiB, its objects grew 16-fold and
-  // its first queries waited longer for them on moto, 46 -> 57 ms, for no fewer bytes). The top
-  // level and the snapshot are not counted (nothing early shortens them): an open reads about
-  // this plus their short indexes.
+  // its first queries waited longer for them on moto, 46 -> 57 ms, for no fewer bytes). The
+  // snapshot's index and the top level's count too, though nothing early shortens them: a first
+  // snapshot of a young database (short) left the levels below its share less.
   // 0: on intervals only. Not a configuration parameter: tests set it.
   uint64_t early_index_bytes = 256 * 1024;
 

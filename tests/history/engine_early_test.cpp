@@ -5,6 +5,7 @@
 // replica's open reads them: an index with a directory is read lazily and counts nothing.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -218,4 +219,40 @@ TEST_CASE("engine: without the early budget a level waits for its interval", "[e
   const HistoryRunReport scheduled = r.engine.run_due(now);
   REQUIRE(scheduled.written.size() == 1);
   CHECK(scheduled.written[0].file.level == 1);
+}
+
+TEST_CASE("engine: the snapshot's short index leaves the levels below less room",
+          "[engine][early]") {
+  // An open reads the snapshot's index too. A first snapshot of a young database has a short
+  // one, which early compaction cannot shorten: what it holds, the levels below may not.
+  std::atomic<int64_t> now{kStart};
+  HistoryPolicy policy = early_policy();
+  policy.snapshot_interval_ms = 24 * 3'600'000;
+  Replica r(scratch_dir("early-snapshot"), now, policy);
+  r.writer.commit(now);
+  now += 1000;
+  REQUIRE(r.engine.run_due(now).written.size() == 2);  // empty levels are due
+  history::RunNowOptions snapshot;  // as `ltxvfs compact --snapshot`: levels, then a snapshot
+  snapshot.snapshot = true;
+  const HistoryRunReport first = r.engine.run_now(now, snapshot);
+  REQUIRE(std::any_of(first.written.begin(), first.written.end(),
+                      [](const auto& w) { return w.file.level == storage::kSnapshotLevel; }));
+  const uint64_t covered = r.writer.txid();
+  // Two level-0 files of 200 index bytes: 400, within the budget of 1,000 by themselves.
+  for (int i = 0; i < 2; ++i, now += 1000) r.writer.commit(now);
+  r.write_head(0, covered, 200);
+  SECTION("a snapshot whose index an open reads whole") {
+    r.write_head(storage::kSnapshotLevel, 0, 700);  // 1,100 in all: level 1 takes level 0
+    const HistoryRunReport early = r.engine.run_due(now);
+    REQUIRE(early.written.size() == 1);
+    CHECK(early.written[0].file.level == 1);
+    CHECK(early.written[0].file.min_txid == covered + 1);
+  }
+  SECTION("a snapshot whose index has a directory") {
+    r.write_head(storage::kSnapshotLevel, 0, 700, /*with_directory=*/true);
+    CHECK(r.engine.run_due(now).written.empty());
+  }
+  SECTION("a snapshot without a hint") {
+    CHECK(r.engine.run_due(now).written.empty());
+  }
 }
