@@ -14,7 +14,8 @@
 // `target` writes to (RestoreOutput::FileWriter::set_file) drains before. The destructor drops
 // what is still queued and joins the thread.
 //
-// Threads: one producer (the decoding thread) and the writer thread (ltx-restore-wb).
+// Threads: any number of producers (the threads decoding a file, ltx/parallel_decode.h), whose
+// runs are written in the order they came, and the writer thread (ltx-restore-wb).
 #pragma once
 
 #include <condition_variable>

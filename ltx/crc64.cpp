@@ -107,6 +107,10 @@ void Crc64::update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix,
   state_ = ~(shift.apply(value() ^ crc_prefix) ^ crc_prefixed);
 }
 
+void Crc64::append(std::uint64_t crc, const Crc64Shift& shift) {
+  state_ = ~(shift.apply(value()) ^ crc);
+}
+
 Crc64Shift::Crc64Shift(std::uint64_t length) : power_(std::uint64_t{1} << 63) {
   // x^(8 length) = the product of x^(2^k) over the bits k of 8 length.
   std::uint64_t bits = length;

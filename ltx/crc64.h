@@ -35,6 +35,8 @@ class Crc64 {
   // CRC starts with P (an LTX page checksum hashes be32(pgno) || page, a file's checksum the page
   // alone, and a decoder would otherwise hash each page twice).
   void update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix, const Crc64Shift& shift);
+  // Extends the CRC over bytes B without reading them, given crc64(B) and B's length (`shift`).
+  void append(std::uint64_t crc, const Crc64Shift& shift);
   std::uint64_t value() const { return ~state_; }
   void reset() { state_ = ~std::uint64_t{0}; }
 

@@ -1,5 +1,6 @@
 #include "ltx/decoder.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "base/byte_order.h"
@@ -87,14 +88,16 @@ void Decoder::check_page_number(std::uint32_t pgno, std::uint64_t offset) const 
   }
 }
 
-std::optional<DecodedPage> Decoder::next() {
-  if (done_) return std::nullopt;
+std::optional<Decoder::FrameStart> Decoder::read_frame_header(bool hash_now) {
   const std::uint64_t offset = reader_.position();
   const auto hdr_bytes = reader_.read(kPageHeaderSize, "a page header");
-  file_crc_.update(hdr_bytes);
+  FrameStart start;
+  std::copy(hdr_bytes.begin(), hdr_bytes.end(), start.bytes.begin());
+  start.offset = offset;
+  if (hash_now) file_crc_.update(hdr_bytes);
   const PageHeader hdr = PageHeader::decode(hdr_bytes.first<kPageHeaderSize>());
   if (hdr.is_end_marker()) {
-    finish();
+    if (!hash_now) end_marker_ = start.bytes;
     return std::nullopt;
   }
   if (hdr.pgno == 0) {
@@ -124,43 +127,88 @@ std::optional<DecodedPage> Decoder::next() {
                        "-encoded but the header does not declare native extensions");
   }
   check_page_number(hdr.pgno, offset);
+  start.pgno = hdr.pgno;
+  start.encoding = *encoding;
+  return start;
+}
 
+void Decoder::record_frame(const FrameStart& start, std::size_t used) {
+  // Frames are read back to back from byte 100: index() and finish() derive offsets from sizes.
+  assert(start.offset == frames_end_);
+  frames_.push_back(Frame{start.pgno, static_cast<std::uint32_t>(kPageHeaderSize + used)});
+  frames_end_ += kPageHeaderSize + used;
+}
+
+std::optional<DecodedPage> Decoder::next() {
+  if (done_) return std::nullopt;
+  const auto start = read_frame_header(/*hash_now=*/true);
+  if (!start) {
+    finish();
+    return std::nullopt;
+  }
+  const std::uint32_t pgno = start->pgno;
+  const PageEncoding encoding = start->encoding;
   const auto window = reader_.peek(max_payload_size(header_.page_size));
   const bool ends_file = window.size() == reader_.remaining();
   std::size_t used = 0;
   std::span<const std::uint8_t> payload;
-  PageEncoding payload_encoding = *encoding;
+  PageEncoding payload_encoding = encoding;
   const bool snapshot_sums = header_.is_snapshot() && header_.has_checksums();
   std::uint64_t sum = 0;
-  if (encrypted) {
-    const FrameOrigin origin{header_.page_size, hdr.pgno, header_.min_txid, header_.max_txid,
+  if (encoding == PageEncoding::kZstdAesGcm) {
+    const FrameOrigin origin{header_.page_size, pgno, header_.min_txid, header_.max_txid,
                              header_.database_id};
     used = decompressor_->open_encrypted(window, origin, header_.key_id, ends_file, name_, plain_);
-    decompressor_->decompress(PageEncoding::kZstd, plain_, page_, true, name_, hdr.pgno,
-                              frame_check_);
+    decompressor_->decompress(PageEncoding::kZstd, plain_, page_, true, name_, pgno, frame_check_);
     file_crc_.update(PageCipher::tag_of(window.first(used)));
     payload = plain_;
     payload_encoding = PageEncoding::kZstd;
-    if (snapshot_sums) sum = page_checksum(hdr.pgno, page_);
+    if (snapshot_sums) sum = page_checksum(pgno, page_);
   } else {
-    used = decompressor_->decompress(*encoding, window, page_, ends_file, name_, hdr.pgno,
-                                     frame_check_);
-    if (has_size_prefix(*encoding)) file_crc_.update(window.first(4));
+    used = decompressor_->decompress(encoding, window, page_, ends_file, name_, pgno, frame_check_);
+    if (has_size_prefix(encoding)) file_crc_.update(window.first(4));
     // One pass over the page for its checksum, CRC(be32(pgno) || page), and the file's, which
     // continues over the page alone: ~0.3 us of the ~4.5 us a 4 KiB page takes to decode.
-    const std::uint64_t crc = page_crc(hdr.pgno, page_);
-    file_crc_.update_from(crc, page_number_crc(hdr.pgno), page_shift_);
+    const std::uint64_t crc = page_crc(pgno, page_);
+    file_crc_.update_from(crc, page_number_crc(pgno), page_shift_);
     sum = kChecksumFlag | crc;
     payload = window.first(used);
   }
   reader_.consume(used);
   if (snapshot_sums) pages_checksum_.toggle(sum);
-  // Frames are read back to back from byte 100: index() and finish() derive offsets from sizes.
-  assert(offset == frames_end_);
-  frames_.push_back(Frame{hdr.pgno, static_cast<std::uint32_t>(kPageHeaderSize + used)});
-  frames_end_ += kPageHeaderSize + used;
+  record_frame(*start, used);
   // consume() leaves the reader's buffer in place, so the payload stays valid until next().
-  return DecodedPage{hdr.pgno, page_, payload_encoding, payload, sum};
+  return DecodedPage{pgno, page_, payload_encoding, payload, sum};
+}
+
+std::optional<StoredFrame> Decoder::next_stored() {
+  assert(!header_.is_encrypted());
+  if (done_ || end_marker_) return std::nullopt;
+  const auto start = read_frame_header(/*hash_now=*/false);
+  if (!start) return std::nullopt;
+  const auto window = reader_.peek(max_payload_size(header_.page_size));
+  const bool ends_file = window.size() == reader_.remaining();
+  // An LZ4 frame says where it ends only to its decoder: it is decoded here too (Litestream's
+  // files up to v0.5.15; ltxvfs writes no file with them but in that format).
+  const std::size_t used =
+      has_size_prefix(start->encoding)
+          ? stored_payload_size(start->encoding, window, header_.page_size, ends_file, name_,
+                                start->pgno)
+          : decompressor_->decompress(start->encoding, window, page_, ends_file, name_, start->pgno,
+                                      frame_check_);
+  reader_.consume(used);
+  record_frame(*start, used);
+  // consume() leaves the reader's buffer in place: the payload stays valid until the next call.
+  return StoredFrame{start->pgno, start->encoding, start->bytes, window.first(used)};
+}
+
+void Decoder::finish_stored(std::uint64_t frames_crc, const Crc64Shift& frames_shift,
+                            std::uint64_t sums_xor) {
+  assert(end_marker_ && !done_);
+  file_crc_.append(frames_crc, frames_shift);
+  file_crc_.update(*end_marker_);
+  if (header_.is_snapshot() && header_.has_checksums()) pages_checksum_.toggle(sums_xor);
+  finish();
 }
 
 // The stored file checksum against the one computed over the file: a CRC, or the file MAC of an

@@ -7,6 +7,7 @@
 // caller acting on pages must treat its work as provisional until next() has returned nullopt.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "ltx/file_digest.h"
 #include "ltx/header.h"
 #include "ltx/page_codec.h"
+#include "ltx/page_frame.h"
 #include "ltx/page_index.h"
 #include "ltx/sequential_reader.h"
 #include "ltx/source.h"
@@ -39,6 +41,15 @@ struct DecodedPage {
   // checksum; 0 in an encrypted file whose pages need no checksum (not a checksummed snapshot),
   // where the file's MAC does not hash the page. An applier need not hash the page again.
   std::uint64_t checksum = 0;
+};
+
+// A frame as stored, for decoding elsewhere (decode_file_parallel): its page header and its
+// payload (size prefix included where the encoding has one).
+struct StoredFrame {
+  std::uint32_t pgno = 0;
+  PageEncoding encoding = PageEncoding::kLz4Frame;
+  std::array<std::uint8_t, kPageHeaderSize> header{};
+  std::span<const std::uint8_t> payload;  // valid until the next call to next_stored()
 };
 
 class Decoder {
@@ -76,9 +87,30 @@ class Decoder {
   // must not call this. Before the first next().
   void pages_only() { frame_check_ = FrameCheck::kCallerChecksPage; }
 
+  // A walk of the frames for decoding them elsewhere, instead of next() (decode_file_parallel;
+  // unencrypted files only): the next frame with every check next() makes of its header, page
+  // number and payload length, not decompressed (but an LZ4 frame, whose length only decoding
+  // tells) and not hashed; nullopt at the end marker. Then finish_stored() with what the
+  // file checksum covers of the frames (each page header, size prefix and decompressed page, in
+  // order: their CRC and its length) and the XOR of their page checksums; it reads and checks
+  // the rest of the file as next() does at the end.
+  std::optional<StoredFrame> next_stored();
+  void finish_stored(std::uint64_t frames_crc, const Crc64Shift& frames_shift,
+                     std::uint64_t sums_xor);
+
  private:
   Decoder(const Source& source, std::string name, PageDecompressor* lent, std::size_t read_chunk);
   void check_page_number(std::uint32_t pgno, std::uint64_t offset) const;
+  // Reads the next page header and checks it and its page number; nullopt at the end marker.
+  // `hash_now`: into the file checksum at once (next()), or later by finish_stored().
+  struct FrameStart {
+    std::uint32_t pgno = 0;
+    PageEncoding encoding = PageEncoding::kLz4Frame;
+    std::uint64_t offset = 0;
+    std::array<std::uint8_t, kPageHeaderSize> bytes{};
+  };
+  std::optional<FrameStart> read_frame_header(bool hash_now);
+  void record_frame(const FrameStart& start, std::size_t used);
   void finish();
   void check_file_checksum();
 
@@ -105,6 +137,8 @@ class Decoder {
   mutable PageIndex index_;                 // frames_ as a page index, when index() is asked for it
   Trailer trailer_;
   bool done_ = false;
+  // next_stored() reached the end marker, whose bytes finish_stored() hashes after the frames.
+  std::optional<std::array<std::uint8_t, kPageHeaderSize>> end_marker_;
 };
 
 // What a verified file holds besides its pages.

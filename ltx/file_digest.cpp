@@ -38,6 +38,11 @@ void FileDigest::update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefi
   crc_.update_from(crc_prefixed, crc_prefix, shift);
 }
 
+void FileDigest::append(std::uint64_t crc, const Crc64Shift& shift) {
+  assert(!mac_);
+  crc_.append(crc, shift);
+}
+
 std::uint64_t FileDigest::value() {
   if (!mac_) return crc_.value();
   unsigned char out[64];

@@ -27,8 +27,9 @@ class FileDigest {
   bool is_mac() const { return mac_ != nullptr; }
 
   void update(std::span<const std::uint8_t> bytes);
-  // Crc64::update_from, for a CRC-64 digest only (not is_mac()).
+  // Crc64::update_from and Crc64::append, for a CRC-64 digest only (not is_mac()).
   void update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix, const Crc64Shift& shift);
+  void append(std::uint64_t crc, const Crc64Shift& shift);
   // The checksum without bit 63 (callers set it). Ends a MAC: call once.
   std::uint64_t value();
 

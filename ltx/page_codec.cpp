@@ -398,6 +398,13 @@ std::size_t decompress_zstd(ZSTD_DCtx* dctx, std::span<const std::uint8_t> input
 
 }  // namespace
 
+std::size_t stored_payload_size(PageEncoding encoding, std::span<const std::uint8_t> input,
+                                std::uint32_t page_size, bool input_ends_file,
+                                std::string_view file, std::uint32_t pgno) {
+  return kSizePrefix +
+         sized_payload(input, page_size, input_ends_file, file, pgno, to_string(encoding)).size();
+}
+
 std::size_t PageDecompressor::decompress(PageEncoding encoding, std::span<const std::uint8_t> input,
                                          std::span<std::uint8_t> page, bool input_ends_file,
                                          std::string_view file, std::uint32_t pgno,

@@ -57,6 +57,13 @@ constexpr std::size_t max_payload_size(std::uint32_t page_size) {
   return std::size_t{page_size} + page_size / 64 + 1024;
 }
 
+// How many bytes the size-prefixed payload (LZ4 block, zstd, zstd+AES-GCM) at the start of
+// `input` takes, prefix included, with the checks decompress() makes of the prefix (kDecompress,
+// or kTruncated when `input_ends_file`); the payload itself is not looked at.
+std::size_t stored_payload_size(PageEncoding encoding, std::span<const std::uint8_t> input,
+                                std::uint32_t page_size, bool input_ends_file,
+                                std::string_view file_name, std::uint32_t pgno);
+
 // Compresses pages with one encoding, reusing its compression context between pages. Not
 // thread-safe; use one per thread.
 class PageCompressor {
