@@ -116,17 +116,17 @@ class Workers {
     run.reserve(kDecodeRunBytes + page_size_);
     for (;;) {
       Batch* b = nullptr;
+      bool skip = false;
       {
         base::MutexLock lock(mu_);
         lock.wait(cv_, [&]() REQUIRES(mu_) { return closed_ || !todo_.empty(); });
         if (todo_.empty()) return;
         b = todo_.front();
         todo_.pop_front();
-      }
-      bool skip;
-      {
-        base::MutexLock lock(mu_);
-        skip = failed_;  // a failure earlier in the file ends the decode: skip the rest
+        // Batches leave in file order: one that failed before this one was taken is earlier in
+        // the file, and its failure ends the decode. (Read apart from the take, a later batch's
+        // failure could skip an earlier one, whose own failure then went unseen.)
+        skip = failed_;
       }
       if (!skip) {
         try {
@@ -135,7 +135,9 @@ class Workers {
           b->error = std::current_exception();
         }
       }
-      std::vector<std::uint8_t>().swap(b->bytes);  // decoded: only the results stay
+      // Decoded: only the results stay (8 bytes a page).
+      std::vector<std::uint8_t>().swap(b->bytes);
+      std::vector<Batch::Frame>().swap(b->frames);
       base::MutexLock lock(mu_);
       failed_ = failed_ || b->error != nullptr;
       --held_;
