@@ -87,13 +87,14 @@ class Decoder {
   // must not call this. Before the first next().
   void pages_only() { frame_check_ = FrameCheck::kCallerChecksPage; }
 
-  // A walk of the frames for decoding them elsewhere, instead of next() (decode_file_parallel;
-  // unencrypted files only): the next frame with every check next() makes of its header, page
-  // number and payload length, not decompressed (but an LZ4 frame, whose length only decoding
-  // tells) and not hashed; nullopt at the end marker. Then finish_stored() with what the
-  // file checksum covers of the frames (each page header, size prefix and decompressed page, in
-  // order: their CRC and its length) and the XOR of their page checksums; it reads and checks
-  // the rest of the file as next() does at the end.
+  // A walk of the frames for decoding them elsewhere, instead of next() (decode_file_parallel):
+  // the next frame with every check next() makes of its header, page number and payload length,
+  // not decompressed (but an LZ4 frame, whose length only decoding tells) and not hashed;
+  // nullopt at the end marker. An encrypted frame comes opened (its tag checked, into the file
+  // MAC with its header): a kZstd payload. Then finish_stored() with what the file checksum
+  // covers of the frames (each page header, size prefix and decompressed page, in order: their
+  // CRC and its length; ignored under a MAC) and the XOR of their page checksums; it reads and
+  // checks the rest of the file as next() does at the end.
   std::optional<StoredFrame> next_stored();
   void finish_stored(std::uint64_t frames_crc, const Crc64Shift& frames_shift,
                      std::uint64_t sums_xor);
@@ -137,7 +138,9 @@ class Decoder {
   mutable PageIndex index_;                 // frames_ as a page index, when index() is asked for it
   Trailer trailer_;
   bool done_ = false;
-  // next_stored() reached the end marker, whose bytes finish_stored() hashes after the frames.
+  // next_stored() reached the end marker, whose bytes finish_stored() hashes after the frames
+  // (unless a file MAC took them at once).
+  bool stored_end_ = false;
   std::optional<std::array<std::uint8_t, kPageHeaderSize>> end_marker_;
 };
 

@@ -165,7 +165,7 @@ class Workers {
 DecodedFile decode_file_parallel(const Source& source, std::string name, unsigned threads,
                                  PageWriter& writer) {
   Decoder dec(source, name);
-  if (dec.header().is_encrypted() || threads < 2) {
+  if (threads < 2) {
     PageDecompressor decompressor;
     return decode_file(source, std::move(name), decompressor, writer);
   }

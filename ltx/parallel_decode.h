@@ -7,7 +7,8 @@
 // page number and length) and copies its frames in batches of ~1 MiB; `threads` others
 // decompress, hash and write them. The file checksum is the batches' CRCs combined in file order
 // (Crc64::append), a snapshot's post-apply checksum the XOR of its page checksums. An encrypted
-// file, whose file MAC is one sequential pass, is decoded by decode_file on the calling thread.
+// file's frames are opened by the walking thread (AES-GCM, ~1/5 of zstd's time), which feeds
+// the file MAC in order, and decompressed by the others.
 //
 // `writer` takes writes from the worker threads at once: each page once, runs in any order
 // (RestoreOutput::FileWriter). Otherwise decode_file's contract holds (decoded_file.h), errors

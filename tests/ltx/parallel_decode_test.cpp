@@ -5,6 +5,8 @@
 #include <mutex>
 
 #include "ltx/decoded_file.h"
+#include "ltx/encoder.h"
+#include "ltx/encryption_key.h"
 #include "ltx/parallel_decode.h"
 #include "ltx/source.h"
 #include "test_support.h"
@@ -149,5 +151,36 @@ TEST_CASE("parallel decode: the first failure in file order is the one thrown",
   for (int round = 0; round < 20; ++round) {
     LockedWriter many;
     CHECK(kind_of([&] { decode_file_parallel(MemorySource(bad), "bad", 4, many); }) == want);
+  }
+}
+
+TEST_CASE("parallel decode: an encrypted file, its frames opened by the walk",
+          "[parallel_decode]") {
+  std::string hex;
+  for (int i = 0; i < 32; ++i) hex += "5a";
+  const KeyPtr key = parse_key(hex);
+  register_keys(KeyRing{{key}});
+  ModelDb db(4096, EncodeOptions::of(OutputFormat::kNative, key, 0x0c0c0c0c0c0c0c0cULL));
+  const Bytes file = large_file(db, 1200);
+  PageDecompressor d;
+  MemoryPageWriter one;
+  const DecodedFile want = decode_file(MemorySource(file), "f", d, one);
+  LockedWriter many;
+  const DecodedFile got = decode_file_parallel(MemorySource(file), "f", 3, many);
+  CHECK(many.w.db == one.db);
+  CHECK(got.pgnos == want.pgnos);
+  CHECK(got.sums == want.sums);
+  CHECK(got.trailer.file_checksum == want.trailer.file_checksum);
+  // A flipped ciphertext byte, a flipped tag, a flipped MAC in the trailer: refused alike.
+  for (const std::size_t at : {std::size_t{300}, file.size() / 2, file.size() - 3}) {
+    Bytes bad = file;
+    bad[at] ^= 0x04;
+    INFO("byte " << at);
+    MemoryPageWriter one_bad;
+    LockedWriter many_bad;
+    const auto want_kind = kind_of([&] { decode_file(MemorySource(bad), "bad", d, one_bad); });
+    REQUIRE(want_kind);
+    CHECK(kind_of([&] { decode_file_parallel(MemorySource(bad), "bad", 3, many_bad); }) ==
+          want_kind);
   }
 }
