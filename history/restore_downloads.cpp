@@ -73,11 +73,11 @@ void RestoreDownloads::download() {
         if (stop_ || failure_ || next_download_ >= plan_.size()) return true;
         const uint64_t size = plan_[next_download_].size;
         return next_download_ < next_apply_ + window_ &&
-               (size > options_.stream_above || held_ + size <= held_bound_);
+               (options_.streams(plan_, next_download_) || held_ + size <= held_bound_);
       });
       if (stop_ || failure_ || next_download_ >= plan_.size()) return;
       i = next_download_++;
-      if (plan_[i].size > options_.stream_above) {
+      if (options_.streams(plan_, i)) {
         ready_.emplace(i, Fetched{});
       } else {
         source = std::make_shared<StreamedSource>(plan_[i].key, plan_[i].size);

@@ -26,6 +26,11 @@ struct RestoreProgress {
 // 18 files of 17-20 MiB, which the applier then decoded one after another (~180 ms each, 3.3 s of
 // a 4.2 s restore).
 inline constexpr uint64_t kStreamAbove = 64u << 20;
+// A plan of one file streams it from this size on (RestoreOptions::stream_alone_above): downloaded
+// ahead, it came over one connection and decoded on one thread with nothing beside it; streamed,
+// it comes in `parallelism` ranged GETs of 4 MiB and decodes on every core
+// (ltx/parallel_decode.h).
+inline constexpr uint64_t kStreamAloneAbove = 8u << 20;
 
 struct RestoreOptions {
   unsigned parallelism = 8;  // concurrent downloads
@@ -33,6 +38,11 @@ struct RestoreOptions {
   // downloads ahead (history/restore_downloads.h); never below one file of stream_above.
   uint64_t held_bytes = uint64_t{256} << 20;
   uint64_t stream_above = kStreamAbove;  // tests stream smaller files
+  uint64_t stream_alone_above = kStreamAloneAbove;
+  // Whether file `i` of `plan` is streamed by the applier, not downloaded ahead.
+  bool streams(const std::vector<RemoteFile>& plan, size_t i) const {
+    return plan[i].size > stream_above || (plan.size() == 1 && plan[i].size > stream_alone_above);
+  }
   // Replace an existing output file, removing its -wal, -shm and -journal files (which SQLite
   // would otherwise replay onto the restored database). Without it, any of them existing is an
   // error.

@@ -269,3 +269,40 @@ TEST_CASE("read-ahead source: a corrupt frame of a streamed file is detected", "
   history::ReadAheadSource src(fs, key, bad.size(), 4, 1024);
   REQUIRE_THROWS_AS(applier.apply(src, key), ltx::LtxError);
 }
+
+TEST_CASE("restorer: a plan of one large file streams it in ranges, decoded on every core",
+          "[restorer]") {
+  // Downloaded ahead, a lone file came over one GET and decoded on one thread with nothing
+  // beside it; over kStreamAloneAbove it comes in 4 MiB ranges and decodes on every core.
+  const std::string dir = scratch_dir("restorer-alone");
+  storage::FileStore files(dir + "/store");
+  std::atomic<int64_t> now{0};
+  SimTimeStore fs(files, now);
+  L0Writer::Options wo;
+  wo.page_size = 4096;
+  wo.initial_pages = 6000;  // ~12.6 MB stored: over 8 MiB, three 4 MiB ranges and a bit
+  wo.max_pages = 6000;
+  L0Writer writer(fs, LayoutStyle::kDirectory, wo);
+  writer.commit(0, 1);
+  const auto plan =
+      history::plan_restore(history::list_ltx_files(fs, LayoutStyle::kDirectory), writer.txid());
+  REQUIRE(plan.size() == 1);
+  REQUIRE(plan[0].size > history::kStreamAloneAbove);
+  REQUIRE(plan[0].size < history::kStreamAbove);
+  for (const bool alone_streams : {true, false}) {
+    INFO("streamed: " << alone_streams);
+    history::RestoreOptions options;
+    if (!alone_streams) options.stream_alone_above = history::kStreamAbove;
+    const std::string out = dir + "/out.db";
+    ::unlink(out.c_str());
+    const uint64_t gets_before = fs.gets;
+    history::restore(fs, plan, out, options);
+    const uint64_t gets = fs.gets - gets_before;
+    CHECK(ltx::read_file(out) == writer.image(writer.txid()));
+    if (alone_streams) {
+      CHECK(gets >= (plan[0].size + (4u << 20) - 1) / (4u << 20));
+    } else {
+      CHECK(gets == 1);
+    }
+  }
+}
