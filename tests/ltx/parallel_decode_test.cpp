@@ -60,6 +60,19 @@ std::optional<LtxErrorKind> kind_of(const std::function<void()>& fn) {
   return std::nullopt;
 }
 
+// How decode_file and decode_file_parallel on `threads` threads end on `file`: the kind each
+// throws, or nothing.
+struct Outcomes {
+  std::optional<LtxErrorKind> one, many;
+};
+Outcomes outcomes(const Bytes& file, unsigned threads) {
+  PageDecompressor d;
+  MemoryPageWriter one;
+  LockedWriter many;
+  return {kind_of([&] { decode_file(MemorySource(file), "bad", d, one); }),
+          kind_of([&] { decode_file_parallel(MemorySource(file), "bad", threads, many); })};
+}
+
 }  // namespace
 
 TEST_CASE("parallel decode: the same pages, page numbers and checksums as decode_file",
@@ -97,18 +110,13 @@ TEST_CASE("parallel decode: a bit flip is refused as decode_file refuses it", "[
                                     {2, ltxtest::random_page(512, 22)},
                                     {4, ltxtest::compressible_page(512, 4)}},
                                    4);
-      PageDecompressor d;
       for (std::size_t i = 0; i < file.size(); ++i) {
         for (int bit = 0; bit < 8; ++bit) {
           Bytes bad = file;
           bad[i] ^= static_cast<std::uint8_t>(1u << bit);
           INFO(to_string(opts.encoding) << ", byte " << i << " bit " << bit);
-          MemoryPageWriter one;
-          LockedWriter many;
-          const auto want = kind_of([&] { decode_file(MemorySource(bad), "bad", d, one); });
-          const auto got =
-              kind_of([&] { decode_file_parallel(MemorySource(bad), "bad", 2, many); });
-          REQUIRE(got == want);
+          const Outcomes o = outcomes(bad, 2);
+          REQUIRE(o.many == o.one);
         }
       }
     }
@@ -116,19 +124,15 @@ TEST_CASE("parallel decode: a bit flip is refused as decode_file refuses it", "[
   SECTION("bytes in every batch of a large file, its index and its trailer") {
     ModelDb db(4096, EncodeOptions::native());
     const Bytes file = large_file(db, 1200);
-    PageDecompressor d;
     int refused = 0;
     for (std::size_t i = 100; i < file.size(); i += file.size() / 97) {
       for (const std::size_t at : {i, file.size() - 1 - i % 200}) {
         Bytes bad = file;
         bad[at] ^= 0x10;
         INFO("byte " << at);
-        MemoryPageWriter one;
-        LockedWriter many;
-        const auto want = kind_of([&] { decode_file(MemorySource(bad), "bad", d, one); });
-        const auto got = kind_of([&] { decode_file_parallel(MemorySource(bad), "bad", 3, many); });
-        REQUIRE(got == want);
-        refused += want ? 1 : 0;
+        const Outcomes o = outcomes(bad, 3);
+        REQUIRE(o.many == o.one);
+        refused += o.one ? 1 : 0;
       }
     }
     CHECK(refused > 150);
@@ -176,11 +180,8 @@ TEST_CASE("parallel decode: an encrypted file, its frames opened by the walk",
     Bytes bad = file;
     bad[at] ^= 0x04;
     INFO("byte " << at);
-    MemoryPageWriter one_bad;
-    LockedWriter many_bad;
-    const auto want_kind = kind_of([&] { decode_file(MemorySource(bad), "bad", d, one_bad); });
-    REQUIRE(want_kind);
-    CHECK(kind_of([&] { decode_file_parallel(MemorySource(bad), "bad", 3, many_bad); }) ==
-          want_kind);
+    const Outcomes o = outcomes(bad, 3);
+    REQUIRE(o.one);
+    CHECK(o.many == o.one);
   }
 }
