@@ -27,6 +27,24 @@ struct DecodedFile {
 // The most a run of consecutive pages is gathered to before it is written.
 inline constexpr std::size_t kDecodeRunBytes = std::size_t{1} << 20;
 
+// Consecutive pages gathered into runs of up to kDecodeRunBytes, each written with one
+// write_pages(): one pwrite per page was half a restore's kernel time.
+class PageRuns {
+ public:
+  PageRuns(PageWriter& writer, std::uint32_t page_size);
+  // Room for page `pgno`, to be filled before the next call: at the end of the current run, or of
+  // a new one once `pgno` does not follow it or it is full (the current run written first).
+  std::span<std::uint8_t> add(std::uint32_t pgno);
+  // Writes the current run.
+  void flush();
+
+ private:
+  PageWriter& writer_;
+  const std::uint32_t page_size_;
+  std::vector<std::uint8_t> run_;  // pages first_, first_ + 1, ..., not written yet
+  std::uint32_t first_ = 0;
+};
+
 // Decodes `source`, writing its pages to `writer` as they come (each run of consecutive pages with
 // one write_pages, up to kDecodeRunBytes), and verifies everything Decoder verifies (the file
 // checksum included) before returning. The pages are written before the file checksum at the end

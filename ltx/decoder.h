@@ -123,7 +123,7 @@ class Decoder {
   PageDecompressor* decompressor_;
   std::vector<std::uint8_t> page_;
   FileDigest file_crc_;       // CRC-64, or the file MAC of an encrypted file
-  Crc64Shift page_shift_{0};  // a page's length, for FileDigest::update_from
+  Crc64Shift page_shift_{0};  // a page's length, for FileDigest::update_page
   FrameCheck frame_check_ = FrameCheck::kContentChecksum;
   std::vector<std::uint8_t> plain_;  // an encrypted frame's zstd payload, opened
   DatabaseChecksum pages_checksum_;
@@ -138,9 +138,8 @@ class Decoder {
   mutable PageIndex index_;                 // frames_ as a page index, when index() is asked for it
   Trailer trailer_;
   bool done_ = false;
-  // next_stored() reached the end marker, whose bytes finish_stored() hashes after the frames
-  // (unless a file MAC took them at once).
-  bool stored_end_ = false;
+  // The end marker, once read: finish_stored() hashes it after the frames (unless a file MAC
+  // took it at once).
   std::optional<std::array<std::uint8_t, kPageHeaderSize>> end_marker_;
 };
 

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "base/byte_order.h"
+#include "ltx/checksum.h"
 
 namespace ltxvfs::ltx {
 
@@ -32,10 +33,12 @@ void FileDigest::update(std::span<const std::uint8_t> bytes) {
   }
 }
 
-void FileDigest::update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix,
-                             const Crc64Shift& shift) {
+std::uint64_t FileDigest::update_page(std::uint32_t pgno, std::span<const std::uint8_t> page,
+                                      const Crc64Shift& page_shift) {
   assert(!mac_);
-  crc_.update_from(crc_prefixed, crc_prefix, shift);
+  const std::uint64_t crc = page_crc(pgno, page);
+  crc_.update_from(crc, page_number_crc(pgno), page_shift);
+  return kChecksumFlag | crc;
 }
 
 void FileDigest::append(std::uint64_t crc, const Crc64Shift& shift) {

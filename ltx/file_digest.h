@@ -27,8 +27,11 @@ class FileDigest {
   bool is_mac() const { return mac_ != nullptr; }
 
   void update(std::span<const std::uint8_t> bytes);
-  // Crc64::update_from and Crc64::append, for a CRC-64 digest only (not is_mac()).
-  void update_from(std::uint64_t crc_prefixed, std::uint64_t crc_prefix, const Crc64Shift& shift);
+  // Extends the CRC over `page` (of `page_shift`'s length) and returns page_checksum(pgno, page):
+  // one pass over the page for both (Crc64::update_from). A CRC-64 digest only (not is_mac()).
+  std::uint64_t update_page(std::uint32_t pgno, std::span<const std::uint8_t> page,
+                            const Crc64Shift& page_shift);
+  // Crc64::append, for a CRC-64 digest only.
   void append(std::uint64_t crc, const Crc64Shift& shift);
   // The checksum without bit 63 (callers set it). Ends a MAC: call once.
   std::uint64_t value();

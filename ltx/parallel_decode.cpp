@@ -9,9 +9,9 @@
 
 #include "base/mutex.h"
 #include "base/named_thread.h"
-#include "ltx/checksum.h"
 #include "ltx/crc64.h"
 #include "ltx/decoder.h"
+#include "ltx/file_digest.h"
 
 namespace ltxvfs::ltx {
 namespace {
@@ -20,7 +20,9 @@ namespace {
 // each, against a few microseconds of handing one over.
 constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
 
-// Consecutive frames of the file, copied, and what decoding them gave.
+// Consecutive frames of the file, copied, and what decoding them gave. No lock: the walking
+// thread fills it, the worker that takes it from the queue decodes it, and the walking thread
+// reads the results once the workers are joined.
 struct Batch {
   struct Frame {
     std::uint32_t pgno = 0;
@@ -38,27 +40,13 @@ struct Batch {
   std::exception_ptr error;
 };
 
-// Decompresses, hashes and writes one batch's pages, consecutive ones in runs of up to
-// kDecodeRunBytes, each page decompressed straight into its run.
+// Decompresses, hashes and writes one batch's pages, each decompressed straight into its run.
 void decode_batch(Batch& b, const std::string& name, std::uint32_t page_size,
-                  const Crc64Shift& page_shift, PageDecompressor& decompressor,
-                  std::vector<std::uint8_t>& run, PageWriter& writer) {
-  Crc64 crc;
-  std::uint32_t first = 0;
-  run.clear();
-  auto flush = [&] {
-    if (!run.empty()) writer.write_pages(first, run, page_size);
-    run.clear();
-  };
+                  const Crc64Shift& page_shift, PageDecompressor& decompressor, PageRuns& runs) {
+  FileDigest crc;  // a CRC-64 of what the file checksum covers of these frames
   b.sums.reserve(b.frames.size());
   for (const Batch::Frame& f : b.frames) {
-    if (!run.empty() &&
-        (f.pgno != first + run.size() / page_size || run.size() >= kDecodeRunBytes)) {
-      flush();
-    }
-    if (run.empty()) first = f.pgno;
-    run.resize(run.size() + page_size);
-    const std::span<std::uint8_t> page = std::span(run).last(page_size);
+    const std::span<std::uint8_t> page = runs.add(f.pgno);
     const auto payload = std::span(b.bytes).subspan(f.offset, f.size);
     decompressor.decompress(f.encoding, payload, page, /*input_ends_file=*/true, name, f.pgno,
                             FrameCheck::kCallerChecksPage);
@@ -68,11 +56,9 @@ void decode_batch(Batch& b, const std::string& name, std::uint32_t page_size,
       crc.update(payload.first(4));
       b.hashed += 4;
     }
-    const std::uint64_t page_sum = page_crc(f.pgno, page);
-    crc.update_from(page_sum, page_number_crc(f.pgno), page_shift);
-    b.sums.push_back(kChecksumFlag | page_sum);
+    b.sums.push_back(crc.update_page(f.pgno, page, page_shift));
   }
-  flush();
+  runs.flush();
   b.crc = crc.value();
 }
 
@@ -112,8 +98,7 @@ class Workers {
   void work() EXCLUDES(mu_) {
     PageDecompressor decompressor;
     const Crc64Shift page_shift(page_size_);
-    std::vector<std::uint8_t> run;
-    run.reserve(kDecodeRunBytes + page_size_);
+    PageRuns runs(writer_, page_size_);
     for (;;) {
       Batch* b = nullptr;
       bool skip = false;
@@ -130,7 +115,7 @@ class Workers {
       }
       if (!skip) {
         try {
-          decode_batch(*b, name_, page_size_, page_shift, decompressor, run, writer_);
+          decode_batch(*b, name_, page_size_, page_shift, decompressor, runs);
         } catch (...) {
           b->error = std::current_exception();
         }
@@ -164,11 +149,11 @@ class Workers {
 
 DecodedFile decode_file_parallel(const Source& source, std::string name, unsigned threads,
                                  PageWriter& writer) {
-  Decoder dec(source, name);
   if (threads < 2) {
     PageDecompressor decompressor;
     return decode_file(source, std::move(name), decompressor, writer);
   }
+  Decoder dec(source, name);
   dec.pages_only();  // for the LZ4 frames next_stored() decodes to find their ends
   const std::uint32_t ps = dec.header().page_size;
   DecodedFile file;
