@@ -15,6 +15,13 @@ namespace {
 constexpr int64_t kNever = INT64_MIN;
 constexpr size_t kDeleteBatch = 1000;  // S3's DeleteObjects limit
 
+// The bytes of `file`'s page index a replica's open reads whole: its tail, when the head names
+// one without a directory (a directory's index is read in parts, when a lookup needs them).
+uint64_t read_whole(const HeadRecord& head, const RemoteFile& file) {
+  const TailHint* hint = head.tail_of(file);
+  return hint && hint->directory.empty() ? hint->tail_bytes : 0;
+}
+
 // The start of the interval `now` is in: Litestream compacts at multiples of the interval.
 int64_t window_start(int64_t now_ms, int64_t interval_ms) {
   const int64_t q = now_ms / interval_ms;
@@ -88,8 +95,7 @@ HistoryEngine::OpenIndex HistoryEngine::open_index(const std::vector<RemoteFile>
   for (const auto& f : files) {
     if (f.level != below || f.max_txid <= covered) continue;
     ++out.files;
-    const TailHint* hint = head.tail_of(f);
-    if (hint && hint->directory.empty()) out.bytes += hint->tail_bytes;
+    out.bytes += read_whole(head, f);
   }
   return out;
 }
@@ -107,11 +113,7 @@ uint64_t HistoryEngine::chain_index_bytes(const std::vector<RemoteFile>& files,
       snapshot = &f;
     }
   }
-  if (snapshot) {
-    const TailHint* hint = head.tail_of(*snapshot);
-    if (hint && hint->directory.empty()) bytes += hint->tail_bytes;
-  }
-  return bytes;
+  return snapshot ? bytes + read_whole(head, *snapshot) : bytes;
 }
 
 bool HistoryEngine::early(const std::vector<RemoteFile>& files, const HeadRecord& head,
